@@ -1,0 +1,28 @@
+// fimbeat: parse the command line and run one subcommand.
+
+#include <exception>
+#include <iostream>
+
+#include "app/cli.h"
+#include "app/commands.h"
+
+int main(int argc, char** argv) {
+  using fim::app::Command;
+  try {
+    auto options = fim::app::parseCommandLine(argc, argv);
+    if (!options) {
+      std::cerr << "fimbeat: " << options.error().message() << "\n\n" << fim::app::usage();
+      return 1;
+    }
+    switch (options->command) {
+      case Command::Help: std::cout << fim::app::usage(); return 0;
+      case Command::Version: return fim::app::printVersion();
+      case Command::TestConfig: return fim::app::testConfig(*options);
+      case Command::ExportConfig: return fim::app::exportConfig(*options);
+      case Command::Run: return fim::app::runAgent(*options);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "fimbeat: " << e.what() << "\n";
+  }
+  return 1;
+}

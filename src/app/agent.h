@@ -1,0 +1,68 @@
+#pragma once
+// Agent: creates the stages and wires them with bounded queues; it knows every stage, nothing else does.
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "config/config.h"
+#include "core/bounded_queue.h"
+#include "core/clock.h"
+#include "core/event.h"
+#include "core/metrics.h"
+#include "enricher/enricher.h"
+#include "mapper/document_builder.h"
+#include "output/output.h"
+#include "output/output_worker.h"
+#include "watcher/event_source.h"
+
+namespace fim::app {
+
+class Agent {
+ public:
+  [[nodiscard]] static core::Result<std::unique_ptr<Agent>> create(const config::Config& config, core::Metrics& metrics,
+                                                                   const core::Clock& clock);
+  ~Agent();
+
+  void start();
+  // Stops the watcher, lets the rest of the pipeline drain and flush, and forces every stage
+  // to stop if that takes longer than `grace`. True when everything queued was written.
+  bool stop(std::chrono::milliseconds grace);
+  // A stage died of an unexpected exception; the caller should stop the agent.
+  bool failed() const { return failed_.load(); }
+  std::string outputDescription() const { return output_->describe(); }
+
+ private:
+  Agent(const config::Config& config, core::Metrics& metrics, const core::Clock& clock,
+        std::unique_ptr<output::Output> output);
+
+  template <typename Body>
+  std::jthread spawn(const char* component, Body body);
+
+  static constexpr std::size_t kQueueCapacity = 4096;
+
+  const config::Config& config_;
+  core::Metrics& metrics_;
+  std::unique_ptr<output::Output> output_;
+  std::unique_ptr<watcher::EventSource> source_;
+  enricher::Enricher enricher_;
+  mapper::DocumentBuilder builder_;
+  output::OutputWorker worker_;
+
+  core::BoundedQueue<core::FileEvent> changes_{kQueueCapacity};
+  core::BoundedQueue<core::EnrichedEvent> enriched_{kQueueCapacity};
+  core::BoundedQueue<std::string> documents_{kQueueCapacity};
+
+  std::promise<void> outputDone_;
+  std::future<void> outputDoneFuture_ = outputDone_.get_future();
+  std::atomic<bool> failed_{false};
+  std::jthread watcherThread_, enricherThread_, mapperThread_, outputThread_;
+};
+
+[[nodiscard]] core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config,
+                                                                      const core::Clock& clock);
+
+}  // namespace fim::app

@@ -1,0 +1,100 @@
+#include "app/cli.h"
+
+#include <sstream>
+
+#include <boost/program_options.hpp>
+
+namespace fim::app {
+namespace {
+
+namespace po = boost::program_options;
+
+po::options_description globalFlags() {
+  po::options_description flags("Global flags");
+  flags.add_options()
+      ("help,h", "show this help")
+      ("config,c", po::value<std::string>()->value_name("FILE"),
+       "configuration file (default: fimbeat.yml in path.config)")
+      (",e", po::bool_switch(), "log to stderr instead of files")
+      (",d", po::value<std::vector<std::string>>()->composing()->value_name("SELECTORS"),
+       "debug logging for these components, comma-separated; '*' for all")
+      (",E", po::value<std::vector<std::string>>()->composing()->value_name("key=value"),
+       "override a configuration setting (repeatable)")
+      ("path.home", po::value<std::string>()->value_name("DIR"), "home directory (default: the binary's directory)")
+      ("path.config", po::value<std::string>()->value_name("DIR"), "configuration directory (default: path.home)")
+      ("path.data", po::value<std::string>()->value_name("DIR"), "data directory (default: <path.home>/data)")
+      ("path.logs", po::value<std::string>()->value_name("DIR"), "logs directory (default: <path.home>/logs)")
+      ("strict.perms", po::value<bool>()->default_value(true)->implicit_value(true)->value_name("BOOL"),
+       "refuse a config file that others can write (default true)");
+  return flags;
+}
+
+std::vector<std::string> splitSelectors(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const auto& value : values) {
+    std::stringstream in(value);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+      if (!item.empty()) out.push_back(item);
+    }
+  }
+  return out;
+}
+
+core::Result<Command> commandOf(const std::vector<std::string>& words) {
+  if (words.empty() || (words.size() == 1 && words[0] == "run")) return Command::Run;
+  if (words.size() == 1 && words[0] == "version") return Command::Version;
+  if (words.size() == 1 && words[0] == "help") return Command::Help;
+  if (words.size() == 2 && words[0] == "test" && words[1] == "config") return Command::TestConfig;
+  if (words.size() == 2 && words[0] == "export" && words[1] == "config") return Command::ExportConfig;
+  std::string joined;
+  for (const auto& w : words) joined += (joined.empty() ? "" : " ") + w;
+  return core::fail(core::ErrorCode::InvalidArgument, "unknown command \"" + joined + "\"");
+}
+
+}  // namespace
+
+std::string usage() {
+  std::ostringstream out;
+  out << "Usage:\n"
+         "  fimbeat [run] [flags]         watch the configured paths and ship events\n"
+         "  fimbeat test config [flags]   check the configuration and exit\n"
+         "  fimbeat export config [flags] print the effective configuration (secrets redacted)\n"
+         "  fimbeat version               print the version\n\n"
+      << globalFlags();
+  return out.str();
+}
+
+core::Result<CliOptions> parseCommandLine(int argc, const char* const* argv) {
+  po::options_description all = globalFlags();
+  all.add_options()("command", po::value<std::vector<std::string>>()->composing(), "");
+  po::positional_options_description positional;
+  positional.add("command", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return core::fail(core::ErrorCode::InvalidArgument, e.what());
+  }
+  CliOptions options;
+  if (vm.count("help")) {
+    options.command = Command::Help;
+    return options;
+  }
+  auto command = commandOf(vm.count("command") ? vm["command"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  if (!command) return std::unexpected(command.error());
+  options.command = *command;
+  if (vm.count("config")) options.load.configFile = vm["config"].as<std::string>();
+  if (vm.count("-E")) options.load.overrides = vm["-E"].as<std::vector<std::string>>();
+  if (vm.count("-d")) options.debugSelectors = splitSelectors(vm["-d"].as<std::vector<std::string>>());
+  options.logToStderr = vm["-e"].as<bool>();
+  options.load.strictPerms = vm["strict.perms"].as<bool>();
+  if (vm.count("path.home")) options.load.pathHome = vm["path.home"].as<std::string>();
+  if (vm.count("path.config")) options.load.pathConfig = vm["path.config"].as<std::string>();
+  if (vm.count("path.data")) options.load.pathData = vm["path.data"].as<std::string>();
+  if (vm.count("path.logs")) options.load.pathLogs = vm["path.logs"].as<std::string>();
+  return options;
+}
+
+}  // namespace fim::app

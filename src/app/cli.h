@@ -1,0 +1,27 @@
+#pragma once
+// Command line: beats conventions (`fimbeat [run]`, `test config`, `export config`, `version`).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/loader.h"
+#include "core/result.h"
+
+namespace fim::app {
+
+enum class Command { Run, TestConfig, ExportConfig, Version, Help };
+
+struct CliOptions {
+  Command command = Command::Run;
+  config::LoadOptions load;
+  bool logToStderr = false;                // -e
+  std::vector<std::string> debugSelectors;  // -d a,b or -d '*'
+};
+
+// Unknown flags and subcommands are errors whose message is meant to be followed by usage().
+[[nodiscard]] core::Result<CliOptions> parseCommandLine(int argc, const char* const* argv);
+
+std::string usage();
+
+}  // namespace fim::app

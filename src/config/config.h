@@ -1,0 +1,66 @@
+#pragma once
+// Config: the validated, typed settings of every stage. Immutable once loaded.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/node.h"
+#include "config/output_config.h"
+#include "config/units.h"
+
+namespace fim::config {
+
+struct PathsConfig {
+  std::string home;
+  std::string config;
+  std::string data;
+  std::string logs;
+};
+
+struct LoggingConfig {
+  std::string level = "info";
+  std::vector<std::string> selectors;
+  bool toStderr = false;
+  bool toFiles = true;
+  std::string filesPath;  // defaults to path.logs
+  std::string filesName = "fimbeat";
+  std::uint64_t rotateEveryBytes = 10 * 1024 * 1024;
+  int keepFiles = 7;
+  unsigned permissions = 0600;
+};
+
+// The 16 hash names Auditbeat's file_integrity module accepts, in its documented order.
+const std::vector<std::string>& validHashTypes();
+
+// One `- module: file_integrity` entry, with Auditbeat's option names and defaults.
+struct ModuleConfig {
+  std::string id;
+  bool enabled = true;
+  std::vector<std::string> paths;
+  bool recursive = false;
+  std::vector<std::string> excludeFiles;  // RE2 patterns, already checked to compile
+  std::vector<std::string> includeFiles;
+  bool scanAtStart = true;
+  std::uint64_t scanRatePerSec = 50ull * 1024 * 1024;
+  std::uint64_t maxFileSize = 100ull * 1024 * 1024;
+  std::vector<std::string> hashTypes{"sha1"};
+  std::string backend = "auto";
+  std::vector<std::string> tags;
+  std::string index;
+  bool keepNull = false;
+  Origin origin;
+};
+
+struct Config {
+  PathsConfig paths;
+  LoggingConfig logging;
+  std::string name;
+  std::vector<std::string> tags;
+  std::vector<ModuleConfig> modules;
+  OutputConfig output;
+  std::string configFile;
+  Node tree;  // the effective tree after overrides and expansion, for `export config`
+};
+
+}  // namespace fim::config

@@ -1,0 +1,17 @@
+#pragma once
+// Decoders from the expanded tree to typed settings; each reports into Diagnostics.
+
+#include "config/config.h"
+#include "config/diagnostics.h"
+#include "config/map_reader.h"
+
+namespace fim::config {
+
+void decodeModuleSection(MapReader& top, std::string_view beatName, std::vector<ModuleConfig>& out);
+void decodeModule(const Node& node, const std::string& path, Diagnostics& diagnostics, std::vector<ModuleConfig>& out);
+void decodeOutputs(MapReader& top, const PathsConfig& paths, OutputConfig& out);
+void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out);
+void decodeProcessors(const Node& node, const std::string& path, Diagnostics& diagnostics);
+void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics);
+
+}  // namespace fim::config

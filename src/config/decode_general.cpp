@@ -1,0 +1,131 @@
+// Top-level beats settings: path.*, logging.*, processors and the sections not acted on yet.
+
+#include <algorithm>
+
+#include "config/decode.h"
+
+namespace fim::config {
+namespace {
+
+const std::vector<std::string> kProcessors{
+    "add_cloud_metadata", "add_cloudfoundry_metadata", "add_docker_metadata", "add_fields", "add_host_metadata",
+    "add_id", "add_kubernetes_metadata", "add_labels", "add_locale", "add_network_direction",
+    "add_nomad_metadata", "add_observer_metadata", "add_process_metadata", "add_session_metadata", "add_tags",
+    "community_id", "convert", "copy_fields", "decode_base64_field", "decode_json_fields", "decode_xml",
+    "decompress_gzip_field", "detect_mime_type", "dissect", "dns", "drop_event", "drop_fields", "extract_array",
+    "fingerprint", "include_fields", "move_fields", "rate_limit", "registered_domain", "rename", "replace",
+    "script", "syslog", "translate_sid", "truncate_fields", "urldecode"};
+
+const std::vector<std::string> kLogLevels{"debug", "info", "warning", "warn", "error", "critical"};
+
+// Sections beats users carry in their files that fimbeat accepts and does not act on yet.
+const std::vector<std::pair<std::string, std::string>> kPendingSections{
+    {"setup", "index templates and dashboards arrive with the Elasticsearch output"},
+    {"http", "the monitoring endpoint is not implemented yet"},
+    {"monitoring", "self-monitoring is not implemented"},
+    {"queue", "the durable queue arrives with the Elasticsearch output"},
+    {"fields", "custom fields arrive with the ECS mapper"},
+    {"fields_under_root", "custom fields arrive with the ECS mapper"},
+    {"name", "agent.name arrives with the ECS enrichment"},
+    {"max_procs", "fimbeat sizes its worker pools itself"},
+    {"seccomp", "no seccomp filter is installed"},
+    {"instrumentation", "APM instrumentation is not implemented"},
+    {"keystore", "the secrets keystore is not implemented"},
+    {"features", "no feature flags exist"},
+    {"timestamp", "timestamps always have millisecond precision"},
+    {"cloud", "Elastic Cloud ids are not implemented"},
+    {"xpack", "X-Pack monitoring is not implemented"},
+    {"migration", "no migration settings exist"},
+};
+
+void decodePaths(MapReader& top) {
+  // path.* was resolved before expansion (see loader); here it is only checked for unknown keys.
+  MapReader reader(top.take("path"), "path", top.diagnostics());
+  for (const char* key : {"home", "config", "data", "logs"}) reader.take(key);
+  reader.finish();
+}
+
+}  // namespace
+
+void decodeProcessors(const Node& node, const std::string& path, Diagnostics& diagnostics) {
+  if (node.isNull()) return;
+  if (!node.isSequence()) {
+    diagnostics.error(node.origin, path, "expected a list of processors, got " + node.kindName());
+    return;
+  }
+  for (std::size_t i = 0; i < node.items.size(); ++i) {
+    const Node& item = node.items[i];
+    const std::string itemPath = path + "." + std::to_string(i);
+    if (!item.isMap() || item.entries.empty()) {
+      diagnostics.error(item.origin, itemPath, "expected a processor such as `- add_host_metadata: ~`, got " + item.kindName());
+      continue;
+    }
+    if (item.get("if")) {  // the if/then/else form
+      diagnostics.warn(item.origin, itemPath, "accepted but not implemented yet, it has no effect (processors arrive with the ECS issue)");
+      continue;
+    }
+    if (item.entries.size() != 1) {
+      diagnostics.error(item.origin, itemPath, "each list entry must hold exactly one processor");
+      continue;
+    }
+    const Entry& processor = item.entries.front();
+    if (std::find(kProcessors.begin(), kProcessors.end(), processor.key) == kProcessors.end()) {
+      std::string message = "unknown processor \"" + processor.key + "\"";
+      const std::string suggestion = closestMatch(processor.key, kProcessors);
+      if (!suggestion.empty()) message += "; did you mean \"" + suggestion + "\"?";
+      diagnostics.error(processor.keyOrigin, itemPath + "." + processor.key, message);
+      continue;
+    }
+    diagnostics.warn(processor.keyOrigin, itemPath + "." + processor.key,
+                     "processor accepted but not applied yet, it has no effect (processors arrive with the ECS issue)");
+  }
+}
+
+void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out) {
+  MapReader reader(top.take("logging"), "logging", top.diagnostics());
+  reader.oneOf("level", out.level, kLogLevels);
+  if (out.level == "warn") out.level = "warning";
+  reader.strings("selectors", out.selectors);
+  reader.boolean("to_stderr", out.toStderr);
+  reader.boolean("to_files", out.toFiles);
+  bool json = true;
+  reader.boolean("json", json);
+  if (!json) {
+    top.diagnostics().warn(reader.take("json")->origin, "logging.json", "fimbeat always logs JSON lines; json: false has no effect");
+  }
+  out.filesPath = paths.logs;
+  MapReader files(reader.take("files"), "logging.files", top.diagnostics());
+  files.string("path", out.filesPath);
+  files.string("name", out.filesName);
+  files.size("rotateeverybytes", out.rotateEveryBytes);
+  files.integer("keepfiles", out.keepFiles, 2, 1024);
+  files.fileMode("permissions", out.permissions);
+  files.notImplemented("interval", "logs rotate by size only");
+  files.notImplemented("rotateonstartup", "logs rotate by size only");
+  files.notImplemented("redirect_stderr", "stderr is not redirected");
+  files.finish();
+  reader.notImplemented("metrics", "periodic metrics logging is not implemented; a summary is logged at shutdown");
+  reader.notImplemented("to_syslog", "syslog logging is not implemented");
+  reader.notImplemented("to_eventlog", "Windows event log is not supported");
+  reader.notImplemented("event_data", "no separate event log exists");
+  reader.finish();
+}
+
+void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) {
+  MapReader top(&root, "", diagnostics);
+  decodeModuleSection(top, "fimbeat", config.modules);
+  decodeModuleSection(top, "auditbeat", config.modules);
+  if (config.modules.empty() && !diagnostics.hasErrors()) {
+    diagnostics.error(Origin{config.configFile, 0}, "fimbeat.modules",
+                      "no module is configured: add `fimbeat.modules: [{module: file_integrity, paths: [/etc]}]`");
+  }
+  decodePaths(top);
+  decodeLogging(top, config.paths, config.logging);
+  decodeOutputs(top, config.paths, config.output);
+  top.strings("tags", config.tags);
+  if (const Node* processors = top.take("processors")) decodeProcessors(*processors, "processors", diagnostics);
+  for (const auto& [key, why] : kPendingSections) top.notImplemented(key, why);
+  top.finish();
+}
+
+}  // namespace fim::config

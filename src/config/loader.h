@@ -1,0 +1,45 @@
+#pragma once
+// Loading: file → tree → -E overrides → ${} expansion → typed Config, every problem reported at once.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "config/diagnostics.h"
+#include "config/expand.h"
+#include "core/result.h"
+
+namespace fim::config {
+
+struct LoadOptions {
+  std::string configFile;                 // -c; default <path.config>/fimbeat.yml
+  std::vector<std::string> overrides;     // -E key=value
+  std::optional<std::string> pathHome;    // --path.home etc.
+  std::optional<std::string> pathConfig;
+  std::optional<std::string> pathData;
+  std::optional<std::string> pathLogs;
+  bool strictPerms = true;
+  std::string defaultHome;                // where path.home falls back to (the binary's folder)
+  Lookup environment = processEnvironment;
+};
+
+struct Loaded {
+  Config config;
+  std::vector<Diagnostic> warnings;
+};
+
+// On failure the Error's message lists every problem, one per line, each with its origin and key.
+[[nodiscard]] core::Result<Loaded> load(const LoadOptions& options);
+
+// Same, from YAML text instead of a file (tests, embedded defaults).
+[[nodiscard]] core::Result<Loaded> loadText(const std::string& yaml, const std::string& sourceName,
+                                            const LoadOptions& options);
+
+// Refuses a config file writable by group/other or owned by someone other than root or us.
+[[nodiscard]] core::Status checkOwnershipAndPermissions(const std::string& file);
+
+// The effective config as YAML, with secrets (passwords, API keys, tokens) redacted.
+std::string exportYaml(const Config& config);
+
+}  // namespace fim::config

@@ -1,0 +1,128 @@
+#pragma once
+// BoundedQueue<T>: the only shared mutable state between stages; a full queue pauses the producer.
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <utility>
+#include <vector>
+
+namespace fim::core {
+
+template <typename T>
+class BoundedQueue {
+ public:
+  explicit BoundedQueue(std::size_t capacity) : capacity_(capacity) {
+    if (capacity == 0) throw std::invalid_argument("BoundedQueue capacity must be at least 1");
+  }
+
+  BoundedQueue(const BoundedQueue&) = delete;
+  BoundedQueue& operator=(const BoundedQueue&) = delete;
+
+  // Blocks while full. False (item discarded) when stop is requested or the queue is closed.
+  [[nodiscard]] bool push(T item, std::stop_token st) {
+    std::unique_lock lock(mutex_);
+    notFull_.wait(lock, st, [&] { return closed_ || items_.size() < capacity_; });
+    if (st.stop_requested() || closed_) return false;
+    items_.push_back(std::move(item));
+    lock.unlock();
+    notEmpty_.notify_one();
+    return true;
+  }
+
+  // Never blocks; moves from `item` only on success. False when full or closed.
+  [[nodiscard]] bool tryPush(T& item) {
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_ || items_.size() >= capacity_) return false;
+      items_.push_back(std::move(item));
+    }
+    notEmpty_.notify_one();
+    return true;
+  }
+
+  // Blocks while empty. nullopt when stop is requested (even if items remain) or when the
+  // queue is closed and drained, so consumers still get what was queued before close().
+  std::optional<T> pop(std::stop_token st) {
+    std::unique_lock lock(mutex_);
+    if (!waitForItem(lock, st)) return std::nullopt;
+    std::optional<T> item(std::move(items_.front()));
+    items_.pop_front();
+    lock.unlock();
+    notFull_.notify_one();
+    return item;
+  }
+
+  std::optional<T> tryPop() {
+    std::unique_lock lock(mutex_);
+    if (items_.empty()) return std::nullopt;
+    std::optional<T> item(std::move(items_.front()));
+    items_.pop_front();
+    lock.unlock();
+    notFull_.notify_one();
+    return item;
+  }
+
+  // Blocks for the first item like pop(), then appends up to max-1 more without blocking.
+  // Returns how many were appended; 0 means stopped, closed and drained, or max == 0.
+  std::size_t popBatch(std::vector<T>& out, std::size_t max, std::stop_token st) {
+    if (max == 0) return 0;
+    std::unique_lock lock(mutex_);
+    if (!waitForItem(lock, st)) return 0;
+    std::size_t taken = 0;
+    while (taken < max && !items_.empty()) {
+      out.push_back(std::move(items_.front()));
+      items_.pop_front();
+      ++taken;
+    }
+    lock.unlock();
+    if (taken == 1) {
+      notFull_.notify_one();
+    } else {
+      notFull_.notify_all();
+    }
+    return taken;
+  }
+
+  // Wakes every waiter: producers fail from now on, consumers drain what is left.
+  void close() {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    notFull_.notify_all();
+    notEmpty_.notify_all();
+  }
+
+  bool closed() const {
+    std::lock_guard lock(mutex_);
+    return closed_;
+  }
+
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return items_.size();
+  }
+
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  // True when an item is ready to take; false when stopped or closed and empty.
+  bool waitForItem(std::unique_lock<std::mutex>& lock, const std::stop_token& st) {
+    notEmpty_.wait(lock, st, [&] { return closed_ || !items_.empty(); });
+    return !st.stop_requested() && !items_.empty();
+  }
+
+  const std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::condition_variable_any notEmpty_;  // _any: its waits also wake on a stop_token
+  std::condition_variable_any notFull_;
+  std::deque<T> items_;
+  bool closed_ = false;
+};
+
+}  // namespace fim::core

@@ -1,0 +1,70 @@
+#pragma once
+// Metrics: named counters and gauges that stages update and the monitoring endpoint reads.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fim::core {
+
+// Monotonic count of something that happened (events acked, files hashed, errors).
+class Counter {
+ public:
+  void add(std::int64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
+  std::int64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::int64_t> value_{0};
+};
+
+// A level that goes up and down (queue depth, open watches).
+class Gauge {
+ public:
+  void set(std::int64_t v) { value_.store(v, std::memory_order_relaxed); }
+  void add(std::int64_t n) { value_.fetch_add(n, std::memory_order_relaxed); }
+  std::int64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::int64_t> value_{0};
+};
+
+// Registry owned by the application and passed by reference; there is no global instance.
+// Names are dot-separated paths ("output.events.acked") with non-empty segments. A name is
+// either a counter or a gauge; asking for it as the other kind, or a malformed name, is a
+// programming error and throws std::logic_error / std::invalid_argument.
+class Metrics {
+ public:
+  Metrics() = default;
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Created on first use; the same object for the same name, valid for the registry's life.
+  Counter& counter(const std::string& name);
+  Gauge& gauge(const std::string& name);
+
+  // Every metric's current value, sorted by name.
+  std::vector<std::pair<std::string, std::int64_t>> snapshot() const;
+
+  // The snapshot as nested objects split on dots: "a.b.c"=3 gives {"a":{"b":{"c":3}}}.
+  // A name that is also a prefix of others ("a" next to "a.b") is written under the key
+  // "value" of its object ({"a":{"b":2,"value":1}}); if "a.value" exists too, the leaf goes
+  // under the empty key "" instead, which no metric can use, so the JSON stays unambiguous.
+  std::string toJson() const;
+
+ private:
+  template <typename Metric>
+  Metric& findOrCreate(std::map<std::string, std::unique_ptr<Metric>, std::less<>>& mine,
+                       const auto& other, const std::string& name);
+
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, std::unique_ptr<Counter>, std::less<>> counters_;
+  std::map<std::string, std::unique_ptr<Gauge>, std::less<>> gauges_;
+};
+
+}  // namespace fim::core

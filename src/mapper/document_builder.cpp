@@ -1,0 +1,116 @@
+#include "mapper/document_builder.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/utf8.h"
+
+namespace fim::mapper {
+namespace {
+
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void putString(JsonWriter& w, const std::string& value) {
+  const std::string valid = core::toValidUtf8(value);
+  w.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
+}
+
+void putKeyString(JsonWriter& w, const char* key, const std::string& value) {
+  w.Key(key);
+  putString(w, value);
+}
+
+void writeEvent(JsonWriter& w, const core::FileEvent& e) {
+  w.Key("event");
+  w.StartObject();
+  putKeyString(w, "kind", "event");
+  w.Key("category");
+  w.StartArray();
+  w.String("file");
+  w.EndArray();
+  w.Key("type");
+  w.StartArray();
+  std::vector<std::string> types;
+  for (auto action : e.actions) {
+    const std::string type = core::eventType(action);
+    if (std::find(types.begin(), types.end(), type) == types.end()) types.push_back(type);
+  }
+  for (const auto& t : types) w.String(t.c_str());
+  w.EndArray();
+  w.Key("action");
+  w.StartArray();
+  for (auto action : e.actions) w.String(core::toString(action));
+  w.EndArray();
+  putKeyString(w, "module", kModule);
+  putKeyString(w, "dataset", kDataset);
+  w.EndObject();
+}
+
+void writeFile(JsonWriter& w, const core::FileInfo& f) {
+  w.Key("file");
+  w.StartObject();
+  putKeyString(w, "path", f.path);
+  putKeyString(w, "type", core::toString(f.type));
+  if (f.size) {
+    w.Key("size");
+    w.Uint64(*f.size);
+  }
+  w.EndObject();
+}
+
+}  // namespace
+
+std::string formatTimestamp(core::TimePoint t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm {};
+  ::gmtime_r(&seconds, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+}
+
+DocumentBuilder::DocumentBuilder(core::Metrics& metrics) : events_(metrics.counter("mapper.events")) {}
+
+std::string DocumentBuilder::build(const core::EnrichedEvent& enriched) const {
+  const core::FileEvent& e = enriched.event;
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  putKeyString(w, "@timestamp", formatTimestamp(e.timestamp));
+  writeEvent(w, e);
+  writeFile(w, e.file);
+  w.Key("host");
+  w.StartObject();
+  putKeyString(w, "name", enriched.hostName);
+  w.EndObject();
+  if (!enriched.tags.empty()) {
+    w.Key("tags");
+    w.StartArray();
+    for (const auto& t : enriched.tags) putString(w, t);
+    w.EndArray();
+  }
+  if (e.errorMessage) {
+    w.Key("error");
+    w.StartObject();
+    putKeyString(w, "message", *e.errorMessage);
+    w.EndObject();
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+void DocumentBuilder::run(std::stop_token stop, core::BoundedQueue<core::EnrichedEvent>& in,
+                          core::BoundedQueue<std::string>& out) const {
+  while (auto event = in.pop(stop)) {
+    events_.add();
+    if (!out.push(build(*event), stop)) break;
+  }
+  out.close();
+}
+
+}  // namespace fim::mapper

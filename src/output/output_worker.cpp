@@ -1,0 +1,73 @@
+#include "output/output_worker.h"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "core/logging.h"
+
+namespace fim::output {
+namespace {
+
+// Waits for `delay` unless stop is requested first; true when the full delay passed.
+bool waitFor(std::stop_token stop, std::chrono::milliseconds delay) {
+  std::mutex mutex;
+  std::condition_variable_any cv;
+  std::unique_lock lock(mutex);
+  return !cv.wait_for(lock, stop, delay, [] { return false; }) && !stop.stop_requested();
+}
+
+}  // namespace
+
+OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, std::size_t batchSize)
+    : output_(output),
+      batchSize_(batchSize),
+      acked_(metrics.counter("output.events.acked")),
+      failed_(metrics.counter("output.events.failed")),
+      batches_(metrics.counter("output.events.batches")),
+      bytes_(metrics.counter("output.write.bytes")),
+      writeErrors_(metrics.counter("output.write.errors")) {}
+
+bool OutputWorker::deliver(std::stop_token stop, const std::vector<std::string>& batch) {
+  auto& log = core::logger("output");
+  std::chrono::milliseconds backoff(100);
+  while (true) {
+    auto written = output_.write(batch);
+    if (written) return true;
+    writeErrors_.add();
+    log.error("writing {} events failed, retrying in {} ms: {}", batch.size(), backoff.count(),
+              written.error().message());
+    if (!waitFor(stop, backoff)) return false;
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+  }
+}
+
+void OutputWorker::run(std::stop_token stop, core::BoundedQueue<std::string>& in) {
+  auto& log = core::logger("output");
+  std::vector<std::string> batch;
+  while (in.popBatch(batch, batchSize_, stop) > 0) {
+    if (!deliver(stop, batch)) {
+      failed_.add(static_cast<std::int64_t>(batch.size()));
+      break;
+    }
+    std::uint64_t size = 0;
+    for (const auto& doc : batch) size += doc.size() + 1;
+    bytes_.add(static_cast<std::int64_t>(size));
+    acked_.add(static_cast<std::int64_t>(batch.size()));
+    batches_.add();
+    batch.clear();
+    if (in.size() == 0) {
+      if (auto flushed = output_.flush(); !flushed) log.error("flushing output failed: {}", flushed.error().message());
+    }
+  }
+  std::int64_t left = 0;
+  while (in.tryPop()) ++left;
+  if (left > 0) {
+    failed_.add(left);
+    log.error("stopped with {} events not written", left);
+  }
+  if (auto flushed = output_.flush(); !flushed) log.error("flushing output failed: {}", flushed.error().message());
+}
+
+}  // namespace fim::output

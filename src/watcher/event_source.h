@@ -1,0 +1,18 @@
+#pragma once
+// EventSource: what the watcher stage runs; it pushes FileEvents until done or stopped.
+
+#include <stop_token>
+
+#include "core/bounded_queue.h"
+#include "core/event.h"
+
+namespace fim::watcher {
+
+class EventSource {
+ public:
+  virtual ~EventSource() = default;
+  // Returns when stop is requested; a one-shot source may return earlier, once it is done.
+  virtual void run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& out) = 0;
+};
+
+}  // namespace fim::watcher
