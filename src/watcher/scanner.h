@@ -23,7 +23,7 @@ class Scanner final : public EventSource {
   void scanRoot(Walk& walk, const std::string& root) const;
   bool emit(Walk& walk, core::FileEvent event) const;
 
-  const std::vector<config::ModuleConfig>& modules_;
+  std::vector<config::ModuleConfig> modules_;
   std::vector<PathFilter> filters_;
   const core::Clock& clock_;
   core::Counter& paths_;

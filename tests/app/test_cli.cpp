@@ -1,0 +1,79 @@
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "app/cli.h"
+
+using namespace fim::app;
+
+namespace {
+fim::core::Result<CliOptions> parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "fimbeat");
+  return parseCommandLine(static_cast<int>(args.size()), args.data());
+}
+}  // namespace
+
+TEST_CASE("subcommands follow beats: run is the default") {
+  CHECK(parse({})->command == Command::Run);
+  CHECK(parse({"run"})->command == Command::Run);
+  CHECK(parse({"test", "config"})->command == Command::TestConfig);
+  CHECK(parse({"export", "config"})->command == Command::ExportConfig);
+  CHECK(parse({"version"})->command == Command::Version);
+  CHECK(parse({"--help"})->command == Command::Help);
+  CHECK(parse({"-h"})->command == Command::Help);
+}
+
+TEST_CASE("global flags are read before or after the subcommand") {
+  auto options = parse({"-c", "/etc/fimbeat/fimbeat.yml", "test", "config", "-e", "-d", "watcher,output", "-d", "config",
+                        "-E", "output.file.path=/x", "-E", "tags=[a]", "--path.home", "/opt/fim", "--path.data",
+                        "/var/lib/fim", "--path.logs", "/var/log/fim", "--path.config", "/etc/fim"});
+  REQUIRE(options.has_value());
+  CHECK(options->command == Command::TestConfig);
+  CHECK(options->load.configFile == "/etc/fimbeat/fimbeat.yml");
+  CHECK(options->logToStderr);
+  CHECK(options->debugSelectors == std::vector<std::string>{"watcher", "output", "config"});
+  CHECK(options->load.overrides == std::vector<std::string>{"output.file.path=/x", "tags=[a]"});
+  CHECK(options->load.pathHome == "/opt/fim");
+  CHECK(options->load.pathData == "/var/lib/fim");
+  CHECK(options->load.pathLogs == "/var/log/fim");
+  CHECK(options->load.pathConfig == "/etc/fim");
+  CHECK(options->load.strictPerms);
+}
+
+TEST_CASE("defaults: no -e, no selectors, strict permissions on") {
+  auto options = parse({"run"});
+  REQUIRE(options.has_value());
+  CHECK_FALSE(options->logToStderr);
+  CHECK(options->debugSelectors.empty());
+  CHECK(options->load.configFile.empty());
+  CHECK_FALSE(options->load.pathHome.has_value());
+  CHECK(options->load.strictPerms);
+}
+
+TEST_CASE("--strict.perms takes a boolean; -d '*' selects everything") {
+  CHECK_FALSE(parse({"--strict.perms=false"})->load.strictPerms);
+  CHECK(parse({"--strict.perms"})->load.strictPerms);
+  CHECK(parse({"-d", "*"})->debugSelectors == std::vector<std::string>{"*"});
+}
+
+TEST_CASE("unknown subcommands and flags are errors") {
+  auto command = parse({"frobnicate"});
+  REQUIRE_FALSE(command.has_value());
+  CHECK(command.error().message() == "unknown command \"frobnicate\"");
+  CHECK_FALSE(parse({"test"}).has_value());
+  CHECK_FALSE(parse({"test", "output"}).has_value());  // arrives with the Elasticsearch output
+  auto flag = parse({"--no-such-flag"});
+  REQUIRE_FALSE(flag.has_value());
+  CHECK(flag.error().message().find("no-such-flag") != std::string::npos);
+  CHECK_FALSE(parse({"-c"}).has_value());  // a flag that needs a value
+  CHECK_FALSE(parse({"--strict.perms=maybe"}).has_value());
+}
+
+TEST_CASE("usage lists the subcommands and the global flags") {
+  const std::string text = usage();
+  for (const char* part : {"test config", "export config", "version", "--config", "-E", "-d", "-e", "--path.home",
+                           "--path.config", "--path.data", "--path.logs", "--strict.perms"}) {
+    CAPTURE(part);
+    CHECK(text.find(part) != std::string::npos);
+  }
+}

@@ -1,0 +1,185 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <rapidjson/document.h>
+#include <yaml-cpp/yaml.h>
+
+#include "core/metrics.h"
+#include "mapper/document_builder.h"
+
+using namespace fim;
+
+namespace {
+
+const std::string kSourceDir = FIM_SOURCE_DIR;
+
+core::EnrichedEvent sampleEvent(std::vector<core::Action> actions, core::FileInfo file) {
+  core::EnrichedEvent e;
+  e.event.timestamp = core::TimePoint(std::chrono::milliseconds(1650445339365));  // 2022-04-20T09:02:19.365Z
+  e.event.actions = std::move(actions);
+  e.event.file = std::move(file);
+  e.hostName = "docker-fleet-agent";
+  e.tags = {"fim-event"};
+  return e;
+}
+
+rapidjson::Document parse(const std::string& json) {
+  rapidjson::Document doc;
+  doc.Parse(json.c_str(), json.size());
+  REQUIRE_FALSE(doc.HasParseError());
+  return doc;
+}
+
+// fields.yml flattened to "a.b.c" → type, groups expanded.
+void flattenFields(const YAML::Node& fields, const std::string& prefix, std::map<std::string, std::string>& out) {
+  for (const auto& f : fields) {
+    const std::string name = prefix + f["name"].as<std::string>();
+    const std::string type = f["type"] ? f["type"].as<std::string>() : "keyword";
+    if (type == "group") {
+      flattenFields(f["fields"], name + ".", out);
+    } else {
+      out[name] = type;
+    }
+  }
+}
+
+std::map<std::string, std::string> declaredFields() {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : YAML::LoadFile(kSourceDir + "/fields/fields.yml")) flattenFields(entry["fields"], "", out);
+  return out;
+}
+
+// Every leaf of a document as "a.b.c" → the JSON values there (array elements unrolled).
+void leaves(const rapidjson::Value& v, const std::string& path, std::multimap<std::string, const rapidjson::Value*>& out) {
+  if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) leaves(m.value, (path.empty() ? "" : path + ".") + m.name.GetString(), out);
+  } else if (v.IsArray()) {
+    for (const auto& item : v.GetArray()) leaves(item, path, out);
+  } else {
+    out.emplace(path, &v);
+  }
+}
+
+bool typeFits(const std::string& declared, const rapidjson::Value& v) {
+  static const std::set<std::string> kStringTypes{"keyword", "constant_keyword", "wildcard", "match_only_text", "text",
+                                                  "date", "ip"};
+  if (v.IsString()) return kStringTypes.count(declared) > 0;
+  if (v.IsInt64() || v.IsUint64()) return declared == "long" || declared == "integer" || declared == "unsigned_long";
+  if (v.IsBool()) return declared == "boolean";
+  if (v.IsNumber()) return declared == "float" || declared == "double" || declared == "scaled_float";
+  return false;
+}
+
+std::vector<std::string> allDocuments() {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(metrics);
+  std::vector<std::string> docs;
+  docs.push_back(builder.build(sampleEvent({core::Action::InitialScan}, {"/etc/passwd", core::FileType::File, 1234})));
+  docs.push_back(builder.build(sampleEvent({core::Action::Updated, core::Action::AttributesModified},
+                                           {"/etc", core::FileType::Dir, {}})));
+  auto error = sampleEvent({core::Action::Created}, {"/srv/bad\xff\xfe.txt", core::FileType::File, 0});
+  error.event.errorMessage = "failed to read directory /srv: Permission denied";
+  docs.push_back(builder.build(error));
+  return docs;
+}
+
+}  // namespace
+
+TEST_CASE("timestamps are ISO-8601 UTC with milliseconds") {
+  CHECK(mapper::formatTimestamp(core::TimePoint(std::chrono::milliseconds(1650445339365))) == "2022-04-20T09:02:19.365Z");
+  CHECK(mapper::formatTimestamp(core::TimePoint(std::chrono::milliseconds(0))) == "1970-01-01T00:00:00.000Z");
+}
+
+TEST_CASE("a document has the sample event's shape: nested objects, arrays for event.type/action/category") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(metrics);
+  const std::string json = builder.build(sampleEvent({core::Action::InitialScan}, {"/tmp/done", core::FileType::File, 0}));
+  CHECK(json.rfind("{\"@timestamp\":\"2022-04-20T09:02:19.365Z\",", 0) == 0);  // @timestamp first
+  auto doc = parse(json);
+  CHECK(std::string(doc["event"]["kind"].GetString()) == "event");
+  CHECK(doc["event"]["category"].IsArray());
+  CHECK(std::string(doc["event"]["category"][0].GetString()) == "file");
+  CHECK(std::string(doc["event"]["type"][0].GetString()) == "info");
+  CHECK(std::string(doc["event"]["action"][0].GetString()) == "initial_scan");
+  CHECK(std::string(doc["event"]["module"].GetString()) == "file_integrity");
+  CHECK(std::string(doc["event"]["dataset"].GetString()) == "fim.event");
+  CHECK(std::string(doc["file"]["path"].GetString()) == "/tmp/done");
+  CHECK(std::string(doc["file"]["type"].GetString()) == "file");
+  CHECK(doc["file"]["size"].GetUint64() == 0);
+  CHECK(std::string(doc["host"]["name"].GetString()) == "docker-fleet-agent");
+  CHECK(std::string(doc["tags"][0].GetString()) == "fim-event");
+  CHECK_FALSE(doc.HasMember("error"));
+  CHECK_FALSE(doc.HasMember("event.kind"));  // never dotted keys
+}
+
+TEST_CASE("several actions map to distinct event types in order") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(metrics);
+  auto doc = parse(builder.build(sampleEvent({core::Action::Updated, core::Action::AttributesModified, core::Action::ConfigChange},
+                                             {"/etc", core::FileType::Dir, {}})));
+  CHECK(doc["event"]["action"].Size() == 3);
+  CHECK(std::string(doc["event"]["action"][1].GetString()) == "attributes_modified");
+  CHECK(doc["event"]["type"].Size() == 1);
+  CHECK(std::string(doc["event"]["type"][0].GetString()) == "change");
+  CHECK_FALSE(doc["file"].HasMember("size"));  // size only for regular files
+}
+
+TEST_CASE("a path that is not UTF-8 still gives valid JSON, bad bytes become U+FFFD") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(metrics);
+  auto doc = parse(builder.build(sampleEvent({core::Action::Created}, {"/srv/bad\xff.txt", core::FileType::File, 1})));
+  CHECK(std::string(doc["file"]["path"].GetString()) == "/srv/bad\xEF\xBF\xBD.txt");
+}
+
+TEST_CASE("every emitted field is declared in fields.yml with a type that fits its value") {
+  const auto declared = declaredFields();
+  std::set<std::string> emitted;
+  for (const auto& json : allDocuments()) {
+    auto doc = parse(json);
+    std::multimap<std::string, const rapidjson::Value*> values;
+    leaves(doc, "", values);
+    for (const auto& [name, value] : values) {
+      CAPTURE(name);
+      REQUIRE(declared.count(name) == 1);
+      CHECK(typeFits(declared.at(name), *value));
+      emitted.insert(name);
+    }
+  }
+  CHECK(emitted.count("error.message") == 1);
+  CHECK(emitted.count("file.size") == 1);
+}
+
+TEST_CASE("fields.yml agrees with ECS on every ECS field, and documents use ECS's allowed values") {
+  const std::string ecsPath = kSourceDir + "/../shared/reference/ecs_flat.yml";
+  if (!std::filesystem::exists(ecsPath)) {
+    MESSAGE("skipped: " << ecsPath << " is not beside this checkout");
+    return;
+  }
+  const YAML::Node ecs = YAML::LoadFile(ecsPath);
+  for (const auto& [name, type] : declaredFields()) {
+    CAPTURE(name);
+    REQUIRE(ecs[name]);
+    CHECK(ecs[name]["type"].as<std::string>() == type);
+  }
+  for (const auto& json : allDocuments()) {
+    auto doc = parse(json);
+    for (const char* field : {"kind", "category", "type"}) {
+      std::set<std::string> allowed;
+      for (const auto& v : ecs[std::string("event.") + field]["allowed_values"]) allowed.insert(v["name"].as<std::string>());
+      const auto& value = doc["event"][field];
+      std::vector<std::string> got;
+      if (value.IsArray()) {
+        for (const auto& v : value.GetArray()) got.emplace_back(v.GetString());
+      } else {
+        got.emplace_back(value.GetString());
+      }
+      for (const auto& g : got) {
+        CAPTURE(g);
+        CHECK(allowed.count(g) == 1);
+      }
+    }
+  }
+}
