@@ -2,11 +2,13 @@
 // The value types that flow down the pipeline: FileEvent (watcher) → EnrichedEvent (enricher).
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/hash_type.h"
 
 namespace fim::core {
 
@@ -24,6 +26,34 @@ struct FileInfo {
   std::string path;  // raw bytes as the kernel gave them; not necessarily UTF-8
   FileType type = FileType::Unknown;
   std::optional<std::uint64_t> size;  // regular files only
+  std::uint64_t inode = 0;
+  std::uint64_t device = 0;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::string owner;  // user name, or "" when the uid has no name
+  std::string group;
+  std::uint32_t mode = 0;  // permission bits only (07777 & st_mode)
+  bool setuid = false;
+  bool setgid = false;
+  TimePoint mtime;
+  TimePoint ctime;
+  std::optional<std::string> targetPath;  // symlinks: the resolved target
+  std::optional<std::string> mimeType;    // regular files, when enabled
+  std::optional<std::string> selinux;     // security.selinux label, where present
+  std::optional<std::string> acl;         // POSIX access ACL text, where extended entries exist
+  std::map<HashType, std::string> hashes;  // lowercase hex digests of the content
+};
+
+// What the watcher saw of one path: metadata and hashes, before any comparison.
+struct Observation {
+  enum class Kind {
+    Path,      // info holds the path's current state
+    ScanDone,  // every path of a full scan has been observed: sweep for deletions
+  };
+  Kind kind = Kind::Path;
+  FileInfo info;
+  std::optional<std::string> errorMessage;  // e.g. "failed to hash ...": hashes are then absent
+  std::size_t root = 0;                     // index of the configured root it was found under
 };
 
 struct FileEvent {
@@ -32,6 +62,8 @@ struct FileEvent {
   FileInfo file;
   std::optional<std::string> errorMessage;
   std::size_t module = 0;  // index of the configured module that reported it
+  std::vector<std::string> changedAttributes;  // "hash.sha256", "mode", ...
+  std::optional<FileInfo> previous;            // the baseline's view before this change
 };
 
 struct EnrichedEvent {

@@ -1,0 +1,69 @@
+#pragma once
+// Baseline: the trusted state of every watched path in the KvStore, and the stage that turns
+// observations into change events by diffing them against it.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "baseline/record.h"
+#include "core/bounded_queue.h"
+#include "core/clock.h"
+#include "core/event.h"
+#include "core/kv_store.h"
+#include "core/metrics.h"
+#include "core/prior_state.h"
+
+namespace fim::baseline {
+
+struct RootInfo {
+  std::string path;    // absolute, symlinks resolved
+  std::size_t module;  // the module that configured it
+};
+
+class Baseline final : public core::PriorState {
+ public:
+  Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metrics& metrics, const core::Clock& clock);
+
+  // Reads which roots were scanned before and starts a new scan generation.
+  [[nodiscard]] core::Status open();
+
+  // The stored state of a path (thread-safe: used by hashing workers to skip unchanged files).
+  [[nodiscard]] core::Result<std::optional<core::FileInfo>> lookup(std::string_view path) override;
+
+  // Records under the roots, from the last run: the expected total for progress estimates.
+  std::uint64_t recordCount();
+
+  // Diffs one observation, writes the new record, and returns the event to emit, if any.
+  [[nodiscard]] core::Result<std::optional<core::FileEvent>> apply(const core::Observation& observation);
+
+  // After a full scan: every record under a root that the scan did not see is deleted.
+  [[nodiscard]] core::Status sweep(std::vector<core::FileEvent>& deleted);
+
+  // Until `in` is closed and drained (or stop); closes `out` when it returns.
+  void run(std::stop_token stop, core::BoundedQueue<core::Observation>& in, core::BoundedQueue<core::FileEvent>& out);
+
+ private:
+  [[nodiscard]] core::Status flush();
+
+  core::KvStore& store_;
+  std::vector<RootInfo> roots_;
+  std::vector<bool> rootKnown_;
+  const core::Clock& clock_;
+  std::uint64_t scanId_ = 0;
+  core::WriteBatch pending_;
+  std::unordered_set<std::string> pendingKeys_;
+  core::Counter& changes_;
+  core::Counter& unchanged_;
+  core::Counter& deleted_;
+  core::Counter& errors_;
+};
+
+// Keys: a record is stored under its path; a root is "known" once fully scanned.
+std::string rootKey(std::string_view root);
+inline constexpr const char* kScanIdKey = "scan_id";
+
+}  // namespace fim::baseline

@@ -1,0 +1,55 @@
+#include "baseline/diff.h"
+
+namespace fim::baseline {
+namespace {
+
+void metadataChanges(const core::FileInfo& o, const core::FileInfo& n, std::vector<std::string>& changed) {
+  const auto check = [&](bool differs, const char* name) {
+    if (differs) changed.emplace_back(name);
+  };
+  check(o.type != n.type, "type");
+  check(o.inode != n.inode, "inode");
+  check(o.uid != n.uid, "uid");
+  check(o.owner != n.owner, "owner");
+  check(o.gid != n.gid, "gid");
+  check(o.group != n.group, "group");
+  check(o.mode != n.mode, "mode");
+  check(o.setuid != n.setuid, "setuid");
+  check(o.setgid != n.setgid, "setgid");
+  if (n.type == core::FileType::File) {  // a directory's mtime moves with every entry: not reported
+    check(o.size != n.size, "size");
+    check(o.mtime != n.mtime, "mtime");
+  }
+  check(o.targetPath != n.targetPath, "target_path");
+  check(o.selinux != n.selinux, "selinux");
+  check(o.acl != n.acl, "acl");
+}
+
+}  // namespace
+
+Change diff(const core::FileInfo* old, const core::FileInfo& now, bool rootKnown) {
+  Change change;
+  if (!old) {
+    change.actions.push_back(rootKnown ? core::Action::Created : core::Action::InitialScan);
+    return change;
+  }
+  bool contentChanged = false;
+  bool newHashType = false;
+  for (const auto& [type, digest] : now.hashes) {
+    auto it = old->hashes.find(type);
+    if (it == old->hashes.end()) {
+      newHashType = newHashType || !old->hashes.empty();  // an unhashed file (too big, unreadable) is no config change
+    } else if (it->second != digest) {
+      contentChanged = true;
+      change.changedAttributes.push_back(std::string("hash.") + core::toString(type));
+    }
+  }
+  const std::size_t hashChanges = change.changedAttributes.size();
+  metadataChanges(*old, now, change.changedAttributes);
+  if (contentChanged) change.actions.push_back(core::Action::Updated);
+  if (change.changedAttributes.size() > hashChanges) change.actions.push_back(core::Action::AttributesModified);
+  if (newHashType) change.actions.push_back(core::Action::ConfigChange);
+  return change;
+}
+
+}  // namespace fim::baseline

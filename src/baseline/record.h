@@ -1,0 +1,25 @@
+#pragma once
+// Record: what the baseline remembers of one path, and its versioned binary encoding.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/event.h"
+#include "core/result.h"
+
+namespace fim::baseline {
+
+struct Record {
+  core::FileInfo info;      // metadata and hashes as last observed (info.path is the key)
+  core::TimePoint seenAt;   // when it was last observed
+  std::uint64_t scanId = 0;  // the scan that last observed it; older ones are deleted after a scan
+};
+
+inline constexpr std::uint8_t kRecordVersion = 1;
+
+std::string encodeRecord(const Record& record);
+// `path` is the key the record was stored under; an unknown version or a short record is an error.
+[[nodiscard]] core::Result<Record> decodeRecord(std::string_view path, std::string_view bytes);
+
+}  // namespace fim::baseline

@@ -1,0 +1,110 @@
+#include "baseline/rocksdb_store.h"
+
+#include <filesystem>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+namespace fim::baseline {
+namespace {
+
+const char* familyName(core::Family family) {
+  switch (family) {
+    case core::Family::Baseline: return "baseline";
+    case core::Family::Meta: return "meta";
+  }
+  return "default";
+}
+
+core::Error storeError(const std::string& what, const rocksdb::Status& status) {
+  const bool retryable = status.IsBusy() || status.IsTimedOut() || status.IsTryAgain() || status.IsNoSpace();
+  return core::Error(status.IsIOError() ? core::ErrorCode::Io : core::ErrorCode::Internal,
+                     what + ": " + status.ToString(), retryable);
+}
+
+rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+}  // namespace
+
+core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& directory) {
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec) return core::failf(core::ErrorCode::Io, "cannot create {}: {}", directory, ec.message());
+  std::filesystem::permissions(directory, std::filesystem::perms::owner_all, ec);
+
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.max_open_files = 64;       // keep the agent's descriptor use small
+  options.keep_log_file_num = 2;
+  options.max_background_jobs = 1;
+  options.write_buffer_size = 8 << 20;
+  rocksdb::ColumnFamilyOptions family;
+  family.write_buffer_size = 8 << 20;
+  family.max_write_buffer_number = 2;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (auto f : {core::Family::Baseline, core::Family::Meta}) descriptors.emplace_back(familyName(f), family);
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, family);
+
+  auto store = std::unique_ptr<RocksDbStore>(new RocksDbStore());
+  rocksdb::DB* db = nullptr;
+  auto status = rocksdb::DB::Open(options, directory, descriptors, &store->handles_, &db);
+  if (!status.ok()) {
+    return std::unexpected(storeError("cannot open the fimbeat database in " + directory +
+                                          " (is another fimbeat running with this path.data?)",
+                                      status));
+  }
+  store->db_.reset(db);
+  return store;
+}
+
+RocksDbStore::~RocksDbStore() {
+  if (!db_) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+}
+
+rocksdb::ColumnFamilyHandle* RocksDbStore::handle(core::Family family) const {
+  return handles_[static_cast<std::size_t>(family)];
+}
+
+core::Result<std::optional<std::string>> RocksDbStore::get(core::Family family, std::string_view key) {
+  std::string value;
+  auto status = db_->Get(rocksdb::ReadOptions(), handle(family), slice(key), &value);
+  if (status.IsNotFound()) return std::optional<std::string>();
+  if (!status.ok()) return std::unexpected(storeError("reading the baseline", status));
+  return std::optional<std::string>(std::move(value));
+}
+
+core::Status RocksDbStore::write(const core::WriteBatch& batch) {
+  rocksdb::WriteBatch rb;
+  for (const auto& op : batch.ops()) {
+    if (op.value) {
+      rb.Put(handle(op.family), op.key, *op.value);
+    } else {
+      rb.Delete(handle(op.family), op.key);
+    }
+  }
+  auto status = db_->Write(rocksdb::WriteOptions(), &rb);
+  if (!status.ok()) return std::unexpected(storeError("writing the baseline", status));
+  return {};
+}
+
+core::Status RocksDbStore::scan(core::Family family, std::string_view prefix,
+                                const std::function<bool(std::string_view, std::string_view)>& visit) {
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, handle(family)));
+  for (it->Seek(slice(prefix)); it->Valid(); it->Next()) {
+    const auto key = it->key();
+    if (!key.starts_with(slice(prefix))) break;
+    if (!visit(std::string_view(key.data(), key.size()), std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  if (!it->status().ok()) return std::unexpected(storeError("scanning the baseline", it->status()));
+  return {};
+}
+
+}  // namespace fim::baseline

@@ -1,0 +1,37 @@
+#pragma once
+// RocksDbStore: the KvStore on RocksDB under path.data, one column family per core::Family.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/kv_store.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace fim::baseline {
+
+class RocksDbStore final : public core::KvStore {
+ public:
+  // Opens (creating if needed) the database in `directory`; a second fimbeat on the same
+  // directory fails here with a message naming the lock.
+  [[nodiscard]] static core::Result<std::unique_ptr<RocksDbStore>> open(const std::string& directory);
+  ~RocksDbStore() override;
+
+  [[nodiscard]] core::Result<std::optional<std::string>> get(core::Family family, std::string_view key) override;
+  [[nodiscard]] core::Status write(const core::WriteBatch& batch) override;
+  [[nodiscard]] core::Status scan(core::Family family, std::string_view prefix,
+                                  const std::function<bool(std::string_view, std::string_view)>& visit) override;
+
+ private:
+  RocksDbStore() = default;
+  rocksdb::ColumnFamilyHandle* handle(core::Family family) const;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // index = core::Family, then "default" last
+};
+
+}  // namespace fim::baseline

@@ -1,0 +1,51 @@
+#pragma once
+// KvStore: the ordered key-value store behind the baseline (and later the event queue).
+// Production passes the RocksDB store; tests pass an in-memory one.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace fim::core {
+
+// Column families; keys sort bytewise within each.
+enum class Family { Baseline, Meta };
+
+class WriteBatch {
+ public:
+  struct Op {
+    Family family;
+    std::string key;
+    std::optional<std::string> value;  // nullopt = delete
+  };
+
+  void put(Family family, std::string key, std::string value) {
+    ops_.push_back(Op{family, std::move(key), std::move(value)});
+  }
+  void remove(Family family, std::string key) { ops_.push_back(Op{family, std::move(key), std::nullopt}); }
+  const std::vector<Op>& ops() const { return ops_; }
+  bool empty() const { return ops_.empty(); }
+  std::size_t size() const { return ops_.size(); }
+  void clear() { ops_.clear(); }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+class KvStore {
+ public:
+  virtual ~KvStore() = default;
+
+  [[nodiscard]] virtual Result<std::optional<std::string>> get(Family family, std::string_view key) = 0;
+  // Applies every operation of the batch atomically.
+  [[nodiscard]] virtual Status write(const WriteBatch& batch) = 0;
+  // Calls visit(key, value) for each key starting with prefix, in key order, until it returns false.
+  [[nodiscard]] virtual Status scan(Family family, std::string_view prefix,
+                                    const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
+};
+
+}  // namespace fim::core

@@ -1,0 +1,124 @@
+#include <doctest/doctest.h>
+
+#include "baseline/baseline.h"
+#include "support/memory_store.h"
+
+using namespace fim;
+using core::Action;
+
+namespace {
+
+core::Observation observe(const std::string& path, const std::string& sha, std::size_t root = 0) {
+  core::Observation o;
+  o.info.path = path;
+  o.info.type = core::FileType::File;
+  o.info.size = sha.size();
+  o.info.mode = 0644;
+  o.info.hashes[core::HashType::Sha256] = sha;
+  o.root = root;
+  return o;
+}
+
+std::string actionsOf(const core::FileEvent& e) {
+  std::string out;
+  for (auto a : e.actions) out += std::string(out.empty() ? "" : ",") + core::toString(a);
+  return out;
+}
+
+struct Fixture {
+  testing::MemoryStore store;
+  core::Metrics metrics;
+  core::SystemClock clock;
+  std::vector<baseline::RootInfo> roots{{"/a", 0}, {"/ab", 1}};
+
+  std::unique_ptr<baseline::Baseline> start() {
+    auto b = std::make_unique<baseline::Baseline>(store, roots, metrics, clock);
+    REQUIRE(b->open().has_value());
+    return b;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("baseline: first run is initial_scan, a second run with a new file says created") {
+  Fixture fx;
+  auto first = fx.start();
+  auto e = first->apply(observe("/a/x", "11"));
+  REQUIRE(e.has_value());
+  REQUIRE(e->has_value());
+  CHECK(actionsOf(**e) == "initial_scan");
+  std::vector<core::FileEvent> deleted;
+  REQUIRE(first->sweep(deleted).has_value());
+  CHECK(deleted.empty());
+
+  auto second = fx.start();
+  auto same = second->apply(observe("/a/x", "11"));
+  REQUIRE(same.has_value());
+  CHECK_FALSE(same->has_value());  // unchanged: no event
+  auto created = second->apply(observe("/a/y", "22"));
+  REQUIRE(created->has_value());
+  CHECK(actionsOf(**created) == "created");
+  auto updated = second->apply(observe("/a/x", "333"));
+  REQUIRE(updated->has_value());
+  CHECK(actionsOf(**updated) == "updated,attributes_modified");  // the size moved with the content
+  REQUIRE((*updated)->previous.has_value());
+  CHECK((*updated)->previous->hashes.at(core::HashType::Sha256) == "11");
+  CHECK((*updated)->changedAttributes == std::vector<std::string>{"hash.sha256", "size"});
+}
+
+TEST_CASE("baseline: paths not seen by a scan are deleted; root /a never touches /ab") {
+  Fixture fx;
+  {
+    auto first = fx.start();
+    for (const char* p : {"/a", "/a/gone", "/a/kept", "/ab", "/ab/other"}) {
+      REQUIRE(first->apply(observe(p, "1", std::string(p).starts_with("/ab") ? 1 : 0)).has_value());
+    }
+    std::vector<core::FileEvent> deleted;
+    REQUIRE(first->sweep(deleted).has_value());
+  }
+  auto second = fx.start();
+  CHECK(second->recordCount() == 5);
+  REQUIRE(second->apply(observe("/a", "1")).has_value());
+  REQUIRE(second->apply(observe("/a/kept", "1")).has_value());
+  REQUIRE(second->apply(observe("/ab", "1", 1)).has_value());
+  REQUIRE(second->apply(observe("/ab/other", "1", 1)).has_value());
+  std::vector<core::FileEvent> deleted;
+  REQUIRE(second->sweep(deleted).has_value());
+  REQUIRE(deleted.size() == 1);
+  CHECK(deleted[0].file.path == "/a/gone");
+  CHECK(actionsOf(deleted[0]) == "deleted");
+  CHECK(fx.store.count(core::Family::Baseline) == 4);
+}
+
+TEST_CASE("baseline: an unreadable file keeps its previous hashes and carries the error") {
+  Fixture fx;
+  {
+    auto first = fx.start();
+    REQUIRE(first->apply(observe("/a/f", "aa")).has_value());
+    std::vector<core::FileEvent> deleted;
+    REQUIRE(first->sweep(deleted).has_value());
+  }
+  auto second = fx.start();
+  auto unreadable = observe("/a/f", "aa");
+  unreadable.info.hashes.clear();
+  unreadable.info.mode = 0;  // chmod 000 is why it cannot be read
+  unreadable.errorMessage = "failed to hash /a/f: Permission denied";
+  auto e = second->apply(unreadable);
+  REQUIRE(e.has_value());
+  REQUIRE(e->has_value());
+  CHECK(actionsOf(**e) == "attributes_modified");
+  CHECK((*e)->errorMessage == unreadable.errorMessage);
+  CHECK((*e)->file.hashes.at(core::HashType::Sha256) == "aa");
+  auto stored = second->lookup("/a/f");
+  REQUIRE(stored.has_value());
+  CHECK((*stored)->hashes.at(core::HashType::Sha256) == "aa");
+}
+
+TEST_CASE("baseline: store failures are errors, not crashes") {
+  Fixture fx;
+  auto b = fx.start();
+  fx.store.failWrites = true;
+  std::vector<core::FileEvent> deleted;
+  auto swept = b->sweep(deleted);
+  CHECK_FALSE(swept.has_value());
+}

@@ -1,0 +1,75 @@
+#include <doctest/doctest.h>
+
+#include "baseline/record.h"
+
+using namespace fim;
+
+TEST_CASE("record: every field survives an encode/decode round trip") {
+  baseline::Record r;
+  auto& f = r.info;
+  f.path = "/srv/bad\xff name";
+  f.type = core::FileType::File;
+  f.size = 123456789012ull;
+  f.inode = 0xfedcba9876543210ull;
+  f.device = 2049;
+  f.uid = 4294967294u;
+  f.gid = 1000;
+  f.owner = "nobody";
+  f.group = "users";
+  f.mode = 04755;
+  f.setuid = true;
+  f.setgid = false;
+  f.mtime = core::TimePoint(std::chrono::nanoseconds(1650445339365123456));
+  f.ctime = core::TimePoint(std::chrono::nanoseconds(-5));
+  f.targetPath = std::nullopt;
+  f.mimeType = "text/plain";
+  f.selinux = "system_u:object_r:etc_t:s0";
+  f.acl = "user::rwx,user:1000:r--,group::r-x,mask::r-x,other::r-x";
+  f.hashes[core::HashType::Sha256] = "ab";
+  f.hashes[core::HashType::Xxh64] = "cd";
+  r.seenAt = core::TimePoint(std::chrono::milliseconds(1700000000123));
+  r.scanId = 99;
+
+  const std::string bytes = baseline::encodeRecord(r);
+  CHECK(static_cast<std::uint8_t>(bytes[0]) == baseline::kRecordVersion);
+  auto back = baseline::decodeRecord(f.path, bytes);
+  REQUIRE(back.has_value());
+  const auto& g = back->info;
+  CHECK(g.path == f.path);
+  CHECK((g.type == f.type));
+  CHECK(g.size == f.size);
+  CHECK(g.inode == f.inode);
+  CHECK(g.device == f.device);
+  CHECK(g.uid == f.uid);
+  CHECK(g.gid == f.gid);
+  CHECK(g.owner == f.owner);
+  CHECK(g.group == f.group);
+  CHECK(g.mode == f.mode);
+  CHECK(g.setuid);
+  CHECK_FALSE(g.setgid);
+  CHECK((g.mtime == f.mtime));
+  CHECK((g.ctime == f.ctime));
+  CHECK_FALSE(g.targetPath.has_value());
+  CHECK(g.mimeType == f.mimeType);
+  CHECK(g.selinux == f.selinux);
+  CHECK(g.acl == f.acl);
+  CHECK((g.hashes == f.hashes));
+  CHECK((back->seenAt == r.seenAt));
+  CHECK(back->scanId == 99);
+}
+
+TEST_CASE("record: a truncated record or an unknown version is an error, never garbage") {
+  baseline::Record r;
+  r.info.path = "/x";
+  r.info.type = core::FileType::Dir;
+  const std::string bytes = baseline::encodeRecord(r);
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    CAPTURE(cut);
+    CHECK_FALSE(baseline::decodeRecord("/x", bytes.substr(0, cut)).has_value());
+  }
+  std::string future = bytes;
+  future[0] = static_cast<char>(baseline::kRecordVersion + 1);
+  auto err = baseline::decodeRecord("/x", future);
+  REQUIRE_FALSE(err.has_value());
+  CHECK(err.error().message().find("version") != std::string::npos);
+}

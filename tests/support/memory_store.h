@@ -1,0 +1,61 @@
+#pragma once
+// MemoryStore: an in-memory KvStore for tests, with an optional failure switch.
+
+#include <map>
+#include <mutex>
+
+#include "core/kv_store.h"
+
+namespace fim::testing {
+
+class MemoryStore final : public core::KvStore {
+ public:
+  core::Result<std::optional<std::string>> get(core::Family family, std::string_view key) override {
+    std::lock_guard lock(mutex_);
+    auto& data = data_[family];
+    auto it = data.find(std::string(key));
+    if (it == data.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+
+  core::Status write(const core::WriteBatch& batch) override {
+    std::lock_guard lock(mutex_);
+    if (failWrites) return core::fail(core::ErrorCode::Io, "injected write failure", true);
+    for (const auto& op : batch.ops()) {
+      if (op.value) {
+        data_[op.family][op.key] = *op.value;
+      } else {
+        data_[op.family].erase(op.key);
+      }
+    }
+    ++writes;
+    return {};
+  }
+
+  core::Status scan(core::Family family, std::string_view prefix,
+                    const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    std::map<std::string, std::string> copy;
+    {
+      std::lock_guard lock(mutex_);
+      copy = data_[family];
+    }
+    for (auto it = copy.lower_bound(std::string(prefix)); it != copy.end() && it->first.starts_with(prefix); ++it) {
+      if (!visit(it->first, it->second)) break;
+    }
+    return {};
+  }
+
+  std::size_t count(core::Family family) {
+    std::lock_guard lock(mutex_);
+    return data_[family].size();
+  }
+
+  bool failWrites = false;
+  int writes = 0;
+
+ private:
+  std::mutex mutex_;
+  std::map<core::Family, std::map<std::string, std::string>> data_;
+};
+
+}  // namespace fim::testing
