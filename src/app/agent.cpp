@@ -1,5 +1,6 @@
 #include "app/agent.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/logging.h"
@@ -8,6 +9,9 @@
 #include "watcher/scanner.h"
 
 namespace fim::app {
+namespace {
+constexpr std::chrono::milliseconds kStuckWait{800};  // after the grace period and a forced stop
+}  // namespace
 
 core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config, const core::Clock& clock) {
   switch (config.output.kind) {
@@ -30,25 +34,47 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
                                                    const core::Clock& clock) {
   auto output = makeOutput(config, clock);
   if (!output) return std::unexpected(output.error());
-  return std::unique_ptr<Agent>(new Agent(config, metrics, clock, std::move(*output)));
+  auto store = baseline::RocksDbStore::open(config.paths.data + "/fimbeat.db");
+  if (!store) return std::unexpected(store.error());
+  const auto roots = watcher::resolveRoots(config.modules);
+  std::vector<baseline::RootInfo> rootInfo;
+  for (const auto& r : roots) rootInfo.push_back(baseline::RootInfo{r.path, r.module});
+  auto base = std::make_unique<baseline::Baseline>(**store, std::move(rootInfo), metrics, clock);
+  if (auto opened = base->open(); !opened) return std::unexpected(opened.error());
+  watcher::ScanOptions scan;
+  scan.workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+  scan.expectedPaths = base->recordCount();
+  auto agent = std::unique_ptr<Agent>(new Agent(config, metrics, std::move(*output), std::move(*store), std::move(base)));
+  agent->source_ = std::make_unique<watcher::Scanner>(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
+  return agent;
 }
 
-Agent::Agent(const config::Config& config, core::Metrics& metrics, const core::Clock& clock,
-             std::unique_ptr<output::Output> output)
+Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_ptr<output::Output> output,
+             std::unique_ptr<core::KvStore> store, std::unique_ptr<baseline::Baseline> baseline)
     : config_(config),
       metrics_(metrics),
       output_(std::move(output)),
-      source_(std::make_unique<watcher::Scanner>(config.modules, clock, metrics)),
+      store_(std::move(store)),
+      baseline_(std::move(baseline)),
       enricher_(config, metrics),
       builder_(metrics),
       worker_(*output_, metrics) {}
 
 Agent::~Agent() {
-  if (outputThread_.joinable()) stop(std::chrono::milliseconds(0));
+  if (outputThread_.joinable() && !stuck_) stop(std::chrono::milliseconds(0));
+  if (stuck_) {
+    for (auto* t : {&watcherThread_, &baselineThread_, &enricherThread_, &mapperThread_, &outputThread_}) {
+      if (t->joinable()) t->detach();
+    }
+  }
 }
 
 template <typename Body>
 std::jthread Agent::spawn(const char* component, Body body) {
+  {
+    std::lock_guard lock(runningMutex_);
+    ++running_;
+  }
   return std::jthread([this, component, body](std::stop_token stop) {
     try {
       body(stop);
@@ -59,6 +85,9 @@ std::jthread Agent::spawn(const char* component, Body body) {
       core::logger(component).critical("stage stopped by an unexpected error");
       failed_ = true;
     }
+    std::lock_guard lock(runningMutex_);
+    --running_;
+    runningChanged_.notify_all();
   });
 }
 
@@ -69,22 +98,31 @@ void Agent::start() {
   });
   mapperThread_ = spawn("mapper", [this](std::stop_token stop) { builder_.run(stop, enriched_, documents_); });
   enricherThread_ = spawn("enricher", [this](std::stop_token stop) { enricher_.run(stop, changes_, enriched_); });
+  baselineThread_ = spawn("baseline", [this](std::stop_token stop) { baseline_->run(stop, observations_, changes_); });
   watcherThread_ = spawn("watcher", [this](std::stop_token stop) {
-    source_->run(stop, changes_);
-    changes_.close();
+    source_->run(stop, observations_);
+    observations_.close();
   });
   core::logger("agent").info("fimbeat started: {} module(s), {}", config_.modules.size(), output_->describe());
 }
 
 bool Agent::stop(std::chrono::milliseconds grace) {
   watcherThread_.request_stop();
-  changes_.close();
+  observations_.close();
   const bool drained = outputDoneFuture_.wait_for(grace) == std::future_status::ready;
   if (!drained) {
     core::logger("agent").warn("pipeline did not drain within {} ms; stopping every stage", grace.count());
-    for (auto* t : {&enricherThread_, &mapperThread_, &outputThread_}) t->request_stop();
+    for (auto* t : {&baselineThread_, &enricherThread_, &mapperThread_, &outputThread_}) t->request_stop();
   }
-  for (auto* t : {&watcherThread_, &enricherThread_, &mapperThread_, &outputThread_}) {
+  {
+    std::unique_lock lock(runningMutex_);
+    if (!runningChanged_.wait_for(lock, kStuckWait, [&] { return running_ == 0; })) {
+      core::logger("agent").error("a stage is stuck in a call that cannot be interrupted; giving up on it");
+      stuck_ = true;
+      return false;
+    }
+  }
+  for (auto* t : {&watcherThread_, &baselineThread_, &enricherThread_, &mapperThread_, &outputThread_}) {
     if (t->joinable()) t->join();
   }
   return drained && metrics_.counter("output.events.failed").value() == 0;

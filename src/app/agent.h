@@ -2,12 +2,16 @@
 // Agent: creates the stages and wires them with bounded queues; it knows every stage, nothing else does.
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <future>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "baseline/baseline.h"
+#include "baseline/rocksdb_store.h"
 #include "config/config.h"
 #include "core/bounded_queue.h"
 #include "core/clock.h"
@@ -33,11 +37,14 @@ class Agent {
   bool stop(std::chrono::milliseconds grace);
   // A stage died of an unexpected exception; the caller should stop the agent.
   bool failed() const { return failed_.load(); }
+  // After stop(): a stage is stuck in a call that cannot be interrupted (a write to a stdout
+  // nobody reads); the process must exit without waiting for it.
+  bool stuck() const { return stuck_; }
   std::string outputDescription() const { return output_->describe(); }
 
  private:
-  Agent(const config::Config& config, core::Metrics& metrics, const core::Clock& clock,
-        std::unique_ptr<output::Output> output);
+  Agent(const config::Config& config, core::Metrics& metrics, std::unique_ptr<output::Output> output,
+        std::unique_ptr<core::KvStore> store, std::unique_ptr<baseline::Baseline> baseline);
 
   template <typename Body>
   std::jthread spawn(const char* component, Body body);
@@ -47,11 +54,14 @@ class Agent {
   const config::Config& config_;
   core::Metrics& metrics_;
   std::unique_ptr<output::Output> output_;
-  std::unique_ptr<watcher::EventSource> source_;
+  std::unique_ptr<core::KvStore> store_;
+  std::unique_ptr<baseline::Baseline> baseline_;
+  std::unique_ptr<watcher::ObservationSource> source_;
   enricher::Enricher enricher_;
   mapper::DocumentBuilder builder_;
   output::OutputWorker worker_;
 
+  core::BoundedQueue<core::Observation> observations_{kQueueCapacity};
   core::BoundedQueue<core::FileEvent> changes_{kQueueCapacity};
   core::BoundedQueue<core::EnrichedEvent> enriched_{kQueueCapacity};
   core::BoundedQueue<std::string> documents_{kQueueCapacity};
@@ -59,7 +69,11 @@ class Agent {
   std::promise<void> outputDone_;
   std::future<void> outputDoneFuture_ = outputDone_.get_future();
   std::atomic<bool> failed_{false};
-  std::jthread watcherThread_, enricherThread_, mapperThread_, outputThread_;
+  bool stuck_ = false;
+  std::mutex runningMutex_;
+  std::condition_variable runningChanged_;
+  int running_ = 0;  // stage threads that have not returned yet
+  std::jthread watcherThread_, baselineThread_, enricherThread_, mapperThread_, outputThread_;
 };
 
 [[nodiscard]] core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config,

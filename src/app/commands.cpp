@@ -19,7 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kShutdownGrace = 4s;  // SIGTERM to exit stays under 5 s
+constexpr auto kShutdownGrace = 3500ms;  // plus the stuck-stage wait, SIGTERM to exit stays under 5 s
 
 core::Result<config::Loaded> loadConfig(const CliOptions& options) {
   config::LoadOptions load = options.load;
@@ -122,6 +122,10 @@ int runAgent(const CliOptions& options) {
   log.info("stopping ({})", sig > 0 ? strsignal(sig) : "a stage failed");
   const bool clean = (*agent)->stop(kShutdownGrace);
   log.info("fimbeat stopped; metrics: {}", metrics.toJson());
+  if ((*agent)->stuck()) {
+    core::shutdownLogging();
+    std::_Exit(1);  // a stuck thread cannot be joined; leave without running destructors
+  }
   core::shutdownLogging();
   return (clean && !(*agent)->failed()) ? 0 : 1;
 }

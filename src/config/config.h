@@ -45,6 +45,8 @@ struct ModuleConfig {
   std::uint64_t scanRatePerSec = 50ull * 1024 * 1024;
   std::uint64_t maxFileSize = 100ull * 1024 * 1024;
   std::vector<std::string> hashTypes{"sha1"};
+  bool mimeType = true;             // libmagic on the first bytes of regular files
+  bool verifyHashesAlways = false;  // scan.verify_hashes: always rehash, even when nothing moved
   std::string backend = "auto";
   std::vector<std::string> tags;
   std::string index;

@@ -91,22 +91,24 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
   checkPatterns(reader, "include_files", module.includeFiles);
   reader.strings("tags", module.tags);
 
-  // Read and validated now so a typo fails today; acted on by the baseline and realtime work.
-  const std::string pending = "fimbeat does not hash or watch in real time yet";
   reader.boolean("scan_at_start", module.scanAtStart);
   if (!module.scanAtStart) {
     diagnostics.warn(reader.take("scan_at_start")->origin, reader.keyPath("scan_at_start"),
-                     "scan_at_start: false has no effect yet: fimbeat always scans at start");
+                     "scan_at_start: false has no effect yet: without real-time watching fimbeat always scans at start");
   }
   reader.size("scan_rate_per_sec", module.scanRatePerSec);
   reader.size("max_file_size", module.maxFileSize);
   checkHashTypes(reader, module);
+  reader.boolean("mime_type", module.mimeType);
+  MapReader scan(reader.take("scan"), reader.keyPath("scan"), diagnostics);
+  std::string verify = "changed";
+  scan.oneOf("verify_hashes", verify, {"changed", "always"});
+  module.verifyHashesAlways = verify == "always";
+  scan.finish();
   reader.oneOf("backend", module.backend, kBackends);
-  for (const char* key : {"scan_rate_per_sec", "max_file_size", "hash_types", "backend"}) {
-    if (reader.has(key)) {
-      diagnostics.warn(reader.node()->get(key)->origin, reader.keyPath(key),
-                       "validated but not acted on yet (" + pending + ")");
-    }
+  if (reader.has("backend")) {
+    diagnostics.warn(reader.node()->get("backend")->origin, reader.keyPath("backend"),
+                     "validated but not acted on yet (real-time watching is not implemented yet)");
   }
   reader.notImplemented("file_parsers", "file parsers are not implemented");
   if (const Node* processors = reader.take("processors")) {

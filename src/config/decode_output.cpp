@@ -92,7 +92,7 @@ void decodeOutputs(MapReader& top, const PathsConfig& paths, OutputConfig& out) 
   }
   reader.finish();
   if (enabled.empty()) {
-    diagnostics.error(section ? section->origin : Origin{}, "output",
+    diagnostics.error(section ? section->origin : Origin{top.node() ? top.node()->origin.source : "", 0}, "output",
                       "no output is enabled: configure exactly one of output.elasticsearch, output.file or output.console");
     return;
   }

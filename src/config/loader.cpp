@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -123,14 +124,30 @@ PathsConfig resolvePaths(Node& root, const LoadOptions& options, Diagnostics& di
   return paths;
 }
 
-bool isSecretKey(const std::string& key) {
-  for (const char* secret : {"password", "api_key", "passphrase", "token", "secret", "auth"}) {
+bool isSecretKey(std::string key) {
+  for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* secret : {"password", "passwd", "api_key", "api-key", "apikey", "passphrase", "token", "secret",
+                             "auth", "cookie", "credential"}) {
     if (key.find(secret) != std::string::npos) return true;
   }
   return false;
 }
 
+// https://user:secret@host → https://user:[REDACTED]@host
+std::string redactUrl(const std::string& value) {
+  const std::size_t scheme = value.find("://");
+  if (scheme == std::string::npos) return value;
+  const std::size_t hostStart = scheme + 3;
+  const std::size_t at = value.find('@', hostStart);
+  const std::size_t slash = value.find('/', hostStart);
+  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return value;
+  const std::size_t colon = value.find(':', hostStart);
+  if (colon == std::string::npos || colon > at) return value;
+  return value.substr(0, colon + 1) + kRedacted + value.substr(at);
+}
+
 void redact(Node& node) {
+  if (node.isScalar()) node.scalar = redactUrl(node.scalar);
   if (node.isSequence()) {
     for (auto& item : node.items) redact(item);
   }

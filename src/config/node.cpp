@@ -65,7 +65,7 @@ Node Node::fromYaml(const YAML::Node& yaml, const std::string& source) {
       for (const auto& kv : yaml) {
         Node value = fromYaml(kv.second, source);
         Origin keyOrigin{source, lineOf(kv.first)};
-        if (value.origin.line == 0) value.origin = keyOrigin;  // an empty value has no mark of its own
+        if (value.isNull() || value.origin.line == 0) value.origin = keyOrigin;  // an empty value has no mark of its own
         node.mergeEntry(kv.first.Scalar(), std::move(value), keyOrigin);
       }
       break;
@@ -96,6 +96,24 @@ const Node* Node::find(std::string_view dottedPath) const {
 }
 
 void Node::mergeEntry(std::string_view dottedKey, Node value, Origin keyOrigin) {
+  const std::size_t split = dottedKey.find('.');
+  const std::string first(dottedKey.substr(0, split));
+  if (isSequence() && !first.empty() && first.find_first_not_of("0123456789") == std::string::npos) {
+    // A number indexes a list, as in beats: -E auditbeat.modules.0.recursive=true.
+    const std::size_t index = std::stoul(first);
+    if (index < items.size()) {
+      if (split == std::string_view::npos) {
+        items[index] = std::move(value);
+      } else {
+        items[index].mergeEntry(dottedKey.substr(split + 1), std::move(value), keyOrigin);
+      }
+      return;
+    }
+    if (index == items.size() && split == std::string_view::npos) {
+      items.push_back(std::move(value));
+      return;
+    }
+  }
   if (kind != Kind::Map) {
     *this = map(origin);
   }
@@ -106,6 +124,10 @@ void Node::mergeEntry(std::string_view dottedKey, Node value, Origin keyOrigin) 
     if (e.key == head) existing = &e;
   }
   if (dot != std::string_view::npos) {
+    if (existing && existing->value.isSequence()) {  // a list index may follow
+      existing->value.mergeEntry(dottedKey.substr(dot + 1), std::move(value), keyOrigin);
+      return;
+    }
     if (!existing || !existing->value.isMap()) {
       if (existing) {
         existing->value = map(keyOrigin);

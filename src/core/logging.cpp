@@ -243,6 +243,9 @@ void startPeriodicFlush(State& s) {
   } catch (const spdlog::spdlog_ex&) {
     // Already registered (cannot happen unless someone used our name); lines still flush on warn.
   }
+  // spdlog's built-in default logger writes to stdout; flushing it would take the console lock
+  // that our stderr sink shares, so a stalled stdout (a console output nobody reads) would stall logging.
+  spdlog::drop("");
   spdlog::flush_every(kFlushInterval);
 }
 

@@ -5,25 +5,10 @@
 
 #include <fmt/format.h>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
-#include "core/utf8.h"
+#include "mapper/file_fields.h"
 
 namespace fim::mapper {
 namespace {
-
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void putString(JsonWriter& w, const std::string& value) {
-  const std::string valid = core::toValidUtf8(value);
-  w.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
-}
-
-void putKeyString(JsonWriter& w, const char* key, const std::string& value) {
-  w.Key(key);
-  putString(w, value);
-}
 
 void writeEvent(JsonWriter& w, const core::FileEvent& e) {
   w.Key("event");
@@ -54,25 +39,11 @@ void writeEvent(JsonWriter& w, const core::FileEvent& e) {
 void writeFile(JsonWriter& w, const core::FileInfo& f) {
   w.Key("file");
   w.StartObject();
-  putKeyString(w, "path", f.path);
-  putKeyString(w, "type", core::toString(f.type));
-  if (f.size) {
-    w.Key("size");
-    w.Uint64(*f.size);
-  }
+  writeFileMembers(w, f);
   w.EndObject();
 }
 
 }  // namespace
-
-std::string formatTimestamp(core::TimePoint t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm {};
-  ::gmtime_r(&seconds, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-}
 
 DocumentBuilder::DocumentBuilder(core::Metrics& metrics) : events_(metrics.counter("mapper.events")) {}
 
@@ -94,6 +65,7 @@ std::string DocumentBuilder::build(const core::EnrichedEvent& enriched) const {
     for (const auto& t : enriched.tags) putString(w, t);
     w.EndArray();
   }
+  writeFileIntegrity(w, e);
   if (e.errorMessage) {
     w.Key("error");
     w.StartObject();

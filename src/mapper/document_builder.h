@@ -13,8 +13,6 @@ namespace fim::mapper {
 inline constexpr const char* kDataset = "fim.event";
 inline constexpr const char* kModule = "file_integrity";
 
-std::string formatTimestamp(core::TimePoint t);  // 2022-04-20T09:02:19.365Z
-
 class DocumentBuilder {
  public:
   explicit DocumentBuilder(core::Metrics& metrics);

@@ -1,5 +1,5 @@
 #pragma once
-// EventSource: what the watcher stage runs; it pushes FileEvents until done or stopped.
+// ObservationSource: what the watcher stage runs; it pushes observations until done or stopped.
 
 #include <stop_token>
 
@@ -8,11 +8,11 @@
 
 namespace fim::watcher {
 
-class EventSource {
+class ObservationSource {
  public:
-  virtual ~EventSource() = default;
+  virtual ~ObservationSource() = default;
   // Returns when stop is requested; a one-shot source may return earlier, once it is done.
-  virtual void run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& out) = 0;
+  virtual void run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) = 0;
 };
 
 }  // namespace fim::watcher

@@ -1,128 +1,160 @@
 #include "watcher/scanner.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <filesystem>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "core/logging.h"
 
 namespace fim::watcher {
 namespace {
 
-core::FileType typeOf(mode_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG: return core::FileType::File;
-    case S_IFDIR: return core::FileType::Dir;
-    case S_IFLNK: return core::FileType::Symlink;
-    case S_IFCHR: return core::FileType::CharDevice;
-    case S_IFBLK: return core::FileType::BlockDevice;
-    case S_IFIFO: return core::FileType::Fifo;
-    case S_IFSOCK: return core::FileType::Socket;
-    default: return core::FileType::Unknown;
-  }
-}
-
 std::string childPath(const std::string& dir, const char* name) {
   return dir == "/" ? "/" + std::string(name) : dir + "/" + name;
 }
 
-}  // namespace
-
-core::Result<core::FileInfo> readFileInfo(const std::string& path) {
+bool isDirectory(const std::string& path, unsigned char dtype) {
+  if (dtype != DT_UNKNOWN) return dtype == DT_DIR;
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) return std::unexpected(core::errnoError("lstat " + path, errno));
-  core::FileInfo info;
-  info.path = path;
-  info.type = typeOf(st.st_mode);
-  if (info.type == core::FileType::File) info.size = static_cast<std::uint64_t>(st.st_size);
-  return info;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-struct Scanner::Walk {
-  std::stop_token stop;
-  core::BoundedQueue<core::FileEvent>& out;
-  std::size_t module;
-};
+}  // namespace
 
-Scanner::Scanner(const std::vector<config::ModuleConfig>& modules, const core::Clock& clock, core::Metrics& metrics)
-    : modules_(modules),
+Scanner::Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, core::PriorState* prior,
+                 const core::Clock& clock, core::Metrics& metrics, ScanOptions options)
+    : modules_(std::move(modules)),
+      roots_(std::move(roots)),
       clock_(clock),
-      paths_(metrics.counter("watcher.scan.paths")),
-      errors_(metrics.counter("watcher.scan.errors")),
+      options_(options),
+      shared_(modules_, prior, metrics),
       backpressure_(metrics.counter("watcher.backpressure")) {
   for (const auto& m : modules_) filters_.emplace_back(m);
 }
 
-bool Scanner::emit(Walk& walk, core::FileEvent event) const {
-  event.module = walk.module;
-  paths_.add();
-  if (walk.out.tryPush(event)) return true;
-  backpressure_.add();  // the pipeline is full: wait for it rather than drop
-  return walk.out.push(std::move(event), walk.stop);
-}
-
-void Scanner::scanRoot(Walk& walk, const std::string& root) const {
-  const PathFilter& filter = filters_[walk.module];
-  const bool recursive = modules_[walk.module].recursive;
-  auto rootInfo = readFileInfo(root);
-  if (!rootInfo) {
-    core::logger("watcher").warn("configured path {} cannot be read: {}", root, rootInfo.error().message());
-    errors_.add();
+void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::BoundedQueue<WorkItem>& work) {
+  const Root& root = roots_[rootIndex];
+  const PathFilter& filter = filters_[root.module];
+  struct stat st {};
+  if (::lstat(root.path.c_str(), &st) != 0) {
+    core::logger("watcher").warn("configured path {} cannot be read: {}", root.path, std::strerror(errno));
+    shared_.errors.add();
     return;
   }
-  std::vector<std::string> pending;  // directories still to read
-  const bool rootIsDir = rootInfo->type == core::FileType::Dir;
-  if (filter.reported(root, rootIsDir)) {
-    if (!emit(walk, core::FileEvent{clock_.now(), {core::Action::InitialScan}, std::move(*rootInfo), {}, 0})) return;
+  if (!S_ISDIR(st.st_mode)) {
+    if (filter.reported(root.path, false)) (void)work.push(WorkItem{root.path, rootIndex, {}}, stop);
+    return;
   }
-  if (rootIsDir && !filter.excluded(root)) pending.push_back(root);
-
-  while (!pending.empty() && !walk.stop.stop_requested()) {
-    const std::string dir = std::move(pending.back());
+  if (filter.excluded(root.path)) return;
+  std::vector<std::pair<std::string, int>> pending{{root.path, 0}};  // directories to read, with depth
+  while (!pending.empty() && !stop.stop_requested()) {
+    auto [dir, depth] = std::move(pending.back());
     pending.pop_back();
     DIR* handle = ::opendir(dir.c_str());
-    if (!handle) {
-      errors_.add();
-      core::FileEvent event{clock_.now(), {core::Action::InitialScan}, {dir, core::FileType::Dir, {}}, {}, 0};
-      event.errorMessage = core::errnoError("failed to read directory " + dir, errno).message();
-      if (!emit(walk, std::move(event))) break;
-      continue;
-    }
+    WorkItem self{dir, rootIndex, {}};
+    if (!handle) self.error = core::errnoError("failed to read directory " + dir, errno).message();
+    if (filter.reported(dir, true) && !work.push(std::move(self), stop)) break;
+    if (!handle) continue;
     while (const dirent* entry = ::readdir(handle)) {
       const std::string_view name(entry->d_name);
       if (name == "." || name == "..") continue;
       std::string path = childPath(dir, entry->d_name);
-      auto info = readFileInfo(path);
-      if (!info) continue;  // vanished between readdir and lstat: nothing left to report
-      const bool isDir = info->type == core::FileType::Dir;  // lstat: a symlink to a dir is not followed
       if (filter.excluded(path)) continue;
-      if (isDir && recursive) pending.push_back(path);
-      if (!filter.reported(path, isDir)) continue;
-      if (!emit(walk, core::FileEvent{clock_.now(), {core::Action::InitialScan}, std::move(*info), {}, 0})) break;
+      if (isDirectory(path, entry->d_type)) {  // d_type/lstat: a symlink to a directory is not a directory
+        if (depth == 0 || root.recursive) {
+          if (root.recursive) {
+            pending.emplace_back(std::move(path), depth + 1);
+          } else if (filter.reported(path, true) && !work.push(WorkItem{std::move(path), rootIndex, {}}, stop)) {
+            break;
+          }
+        }
+        continue;
+      }
+      if (filter.reported(path, false) && !work.push(WorkItem{std::move(path), rootIndex, {}}, stop)) break;
     }
     ::closedir(handle);
   }
 }
 
-void Scanner::run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& out) {
+void Scanner::walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work) {
+  for (std::size_t i = 0; i < roots_.size() && !stop.stop_requested(); ++i) walkRoot(stop, i, work);
+  work.close();
+}
+
+void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out) {
+  FileObserver observer(shared_);
+  while (auto item = work.pop(stop)) {
+    auto observation = observer.observe(item->path, item->root, roots_[item->root].module, stop);
+    if (!observation) continue;
+    if (item->error) observation->errorMessage = item->error;
+    if (out.tryPush(*observation)) continue;
+    backpressure_.add();  // the pipeline is full: wait rather than drop
+    if (!out.push(std::move(*observation), stop)) return;
+  }
+}
+
+void Scanner::logProgress(double seconds, bool final) const {
+  const auto files = shared_.files.value();
+  const auto bytes = shared_.bytesHashed.value();
+  const double filesPerSecond = seconds > 0 ? files / seconds : 0;
+  const double mbPerSecond = seconds > 0 ? bytes / seconds / 1e6 : 0;
   auto& log = core::logger("watcher");
-  const auto started = clock_.now();
-  for (std::size_t m = 0; m < modules_.size(); ++m) {
-    if (!modules_[m].enabled) continue;
-    Walk walk{stop, out, m};
-    for (const auto& configured : modules_[m].paths) {
-      if (stop.stop_requested()) return;
-      std::string root = std::filesystem::absolute(configured).lexically_normal().string();
-      if (root.size() > 1 && root.back() == '/') root.pop_back();
-      scanRoot(walk, root);
+  if (final) {
+    log.info("scan done: {} paths, {} bytes hashed, {} unchanged files not rehashed, {} errors in {:.2f} s "
+             "({:.0f} files/s, {:.1f} MB/s)",
+             files, bytes, shared_.reused.value(), shared_.errors.value(), seconds, filesPerSecond, mbPerSecond);
+    return;
+  }
+  std::string eta = "unknown (first scan)";
+  if (options_.expectedPaths > 0 && filesPerSecond > 0) {
+    const double left = static_cast<double>(options_.expectedPaths) - static_cast<double>(files);
+    eta = left > 0 ? fmt::format("{:.0f} s", left / filesPerSecond) : "any moment";
+  }
+  log.info("scanning: {} paths, {} bytes hashed, {:.0f} files/s, {:.1f} MB/s, ETA {}", files, bytes, filesPerSecond,
+           mbPerSecond, eta);
+}
+
+void Scanner::run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) {
+  auto& log = core::logger("watcher");
+  for (const auto& root : roots_) {
+    if (auto kind = networkFileSystem(root.path); !kind.empty()) {
+      log.warn("configured path {} is on a network file system ({}): changes made by other hosts are not seen "
+               "in real time and scans read over the network",
+               root.path, kind);
     }
   }
-  const double seconds = std::chrono::duration<double>(clock_.now() - started).count();
-  log.info("initial scan done: {} paths in {:.3f} s, {} errors", paths_.value(), seconds, errors_.value());
+  const auto started = std::chrono::steady_clock::now();
+  const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
+  core::BoundedQueue<WorkItem> work(4096);
+  {
+    std::mutex mutex;
+    std::condition_variable_any done;
+    std::jthread progress([&](std::stop_token progressStop) {
+      std::unique_lock lock(mutex);
+      while (!done.wait_for(lock, progressStop, options_.progressEvery, [] { return false; })) {
+        if (progressStop.stop_requested()) return;
+        logProgress(elapsed(), false);
+      }
+    });
+    std::vector<std::jthread> workers;
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.workers); ++i) {
+      workers.emplace_back([&] { this->work(stop, work, out); });
+    }
+    walk(stop, work);
+    workers.clear();  // joins: every path has been observed
+  }
+  if (stop.stop_requested()) {
+    log.info("scan interrupted after {} paths; the deletion sweep is skipped", shared_.files.value());
+    return;
+  }
+  logProgress(elapsed(), true);
+  core::Observation done;
+  done.kind = core::Observation::Kind::ScanDone;
+  (void)out.push(std::move(done), stop);
 }
 
 }  // namespace fim::watcher

@@ -1,37 +1,55 @@
 #pragma once
-// Scanner: one pass over every configured path, one event per path (lstat metadata).
+// Scanner: one full pass over every root. One thread walks (never following symlinks, never
+// entering excluded directories) while a small pool reads metadata and hashes; observations
+// stream out as they are ready, then a ScanDone marker when the pass completed.
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "core/prior_state.h"
 #include "watcher/event_source.h"
+#include "watcher/file_observer.h"
 #include "watcher/path_filter.h"
+#include "watcher/roots.h"
 
 namespace fim::watcher {
 
-class Scanner final : public EventSource {
- public:
-  Scanner(const std::vector<config::ModuleConfig>& modules, const core::Clock& clock, core::Metrics& metrics);
-
-  void run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& out) override;
-
- private:
-  struct Walk;
-  void scanRoot(Walk& walk, const std::string& root) const;
-  bool emit(Walk& walk, core::FileEvent event) const;
-
-  std::vector<config::ModuleConfig> modules_;
-  std::vector<PathFilter> filters_;
-  const core::Clock& clock_;
-  core::Counter& paths_;
-  core::Counter& errors_;
-  core::Counter& backpressure_;
+struct ScanOptions {
+  std::size_t workers = 2;
+  std::uint64_t expectedPaths = 0;  // from the last run's baseline: enables an ETA; 0 = unknown
+  std::chrono::milliseconds progressEvery{5000};
 };
 
-// lstat → FileInfo; the path is kept byte for byte.
-[[nodiscard]] core::Result<core::FileInfo> readFileInfo(const std::string& path);
+class Scanner final : public ObservationSource {
+ public:
+  Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, core::PriorState* prior,
+          const core::Clock& clock, core::Metrics& metrics, ScanOptions options);
+
+  void run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) override;
+
+ private:
+  struct WorkItem {
+    std::string path;
+    std::size_t root = 0;
+    std::optional<std::string> error;  // set by the walker: the directory could not be read
+  };
+
+  void walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work);
+  void walkRoot(std::stop_token stop, std::size_t rootIndex, core::BoundedQueue<WorkItem>& work);
+  void work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out);
+  void logProgress(double seconds, bool final) const;
+
+  std::vector<config::ModuleConfig> modules_;
+  std::vector<Root> roots_;
+  std::vector<PathFilter> filters_;  // per module
+  const core::Clock& clock_;
+  ScanOptions options_;
+  ObserverShared shared_;
+  core::Counter& backpressure_;
+};
 
 }  // namespace fim::watcher

@@ -162,3 +162,39 @@ TEST_CASE("a missing config file names the file and the -c flag") {
   CHECK(contains(loaded.error().message(), "/nonexistent/fimbeat.yml"));
   CHECK(contains(loaded.error().message(), "-c FILE"));
 }
+
+TEST_CASE("-E reaches into lists by index, as beats does") {
+  auto loaded = loadYaml(kMinimal, {"fimbeat.modules.0.recursive=true", "fimbeat.modules.0.paths.1=/srv"});
+  REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));
+  CHECK(loaded->config.modules[0].recursive);
+  CHECK(loaded->config.modules[0].paths == std::vector<std::string>{"/etc", "/srv"});
+}
+
+TEST_CASE("a key with an empty value is reported at its own line") {
+  auto loaded = loadYaml(kMinimal + "setup.kibana:\n# a comment\n\nhttp.enabled: false\n");
+  REQUIRE(loaded.has_value());
+  bool found = false;
+  for (const auto& w : loaded->warnings) {
+    if (w.keyPath == "setup.kibana") {
+      CHECK(w.origin.line == 6);
+      found = true;
+    }
+  }
+  CHECK(found);
+}
+
+TEST_CASE("export redacts credentials in header names and URLs whatever their case") {
+  auto loaded = loadYaml(
+      "fimbeat.modules:\n- module: file_integrity\n  paths: [/etc]\n"
+      "output.elasticsearch:\n  hosts: ['https://elastic:pa55word@es:9200']\n"
+      "  proxy_url: 'http://proxy-user:pr0xy@proxy:3128'\n"
+      "  headers:\n    Authorization: 'Bearer s3cr3t-token'\n    X-Api-Key: 'k3y'\n    X-Team: visible\n");
+  REQUIRE(loaded.has_value());
+  const std::string yaml = config::exportYaml(loaded->config);
+  for (const char* secret : {"pa55word", "pr0xy", "s3cr3t-token", "k3y"}) {
+    CAPTURE(secret);
+    CHECK_FALSE(contains(yaml, secret));
+  }
+  CHECK(contains(yaml, "https://elastic:[REDACTED]@es:9200"));
+  CHECK(contains(yaml, "X-Team: visible"));
+}

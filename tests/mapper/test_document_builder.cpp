@@ -9,6 +9,7 @@
 
 #include "core/metrics.h"
 #include "mapper/document_builder.h"
+#include "mapper/file_fields.h"
 
 using namespace fim;
 
@@ -33,22 +34,25 @@ rapidjson::Document parse(const std::string& json) {
   return doc;
 }
 
-// fields.yml flattened to "a.b.c" → type, groups expanded.
-void flattenFields(const YAML::Node& fields, const std::string& prefix, std::map<std::string, std::string>& out) {
+// fields.yml flattened to "a.b.c" → type (or level), groups expanded.
+void flattenFields(const YAML::Node& fields, const std::string& prefix, std::map<std::string, std::string>& out,
+                   const char* attribute) {
   for (const auto& f : fields) {
     const std::string name = prefix + f["name"].as<std::string>();
     const std::string type = f["type"] ? f["type"].as<std::string>() : "keyword";
     if (type == "group") {
-      flattenFields(f["fields"], name + ".", out);
+      flattenFields(f["fields"], name + ".", out, attribute);
     } else {
-      out[name] = type;
+      out[name] = f[attribute] ? f[attribute].as<std::string>() : "";
     }
   }
 }
 
-std::map<std::string, std::string> declaredFields() {
+std::map<std::string, std::string> declaredFields(const char* attribute = "type") {
   std::map<std::string, std::string> out;
-  for (const auto& entry : YAML::LoadFile(kSourceDir + "/fields/fields.yml")) flattenFields(entry["fields"], "", out);
+  for (const auto& entry : YAML::LoadFile(kSourceDir + "/fields/fields.yml")) {
+    flattenFields(entry["fields"], "", out, attribute);
+  }
   return out;
 }
 
@@ -80,6 +84,24 @@ std::vector<std::string> allDocuments() {
   docs.push_back(builder.build(sampleEvent({core::Action::InitialScan}, {"/etc/passwd", core::FileType::File, 1234})));
   docs.push_back(builder.build(sampleEvent({core::Action::Updated, core::Action::AttributesModified},
                                            {"/etc", core::FileType::Dir, {}})));
+  auto full = sampleEvent({core::Action::Updated, core::Action::AttributesModified}, {"/usr/bin/tool.tar.gz", core::FileType::File, 10});
+  for (auto t : core::allHashTypes()) full.event.file.hashes[t] = "00ff";
+  full.event.file.setuid = true;
+  full.event.file.setgid = true;
+  full.event.file.owner = "root";
+  full.event.file.group = "root";
+  full.event.file.mimeType = "application/gzip";
+  full.event.file.selinux = "system_u:object_r:bin_t:s0";
+  full.event.file.acl = "user::rwx,user:1000:r--,group::r-x,mask::r-x,other::r-x";
+  full.event.previous = full.event.file;
+  full.event.changedAttributes = {"type", "size", "inode", "uid", "gid", "owner", "group", "mode", "setuid", "setgid",
+                                  "mtime", "target_path", "selinux", "acl"};
+  for (auto t : core::allHashTypes()) full.event.changedAttributes.push_back(std::string("hash.") + core::toString(t));
+  full.event.previous->targetPath = "/old/target";
+  docs.push_back(builder.build(full));
+  auto link = sampleEvent({core::Action::Created}, {"/etc/alternatives/editor", core::FileType::Symlink, {}});
+  link.event.file.targetPath = "/usr/bin/vim.basic";
+  docs.push_back(builder.build(link));
   auto error = sampleEvent({core::Action::Created}, {"/srv/bad\xff\xfe.txt", core::FileType::File, 0});
   error.event.errorMessage = "failed to read directory /srv: Permission denied";
   docs.push_back(builder.build(error));
@@ -148,8 +170,12 @@ TEST_CASE("every emitted field is declared in fields.yml with a type that fits i
       emitted.insert(name);
     }
   }
-  CHECK(emitted.count("error.message") == 1);
-  CHECK(emitted.count("file.size") == 1);
+  for (const char* name : {"error.message", "file.size", "file.hash.xxh64", "file.setuid", "file.mtime",
+                           "file.target_path", "file_integrity.previous.hash.sha3_512", "file_integrity.previous.setgid",
+                           "file_integrity.previous.target_path", "file_integrity.acl", "file_integrity.changed_attributes"}) {
+    CAPTURE(name);
+    CHECK(emitted.count(name) == 1);
+  }
 }
 
 TEST_CASE("fields.yml agrees with ECS on every ECS field, and documents use ECS's allowed values") {
@@ -159,10 +185,15 @@ TEST_CASE("fields.yml agrees with ECS on every ECS field, and documents use ECS'
     return;
   }
   const YAML::Node ecs = YAML::LoadFile(ecsPath);
+  const auto levels = declaredFields("level");
   for (const auto& [name, type] : declaredFields()) {
     CAPTURE(name);
-    REQUIRE(ecs[name]);
-    CHECK(ecs[name]["type"].as<std::string>() == type);
+    if (ecs[name]) {
+      CHECK(ecs[name]["type"].as<std::string>() == type);
+      CHECK(levels.at(name) != "custom");
+    } else {
+      CHECK(levels.at(name) == "custom");  // not in ECS: must say it is fimbeat's (or Auditbeat's) own
+    }
   }
   for (const auto& json : allDocuments()) {
     auto doc = parse(json);

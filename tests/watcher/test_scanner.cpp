@@ -10,6 +10,7 @@
 #include "core/metrics.h"
 #include "support/temp_dir.h"
 #include "watcher/path_filter.h"
+#include "watcher/roots.h"
 #include "watcher/scanner.h"
 
 using namespace fim;
@@ -21,24 +22,34 @@ config::ModuleConfig moduleFor(const std::string& root, bool recursive) {
   config::ModuleConfig m;
   m.paths = {root};
   m.recursive = recursive;
+  m.scanRatePerSec = 0;
   return m;
 }
 
-// Runs one scan and returns path → type of every event.
-std::map<std::string, core::FileType> scan(const std::vector<config::ModuleConfig>& modules) {
-  core::SystemClock clock;
+struct ScanResult {
+  std::map<std::string, core::Observation> seen;
+  bool done = false;
   core::Metrics metrics;
-  watcher::Scanner scanner(modules, clock, metrics);
-  core::BoundedQueue<core::FileEvent> queue(100000);
+};
+
+// Runs one full scan without a baseline and collects every observation by path.
+void scan(const std::vector<config::ModuleConfig>& modules, ScanResult& result) {
+  core::SystemClock clock;
+  watcher::Scanner scanner(modules, watcher::resolveRoots(modules), nullptr, clock, result.metrics, {});
+  core::BoundedQueue<core::Observation> queue(100000);
   std::stop_source stop;
   scanner.run(stop.get_token(), queue);
-  std::map<std::string, core::FileType> seen;
-  while (auto e = queue.tryPop()) {
-    CHECK((e->actions == std::vector<core::Action>{core::Action::InitialScan}));
-    CHECK(seen.emplace(e->file.path, e->file.type).second);  // no path twice
+  while (auto o = queue.tryPop()) {
+    if (o->kind == core::Observation::Kind::ScanDone) {
+      CHECK(queue.size() == 0);  // the marker comes last
+      result.done = true;
+      continue;
+    }
+    CHECK(result.seen.emplace(o->info.path, *o).second);  // no path twice
   }
-  return seen;
 }
+
+core::FileType typeOf(const ScanResult& r, const std::string& path) { return r.seen.at(path).info.type; }
 
 }  // namespace
 
@@ -57,8 +68,29 @@ TEST_CASE("path filter: excludes are unanchored RE2, includes apply to files onl
   watcher::PathFilter include(m);
   CHECK(include.reported("/etc/app.conf", false));
   CHECK_FALSE(include.reported("/etc/passwd", false));
-  CHECK(include.reported("/etc/app", true));            // directories are still walked and reported
+  CHECK(include.reported("/etc/app", true));                // directories are still walked and reported
   CHECK_FALSE(include.reported("/etc/x.conf.swp", false));  // exclude wins
+}
+
+TEST_CASE("roots: made absolute, symlinks resolved, duplicates and covered paths removed") {
+  TempDir dir;
+  const std::string root = dir.str();
+  dir.write("a/b/file", "x");
+  ::symlink((root + "/a").c_str(), (root + "/link").c_str());
+  auto recursive = moduleFor(root + "/a", true);
+  recursive.paths = {root + "/a/", root + "/link", root + "/a/b", root + "/a/../a"};
+  auto other = moduleFor(root + "/ab", false);
+  auto roots = watcher::resolveRoots({recursive, other});
+  REQUIRE(roots.size() == 2);
+  CHECK(roots[0].path == root + "/a");
+  CHECK(roots[0].recursive);
+  CHECK(roots[1].path == root + "/ab");  // a sibling with a common prefix is not covered
+  CHECK(roots[1].module == 1);
+
+  auto flat = moduleFor(root + "/a", false);
+  flat.paths = {root + "/a", root + "/a/b"};
+  CHECK(watcher::resolveRoots({flat}).size() == 2);  // a non-recursive parent does not cover a subdirectory's files
+  CHECK(watcher::networkFileSystem(root).empty());
 }
 
 TEST_CASE("scanner: recursive walks the tree, non-recursive stops at direct children") {
@@ -69,68 +101,84 @@ TEST_CASE("scanner: recursive walks the tree, non-recursive stops at direct chil
   dir.write("sub/deeper/c.txt", "c");
   ::symlink((root + "/sub").c_str(), (root + "/link-to-sub").c_str());
 
-  auto flat = scan({moduleFor(root, false)});
-  CHECK(flat.size() == 4);  // root, a.txt, sub, link-to-sub
-  CHECK((flat.at(root) == core::FileType::Dir));
-  CHECK((flat.at(root + "/a.txt") == core::FileType::File));
-  CHECK((flat.at(root + "/sub") == core::FileType::Dir));
-  CHECK((flat.at(root + "/link-to-sub") == core::FileType::Symlink));
+  ScanResult flat;
+  scan({moduleFor(root, false)}, flat);
+  CHECK(flat.done);
+  CHECK(flat.seen.size() == 4);  // root, a.txt, sub, link-to-sub
+  CHECK((typeOf(flat, root) == core::FileType::Dir));
+  CHECK((typeOf(flat, root + "/a.txt") == core::FileType::File));
+  CHECK((typeOf(flat, root + "/sub") == core::FileType::Dir));
+  CHECK((typeOf(flat, root + "/link-to-sub") == core::FileType::Symlink));
 
-  auto deep = scan({moduleFor(root, true)});
-  CHECK(deep.size() == 7);  // plus sub/b.txt, sub/deeper, sub/deeper/c.txt
-  CHECK(deep.count(root + "/sub/deeper/c.txt") == 1);
-  CHECK(deep.count(root + "/link-to-sub/b.txt") == 0);  // symlinked directories are never followed
+  ScanResult deep;
+  scan({moduleFor(root, true)}, deep);
+  CHECK(deep.seen.size() == 7);  // plus sub/b.txt, sub/deeper, sub/deeper/c.txt
+  CHECK(deep.seen.count(root + "/sub/deeper/c.txt") == 1);
+  CHECK(deep.seen.count(root + "/link-to-sub/b.txt") == 0);  // symlinked directories are never followed
+  CHECK(deep.seen.at(root + "/link-to-sub").info.targetPath == root + "/sub");
 }
 
-TEST_CASE("scanner: an excluded directory is not entered, a missing root is skipped") {
+TEST_CASE("scanner: hashes every configured type in one pass, skips files over max_file_size") {
+  TempDir dir;
+  dir.write("small", "hello world!\n");
+  dir.write("big", std::string(2048, 'x'));
+  auto m = moduleFor(dir.str(), false);
+  m.hashTypes = {"sha1", "sha256", "xxh64"};
+  m.maxFileSize = 1024;
+  ScanResult r;
+  scan({m}, r);
+  const auto& small = r.seen.at(dir.str() + "/small").info;
+  CHECK(small.hashes.size() == 3);
+  CHECK(small.hashes.at(core::HashType::Sha1) == "f951b101989b2c3b7471710b4e78fc4dbdfa0ca6");
+  CHECK(small.mimeType == "text/plain");
+  const auto& big = r.seen.at(dir.str() + "/big").info;
+  CHECK(big.hashes.empty());
+  CHECK(big.size == 2048u);
+  CHECK(r.metrics.counter("watcher.scan.over_max_file_size").value() == 1);
+  CHECK(r.metrics.counter("watcher.scan.bytes_hashed").value() == 13);
+}
+
+TEST_CASE("scanner: an excluded directory is never entered, a missing root is skipped") {
   TempDir dir;
   const std::string root = dir.str();
   dir.write("keep/file", "x");
-  dir.write(".git/objects/ab/cdef", "x");
+  for (int i = 0; i < 50; ++i) dir.write(".git/objects/" + std::to_string(i), "x");
   auto m = moduleFor(root, true);
   m.excludeFiles = {R"(/\.git($|/))"};
   auto missing = moduleFor(root + "/does-not-exist", true);
-  auto seen = scan({m, missing});
-  CHECK(seen.size() == 3);  // root, keep, keep/file
-  for (const auto& [path, type] : seen) CHECK(path.find(".git") == std::string::npos);
+  ScanResult r;
+  scan({m, missing}, r);
+  CHECK(r.seen.size() == 3);  // root, keep, keep/file
+  for (const auto& [path, o] : r.seen) CHECK(path.find(".git") == std::string::npos);
+  CHECK(r.metrics.counter("watcher.scan.files").value() == 3);  // not one stat inside .git
 }
 
-TEST_CASE("scanner: special files are reported by type, sizes only for regular files") {
+TEST_CASE("scanner: FIFOs and sockets are reported by type and never opened") {
   TempDir dir;
   const std::string root = dir.str();
-  ::mkfifo((root + "/fifo").c_str(), 0600);
+  REQUIRE(::mkfifo((root + "/fifo").c_str(), 0600) == 0);
   dir.write("five", "12345");
-  core::SystemClock clock;
-  core::Metrics metrics;
-  watcher::Scanner scanner({moduleFor(root, false)}, clock, metrics);
-  core::BoundedQueue<core::FileEvent> queue(100);
-  std::stop_source stop;
-  scanner.run(stop.get_token(), queue);
-  std::map<std::string, core::FileInfo> seen;
-  while (auto e = queue.tryPop()) seen[e->file.path] = e->file;
-  CHECK((seen.at(root + "/fifo").type == core::FileType::Fifo));
-  CHECK_FALSE(seen.at(root + "/fifo").size.has_value());
-  CHECK(seen.at(root + "/five").size == 5u);
-  CHECK_FALSE(seen.at(root).size.has_value());
-  CHECK(metrics.counter("watcher.scan.paths").value() == 3);
+  ScanResult r;
+  scan({moduleFor(root, false)}, r);  // a FIFO opened for reading would block here forever
+  CHECK((typeOf(r, root + "/fifo") == core::FileType::Fifo));
+  CHECK_FALSE(r.seen.at(root + "/fifo").info.size.has_value());
+  CHECK(r.seen.at(root + "/fifo").info.hashes.empty());
+  CHECK(r.seen.at(root + "/five").info.size == 5u);
 }
 
+namespace {
 // Scans `root` and tells whether an event carried "failed to read directory".
 bool scanReportsUnreadableDirectory(const std::string& root) {
-  core::SystemClock clock;
-  core::Metrics metrics;
-  watcher::Scanner scanner({moduleFor(root, true)}, clock, metrics);
-  core::BoundedQueue<core::FileEvent> queue(100);
-  std::stop_source stop;
-  scanner.run(stop.get_token(), queue);
-  bool sawError = false;
-  while (auto e = queue.tryPop()) {
-    if (e->errorMessage && e->errorMessage->find("failed to read directory") != std::string::npos) sawError = true;
+  ScanResult r;
+  scan({moduleFor(root, true)}, r);
+  for (const auto& [path, o] : r.seen) {
+    if (o.errorMessage && o.errorMessage->find("failed to read directory") != std::string::npos) return true;
   }
-  return sawError && metrics.counter("watcher.scan.errors").value() == 1;
+  return false;
 }
+}  // namespace
 
-TEST_CASE("scanner: an unreadable directory becomes an event with error.message") {
+TEST_CASE("scanner: an unreadable directory becomes an observation with an error message") {
   TempDir dir;
   dir.write("locked/secret", "x");
   ::chmod(dir.str().c_str(), 0755);

@@ -1,0 +1,58 @@
+#pragma once
+// FileHasher: a file's content hashes, its head for MIME sniffing and the metadata that matches them.
+
+#include <sys/stat.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "core/hash_type.h"
+#include "core/result.h"
+#include "watcher/hasher.h"
+#include "watcher/rate_limiter.h"
+
+namespace fim::watcher {
+
+struct HashOutcome {
+  std::map<core::HashType, std::string> hashes;  // lowercase hex
+  std::string head;                              // the first up to kHeadSize bytes, for MIME sniffing
+  struct stat stat {};                           // fstat after hashing: the metadata these hashes match
+  std::uint64_t bytesRead = 0;
+};
+
+// One per worker thread (it owns its buffer and hasher); not thread-safe. The limiter is shared.
+class FileHasher {
+ public:
+  static constexpr std::size_t kChunkSize = 64 * 1024;
+  static constexpr std::size_t kHeadSize = 4096;
+  static constexpr int kMaxAttempts = 3;  // reads of a file that keeps changing before giving up
+
+  // limiter may be null (no throttling); it must outlive the FileHasher.
+  FileHasher(std::vector<core::HashType> types, RateLimiter* limiter);
+
+  // Hashes a regular file, reading it once per attempt. Errors: "failed to hash <path>: ...";
+  // a stop request gives a retryable "hashing interrupted".
+  [[nodiscard]] core::Result<HashOutcome> hash(const std::string& path, std::stop_token stop);
+
+  // Tests only: called after each read pass (attempt 1, 2, ...) before the change check.
+  void setAfterReadHookForTesting(std::function<void(int attempt)> hook) { afterRead_ = std::move(hook); }
+
+ private:
+  enum class Pass { Consistent, Changed };
+  core::Result<Pass> hashOnce(const std::string& path, int attempt, std::stop_token stop, HashOutcome& out);
+
+  core::Result<MultiHasher> hasher_;  // holds the error when a type is unavailable
+  RateLimiter* limiter_;
+  std::vector<std::byte> buffer_;
+  std::function<void(int attempt)> afterRead_;
+};
+
+// The first up to `max` bytes of a regular file that is not hashed (e.g. over max_file_size).
+[[nodiscard]] core::Result<std::string> readHead(const std::string& path, std::size_t max = FileHasher::kHeadSize);
+
+}  // namespace fim::watcher

@@ -1,0 +1,146 @@
+#include "watcher/file_metadata.h"
+
+#include <acl/libacl.h>
+#include <sys/acl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <type_traits>
+
+namespace fim::watcher {
+namespace {
+
+constexpr const char* kSelinuxXattr = "security.selinux";
+constexpr const char* kAclAccessXattr = "system.posix_acl_access";
+constexpr std::size_t kMaxXattrSize = 64 * 1024;  // XATTR_SIZE_MAX on Linux
+
+core::FileType typeOf(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return core::FileType::File;
+    case S_IFDIR: return core::FileType::Dir;
+    case S_IFLNK: return core::FileType::Symlink;
+    case S_IFCHR: return core::FileType::CharDevice;
+    case S_IFBLK: return core::FileType::BlockDevice;
+    case S_IFIFO: return core::FileType::Fifo;
+    case S_IFSOCK: return core::FileType::Socket;
+    default: return core::FileType::Unknown;
+  }
+}
+
+core::TimePoint toTimePoint(const timespec& ts) {
+  const auto since = std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+  return core::TimePoint(std::chrono::duration_cast<core::TimePoint::duration>(since));
+}
+
+// The link's directory as an absolute path (the base a relative link target is resolved from).
+std::string absoluteParent(const std::string& path) {
+  const auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (dir.front() == '/') return dir;
+  std::error_code ec;
+  const auto cwd = std::filesystem::current_path(ec);
+  if (ec) return dir;
+  return (cwd / dir).lexically_normal().string();
+}
+
+std::optional<std::string> readLink(const std::string& path, std::size_t sizeHint) {
+  std::string buffer(sizeHint > 0 ? sizeHint + 1 : PATH_MAX, '\0');
+  while (true) {
+    const ssize_t n = ::readlink(path.c_str(), buffer.data(), buffer.size());
+    if (n < 0) return std::nullopt;
+    if (static_cast<std::size_t>(n) < buffer.size()) {
+      buffer.resize(static_cast<std::size_t>(n));
+      return buffer;
+    }
+    buffer.resize(buffer.size() * 2);  // possibly truncated (the link changed since lstat): grow
+  }
+}
+
+// Resolves like realpath; a dangling or unresolvable link falls back to its text made absolute.
+std::optional<std::string> symlinkTarget(const std::string& path, std::size_t sizeHint) {
+  std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(path.c_str(), nullptr), &std::free);
+  if (resolved) return std::string(resolved.get());
+  auto raw = readLink(path, sizeHint);
+  if (!raw) return std::nullopt;
+  if (raw->empty() || raw->front() == '/') return raw;
+  // Lexical ".." is a best effort here: the target does not resolve, so no symlinks can be walked.
+  return (std::filesystem::path(absoluteParent(path)) / *raw).lexically_normal().string();
+}
+
+// The value of an xattr on the path itself (never a symlink's target); nullopt when absent or unreadable.
+std::optional<std::string> readXattr(const std::string& path, const char* name) {
+  std::string value;
+  while (true) {
+    const ssize_t size = ::lgetxattr(path.c_str(), name, nullptr, 0);
+    if (size < 0) return std::nullopt;  // ENODATA, ENOTSUP, EACCES...: no label to report
+    value.resize(static_cast<std::size_t>(size));
+    const ssize_t n = ::lgetxattr(path.c_str(), name, value.data(), value.size());
+    if (n >= 0) {
+      value.resize(static_cast<std::size_t>(n));
+      return value;
+    }
+    if (errno != ERANGE || value.size() >= kMaxXattrSize) return std::nullopt;  // ERANGE: it grew; retry
+  }
+}
+
+std::optional<std::string> selinuxLabel(const std::string& path) {
+  auto label = readXattr(path, kSelinuxXattr);
+  if (!label) return std::nullopt;
+  while (!label->empty() && label->back() == '\0') label->pop_back();
+  if (label->empty()) return std::nullopt;
+  return label;
+}
+
+// The access ACL as one comma-separated line, only when it has entries beyond the mode bits.
+// Call only for non-symlinks: acl_get_file follows symlinks.
+std::optional<std::string> accessAcl(const std::string& path) {
+  // Cheap probe that never follows links: most files carry no ACL xattr at all.
+  if (::lgetxattr(path.c_str(), kAclAccessXattr, nullptr, 0) <= 0) return std::nullopt;
+  std::unique_ptr<std::remove_pointer_t<acl_t>, decltype(&acl_free)> acl(
+      ::acl_get_file(path.c_str(), ACL_TYPE_ACCESS), &acl_free);
+  if (!acl) return std::nullopt;
+  if (::acl_equiv_mode(acl.get(), nullptr) != 1) return std::nullopt;  // 0: only the mode bits
+  std::unique_ptr<char, decltype(&acl_free)> text(::acl_to_any_text(acl.get(), nullptr, ',', 0), &acl_free);
+  if (!text) return std::nullopt;
+  return std::string(text.get());
+}
+
+}  // namespace
+
+core::Result<core::FileInfo> MetadataReader::read(const std::string& path) const {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return std::unexpected(core::errnoError("lstat " + path, errno));
+
+  core::FileInfo info;
+  info.path = path;
+  info.type = typeOf(st.st_mode);
+  if (info.type == core::FileType::File) info.size = static_cast<std::uint64_t>(st.st_size);
+  info.inode = static_cast<std::uint64_t>(st.st_ino);
+  info.device = static_cast<std::uint64_t>(st.st_dev);
+  info.uid = static_cast<std::uint32_t>(st.st_uid);
+  info.gid = static_cast<std::uint32_t>(st.st_gid);
+  info.owner = names_.user(info.uid);
+  info.group = names_.group(info.gid);
+  info.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
+  info.setuid = (st.st_mode & S_ISUID) != 0;
+  info.setgid = (st.st_mode & S_ISGID) != 0;
+  info.mtime = toTimePoint(st.st_mtim);
+  info.ctime = toTimePoint(st.st_ctim);
+  if (info.type == core::FileType::Symlink) {
+    info.targetPath = symlinkTarget(path, static_cast<std::size_t>(st.st_size));
+  } else {
+    info.acl = accessAcl(path);
+  }
+  info.selinux = selinuxLabel(path);
+  return info;
+}
+
+}  // namespace fim::watcher

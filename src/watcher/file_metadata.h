@@ -1,0 +1,24 @@
+#pragma once
+// MetadataReader: lstat and the extras (names, symlink target, SELinux label, POSIX ACL) → FileInfo.
+
+#include <string>
+
+#include "core/event.h"
+#include "core/result.h"
+#include "watcher/name_cache.h"
+
+namespace fim::watcher {
+
+class MetadataReader {
+ public:
+  explicit MetadataReader(NameCache& names) : names_(names) {}
+
+  // Never follows a final symlink. Fills everything but hashes and mimeType. Only a failed lstat
+  // fails the read (NotFound when the path vanished); names, target, label and ACL are best effort.
+  [[nodiscard]] core::Result<core::FileInfo> read(const std::string& path) const;
+
+ private:
+  NameCache& names_;
+};
+
+}  // namespace fim::watcher

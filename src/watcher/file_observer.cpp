@@ -1,0 +1,112 @@
+#include "watcher/file_observer.h"
+
+namespace fim::watcher {
+namespace {
+
+core::TimePoint toTimePoint(const struct timespec& ts) {
+  return core::TimePoint(std::chrono::duration_cast<core::TimePoint::duration>(
+      std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+}
+
+}  // namespace
+
+ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configured, core::PriorState* priorState,
+                               core::Metrics& metrics)
+    : prior(priorState),
+      files(metrics.counter("watcher.scan.files")),
+      bytesHashed(metrics.counter("watcher.scan.bytes_hashed")),
+      reused(metrics.counter("watcher.scan.hashes_reused")),
+      tooBig(metrics.counter("watcher.scan.over_max_file_size")),
+      vanished(metrics.counter("watcher.scan.vanished")),
+      errors(metrics.counter("watcher.scan.errors")) {
+  for (const auto& m : configured) {
+    Module settings;
+    for (const auto& name : m.hashTypes) {
+      if (auto type = core::parseHashType(name)) settings.hashTypes.push_back(*type);
+    }
+    settings.maxFileSize = m.maxFileSize;
+    settings.mimeType = m.mimeType;
+    settings.verifyHashesAlways = m.verifyHashesAlways;
+    settings.limiter = std::make_unique<RateLimiter>(m.scanRatePerSec, std::max<std::uint64_t>(m.maxFileSize, 1));
+    modules.push_back(std::move(settings));
+  }
+}
+
+FileObserver::FileObserver(ObserverShared& shared) : shared_(shared), metadata_(shared.names) {
+  for (auto& m : shared_.modules) hashers_.emplace_back(m.hashTypes, m.limiter.get());
+}
+
+bool FileObserver::reuseHashes(core::FileInfo& info, const ObserverShared::Module& settings) {
+  if (settings.verifyHashesAlways || !shared_.prior) return false;
+  auto old = shared_.prior->lookup(info.path);
+  if (!old || !*old) return false;
+  const core::FileInfo& o = **old;
+  // ctime cannot be set from user space, so equal ctime, inode and device mean the content was
+  // not rewritten in place; size and mtime guard against a filesystem with coarse ctime.
+  if (o.type != core::FileType::File || o.size != info.size || o.mtime != info.mtime || o.ctime != info.ctime ||
+      o.inode != info.inode || o.device != info.device) {
+    return false;
+  }
+  for (auto type : settings.hashTypes) {
+    if (!o.hashes.count(type)) return false;
+  }
+  for (auto type : settings.hashTypes) info.hashes[type] = o.hashes.at(type);
+  info.mimeType = o.mimeType;
+  return true;
+}
+
+void FileObserver::addContent(core::FileInfo& info, ObserverShared::Module& settings, std::optional<std::string>& error,
+                              std::stop_token stop, std::size_t module) {
+  if (info.size.value_or(0) > settings.maxFileSize) {
+    shared_.tooBig.add();
+    if (settings.mimeType) {
+      if (auto head = readHead(info.path)) info.mimeType = mime_.detect(*head);
+    }
+    return;
+  }
+  if (reuseHashes(info, settings)) {
+    shared_.reused.add();
+    return;
+  }
+  if (settings.hashTypes.empty() && !settings.mimeType) return;
+  auto outcome = hashers_[module].hash(info.path, stop);
+  if (!outcome) {
+    shared_.errors.add();
+    error = outcome.error().message();
+    return;
+  }
+  shared_.bytesHashed.add(static_cast<std::int64_t>(outcome->bytesRead));
+  info.hashes = std::move(outcome->hashes);
+  // The metadata that matches the hashed content.
+  info.size = static_cast<std::uint64_t>(outcome->stat.st_size);
+  info.mtime = toTimePoint(outcome->stat.st_mtim);
+  info.ctime = toTimePoint(outcome->stat.st_ctim);
+  if (settings.mimeType) info.mimeType = mime_.detect(outcome->head);
+}
+
+std::optional<core::Observation> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,
+                                                       std::stop_token stop) {
+  auto info = metadata_.read(path);
+  if (!info) {
+    if (info.error().code() == core::ErrorCode::NotFound) {
+      shared_.vanished.add();
+      return std::nullopt;
+    }
+    shared_.errors.add();
+    core::Observation failed;
+    failed.info.path = path;
+    failed.errorMessage = info.error().message();
+    failed.root = root;
+    return failed;
+  }
+  shared_.files.add();
+  core::Observation observation;
+  observation.root = root;
+  observation.info = std::move(*info);
+  if (observation.info.type == core::FileType::File) {
+    addContent(observation.info, shared_.modules[module], observation.errorMessage, stop, module);
+  }
+  return observation;
+}
+
+}  // namespace fim::watcher

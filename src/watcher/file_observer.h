@@ -1,0 +1,66 @@
+#pragma once
+// FileObserver: one worker's view of one path: metadata, then content hashes in one read
+// pass (or the baseline's hashes when size, times, inode and device show nothing moved).
+
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/event.h"
+#include "core/metrics.h"
+#include "core/prior_state.h"
+#include "watcher/file_hasher.h"
+#include "watcher/file_metadata.h"
+#include "watcher/mime_detector.h"
+#include "watcher/name_cache.h"
+#include "watcher/rate_limiter.h"
+
+namespace fim::watcher {
+
+// What every worker shares: per-module settings and rate limiters, names, the baseline view.
+struct ObserverShared {
+  struct Module {
+    std::vector<core::HashType> hashTypes;
+    std::uint64_t maxFileSize = 0;
+    bool mimeType = true;
+    bool verifyHashesAlways = false;
+    std::unique_ptr<RateLimiter> limiter;  // scan_rate_per_sec, burst = max_file_size
+  };
+
+  ObserverShared(const std::vector<config::ModuleConfig>& modules, core::PriorState* prior, core::Metrics& metrics);
+
+  std::vector<Module> modules;
+  NameCache names;
+  core::PriorState* prior;  // null: always hash
+  core::Counter& files;
+  core::Counter& bytesHashed;
+  core::Counter& reused;
+  core::Counter& tooBig;
+  core::Counter& vanished;
+  core::Counter& errors;
+};
+
+// Not thread-safe: one per worker thread (libmagic and the hashers hold per-thread state).
+class FileObserver {
+ public:
+  explicit FileObserver(ObserverShared& shared);
+
+  // nullopt when the path vanished before it could be read (the deletion sweep reports it).
+  std::optional<core::Observation> observe(const std::string& path, std::size_t root, std::size_t module,
+                                           std::stop_token stop);
+
+ private:
+  void addContent(core::FileInfo& info, ObserverShared::Module& settings, std::optional<std::string>& error,
+                  std::stop_token stop, std::size_t module);
+  bool reuseHashes(core::FileInfo& info, const ObserverShared::Module& settings);
+
+  ObserverShared& shared_;
+  MetadataReader metadata_;
+  MimeDetector mime_;
+  std::vector<FileHasher> hashers_;  // one per module: each hashes that module's types
+};
+
+}  // namespace fim::watcher

@@ -1,0 +1,47 @@
+#include "watcher/mime_detector.h"
+
+#include <magic.h>
+
+#include <utility>
+
+namespace fim::watcher {
+namespace {
+
+// No decompression (it can fork helpers) and errors reported as errors, not as a "type".
+constexpr int kMagicFlags = MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ERROR;
+
+}  // namespace
+
+MimeDetector::MimeDetector() {
+  magic_t cookie = ::magic_open(kMagicFlags);
+  if (cookie == nullptr) return;
+  if (::magic_load(cookie, nullptr) != 0) {  // no database: leave the detector disabled
+    ::magic_close(cookie);
+    return;
+  }
+  cookie_ = cookie;
+}
+
+MimeDetector::~MimeDetector() {
+  if (cookie_ != nullptr) ::magic_close(cookie_);
+}
+
+MimeDetector::MimeDetector(MimeDetector&& other) noexcept : cookie_(std::exchange(other.cookie_, nullptr)) {}
+
+MimeDetector& MimeDetector::operator=(MimeDetector&& other) noexcept {
+  if (this != &other) {
+    if (cookie_ != nullptr) ::magic_close(cookie_);
+    cookie_ = std::exchange(other.cookie_, nullptr);
+  }
+  return *this;
+}
+
+std::optional<std::string> MimeDetector::detect(std::string_view head) {
+  if (cookie_ == nullptr) return std::nullopt;
+  if (head.size() > kHeadSize) head = head.substr(0, kHeadSize);
+  const char* type = ::magic_buffer(cookie_, head.data(), head.size());
+  if (type == nullptr || *type == '\0') return std::nullopt;
+  return std::string(type);
+}
+
+}  // namespace fim::watcher
