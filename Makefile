@@ -11,9 +11,9 @@ DEB_PACKAGES := g++ cmake ninja-build pkg-config make python3 python3-pytest \
   libcurl4-openssl-dev libsimdjson-dev rapidjson-dev libssl-dev librocksdb-dev \
   libboost-program-options-dev doctest-dev libyaml-cpp-dev libre2-dev libspdlog-dev \
   libfmt-dev libb2-dev libxxhash-dev libmagic-dev libcpp-httplib-dev zlib1g-dev \
-  libacl1-dev libselinux1-dev
+  libacl1-dev libselinux1-dev aide
 
-.PHONY: deps build test unit integration run bench clean
+.PHONY: deps build test unit integration run bench bench-pipeline bench-scan clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -44,8 +44,14 @@ run: build
 	@deploy/make-demo-tree.sh $(HOME_DIR)/demo
 	$(BUILD_DIR)/fimbeat run -e -c deploy/fimbeat.yml --path.home $(HOME_DIR)
 
-bench: build
+bench: bench-pipeline bench-scan
+
+bench-pipeline: build
 	FIMBEAT_BIN=$(abspath $(BUILD_DIR))/fimbeat $(PYTHON) integration-tests/bench/bench_pipeline.py
+
+# fimbeat's first and second scans beside aide --init and find | xargs sha256sum (issue: baseline).
+bench-scan: build
+	FIMBEAT_BIN=$(abspath $(BUILD_DIR))/fimbeat $(PYTHON) integration-tests/bench/bench_scan.py
 
 clean:
 	rm -rf $(BUILD_DIR)

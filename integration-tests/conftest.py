@@ -175,7 +175,7 @@ class Agent:
 
     def __init__(self, binary: Path, workdir: Path, config: Path, home: Optional[Path] = None,
                  args: Iterable[str] = (), log_to_stderr: bool = True, env: Optional[dict] = None,
-                 name: str = "agent"):
+                 name: str = "agent", wrapper: Iterable[str] = ()):
         self.binary = Path(binary)
         self.workdir = Path(workdir)
         self.config = Path(config)
@@ -183,6 +183,7 @@ class Agent:
         self.args = list(args)
         self.log_to_stderr = log_to_stderr
         self.env = env if env is not None else os.environ.copy()
+        self.wrapper = list(wrapper)  # e.g. setpriv ... --: runs the agent under another program
         self.stdout_path = self.workdir / f"{name}.stdout"
         self.stderr_path = self.workdir / f"{name}.stderr"
         self.proc: Optional[subprocess.Popen] = None
@@ -191,7 +192,7 @@ class Agent:
 
     @property
     def command(self) -> list[str]:
-        cmd = [str(self.binary), "run", "-c", str(self.config), "--path.home", str(self.home)]
+        cmd = [*self.wrapper, str(self.binary), "run", "-c", str(self.config), "--path.home", str(self.home)]
         if self.log_to_stderr:
             cmd.append("-e")
         return cmd + self.args
@@ -222,6 +223,23 @@ class Agent:
     def log_records(self) -> list[dict]:
         """stderr parsed as the JSON log lines `-e` produces; every line must be JSON."""
         return parse_ndjson(self.stderr_path.read_bytes(), str(self.stderr_path))
+
+    def log_messages(self) -> list[str]:
+        """Messages of the complete JSON log lines on stderr so far (needs `-e`)."""
+        if not self.stderr_path.exists():
+            return []
+        records = parse_ndjson(self.stderr_path.read_bytes(), str(self.stderr_path), complete_only=True)
+        return [str(r.get("message", "")) for r in records]
+
+    def scan_done(self) -> bool:
+        """The scanner logged its summary: every path was observed (documents may still be in flight)."""
+        return any(m.startswith("scan done") for m in self.log_messages())
+
+    def shutdown_metrics(self) -> dict:
+        """The metrics JSON of the one "fimbeat stopped; metrics: {...}" line (after the agent exited)."""
+        stopped = [m for m in self.log_messages() if m.startswith("fimbeat stopped")]
+        assert len(stopped) == 1, f"expected one shutdown summary line in stderr:\n{self.stderr_text()}"
+        return json.loads(stopped[0].split("metrics: ", 1)[1])
 
     def describe(self) -> str:
         return (f"command: {' '.join(self.command)}\nreturn code: {self.returncode}\n"

@@ -66,6 +66,7 @@ std::uint64_t Baseline::recordCount() {
 
 core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observation& observation) {
   const core::FileInfo& now = observation.info;
+  if (observation.childrenUnknown) unverified_.push_back(now.path);
   if (pendingKeys_.count(now.path)) {  // read our own unflushed write
     if (auto ok = flush(); !ok) return std::unexpected(ok.error());
   }
@@ -120,6 +121,9 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
         return false;
       }
       if (record->scanId == scanId_) return true;
+      for (const auto& dir : unverified_) {
+        if (key != dir && under(key, dir)) return true;  // its directory could not be read: not known to be gone
+      }
       core::FileEvent event;
       event.timestamp = clock_.now();
       event.actions = {core::Action::Deleted};
@@ -135,6 +139,7 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
   }
   deleted_.add(static_cast<std::int64_t>(deleted.size()));
   for (std::size_t i = 0; i < roots_.size(); ++i) rootKnown_[i] = true;
+  unverified_.clear();
   return store_.write(batch);
 }
 

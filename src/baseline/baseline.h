@@ -56,6 +56,7 @@ class Baseline final : public core::PriorState {
   std::uint64_t scanId_ = 0;
   core::WriteBatch pending_;
   std::unordered_set<std::string> pendingKeys_;
+  std::vector<std::string> unverified_;  // directories this scan could not read
   core::Counter& changes_;
   core::Counter& unchanged_;
   core::Counter& deleted_;

@@ -3,6 +3,8 @@
 namespace fim::baseline {
 namespace {
 
+constexpr std::uint32_t kModeBits = 01777;  // permissions and the sticky bit, as file.mode shows them
+
 void metadataChanges(const core::FileInfo& o, const core::FileInfo& n, std::vector<std::string>& changed) {
   const auto check = [&](bool differs, const char* name) {
     if (differs) changed.emplace_back(name);
@@ -13,7 +15,7 @@ void metadataChanges(const core::FileInfo& o, const core::FileInfo& n, std::vect
   check(o.owner != n.owner, "owner");
   check(o.gid != n.gid, "gid");
   check(o.group != n.group, "group");
-  check(o.mode != n.mode, "mode");
+  check((o.mode & kModeBits) != (n.mode & kModeBits), "mode");  // setuid and setgid are their own attributes
   check(o.setuid != n.setuid, "setuid");
   check(o.setgid != n.setgid, "setgid");
   if (n.type == core::FileType::File) {  // a directory's mtime moves with every entry: not reported

@@ -54,6 +54,7 @@ struct Observation {
   FileInfo info;
   std::optional<std::string> errorMessage;  // e.g. "failed to hash ...": hashes are then absent
   std::size_t root = 0;                     // index of the configured root it was found under
+  bool childrenUnknown = false;             // a directory that could not be read: its records stay
 };
 
 struct FileEvent {

@@ -29,7 +29,7 @@ std::string formatTimestamp(core::TimePoint t) {
                      tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms - floorMs));
 }
 
-std::string formatMode(std::uint32_t mode) { return fmt::format("{:04o}", mode & 0777); }
+std::string formatMode(std::uint32_t mode) { return fmt::format("{:04o}", mode & 01777); }
 
 std::string fileName(const std::string& path) {
   const auto slash = path.rfind('/');

@@ -50,9 +50,9 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
     return;
   }
   if (filter.excluded(root.path)) return;
-  std::vector<std::pair<std::string, int>> pending{{root.path, 0}};  // directories to read, with depth
+  std::vector<std::string> pending{root.path};  // directories still to read
   while (!pending.empty() && !stop.stop_requested()) {
-    auto [dir, depth] = std::move(pending.back());
+    const std::string dir = std::move(pending.back());
     pending.pop_back();
     DIR* handle = ::opendir(dir.c_str());
     WorkItem self{dir, rootIndex, {}};
@@ -65,12 +65,10 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
       std::string path = childPath(dir, entry->d_name);
       if (filter.excluded(path)) continue;
       if (isDirectory(path, entry->d_type)) {  // d_type/lstat: a symlink to a directory is not a directory
-        if (depth == 0 || root.recursive) {
-          if (root.recursive) {
-            pending.emplace_back(std::move(path), depth + 1);
-          } else if (filter.reported(path, true) && !work.push(WorkItem{std::move(path), rootIndex, {}}, stop)) {
-            break;
-          }
+        if (root.recursive) {
+          pending.push_back(std::move(path));  // reported when it is opened
+        } else if (filter.reported(path, true) && !work.push(WorkItem{std::move(path), rootIndex, {}}, stop)) {
+          break;
         }
         continue;
       }
@@ -90,7 +88,10 @@ void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, cor
   while (auto item = work.pop(stop)) {
     auto observation = observer.observe(item->path, item->root, roots_[item->root].module, stop);
     if (!observation) continue;
-    if (item->error) observation->errorMessage = item->error;
+    if (item->error) {
+      observation->errorMessage = item->error;
+      observation->childrenUnknown = true;
+    }
     if (out.tryPush(*observation)) continue;
     backpressure_.add();  // the pipeline is full: wait rather than drop
     if (!out.push(std::move(*observation), stop)) return;

@@ -122,3 +122,26 @@ TEST_CASE("baseline: store failures are errors, not crashes") {
   auto swept = b->sweep(deleted);
   CHECK_FALSE(swept.has_value());
 }
+
+TEST_CASE("baseline: records under a directory the scan could not read are kept, not reported deleted") {
+  Fixture fx;
+  {
+    auto first = fx.start();
+    for (const char* p : {"/a", "/a/locked", "/a/locked/secret", "/a/locked/deeper/x", "/a/gone"}) {
+      REQUIRE(first->apply(observe(p, "1")).has_value());
+    }
+    std::vector<core::FileEvent> deleted;
+    REQUIRE(first->sweep(deleted).has_value());
+  }
+  auto second = fx.start();
+  REQUIRE(second->apply(observe("/a", "1")).has_value());
+  auto locked = observe("/a/locked", "1");
+  locked.errorMessage = "failed to read directory /a/locked: Permission denied";
+  locked.childrenUnknown = true;
+  REQUIRE(second->apply(locked).has_value());
+  std::vector<core::FileEvent> deleted;
+  REQUIRE(second->sweep(deleted).has_value());
+  REQUIRE(deleted.size() == 1);
+  CHECK(deleted[0].file.path == "/a/gone");
+  CHECK(second->lookup("/a/locked/deeper/x")->has_value());
+}

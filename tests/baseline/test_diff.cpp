@@ -88,6 +88,17 @@ TEST_CASE("diff: every attribute, alone, is reported by name with the right acti
   }
 }
 
+TEST_CASE("diff: setuid and setgid are their own attributes, not a mode change; the sticky bit is mode") {
+  const auto old = regularFile();
+  auto now = old;
+  now.mode = 04644;
+  now.setuid = true;
+  CHECK(joined(baseline::diff(&old, now, true).changedAttributes) == "setuid");
+  now = old;
+  now.mode = 01644;
+  CHECK(joined(baseline::diff(&old, now, true).changedAttributes) == "mode");
+}
+
 TEST_CASE("diff: ctime alone, and a directory's mtime and size, are not changes") {
   const auto old = regularFile();
   auto now = old;

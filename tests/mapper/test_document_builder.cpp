@@ -214,3 +214,56 @@ TEST_CASE("fields.yml agrees with ECS on every ECS field, and documents use ECS'
     }
   }
 }
+
+TEST_CASE("metadata formats: mode, name, extension") {
+  CHECK(mapper::formatMode(0644) == "0644");
+  CHECK(mapper::formatMode(04755) == "0755");  // setuid is its own field
+  CHECK(mapper::formatMode(0) == "0000");
+  CHECK(mapper::formatMode(041777) == "1777");  // the sticky bit shows; the file type bits do not
+  CHECK(mapper::fileName("/etc/ssh/sshd_config") == "sshd_config");
+  CHECK(mapper::fileName("/") == "");
+  CHECK(mapper::fileExtension("/var/backups/db.tar.gz") == "gz");
+  CHECK(mapper::fileExtension("/root/.bashrc") == "");
+  CHECK(mapper::fileExtension("/etc/hosts") == "");
+  CHECK(mapper::fileExtension("/tmp/trailing.") == "");
+  CHECK(mapper::fileExtension("/a.d/file") == "");
+}
+
+TEST_CASE("a full document: strings for ids, octal mode, setuid only when set, ms timestamps, all hashes") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(metrics);
+  auto e = sampleEvent({core::Action::AttributesModified}, {"/usr/bin/passwd", core::FileType::File, 59976});
+  auto& f = e.event.file;
+  f.inode = 56198717;
+  f.uid = 0;
+  f.gid = 0;
+  f.owner = "root";
+  f.group = "root";
+  f.mode = 04755;
+  f.setuid = true;
+  f.mtime = core::TimePoint(std::chrono::nanoseconds(1650445339361999999));
+  f.ctime = core::TimePoint(std::chrono::milliseconds(1650445339361));
+  f.hashes[core::HashType::Sha1] = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+  e.event.changedAttributes = {"mode", "setuid"};
+  e.event.previous = f;
+  e.event.previous->mode = 0755;
+  e.event.previous->setuid = false;
+  auto doc = parse(builder.build(e));
+  const auto& file = doc["file"];
+  CHECK(std::string(file["inode"].GetString()) == "56198717");
+  CHECK(std::string(file["uid"].GetString()) == "0");
+  CHECK(std::string(file["gid"].GetString()) == "0");
+  CHECK(std::string(file["mode"].GetString()) == "0755");
+  CHECK(file["setuid"].GetBool());
+  CHECK_FALSE(file.HasMember("setgid"));
+  CHECK(std::string(file["mtime"].GetString()) == "2022-04-20T09:02:19.361Z");
+  CHECK(std::string(file["ctime"].GetString()) == "2022-04-20T09:02:19.361Z");
+  CHECK(std::string(file["hash"]["sha1"].GetString()) == "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+  CHECK(std::string(file["name"].GetString()) == "passwd");
+  CHECK_FALSE(file.HasMember("extension"));
+  const auto& fi = doc["file_integrity"];
+  CHECK(fi["changed_attributes"].Size() == 2);
+  CHECK(std::string(fi["previous"]["mode"].GetString()) == "0755");
+  CHECK_FALSE(fi["previous"]["setuid"].GetBool());  // an old false is shown: it is what changed
+  CHECK_FALSE(fi["previous"].HasMember("owner"));   // only what changed
+}
