@@ -16,6 +16,16 @@ bool under(std::string_view path, std::string_view root) {
 
 std::string encodeScanId(std::uint64_t id) { return std::to_string(id); }
 
+std::uint64_t pathKey(std::string_view path) { return std::hash<std::string_view>{}(path); }
+
+// Every stored field equal: writing the record again would change nothing but when it was seen.
+bool sameRecord(const core::FileInfo& a, const core::FileInfo& b) {
+  return a.type == b.type && a.size == b.size && a.inode == b.inode && a.device == b.device && a.uid == b.uid &&
+         a.gid == b.gid && a.owner == b.owner && a.group == b.group && a.mode == b.mode && a.setuid == b.setuid &&
+         a.setgid == b.setgid && a.mtime == b.mtime && a.ctime == b.ctime && a.targetPath == b.targetPath &&
+         a.mimeType == b.mimeType && a.selinux == b.selinux && a.acl == b.acl && a.hashes == b.hashes;
+}
+
 }  // namespace
 
 std::string rootKey(std::string_view root) { return "root:" + std::string(root); }
@@ -67,21 +77,31 @@ std::uint64_t Baseline::recordCount() {
 core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observation& observation) {
   const core::FileInfo& now = observation.info;
   if (observation.childrenUnknown) unverified_.push_back(now.path);
-  if (pendingKeys_.count(now.path)) {  // read our own unflushed write
-    if (auto ok = flush(); !ok) return std::unexpected(ok.error());
+  const bool seenBefore = !seen_.insert(pathKey(now.path)).second;
+  std::optional<core::FileInfo> old;
+  if (observation.storedKnown && !seenBefore) {
+    old = observation.stored;  // nothing wrote this path since the watcher read it
+  } else {
+    if (pendingKeys_.count(now.path)) {  // read our own unflushed write
+      if (auto ok = flush(); !ok) return std::unexpected(ok.error());
+    }
+    auto stored = lookup(now.path);
+    if (!stored) return std::unexpected(stored.error());
+    old = std::move(*stored);
   }
-  auto old = lookup(now.path);
-  if (!old) return std::unexpected(old.error());
   Record record{now, clock_.now(), scanId_};
-  if (observation.errorMessage && *old && record.info.hashes.empty()) {
-    record.info.hashes = (*old)->hashes;  // an unreadable file keeps its last known hashes
+  if (observation.errorMessage && old && record.info.hashes.empty()) {
+    record.info.hashes = old->hashes;  // an unreadable file keeps its last known hashes
   }
   const bool rootKnown = observation.root < rootKnown_.size() && rootKnown_[observation.root];
-  Change change = diff(old->has_value() ? &**old : nullptr, record.info, rootKnown);
-  pending_.put(core::Family::Baseline, now.path, encodeRecord(record));
-  pendingKeys_.insert(now.path);
-  if (pending_.size() >= kBatchSize) {
-    if (auto ok = flush(); !ok) return std::unexpected(ok.error());
+  Change change = diff(old ? &*old : nullptr, record.info, rootKnown);
+  // An unchanged path costs no write: the seen set, not a stamp, protects it from the sweep.
+  if (!old || !sameRecord(*old, record.info)) {
+    pending_.put(core::Family::Baseline, now.path, encodeRecord(record));
+    pendingKeys_.insert(now.path);
+    if (pending_.size() >= kBatchSize) {
+      if (auto ok = flush(); !ok) return std::unexpected(ok.error());
+    }
   }
   if (change.actions.empty()) {
     unchanged_.add();
@@ -96,7 +116,7 @@ core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observa
   event.errorMessage = observation.errorMessage;
   event.module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
   event.changedAttributes = std::move(change.changedAttributes);
-  if (*old) event.previous = std::move(**old);
+  if (old) event.previous = std::move(*old);
   return std::optional<core::FileEvent>(std::move(event));
 }
 
@@ -114,13 +134,12 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
   for (const auto& root : roots_) {
     core::Status decoded = {};
     auto scanned = store_.scan(core::Family::Baseline, root.path, [&](std::string_view key, std::string_view value) {
-      if (!under(key, root.path)) return true;
+      if (!under(key, root.path) || seen_.count(pathKey(key))) return true;
       auto record = decodeRecord(key, value);
       if (!record) {
         decoded = std::unexpected(record.error());
         return false;
       }
-      if (record->scanId == scanId_) return true;
       for (const auto& dir : unverified_) {
         if (key != dir && under(key, dir)) return true;  // its directory could not be read: not known to be gone
       }
@@ -140,28 +159,32 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
   deleted_.add(static_cast<std::int64_t>(deleted.size()));
   for (std::size_t i = 0; i < roots_.size(); ++i) rootKnown_[i] = true;
   unverified_.clear();
+  seen_.clear();
   return store_.write(batch);
 }
 
 void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& in,
                    core::BoundedQueue<core::FileEvent>& out) {
   auto& log = core::logger("baseline");
-  while (auto observation = in.pop(stop)) {
-    if (observation->kind == core::Observation::Kind::ScanDone) {
-      std::vector<core::FileEvent> deleted;
-      if (auto ok = sweep(deleted); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
-      for (auto& event : deleted) {
-        if (!out.push(std::move(event), stop)) break;
+  std::vector<core::Observation> batch;
+  std::vector<core::FileEvent> events;
+  bool stopped = false;
+  while (!stopped && in.popBatch(batch, kBatchSize, stop) > 0) {
+    for (auto& observation : batch) {
+      if (observation.kind == core::Observation::Kind::ScanDone) {
+        if (auto ok = sweep(events); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
+        continue;
       }
-      continue;
+      auto event = apply(observation);
+      if (!event) {
+        log.error("updating the baseline for {} failed: {}", observation.info.path, event.error().message());
+        errors_.add();
+      } else if (*event) {
+        events.push_back(std::move(**event));
+      }
     }
-    auto event = apply(*observation);
-    if (!event) {
-      log.error("updating the baseline for {} failed: {}", observation->info.path, event.error().message());
-      errors_.add();
-      continue;
-    }
-    if (*event && !out.push(std::move(**event), stop)) break;
+    batch.clear();
+    stopped = !out.pushBatch(events, stop);
   }
   if (auto ok = flush(); !ok) log.error("writing the baseline failed: {}", ok.error().message());
   out.close();

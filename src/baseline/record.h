@@ -12,8 +12,8 @@ namespace fim::baseline {
 
 struct Record {
   core::FileInfo info;      // metadata and hashes as last observed (info.path is the key)
-  core::TimePoint seenAt;   // when it was last observed
-  std::uint64_t scanId = 0;  // the scan that last observed it; older ones are deleted after a scan
+  core::TimePoint seenAt;    // when it was last written (an unchanged path is not rewritten)
+  std::uint64_t scanId = 0;  // the scan that last wrote it
 };
 
 inline constexpr std::uint8_t kRecordVersion = 1;

@@ -1,6 +1,7 @@
 #pragma once
 // BoundedQueue<T>: the only shared mutable state between stages; a full queue pauses the producer.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -85,6 +86,40 @@ class BoundedQueue {
     } else {
       notFull_.notify_all();
     }
+    return taken;
+  }
+
+  // Moves every item of `items` in, in order, waiting for room as needed, with one wake-up per
+  // chunk rather than per item. False when stop is requested or the queue is closed; the items
+  // not moved in by then are dropped with `items`. Clears `items` on success.
+  [[nodiscard]] bool pushBatch(std::vector<T>& items, std::stop_token st) {
+    std::size_t next = 0;
+    while (next < items.size()) {
+      std::unique_lock lock(mutex_);
+      notFull_.wait(lock, st, [&] { return closed_ || items_.size() < capacity_; });
+      if (st.stop_requested() || closed_) return false;
+      while (next < items.size() && items_.size() < capacity_) items_.push_back(std::move(items[next++]));
+      lock.unlock();
+      notEmpty_.notify_all();
+    }
+    items.clear();
+    return true;
+  }
+
+  // Like popBatch, but gives up after `timeout` with nothing to take (returns 0 then too).
+  std::size_t popBatchFor(std::vector<T>& out, std::size_t max, std::stop_token st, std::chrono::milliseconds timeout) {
+    if (max == 0) return 0;
+    std::unique_lock lock(mutex_);
+    notEmpty_.wait_for(lock, st, timeout, [&] { return closed_ || !items_.empty(); });
+    if (st.stop_requested()) return 0;
+    std::size_t taken = 0;
+    while (taken < max && !items_.empty()) {
+      out.push_back(std::move(items_.front()));
+      items_.pop_front();
+      ++taken;
+    }
+    lock.unlock();
+    if (taken > 0) notFull_.notify_all();
     return taken;
   }
 

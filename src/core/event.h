@@ -55,6 +55,8 @@ struct Observation {
   std::optional<std::string> errorMessage;  // e.g. "failed to hash ...": hashes are then absent
   std::size_t root = 0;                     // index of the configured root it was found under
   bool childrenUnknown = false;             // a directory that could not be read: its records stay
+  bool storedKnown = false;                 // the watcher already read the baseline's record:
+  std::optional<FileInfo> stored;           //   this (nullopt: no record), saving the baseline a read
 };
 
 struct FileEvent {

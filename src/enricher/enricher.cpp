@@ -6,6 +6,9 @@
 #include <climits>
 
 namespace fim::enricher {
+namespace {
+constexpr std::size_t kBatch = 256;  // events taken per wake-up
+}  // namespace
 
 std::string localHostName() {
   char name[HOST_NAME_MAX + 1] = {};
@@ -34,9 +37,13 @@ core::EnrichedEvent Enricher::enrich(core::FileEvent event) const {
 
 void Enricher::run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& in,
                    core::BoundedQueue<core::EnrichedEvent>& out) const {
-  while (auto event = in.pop(stop)) {
-    events_.add();
-    if (!out.push(enrich(std::move(*event)), stop)) break;
+  std::vector<core::FileEvent> batch;
+  std::vector<core::EnrichedEvent> enriched;
+  while (in.popBatch(batch, kBatch, stop) > 0) {
+    events_.add(static_cast<std::int64_t>(batch.size()));
+    for (auto& event : batch) enriched.push_back(enrich(std::move(event)));
+    batch.clear();
+    if (!out.pushBatch(enriched, stop)) break;
   }
   out.close();
 }

@@ -10,6 +10,8 @@
 namespace fim::mapper {
 namespace {
 
+constexpr std::size_t kBatch = 256;  // events taken per wake-up
+
 void writeEvent(JsonWriter& w, const core::FileEvent& e) {
   w.Key("event");
   w.StartObject();
@@ -78,9 +80,13 @@ std::string DocumentBuilder::build(const core::EnrichedEvent& enriched) const {
 
 void DocumentBuilder::run(std::stop_token stop, core::BoundedQueue<core::EnrichedEvent>& in,
                           core::BoundedQueue<std::string>& out) const {
-  while (auto event = in.pop(stop)) {
-    events_.add();
-    if (!out.push(build(*event), stop)) break;
+  std::vector<core::EnrichedEvent> batch;
+  std::vector<std::string> documents;
+  while (in.popBatch(batch, kBatch, stop) > 0) {
+    events_.add(static_cast<std::int64_t>(batch.size()));
+    for (const auto& event : batch) documents.push_back(build(event));
+    batch.clear();
+    if (!out.pushBatch(documents, stop)) break;
   }
   out.close();
 }

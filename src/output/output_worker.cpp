@@ -10,6 +10,10 @@
 namespace fim::output {
 namespace {
 
+// Written documents are visible at once; fdatasync runs at most this often, and this long after
+// the last write at the latest.
+constexpr std::chrono::milliseconds kFlushEvery{1000};
+
 // Waits for `delay` unless stop is requested first; true when the full delay passed.
 bool waitFor(std::stop_token stop, std::chrono::milliseconds delay) {
   std::mutex mutex;
@@ -46,7 +50,19 @@ bool OutputWorker::deliver(std::stop_token stop, const std::vector<std::string>&
 void OutputWorker::run(std::stop_token stop, core::BoundedQueue<std::string>& in) {
   auto& log = core::logger("output");
   std::vector<std::string> batch;
-  while (in.popBatch(batch, batchSize_, stop) > 0) {
+  bool dirty = false;
+  auto lastFlush = std::chrono::steady_clock::now();
+  const auto flush = [&] {
+    if (auto flushed = output_.flush(); !flushed) log.error("flushing output failed: {}", flushed.error().message());
+    dirty = false;
+    lastFlush = std::chrono::steady_clock::now();
+  };
+  while (!(in.closed() && in.size() == 0)) {
+    if (in.popBatchFor(batch, batchSize_, stop, kFlushEvery) == 0) {
+      if (stop.stop_requested()) break;
+      if (dirty) flush();  // quiet for a while: make what was written durable
+      continue;
+    }
     if (!deliver(stop, batch)) {
       failed_.add(static_cast<std::int64_t>(batch.size()));
       break;
@@ -57,9 +73,8 @@ void OutputWorker::run(std::stop_token stop, core::BoundedQueue<std::string>& in
     acked_.add(static_cast<std::int64_t>(batch.size()));
     batches_.add();
     batch.clear();
-    if (in.size() == 0) {
-      if (auto flushed = output_.flush(); !flushed) log.error("flushing output failed: {}", flushed.error().message());
-    }
+    dirty = true;
+    if (std::chrono::steady_clock::now() - lastFlush >= kFlushEvery) flush();
   }
   std::int64_t left = 0;
   while (in.tryPop()) ++left;
@@ -67,7 +82,7 @@ void OutputWorker::run(std::stop_token stop, core::BoundedQueue<std::string>& in
     failed_.add(left);
     log.error("stopped with {} events not written", left);
   }
-  if (auto flushed = output_.flush(); !flushed) log.error("flushing output failed: {}", flushed.error().message());
+  flush();
 }
 
 }  // namespace fim::output

@@ -69,6 +69,9 @@ core::Result<FileHasher::Pass> FileHasher::hashOnce(const std::string& path, int
     out.bytesRead += *n;
     // Paid after the read, for the bytes actually read: small files cost only their size.
     if (limiter_ != nullptr && !limiter_->acquire(*n, stop)) return std::unexpected(interrupted(path));
+    // A short read that reached the size fstat gave is the end: no extra read for EOF. Growth
+    // since is caught by the fstat below; a short read before that size just reads on.
+    if (*n < buffer_.size() && out.bytesRead >= static_cast<std::uint64_t>(file->stat().st_size)) break;
   }
   if (afterRead_) afterRead_(attempt);
 

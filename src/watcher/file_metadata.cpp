@@ -91,6 +91,27 @@ std::optional<std::string> readXattr(const std::string& path, const char* name) 
   }
 }
 
+struct XattrNames {
+  bool selinux = false;
+  bool acl = false;
+};
+
+// Which of the labels we report exist on path (never following a symlink). When the list
+// cannot be read in full, both are tried, so nothing is missed.
+XattrNames listXattrs(const std::string& path) {
+  char buffer[1024];
+  const ssize_t size = ::llistxattr(path.c_str(), buffer, sizeof buffer);
+  if (size < 0) return errno == ERANGE ? XattrNames{true, true} : XattrNames{};
+  XattrNames names;
+  for (ssize_t i = 0; i < size;) {
+    const std::string_view name(buffer + i);
+    if (name == kSelinuxXattr) names.selinux = true;
+    if (name == kAclAccessXattr) names.acl = true;
+    i += static_cast<ssize_t>(name.size()) + 1;
+  }
+  return names;
+}
+
 std::optional<std::string> selinuxLabel(const std::string& path) {
   auto label = readXattr(path, kSelinuxXattr);
   if (!label) return std::nullopt;
@@ -136,10 +157,11 @@ core::Result<core::FileInfo> MetadataReader::read(const std::string& path) const
   info.ctime = toTimePoint(st.st_ctim);
   if (info.type == core::FileType::Symlink) {
     info.targetPath = symlinkTarget(path, static_cast<std::size_t>(st.st_size));
-  } else {
-    info.acl = accessAcl(path);
   }
-  info.selinux = selinuxLabel(path);
+  // One listing tells which labels exist; most files have none, and that costs one call.
+  const XattrNames names = listXattrs(path);
+  if (names.acl && info.type != core::FileType::Symlink) info.acl = accessAcl(path);
+  if (names.selinux) info.selinux = selinuxLabel(path);
   return info;
 }
 

@@ -36,11 +36,10 @@ FileObserver::FileObserver(ObserverShared& shared) : shared_(shared), metadata_(
   for (auto& m : shared_.modules) hashers_.emplace_back(m.hashTypes, m.limiter.get());
 }
 
-bool FileObserver::reuseHashes(core::FileInfo& info, const ObserverShared::Module& settings) {
-  if (settings.verifyHashesAlways || !shared_.prior) return false;
-  auto old = shared_.prior->lookup(info.path);
-  if (!old || !*old) return false;
-  const core::FileInfo& o = **old;
+bool FileObserver::reuseHashes(core::FileInfo& info, const std::optional<core::FileInfo>& stored,
+                               const ObserverShared::Module& settings) {
+  if (settings.verifyHashesAlways || !stored) return false;
+  const core::FileInfo& o = *stored;
   // ctime cannot be set from user space, so equal ctime, inode and device mean the content was
   // not rewritten in place; size and mtime guard against a filesystem with coarse ctime.
   if (o.type != core::FileType::File || o.size != info.size || o.mtime != info.mtime || o.ctime != info.ctime ||
@@ -51,12 +50,13 @@ bool FileObserver::reuseHashes(core::FileInfo& info, const ObserverShared::Modul
     if (!o.hashes.count(type)) return false;
   }
   for (auto type : settings.hashTypes) info.hashes[type] = o.hashes.at(type);
-  info.mimeType = o.mimeType;
+  if (settings.mimeType) info.mimeType = o.mimeType;
   return true;
 }
 
-void FileObserver::addContent(core::FileInfo& info, ObserverShared::Module& settings, std::optional<std::string>& error,
-                              std::stop_token stop, std::size_t module) {
+void FileObserver::addContent(core::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,
+                              std::size_t module) {
+  core::FileInfo& info = observation.info;
   if (info.size.value_or(0) > settings.maxFileSize) {
     shared_.tooBig.add();
     if (settings.mimeType) {
@@ -64,7 +64,7 @@ void FileObserver::addContent(core::FileInfo& info, ObserverShared::Module& sett
     }
     return;
   }
-  if (reuseHashes(info, settings)) {
+  if (reuseHashes(info, observation.stored, settings)) {
     shared_.reused.add();
     return;
   }
@@ -72,7 +72,7 @@ void FileObserver::addContent(core::FileInfo& info, ObserverShared::Module& sett
   auto outcome = hashers_[module].hash(info.path, stop);
   if (!outcome) {
     shared_.errors.add();
-    error = outcome.error().message();
+    observation.errorMessage = outcome.error().message();
     return;
   }
   shared_.bytesHashed.add(static_cast<std::int64_t>(outcome->bytesRead));
@@ -103,9 +103,13 @@ std::optional<core::Observation> FileObserver::observe(const std::string& path, 
   core::Observation observation;
   observation.root = root;
   observation.info = std::move(*info);
-  if (observation.info.type == core::FileType::File) {
-    addContent(observation.info, shared_.modules[module], observation.errorMessage, stop, module);
+  if (shared_.prior) {  // read here, in parallel, rather than in the single baseline thread
+    if (auto stored = shared_.prior->lookup(observation.info.path)) {
+      observation.storedKnown = true;
+      observation.stored = std::move(*stored);
+    }
   }
+  if (observation.info.type == core::FileType::File) addContent(observation, shared_.modules[module], stop, module);
   return observation;
 }
 

@@ -53,9 +53,10 @@ class FileObserver {
                                            std::stop_token stop);
 
  private:
-  void addContent(core::FileInfo& info, ObserverShared::Module& settings, std::optional<std::string>& error,
-                  std::stop_token stop, std::size_t module);
-  bool reuseHashes(core::FileInfo& info, const ObserverShared::Module& settings);
+  void addContent(core::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,
+                  std::size_t module);
+  bool reuseHashes(core::FileInfo& info, const std::optional<core::FileInfo>& stored,
+                   const ObserverShared::Module& settings);
 
   ObserverShared& shared_;
   MetadataReader metadata_;

@@ -13,6 +13,9 @@
 namespace fim::watcher {
 namespace {
 
+constexpr std::size_t kWalkBatch = 64;  // paths the walker hands over at once
+constexpr std::size_t kWorkBatch = 16;  // paths a worker takes at once
+
 std::string childPath(const std::string& dir, const char* name) {
   return dir == "/" ? "/" + std::string(name) : dir + "/" + name;
 }
@@ -45,37 +48,42 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
     shared_.errors.add();
     return;
   }
+  std::vector<WorkItem> batch;  // handed to the workers a few dozen at a time: fewer wake-ups
+  const auto queue = [&](WorkItem item) {
+    batch.push_back(std::move(item));
+    return batch.size() < kWalkBatch || work.pushBatch(batch, stop);
+  };
   if (!S_ISDIR(st.st_mode)) {
     if (filter.reported(root.path, false)) (void)work.push(WorkItem{root.path, rootIndex, {}}, stop);
     return;
   }
   if (filter.excluded(root.path)) return;
   std::vector<std::string> pending{root.path};  // directories still to read
-  while (!pending.empty() && !stop.stop_requested()) {
+  bool stopped = false;
+  while (!pending.empty() && !stopped && !stop.stop_requested()) {
     const std::string dir = std::move(pending.back());
     pending.pop_back();
     DIR* handle = ::opendir(dir.c_str());
     WorkItem self{dir, rootIndex, {}};
     if (!handle) self.error = core::errnoError("failed to read directory " + dir, errno).message();
-    if (filter.reported(dir, true) && !work.push(std::move(self), stop)) break;
+    if (filter.reported(dir, true) && !queue(std::move(self))) break;
     if (!handle) continue;
     while (const dirent* entry = ::readdir(handle)) {
       const std::string_view name(entry->d_name);
       if (name == "." || name == "..") continue;
       std::string path = childPath(dir, entry->d_name);
       if (filter.excluded(path)) continue;
-      if (isDirectory(path, entry->d_type)) {  // d_type/lstat: a symlink to a directory is not a directory
-        if (root.recursive) {
-          pending.push_back(std::move(path));  // reported when it is opened
-        } else if (filter.reported(path, true) && !work.push(WorkItem{std::move(path), rootIndex, {}}, stop)) {
-          break;
-        }
-        continue;
+      const bool isDir = isDirectory(path, entry->d_type);  // a symlink to a directory is not a directory
+      if (isDir && root.recursive) {
+        pending.push_back(std::move(path));  // reported when it is opened
+      } else if (filter.reported(path, isDir) && !queue(WorkItem{std::move(path), rootIndex, {}})) {
+        stopped = true;
+        break;
       }
-      if (filter.reported(path, false) && !work.push(WorkItem{std::move(path), rootIndex, {}}, stop)) break;
     }
     ::closedir(handle);
   }
+  if (!batch.empty()) (void)work.pushBatch(batch, stop);
 }
 
 void Scanner::walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work) {
@@ -84,18 +92,30 @@ void Scanner::walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work) {
 }
 
 void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out) {
+  constexpr std::size_t kBatch = 64;
   FileObserver observer(shared_);
-  while (auto item = work.pop(stop)) {
-    auto observation = observer.observe(item->path, item->root, roots_[item->root].module, stop);
-    if (!observation) continue;
-    if (item->error) {
-      observation->errorMessage = item->error;
-      observation->childrenUnknown = true;
+  std::vector<WorkItem> items;
+  std::vector<core::Observation> ready;
+  const auto deliver = [&] {
+    if (ready.empty()) return true;
+    if (out.size() + ready.size() > out.capacity()) backpressure_.add();  // the pipeline is full: wait, never drop
+    return out.pushBatch(ready, stop);
+  };
+  while (work.popBatch(items, kWorkBatch, stop) > 0) {
+    for (auto& item : items) {
+      auto observation = observer.observe(item.path, item.root, roots_[item.root].module, stop);
+      if (!observation) continue;
+      if (item.error) {
+        observation->errorMessage = item.error;
+        observation->childrenUnknown = true;
+      }
+      ready.push_back(std::move(*observation));
     }
-    if (out.tryPush(*observation)) continue;
-    backpressure_.add();  // the pipeline is full: wait rather than drop
-    if (!out.push(std::move(*observation), stop)) return;
+    items.clear();
+    // Hand over in batches, and at once when the walker has nothing queued (keeps latency low).
+    if ((ready.size() >= kBatch || work.size() == 0) && !deliver()) return;
   }
+  (void)deliver();
 }
 
 void Scanner::logProgress(double seconds, bool final) const {
