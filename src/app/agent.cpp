@@ -1,6 +1,8 @@
 #include "app/agent.h"
 
 #include <algorithm>
+#include <pthread.h>
+
 #include <cstdio>
 
 #include "core/logging.h"
@@ -76,6 +78,7 @@ std::jthread Agent::spawn(const char* component, Body body) {
     ++running_;
   }
   return std::jthread([this, component, body](std::stop_token stop) {
+    ::pthread_setname_np(::pthread_self(), (std::string("fim-") + component).substr(0, 15).c_str());
     try {
       body(stop);
     } catch (const std::exception& e) {

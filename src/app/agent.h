@@ -49,7 +49,7 @@ class Agent {
   template <typename Body>
   std::jthread spawn(const char* component, Body body);
 
-  static constexpr std::size_t kQueueCapacity = 4096;
+  static constexpr std::size_t kQueueCapacity = 1024;  // per queue; batches of up to 512 move between stages
 
   const config::Config& config_;
   core::Metrics& metrics_;

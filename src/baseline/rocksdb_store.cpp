@@ -2,7 +2,9 @@
 
 #include <filesystem>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -44,6 +46,10 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
   rocksdb::ColumnFamilyOptions family;
   family.write_buffer_size = 8 << 20;
   family.max_write_buffer_number = 2;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(8 << 20);  // the agent's memory stays small and bounded
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // lookups of new paths skip the files
+  family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (auto f : {core::Family::Baseline, core::Family::Meta}) descriptors.emplace_back(familyName(f), family);

@@ -10,6 +10,10 @@
 namespace fim::mapper {
 
 void putString(JsonWriter& w, std::string_view value) {
+  if (core::isValidUtf8(value)) {  // the common case: no copy
+    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+    return;
+  }
   const std::string valid = core::toValidUtf8(value);
   w.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
 }

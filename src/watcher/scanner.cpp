@@ -1,6 +1,7 @@
 #include "watcher/scanner.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -163,7 +164,10 @@ void Scanner::run(std::stop_token stop, core::BoundedQueue<core::Observation>& o
     });
     std::vector<std::jthread> workers;
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.workers); ++i) {
-      workers.emplace_back([&] { this->work(stop, work, out); });
+      workers.emplace_back([&] {
+        ::pthread_setname_np(::pthread_self(), "fim-hash");
+        this->work(stop, work, out);
+      });
     }
     walk(stop, work);
     workers.clear();  // joins: every path has been observed
