@@ -60,7 +60,7 @@ void FileObserver::addContent(core::Observation& observation, ObserverShared::Mo
   if (info.size.value_or(0) > settings.maxFileSize) {
     shared_.tooBig.add();
     if (settings.mimeType) {
-      if (auto head = readHead(info.path)) info.mimeType = mime_.detect(*head);
+      if (auto head = readHead(info.path)) info.mimeType = detectMime(*head);
     }
     return;
   }
@@ -81,7 +81,12 @@ void FileObserver::addContent(core::Observation& observation, ObserverShared::Mo
   info.size = static_cast<std::uint64_t>(outcome->stat.st_size);
   info.mtime = toTimePoint(outcome->stat.st_mtim);
   info.ctime = toTimePoint(outcome->stat.st_ctim);
-  if (settings.mimeType) info.mimeType = mime_.detect(outcome->head);
+  if (settings.mimeType) info.mimeType = detectMime(outcome->head);
+}
+
+std::optional<std::string> FileObserver::detectMime(std::string_view head) {
+  if (!mime_) mime_.emplace();
+  return mime_->detect(head);
 }
 
 std::optional<core::Observation> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,

@@ -60,7 +60,9 @@ class FileObserver {
 
   ObserverShared& shared_;
   MetadataReader metadata_;
-  MimeDetector mime_;
+  std::optional<std::string> detectMime(std::string_view head);
+
+  std::optional<MimeDetector> mime_;  // loaded on first use: libmagic's database is large
   std::vector<FileHasher> hashers_;  // one per module: each hashes that module's types
 };
 
