@@ -74,19 +74,7 @@ class BoundedQueue {
     if (max == 0) return 0;
     std::unique_lock lock(mutex_);
     if (!waitForItem(lock, st)) return 0;
-    std::size_t taken = 0;
-    while (taken < max && !items_.empty()) {
-      out.push_back(std::move(items_.front()));
-      items_.pop_front();
-      ++taken;
-    }
-    lock.unlock();
-    if (taken == 1) {
-      notFull_.notify_one();
-    } else {
-      notFull_.notify_all();
-    }
-    return taken;
+    return takeUpTo(out, max, lock);
   }
 
   // Moves every item of `items` in, in order, waiting for room as needed, with one wake-up per
@@ -112,15 +100,7 @@ class BoundedQueue {
     std::unique_lock lock(mutex_);
     notEmpty_.wait_for(lock, st, timeout, [&] { return closed_ || !items_.empty(); });
     if (st.stop_requested()) return 0;
-    std::size_t taken = 0;
-    while (taken < max && !items_.empty()) {
-      out.push_back(std::move(items_.front()));
-      items_.pop_front();
-      ++taken;
-    }
-    lock.unlock();
-    if (taken > 0) notFull_.notify_all();
-    return taken;
+    return takeUpTo(out, max, lock);
   }
 
   // Wakes every waiter: producers fail from now on, consumers drain what is left.
@@ -146,6 +126,23 @@ class BoundedQueue {
   std::size_t capacity() const { return capacity_; }
 
  private:
+  // Moves up to max items to `out`, releases the lock and wakes producers waiting for room.
+  std::size_t takeUpTo(std::vector<T>& out, std::size_t max, std::unique_lock<std::mutex>& lock) {
+    std::size_t taken = 0;
+    while (taken < max && !items_.empty()) {
+      out.push_back(std::move(items_.front()));
+      items_.pop_front();
+      ++taken;
+    }
+    lock.unlock();
+    if (taken == 1) {
+      notFull_.notify_one();
+    } else if (taken > 1) {
+      notFull_.notify_all();
+    }
+    return taken;
+  }
+
   // True when an item is ready to take; false when stopped or closed and empty.
   bool waitForItem(std::unique_lock<std::mutex>& lock, const std::stop_token& st) {
     notEmpty_.wait(lock, st, [&] { return closed_ || !items_.empty(); });

@@ -257,3 +257,35 @@ TEST_CASE("many producers and consumers lose and duplicate nothing") {
   CHECK(count == kN);
   CHECK(sum == kN * (kN + 1) / 2);
 }
+
+TEST_CASE("pushBatch moves every item in order, waiting for room, and clears the vector") {
+  fim::core::BoundedQueue<int> queue(3);
+  std::stop_source stop;
+  std::vector<int> items{1, 2, 3, 4, 5, 6, 7};
+  std::vector<int> got;
+  std::jthread consumer([&] {
+    std::vector<int> batch;
+    while (got.size() < 7 && queue.popBatch(batch, 2, stop.get_token()) > 0) {
+      got.insert(got.end(), batch.begin(), batch.end());
+      batch.clear();
+    }
+  });
+  CHECK(queue.pushBatch(items, stop.get_token()));  // 7 items through a queue of 3
+  consumer.join();
+  CHECK(items.empty());
+  CHECK(got == std::vector<int>{1, 2, 3, 4, 5, 6, 7});
+}
+
+TEST_CASE("pushBatch fails on a closed queue; popBatchFor returns 0 after its timeout") {
+  fim::core::BoundedQueue<int> queue(4);
+  std::stop_source stop;
+  std::vector<int> out;
+  CHECK(queue.popBatchFor(out, 8, stop.get_token(), std::chrono::milliseconds(1)) == 0);
+  std::vector<int> items{1, 2};
+  CHECK(queue.pushBatch(items, stop.get_token()));
+  CHECK(queue.popBatchFor(out, 8, stop.get_token(), std::chrono::milliseconds(1)) == 2);
+  CHECK(out == std::vector<int>{1, 2});
+  queue.close();
+  std::vector<int> late{3};
+  CHECK_FALSE(queue.pushBatch(late, stop.get_token()));
+}
