@@ -63,16 +63,7 @@ core::Result<std::optional<core::FileInfo>> Baseline::lookup(std::string_view pa
   return std::optional<core::FileInfo>(std::move(record->info));
 }
 
-std::uint64_t Baseline::recordCount() {
-  std::uint64_t count = 0;
-  for (const auto& root : roots_) {
-    (void)store_.scan(core::Family::Baseline, root.path, [&](std::string_view key, std::string_view) {
-      if (under(key, root.path)) ++count;
-      return true;
-    });
-  }
-  return count;
-}
+std::uint64_t Baseline::recordCount() { return store_.approximateCount(core::Family::Baseline); }
 
 core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observation& observation) {
   const core::FileInfo& now = observation.info;

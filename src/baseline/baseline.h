@@ -34,7 +34,7 @@ class Baseline final : public core::PriorState {
   // The stored state of a path (thread-safe: used by hashing workers to skip unchanged files).
   [[nodiscard]] core::Result<std::optional<core::FileInfo>> lookup(std::string_view path) override;
 
-  // Records under the roots, from the last run: the expected total for progress estimates.
+  // About how many records the baseline holds: the expected total for progress estimates.
   std::uint64_t recordCount();
 
   // Diffs one observation, writes the new record, and returns the event to emit, if any.

@@ -69,6 +69,8 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
 
 RocksDbStore::~RocksDbStore() {
   if (!db_) return;
+  // Memtables to disk on a clean stop, so the next start does not replay the whole log.
+  for (auto* h : handles_) (void)db_->Flush(rocksdb::FlushOptions(), h);
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   db_->Close();
 }
@@ -111,6 +113,12 @@ core::Status RocksDbStore::scan(core::Family family, std::string_view prefix,
   }
   if (!it->status().ok()) return std::unexpected(storeError("scanning the baseline", it->status()));
   return {};
+}
+
+std::uint64_t RocksDbStore::approximateCount(core::Family family) {
+  std::uint64_t keys = 0;
+  db_->GetIntProperty(handle(family), "rocksdb.estimate-num-keys", &keys);
+  return keys;
 }
 
 }  // namespace fim::baseline

@@ -2,6 +2,7 @@
 // KvStore: the ordered key-value store behind the baseline (and later the event queue).
 // Production passes the RocksDB store; tests pass an in-memory one.
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -46,6 +47,8 @@ class KvStore {
   // Calls visit(key, value) for each key starting with prefix, in key order, until it returns false.
   [[nodiscard]] virtual Status scan(Family family, std::string_view prefix,
                                     const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
+  // About how many keys the family holds (cheap; for progress estimates only).
+  virtual std::uint64_t approximateCount(Family family) = 0;
 };
 
 }  // namespace fim::core

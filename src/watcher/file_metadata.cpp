@@ -137,6 +137,19 @@ std::optional<std::string> accessAcl(const std::string& path) {
 }  // namespace
 
 core::Result<core::FileInfo> MetadataReader::read(const std::string& path) const {
+  auto info = readStat(path);
+  if (info) readLabels(*info);
+  return info;
+}
+
+void MetadataReader::readLabels(core::FileInfo& info) const {
+  // One listing tells which labels exist; most files have none, and that costs one call.
+  const XattrNames names = listXattrs(info.path);
+  if (names.acl && info.type != core::FileType::Symlink) info.acl = accessAcl(info.path);
+  if (names.selinux) info.selinux = selinuxLabel(info.path);
+}
+
+core::Result<core::FileInfo> MetadataReader::readStat(const std::string& path) const {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return std::unexpected(core::errnoError("lstat " + path, errno));
 
@@ -158,10 +171,6 @@ core::Result<core::FileInfo> MetadataReader::read(const std::string& path) const
   if (info.type == core::FileType::Symlink) {
     info.targetPath = symlinkTarget(path, static_cast<std::size_t>(st.st_size));
   }
-  // One listing tells which labels exist; most files have none, and that costs one call.
-  const XattrNames names = listXattrs(path);
-  if (names.acl && info.type != core::FileType::Symlink) info.acl = accessAcl(path);
-  if (names.selinux) info.selinux = selinuxLabel(path);
   return info;
 }
 

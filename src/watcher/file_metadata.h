@@ -15,7 +15,11 @@ class MetadataReader {
 
   // Never follows a final symlink. Fills everything but hashes and mimeType. Only a failed lstat
   // fails the read (NotFound when the path vanished); names, target, label and ACL are best effort.
-  [[nodiscard]] core::Result<core::FileInfo> read(const std::string& path) const;
+  [[nodiscard]] core::Result<core::FileInfo> read(const std::string& path) const;  // readStat + readLabels
+  // Everything lstat, the name cache and (for symlinks) readlink give.
+  [[nodiscard]] core::Result<core::FileInfo> readStat(const std::string& path) const;
+  // The SELinux label and POSIX ACL, from extended attributes.
+  void readLabels(core::FileInfo& info) const;
 
  private:
   NameCache& names_;

@@ -91,7 +91,7 @@ std::optional<std::string> FileObserver::detectMime(std::string_view head) {
 
 std::optional<core::Observation> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,
                                                        std::stop_token stop) {
-  auto info = metadata_.read(path);
+  auto info = metadata_.readStat(path);
   if (!info) {
     if (info.error().code() == core::ErrorCode::NotFound) {
       shared_.vanished.add();
@@ -113,6 +113,16 @@ std::optional<core::Observation> FileObserver::observe(const std::string& path, 
       observation.storedKnown = true;
       observation.stored = std::move(*stored);
     }
+  }
+  // Setting an xattr (setfacl, chcon) moves ctime, which user space cannot set back: with ctime,
+  // inode and device unchanged the labels are the recorded ones.
+  const auto& stored = observation.stored;
+  core::FileInfo& now = observation.info;
+  if (stored && stored->ctime == now.ctime && stored->inode == now.inode && stored->device == now.device) {
+    now.selinux = stored->selinux;
+    now.acl = stored->acl;
+  } else {
+    metadata_.readLabels(now);
   }
   if (observation.info.type == core::FileType::File) addContent(observation, shared_.modules[module], stop, module);
   return observation;

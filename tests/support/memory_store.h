@@ -45,6 +45,8 @@ class MemoryStore final : public core::KvStore {
     return {};
   }
 
+  std::uint64_t approximateCount(core::Family family) override { return count(family); }
+
   std::size_t count(core::Family family) {
     std::lock_guard lock(mutex_);
     return data_[family].size();
