@@ -152,7 +152,10 @@ void MetadataReader::readLabels(core::FileInfo& info) const {
 core::Result<core::FileInfo> MetadataReader::readStat(const std::string& path) const {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return std::unexpected(core::errnoError("lstat " + path, errno));
+  return fromStat(path, st);
+}
 
+core::FileInfo MetadataReader::fromStat(const std::string& path, const struct stat& st) const {
   core::FileInfo info;
   info.path = path;
   info.type = typeOf(st.st_mode);

@@ -1,4 +1,6 @@
 #pragma once
+
+#include <sys/stat.h>
 // MetadataReader: lstat and the extras (names, symlink target, SELinux label, POSIX ACL) → FileInfo.
 
 #include <string>
@@ -18,6 +20,8 @@ class MetadataReader {
   [[nodiscard]] core::Result<core::FileInfo> read(const std::string& path) const;  // readStat + readLabels
   // Everything lstat, the name cache and (for symlinks) readlink give.
   [[nodiscard]] core::Result<core::FileInfo> readStat(const std::string& path) const;
+  // The same from a stat the caller already has (the walker's fstatat).
+  core::FileInfo fromStat(const std::string& path, const struct stat& st) const;
   // The SELinux label and POSIX ACL, from extended attributes.
   void readLabels(core::FileInfo& info) const;
 

@@ -90,8 +90,8 @@ std::optional<std::string> FileObserver::detectMime(std::string_view head) {
 }
 
 std::optional<core::Observation> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,
-                                                       std::stop_token stop) {
-  auto info = metadata_.readStat(path);
+                                                       std::stop_token stop, const struct stat* st) {
+  auto info = st ? core::Result<core::FileInfo>(metadata_.fromStat(path, *st)) : metadata_.readStat(path);
   if (!info) {
     if (info.error().code() == core::ErrorCode::NotFound) {
       shared_.vanished.add();

@@ -49,8 +49,9 @@ class FileObserver {
   explicit FileObserver(ObserverShared& shared);
 
   // nullopt when the path vanished before it could be read (the deletion sweep reports it).
+  // `st`: the walker's lstat of the path, when it has one (saves a full path lookup).
   std::optional<core::Observation> observe(const std::string& path, std::size_t root, std::size_t module,
-                                           std::stop_token stop);
+                                           std::stop_token stop, const struct stat* st = nullptr);
 
  private:
   void addContent(core::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,

@@ -1,6 +1,7 @@
 #include "watcher/scanner.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -55,7 +56,7 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
     return batch.size() < kWalkBatch || work.pushBatch(batch, stop);
   };
   if (!S_ISDIR(st.st_mode)) {
-    if (filter.reported(root.path, false)) (void)work.push(WorkItem{root.path, rootIndex, {}}, stop);
+    if (filter.reported(root.path, false)) (void)work.push(WorkItem{root.path, rootIndex, {}, {}}, stop);
     return;
   }
   if (filter.excluded(root.path)) return;
@@ -65,10 +66,11 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
     const std::string dir = std::move(pending.back());
     pending.pop_back();
     DIR* handle = ::opendir(dir.c_str());
-    WorkItem self{dir, rootIndex, {}};
+    WorkItem self{dir, rootIndex, {}, {}};
     if (!handle) self.error = core::errnoError("failed to read directory " + dir, errno).message();
     if (filter.reported(dir, true) && !queue(std::move(self))) break;
     if (!handle) continue;
+    const int dirFd = ::dirfd(handle);
     while (const dirent* entry = ::readdir(handle)) {
       const std::string_view name(entry->d_name);
       if (name == "." || name == "..") continue;
@@ -77,7 +79,14 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
       const bool isDir = isDirectory(path, entry->d_type);  // a symlink to a directory is not a directory
       if (isDir && root.recursive) {
         pending.push_back(std::move(path));  // reported when it is opened
-      } else if (filter.reported(path, isDir) && !queue(WorkItem{std::move(path), rootIndex, {}})) {
+        continue;
+      }
+      if (!filter.reported(path, isDir)) continue;
+      WorkItem item{std::move(path), rootIndex, {}, {}};
+      // Relative to the open directory: one name to look up instead of the whole path.
+      struct stat childStat {};
+      if (::fstatat(dirFd, entry->d_name, &childStat, AT_SYMLINK_NOFOLLOW) == 0) item.st = childStat;
+      if (!queue(std::move(item))) {
         stopped = true;
         break;
       }
@@ -104,7 +113,8 @@ void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, cor
   };
   while (work.popBatch(items, kWorkBatch, stop) > 0) {
     for (auto& item : items) {
-      auto observation = observer.observe(item.path, item.root, roots_[item.root].module, stop);
+      auto observation =
+          observer.observe(item.path, item.root, roots_[item.root].module, stop, item.st ? &*item.st : nullptr);
       if (!observation) continue;
       if (item.error) {
         observation->errorMessage = item.error;

@@ -3,6 +3,8 @@
 // entering excluded directories) while a small pool reads metadata and hashes; observations
 // stream out as they are ready, then a ScanDone marker when the pass completed.
 
+#include <sys/stat.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +38,7 @@ class Scanner final : public ObservationSource {
     std::string path;
     std::size_t root = 0;
     std::optional<std::string> error;  // set by the walker: the directory could not be read
+    std::optional<struct stat> st;     // the walker's fstatat, relative to the open directory
   };
 
   void walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work);
