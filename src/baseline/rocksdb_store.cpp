@@ -42,9 +42,9 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
   options.max_open_files = 64;       // keep the agent's descriptor use small
   options.keep_log_file_num = 2;
   options.max_background_jobs = 1;
-  options.write_buffer_size = 8 << 20;
+  options.write_buffer_size = 4 << 20;
   rocksdb::ColumnFamilyOptions family;
-  family.write_buffer_size = 8 << 20;
+  family.write_buffer_size = 4 << 20;
   family.max_write_buffer_number = 2;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(8 << 20);  // the agent's memory stays small and bounded
