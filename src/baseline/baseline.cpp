@@ -63,6 +63,21 @@ core::Result<std::optional<core::FileInfo>> Baseline::lookup(std::string_view pa
   return std::optional<core::FileInfo>(std::move(record->info));
 }
 
+core::Status Baseline::children(std::string_view directory, const std::function<void(core::FileInfo&&)>& visit) {
+  core::Status decoded = {};
+  auto scanned = store_.scanChildren(core::Family::Baseline, directory, [&](std::string_view key, std::string_view value) {
+    auto record = decodeRecord(key, value);
+    if (!record) {
+      decoded = std::unexpected(record.error());
+      return false;
+    }
+    visit(std::move(record->info));
+    return true;
+  });
+  if (!scanned) return scanned;
+  return decoded;
+}
+
 std::uint64_t Baseline::recordCount() { return store_.approximateCount(core::Family::Baseline); }
 
 core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observation& observation) {
@@ -162,6 +177,11 @@ void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& 
   bool stopped = false;
   while (!stopped && in.popBatch(batch, kBatchSize, stop) > 0) {
     for (auto& observation : batch) {
+      if (observation.kind == core::Observation::Kind::Unchanged) {
+        seen_.insert(pathKey(observation.info.path));
+        unchanged_.add();
+        continue;
+      }
       if (observation.kind == core::Observation::Kind::ScanDone) {
         if (auto ok = sweep(events); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
         continue;

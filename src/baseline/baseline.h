@@ -33,6 +33,8 @@ class Baseline final : public core::PriorState {
 
   // The stored state of a path (thread-safe: used by hashing workers to skip unchanged files).
   [[nodiscard]] core::Result<std::optional<core::FileInfo>> lookup(std::string_view path) override;
+  [[nodiscard]] core::Status children(std::string_view directory,
+                                      const std::function<void(core::FileInfo&&)>& visit) override;
 
   // About how many records the baseline holds: the expected total for progress estimates.
   std::uint64_t recordCount();

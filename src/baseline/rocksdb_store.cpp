@@ -115,6 +115,31 @@ core::Status RocksDbStore::scan(core::Family family, std::string_view prefix,
   return {};
 }
 
+core::Status RocksDbStore::scanChildren(core::Family family, std::string_view directory,
+                                        const std::function<bool(std::string_view, std::string_view)>& visit) {
+  const std::string prefix = directory == "/" ? std::string("/") : std::string(directory) + "/";
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, handle(family)));
+  it->Seek(slice(prefix));
+  while (it->Valid()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (!key.starts_with(prefix)) break;
+    const std::size_t slash = key.find('/', prefix.size());
+    if (slash == std::string_view::npos) {
+      if (!visit(key, std::string_view(it->value().data(), it->value().size()))) break;
+      it->Next();
+    } else {
+      // Below a subdirectory: jump past "<prefix><name>/..." ('0' sorts right after '/').
+      std::string next(key.substr(0, slash));
+      next += '0';
+      it->Seek(slice(next));
+    }
+  }
+  if (!it->status().ok()) return std::unexpected(storeError("scanning the baseline", it->status()));
+  return {};
+}
+
 std::uint64_t RocksDbStore::approximateCount(core::Family family) {
   std::uint64_t keys = 0;
   db_->GetIntProperty(handle(family), "rocksdb.estimate-num-keys", &keys);

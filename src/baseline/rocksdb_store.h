@@ -25,6 +25,8 @@ class RocksDbStore final : public core::KvStore {
   [[nodiscard]] core::Status write(const core::WriteBatch& batch) override;
   [[nodiscard]] core::Status scan(core::Family family, std::string_view prefix,
                                   const std::function<bool(std::string_view, std::string_view)>& visit) override;
+  [[nodiscard]] core::Status scanChildren(core::Family family, std::string_view directory,
+                                          const std::function<bool(std::string_view, std::string_view)>& visit) override;
   std::uint64_t approximateCount(core::Family family) override;
 
  private:

@@ -48,7 +48,8 @@ struct FileInfo {
 struct Observation {
   enum class Kind {
     Path,      // info holds the path's current state
-    ScanDone,  // every path of a full scan has been observed: sweep for deletions
+    Unchanged,  // info.path only: the watcher saw it exactly as the baseline records it
+    ScanDone,   // every path of a full scan has been observed: sweep for deletions
   };
   Kind kind = Kind::Path;
   FileInfo info;

@@ -47,6 +47,10 @@ class KvStore {
   // Calls visit(key, value) for each key starting with prefix, in key order, until it returns false.
   [[nodiscard]] virtual Status scan(Family family, std::string_view prefix,
                                     const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
+  // Like scan, but only keys that are `directory` + "/" + a name without '/': a directory's
+  // direct children, without visiting what lies below its subdirectories.
+  [[nodiscard]] virtual Status scanChildren(Family family, std::string_view directory,
+                                            const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
   // About how many keys the family holds (cheap; for progress estimates only).
   virtual std::uint64_t approximateCount(Family family) = 0;
 };

@@ -90,7 +90,8 @@ std::optional<std::string> FileObserver::detectMime(std::string_view head) {
 }
 
 std::optional<core::Observation> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,
-                                                       std::stop_token stop, const struct stat* st) {
+                                                       std::stop_token stop, const struct stat* st,
+                                                       const std::optional<core::FileInfo>* stored) {
   auto info = st ? core::Result<core::FileInfo>(metadata_.fromStat(path, *st)) : metadata_.readStat(path);
   if (!info) {
     if (info.error().code() == core::ErrorCode::NotFound) {
@@ -108,19 +109,22 @@ std::optional<core::Observation> FileObserver::observe(const std::string& path, 
   core::Observation observation;
   observation.root = root;
   observation.info = std::move(*info);
-  if (shared_.prior) {  // read here, in parallel, rather than in the single baseline thread
-    if (auto stored = shared_.prior->lookup(observation.info.path)) {
+  if (stored) {
+    observation.storedKnown = true;
+    observation.stored = *stored;
+  } else if (shared_.prior) {  // read here, in parallel, rather than in the single baseline thread
+    if (auto found = shared_.prior->lookup(observation.info.path)) {
       observation.storedKnown = true;
-      observation.stored = std::move(*stored);
+      observation.stored = std::move(*found);
     }
   }
   // Setting an xattr (setfacl, chcon) moves ctime, which user space cannot set back: with ctime,
   // inode and device unchanged the labels are the recorded ones.
-  const auto& stored = observation.stored;
+  const auto& old = observation.stored;
   core::FileInfo& now = observation.info;
-  if (stored && stored->ctime == now.ctime && stored->inode == now.inode && stored->device == now.device) {
-    now.selinux = stored->selinux;
-    now.acl = stored->acl;
+  if (old && old->ctime == now.ctime && old->inode == now.inode && old->device == now.device) {
+    now.selinux = old->selinux;
+    now.acl = old->acl;
   } else {
     metadata_.readLabels(now);
   }

@@ -50,8 +50,10 @@ class FileObserver {
 
   // nullopt when the path vanished before it could be read (the deletion sweep reports it).
   // `st`: the walker's lstat of the path, when it has one (saves a full path lookup).
+  // `stored`: the baseline's record when the walker already read it (null: look it up).
   std::optional<core::Observation> observe(const std::string& path, std::size_t root, std::size_t module,
-                                           std::stop_token stop, const struct stat* st = nullptr);
+                                           std::stop_token stop, const struct stat* st = nullptr,
+                                           const std::optional<core::FileInfo>* stored = nullptr);
 
  private:
   void addContent(core::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,

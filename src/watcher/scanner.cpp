@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "core/logging.h"
 
@@ -37,8 +38,28 @@ Scanner::Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> ro
       clock_(clock),
       options_(options),
       shared_(modules_, prior, metrics),
+      metadata_(shared_.names),
       backpressure_(metrics.counter("watcher.backpressure")) {
   for (const auto& m : modules_) filters_.emplace_back(m);
+}
+
+bool Scanner::unchangedSince(const core::FileInfo& o, const std::string& path, const struct stat& st,
+                             std::size_t module) const {
+  if (S_ISLNK(st.st_mode)) return false;
+  const core::FileInfo n = metadata_.fromStat(path, st);
+  if (o.type != n.type || o.size != n.size || o.inode != n.inode || o.device != n.device || o.uid != n.uid ||
+      o.gid != n.gid || o.owner != n.owner || o.group != n.group || o.mode != n.mode || o.setuid != n.setuid ||
+      o.setgid != n.setgid || o.mtime != n.mtime || o.ctime != n.ctime) {
+    return false;
+  }
+  if (n.type != core::FileType::File) return true;
+  const auto& settings = shared_.modules[module];
+  if (settings.verifyHashesAlways || (settings.mimeType && !o.mimeType)) return false;
+  if (n.size.value_or(0) > settings.maxFileSize) return true;
+  for (auto type : settings.hashTypes) {
+    if (!o.hashes.count(type)) return false;
+  }
+  return true;
 }
 
 void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::BoundedQueue<WorkItem>& work) {
@@ -55,6 +76,7 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
     batch.push_back(std::move(item));
     return batch.size() < kWalkBatch || work.pushBatch(batch, stop);
   };
+  std::unordered_map<std::string, core::FileInfo> stored;  // the current directory's records, by name
   if (!S_ISDIR(st.st_mode)) {
     if (filter.reported(root.path, false)) (void)work.push(WorkItem{root.path, rootIndex, {}, {}}, stop);
     return;
@@ -70,6 +92,17 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
     if (!handle) self.error = core::errnoError("failed to read directory " + dir, errno).message();
     if (filter.reported(dir, true) && !queue(std::move(self))) break;
     if (!handle) continue;
+    stored.clear();
+    bool storedKnown = false;
+    if (shared_.prior && options_.expectedPaths > 0) {  // one sequential read instead of a lookup per entry
+      storedKnown = shared_.prior
+                        ->children(dir,
+                                   [&](core::FileInfo&& info) {
+                                     std::string name = info.path.substr(info.path.rfind('/') + 1);
+                                     stored.emplace(std::move(name), std::move(info));
+                                   })
+                        .has_value();
+    }
     const int dirFd = ::dirfd(handle);
     while (const dirent* entry = ::readdir(handle)) {
       const std::string_view name(entry->d_name);
@@ -86,6 +119,10 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
       // Relative to the open directory: one name to look up instead of the whole path.
       struct stat childStat {};
       if (::fstatat(dirFd, entry->d_name, &childStat, AT_SYMLINK_NOFOLLOW) == 0) item.st = childStat;
+      if (storedKnown) {
+        item.storedKnown = true;
+        if (auto record = stored.find(entry->d_name); record != stored.end()) item.stored = std::move(record->second);
+      }
       if (!queue(std::move(item))) {
         stopped = true;
         break;
@@ -113,8 +150,21 @@ void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, cor
   };
   while (work.popBatch(items, kWorkBatch, stop) > 0) {
     for (auto& item : items) {
-      auto observation =
-          observer.observe(item.path, item.root, roots_[item.root].module, stop, item.st ? &*item.st : nullptr);
+      const std::size_t module = roots_[item.root].module;
+      if (item.stored && item.st && unchangedSince(*item.stored, item.path, *item.st, module)) {
+        shared_.files.add();
+        if (S_ISREG(item.st->st_mode)) {  // counted as if observed in full
+          const bool tooBig = static_cast<std::uint64_t>(item.st->st_size) > shared_.modules[module].maxFileSize;
+          (tooBig ? shared_.tooBig : shared_.reused).add();
+        }
+        core::Observation seen;  // the baseline only notes it was seen
+        seen.kind = core::Observation::Kind::Unchanged;
+        seen.info.path = std::move(item.path);
+        ready.push_back(std::move(seen));
+        continue;
+      }
+      auto observation = observer.observe(item.path, item.root, module, stop, item.st ? &*item.st : nullptr,
+                                          item.storedKnown ? &item.stored : nullptr);
       if (!observation) continue;
       if (item.error) {
         observation->errorMessage = item.error;
@@ -161,7 +211,7 @@ void Scanner::run(std::stop_token stop, core::BoundedQueue<core::Observation>& o
   }
   const auto started = std::chrono::steady_clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
-  core::BoundedQueue<WorkItem> work(4096);
+  core::BoundedQueue<WorkItem> work(1024);  // paths the walker may run ahead of the workers
   {
     std::mutex mutex;
     std::condition_variable_any done;

@@ -39,10 +39,17 @@ class Scanner final : public ObservationSource {
     std::size_t root = 0;
     std::optional<std::string> error;  // set by the walker: the directory could not be read
     std::optional<struct stat> st;     // the walker's fstatat, relative to the open directory
+    bool storedKnown = false;          // the walker read the directory's records:
+    std::optional<core::FileInfo> stored;  //   this one's (nullopt: none)
   };
 
   void walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work);
   void walkRoot(std::stop_token stop, std::size_t rootIndex, core::BoundedQueue<WorkItem>& work);
+  // The stored record still describes the entry: same identity, times, owner, mode and, for a
+  // file, every configured hash. Such a path needs no worker (never true for a symlink, whose
+  // resolved target may move with links elsewhere).
+  bool unchangedSince(const core::FileInfo& stored, const std::string& path, const struct stat& st,
+                      std::size_t module) const;
   void work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out);
   void logProgress(double seconds, bool final) const;
 
@@ -52,6 +59,7 @@ class Scanner final : public ObservationSource {
   const core::Clock& clock_;
   ScanOptions options_;
   ObserverShared shared_;
+  MetadataReader metadata_;  // for the unchanged check (thread-safe: const, names cached)
   core::Counter& backpressure_;
 };
 

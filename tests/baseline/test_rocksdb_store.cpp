@@ -45,3 +45,26 @@ TEST_CASE("rocksdb store: a second agent on the same data directory is refused w
   REQUIRE_FALSE(second.has_value());
   CHECK(second.error().message().find("another fimbeat") != std::string::npos);
 }
+
+TEST_CASE("rocksdb store: scanChildren visits a directory's direct children only, skipping subtrees") {
+  testing::TempDir dir;
+  auto store = baseline::RocksDbStore::open(dir.str());
+  REQUIRE(store.has_value());
+  core::WriteBatch batch;
+  for (const char* key : {"/a", "/a/sub", "/a/sub/deep", "/a/sub/deep/er", "/a/sub-x", "/a/x", "/a/y", "/ab/z", "/b"}) {
+    batch.put(core::Family::Baseline, key, "v");
+  }
+  REQUIRE((*store)->write(batch).has_value());
+  std::vector<std::string> keys;
+  REQUIRE((*store)->scanChildren(core::Family::Baseline, "/a", [&](std::string_view k, std::string_view) {
+    keys.emplace_back(k);
+    return true;
+  }).has_value());
+  CHECK(keys == std::vector<std::string>{"/a/sub", "/a/sub-x", "/a/x", "/a/y"});
+  keys.clear();
+  REQUIRE((*store)->scanChildren(core::Family::Baseline, "/", [&](std::string_view k, std::string_view) {
+    keys.emplace_back(k);
+    return true;
+  }).has_value());
+  CHECK(keys == std::vector<std::string>{"/a", "/b"});  // "/ab/z" lies below "/ab", which has no record
+}

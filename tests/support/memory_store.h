@@ -47,6 +47,14 @@ class MemoryStore final : public core::KvStore {
 
   std::uint64_t approximateCount(core::Family family) override { return count(family); }
 
+  core::Status scanChildren(core::Family family, std::string_view directory,
+                            const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    const std::string prefix = directory == "/" ? std::string("/") : std::string(directory) + "/";
+    return scan(family, prefix, [&](std::string_view key, std::string_view value) {
+      return key.find('/', prefix.size()) != std::string_view::npos || visit(key, value);
+    });
+  }
+
   std::size_t count(core::Family family) {
     std::lock_guard lock(mutex_);
     return data_[family].size();
