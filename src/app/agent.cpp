@@ -46,6 +46,7 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   watcher::ScanOptions scan;
   scan.workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
   scan.expectedPaths = base->recordCount();
+  scan.baselineEmpty = base->empty();
   auto agent = std::unique_ptr<Agent>(new Agent(config, metrics, std::move(*output), std::move(*store), std::move(base)));
   agent->source_ = std::make_unique<watcher::Scanner>(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
   return agent;

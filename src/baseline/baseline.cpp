@@ -46,6 +46,12 @@ core::Status Baseline::open() {
     if (!known) return std::unexpected(known.error());
     rootKnown_[i] = known->has_value();
   }
+  empty_ = true;
+  auto any = store_.scan(core::Family::Baseline, "", [&](std::string_view, std::string_view) {
+    empty_ = false;
+    return false;
+  });
+  if (!any) return any;
   auto last = store_.get(core::Family::Meta, kScanIdKey);
   if (!last) return std::unexpected(last.error());
   scanId_ = (*last ? std::stoull(**last) : 0) + 1;

@@ -36,6 +36,9 @@ class Baseline final : public core::PriorState {
   [[nodiscard]] core::Status children(std::string_view directory,
                                       const std::function<void(core::FileInfo&&)>& visit) override;
 
+  // No record at all (exact, read at open()): a first run needs no lookups.
+  bool empty() const { return empty_; }
+
   // About how many records the baseline holds: the expected total for progress estimates.
   std::uint64_t recordCount();
 
@@ -56,6 +59,7 @@ class Baseline final : public core::PriorState {
   std::vector<bool> rootKnown_;
   const core::Clock& clock_;
   std::uint64_t scanId_ = 0;
+  bool empty_ = true;
   core::WriteBatch pending_;
   std::unordered_set<std::string> pendingKeys_;
   std::vector<std::string> unverified_;  // directories this scan could not read

@@ -93,8 +93,8 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
     if (filter.reported(dir, true) && !queue(std::move(self))) break;
     if (!handle) continue;
     stored.clear();
-    bool storedKnown = false;
-    if (shared_.prior && options_.expectedPaths > 0) {  // one sequential read instead of a lookup per entry
+    bool storedKnown = options_.baselineEmpty;
+    if (shared_.prior && !storedKnown) {  // one sequential read instead of a lookup per entry
       storedKnown = shared_.prior
                         ->children(dir,
                                    [&](core::FileInfo&& info) {

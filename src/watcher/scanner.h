@@ -23,6 +23,7 @@ namespace fim::watcher {
 struct ScanOptions {
   std::size_t workers = 2;
   std::uint64_t expectedPaths = 0;  // from the last run's baseline: enables an ETA; 0 = unknown
+  bool baselineEmpty = false;       // a first run: every path is new, nothing to look up
   std::chrono::milliseconds progressEvery{5000};
 };
 

@@ -145,3 +145,13 @@ TEST_CASE("baseline: records under a directory the scan could not read are kept,
   CHECK(deleted[0].file.path == "/a/gone");
   CHECK(second->lookup("/a/locked/deeper/x")->has_value());
 }
+
+TEST_CASE("baseline: empty() is exact, so a first run can skip every lookup") {
+  Fixture fx;
+  auto first = fx.start();
+  CHECK(first->empty());
+  REQUIRE(first->apply(observe("/a/x", "1")).has_value());
+  std::vector<core::FileEvent> deleted;
+  REQUIRE(first->sweep(deleted).has_value());
+  CHECK_FALSE(fx.start()->empty());
+}
