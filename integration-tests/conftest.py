@@ -69,6 +69,16 @@ def yaml_str(value: Any) -> str:
     return json.dumps(str(value))
 
 
+def poll(predicate: Callable[[], Any], timeout: float, interval: float = POLL_INTERVAL) -> bool:
+    """Like wait_for, but a timeout is not a failure: returns whether predicate became true."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)  # polling interval between checks, not a wait for the condition
+    return True
+
+
 def wait_for(
     predicate: Callable[[], Any],
     timeout: float = DEFAULT_TIMEOUT,

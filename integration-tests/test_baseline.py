@@ -26,7 +26,7 @@ from typing import Any, Iterable, Optional
 
 import pytest
 
-from conftest import Agent, event_files, paths_of, read_events, wait_for, write_config, yaml_str
+from conftest import Agent, event_files, paths_of, poll, read_events, wait_for, write_config, yaml_str
 
 NOBODY = 65534  # uid and gid of nobody/nogroup on Debian-like systems; only the numbers matter
 
@@ -157,16 +157,6 @@ def module_yaml(paths: Iterable[Path], **options: Any) -> str:
 
 
 EXPECT_TIMEOUT = 3.0
-
-
-def poll(predicate, timeout: float) -> bool:
-    """Like wait_for, but a timeout is not a failure: returns whether predicate became true."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.02)  # polling interval between checks
-    return True
 
 
 @dataclass

@@ -21,7 +21,7 @@
 #include "mapper/document_builder.h"
 #include "output/output.h"
 #include "output/output_worker.h"
-#include "watcher/event_source.h"
+#include "watcher/observation_source.h"
 
 namespace fim::app {
 

@@ -1,4 +1,5 @@
 #include "core/logging.h"
+#include "core/time_format.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -76,20 +77,6 @@ std::string_view levelName(spdlog::level::level_enum level) {
     case spdlog::level::critical: return "critical";
     default: return "off";
   }
-}
-
-// "2026-11-21T09:02:19.365Z": UTC, millisecond precision.
-std::string_view formatTimestamp(spdlog::log_clock::time_point time, std::array<char, 32>& out) {
-  using namespace std::chrono;
-  const auto sinceEpoch = floor<milliseconds>(time.time_since_epoch());
-  const auto wholeSeconds = floor<seconds>(sinceEpoch);
-  const std::time_t t = static_cast<std::time_t>(wholeSeconds.count());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  const auto result = fmt::format_to_n(out.data(), out.size(), "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-                                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                                       tm.tm_sec, (sinceEpoch - wholeSeconds).count());
-  return std::string_view(out.data(), std::min(result.size, out.size()));
 }
 
 // Formats every record as one JSON object per line.

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/time_format.h"
 #include "mapper/file_fields.h"
 
 namespace fim::mapper {
@@ -54,7 +55,8 @@ std::string DocumentBuilder::build(const core::EnrichedEvent& enriched) const {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
-  putKeyString(w, "@timestamp", formatTimestamp(e.timestamp));
+  std::array<char, 32> timestamp;
+  putKeyString(w, "@timestamp", core::formatTimestamp(e.timestamp, timestamp));
   writeEvent(w, e);
   writeFile(w, e.file);
   w.Key("host");

@@ -1,10 +1,10 @@
 #include "mapper/file_fields.h"
 
 #include <algorithm>
-#include <ctime>
 
 #include <fmt/format.h>
 
+#include "core/time_format.h"
 #include "core/utf8.h"
 
 namespace fim::mapper {
@@ -23,16 +23,6 @@ void putKeyString(JsonWriter& w, const char* key, std::string_view value) {
   putString(w, value);
 }
 
-std::string formatTimestamp(core::TimePoint t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const auto floorMs = ms - (((ms % 1000) + 1000) % 1000);  // floor, also before 1970
-  const std::time_t seconds = static_cast<std::time_t>(floorMs / 1000);
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms - floorMs));
-}
-
 std::string formatMode(std::uint32_t mode) { return fmt::format("{:04o}", mode & 01777); }
 
 std::string fileName(const std::string& path) {
@@ -49,7 +39,10 @@ std::string fileExtension(const std::string& path) {
 
 namespace {
 
-void putTime(JsonWriter& w, const char* key, core::TimePoint t) { putKeyString(w, key, formatTimestamp(t)); }
+void putTime(JsonWriter& w, const char* key, core::TimePoint t) {
+  std::array<char, 32> buffer;
+  putKeyString(w, key, core::formatTimestamp(t, buffer));
+}
 
 void writeHashes(JsonWriter& w, const std::map<core::HashType, std::string>& hashes,
                  const std::vector<std::string>* only) {

@@ -9,7 +9,6 @@
 
 namespace fim::mapper {
 
-std::string formatTimestamp(core::TimePoint t);  // 2022-04-20T09:02:19.365Z
 std::string formatMode(std::uint32_t mode);      // permission and sticky bits: "0644", "1777"
 std::string fileName(const std::string& path);
 std::string fileExtension(const std::string& path);  // "gz" for a.tar.gz; "" for .bashrc

@@ -10,6 +10,11 @@ core::TimePoint toTimePoint(const struct timespec& ts) {
 
 }  // namespace
 
+bool sameStamp(const core::FileInfo& a, const core::FileInfo& b) {
+  return a.type == b.type && a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime && a.inode == b.inode &&
+         a.device == b.device;
+}
+
 ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configured, core::PriorState* priorState,
                                core::Metrics& metrics)
     : prior(priorState),
@@ -40,12 +45,7 @@ bool FileObserver::reuseHashes(core::FileInfo& info, const std::optional<core::F
                                const ObserverShared::Module& settings) {
   if (settings.verifyHashesAlways || !stored) return false;
   const core::FileInfo& o = *stored;
-  // ctime cannot be set from user space, so equal ctime, inode and device mean the content was
-  // not rewritten in place; size and mtime guard against a filesystem with coarse ctime.
-  if (o.type != core::FileType::File || o.size != info.size || o.mtime != info.mtime || o.ctime != info.ctime ||
-      o.inode != info.inode || o.device != info.device) {
-    return false;
-  }
+  if (o.type != core::FileType::File || !sameStamp(o, info)) return false;
   for (auto type : settings.hashTypes) {
     if (!o.hashes.count(type)) return false;
   }
@@ -122,7 +122,7 @@ std::optional<core::Observation> FileObserver::observe(const std::string& path, 
   // inode and device unchanged the labels are the recorded ones.
   const auto& old = observation.stored;
   core::FileInfo& now = observation.info;
-  if (old && old->ctime == now.ctime && old->inode == now.inode && old->device == now.device) {
+  if (old && sameStamp(*old, now)) {
     now.selinux = old->selinux;
     now.acl = old->acl;
   } else {

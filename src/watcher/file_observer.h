@@ -20,6 +20,10 @@
 
 namespace fim::watcher {
 
+// Same type, size, mtime, ctime, inode and device. ctime cannot be set from user space, so
+// equal stamps mean the content, labels and (for a file) hashes were not rewritten in place.
+bool sameStamp(const core::FileInfo& a, const core::FileInfo& b);
+
 // What every worker shares: per-module settings and rate limiters, names, the baseline view.
 struct ObserverShared {
   struct Module {

@@ -47,9 +47,8 @@ bool Scanner::unchangedSince(const core::FileInfo& o, const std::string& path, c
                              std::size_t module) const {
   if (S_ISLNK(st.st_mode)) return false;
   const core::FileInfo n = metadata_.fromStat(path, st);
-  if (o.type != n.type || o.size != n.size || o.inode != n.inode || o.device != n.device || o.uid != n.uid ||
-      o.gid != n.gid || o.owner != n.owner || o.group != n.group || o.mode != n.mode || o.setuid != n.setuid ||
-      o.setgid != n.setgid || o.mtime != n.mtime || o.ctime != n.ctime) {
+  if (!sameStamp(o, n) || o.uid != n.uid || o.gid != n.gid || o.owner != n.owner || o.group != n.group ||
+      o.mode != n.mode || o.setuid != n.setuid || o.setgid != n.setgid) {
     return false;
   }
   if (n.type != core::FileType::File) return true;

@@ -13,7 +13,7 @@
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "core/prior_state.h"
-#include "watcher/event_source.h"
+#include "watcher/observation_source.h"
 #include "watcher/file_observer.h"
 #include "watcher/path_filter.h"
 #include "watcher/roots.h"

@@ -10,6 +10,7 @@
 #include "core/metrics.h"
 #include "mapper/document_builder.h"
 #include "mapper/file_fields.h"
+#include "core/time_format.h"
 
 using namespace fim;
 
@@ -111,8 +112,8 @@ std::vector<std::string> allDocuments() {
 }  // namespace
 
 TEST_CASE("timestamps are ISO-8601 UTC with milliseconds") {
-  CHECK(mapper::formatTimestamp(core::TimePoint(std::chrono::milliseconds(1650445339365))) == "2022-04-20T09:02:19.365Z");
-  CHECK(mapper::formatTimestamp(core::TimePoint(std::chrono::milliseconds(0))) == "1970-01-01T00:00:00.000Z");
+  CHECK(core::formatTimestamp(core::TimePoint(std::chrono::milliseconds(1650445339365))) == "2022-04-20T09:02:19.365Z");
+  CHECK(core::formatTimestamp(core::TimePoint(std::chrono::milliseconds(0))) == "1970-01-01T00:00:00.000Z");
 }
 
 TEST_CASE("a document has the sample event's shape: nested objects, arrays for event.type/action/category") {
