@@ -64,7 +64,7 @@ class Agent {
   core::BoundedQueue<core::Observation> observations_{kQueueCapacity};
   core::BoundedQueue<core::FileEvent> changes_{kQueueCapacity};
   core::BoundedQueue<core::EnrichedEvent> enriched_{kQueueCapacity};
-  core::BoundedQueue<std::string> documents_{kQueueCapacity};
+  core::BoundedQueue<core::EncodedEvent> documents_{kQueueCapacity};
 
   std::promise<void> outputDone_;
   std::future<void> outputDoneFuture_ = outputDone_.get_future();

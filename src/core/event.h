@@ -3,12 +3,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/hash_type.h"
+#include "core/metadata.h"
 
 namespace fim::core {
 
@@ -68,12 +70,22 @@ struct FileEvent {
   std::size_t module = 0;  // index of the configured module that reported it
   std::vector<std::string> changedAttributes;  // "hash.sha256", "mode", ...
   std::optional<FileInfo> previous;            // the baseline's view before this change
+  std::optional<std::string> previousPath;     // moved: where the file was before
+  std::optional<ProcessInfo> process;          // who changed it, when the backend knows
+  std::uint64_t sequence = 0;                  // position in the durable queue (0: not queued)
 };
 
 struct EnrichedEvent {
   FileEvent event;
-  std::string hostName;
+  std::shared_ptr<const Metadata> metadata;  // agent, host, cloud: shared by many events
   std::vector<std::string> tags;
+};
+
+// One finished document on its way to an output.
+struct EncodedEvent {
+  std::uint64_t sequence = 0;  // the queue position to acknowledge once delivered
+  std::string id;              // deterministic _id: a redelivery is recognised as a duplicate
+  std::string json;            // the ECS document, no trailing newline
 };
 
 }  // namespace fim::core

@@ -17,7 +17,8 @@ std::string localHostName() {
 }
 
 Enricher::Enricher(const config::Config& config, core::Metrics& metrics)
-    : hostName_(localHostName()), events_(metrics.counter("enricher.events")) {
+    : metadata_(std::make_shared<core::Metadata>(core::Metadata{.host = {.hostname = localHostName(), .name = localHostName()}})),
+      events_(metrics.counter("enricher.events")) {
   for (const auto& module : config.modules) {
     std::vector<std::string> tags = config.tags;
     for (const auto& t : module.tags) {
@@ -29,7 +30,7 @@ Enricher::Enricher(const config::Config& config, core::Metrics& metrics)
 
 core::EnrichedEvent Enricher::enrich(core::FileEvent event) const {
   core::EnrichedEvent enriched;
-  enriched.hostName = hostName_;
+  enriched.metadata = metadata_;
   if (event.module < tagsByModule_.size()) enriched.tags = tagsByModule_[event.module];
   enriched.event = std::move(event);
   return enriched;

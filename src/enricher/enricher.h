@@ -2,6 +2,7 @@
 // Enricher: adds what the host knows to each event (host name, tags). Agent, cloud, container
 // and process metadata and processors arrive with the ECS issue.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ class Enricher {
            core::BoundedQueue<core::EnrichedEvent>& out) const;
 
  private:
-  std::string hostName_;
+  std::shared_ptr<const core::Metadata> metadata_;
   std::vector<std::vector<std::string>> tagsByModule_;  // global tags then the module's own
   core::Counter& events_;
 };

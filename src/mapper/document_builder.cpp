@@ -61,7 +61,7 @@ std::string DocumentBuilder::build(const core::EnrichedEvent& enriched) const {
   writeFile(w, e.file);
   w.Key("host");
   w.StartObject();
-  putKeyString(w, "name", enriched.hostName);
+  putKeyString(w, "name", enriched.metadata ? enriched.metadata->host.name : std::string());
   w.EndObject();
   if (!enriched.tags.empty()) {
     w.Key("tags");
@@ -81,12 +81,12 @@ std::string DocumentBuilder::build(const core::EnrichedEvent& enriched) const {
 }
 
 void DocumentBuilder::run(std::stop_token stop, core::BoundedQueue<core::EnrichedEvent>& in,
-                          core::BoundedQueue<std::string>& out) const {
+                          core::BoundedQueue<core::EncodedEvent>& out) const {
   std::vector<core::EnrichedEvent> batch;
-  std::vector<std::string> documents;
+  std::vector<core::EncodedEvent> documents;
   while (in.popBatch(batch, kBatch, stop) > 0) {
     events_.add(static_cast<std::int64_t>(batch.size()));
-    for (const auto& event : batch) documents.push_back(build(event));
+    for (const auto& event : batch) documents.push_back(core::EncodedEvent{event.event.sequence, {}, build(event)});
     batch.clear();
     if (!out.pushBatch(documents, stop)) break;
   }

@@ -21,7 +21,7 @@ class DocumentBuilder {
 
   // Until `in` is closed and drained (or stop); closes `out` when it returns.
   void run(std::stop_token stop, core::BoundedQueue<core::EnrichedEvent>& in,
-           core::BoundedQueue<std::string>& out) const;
+           core::BoundedQueue<core::EncodedEvent>& out) const;
 
  private:
   core::Counter& events_;

@@ -20,11 +20,12 @@ core::Error streamError(const char* action, int err) {
 ConsoleOutput::ConsoleOutput(const config::ConsoleOutputConfig& config, std::FILE* stream)
     : config_(config), stream_(stream) {}
 
-core::Status ConsoleOutput::write(std::span<const std::string> docs) {
-  if (docs.empty()) return {};
+core::Result<WriteOutcome> ConsoleOutput::write(std::span<const core::EncodedEvent> events, std::stop_token) {
+  if (events.empty()) return WriteOutcome{};
   if (stream_ == nullptr) return core::fail(core::ErrorCode::Internal, "console output has no stream");
   std::string out;
-  for (const auto& doc : docs) {
+  for (const auto& event : events) {
+    const std::string& doc = event.json;
     if (config_.pretty) {
       appendPretty(doc, out);
     } else {
@@ -39,7 +40,7 @@ core::Status ConsoleOutput::write(std::span<const std::string> docs) {
     std::clearerr(stream_);  // the error flag is sticky; let a later write try again
     return std::unexpected(streamError("writing to", err));
   }
-  return {};
+  return WriteOutcome{.acked = events.size()};
 }
 
 core::Status ConsoleOutput::flush() {

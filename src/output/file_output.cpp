@@ -189,27 +189,29 @@ core::Result<std::unique_ptr<FileOutput>> FileOutput::open(const config::FileOut
   return output;
 }
 
-core::Status FileOutput::write(std::span<const std::string> docs) {
-  if (docs.empty()) return {};
+core::Result<WriteOutcome> FileOutput::write(std::span<const core::EncodedEvent> events, std::stop_token) {
+  if (events.empty()) return WriteOutcome{};
   if (fd_ < 0) return core::fail(core::ErrorCode::Internal, "file output has no open file");
   std::size_t total = 0;
-  for (const auto& doc : docs) total += doc.size() + 1;
+  for (const auto& event : events) total += event.json.size() + 1;
   std::string chunk;
   chunk.reserve(total);
-  for (const auto& doc : docs) {
+  for (const auto& event : events) {
+    const std::string& doc = event.json;
     const std::uint64_t before = currentSize_ + chunk.size();
     // Rotate before this line would cross the limit; an oversized line still goes to a fresh file.
     if (before > 0 && doc.size() + 1 > rotateBytes_ - std::min(before, rotateBytes_)) {
       if (!chunk.empty()) {
-        if (auto status = writeChunk(chunk); !status) return status;
+        if (auto status = writeChunk(chunk); !status) return std::unexpected(status.error());
         chunk.clear();
       }
-      if (auto status = rotate(); !status) return status;
+      if (auto status = rotate(); !status) return std::unexpected(status.error());
     }
     chunk.append(doc);
     chunk.push_back('\n');
   }
-  return writeChunk(chunk);
+  if (auto status = writeChunk(chunk); !status) return std::unexpected(status.error());
+  return WriteOutcome{.acked = events.size()};
 }
 
 core::Status FileOutput::flush() {

@@ -1,19 +1,34 @@
 #pragma once
-// Output: where finished event documents go (file, console, later Elasticsearch).
+// Output: where finished event documents go (file, console, Elasticsearch).
 
+#include <cstddef>
 #include <span>
+#include <stop_token>
 #include <string>
 
+#include "core/event.h"
 #include "core/result.h"
 
 namespace fim::output {
+
+// How the events of one write() ended. Every event is in exactly one bucket.
+struct WriteOutcome {
+  std::size_t acked = 0;       // stored by the destination
+  std::size_t duplicates = 0;  // already stored (a redelivery after a crash): delivered
+  std::size_t dropped = 0;     // refused for good (e.g. a mapping error) under non_indexable_policy: drop
+  std::size_t deadLettered = 0;  // refused, then stored in the dead letter index
+};
 
 class Output {
  public:
   virtual ~Output() = default;
 
-  // docs: serialized JSON documents, one per event, no trailing newline.
-  [[nodiscard]] virtual core::Status write(std::span<const std::string> docs) = 0;
+  // Delivers every event or fails as a whole. An output that retries some events itself (per-item
+  // 429s) returns once each event is in a bucket of WriteOutcome; when stop is requested first, it
+  // returns an error and the caller delivers the whole batch again later (duplicates are then
+  // recognised by the events' ids).
+  [[nodiscard]] virtual core::Result<WriteOutcome> write(std::span<const core::EncodedEvent> events,
+                                                         std::stop_token stop) = 0;
   // Makes everything written so far durable (file) or visible (console).
   [[nodiscard]] virtual core::Status flush() = 0;
   // For log lines, e.g. "file output writing to /var/lib/fimbeat/events/fimbeat-20261121.ndjson".

@@ -28,17 +28,24 @@ OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, std::size_t b
     : output_(output),
       batchSize_(batchSize),
       acked_(metrics.counter("output.events.acked")),
+      duplicates_(metrics.counter("output.events.duplicates")),
+      dropped_(metrics.counter("output.events.dropped")),
       failed_(metrics.counter("output.events.failed")),
       batches_(metrics.counter("output.events.batches")),
       bytes_(metrics.counter("output.write.bytes")),
       writeErrors_(metrics.counter("output.write.errors")) {}
 
-bool OutputWorker::deliver(std::stop_token stop, const std::vector<std::string>& batch) {
+bool OutputWorker::deliver(std::stop_token stop, const std::vector<core::EncodedEvent>& batch) {
   auto& log = core::logger("output");
   std::chrono::milliseconds backoff(100);
   while (true) {
-    auto written = output_.write(batch);
-    if (written) return true;
+    auto written = output_.write(batch, stop);
+    if (written) {
+      acked_.add(static_cast<std::int64_t>(written->acked + written->deadLettered));
+      duplicates_.add(static_cast<std::int64_t>(written->duplicates));
+      dropped_.add(static_cast<std::int64_t>(written->dropped));
+      return true;
+    }
     writeErrors_.add();
     log.error("writing {} events failed, retrying in {} ms: {}", batch.size(), backoff.count(),
               written.error().message());
@@ -47,9 +54,9 @@ bool OutputWorker::deliver(std::stop_token stop, const std::vector<std::string>&
   }
 }
 
-void OutputWorker::run(std::stop_token stop, core::BoundedQueue<std::string>& in) {
+void OutputWorker::run(std::stop_token stop, core::BoundedQueue<core::EncodedEvent>& in) {
   auto& log = core::logger("output");
-  std::vector<std::string> batch;
+  std::vector<core::EncodedEvent> batch;
   bool dirty = false;
   auto lastFlush = std::chrono::steady_clock::now();
   const auto flush = [&] {
@@ -68,9 +75,8 @@ void OutputWorker::run(std::stop_token stop, core::BoundedQueue<std::string>& in
       break;
     }
     std::uint64_t size = 0;
-    for (const auto& doc : batch) size += doc.size() + 1;
+    for (const auto& event : batch) size += event.json.size() + 1;
     bytes_.add(static_cast<std::int64_t>(size));
-    acked_.add(static_cast<std::int64_t>(batch.size()));
     batches_.add();
     batch.clear();
     dirty = true;

@@ -16,14 +16,16 @@ class OutputWorker {
 
   // Until `in` is closed and drained, or stop. A failed write is retried with backoff until it
   // succeeds or stop is requested; documents still held then are counted as failed.
-  void run(std::stop_token stop, core::BoundedQueue<std::string>& in);
+  void run(std::stop_token stop, core::BoundedQueue<core::EncodedEvent>& in);
 
  private:
-  [[nodiscard]] bool deliver(std::stop_token stop, const std::vector<std::string>& batch);
+  [[nodiscard]] bool deliver(std::stop_token stop, const std::vector<core::EncodedEvent>& batch);
 
   Output& output_;
   std::size_t batchSize_;
   core::Counter& acked_;
+  core::Counter& duplicates_;
+  core::Counter& dropped_;
   core::Counter& failed_;
   core::Counter& batches_;
   core::Counter& bytes_;

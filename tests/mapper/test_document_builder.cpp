@@ -23,7 +23,7 @@ core::EnrichedEvent sampleEvent(std::vector<core::Action> actions, core::FileInf
   e.event.timestamp = core::TimePoint(std::chrono::milliseconds(1650445339365));  // 2022-04-20T09:02:19.365Z
   e.event.actions = std::move(actions);
   e.event.file = std::move(file);
-  e.hostName = "docker-fleet-agent";
+  e.metadata = std::make_shared<core::Metadata>(core::Metadata{.host = {.hostname = "docker-fleet-agent", .name = "docker-fleet-agent"}});
   e.tags = {"fim-event"};
   return e;
 }

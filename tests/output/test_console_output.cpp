@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/encoded_events.h"
+
 namespace fim::output {
 namespace {
 
@@ -48,8 +50,8 @@ TEST_CASE("console output writes compact documents one per line") {
   TempStream stream;
   ConsoleOutput output(pretty(false), stream.get());
   const std::vector<std::string> docs{R"({"a":1,"b":{"c":[1,2]}})", R"({"d":"x"})"};
-  REQUIRE(output.write(docs).has_value());
-  REQUIRE(output.write({}).has_value());
+  REQUIRE(output.write(testing::encoded(docs), {}).has_value());
+  REQUIRE(output.write(std::vector<core::EncodedEvent>{}, {}).has_value());
   REQUIRE(output.flush().has_value());
   CHECK(stream.contents() == "{\"a\":1,\"b\":{\"c\":[1,2]}}\n{\"d\":\"x\"}\n");
   CHECK(output.describe() == "console output");
@@ -59,7 +61,7 @@ TEST_CASE("console output pretty-prints with 4-space indent") {
   TempStream stream;
   ConsoleOutput output(pretty(true), stream.get());
   const std::vector<std::string> docs{R"({"a":1,"b":{"c":[1,2]}})", R"({"d":"x"})"};
-  REQUIRE(output.write(docs).has_value());
+  REQUIRE(output.write(testing::encoded(docs), {}).has_value());
   REQUIRE(output.flush().has_value());
   CHECK(stream.contents() ==
         "{\n"
@@ -81,7 +83,7 @@ TEST_CASE("console output pretty keeps values intact and writes unparsable docum
   TempStream stream;
   ConsoleOutput output(pretty(true), stream.get());
   const std::vector<std::string> docs{R"({"n":18446744073709551615,"f":0.1,"s":"é\n\"q\""})", "not json {"};
-  REQUIRE(output.write(docs).has_value());
+  REQUIRE(output.write(testing::encoded(docs), {}).has_value());
   CHECK(stream.contents() ==
         "{\n"
         "    \"n\": 18446744073709551615,\n"
@@ -100,7 +102,7 @@ TEST_CASE("console output turns stream errors into errors") {
     std::FILE* readOnly = std::fopen(path.c_str(), "r");
     REQUIRE(readOnly != nullptr);
     ConsoleOutput output(pretty(false), readOnly);
-    auto status = output.write(std::vector<std::string>{R"({"a":1})"});
+    auto status = output.write(testing::encoded({R"({"a":1})"}), {});
     std::fclose(readOnly);
     std::filesystem::remove(path);
     REQUIRE_FALSE(status.has_value());
@@ -112,7 +114,7 @@ TEST_CASE("console output turns stream errors into errors") {
     std::FILE* full = std::fopen("/dev/full", "w");
     REQUIRE(full != nullptr);
     ConsoleOutput output(pretty(false), full);
-    REQUIRE(output.write(std::vector<std::string>{R"({"a":1})"}).has_value());  // still in stdio's buffer
+    REQUIRE(output.write(testing::encoded({R"({"a":1})"}), {}).has_value());  // still in stdio's buffer
     auto status = output.flush();
     std::fclose(full);
     REQUIRE_FALSE(status.has_value());

@@ -15,6 +15,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include "support/encoded_events.h"
+
 namespace fim::output {
 namespace {
 
@@ -124,7 +126,7 @@ std::unique_ptr<FileOutput> openOk(const config::FileOutputConfig& config, const
 }
 
 void writeOk(Output& output, const std::vector<std::string>& docs) {
-  auto status = output.write(docs);
+  auto status = output.write(testing::encoded(docs), {});
   REQUIRE_MESSAGE(status.has_value(), (status ? "" : status.error().message()));
 }
 
