@@ -54,6 +54,14 @@ struct ModuleConfig {
   Origin origin;
 };
 
+// The data stream events go to: <type>-<dataset>-<namespace>, also written into each document.
+struct DataStreamConfig {
+  std::string type = "logs";
+  std::string dataset = "fim.event";
+  std::string ns = "default";  // `namespace`
+  std::string name() const { return type + "-" + dataset + "-" + ns; }
+};
+
 struct Config {
   PathsConfig paths;
   LoggingConfig logging;
@@ -61,6 +69,7 @@ struct Config {
   std::vector<std::string> tags;
   std::vector<ModuleConfig> modules;
   OutputConfig output;
+  DataStreamConfig dataStream;
   std::string configFile;
   Node tree;  // the effective tree after overrides and expansion, for `export config`
 };

@@ -45,6 +45,32 @@ void decodePaths(MapReader& top) {
   reader.finish();
 }
 
+// Elasticsearch's rules for the parts of a data stream name: lower case, at most 100 bytes, none
+// of \ / * ? " < > | , # : space, and no '-' (it separates the parts).
+void checkDataStreamPart(MapReader& reader, const std::string& key, const std::string& value) {
+  std::string problem;
+  if (value.empty()) problem = "must not be empty";
+  else if (value.size() > 100) problem = "must be at most 100 bytes";
+  else if (std::any_of(value.begin(), value.end(), [](unsigned char c) { return c >= 'A' && c <= 'Z'; }))
+    problem = "must be lower case";
+  else if (value.find_first_of("\\/*?\"<>|,#: -") != std::string::npos)
+    problem = "must not contain '-', spaces or any of \\ / * ? \" < > | , # :";
+  if (!problem.empty()) {
+    reader.diagnostics().error(reader.take(key)->origin, reader.keyPath(key),
+                               "\"" + value + "\" " + problem + " (Elasticsearch data stream naming)");
+  }
+}
+
+void decodeDataStream(MapReader& top, DataStreamConfig& out) {
+  MapReader reader(top.take("data_stream"), "data_stream", top.diagnostics());
+  reader.oneOf("type", out.type, {"logs", "metrics", "traces", "synthetics", "profiling"});
+  reader.string("dataset", out.dataset);
+  reader.string("namespace", out.ns);
+  if (reader.has("dataset")) checkDataStreamPart(reader, "dataset", out.dataset);
+  if (reader.has("namespace")) checkDataStreamPart(reader, "namespace", out.ns);
+  reader.finish();
+}
+
 }  // namespace
 
 void decodeProcessors(const Node& node, const std::string& path, Diagnostics& diagnostics) {
@@ -123,6 +149,7 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) 
   decodeLogging(top, config.paths, config.logging);
   decodeOutputs(top, config.paths, config.output);
   top.strings("tags", config.tags);
+  decodeDataStream(top, config.dataStream);
   if (const Node* processors = top.take("processors")) decodeProcessors(*processors, "processors", diagnostics);
   for (const auto& [key, why] : kPendingSections) top.notImplemented(key, why);
   top.finish();

@@ -37,6 +37,12 @@ TEST_CASE("every validation message names the key path and the line") {
        "test.yml:4: fimbeat.modules.0.max_file_size: invalid size \"lots\""},
       {"bad regular expression", kModuleHead + "  exclude_files: ['(unclosed']\n" + kFileOutput,
        "test.yml:4: fimbeat.modules.0.exclude_files.0: invalid regular expression \"(unclosed\": missing )"},
+      {"data stream namespace with a dash", kModuleHead + kFileOutput + "data_stream.namespace: prod-eu\n",
+       "test.yml:5: data_stream.namespace: \"prod-eu\" must not contain '-'"},
+      {"data stream dataset in upper case", kModuleHead + kFileOutput + "data_stream:\n  dataset: FIM\n",
+       "test.yml:6: data_stream.dataset: \"FIM\" must be lower case"},
+      {"data stream type not known", kModuleHead + kFileOutput + "data_stream.type: events\n",
+       "test.yml:5: data_stream.type:"},
       {"unknown hash type lists the valid ones", kModuleHead + "  hash_types: [sha256, sha999]\n" + kFileOutput,
        "test.yml:4: fimbeat.modules.0.hash_types.1: unknown hash type \"sha999\"; valid types are: blake2b_256, "
        "blake2b_384, blake2b_512, md5, sha1, sha224, sha256, sha384, sha512, sha512_224, sha512_256, sha3_224, "
