@@ -54,6 +54,21 @@ struct ModuleConfig {
   Origin origin;
 };
 
+// add_host_metadata's options (it is always on: every event carries host.*).
+struct HostMetadataConfig {
+  bool netinfo = true;                         // netinfo.enabled: host.ip and host.mac
+  Duration cacheTtl = std::chrono::minutes(5);  // cache.ttl: how often host.* is read again
+};
+
+// add_cloud_metadata's options; probing happens only when the processor is configured.
+struct CloudMetadataConfig {
+  bool enabled = false;
+  Duration timeout = std::chrono::seconds(3);  // total, for all providers probed in parallel
+  std::vector<std::string> providers;         // empty: all of them
+  std::string host;                           // overrides 169.254.169.254 etc. (host:port), for tests
+  bool overwrite = false;
+};
+
 // The data stream events go to: <type>-<dataset>-<namespace>, also written into each document.
 struct DataStreamConfig {
   std::string type = "logs";
@@ -70,6 +85,8 @@ struct Config {
   std::vector<ModuleConfig> modules;
   OutputConfig output;
   DataStreamConfig dataStream;
+  HostMetadataConfig hostMetadata;
+  CloudMetadataConfig cloudMetadata;
   std::string configFile;
   Node tree;  // the effective tree after overrides and expansion, for `export config`
 };
