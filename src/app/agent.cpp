@@ -41,32 +41,46 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   const auto roots = watcher::resolveRoots(config.modules);
   std::vector<baseline::RootInfo> rootInfo;
   for (const auto& r : roots) rootInfo.push_back(baseline::RootInfo{r.path, r.module});
-  auto base = std::make_unique<baseline::Baseline>(**store, std::move(rootInfo), metrics, clock);
+  auto queue = std::make_unique<core::DurableQueue>(**store, config.queue.maxSize, metrics);
+  if (auto opened = queue->open(); !opened) return std::unexpected(opened.error());
+  if (queue->events() > 0) {
+    core::logger("agent").info("{} events ({} bytes) from the last run are still queued: delivering them first",
+                               queue->events(), queue->bytes());
+  }
+  auto base = std::make_unique<baseline::Baseline>(**store, std::move(rootInfo), metrics, clock, queue.get());
   if (auto opened = base->open(); !opened) return std::unexpected(opened.error());
   watcher::ScanOptions scan;
   scan.workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
   scan.expectedPaths = base->recordCount();
   scan.baselineEmpty = base->empty();
-  auto agent = std::unique_ptr<Agent>(new Agent(config, metrics, std::move(*output), std::move(*store), std::move(base)));
+  auto agent = std::unique_ptr<Agent>(
+      new Agent(config, metrics, std::move(*output), std::move(*store), std::move(queue), std::move(base)));
   agent->source_ = std::make_unique<watcher::Scanner>(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
   return agent;
 }
 
 Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_ptr<output::Output> output,
-             std::unique_ptr<core::KvStore> store, std::unique_ptr<baseline::Baseline> baseline)
+             std::unique_ptr<core::KvStore> store, std::unique_ptr<core::DurableQueue> queue,
+             std::unique_ptr<baseline::Baseline> baseline)
     : config_(config),
       metrics_(metrics),
       output_(std::move(output)),
       store_(std::move(store)),
+      queue_(std::move(queue)),
       baseline_(std::move(baseline)),
+      reader_(*queue_, metrics),
       enricher_(config, metrics),
       builder_(metrics),
-      worker_(*output_, metrics) {}
+      worker_(*output_, metrics, 1024, [this](std::uint64_t sequence) {
+        if (auto acked = queue_->acknowledge(sequence); !acked) {
+          core::logger("queue").error("removing delivered events from the queue failed: {}", acked.error().message());
+        }
+      }) {}
 
 Agent::~Agent() {
   if (outputThread_.joinable() && !stuck_) stop(std::chrono::milliseconds(0));
   if (stuck_) {
-    for (auto* t : {&watcherThread_, &baselineThread_, &enricherThread_, &mapperThread_, &outputThread_}) {
+    for (auto* t : {&watcherThread_, &baselineThread_, &queueThread_, &enricherThread_, &mapperThread_, &outputThread_}) {
       if (t->joinable()) t->detach();
     }
   }
@@ -102,7 +116,8 @@ void Agent::start() {
   });
   mapperThread_ = spawn("mapper", [this](std::stop_token stop) { builder_.run(stop, enriched_, documents_); });
   enricherThread_ = spawn("enricher", [this](std::stop_token stop) { enricher_.run(stop, changes_, enriched_); });
-  baselineThread_ = spawn("baseline", [this](std::stop_token stop) { baseline_->run(stop, observations_, changes_); });
+  queueThread_ = spawn("queue", [this](std::stop_token stop) { reader_.run(stop, changes_); });
+  baselineThread_ = spawn("baseline", [this](std::stop_token stop) { baseline_->run(stop, observations_); });
   watcherThread_ = spawn("watcher", [this](std::stop_token stop) {
     source_->run(stop, observations_);
     observations_.close();
@@ -116,7 +131,7 @@ bool Agent::stop(std::chrono::milliseconds grace) {
   const bool drained = outputDoneFuture_.wait_for(grace) == std::future_status::ready;
   if (!drained) {
     core::logger("agent").warn("pipeline did not drain within {} ms; stopping every stage", grace.count());
-    for (auto* t : {&baselineThread_, &enricherThread_, &mapperThread_, &outputThread_}) t->request_stop();
+    for (auto* t : {&baselineThread_, &queueThread_, &enricherThread_, &mapperThread_, &outputThread_}) t->request_stop();
   }
   {
     std::unique_lock lock(runningMutex_);
@@ -126,7 +141,7 @@ bool Agent::stop(std::chrono::milliseconds grace) {
       return false;
     }
   }
-  for (auto* t : {&watcherThread_, &baselineThread_, &enricherThread_, &mapperThread_, &outputThread_}) {
+  for (auto* t : {&watcherThread_, &baselineThread_, &queueThread_, &enricherThread_, &mapperThread_, &outputThread_}) {
     if (t->joinable()) t->join();
   }
   return drained && metrics_.counter("output.events.failed").value() == 0;

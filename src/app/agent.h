@@ -15,12 +15,14 @@
 #include "config/config.h"
 #include "core/bounded_queue.h"
 #include "core/clock.h"
+#include "core/durable_queue.h"
 #include "core/event.h"
 #include "core/metrics.h"
 #include "enricher/enricher.h"
 #include "mapper/document_builder.h"
 #include "output/output.h"
 #include "output/output_worker.h"
+#include "output/queue_reader.h"
 #include "watcher/observation_source.h"
 
 namespace fim::app {
@@ -44,7 +46,8 @@ class Agent {
 
  private:
   Agent(const config::Config& config, core::Metrics& metrics, std::unique_ptr<output::Output> output,
-        std::unique_ptr<core::KvStore> store, std::unique_ptr<baseline::Baseline> baseline);
+        std::unique_ptr<core::KvStore> store, std::unique_ptr<core::DurableQueue> queue,
+        std::unique_ptr<baseline::Baseline> baseline);
 
   template <typename Body>
   std::jthread spawn(const char* component, Body body);
@@ -55,14 +58,16 @@ class Agent {
   core::Metrics& metrics_;
   std::unique_ptr<output::Output> output_;
   std::unique_ptr<core::KvStore> store_;
+  std::unique_ptr<core::DurableQueue> queue_;
   std::unique_ptr<baseline::Baseline> baseline_;
   std::unique_ptr<watcher::ObservationSource> source_;
+  output::QueueReader reader_;
   enricher::Enricher enricher_;
   mapper::DocumentBuilder builder_;
   output::OutputWorker worker_;
 
   core::BoundedQueue<core::Observation> observations_{kQueueCapacity};
-  core::BoundedQueue<core::FileEvent> changes_{kQueueCapacity};
+  core::BoundedQueue<core::FileEvent> changes_{kQueueCapacity};  // read back from the durable queue
   core::BoundedQueue<core::EnrichedEvent> enriched_{kQueueCapacity};
   core::BoundedQueue<core::EncodedEvent> documents_{kQueueCapacity};
 
@@ -73,7 +78,7 @@ class Agent {
   std::mutex runningMutex_;
   std::condition_variable runningChanged_;
   int running_ = 0;  // stage threads that have not returned yet
-  std::jthread watcherThread_, baselineThread_, enricherThread_, mapperThread_, outputThread_;
+  std::jthread watcherThread_, baselineThread_, queueThread_, enricherThread_, mapperThread_, outputThread_;
 };
 
 [[nodiscard]] core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config,

@@ -30,11 +30,13 @@ bool sameRecord(const core::FileInfo& a, const core::FileInfo& b) {
 
 std::string rootKey(std::string_view root) { return "root:" + std::string(root); }
 
-Baseline::Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metrics& metrics, const core::Clock& clock)
+Baseline::Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metrics& metrics, const core::Clock& clock,
+                   core::DurableQueue* queue)
     : store_(store),
       roots_(std::move(roots)),
       rootKnown_(roots_.size(), false),
       clock_(clock),
+      queue_(queue),
       changes_(metrics.counter("baseline.changes")),
       unchanged_(metrics.counter("baseline.unchanged")),
       deleted_(metrics.counter("baseline.deleted")),
@@ -87,6 +89,10 @@ core::Status Baseline::children(std::string_view directory, const std::function<
 std::uint64_t Baseline::recordCount() { return store_.approximateCount(core::Family::Baseline); }
 
 core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observation& observation) {
+  // Flushed before staging, never between a record and its event.
+  if (pending_.size() >= kBatchSize) {
+    if (auto ok = flush(); !ok) return std::unexpected(ok.error());
+  }
   const core::FileInfo& now = observation.info;
   if (observation.childrenUnknown) unverified_.push_back(now.path);
   const bool seenBefore = !seen_.insert(pathKey(now.path)).second;
@@ -111,9 +117,6 @@ core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observa
   if (!old || !sameRecord(*old, record.info)) {
     pending_.put(core::Family::Baseline, now.path, encodeRecord(record));
     pendingKeys_.insert(now.path);
-    if (pending_.size() >= kBatchSize) {
-      if (auto ok = flush(); !ok) return std::unexpected(ok.error());
-    }
   }
   if (change.actions.empty()) {
     unchanged_.add();
@@ -129,12 +132,15 @@ core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observa
   event.module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
   event.changedAttributes = std::move(change.changedAttributes);
   if (old) event.previous = std::move(*old);
+  if (queue_) queue_->append(pending_, event);
   return std::optional<core::FileEvent>(std::move(event));
 }
 
 core::Status Baseline::flush() {
   if (pending_.empty()) return {};
+  if (queue_) queue_->seal(pending_);
   auto ok = store_.write(pending_);
+  if (queue_) queue_->published(ok.has_value());
   pending_.clear();
   pendingKeys_.clear();
   return ok;
@@ -142,7 +148,7 @@ core::Status Baseline::flush() {
 
 core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
   if (auto ok = flush(); !ok) return ok;
-  core::WriteBatch batch;
+  core::WriteBatch& batch = pending_;
   for (const auto& root : roots_) {
     core::Status decoded = {};
     auto scanned = store_.scan(core::Family::Baseline, root.path, [&](std::string_view key, std::string_view value) {
@@ -160,8 +166,9 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
       event.actions = {core::Action::Deleted};
       event.file = std::move(record->info);
       event.module = root.module;
-      deleted.push_back(std::move(event));
       batch.remove(core::Family::Baseline, std::string(key));
+      if (queue_) queue_->append(batch, event);
+      deleted.push_back(std::move(event));
       return true;
     });
     if (!scanned) return scanned;
@@ -172,16 +179,14 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
   for (std::size_t i = 0; i < roots_.size(); ++i) rootKnown_[i] = true;
   unverified_.clear();
   seen_.clear();
-  return store_.write(batch);
+  return flush();
 }
 
-void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& in,
-                   core::BoundedQueue<core::FileEvent>& out) {
+void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& in) {
   auto& log = core::logger("baseline");
   std::vector<core::Observation> batch;
-  std::vector<core::FileEvent> events;
-  bool stopped = false;
-  while (!stopped && in.popBatch(batch, kBatchSize, stop) > 0) {
+  std::vector<core::FileEvent> swept;
+  while (queue_->waitForSpace(stop) && in.popBatch(batch, kBatchSize, stop) > 0) {
     for (auto& observation : batch) {
       if (observation.kind == core::Observation::Kind::Unchanged) {
         seen_.insert(pathKey(observation.info.path));
@@ -189,22 +194,21 @@ void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& 
         continue;
       }
       if (observation.kind == core::Observation::Kind::ScanDone) {
-        if (auto ok = sweep(events); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
+        if (auto ok = sweep(swept); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
+        swept.clear();
         continue;
       }
-      auto event = apply(observation);
-      if (!event) {
+      if (auto event = apply(observation); !event) {
         log.error("updating the baseline for {} failed: {}", observation.info.path, event.error().message());
         errors_.add();
-      } else if (*event) {
-        events.push_back(std::move(**event));
       }
     }
     batch.clear();
-    stopped = !out.pushBatch(events, stop);
+    // One write per batch: the records and their events become durable together.
+    if (auto ok = flush(); !ok) log.error("writing the baseline failed: {}", ok.error().message());
   }
   if (auto ok = flush(); !ok) log.error("writing the baseline failed: {}", ok.error().message());
-  out.close();
+  queue_->closeProducer();
 }
 
 }  // namespace fim::baseline

@@ -12,6 +12,7 @@
 #include "baseline/record.h"
 #include "core/bounded_queue.h"
 #include "core/clock.h"
+#include "core/durable_queue.h"
 #include "core/event.h"
 #include "core/kv_store.h"
 #include "core/metrics.h"
@@ -26,7 +27,9 @@ struct RootInfo {
 
 class Baseline final : public core::PriorState {
  public:
-  Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metrics& metrics, const core::Clock& clock);
+  // With a queue, every event is appended to it in the same write as the record it moved.
+  Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metrics& metrics, const core::Clock& clock,
+           core::DurableQueue* queue = nullptr);
 
   // Reads which roots were scanned before and starts a new scan generation.
   [[nodiscard]] core::Status open();
@@ -42,22 +45,28 @@ class Baseline final : public core::PriorState {
   // About how many records the baseline holds: the expected total for progress estimates.
   std::uint64_t recordCount();
 
-  // Diffs one observation, writes the new record, and returns the event to emit, if any.
+  // Diffs one observation, stages the new record (and the event, when there is a queue) for the
+  // next write, and returns the event to emit, if any.
   [[nodiscard]] core::Result<std::optional<core::FileEvent>> apply(const core::Observation& observation);
 
-  // After a full scan: every record under a root that the scan did not see is deleted.
+  // After a full scan: every record under a root that the scan did not see is deleted (and its
+  // event queued in the same write).
   [[nodiscard]] core::Status sweep(std::vector<core::FileEvent>& deleted);
 
-  // Until `in` is closed and drained (or stop); closes `out` when it returns.
-  void run(std::stop_token stop, core::BoundedQueue<core::Observation>& in, core::BoundedQueue<core::FileEvent>& out);
+  // Until `in` is closed and drained (or stop): events go to the queue, one write per batch of
+  // observations. Closes the queue's producer side when it returns. Needs a queue.
+  void run(std::stop_token stop, core::BoundedQueue<core::Observation>& in);
+
+  // Writes the staged records and queued events in one atomic batch.
+  [[nodiscard]] core::Status flush();
 
  private:
-  [[nodiscard]] core::Status flush();
 
   core::KvStore& store_;
   std::vector<RootInfo> roots_;
   std::vector<bool> rootKnown_;
   const core::Clock& clock_;
+  core::DurableQueue* queue_;
   std::uint64_t scanId_ = 0;
   bool empty_ = true;
   core::WriteBatch pending_;

@@ -16,6 +16,7 @@ const char* familyName(core::Family family) {
   switch (family) {
     case core::Family::Baseline: return "baseline";
     case core::Family::Meta: return "meta";
+    case core::Family::Queue: return "queue";
   }
   return "default";
 }
@@ -52,7 +53,7 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
   family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (auto f : {core::Family::Baseline, core::Family::Meta}) descriptors.emplace_back(familyName(f), family);
+  for (auto f : {core::Family::Baseline, core::Family::Meta, core::Family::Queue}) descriptors.emplace_back(familyName(f), family);
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, family);
 
   auto store = std::unique_ptr<RocksDbStore>(new RocksDbStore());
@@ -92,6 +93,8 @@ core::Status RocksDbStore::write(const core::WriteBatch& batch) {
   for (const auto& op : batch.ops()) {
     if (op.value) {
       rb.Put(handle(op.family), op.key, *op.value);
+    } else if (op.end) {
+      rb.DeleteRange(handle(op.family), op.key, *op.end);
     } else {
       rb.Delete(handle(op.family), op.key);
     }
@@ -138,6 +141,29 @@ core::Status RocksDbStore::scanChildren(core::Family family, std::string_view di
   }
   if (!it->status().ok()) return std::unexpected(storeError("scanning the baseline", it->status()));
   return {};
+}
+
+core::Status RocksDbStore::scanFrom(core::Family family, std::string_view start,
+                                    const std::function<bool(std::string_view, std::string_view)>& visit) {
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, handle(family)));
+  for (it->Seek(slice(start)); it->Valid(); it->Next()) {
+    if (!visit(std::string_view(it->key().data(), it->key().size()),
+               std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  if (!it->status().ok()) return std::unexpected(storeError("reading the store", it->status()));
+  return {};
+}
+
+core::Result<std::optional<std::string>> RocksDbStore::lastKey(core::Family family) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(family)));
+  it->SeekToLast();
+  if (!it->status().ok()) return std::unexpected(storeError("reading the store", it->status()));
+  if (!it->Valid()) return std::optional<std::string>();
+  return std::optional<std::string>(it->key().ToString());
 }
 
 std::uint64_t RocksDbStore::approximateCount(core::Family family) {

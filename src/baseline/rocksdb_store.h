@@ -27,6 +27,9 @@ class RocksDbStore final : public core::KvStore {
                                   const std::function<bool(std::string_view, std::string_view)>& visit) override;
   [[nodiscard]] core::Status scanChildren(core::Family family, std::string_view directory,
                                           const std::function<bool(std::string_view, std::string_view)>& visit) override;
+  [[nodiscard]] core::Status scanFrom(core::Family family, std::string_view start,
+                                      const std::function<bool(std::string_view, std::string_view)>& visit) override;
+  [[nodiscard]] core::Result<std::optional<std::string>> lastKey(core::Family family) override;
   std::uint64_t approximateCount(core::Family family) override;
 
  private:

@@ -69,6 +69,11 @@ struct CloudMetadataConfig {
   bool overwrite = false;
 };
 
+// queue.*: the durable event queue in the RocksDB database under path.data.
+struct QueueConfig {
+  std::uint64_t maxSize = 1ull << 30;  // queue.max_size: when reached, the watcher pauses
+};
+
 // The data stream events go to: <type>-<dataset>-<namespace>, also written into each document.
 struct DataStreamConfig {
   std::string type = "logs";
@@ -85,6 +90,7 @@ struct Config {
   std::vector<ModuleConfig> modules;
   OutputConfig output;
   DataStreamConfig dataStream;
+  QueueConfig queue;
   HostMetadataConfig hostMetadata;
   CloudMetadataConfig cloudMetadata;
   std::string configFile;

@@ -23,7 +23,6 @@ const std::vector<std::pair<std::string, std::string>> kPendingSections{
     {"setup", "index templates and dashboards arrive with the Elasticsearch output"},
     {"http", "the monitoring endpoint is not implemented yet"},
     {"monitoring", "self-monitoring is not implemented"},
-    {"queue", "the durable queue arrives with the Elasticsearch output"},
     {"fields", "custom fields arrive with the ECS mapper"},
     {"fields_under_root", "custom fields arrive with the ECS mapper"},
     {"name", "agent.name arrives with the ECS enrichment"},
@@ -59,6 +58,17 @@ void checkDataStreamPart(MapReader& reader, const std::string& key, const std::s
     reader.diagnostics().error(reader.take(key)->origin, reader.keyPath(key),
                                "\"" + value + "\" " + problem + " (Elasticsearch data stream naming)");
   }
+}
+
+void decodeQueue(MapReader& top, QueueConfig& out) {
+  MapReader reader(top.take("queue"), "queue", top.diagnostics());
+  reader.size("max_size", out.maxSize);
+  if (out.maxSize < 1024 * 1024) {
+    reader.diagnostics().error(reader.take("max_size")->origin, "queue.max_size", "must be at least 1MiB");
+  }
+  reader.notImplemented("mem", "fimbeat's queue is always on disk (RocksDB under path.data); size it with queue.max_size");
+  reader.notImplemented("disk", "fimbeat's queue is always on disk (RocksDB under path.data); size it with queue.max_size");
+  reader.finish();
 }
 
 void decodeDataStream(MapReader& top, DataStreamConfig& out) {
@@ -150,6 +160,7 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) 
   decodeOutputs(top, config.paths, config.output);
   top.strings("tags", config.tags);
   decodeDataStream(top, config.dataStream);
+  decodeQueue(top, config.queue);
   if (const Node* processors = top.take("processors")) decodeProcessors(*processors, "processors", diagnostics);
   for (const auto& [key, why] : kPendingSections) top.notImplemented(key, why);
   top.finish();

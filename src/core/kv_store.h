@@ -14,7 +14,7 @@
 namespace fim::core {
 
 // Column families; keys sort bytewise within each.
-enum class Family { Baseline, Meta };
+enum class Family { Baseline, Meta, Queue };
 
 class WriteBatch {
  public:
@@ -22,12 +22,16 @@ class WriteBatch {
     Family family;
     std::string key;
     std::optional<std::string> value;  // nullopt = delete
+    std::optional<std::string> end;    // set: delete every key in [key, end)
   };
 
   void put(Family family, std::string key, std::string value) {
     ops_.push_back(Op{family, std::move(key), std::move(value)});
   }
   void remove(Family family, std::string key) { ops_.push_back(Op{family, std::move(key), std::nullopt}); }
+  void removeRange(Family family, std::string begin, std::string end) {
+    ops_.push_back(Op{family, std::move(begin), std::nullopt, std::move(end)});
+  }
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
   std::size_t size() const { return ops_.size(); }
@@ -51,6 +55,11 @@ class KvStore {
   // direct children, without visiting what lies below its subdirectories.
   [[nodiscard]] virtual Status scanChildren(Family family, std::string_view directory,
                                             const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
+  // Calls visit(key, value) for each key >= start, in key order, until it returns false.
+  [[nodiscard]] virtual Status scanFrom(Family family, std::string_view start,
+                                        const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
+  // The greatest key of the family, if any.
+  [[nodiscard]] virtual Result<std::optional<std::string>> lastKey(Family family) = 0;
   // About how many keys the family holds (cheap; for progress estimates only).
   virtual std::uint64_t approximateCount(Family family) = 0;
 };

@@ -24,9 +24,10 @@ bool waitFor(std::stop_token stop, std::chrono::milliseconds delay) {
 
 }  // namespace
 
-OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, std::size_t batchSize)
+OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, std::size_t batchSize, Acknowledge acknowledge)
     : output_(output),
       batchSize_(batchSize),
+      acknowledge_(std::move(acknowledge)),
       acked_(metrics.counter("output.events.acked")),
       duplicates_(metrics.counter("output.events.duplicates")),
       dropped_(metrics.counter("output.events.dropped")),
@@ -74,6 +75,11 @@ void OutputWorker::run(std::stop_token stop, core::BoundedQueue<core::EncodedEve
       failed_.add(static_cast<std::int64_t>(batch.size()));
       break;
     }
+    if (acknowledge_) {
+      std::uint64_t last = 0;
+      for (const auto& event : batch) last = std::max(last, event.sequence);
+      if (last > 0) acknowledge_(last);
+    }
     std::uint64_t size = 0;
     for (const auto& event : batch) size += event.json.size() + 1;
     bytes_.add(static_cast<std::int64_t>(size));
@@ -86,7 +92,7 @@ void OutputWorker::run(std::stop_token stop, core::BoundedQueue<core::EncodedEve
   while (in.tryPop()) ++left;
   if (left > 0) {
     failed_.add(left);
-    log.error("stopped with {} events not written", left);
+    log.warn("stopped with {} events not delivered; they stay in the durable queue for the next start", left);
   }
   flush();
 }

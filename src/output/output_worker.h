@@ -1,6 +1,7 @@
 #pragma once
 // OutputWorker: drains documents from the pipeline into an Output in batches.
 
+#include <functional>
 #include <stop_token>
 #include <string>
 
@@ -12,10 +13,13 @@ namespace fim::output {
 
 class OutputWorker {
  public:
-  OutputWorker(Output& output, core::Metrics& metrics, std::size_t batchSize = 1024);
+  // Called with the highest sequence of each delivered batch (the durable queue then drops them).
+  using Acknowledge = std::function<void(std::uint64_t)>;
+
+  OutputWorker(Output& output, core::Metrics& metrics, std::size_t batchSize = 1024, Acknowledge acknowledge = {});
 
   // Until `in` is closed and drained, or stop. A failed write is retried with backoff until it
-  // succeeds or stop is requested; documents still held then are counted as failed.
+  // succeeds or stop is requested; what is not delivered then stays in the durable queue.
   void run(std::stop_token stop, core::BoundedQueue<core::EncodedEvent>& in);
 
  private:
@@ -23,6 +27,7 @@ class OutputWorker {
 
   Output& output_;
   std::size_t batchSize_;
+  Acknowledge acknowledge_;
   core::Counter& acked_;
   core::Counter& duplicates_;
   core::Counter& dropped_;

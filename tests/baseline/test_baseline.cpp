@@ -155,3 +155,43 @@ TEST_CASE("baseline: empty() is exact, so a first run can skip every lookup") {
   REQUIRE(first->sweep(deleted).has_value());
   CHECK_FALSE(fx.start()->empty());
 }
+
+TEST_CASE("baseline with a queue: each record and its event are written in the same batch") {
+  Fixture fx;
+  core::DurableQueue queue(fx.store, 1 << 20, fx.metrics);
+  REQUIRE(queue.open().has_value());
+  baseline::Baseline b(fx.store, fx.roots, fx.metrics, fx.clock, &queue);
+  REQUIRE(b.open().has_value());
+
+  fx.store.failWrites = true;
+  auto e = b.apply(observe("/a/x", "11"));
+  REQUIRE(e.has_value());
+  CHECK_FALSE(b.flush().has_value());
+  fx.store.failWrites = false;
+  CHECK(fx.store.count(core::Family::Baseline) == 0);  // neither the record...
+  CHECK(fx.store.count(core::Family::Queue) == 0);     // ...nor its event
+
+  const int writesBefore = fx.store.writes;
+  REQUIRE(b.apply(observe("/a/x", "11")).has_value());
+  REQUIRE(b.apply(observe("/a/y", "22")).has_value());
+  REQUIRE(b.flush().has_value());
+  CHECK(fx.store.writes == writesBefore + 1);
+  CHECK(fx.store.count(core::Family::Baseline) == 2);
+  CHECK(fx.store.count(core::Family::Queue) == 2);
+
+  std::vector<core::FileEvent> deleted;
+  REQUIRE(b.sweep(deleted).has_value());
+  baseline::Baseline second(fx.store, fx.roots, fx.metrics, fx.clock, &queue);
+  REQUIRE(second.open().has_value());
+  REQUIRE(second.apply(observe("/a/x", "11")).has_value());
+  REQUIRE(second.sweep(deleted).has_value());  // /a/y is gone
+  REQUIRE(deleted.size() == 1);
+  CHECK(deleted[0].sequence == 3);
+  CHECK(fx.store.count(core::Family::Baseline) == 1);
+  CHECK(fx.store.count(core::Family::Queue) == 3);
+  std::vector<core::FileEvent> read;
+  REQUIRE(queue.read(read, 10, {}, std::chrono::milliseconds(0)).has_value());
+  REQUIRE(read.size() == 3);
+  CHECK(read[2].file.path == "/a/y");
+  CHECK((read[2].actions == std::vector<core::Action>{core::Action::Deleted}));
+}

@@ -24,6 +24,9 @@ class MemoryStore final : public core::KvStore {
     for (const auto& op : batch.ops()) {
       if (op.value) {
         data_[op.family][op.key] = *op.value;
+      } else if (op.end) {
+        auto& data = data_[op.family];
+        data.erase(data.lower_bound(op.key), data.lower_bound(*op.end));
       } else {
         data_[op.family].erase(op.key);
       }
@@ -43,6 +46,26 @@ class MemoryStore final : public core::KvStore {
       if (!visit(it->first, it->second)) break;
     }
     return {};
+  }
+
+  core::Status scanFrom(core::Family family, std::string_view start,
+                        const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    std::map<std::string, std::string> copy;
+    {
+      std::lock_guard lock(mutex_);
+      copy = data_[family];
+    }
+    for (auto it = copy.lower_bound(std::string(start)); it != copy.end(); ++it) {
+      if (!visit(it->first, it->second)) break;
+    }
+    return {};
+  }
+
+  core::Result<std::optional<std::string>> lastKey(core::Family family) override {
+    std::lock_guard lock(mutex_);
+    auto& data = data_[family];
+    if (data.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(data.rbegin()->first);
   }
 
   std::uint64_t approximateCount(core::Family family) override { return count(family); }

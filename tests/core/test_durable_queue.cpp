@@ -1,0 +1,171 @@
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "core/durable_queue.h"
+#include "core/event_codec.h"
+#include "support/memory_store.h"
+
+using namespace fim;
+using namespace std::chrono_literals;
+
+namespace {
+
+core::FileEvent eventFor(const std::string& path) {
+  core::FileEvent e;
+  e.actions = {core::Action::Created};
+  e.file.path = path;
+  return e;
+}
+
+// Appends the paths in one sealed batch and writes it, as the baseline does.
+void appendAll(core::DurableQueue& queue, core::KvStore& store, const std::vector<std::string>& paths) {
+  core::WriteBatch batch;
+  for (const auto& p : paths) {
+    auto e = eventFor(p);
+    queue.append(batch, e);
+  }
+  queue.seal(batch);
+  auto written = store.write(batch);
+  queue.published(written.has_value());
+}
+
+std::vector<core::FileEvent> readAll(core::DurableQueue& queue, std::size_t max = 100) {
+  std::vector<core::FileEvent> out;
+  auto n = queue.read(out, max, {}, 0ms);
+  REQUIRE(n.has_value());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("queue keys are fixed-width big-endian, so key order is FIFO order") {
+  CHECK(core::queueKey(1) < core::queueKey(2));
+  CHECK(core::queueKey(255) < core::queueKey(256));
+  CHECK(core::queueKey(65535) < core::queueKey(65536));
+  CHECK(core::queueKey(0x0102030405060708ull) == std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
+  CHECK(core::queueSequence(core::queueKey(123456789)) == 123456789);
+  CHECK(core::queueSequence("short") == 0);
+}
+
+TEST_CASE("durable queue: entries are read in order once written, and acknowledged ones are removed") {
+  testing::MemoryStore store;
+  core::Metrics metrics;
+  core::DurableQueue queue(store, 1 << 20, metrics);
+  REQUIRE(queue.open().has_value());
+
+  core::WriteBatch batch;
+  auto e = eventFor("/a");
+  queue.append(batch, e);
+  CHECK(e.sequence == 1);
+  CHECK(readAll(queue).empty());  // not written yet
+  queue.seal(batch);
+  REQUIRE(store.write(batch).has_value());
+  queue.published(true);
+  appendAll(queue, store, {"/b", "/c"});
+
+  auto events = readAll(queue, 2);
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].file.path == "/a");
+  CHECK(events[0].sequence == 1);
+  CHECK(events[1].sequence == 2);
+  events = readAll(queue);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].file.path == "/c");
+  CHECK(queue.events() == 3);
+  CHECK(metrics.gauge("queue.events").value() == 3);
+
+  REQUIRE(queue.acknowledge(2).has_value());
+  CHECK(store.count(core::Family::Queue) == 1);
+  CHECK(queue.events() == 1);
+  REQUIRE(queue.acknowledge(3).has_value());
+  CHECK(store.count(core::Family::Queue) == 0);
+  CHECK(queue.bytes() == 0);
+  CHECK(metrics.gauge("queue.bytes").value() == 0);
+}
+
+TEST_CASE("durable queue: a batch that failed to write leaves no entry and frees its sequences") {
+  testing::MemoryStore store;
+  core::Metrics metrics;
+  core::DurableQueue queue(store, 1 << 20, metrics);
+  REQUIRE(queue.open().has_value());
+  store.failWrites = true;
+  appendAll(queue, store, {"/lost"});
+  store.failWrites = false;
+  CHECK(readAll(queue).empty());
+  CHECK(queue.events() == 0);
+  appendAll(queue, store, {"/kept"});
+  auto events = readAll(queue);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].sequence == 1);
+}
+
+TEST_CASE("durable queue: a restart replays what was not acknowledged, and sequences never repeat") {
+  testing::MemoryStore store;
+  core::Metrics metrics;
+  {
+    core::DurableQueue queue(store, 1 << 20, metrics);
+    REQUIRE(queue.open().has_value());
+    appendAll(queue, store, {"/1", "/2", "/3"});
+    REQUIRE(readAll(queue).size() == 3);
+    REQUIRE(queue.acknowledge(1).has_value());
+  }  // "crash": /2 and /3 were read but never acknowledged
+  {
+    core::DurableQueue queue(store, 1 << 20, metrics);
+    REQUIRE(queue.open().has_value());
+    CHECK(queue.events() == 2);
+    auto events = readAll(queue);
+    REQUIRE(events.size() == 2);
+    CHECK(events[0].file.path == "/2");
+    CHECK(events[0].sequence == 2);
+    REQUIRE(queue.acknowledge(3).has_value());
+    CHECK(queue.events() == 0);
+  }
+  core::DurableQueue queue(store, 1 << 20, metrics);
+  REQUIRE(queue.open().has_value());
+  appendAll(queue, store, {"/4"});
+  auto events = readAll(queue);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].sequence == 4);  // the queue was empty, yet sequence 1 is not reused
+}
+
+TEST_CASE("durable queue: the producer waits while the queue is full, until an acknowledgement frees room") {
+  testing::MemoryStore store;
+  core::Metrics metrics;
+  core::DurableQueue queue(store, 1, metrics);  // one byte: any entry fills it
+  REQUIRE(queue.open().has_value());
+  CHECK(queue.waitForSpace({}));
+  appendAll(queue, store, {"/full"});
+  REQUIRE(readAll(queue).size() == 1);
+
+  std::stop_source stopped;
+  stopped.request_stop();
+  CHECK_FALSE(queue.waitForSpace(stopped.get_token()));
+  CHECK(metrics.counter("queue.backpressure").value() == 1);
+
+  std::atomic<bool> resumed{false};
+  std::jthread producer([&] { resumed = queue.waitForSpace({}); });
+  REQUIRE(queue.acknowledge(1).has_value());
+  producer.join();
+  CHECK(resumed.load());
+}
+
+TEST_CASE("durable queue: drained once the producer closed and everything was read; corrupt entries are skipped") {
+  testing::MemoryStore store;
+  core::Metrics metrics;
+  core::DurableQueue queue(store, 1 << 20, metrics);
+  REQUIRE(queue.open().has_value());
+  appendAll(queue, store, {"/a", "/b"});
+  core::WriteBatch corrupt;
+  corrupt.put(core::Family::Queue, core::queueKey(1), "garbage");
+  REQUIRE(store.write(corrupt).has_value());
+  queue.closeProducer();
+  CHECK_FALSE(queue.drained());
+  auto events = readAll(queue);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].file.path == "/b");
+  CHECK(metrics.counter("queue.corrupt").value() == 1);
+  CHECK(queue.drained());
+  REQUIRE(queue.acknowledge(2).has_value());
+  CHECK(store.count(core::Family::Queue) == 0);
+}
