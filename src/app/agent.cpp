@@ -36,6 +36,8 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
                                                    const core::Clock& clock) {
   auto output = makeOutput(config, clock);
   if (!output) return std::unexpected(output.error());
+  auto metadata = enricher::collectMetadata(config, clock, FIMBEAT_VERSION);
+  if (!metadata) return std::unexpected(metadata.error());
   auto store = baseline::RocksDbStore::open(config.paths.data + "/fimbeat.db");
   if (!store) return std::unexpected(store.error());
   const auto roots = watcher::resolveRoots(config.modules);
@@ -53,15 +55,15 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   scan.workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
   scan.expectedPaths = base->recordCount();
   scan.baselineEmpty = base->empty();
-  auto agent = std::unique_ptr<Agent>(
-      new Agent(config, metrics, std::move(*output), std::move(*store), std::move(queue), std::move(base)));
+  auto agent = std::unique_ptr<Agent>(new Agent(config, metrics, std::move(*output), std::move(*store),
+                                                std::move(queue), std::move(base), std::move(*metadata)));
   agent->source_ = std::make_unique<watcher::Scanner>(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
   return agent;
 }
 
 Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_ptr<output::Output> output,
              std::unique_ptr<core::KvStore> store, std::unique_ptr<core::DurableQueue> queue,
-             std::unique_ptr<baseline::Baseline> baseline)
+             std::unique_ptr<baseline::Baseline> baseline, core::Metadata metadata)
     : config_(config),
       metrics_(metrics),
       output_(std::move(output)),
@@ -69,7 +71,7 @@ Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_p
       queue_(std::move(queue)),
       baseline_(std::move(baseline)),
       reader_(*queue_, metrics),
-      enricher_(config, metrics),
+      enricher_(config, metrics, std::move(metadata)),
       builder_(metrics),
       worker_(*output_, metrics, 1024, [this](std::uint64_t sequence) {
         if (auto acked = queue_->acknowledge(sequence); !acked) {
@@ -110,6 +112,7 @@ std::jthread Agent::spawn(const char* component, Body body) {
 }
 
 void Agent::start() {
+  enricher_.start();  // metadata refresh and cloud probe, beside the pipeline
   outputThread_ = spawn("output", [this](std::stop_token stop) {
     worker_.run(stop, documents_);
     outputDone_.set_value();
@@ -144,6 +147,7 @@ bool Agent::stop(std::chrono::milliseconds grace) {
   for (auto* t : {&watcherThread_, &baselineThread_, &queueThread_, &enricherThread_, &mapperThread_, &outputThread_}) {
     if (t->joinable()) t->join();
   }
+  enricher_.stop();
   return drained && metrics_.counter("output.events.failed").value() == 0;
 }
 

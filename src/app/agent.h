@@ -47,7 +47,7 @@ class Agent {
  private:
   Agent(const config::Config& config, core::Metrics& metrics, std::unique_ptr<output::Output> output,
         std::unique_ptr<core::KvStore> store, std::unique_ptr<core::DurableQueue> queue,
-        std::unique_ptr<baseline::Baseline> baseline);
+        std::unique_ptr<baseline::Baseline> baseline, core::Metadata metadata);
 
   template <typename Body>
   std::jthread spawn(const char* component, Body body);

@@ -25,7 +25,6 @@ const std::vector<std::pair<std::string, std::string>> kPendingSections{
     {"monitoring", "self-monitoring is not implemented"},
     {"fields", "custom fields arrive with the ECS mapper"},
     {"fields_under_root", "custom fields arrive with the ECS mapper"},
-    {"name", "agent.name arrives with the ECS enrichment"},
     {"max_procs", "fimbeat sizes its worker pools itself"},
     {"seccomp", "no seccomp filter is installed"},
     {"instrumentation", "APM instrumentation is not implemented"},
@@ -158,6 +157,7 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) 
   decodePaths(top);
   decodeLogging(top, config.paths, config.logging);
   decodeOutputs(top, config.paths, config.output);
+  top.string("name", config.name);  // agent.name; the host name when unset
   top.strings("tags", config.tags);
   decodeDataStream(top, config.dataStream);
   decodeQueue(top, config.queue);

@@ -1,24 +1,42 @@
 #include "enricher/enricher.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <climits>
+#include <condition_variable>
+#include <mutex>
+
+#include "core/logging.h"
+#include "enricher/agent_id.h"
+#include "enricher/cloud/cloud_probe.h"
+#include "enricher/host_info.h"
 
 namespace fim::enricher {
 namespace {
 constexpr std::size_t kBatch = 256;  // events taken per wake-up
 }  // namespace
 
-std::string localHostName() {
-  char name[HOST_NAME_MAX + 1] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
-  return name;
+core::Result<core::Metadata> collectMetadata(const config::Config& config, const core::Clock& clock,
+                                             const std::string& version) {
+  auto identity = loadOrCreateAgentId(config.paths.data, clock);
+  if (!identity) return std::unexpected(identity.error().context("reading the agent id"));
+  auto ephemeral = newUuidV4();
+  if (!ephemeral) return std::unexpected(ephemeral.error());
+  core::Metadata metadata;
+  metadata.host = readHostInfo("/", config.hostMetadata.netinfo);
+  metadata.agent.id = identity->id;
+  metadata.agent.ephemeralId = *ephemeral;
+  metadata.agent.name = config.name.empty() ? metadata.host.hostname : config.name;
+  metadata.agent.version = version;
+  if (identity->created) core::logger("enricher").info("new agent id {} saved in {}/meta.json", identity->id, config.paths.data);
+  return metadata;
 }
 
-Enricher::Enricher(const config::Config& config, core::Metrics& metrics)
-    : metadata_(std::make_shared<core::Metadata>(core::Metadata{.host = {.hostname = localHostName(), .name = localHostName()}})),
-      events_(metrics.counter("enricher.events")) {
+Enricher::Enricher(const config::Config& config, core::Metrics& metrics, core::Metadata initial)
+    : host_(config.hostMetadata),
+      cloud_(config.cloudMetadata),
+      snapshot_(std::make_shared<const core::Metadata>(std::move(initial))),
+      events_(metrics.counter("enricher.events")),
+      hostRefreshes_(metrics.counter("enricher.host.refreshes")),
+      cloudFound_(metrics.gauge("enricher.cloud.found")) {
   for (const auto& module : config.modules) {
     std::vector<std::string> tags = config.tags;
     for (const auto& t : module.tags) {
@@ -28,9 +46,74 @@ Enricher::Enricher(const config::Config& config, core::Metrics& metrics)
   }
 }
 
-core::EnrichedEvent Enricher::enrich(core::FileEvent event) const {
+Enricher::~Enricher() { stop(); }
+
+void Enricher::start() {
+  if (background_.joinable()) return;
+  background_ = std::jthread([this](std::stop_token stop) {
+    try {
+      background(stop);
+    } catch (const std::exception& e) {
+      core::logger("enricher").error("metadata refresh stopped by an unexpected error: {}; events keep the last snapshot", e.what());
+    }
+  });
+}
+
+void Enricher::stop() {
+  if (!background_.joinable()) return;
+  background_.request_stop();
+  background_.join();
+}
+
+template <typename Change>
+void Enricher::publish(Change change) {
+  std::lock_guard lock(publishMutex_);
+  auto next = std::make_shared<core::Metadata>(*snapshot_.load(std::memory_order_acquire));
+  change(*next);
+  snapshot_.store(std::move(next), std::memory_order_release);
+}
+
+void Enricher::refreshHost() {
+  auto host = readHostInfo("/", host_.netinfo);
+  publish([&](core::Metadata& m) { m.host = std::move(host); });
+  hostRefreshes_.add();
+}
+
+bool Enricher::probeCloudNow(std::stop_token stop) {
+  const auto options = CloudProbeOptions::from(cloud_);
+  auto result = probeCloud(options, stop);
+  auto& log = core::logger("enricher");
+  if (!result.cloud) {
+    if (stop.stop_requested()) return false;
+    log.info("add_cloud_metadata: no provider answered within {} ms; events carry no cloud.* fields", options.timeout.count());
+    for (const auto& failure : result.failures) log.debug("add_cloud_metadata: {}", failure);
+    return false;
+  }
+  log.info("add_cloud_metadata: provider {} answered in {} ms (instance {}, region {}); later events carry cloud.*",
+           result.cloud->provider, result.elapsed.count(), result.cloud->instanceId, result.cloud->region);
+  publish([&](core::Metadata& m) { m.cloud = std::move(result.cloud); });
+  cloudFound_.set(1);
+  return true;
+}
+
+void Enricher::background(std::stop_token stop) {
+  if (cloud_.enabled) probeCloudNow(stop);
+  if (host_.cacheTtl <= config::Duration::zero()) return;
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  std::unique_lock lock(mutex);
+  while (!stop.stop_requested()) {
+    wake.wait_for(lock, stop, host_.cacheTtl, [] { return false; });
+    if (stop.stop_requested()) break;
+    refreshHost();
+  }
+}
+
+core::EnrichedEvent Enricher::enrich(core::FileEvent event) const { return enrich(std::move(event), metadata()); }
+
+core::EnrichedEvent Enricher::enrich(core::FileEvent event, const std::shared_ptr<const core::Metadata>& snapshot) const {
   core::EnrichedEvent enriched;
-  enriched.metadata = metadata_;
+  enriched.metadata = snapshot;
   if (event.module < tagsByModule_.size()) enriched.tags = tagsByModule_[event.module];
   enriched.event = std::move(event);
   return enriched;
@@ -42,7 +125,8 @@ void Enricher::run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& in
   std::vector<core::EnrichedEvent> enriched;
   while (in.popBatch(batch, kBatch, stop) > 0) {
     events_.add(static_cast<std::int64_t>(batch.size()));
-    for (auto& event : batch) enriched.push_back(enrich(std::move(event)));
+    const auto snapshot = metadata();  // one load per batch
+    for (auto& event : batch) enriched.push_back(enrich(std::move(event), snapshot));
     batch.clear();
     if (!out.pushBatch(enriched, stop)) break;
   }
