@@ -149,13 +149,16 @@ def assert_scan_document(doc: dict, tags: list[str], started: float, ended: floa
         "module": "file_integrity",
         "dataset": "fim.event",
     }, doc
-    assert doc["host"] == {"name": socket.gethostname()}, doc
+    assert doc["host"]["name"] == socket.gethostname(), doc
+    assert doc["ecs"]["version"] and doc["service"] == {"type": "file_integrity"}, doc
+    assert doc["data_stream"] == {"type": "logs", "dataset": "fim.event", "namespace": "default"}, doc
     if tags:
         assert doc["tags"] == tags, doc
     else:
         assert "tags" not in doc, doc
     assert "error" not in doc, doc
-    assert set(doc) <= {"@timestamp", "event", "file", "host", "tags"}, doc
+    assert set(doc) <= {"@timestamp", "agent", "cloud", "data_stream", "ecs", "event", "file", "host", "service",
+                        "tags"}, doc
     ts = parse_timestamp(doc["@timestamp"])
     low = datetime.fromtimestamp(started, timezone.utc) - timedelta(seconds=1)
     high = datetime.fromtimestamp(ended, timezone.utc) + timedelta(seconds=1)

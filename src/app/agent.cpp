@@ -60,7 +60,7 @@ Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_p
       store_(std::move(store)),
       baseline_(std::move(baseline)),
       enricher_(config, metrics),
-      builder_(metrics),
+      builder_(config, metrics),
       worker_(*output_, metrics) {}
 
 Agent::~Agent() {

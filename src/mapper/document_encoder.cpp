@@ -1,0 +1,164 @@
+#include "mapper/document_encoder.h"
+
+#include <cmath>
+
+#include "core/logging.h"
+#include "core/utf8.h"
+
+namespace fim::mapper {
+namespace {
+
+// The type leaves below `node` are coerced to; Flattened means "kept as they are".
+FieldType leafTypeOf(const SchemaNode& node) {
+  if (node.type() == FieldType::Object) {
+    return node.def() && node.def()->objectType ? *node.def()->objectType : FieldType::Flattened;
+  }
+  return node.type();
+}
+
+bool isFreeForm(const SchemaNode& node) {
+  return node.type() == FieldType::Object || node.type() == FieldType::Flattened;
+}
+
+std::string_view textOf(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+}  // namespace
+
+DocumentEncoder::DocumentEncoder(const Schema& schema, core::Metrics& metrics)
+    : schema_(schema),
+      undeclared_(metrics.counter("mapper.fields.undeclared")),
+      invalid_(metrics.counter("mapper.fields.invalid")) {}
+
+bool DocumentEncoder::encode(const rapidjson::Value& document, bool keepNull, rapidjson::StringBuffer& out) {
+  if (!document.IsObject()) return false;
+  out.Clear();
+  writer_.Reset(out);
+  keepNull_ = keepNull;
+  pending_.clear();
+  opened_ = 0;
+  const SchemaNode& root = schema_.root();
+  writer_.StartObject();
+  const auto timestamp = document.FindMember("@timestamp");
+  if (timestamp != document.MemberEnd()) member(*timestamp, root);
+  for (auto it = document.MemberBegin(); it != document.MemberEnd(); ++it) {
+    if (it != timestamp) member(*it, root);
+  }
+  writer_.EndObject();
+  return true;
+}
+
+void DocumentEncoder::member(const rapidjson::Value::Member& m, const SchemaNode& group) {
+  const std::string_view key = textOf(m.name);
+  const SchemaNode* child = group.child(key);
+  if (!child) return undeclared(group, key);
+  value(m.value, *child, leafTypeOf(*child), key, true);
+}
+
+void DocumentEncoder::value(const rapidjson::Value& v, const SchemaNode& node, FieldType leafType, std::string_view key,
+                            bool hasKey) {
+  if (v.IsObject()) {
+    if (!node.isGroup() && !isFreeForm(node)) return invalid(node);  // an object where a value belongs
+    open(key, hasKey, false);
+    for (const auto& m : v.GetObject()) {
+      if (node.isGroup()) member(m, node);
+      else value(m.value, node, leafType, textOf(m.name), true);
+    }
+    return close();
+  }
+  if (v.IsArray()) {
+    open(key, hasKey, true);
+    for (const auto& item : v.GetArray()) value(item, node, leafType, {}, false);
+    return close();
+  }
+  if (v.IsNull()) {
+    if (!keepNull_) return;
+    keyOf(key, hasKey);
+    writer_.Null();
+    return;
+  }
+  if (node.isGroup()) return invalid(node);  // a value where an object of fields belongs
+  if (leafType == FieldType::Flattened) return scalar(v, key, hasKey);
+  coerce(v, leafType, scratch_);
+  using Kind = Coerced::Kind;
+  if (scratch_.kind == Kind::Invalid) return invalid(node);
+  keyOf(key, hasKey);
+  switch (scratch_.kind) {
+    case Kind::String: string(scratch_.string, false); break;
+    case Kind::Int: writer_.Int64(scratch_.i); break;
+    case Kind::Uint: writer_.Uint64(scratch_.u); break;
+    case Kind::Double: writer_.Double(scratch_.d); break;
+    case Kind::Bool: writer_.Bool(scratch_.b); break;
+    case Kind::Null: writer_.Null(); break;
+    case Kind::Invalid: break;
+  }
+}
+
+void DocumentEncoder::scalar(const rapidjson::Value& v, std::string_view key, bool hasKey) {
+  keyOf(key, hasKey);
+  if (v.IsString()) string(textOf(v), false);
+  else if (v.IsBool()) writer_.Bool(v.GetBool());
+  else if (v.IsInt64()) writer_.Int64(v.GetInt64());
+  else if (v.IsUint64()) writer_.Uint64(v.GetUint64());
+  else if (std::isfinite(v.GetDouble())) writer_.Double(v.GetDouble());
+  else writer_.Null();  // NaN/infinity: JSON has no such number
+}
+
+void DocumentEncoder::open(std::string_view key, bool hasKey, bool isArray) {
+  pending_.push_back(Pending{key, hasKey, isArray});
+}
+
+void DocumentEncoder::close() {
+  if (opened_ == pending_.size()) {
+    if (pending_.back().isArray) writer_.EndArray();
+    else writer_.EndObject();
+    --opened_;
+  }
+  pending_.pop_back();
+}
+
+void DocumentEncoder::flush() {
+  for (; opened_ < pending_.size(); ++opened_) {
+    const Pending& p = pending_[opened_];
+    if (p.hasKey) string(p.key, true);
+    if (p.isArray) writer_.StartArray();
+    else writer_.StartObject();
+  }
+}
+
+void DocumentEncoder::keyOf(std::string_view key, bool hasKey) {
+  flush();
+  if (hasKey) string(key, true);
+}
+
+void DocumentEncoder::string(std::string_view s, bool isKey) {
+  if (!core::isValidUtf8(s)) {
+    repaired_ = core::toValidUtf8(s);
+    s = repaired_;
+  }
+  const auto size = static_cast<rapidjson::SizeType>(s.size());
+  if (isKey) writer_.Key(s.data(), size);
+  else writer_.String(s.data(), size);
+}
+
+void DocumentEncoder::undeclared(const SchemaNode& parent, std::string_view key) {
+  undeclared_.add();
+  std::string name = parent.path().empty() ? std::string(key) : parent.path() + "." + std::string(key);
+  if (warnedUndeclared_.size() < 10000 && warnedUndeclared_.insert(name).second) {
+    core::logger("mapper").warn("dropping field '{}': fields.yml does not declare it (further occurrences are only "
+                                "counted in mapper.fields.undeclared)",
+                                core::toValidUtf8(name));
+  }
+}
+
+void DocumentEncoder::invalid(const SchemaNode& node) {
+  invalid_.add();
+  if (warnedInvalid_.size() < 10000 && warnedInvalid_.insert(node.path()).second) {
+    core::logger("mapper").warn("dropping a value of field '{}': it cannot be converted to type {} (further occurrences are only "
+                                "counted in mapper.fields.invalid)",
+                                node.path(), toString(node.type() == FieldType::Object && node.def() && node.def()->objectType
+                                                          ? *node.def()->objectType
+                                                          : node.type()));
+  }
+}
+
+}  // namespace fim::mapper
