@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "core/time_format.h"
+#include "mapper/iso_time.h"
 #include "mapper/dotted_keys.h"
 #include "mapper/file_fields.h"
 #include "mapper/metadata_fields.h"
@@ -16,7 +16,7 @@ constexpr std::size_t kPoolBytes = 32 * 1024;  // far more than a typical docume
 
 Value timestampValue(core::TimePoint t, Allocator& a) {
   std::array<char, 32> buffer;
-  return copyString(core::formatTimestamp(t, buffer), a);
+  return copyString(formatIsoMillis(t, buffer), a);
 }
 
 Value eventObject(const core::FileEvent& e, Allocator& a) {

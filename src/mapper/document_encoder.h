@@ -8,6 +8,7 @@
 // subtree. Objects and arrays left with nothing to write are omitted; strings that are not valid
 // UTF-8 get U+FFFD. `@timestamp` is always written first. Not thread-safe: one per mapper thread.
 
+#include <cstring>
 #include <set>
 #include <string>
 #include <string_view>
@@ -32,7 +33,18 @@ class DocumentEncoder {
   bool encode(const rapidjson::Value& document, bool keepNull, rapidjson::StringBuffer& out);
 
  private:
-  using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+  // rapidjson's Writer plus a way to write text known to need no escaping in one copy.
+  class Writer : public rapidjson::Writer<rapidjson::StringBuffer> {
+   public:
+    void plainString(std::string_view s) {
+      Prefix(rapidjson::kStringType);
+      char* out = os_->Push(s.size() + 2);
+      out[0] = '"';
+      std::memcpy(out + 1, s.data(), s.size());
+      out[s.size() + 1] = '"';
+      EndValue(true);
+    }
+  };
 
   // A container is opened in the output only once something is written into it, so objects
   // and arrays whose every value was dropped leave no trace (the Writer cannot take bytes back).

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 #include <utility>
@@ -248,10 +249,46 @@ bool isFloatType(FieldType t) {
   return t == FieldType::Double || t == FieldType::Float || t == FieldType::HalfFloat || t == FieldType::ScaledFloat;
 }
 
+namespace {
+
+// Field names are short: length and three bytes spread them well enough, at no loop's cost.
+std::uint32_t nameHash(std::string_view name) {
+  if (name.empty()) return 0;
+  const auto byte = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(name[i])); };
+  return static_cast<std::uint32_t>(name.size()) * 0x9E3779B1u ^ byte(0) * 0x85EBCA6Bu ^ byte(name.size() - 1) * 0xC2B2AE35u ^
+         byte(name.size() / 2) * 0x27D4EB2Fu;
+}
+
+bool sameName(const std::string& a, std::string_view b) {  // sizes already equal
+  const std::size_t n = b.size();
+  if (n >= 8 && n <= 16) {  // two overlapping 8-byte loads cover the name
+    std::uint64_t x1, y1, x2, y2;
+    std::memcpy(&x1, a.data(), 8);
+    std::memcpy(&y1, b.data(), 8);
+    std::memcpy(&x2, a.data() + n - 8, 8);
+    std::memcpy(&y2, b.data() + n - 8, 8);
+    return x1 == y1 && x2 == y2;
+  }
+  if (n < 8) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (a[i] != b[i]) return false;
+    }
+    return true;
+  }
+  return std::memcmp(a.data(), b.data(), n) == 0;
+}
+
+}  // namespace
+
 const SchemaNode* SchemaNode::child(std::string_view name) const {
-  const auto it = std::lower_bound(children_.begin(), children_.end(), name,
-                                   [](const SchemaNode& n, std::string_view key) { return std::string_view(n.name_) < key; });
-  return it != children_.end() && it->name_ == name ? &*it : nullptr;
+  if (slots_.empty()) return nullptr;
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = nameHash(name) & mask;; i = (i + 1) & mask) {
+    const std::uint16_t slot = slots_[i];
+    if (slot == 0) return nullptr;
+    const SchemaNode& c = children_[slot - 1u];
+    if (c.name_.size() == name.size() && sameName(c.name_, name)) return &c;
+  }
 }
 
 // Turns the draft into the sorted, immutable tree (a friend of the node types).
@@ -265,6 +302,14 @@ struct SchemaBuilder {
       child.type_ = d.type;
       child.def_ = d.def;
       compile(d, child);
+    }
+    std::size_t size = 4;
+    while (size < node.children_.size() * 2) size *= 2;  // at most half full
+    node.slots_.assign(size, 0);
+    for (std::size_t c = 0; c < node.children_.size(); ++c) {
+      std::size_t i = nameHash(node.children_[c].name_) & (size - 1);
+      while (node.slots_[i] != 0) i = (i + 1) & (size - 1);
+      node.slots_[i] = static_cast<std::uint16_t>(c + 1);
     }
   }
 };

@@ -2,6 +2,7 @@
 // Schema: the fields fimbeat can emit, parsed from a Beats-format fields.yml, with a compiled
 // tree for looking fields up one key at a time (as an encoder walks a document) or by dotted name.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,7 +70,7 @@ class SchemaNode {
   bool isGroup() const { return type_ == FieldType::Group; }
   const FieldDef* def() const { return def_; }  // null for groups implied by dotted names or the root
   const std::vector<SchemaNode>& children() const { return children_; }  // sorted by name
-  const SchemaNode* child(std::string_view name) const;
+  const SchemaNode* child(std::string_view name) const;  // one hash probe, usually one compare
 
  private:
   friend struct SchemaBuilder;
@@ -78,6 +79,7 @@ class SchemaNode {
   FieldType type_ = FieldType::Group;
   const FieldDef* def_ = nullptr;
   std::vector<SchemaNode> children_;
+  std::vector<std::uint16_t> slots_;  // open addressing by hash of the name: child index + 1, 0 = empty
 };
 
 class Schema {
