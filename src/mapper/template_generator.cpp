@@ -91,8 +91,10 @@ void mappings(Writer& w, const Schema& schema, const TemplateOptions& options) {
   w.StartObject();
   key(w, "beat");
   str(w, "fimbeat");
-  key(w, "version");
-  str(w, options.version);
+  if (!options.version.empty()) {
+    key(w, "version");
+    str(w, options.version);
+  }
   w.EndObject();
   key(w, "date_detection");
   w.Bool(false);
@@ -137,8 +139,10 @@ std::string indexTemplateJson(const Schema& schema, const TemplateOptions& optio
   str(w, "fimbeat file integrity events (generated from fields.yml)");
   key(w, "managed_by");
   str(w, "fimbeat");
-  key(w, "version");
-  str(w, options.version);
+  if (!options.version.empty()) {
+    key(w, "version");
+    str(w, options.version);
+  }
   w.EndObject();
   key(w, "template");
   w.StartObject();

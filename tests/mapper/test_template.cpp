@@ -101,3 +101,18 @@ TEST_CASE("the ILM policy rolls over in the hot phase at 50gb per primary shard 
   CHECK(std::string(rollover["max_primary_shard_size"].GetString()) == "50gb");
   CHECK(std::string(rollover["max_age"].GetString()) == "30d");
 }
+
+TEST_CASE("templates/ holds the template and policy generated with default options") {
+  const std::string dir = testing::kSourceDir + "/templates/";
+  const std::string tpl = mapper::indexTemplateJson(mapper::builtinSchema(), {}) + "\n";
+  const std::string ilm = mapper::ilmPolicyJson() + "\n";
+  CHECK(tpl.find("\"version\": \"") == std::string::npos);  // no version given: none claimed
+  if (testing::envSet("FIM_UPDATE_FIELDS_DOC")) {
+    testing::writeFile(dir + "index-template.json", tpl);
+    testing::writeFile(dir + "ilm-policy.json", ilm);
+  }
+  CHECK_MESSAGE(testing::readFile(dir + "index-template.json") == tpl,
+                "templates/index-template.json is out of date: run FIM_UPDATE_FIELDS_DOC=1 build/test_mapper");
+  CHECK_MESSAGE(testing::readFile(dir + "ilm-policy.json") == ilm,
+                "templates/ilm-policy.json is out of date: run FIM_UPDATE_FIELDS_DOC=1 build/test_mapper");
+}
