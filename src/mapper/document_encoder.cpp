@@ -26,6 +26,8 @@ bool isFreeForm(const SchemaNode& node) {
   return node.type() == FieldType::Object || node.type() == FieldType::Flattened;
 }
 
+constexpr std::size_t kMaxWarnedNames = 10000;  // bounds the memory a stream of odd names can take
+
 std::string_view textOf(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
 // True when every byte is printable ASCII other than '"' and '\\': JSON needs no escape, and the
@@ -174,17 +176,19 @@ void DocumentEncoder::string(std::string_view s, bool isKey) {
 
 void DocumentEncoder::undeclared(const SchemaNode& parent, std::string_view key) {
   undeclared_.add();
-  std::string name = parent.path().empty() ? std::string(key) : parent.path() + "." + std::string(key);
-  if (warnedUndeclared_.size() < 10000 && warnedUndeclared_.insert(name).second) {
-    core::logger("mapper").warn("dropping field '{}': fields.yml does not declare it (further occurrences are only "
-                                "counted in mapper.fields.undeclared)",
-                                core::toValidUtf8(name));
-  }
+  name_.assign(parent.path());  // a reused buffer: a field a processor adds to every event costs no allocation
+  if (!name_.empty()) name_.push_back('.');
+  name_.append(key);
+  if (warnedUndeclared_.size() >= kMaxWarnedNames || warnedUndeclared_.contains(name_)) return;
+  warnedUndeclared_.insert(name_);
+  core::logger("mapper").warn("dropping field '{}': fields.yml does not declare it (further occurrences are only "
+                              "counted in mapper.fields.undeclared)",
+                              core::toValidUtf8(name_));
 }
 
 void DocumentEncoder::invalid(const SchemaNode& node) {
   invalid_.add();
-  if (warnedInvalid_.size() < 10000 && warnedInvalid_.insert(node.path()).second) {
+  if (warnedInvalid_.size() < kMaxWarnedNames && warnedInvalid_.insert(node.path()).second) {
     core::logger("mapper").warn("dropping a value of field '{}': it cannot be converted to type {} (further occurrences are only "
                                 "counted in mapper.fields.invalid)",
                                 node.path(), toString(node.type() == FieldType::Object && node.def() && node.def()->objectType

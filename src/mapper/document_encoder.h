@@ -74,6 +74,7 @@ class DocumentEncoder {
   std::vector<Pending> pending_;
   std::size_t opened_ = 0;  // how many of pending_ are written out
   std::string repaired_;
+  std::string name_;
   std::set<std::string, std::less<>> warnedUndeclared_;
   std::set<std::string, std::less<>> warnedInvalid_;
 };
