@@ -7,6 +7,7 @@
 #include "core/document_filter.h"
 #include "core/logging.h"
 #include "core/metrics.h"
+#include "core/utf8.h"
 #include "mapper/coerce.h"
 #include "mapper/document_builder.h"
 #include "mapper/document_encoder.h"
@@ -285,4 +286,96 @@ TEST_CASE("a filter that leaves no object gives no document, counted") {
   mapper::DocumentBuilder builder(testing::testConfig(), metrics, &filter);
   CHECK_FALSE(builder.map(testing::enrichedEvent({core::Action::Created}, testing::regularFile("/tmp/x", 1))));
   CHECK(metrics.counter("mapper.events.invalid").value() == 1);
+}
+
+TEST_CASE("whatever a processor leaves, the output is well-formed JSON whose every leaf is declared and typed") {
+  const auto& schema = mapper::builtinSchema();
+  std::vector<std::string> names;  // declared paths, their parents and some strangers
+  for (const auto* leaf : schema.leaves()) names.push_back(leaf->path());
+  for (const char* extra : {"file", "host.os", "labels.team", "fields.a.b", "nope", "file.nope", "a..b", "\xff\xfe", "@timestamp"}) {
+    names.emplace_back(extra);
+  }
+  std::uint64_t x = 0x9E3779B97F4A7C15ull;
+  const auto next = [&] {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    return x;
+  };
+  core::Metrics metrics;
+  mapper::DocumentEncoder encoder(schema, metrics);
+  rapidjson::StringBuffer out;
+  std::function<rapidjson::Value(rapidjson::Document::AllocatorType&, int)> randomValue;
+  randomValue = [&](rapidjson::Document::AllocatorType& a, int depth) -> rapidjson::Value {
+    switch (next() % (depth > 2 ? 7 : 9)) {
+      case 0: return rapidjson::Value();
+      case 1: return rapidjson::Value(next() % 2 == 0);
+      case 2: return rapidjson::Value(static_cast<std::int64_t>(next()));
+      case 3: return rapidjson::Value(static_cast<double>(next() % 100000) / 7.0);
+      case 4: return rapidjson::Value("2022-04-20T09:02:19.365Z", a);
+      case 5: return rapidjson::Value("10.0.0.1", a);
+      case 6: return rapidjson::Value("te\"xt\\\n\xff\x01", a);
+      case 7: {
+        rapidjson::Value array(rapidjson::kArrayType);
+        for (int i = 0, n = static_cast<int>(next() % 4); i < n; ++i) array.PushBack(randomValue(a, depth + 1), a);
+        return array;
+      }
+      default: {
+        rapidjson::Value object(rapidjson::kObjectType);
+        for (int i = 0, n = static_cast<int>(next() % 4); i < n; ++i) {
+          const std::string& name = names[next() % names.size()];
+          const std::string key = name.substr(name.rfind('.') == std::string::npos ? 0 : name.rfind('.') + 1);
+          object.AddMember(rapidjson::Value(key.c_str(), a), randomValue(a, depth + 1), a);
+        }
+        return object;
+      }
+    }
+  };
+  std::size_t checked = 0;
+  for (int round = 0; round < 2000; ++round) {
+    rapidjson::Document doc;
+    doc.SetObject();
+    auto& a = doc.GetAllocator();
+    for (int i = 0, n = static_cast<int>(next() % 12); i < n; ++i) {
+      doc.AddMember(rapidjson::Value(names[next() % names.size()].c_str(), a), randomValue(a, 0), a);
+    }
+    mapper::expandDottedKeys(doc, a);
+    const bool keepNull = round % 2 == 0;
+    REQUIRE(encoder.encode(doc, keepNull, out));
+    const std::string json(out.GetString(), out.GetSize());
+    CAPTURE(json);
+    auto parsed = parseJson(json);
+    std::multimap<std::string, const rapidjson::Value*> leaves;
+    testing::leaves(parsed, "", leaves);
+    checked += leaves.size();
+    for (const auto& [name, value] : leaves) {
+      CAPTURE(name);
+      const mapper::SchemaNode* node = schema.find(name);
+      if (!node) {  // below an object field: labels.x, fields.a.b
+        const auto dot = name.find('.');
+        node = schema.find(name.substr(0, dot));
+        REQUIRE(node);
+        REQUIRE((node->type() == FieldType::Object));
+        CHECK((value->IsString() || (keepNull && value->IsNull())));
+        continue;
+      }
+      if (value->IsNull()) {
+        CHECK(keepNull);
+        continue;
+      }
+      REQUIRE_FALSE(node->isGroup());
+      if (mapper::isStringType(node->type()) || node->type() == FieldType::Date || node->type() == FieldType::Ip ||
+          node->type() == FieldType::Object) {
+        REQUIRE(value->IsString());
+        CHECK(core::isValidUtf8(std::string_view(value->GetString(), value->GetStringLength())));
+        if (node->type() == FieldType::Date) CHECK(mapper::isIsoDate(value->GetString()));
+        if (node->type() == FieldType::Ip) CHECK(mapper::isIpAddress(value->GetString()));
+      } else if (mapper::isIntegerType(node->type())) {
+        CHECK((value->IsInt64() || value->IsUint64()));
+      } else if (node->type() == FieldType::Boolean) {
+        CHECK(value->IsBool());
+      }
+    }
+  }
+  CHECK(checked > 3000);  // the random documents did reach the schema's leaves
+  CHECK(metrics.counter("mapper.fields.undeclared").value() > 0);
+  CHECK(metrics.counter("mapper.fields.invalid").value() > 0);
 }
