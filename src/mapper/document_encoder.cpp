@@ -45,6 +45,16 @@ bool isPlainAscii(std::string_view s) {
     if (_mm_movemask_epi8(bad) != 0) return false;
   }
 #endif
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  for (; i + 8 <= s.size(); i += 8) {  // "Bit Twiddling Hacks": any byte < 0x20, == '"', == '\\' or >= 0x80
+    std::uint64_t x;
+    std::memcpy(&x, s.data() + i, 8);
+    const std::uint64_t quote = x ^ (kOnes * '"');
+    const std::uint64_t slash = x ^ (kOnes * '\\');
+    const std::uint64_t hits = ((x - kOnes * 0x20) & ~x) | ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) | x;
+    if ((hits & kHigh) != 0) return false;
+  }
   for (; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
@@ -81,23 +91,23 @@ void DocumentEncoder::member(const rapidjson::Value::Member& m, const SchemaNode
   const std::string_view key = textOf(m.name);
   const SchemaNode* child = group.child(key);
   if (!child) return undeclared(group, key);
-  value(m.value, *child, leafTypeOf(*child), key, true);
+  value(m.value, *child, leafTypeOf(*child), child->name(), Key::Plain);  // schema names need no escaping
 }
 
 void DocumentEncoder::value(const rapidjson::Value& v, const SchemaNode& node, FieldType leafType, std::string_view key,
-                            bool hasKey) {
+                            Key hasKey) {
   if (v.IsObject()) {
     if (!node.isGroup() && !isFreeForm(node)) return invalid(node);  // an object where a value belongs
     open(key, hasKey, false);
     for (const auto& m : v.GetObject()) {
       if (node.isGroup()) member(m, node);
-      else value(m.value, node, leafType, textOf(m.name), true);
+      else value(m.value, node, leafType, textOf(m.name), Key::Text);
     }
     return close();
   }
   if (v.IsArray()) {
     open(key, hasKey, true);
-    for (const auto& item : v.GetArray()) value(item, node, leafType, {}, false);
+    for (const auto& item : v.GetArray()) value(item, node, leafType, {}, Key::None);
     return close();
   }
   if (v.IsNull()) {
@@ -123,7 +133,7 @@ void DocumentEncoder::value(const rapidjson::Value& v, const SchemaNode& node, F
   }
 }
 
-void DocumentEncoder::scalar(const rapidjson::Value& v, std::string_view key, bool hasKey) {
+void DocumentEncoder::scalar(const rapidjson::Value& v, std::string_view key, Key hasKey) {
   keyOf(key, hasKey);
   if (v.IsString()) string(textOf(v), false);
   else if (v.IsBool()) writer_.Bool(v.GetBool());
@@ -133,7 +143,7 @@ void DocumentEncoder::scalar(const rapidjson::Value& v, std::string_view key, bo
   else writer_.Null();  // NaN/infinity: JSON has no such number
 }
 
-void DocumentEncoder::open(std::string_view key, bool hasKey, bool isArray) {
+void DocumentEncoder::open(std::string_view key, Key hasKey, bool isArray) {
   pending_.push_back(Pending{key, hasKey, isArray});
 }
 
@@ -149,15 +159,20 @@ void DocumentEncoder::close() {
 void DocumentEncoder::flush() {
   for (; opened_ < pending_.size(); ++opened_) {
     const Pending& p = pending_[opened_];
-    if (p.hasKey) string(p.key, true);
+    writeKey(p.key, p.hasKey);
     if (p.isArray) writer_.StartArray();
     else writer_.StartObject();
   }
 }
 
-void DocumentEncoder::keyOf(std::string_view key, bool hasKey) {
+void DocumentEncoder::keyOf(std::string_view key, Key hasKey) {
   flush();
-  if (hasKey) string(key, true);
+  writeKey(key, hasKey);
+}
+
+void DocumentEncoder::writeKey(std::string_view key, Key kind) {
+  if (kind == Key::Plain) writer_.plainString(key);
+  else if (kind == Key::Text) string(key, true);
 }
 
 void DocumentEncoder::string(std::string_view s, bool isKey) {

@@ -48,19 +48,21 @@ class DocumentEncoder {
 
   // A container is opened in the output only once something is written into it, so objects
   // and arrays whose every value was dropped leave no trace (the Writer cannot take bytes back).
+  enum class Key { None, Plain, Text };  // array element; a schema name; any text (escaped as needed)
   struct Pending {
     std::string_view key;
-    bool hasKey;
+    Key hasKey;
     bool isArray;
   };
 
   void member(const rapidjson::Value::Member& m, const SchemaNode& group);
-  void value(const rapidjson::Value& v, const SchemaNode& node, FieldType leafType, std::string_view key, bool hasKey);
-  void scalar(const rapidjson::Value& v, std::string_view key, bool hasKey);
-  void open(std::string_view key, bool hasKey, bool isArray);
+  void value(const rapidjson::Value& v, const SchemaNode& node, FieldType leafType, std::string_view key, Key hasKey);
+  void scalar(const rapidjson::Value& v, std::string_view key, Key hasKey);
+  void open(std::string_view key, Key hasKey, bool isArray);
   void close();
   void flush();
-  void keyOf(std::string_view key, bool hasKey);
+  void keyOf(std::string_view key, Key hasKey);
+  void writeKey(std::string_view key, Key kind);
   void string(std::string_view s, bool isKey);
   void undeclared(const SchemaNode& parent, std::string_view key);
   void invalid(const SchemaNode& node);

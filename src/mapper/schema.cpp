@@ -110,8 +110,9 @@ class Parser {
     FieldDef def;
     def.line = node.Mark().line + 1;
     def.name = scalar(node, "name", true);
-    if (def.name.empty() || def.name.front() == '.' || def.name.back() == '.' || def.name.find("..") != std::string::npos) {
-      fail(node["name"], fmt::format("invalid field name '{}'", def.name));
+    const bool plain = std::all_of(def.name.begin(), def.name.end(), [](char c) { return c > 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+    if (!plain || def.name.empty() || def.name.front() == '.' || def.name.back() == '.' || def.name.find("..") != std::string::npos) {
+      fail(node["name"], fmt::format("invalid field name '{}': printable ASCII without quotes, backslashes or empty segments", def.name));
     }
     def.path = prefix + def.name;
     checkKeys(node, kFieldKeys, fmt::format("field '{}'", def.path));

@@ -77,6 +77,8 @@ TEST_CASE("schema errors name the line and what is wrong") {
   CHECK(parseError("- key: a\n  fields:\n    - name: f\n      fields: []\n").starts_with("fields.yml:4: field 'f' has fields"));
   CHECK(parseError("- key: a\n  fields: [\n").starts_with("fields.yml:3:"));  // YAML syntax error
   CHECK(parseError("key: a\n").starts_with("fields.yml:1: the top level must be a list"));
+  CHECK(parseError("- key: a\n  fields:\n    - name: 'a\"b'\n").starts_with("fields.yml:3: invalid field name"));
+  CHECK(parseError("- key: a\n  fields:\n    - name: a..b\n").starts_with("fields.yml:3: invalid field name"));
   CHECK(parseError("- key: a\n  fields:\n    - {name: f}\n    - name: f\n      type: group\n      fields: [{name: x}]\n")
             .starts_with("fields.yml:4: group 'f' was declared as a field at line 3"));
 }
