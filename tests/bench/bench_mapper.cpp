@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
     return json.GetSize();
   }));
 
-  rows.push_back(measure("  (reference: rapidjson Accept, no schema)", [&](std::size_t) {
+  rows.push_back(measure("  (reference: rapidjson Accept only)", [&](std::size_t) {
     json.Clear();
     rapidjson::Writer<rapidjson::StringBuffer> plain(json);
     built.Accept(plain);
