@@ -72,7 +72,7 @@ Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_p
       baseline_(std::move(baseline)),
       reader_(*queue_, metrics),
       enricher_(config, metrics, std::move(metadata)),
-      builder_(metrics),
+      builder_(config, metrics),
       worker_(*output_, metrics, 1024, [this](std::uint64_t sequence) {
         if (auto acked = queue_->acknowledge(sequence); !acked) {
           core::logger("queue").error("removing delivered events from the queue failed: {}", acked.error().message());

@@ -1,92 +1,142 @@
 #include "mapper/document_builder.h"
 
 #include <algorithm>
-#include <ctime>
+#include <array>
 
-#include <fmt/format.h>
-
-#include "core/time_format.h"
+#include "mapper/iso_time.h"
+#include "mapper/dotted_keys.h"
 #include "mapper/file_fields.h"
+#include "mapper/metadata_fields.h"
 
 namespace fim::mapper {
 namespace {
 
-constexpr std::size_t kBatch = 256;  // events taken per wake-up
+constexpr std::size_t kBatch = 256;          // events taken per wake-up
+constexpr std::size_t kPoolBytes = 32 * 1024;  // far more than a typical document needs
 
-void writeEvent(JsonWriter& w, const core::FileEvent& e) {
-  w.Key("event");
-  w.StartObject();
-  putKeyString(w, "kind", "event");
-  w.Key("category");
-  w.StartArray();
-  w.String("file");
-  w.EndArray();
-  w.Key("type");
-  w.StartArray();
-  std::vector<std::string> types;
-  for (auto action : e.actions) {
-    const std::string type = core::eventType(action);
-    if (std::find(types.begin(), types.end(), type) == types.end()) types.push_back(type);
-  }
-  for (const auto& t : types) w.String(t.c_str());
-  w.EndArray();
-  w.Key("action");
-  w.StartArray();
-  for (auto action : e.actions) w.String(core::toString(action));
-  w.EndArray();
-  putKeyString(w, "module", kModule);
-  putKeyString(w, "dataset", kDataset);
-  w.EndObject();
+Value timestampValue(core::TimePoint t, Allocator& a) {
+  std::array<char, 32> buffer;
+  return copyString(formatIsoMillis(t, buffer), a);
 }
 
-void writeFile(JsonWriter& w, const core::FileInfo& f) {
-  w.Key("file");
-  w.StartObject();
-  writeFileMembers(w, f);
-  w.EndObject();
+Value eventObject(const core::FileEvent& e, Allocator& a) {
+  Value event(rapidjson::kObjectType);
+  Value actions(rapidjson::kArrayType);
+  Value types(rapidjson::kArrayType);
+  std::array<const char*, 8> seen{};
+  std::size_t distinct = 0;
+  for (const auto action : e.actions) {
+    actions.PushBack(rapidjson::StringRef(core::toString(action)), a);
+    const char* type = core::eventType(action);  // static strings: compare pointers
+    if (std::find(seen.begin(), seen.begin() + distinct, type) == seen.begin() + distinct && distinct < seen.size()) {
+      seen[distinct++] = type;
+      types.PushBack(rapidjson::StringRef(type), a);
+    }
+  }
+  add(event, "action", std::move(actions), a);
+  Value category(rapidjson::kArrayType);
+  category.PushBack("file", a);
+  add(event, "category", std::move(category), a);
+  addRef(event, "dataset", kDataset, a);
+  addRef(event, "kind", "event", a);
+  addRef(event, "module", kModule, a);
+  add(event, "type", std::move(types), a);
+  return event;
+}
+
+Value oneMember(std::string_view key, Value&& value, Allocator& a) {
+  Value object(rapidjson::kObjectType);
+  add(object, key, std::move(value), a);
+  return object;
 }
 
 }  // namespace
 
-DocumentBuilder::DocumentBuilder(core::Metrics& metrics) : events_(metrics.counter("mapper.events")) {}
+DocumentBuilder::DocumentBuilder(const config::Config& config, core::Metrics& metrics, const core::DocumentFilter* filter,
+                                 const Schema& schema)
+    : dataStream_(config.dataStream),
+      filter_(filter),
+      events_(metrics.counter("mapper.events")),
+      dropped_(metrics.counter("mapper.events.dropped")),
+      invalid_(metrics.counter("mapper.events.invalid")),
+      encoder_(schema, metrics),
+      poolBuffer_(new char[kPoolBytes]),
+      pool_(poolBuffer_.get(), kPoolBytes) {
+  for (const auto& m : config.modules) keepNull_.push_back(m.keepNull);
+}
 
-std::string DocumentBuilder::build(const core::EnrichedEvent& enriched) const {
+void DocumentBuilder::buildDocument(const core::EnrichedEvent& enriched, rapidjson::Document& doc) const {
   const core::FileEvent& e = enriched.event;
-  rapidjson::StringBuffer buffer;
-  JsonWriter w(buffer);
-  w.StartObject();
-  std::array<char, 32> timestamp;
-  putKeyString(w, "@timestamp", core::formatTimestamp(e.timestamp, timestamp));
-  writeEvent(w, e);
-  writeFile(w, e.file);
-  w.Key("host");
-  w.StartObject();
-  putKeyString(w, "name", enriched.metadata ? enriched.metadata->host.name : std::string());
-  w.EndObject();
+  const core::Metadata* meta = enriched.metadata.get();
+  auto& a = doc.GetAllocator();
+  doc.SetObject();
+  // Keys in the order of Elastic's sample event: @timestamp, then alphabetical.
+  add(doc, "@timestamp", timestampValue(e.timestamp, a), a);
+  if (meta) addIfNotEmpty(doc, "agent", agentObject(meta->agent, a), a);
+  if (meta && meta->cloud) addIfNotEmpty(doc, "cloud", cloudObject(*meta->cloud, a), a);
+  std::optional<ProcessObjects> who;
+  if (e.process) who.emplace(processObjects(*e.process, a));
+  if (who) addIfNotEmpty(doc, "container", std::move(who->container), a);
+  Value dataStream(rapidjson::kObjectType);
+  addRefIfSet(dataStream, "dataset", dataStream_.dataset, a);
+  addRefIfSet(dataStream, "namespace", dataStream_.ns, a);
+  addRefIfSet(dataStream, "type", dataStream_.type, a);
+  addIfNotEmpty(doc, "data_stream", std::move(dataStream), a);
+  add(doc, "ecs", oneMember("version", refString(kEcsVersion), a), a);
+  if (e.errorMessage) add(doc, "error", oneMember("message", refString(*e.errorMessage), a), a);
+  add(doc, "event", eventObject(e, a), a);
+  add(doc, "file", fileObject(e.file, a), a);
+  addIfNotEmpty(doc, "file_integrity", fileIntegrityObject(e, a), a);
+  if (who) addIfNotEmpty(doc, "group", std::move(who->group), a);
+  if (meta) addIfNotEmpty(doc, "host", hostObject(meta->host, a), a);
+  if (who) addIfNotEmpty(doc, "process", std::move(who->process), a);
+  add(doc, "service", oneMember("type", refString(kModule), a), a);
   if (!enriched.tags.empty()) {
-    w.Key("tags");
-    w.StartArray();
-    for (const auto& t : enriched.tags) putString(w, t);
-    w.EndArray();
+    Value tags(rapidjson::kArrayType);
+    tags.Reserve(static_cast<rapidjson::SizeType>(enriched.tags.size()), a);
+    for (const auto& t : enriched.tags) tags.PushBack(refString(t), a);
+    add(doc, "tags", std::move(tags), a);
   }
-  writeFileIntegrity(w, e);
-  if (e.errorMessage) {
-    w.Key("error");
-    w.StartObject();
-    putKeyString(w, "message", *e.errorMessage);
-    w.EndObject();
+  if (who) addIfNotEmpty(doc, "user", std::move(who->user), a);
+}
+
+std::optional<core::EncodedEvent> DocumentBuilder::map(const core::EnrichedEvent& enriched) {
+  pool_.Clear();  // the previous document's memory; the first chunk is kept
+  rapidjson::Document doc(&pool_);
+  buildDocument(enriched, doc);
+  if (filter_) {
+    if (!filter_->apply(doc, enriched.event.module)) {
+      dropped_.add();
+      return std::nullopt;
+    }
+    if (doc.IsObject()) {
+      expandDottedKeys(doc, doc.GetAllocator());
+      if (!doc.HasMember("@timestamp")) {  // a data stream rejects documents without it
+        add(doc, "@timestamp", timestampValue(enriched.event.timestamp, doc.GetAllocator()), doc.GetAllocator());
+      }
+    }
   }
-  w.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  if (!encoder_.encode(doc, keepNull(enriched.event.module), json_)) {
+    invalid_.add();
+    return std::nullopt;
+  }
+  return core::EncodedEvent{enriched.event.sequence, ids_.id(enriched), std::string(json_.GetString(), json_.GetSize())};
+}
+
+std::string DocumentBuilder::build(const core::EnrichedEvent& event) {
+  auto encoded = map(event);
+  return encoded ? std::move(encoded->json) : std::string();
 }
 
 void DocumentBuilder::run(std::stop_token stop, core::BoundedQueue<core::EnrichedEvent>& in,
-                          core::BoundedQueue<core::EncodedEvent>& out) const {
+                          core::BoundedQueue<core::EncodedEvent>& out) {
   std::vector<core::EnrichedEvent> batch;
   std::vector<core::EncodedEvent> documents;
   while (in.popBatch(batch, kBatch, stop) > 0) {
     events_.add(static_cast<std::int64_t>(batch.size()));
-    for (const auto& event : batch) documents.push_back(core::EncodedEvent{event.event.sequence, {}, build(event)});
+    for (const auto& event : batch) {
+      if (auto encoded = map(event)) documents.push_back(std::move(*encoded));
+    }
     batch.clear();
     if (!out.pushBatch(documents, stop)) break;
   }

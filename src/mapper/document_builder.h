@@ -1,30 +1,70 @@
 #pragma once
-// DocumentBuilder: EnrichedEvent → one ECS JSON document (nested objects, arrays where ECS
-// normalizes to arrays). Strings that are not valid UTF-8 get U+FFFD for each bad byte.
+// DocumentBuilder: EnrichedEvent → ECS document → processors → schema-checked JSON with a
+// deterministic _id. The document is built as a rapidjson::Document in a reused memory pool
+// (nested objects, never dotted keys; arrays where ECS normalizes to arrays), handed to the
+// DocumentFilter (processors) if there is one, its dotted keys expanded, and encoded against the
+// schema (see document_encoder.h). Not thread-safe: one builder per mapper thread.
 
+#include <memory>
+#include <optional>
+#include <stop_token>
 #include <string>
+#include <vector>
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+
+#include "config/config.h"
 #include "core/bounded_queue.h"
+#include "core/document_filter.h"
 #include "core/event.h"
 #include "core/metrics.h"
+#include "mapper/document_encoder.h"
+#include "mapper/event_id.h"
+#include "mapper/schema.h"
 
 namespace fim::mapper {
 
 inline constexpr const char* kDataset = "fim.event";
 inline constexpr const char* kModule = "file_integrity";
+// The ECS release of the reference fields.yml follows (ecs_flat.yml of the ECS 9.4 line).
+inline constexpr const char* kEcsVersion = "9.4.0";
 
 class DocumentBuilder {
  public:
-  explicit DocumentBuilder(core::Metrics& metrics);
+  // `filter` (processors) and `schema` must outlive the builder.
+  DocumentBuilder(const config::Config& config, core::Metrics& metrics, const core::DocumentFilter* filter = nullptr,
+                  const Schema& schema = builtinSchema());
 
-  std::string build(const core::EnrichedEvent& event) const;
+  // The ECS document of `event` before processors, into `document` (which should use a pool
+  // allocator that outlives it). Strings reference `event`, which must outlive the document.
+  void buildDocument(const core::EnrichedEvent& event, rapidjson::Document& document) const;
+
+  // Build, run the processors, encode. nullopt: a processor dropped the event (counted in
+  // mapper.events.dropped) or left something that is not an object (mapper.events.invalid).
+  std::optional<core::EncodedEvent> map(const core::EnrichedEvent& event);
+
+  // map()'s JSON, or "" for a dropped event (for tests and tools).
+  std::string build(const core::EnrichedEvent& event);
 
   // Until `in` is closed and drained (or stop); closes `out` when it returns.
   void run(std::stop_token stop, core::BoundedQueue<core::EnrichedEvent>& in,
-           core::BoundedQueue<core::EncodedEvent>& out) const;
+           core::BoundedQueue<core::EncodedEvent>& out);
 
  private:
+  bool keepNull(std::size_t module) const { return module < keepNull_.size() && keepNull_[module]; }
+
+  config::DataStreamConfig dataStream_;
+  std::vector<bool> keepNull_;  // by module index
+  const core::DocumentFilter* filter_;
   core::Counter& events_;
+  core::Counter& dropped_;
+  core::Counter& invalid_;
+  DocumentEncoder encoder_;
+  EventIdHasher ids_;
+  std::unique_ptr<char[]> poolBuffer_;  // the pool's first chunk: most documents need no malloc
+  rapidjson::MemoryPoolAllocator<> pool_;
+  rapidjson::StringBuffer json_;
 };
 
 }  // namespace fim::mapper

@@ -1,127 +1,145 @@
 #include "mapper/file_fields.h"
 
 #include <algorithm>
+#include <array>
 
-#include <fmt/format.h>
-
-#include "core/time_format.h"
-#include "core/utf8.h"
+#include "mapper/iso_time.h"
 
 namespace fim::mapper {
 
-void putString(JsonWriter& w, std::string_view value) {
-  if (core::isValidUtf8(value)) {  // the common case: no copy
-    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-    return;
-  }
-  const std::string valid = core::toValidUtf8(value);
-  w.String(valid.data(), static_cast<rapidjson::SizeType>(valid.size()));
+std::string formatMode(std::uint32_t mode) {
+  std::string out(4, '0');
+  mode &= 01777;
+  for (int i = 3; i >= 0; --i, mode >>= 3) out[static_cast<std::size_t>(i)] = static_cast<char>('0' + (mode & 7));
+  return out;
 }
 
-void putKeyString(JsonWriter& w, const char* key, std::string_view value) {
-  w.Key(key);
-  putString(w, value);
-}
-
-std::string formatMode(std::uint32_t mode) { return fmt::format("{:04o}", mode & 01777); }
-
-std::string fileName(const std::string& path) {
+std::string_view fileName(std::string_view path) {
   const auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-std::string fileExtension(const std::string& path) {
-  const std::string name = fileName(path);
+std::string_view fileExtension(std::string_view path) {
+  const std::string_view name = fileName(path);
   const auto dot = name.rfind('.');
-  if (dot == std::string::npos || dot == 0 || dot + 1 == name.size()) return "";
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return {};
   return name.substr(dot + 1);
 }
 
 namespace {
 
-void putTime(JsonWriter& w, const char* key, core::TimePoint t) {
+Value timeValue(core::TimePoint t, Allocator& a) {
   std::array<char, 32> buffer;
-  putKeyString(w, key, core::formatTimestamp(t, buffer));
+  return copyString(formatIsoMillis(t, buffer), a);
 }
 
-void writeHashes(JsonWriter& w, const std::map<core::HashType, std::string>& hashes,
-                 const std::vector<std::string>* only) {
-  bool open = false;
-  for (const auto& [type, hex] : hashes) {
-    const std::string name = core::toString(type);
-    if (only && std::find(only->begin(), only->end(), "hash." + name) == only->end()) continue;
-    if (!open) {
-      w.Key("hash");
-      w.StartObject();
-      open = true;
-    }
-    putKeyString(w, name.c_str(), hex);
+Value modeValue(std::uint32_t mode, Allocator& a) {
+  char text[4];
+  mode &= 01777;
+  for (int i = 3; i >= 0; --i, mode >>= 3) text[i] = static_cast<char>('0' + (mode & 7));
+  return copyString(std::string_view(text, 4), a);
+}
+
+// The attributes changed_attributes can name, in the order file.* lists them.
+enum class Attr { Type, Size, Inode, Uid, Gid, Owner, Group, Mode, Setuid, Setgid, Mtime, Ctime, TargetPath, MimeType };
+
+struct AttrName {
+  Attr attr;
+  std::string_view name;
+};
+
+constexpr std::array kAttributes{
+    AttrName{Attr::Type, "type"},     AttrName{Attr::Size, "size"},     AttrName{Attr::Inode, "inode"},
+    AttrName{Attr::Uid, "uid"},       AttrName{Attr::Gid, "gid"},       AttrName{Attr::Owner, "owner"},
+    AttrName{Attr::Group, "group"},   AttrName{Attr::Mode, "mode"},     AttrName{Attr::Setuid, "setuid"},
+    AttrName{Attr::Setgid, "setgid"}, AttrName{Attr::Mtime, "mtime"},   AttrName{Attr::Ctime, "ctime"},
+    AttrName{Attr::TargetPath, "target_path"}, AttrName{Attr::MimeType, "mime_type"},
+};
+
+// One attribute of `f` under its changed_attributes name; `always` writes false booleans and empty names too.
+void addAttribute(Value& out, const core::FileInfo& f, const AttrName& at, bool always, Allocator& a) {
+  switch (at.attr) {
+    case Attr::Type: addRef(out, at.name, core::toString(f.type), a); break;
+    case Attr::Size: if (f.size) add(out, at.name, Value(*f.size), a); break;
+    case Attr::Inode: add(out, at.name, decimalString(f.inode, a), a); break;
+    case Attr::Uid: add(out, at.name, decimalString(f.uid, a), a); break;
+    case Attr::Gid: add(out, at.name, decimalString(f.gid, a), a); break;
+    case Attr::Owner: if (always || !f.owner.empty()) addRef(out, at.name, f.owner, a); break;
+    case Attr::Group: if (always || !f.group.empty()) addRef(out, at.name, f.group, a); break;
+    case Attr::Mode: add(out, at.name, modeValue(f.mode, a), a); break;
+    case Attr::Setuid: if (always || f.setuid) add(out, at.name, Value(f.setuid), a); break;
+    case Attr::Setgid: if (always || f.setgid) add(out, at.name, Value(f.setgid), a); break;
+    case Attr::Mtime: add(out, at.name, timeValue(f.mtime, a), a); break;
+    case Attr::Ctime: add(out, at.name, timeValue(f.ctime, a), a); break;
+    case Attr::TargetPath: if (f.targetPath) addRef(out, at.name, *f.targetPath, a); break;
+    case Attr::MimeType: if (f.mimeType) addRef(out, at.name, *f.mimeType, a); break;
   }
-  if (open) w.EndObject();
 }
 
-// One attribute of a FileInfo by its changed_attributes name; `always` writes false booleans too.
-void writeAttribute(JsonWriter& w, const core::FileInfo& f, const std::string& name, bool always) {
-  if (name == "type") putKeyString(w, "type", core::toString(f.type));
-  else if (name == "size" && f.size) { w.Key("size"); w.Uint64(*f.size); }
-  else if (name == "inode") putKeyString(w, "inode", std::to_string(f.inode));
-  else if (name == "uid") putKeyString(w, "uid", std::to_string(f.uid));
-  else if (name == "gid") putKeyString(w, "gid", std::to_string(f.gid));
-  else if (name == "owner" && (always || !f.owner.empty())) putKeyString(w, "owner", f.owner);
-  else if (name == "group" && (always || !f.group.empty())) putKeyString(w, "group", f.group);
-  else if (name == "mode") putKeyString(w, "mode", formatMode(f.mode));
-  else if (name == "setuid" && (always || f.setuid)) { w.Key("setuid"); w.Bool(f.setuid); }
-  else if (name == "setgid" && (always || f.setgid)) { w.Key("setgid"); w.Bool(f.setgid); }
-  else if (name == "mtime") putTime(w, "mtime", f.mtime);
-  else if (name == "ctime") putTime(w, "ctime", f.ctime);
-  else if (name == "target_path" && f.targetPath) putKeyString(w, "target_path", *f.targetPath);
-  else if (name == "mime_type" && f.mimeType) putKeyString(w, "mime_type", *f.mimeType);
+// hash.<type> for every digest, or only those changed_attributes names when `changed` is given.
+Value hashObject(const std::map<core::HashType, std::string>& hashes, const std::vector<std::string>* changed, Allocator& a) {
+  Value hash(rapidjson::kObjectType);
+  for (const auto& [type, hex] : hashes) {
+    const std::string_view name = core::toString(type);
+    if (changed && std::none_of(changed->begin(), changed->end(), [&](const std::string& c) {
+          return c.size() == name.size() + 5 && c.starts_with("hash.") && std::string_view(c).substr(5) == name;
+        })) {
+      continue;
+    }
+    addRef(hash, name, hex, a);
+  }
+  return hash;
 }
-
-const std::vector<std::string> kFileAttributes{"type", "size", "inode", "uid", "gid", "owner", "group", "mode",
-                                               "setuid", "setgid", "mtime", "ctime", "target_path", "mime_type"};
 
 }  // namespace
 
-void writeFileMembers(JsonWriter& w, const core::FileInfo& f) {
-  putKeyString(w, "path", f.path);
-  putKeyString(w, "name", fileName(f.path));
-  if (f.type == core::FileType::File) {
-    if (auto ext = fileExtension(f.path); !ext.empty()) putKeyString(w, "extension", ext);
+Value fileObject(const core::FileInfo& f, Allocator& a) {
+  Value file(rapidjson::kObjectType);
+  addRef(file, "path", f.path, a);
+  addRef(file, "name", fileName(f.path), a);
+  if (f.type == core::FileType::File) addRefIfSet(file, "extension", fileExtension(f.path), a);
+  if (f.type == core::FileType::Unknown) {  // an unreadable path has only its name
+    addRef(file, "type", core::toString(f.type), a);
+  } else {
+    for (const auto& at : kAttributes) addAttribute(file, f, at, false, a);
   }
-  const bool known = f.type != core::FileType::Unknown;  // an unreadable path has only its name
-  for (const auto& name : kFileAttributes) {
-    if (known || name == "type") writeAttribute(w, f, name, false);
-  }
-  writeHashes(w, f.hashes, nullptr);
+  addIfNotEmpty(file, "hash", hashObject(f.hashes, nullptr, a), a);
+  return file;
 }
 
-void writeFileIntegrity(JsonWriter& w, const core::FileEvent& e) {
-  const bool hasSecurity = e.file.selinux || e.file.acl;
-  if (e.changedAttributes.empty() && !hasSecurity) return;
-  w.Key("file_integrity");
-  w.StartObject();
-  if (e.file.selinux) putKeyString(w, "selinux", *e.file.selinux);
-  if (e.file.acl) putKeyString(w, "acl", *e.file.acl);
+Value fileIntegrityObject(const core::FileEvent& e, Allocator& a) {
+  Value fi(rapidjson::kObjectType);
+  if (e.file.selinux) addRef(fi, "selinux", *e.file.selinux, a);
+  if (e.file.acl) addRef(fi, "acl", *e.file.acl, a);
   if (!e.changedAttributes.empty()) {
-    w.Key("changed_attributes");
-    w.StartArray();
-    for (const auto& a : e.changedAttributes) putString(w, a);
-    w.EndArray();
+    Value changed(rapidjson::kArrayType);
+    changed.Reserve(static_cast<rapidjson::SizeType>(e.changedAttributes.size()), a);
+    for (const auto& c : e.changedAttributes) changed.PushBack(refString(c), a);
+    add(fi, "changed_attributes", std::move(changed), a);
   }
-  if (e.previous && !e.changedAttributes.empty()) {
+  Value previous(rapidjson::kObjectType);
+  if (e.previousPath) addRef(previous, "path", *e.previousPath, a);
+  if (e.previous) {
     const core::FileInfo& old = *e.previous;
-    w.Key("previous");
-    w.StartObject();
     for (const auto& name : e.changedAttributes) {
-      if (name == "selinux" && old.selinux) putKeyString(w, "selinux", *old.selinux);
-      else if (name == "acl" && old.acl) putKeyString(w, "acl", *old.acl);
-      else if (!name.starts_with("hash.")) writeAttribute(w, old, name, true);
+      if (name == "selinux") {
+        if (old.selinux) addRef(previous, "selinux", *old.selinux, a);
+      } else if (name == "acl") {
+        if (old.acl) addRef(previous, "acl", *old.acl, a);
+      } else {
+        const auto at = std::find_if(kAttributes.begin(), kAttributes.end(), [&](const AttrName& n) { return n.name == name; });
+        if (at != kAttributes.end()) addAttribute(previous, old, *at, true, a);
+      }
     }
-    writeHashes(w, old.hashes, &e.changedAttributes);
-    w.EndObject();
+    addIfNotEmpty(previous, "hash", hashObject(old.hashes, &e.changedAttributes, a), a);
   }
-  w.EndObject();
+  addIfNotEmpty(fi, "previous", std::move(previous), a);
+  if (e.process && e.process->exited) {
+    Value process(rapidjson::kObjectType);
+    add(process, "exited", Value(true), a);
+    add(fi, "process", std::move(process), a);
+  }
+  return fi;
 }
 
 }  // namespace fim::mapper

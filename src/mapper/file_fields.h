@@ -1,22 +1,26 @@
 #pragma once
-// file.* and file_integrity.* from a FileInfo, in the formats of Elastic's FIM sample event.
+// file.* and file_integrity.* of a FileEvent as rapidjson Values, in the formats of Elastic's FIM
+// sample event (ids as decimal strings, mode "0644", ISO-8601 UTC dates).
 
+#include <cstdint>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "core/event.h"
-#include "mapper/json_writer.h"
+#include "mapper/json_value.h"
 
 namespace fim::mapper {
 
-std::string formatMode(std::uint32_t mode);      // permission and sticky bits: "0644", "1777"
-std::string fileName(const std::string& path);
-std::string fileExtension(const std::string& path);  // "gz" for a.tar.gz; "" for .bashrc
+std::string formatMode(std::uint32_t mode);  // permission and sticky bits: "0644", "1777"
+std::string_view fileName(std::string_view path);
+std::string_view fileExtension(std::string_view path);  // "gz" for a.tar.gz; "" for .bashrc
 
-// The members of the `file` object.
-void writeFileMembers(JsonWriter& w, const core::FileInfo& f);
+// The `file` object. Strings reference `f`, which must outlive the value.
+Value fileObject(const core::FileInfo& f, Allocator& a);
 
-// file_integrity: changed_attributes and previous.* holding exactly the changed attributes' old values.
-void writeFileIntegrity(JsonWriter& w, const core::FileEvent& e);
+// The `file_integrity` object (changed_attributes, previous.* holding exactly the changed
+// attributes' old values, previous.path of a moved file, selinux, acl, process.exited);
+// an empty object when there is nothing to say.
+Value fileIntegrityObject(const core::FileEvent& e, Allocator& a);
 
 }  // namespace fim::mapper

@@ -1,0 +1,215 @@
+#include "mapper/document_encoder.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "core/logging.h"
+#include "core/utf8.h"
+
+namespace fim::mapper {
+namespace {
+
+// The type leaves below `node` are coerced to; Flattened means "kept as they are".
+FieldType leafTypeOf(const SchemaNode& node) {
+  if (node.type() == FieldType::Object) {
+    return node.def() && node.def()->objectType ? *node.def()->objectType : FieldType::Flattened;
+  }
+  return node.type();
+}
+
+bool isFreeForm(const SchemaNode& node) {
+  return node.type() == FieldType::Object || node.type() == FieldType::Flattened;
+}
+
+constexpr std::size_t kMaxWarnedNames = 10000;  // bounds the memory a stream of odd names can take
+
+std::string_view textOf(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+// True when every byte is printable ASCII other than '"' and '\\': JSON needs no escape, and the
+// text is valid UTF-8. Sixteen bytes at a time with SSE2 (part of every x86-64 CPU).
+bool isPlainAscii(std::string_view s) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i slash = _mm_set1_epi8('\\');
+  const __m128i space = _mm_set1_epi8(0x20);
+  for (; i + 16 <= s.size(); i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    // As signed bytes, control characters and every byte >= 0x80 are below 0x20.
+    const __m128i bad = _mm_or_si128(_mm_cmplt_epi8(x, space), _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, slash)));
+    if (_mm_movemask_epi8(bad) != 0) return false;
+  }
+#endif
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  for (; i + 8 <= s.size(); i += 8) {  // "Bit Twiddling Hacks": any byte < 0x20, == '"', == '\\' or >= 0x80
+    std::uint64_t x;
+    std::memcpy(&x, s.data() + i, 8);
+    const std::uint64_t quote = x ^ (kOnes * '"');
+    const std::uint64_t slash = x ^ (kOnes * '\\');
+    const std::uint64_t hits = ((x - kOnes * 0x20) & ~x) | ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) | x;
+    if ((hits & kHigh) != 0) return false;
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+DocumentEncoder::DocumentEncoder(const Schema& schema, core::Metrics& metrics)
+    : schema_(schema),
+      undeclared_(metrics.counter("mapper.fields.undeclared")),
+      invalid_(metrics.counter("mapper.fields.invalid")) {}
+
+bool DocumentEncoder::encode(const rapidjson::Value& document, bool keepNull, rapidjson::StringBuffer& out) {
+  if (!document.IsObject()) return false;
+  out.Clear();
+  writer_.Reset(out);
+  keepNull_ = keepNull;
+  pending_.clear();
+  opened_ = 0;
+  const SchemaNode& root = schema_.root();
+  writer_.StartObject();
+  const auto timestamp = document.FindMember("@timestamp");
+  if (timestamp != document.MemberEnd()) member(*timestamp, root);
+  for (auto it = document.MemberBegin(); it != document.MemberEnd(); ++it) {
+    if (it != timestamp) member(*it, root);
+  }
+  writer_.EndObject();
+  return true;
+}
+
+void DocumentEncoder::member(const rapidjson::Value::Member& m, const SchemaNode& group) {
+  const std::string_view key = textOf(m.name);
+  const SchemaNode* child = group.child(key);
+  if (!child) return undeclared(group, key);
+  value(m.value, *child, leafTypeOf(*child), child->name(), Key::Plain);  // schema names need no escaping
+}
+
+void DocumentEncoder::value(const rapidjson::Value& v, const SchemaNode& node, FieldType leafType, std::string_view key,
+                            Key hasKey) {
+  if (v.IsObject()) {
+    if (!node.isGroup() && !isFreeForm(node)) return invalid(node);  // an object where a value belongs
+    open(key, hasKey, false);
+    for (const auto& m : v.GetObject()) {
+      if (node.isGroup()) member(m, node);
+      else value(m.value, node, leafType, textOf(m.name), Key::Text);
+    }
+    return close();
+  }
+  if (v.IsArray()) {
+    open(key, hasKey, true);
+    for (const auto& item : v.GetArray()) value(item, node, leafType, {}, Key::None);
+    return close();
+  }
+  if (v.IsNull()) {
+    if (!keepNull_) return;
+    keyOf(key, hasKey);
+    writer_.Null();
+    return;
+  }
+  if (node.isGroup()) return invalid(node);  // a value where an object of fields belongs
+  if (leafType == FieldType::Flattened) return scalar(v, key, hasKey);
+  coerce(v, leafType, scratch_);
+  using Kind = Coerced::Kind;
+  if (scratch_.kind == Kind::Invalid) return invalid(node);
+  keyOf(key, hasKey);
+  switch (scratch_.kind) {
+    case Kind::String: string(scratch_.string, false); break;
+    case Kind::Int: writer_.Int64(scratch_.i); break;
+    case Kind::Uint: writer_.Uint64(scratch_.u); break;
+    case Kind::Double: writer_.Double(scratch_.d); break;
+    case Kind::Bool: writer_.Bool(scratch_.b); break;
+    case Kind::Null: writer_.Null(); break;
+    case Kind::Invalid: break;
+  }
+}
+
+void DocumentEncoder::scalar(const rapidjson::Value& v, std::string_view key, Key hasKey) {
+  keyOf(key, hasKey);
+  if (v.IsString()) string(textOf(v), false);
+  else if (v.IsBool()) writer_.Bool(v.GetBool());
+  else if (v.IsInt64()) writer_.Int64(v.GetInt64());
+  else if (v.IsUint64()) writer_.Uint64(v.GetUint64());
+  else if (std::isfinite(v.GetDouble())) writer_.Double(v.GetDouble());
+  else writer_.Null();  // NaN/infinity: JSON has no such number
+}
+
+void DocumentEncoder::open(std::string_view key, Key hasKey, bool isArray) {
+  pending_.push_back(Pending{key, hasKey, isArray});
+}
+
+void DocumentEncoder::close() {
+  if (opened_ == pending_.size()) {
+    if (pending_.back().isArray) writer_.EndArray();
+    else writer_.EndObject();
+    --opened_;
+  }
+  pending_.pop_back();
+}
+
+void DocumentEncoder::flush() {
+  for (; opened_ < pending_.size(); ++opened_) {
+    const Pending& p = pending_[opened_];
+    writeKey(p.key, p.hasKey);
+    if (p.isArray) writer_.StartArray();
+    else writer_.StartObject();
+  }
+}
+
+void DocumentEncoder::keyOf(std::string_view key, Key hasKey) {
+  flush();
+  writeKey(key, hasKey);
+}
+
+void DocumentEncoder::writeKey(std::string_view key, Key kind) {
+  if (kind == Key::Plain) writer_.plainString(key);
+  else if (kind == Key::Text) string(key, true);
+}
+
+void DocumentEncoder::string(std::string_view s, bool isKey) {
+  if (isPlainAscii(s)) {  // the common case: copied as it is, no escaping, no UTF-8 decoding
+    writer_.plainString(s);
+    return;
+  }
+  if (!core::isValidUtf8(s)) {
+    repaired_ = core::toValidUtf8(s);
+    s = repaired_;
+  }
+  const auto size = static_cast<rapidjson::SizeType>(s.size());
+  if (isKey) writer_.Key(s.data(), size);
+  else writer_.String(s.data(), size);
+}
+
+void DocumentEncoder::undeclared(const SchemaNode& parent, std::string_view key) {
+  undeclared_.add();
+  name_.assign(parent.path());  // a reused buffer: a field a processor adds to every event costs no allocation
+  if (!name_.empty()) name_.push_back('.');
+  name_.append(key);
+  if (warnedUndeclared_.size() >= kMaxWarnedNames || warnedUndeclared_.contains(name_)) return;
+  warnedUndeclared_.insert(name_);
+  core::logger("mapper").warn("dropping field '{}': fields.yml does not declare it (further occurrences are only "
+                              "counted in mapper.fields.undeclared)",
+                              core::toValidUtf8(name_));
+}
+
+void DocumentEncoder::invalid(const SchemaNode& node) {
+  invalid_.add();
+  if (warnedInvalid_.size() < kMaxWarnedNames && warnedInvalid_.insert(node.path()).second) {
+    core::logger("mapper").warn("dropping a value of field '{}': it cannot be converted to type {} (further occurrences are only "
+                                "counted in mapper.fields.invalid)",
+                                node.path(), toString(node.type() == FieldType::Object && node.def() && node.def()->objectType
+                                                          ? *node.def()->objectType
+                                                          : node.type()));
+  }
+}
+
+}  // namespace fim::mapper

@@ -1,0 +1,84 @@
+#pragma once
+// DocumentEncoder: writes a document as JSON by walking it against the schema. Every leaf is
+// coerced to its declared type (see coerce.h); a field the schema does not declare is dropped
+// and counted (mapper.fields.undeclared) with one warning per distinct name for the encoder's
+// life; a value that cannot be coerced is dropped and counted (mapper.fields.invalid), also
+// warned once per name. Nulls are dropped unless keep_null is set. Under an `object` field every
+// key is accepted and leaves are coerced to its object_type; a `flattened` field keeps its whole
+// subtree. Objects and arrays left with nothing to write are omitted; strings that are not valid
+// UTF-8 get U+FFFD. `@timestamp` is always written first. Not thread-safe: one per mapper thread.
+
+#include <cstring>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/metrics.h"
+#include "mapper/coerce.h"
+#include "mapper/schema.h"
+
+namespace fim::mapper {
+
+class DocumentEncoder {
+ public:
+  DocumentEncoder(const Schema& schema, core::Metrics& metrics);
+
+  // The JSON of `document` (which must be an object) in `out`, replacing its contents; false
+  // (and nothing written) when it is not an object.
+  bool encode(const rapidjson::Value& document, bool keepNull, rapidjson::StringBuffer& out);
+
+ private:
+  // rapidjson's Writer plus a way to write text known to need no escaping in one copy.
+  class Writer : public rapidjson::Writer<rapidjson::StringBuffer> {
+   public:
+    void plainString(std::string_view s) {
+      Prefix(rapidjson::kStringType);
+      char* out = os_->Push(s.size() + 2);
+      out[0] = '"';
+      std::memcpy(out + 1, s.data(), s.size());
+      out[s.size() + 1] = '"';
+      EndValue(true);
+    }
+  };
+
+  // A container is opened in the output only once something is written into it, so objects
+  // and arrays whose every value was dropped leave no trace (the Writer cannot take bytes back).
+  enum class Key { None, Plain, Text };  // array element; a schema name; any text (escaped as needed)
+  struct Pending {
+    std::string_view key;
+    Key hasKey;
+    bool isArray;
+  };
+
+  void member(const rapidjson::Value::Member& m, const SchemaNode& group);
+  void value(const rapidjson::Value& v, const SchemaNode& node, FieldType leafType, std::string_view key, Key hasKey);
+  void scalar(const rapidjson::Value& v, std::string_view key, Key hasKey);
+  void open(std::string_view key, Key hasKey, bool isArray);
+  void close();
+  void flush();
+  void keyOf(std::string_view key, Key hasKey);
+  void writeKey(std::string_view key, Key kind);
+  void string(std::string_view s, bool isKey);
+  void undeclared(const SchemaNode& parent, std::string_view key);
+  void invalid(const SchemaNode& node);
+
+  const Schema& schema_;
+  core::Counter& undeclared_;
+  core::Counter& invalid_;
+  Writer writer_;
+  bool keepNull_ = false;
+  Coerced scratch_;
+  std::vector<Pending> pending_;
+  std::size_t opened_ = 0;  // how many of pending_ are written out
+  std::string repaired_;
+  std::string name_;
+  std::set<std::string, std::less<>> warnedUndeclared_;
+  std::set<std::string, std::less<>> warnedInvalid_;
+};
+
+}  // namespace fim::mapper

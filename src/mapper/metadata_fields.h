@@ -1,0 +1,24 @@
+#pragma once
+// agent.*, host.*, cloud.* from the metadata snapshot and process.*, user.*, group.*, container.*
+// from the process that made a change, as rapidjson Values. Empty strings and absent values are
+// left out; strings reference the inputs, which must outlive the values.
+
+#include "core/metadata.h"
+#include "mapper/json_value.h"
+
+namespace fim::mapper {
+
+Value agentObject(const core::AgentInfo& agent, Allocator& a);
+Value hostObject(const core::HostInfo& host, Allocator& a);
+Value cloudObject(const core::CloudInfo& cloud, Allocator& a);
+
+// The top-level objects describing who changed a file.
+struct ProcessObjects {
+  Value process{rapidjson::kObjectType};
+  Value user{rapidjson::kObjectType};
+  Value group{rapidjson::kObjectType};
+  Value container{rapidjson::kObjectType};
+};
+ProcessObjects processObjects(const core::ProcessInfo& process, Allocator& a);
+
+}  // namespace fim::mapper
