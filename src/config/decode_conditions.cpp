@@ -296,7 +296,7 @@ std::optional<IpNetwork> parseCidr(std::string_view text) {
   if (ec != std::errc() || end != bits.data() + bits.size() || bits.empty()) return std::nullopt;
   const bool v4 = text.substr(0, slash).find(':') == std::string_view::npos;
   if (prefix < 0 || prefix > (v4 ? 32 : 128)) return std::nullopt;
-  IpNetwork network{*address, v4 ? prefix + 96 : prefix};
+  IpNetwork network{*address, v4 ? prefix + 96 : prefix, v4};
   for (int bit = network.prefixLength; bit < 128; ++bit) {  // clear the host bits, as Go does
     network.address[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
   }

@@ -96,10 +96,12 @@ inline const std::vector<std::string>& protectedFields() {
 }
 
 // An IPv4 or IPv6 network. IPv4 is held as ::ffff:a.b.c.d with 96 added to its prefix length,
-// as Go's net package does, so an IPv4 network also matches IPv4-mapped IPv6 addresses.
+// so an IPv4 network also matches IPv4-mapped IPv6 addresses, while an IPv6 network never
+// matches an IPv4 address (Go's net.IPNet, which Beats uses).
 struct IpNetwork {
   std::array<std::uint8_t, 16> address{};
   int prefixLength = 0;
+  bool v4 = false;
 };
 
 std::optional<std::array<std::uint8_t, 16>> parseIpAddress(std::string_view text);

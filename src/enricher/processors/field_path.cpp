@@ -77,17 +77,22 @@ bool takeField(rapidjson::Value& root, const FieldPath& path, rapidjson::Value& 
   return true;
 }
 
-bool putField(rapidjson::Value& root, const FieldPath& path, rapidjson::Value& value, Allocator& allocator) {
+bool canPutField(const rapidjson::Value& root, const FieldPath& path) {
   if (path.empty() || !root.IsObject()) return false;
+  const rapidjson::Value* current = &root;
   const auto& parts = path.parts();
-  // Check the whole way first so that a failure changes nothing.
-  const rapidjson::Value* probe = &root;
-  for (std::size_t i = 0; i + 1 < parts.size() && probe; ++i) {
-    auto member = probe->FindMember(keyOf(parts[i]));
-    if (member == probe->MemberEnd()) break;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    auto member = current->FindMember(keyOf(parts[i]));
+    if (member == current->MemberEnd()) return true;
     if (!member->value.IsObject()) return false;
-    probe = &member->value;
+    current = &member->value;
   }
+  return true;
+}
+
+bool putField(rapidjson::Value& root, const FieldPath& path, rapidjson::Value& value, Allocator& allocator) {
+  if (!canPutField(root, path)) return false;  // checked first so that a failure changes nothing
+  const auto& parts = path.parts();
   rapidjson::Value* current = &root;
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     auto member = current->FindMember(keyOf(parts[i]));

@@ -36,6 +36,9 @@ bool eraseField(rapidjson::Value& root, const FieldPath& path, bool cleanup = fa
 // Moves the value at `path` into `out` and removes it; false when it was not there.
 bool takeField(rapidjson::Value& root, const FieldPath& path, rapidjson::Value& out);
 
+// False when a part on the way to `path` is a value that is not an object (putField would fail).
+bool canPutField(const rapidjson::Value& root, const FieldPath& path);
+
 // Sets `path` to `value` (moved), creating the objects on the way. Where both the existing and
 // the new value are objects they are merged, the new members winning. False (nothing changed)
 // when a part on the way is a value that is not an object.

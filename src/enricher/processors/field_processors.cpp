@@ -211,10 +211,11 @@ class Rename final : public Processor {
 
   Outcome run(rapidjson::Document& document) const override {
     auto& allocator = document.GetAllocator();
-    Value backup;  // taken before the second move, the first one that could need undoing
+    // A failed rename changes nothing, so only a list of several can need the document back.
+    Value backup;
+    if (failOnError_ && pairs_.size() > 1) backup.CopyFrom(document, allocator);
     bool failed = false;
     for (std::size_t i = 0; i < pairs_.size(); ++i) {
-      if (failOnError_ && i == 1) backup.CopyFrom(document, allocator);
       if (!renameOne(document, pairs_[i], allocator)) {
         failed = true;
         if (failOnError_) break;
@@ -232,12 +233,10 @@ class Rename final : public Processor {
 
   bool renameOne(Value& document, const Pair& pair, Allocator& allocator) const {
     if (!findField(document, pair.from)) return ignoreMissing_;
-    if (findField(document, pair.to)) return false;
+    if (findField(document, pair.to) || !canPutField(document, pair.to)) return false;
     Value value;
     takeField(document, pair.from, value);
-    if (putField(document, pair.to, value, allocator)) return true;
-    putField(document, pair.from, value, allocator);  // a part of `to` is not an object: put it back
-    return false;
+    return putField(document, pair.to, value, allocator);
   }
 
   std::vector<Pair> pairs_;

@@ -78,7 +78,7 @@ core::Result<NetworkMatcher> NetworkMatcher::parse(std::string_view network) {
 
 bool NetworkMatcher::contains(const IpAddress& a) const {
   switch (named_) {
-    case Named::None: return inPrefix(a, cidr_);
+    case Named::None: return (cidr_.v4 || !isV4(a)) && inPrefix(a, cidr_);
     case Named::Loopback: return loopback(a);
     case Named::GlobalUnicast: return globalUnicast(a);
     case Named::Multicast: return multicast(a);
