@@ -34,6 +34,8 @@ core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& c
 
 core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, core::Metrics& metrics,
                                                    const core::Clock& clock) {
+  auto processors = enricher::processors::ProcessorChain::build(config, metrics);
+  if (!processors) return std::unexpected(processors.error());
   auto output = makeOutput(config, clock);
   if (!output) return std::unexpected(output.error());
   auto store = baseline::RocksDbStore::open(config.paths.data + "/fimbeat.db");
@@ -47,18 +49,21 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   scan.workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
   scan.expectedPaths = base->recordCount();
   scan.baselineEmpty = base->empty();
-  auto agent = std::unique_ptr<Agent>(new Agent(config, metrics, std::move(*output), std::move(*store), std::move(base)));
+  auto agent = std::unique_ptr<Agent>(
+      new Agent(config, metrics, std::move(*output), std::move(*store), std::move(base), std::move(*processors)));
   agent->source_ = std::make_unique<watcher::Scanner>(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
   return agent;
 }
 
 Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_ptr<output::Output> output,
-             std::unique_ptr<core::KvStore> store, std::unique_ptr<baseline::Baseline> baseline)
+             std::unique_ptr<core::KvStore> store, std::unique_ptr<baseline::Baseline> baseline,
+             std::unique_ptr<enricher::processors::ProcessorChain> processors)
     : config_(config),
       metrics_(metrics),
       output_(std::move(output)),
       store_(std::move(store)),
       baseline_(std::move(baseline)),
+      processors_(std::move(processors)),
       enricher_(config, metrics),
       builder_(metrics),
       worker_(*output_, metrics) {}
