@@ -68,6 +68,7 @@ void decodeAddTags(MapReader& reader, const Origin& origin, AddTagsConfig& out) 
 
 void decodeDropFields(MapReader& reader, const Origin& origin, DropFieldsConfig& out) {
   reader.boolean("ignore_missing", out.ignoreMissing);
+  reader.boolean("cleanup", out.cleanup);
   if (!requireOption(reader, "fields", "fields: [file.mtime, \"/^file\\.hash\\./\"]", origin)) return;
   const Node* node = reader.node()->get("fields");
   std::vector<std::string> fields;

@@ -49,6 +49,7 @@ struct DropFieldsConfig {
   std::vector<std::string> fields;    // exact dotted names; @timestamp and type already removed
   std::vector<std::string> patterns;  // the RE2 patterns written as /pattern/, without the slashes
   bool ignoreMissing = false;
+  bool cleanup = false;  // also remove the objects a removal leaves empty
 };
 
 struct IncludeFieldsConfig {

@@ -93,6 +93,10 @@ TEST_CASE("drop_fields: exact names, /regex/ patterns, ignore_missing, protected
       {"regex and exact together", "- drop_fields: {fields: [tags, '/^file$/']}\n", kDoc, R"({"@timestamp":"t"})"},
       {"everything but the protected fields", "- drop_fields: {fields: ['/.*/']}\n",
        R"({"@timestamp":"t","type":"x","a":1,"b":{"c":2}})", R"({"@timestamp":"t","type":"x"})"},
+      {"cleanup removes emptied objects", "- drop_fields: {fields: [a.b.c, '/^x\\.y$/'], cleanup: true}\n",
+       R"({"a":{"b":{"c":1}},"x":{"y":2},"k":{}})", R"({"k":{}})"},
+      {"without cleanup they stay", "- drop_fields: {fields: [a.b.c, '/^x\\.y$/']}\n",
+       R"({"a":{"b":{"c":1}},"x":{"y":2},"k":{}})", R"({"a":{"b":{}},"x":{},"k":{}})"},
       {"@timestamp by name is kept", "- drop_fields: {fields: ['@timestamp', type], ignore_missing: true}\n",
        R"({"@timestamp":"t","type":"x"})", R"({"@timestamp":"t","type":"x"})"},
   });

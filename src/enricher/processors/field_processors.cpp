@@ -122,6 +122,7 @@ class DropFields final : public Processor {
   static core::Result<std::unique_ptr<Processor>> create(const config::DropFieldsConfig& config) {
     auto processor = std::unique_ptr<DropFields>(new DropFields());
     processor->ignoreMissing_ = config.ignoreMissing;
+    processor->cleanup_ = config.cleanup;
     for (const auto& field : config.fields) {
       if (!isProtected(field)) processor->fields_.emplace_back(field);
     }
@@ -139,7 +140,7 @@ class DropFields final : public Processor {
   Outcome run(rapidjson::Document& document) const override {
     bool failed = false;
     for (const auto& field : fields_) {
-      if (!eraseField(document, field) && !ignoreMissing_) failed = true;
+      if (!eraseField(document, field, cleanup_) && !ignoreMissing_) failed = true;
     }
     if (!patterns_.empty() && document.IsObject()) {
       std::string path;
@@ -160,12 +161,12 @@ class DropFields final : public Processor {
       const bool drop = !isProtected(path) && std::any_of(patterns_.begin(), patterns_.end(), [&](const auto& re) {
         return RE2::PartialMatch(path, *re);
       });
-      if (drop) {
-        member = object.EraseMember(member);
-      } else {
-        if (member->value.IsObject()) dropMatching(member->value, path);
-        ++member;
+      bool emptied = false;
+      if (!drop && member->value.IsObject() && !member->value.ObjectEmpty()) {
+        dropMatching(member->value, path);
+        emptied = cleanup_ && member->value.ObjectEmpty();
       }
+      member = drop || emptied ? object.EraseMember(member) : member + 1;
       path.resize(length);
     }
   }
@@ -173,6 +174,7 @@ class DropFields final : public Processor {
   std::vector<FieldPath> fields_;
   std::vector<std::unique_ptr<RE2>> patterns_;
   bool ignoreMissing_ = false;
+  bool cleanup_ = false;
 };
 
 // Keeps only the listed fields (and @timestamp and type); missing ones are ignored, as in Beats.
