@@ -29,6 +29,7 @@ const std::vector<std::string> kCloudProviders{"alibaba", "ecs",  "azure",     "
 struct Context {
   Diagnostics& diagnostics;
   MetadataTargets metadata;
+  int branchDepth = 0;  // inside the then/else of an if: the if's condition gates every processor
 };
 
 void decodeList(const Node& node, const std::string& path, Context& context, std::vector<ProcessorConfig>& out);
@@ -192,7 +193,9 @@ void decodeProcessor(const Entry& processor, const std::string& path, Context& c
     decodeRename(reader, origin, config.options.emplace<RenameConfig>());
   } else if (name == "drop_event") {
     config.options.emplace<DropEventConfig>();
-    if (!reader.has("when")) context.diagnostics.warn(origin, path, "drop_event without `when` drops every event");
+    if (!reader.has("when") && context.branchDepth == 0) {
+      context.diagnostics.warn(origin, path, "drop_event without `when` drops every event");
+    }
   } else {
     config.options.emplace<MetadataConfig>();
     if (name == "add_host_metadata") decodeHostMetadata(reader, context);
@@ -235,8 +238,10 @@ void decodeIf(const Node& item, const std::string& path, Context& context, std::
       decodeList(*node, reader.keyPath(key), context, target);
     }
   };
+  ++context.branchDepth;
   branch(then, "then", options.then);
   branch(reader.take("else"), "else", options.otherwise);
+  --context.branchDepth;
   reader.finish();
   out.push_back(std::move(config));
 }

@@ -232,6 +232,9 @@ TEST_CASE("drop_event without a condition is accepted with a warning") {
   auto loaded = loadYaml(kHead + "processors:\n- drop_event: ~\n");
   REQUIRE(loaded.has_value());
   CHECK(countWarnings(*loaded, "test.yml:6: processors.0.drop_event: drop_event without `when` drops every event") == 1);
+  auto gated = loadYaml(kHead + "processors:\n- if.equals.a: b\n  then:\n  - drop_event: ~\n");
+  REQUIRE(gated.has_value());
+  CHECK(gated->warnings.empty());
 }
 
 TEST_CASE("if/then/else is decoded with one processor or a list in each branch") {
