@@ -117,7 +117,7 @@ bool decodeRange(const Node& node, const std::string& path, ConditionConfig& out
       continue;
     }
     const auto number = parseNumber(leaf.value->scalar);
-    if (!number || leaf.value->quoted) {
+    if (!number) {  // a quoted number is fine: Beats parses strings here too
       diagnostics.error(leaf.value->origin, where, "expected a number, got " + describeValue(*leaf.value));
       ok = false;
       continue;

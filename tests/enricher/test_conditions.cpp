@@ -96,6 +96,7 @@ TEST_CASE("range: numeric fields against gt, gte, lt, lte") {
       {"{range: {file.size: {gt: 10, lt: 30}}}", true},
       {"{range: {file.size: {gt: 10, lt: 20}}}", false},
       {"{range: {file.ratio.lt: 1}}", true},
+      {"{range: {file.size.gte: '27'}}", true},  // a quoted bound is read as a number, as in Beats
       {"{range: {file.ratio.gte: -1.5}}", true},
       {"{range: {file.inode.gt: 1}}", false},  // a numeric string is not a number (as in Beats)
       {"{range: {file.owner.gt: 1}}", false},
