@@ -34,6 +34,8 @@ core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& c
 
 core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, core::Metrics& metrics,
                                                    const core::Clock& clock) {
+  auto processors = enricher::processors::ProcessorChain::build(config, metrics);
+  if (!processors) return std::unexpected(processors.error());
   auto output = makeOutput(config, clock);
   if (!output) return std::unexpected(output.error());
   auto metadata = enricher::collectMetadata(config, clock, FIMBEAT_VERSION);
@@ -56,14 +58,16 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   scan.expectedPaths = base->recordCount();
   scan.baselineEmpty = base->empty();
   auto agent = std::unique_ptr<Agent>(new Agent(config, metrics, std::move(*output), std::move(*store),
-                                                std::move(queue), std::move(base), std::move(*metadata)));
+                                                std::move(queue), std::move(base), std::move(*metadata),
+                                                std::move(*processors)));
   agent->source_ = std::make_unique<watcher::Scanner>(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
   return agent;
 }
 
 Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_ptr<output::Output> output,
              std::unique_ptr<core::KvStore> store, std::unique_ptr<core::DurableQueue> queue,
-             std::unique_ptr<baseline::Baseline> baseline, core::Metadata metadata)
+             std::unique_ptr<baseline::Baseline> baseline, core::Metadata metadata,
+             std::unique_ptr<enricher::processors::ProcessorChain> processors)
     : config_(config),
       metrics_(metrics),
       output_(std::move(output)),
@@ -71,8 +75,9 @@ Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_p
       queue_(std::move(queue)),
       baseline_(std::move(baseline)),
       reader_(*queue_, metrics),
+      processors_(std::move(processors)),
       enricher_(config, metrics, std::move(metadata)),
-      builder_(config, metrics),
+      builder_(config, metrics, processors_->empty() ? nullptr : processors_.get()),
       worker_(*output_, metrics, 1024, [this](std::uint64_t sequence) {
         if (auto acked = queue_->acknowledge(sequence); !acked) {
           core::logger("queue").error("removing delivered events from the queue failed: {}", acked.error().message());

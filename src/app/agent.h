@@ -19,6 +19,7 @@
 #include "core/event.h"
 #include "core/metrics.h"
 #include "enricher/enricher.h"
+#include "enricher/processors/processor_chain.h"
 #include "mapper/document_builder.h"
 #include "output/output.h"
 #include "output/output_worker.h"
@@ -47,7 +48,8 @@ class Agent {
  private:
   Agent(const config::Config& config, core::Metrics& metrics, std::unique_ptr<output::Output> output,
         std::unique_ptr<core::KvStore> store, std::unique_ptr<core::DurableQueue> queue,
-        std::unique_ptr<baseline::Baseline> baseline, core::Metadata metadata);
+        std::unique_ptr<baseline::Baseline> baseline, core::Metadata metadata,
+        std::unique_ptr<enricher::processors::ProcessorChain> processors);
 
   template <typename Body>
   std::jthread spawn(const char* component, Body body);
@@ -62,6 +64,7 @@ class Agent {
   std::unique_ptr<baseline::Baseline> baseline_;
   std::unique_ptr<watcher::ObservationSource> source_;
   output::QueueReader reader_;
+  std::unique_ptr<enricher::processors::ProcessorChain> processors_;  // declared before the mapper that runs it
   enricher::Enricher enricher_;
   mapper::DocumentBuilder builder_;
   output::OutputWorker worker_;

@@ -7,6 +7,7 @@
 
 #include "config/node.h"
 #include "config/output_config.h"
+#include "config/processors_config.h"
 #include "config/units.h"
 
 namespace fim::config {
@@ -51,6 +52,7 @@ struct ModuleConfig {
   std::vector<std::string> tags;
   std::string index;
   bool keepNull = false;
+  std::vector<ProcessorConfig> processors;  // run before the global ones
   Origin origin;
 };
 
@@ -93,6 +95,7 @@ struct Config {
   QueueConfig queue;
   HostMetadataConfig hostMetadata;
   CloudMetadataConfig cloudMetadata;
+  std::vector<ProcessorConfig> processors;
   std::string configFile;
   Node tree;  // the effective tree after overrides and expansion, for `export config`
 };

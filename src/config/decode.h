@@ -11,7 +11,17 @@ void decodeModuleSection(MapReader& top, std::string_view beatName, std::vector<
 void decodeModule(const Node& node, const std::string& path, Diagnostics& diagnostics, std::vector<ModuleConfig>& out);
 void decodeOutputs(MapReader& top, const PathsConfig& paths, OutputConfig& out);
 void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out);
-void decodeProcessors(const Node& node, const std::string& path, Diagnostics& diagnostics);
+// Where add_host_metadata / add_cloud_metadata write their options; null in a module's list,
+// where they are validated but not read (host and cloud metadata are the same for every event).
+struct MetadataTargets {
+  HostMetadataConfig* host = nullptr;
+  CloudMetadataConfig* cloud = nullptr;
+};
+
+void decodeProcessors(const Node& node, const std::string& path, Diagnostics& diagnostics,
+                      std::vector<ProcessorConfig>& out, MetadataTargets metadata = {});
+// A `when:` condition (or the `if:` of if/then/else); nullopt after reporting what is wrong.
+std::optional<ConditionConfig> decodeCondition(const Node& node, const std::string& path, Diagnostics& diagnostics);
 void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics);
 
 }  // namespace fim::config

@@ -1,4 +1,4 @@
-// Top-level beats settings: path.*, logging.*, processors and the sections not acted on yet.
+// Top-level beats settings: path.*, logging.*, data_stream, processors and the sections not acted on yet.
 
 #include <algorithm>
 
@@ -6,15 +6,6 @@
 
 namespace fim::config {
 namespace {
-
-const std::vector<std::string> kProcessors{
-    "add_cloud_metadata", "add_cloudfoundry_metadata", "add_docker_metadata", "add_fields", "add_host_metadata",
-    "add_id", "add_kubernetes_metadata", "add_labels", "add_locale", "add_network_direction",
-    "add_nomad_metadata", "add_observer_metadata", "add_process_metadata", "add_session_metadata", "add_tags",
-    "community_id", "convert", "copy_fields", "decode_base64_field", "decode_json_fields", "decode_xml",
-    "decompress_gzip_field", "detect_mime_type", "dissect", "dns", "drop_event", "drop_fields", "extract_array",
-    "fingerprint", "include_fields", "move_fields", "rate_limit", "registered_domain", "rename", "replace",
-    "script", "syslog", "translate_sid", "truncate_fields", "urldecode"};
 
 const std::vector<std::string> kLogLevels{"debug", "info", "warning", "warn", "error", "critical"};
 
@@ -82,40 +73,6 @@ void decodeDataStream(MapReader& top, DataStreamConfig& out) {
 
 }  // namespace
 
-void decodeProcessors(const Node& node, const std::string& path, Diagnostics& diagnostics) {
-  if (node.isNull()) return;
-  if (!node.isSequence()) {
-    diagnostics.error(node.origin, path, "expected a list of processors, got " + node.kindName());
-    return;
-  }
-  for (std::size_t i = 0; i < node.items.size(); ++i) {
-    const Node& item = node.items[i];
-    const std::string itemPath = path + "." + std::to_string(i);
-    if (!item.isMap() || item.entries.empty()) {
-      diagnostics.error(item.origin, itemPath, "expected a processor such as `- add_host_metadata: ~`, got " + item.kindName());
-      continue;
-    }
-    if (item.get("if")) {  // the if/then/else form
-      diagnostics.warn(item.origin, itemPath, "accepted but not implemented yet, it has no effect (processors arrive with the ECS issue)");
-      continue;
-    }
-    if (item.entries.size() != 1) {
-      diagnostics.error(item.origin, itemPath, "each list entry must hold exactly one processor");
-      continue;
-    }
-    const Entry& processor = item.entries.front();
-    if (std::find(kProcessors.begin(), kProcessors.end(), processor.key) == kProcessors.end()) {
-      std::string message = "unknown processor \"" + processor.key + "\"";
-      const std::string suggestion = closestMatch(processor.key, kProcessors);
-      if (!suggestion.empty()) message += "; did you mean \"" + suggestion + "\"?";
-      diagnostics.error(processor.keyOrigin, itemPath + "." + processor.key, message);
-      continue;
-    }
-    diagnostics.warn(processor.keyOrigin, itemPath + "." + processor.key,
-                     "processor accepted but not applied yet, it has no effect (processors arrive with the ECS issue)");
-  }
-}
-
 void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out) {
   MapReader reader(top.take("logging"), "logging", top.diagnostics());
   reader.oneOf("level", out.level, kLogLevels);
@@ -161,7 +118,10 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) 
   top.strings("tags", config.tags);
   decodeDataStream(top, config.dataStream);
   decodeQueue(top, config.queue);
-  if (const Node* processors = top.take("processors")) decodeProcessors(*processors, "processors", diagnostics);
+  if (const Node* processors = top.take("processors")) {
+    decodeProcessors(*processors, "processors", diagnostics, config.processors,
+                     MetadataTargets{&config.hostMetadata, &config.cloudMetadata});
+  }
   for (const auto& [key, why] : kPendingSections) top.notImplemented(key, why);
   top.finish();
 }

@@ -112,7 +112,7 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
   }
   reader.notImplemented("file_parsers", "file parsers are not implemented");
   if (const Node* processors = reader.take("processors")) {
-    decodeProcessors(*processors, reader.keyPath("processors"), diagnostics);
+    decodeProcessors(*processors, reader.keyPath("processors"), diagnostics, module.processors);
   }
   reader.notImplemented("fields", "custom fields arrive with the ECS mapper");
   reader.notImplemented("fields_under_root", "custom fields arrive with the ECS mapper");

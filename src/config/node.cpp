@@ -55,6 +55,7 @@ Node Node::fromYaml(const YAML::Node& yaml, const std::string& source) {
     case YAML::NodeType::Scalar:
       node.kind = Kind::Scalar;
       node.scalar = yaml.Scalar();
+      node.quoted = yaml.Tag() == "!" || yaml.Tag() == "tag:yaml.org,2002:str";
       break;
     case YAML::NodeType::Sequence:
       node.kind = Kind::Sequence;

@@ -24,6 +24,7 @@ struct Node {
 
   Kind kind = Kind::Null;
   std::string scalar;
+  bool quoted = false;         // a scalar written in quotes or tagged !!str: a string, never a number or boolean
   std::vector<Node> items;     // Sequence
   std::vector<Entry> entries;  // Map, in file order
   Origin origin;
