@@ -7,8 +7,14 @@
 #include <filesystem>
 #include <iostream>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include "app/agent.h"
 #include "core/logging.h"
+#include "output/elasticsearch/http_client.h"
+#include "output/elasticsearch/es_connection.h"
+#include "output/elasticsearch/probe.h"
 
 #ifndef FIMBEAT_VERSION
 #define FIMBEAT_VERSION "0.0.0"
@@ -52,7 +58,152 @@ int waitForSignal(const Agent& agent, const sigset_t& signals) {
   return 0;
 }
 
+// Loads the config for a command that talks to Elasticsearch; 0 on success, else the exit code.
+int loadElasticsearchConfig(const CliOptions& options, std::optional<config::Loaded>& out) {
+  auto loaded = loadConfig(options);
+  if (!loaded) {
+    std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";
+    return 1;
+  }
+  if (loaded->config.output.kind != config::OutputKind::Elasticsearch) {
+    std::cerr << "this command needs output.elasticsearch; the configured output is not Elasticsearch\n";
+    return 1;
+  }
+  out = std::move(*loaded);
+  return 0;
+}
+
 }  // namespace
+
+std::string writeTarget(const config::Config& config) {
+  return config.output.elasticsearch.index.empty() ? config.dataStream.name() : config.output.elasticsearch.index;
+}
+
+std::string indexTemplateName(const config::Config& config) {
+  return config.dataStream.type + "-" + config.dataStream.dataset;
+}
+
+std::string indexTemplateBody(const config::Config& config) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  const std::string pattern = config.dataStream.type + "-" + config.dataStream.dataset + "-*";
+  w.StartObject();
+  w.Key("index_patterns");
+  w.StartArray();
+  w.String(pattern.c_str());
+  w.EndArray();
+  w.Key("data_stream");
+  w.StartObject();
+  w.EndObject();
+  w.Key("priority");
+  w.Int(150);  // above the built-in logs template (100), which matches logs-*-* too
+  w.Key("template");
+  w.StartObject();
+  if (config.setup.ilmEnabled) {
+    w.Key("settings");
+    w.StartObject();
+    w.Key("index.lifecycle.name");
+    w.String(config.setup.ilmPolicyName.c_str());
+    w.EndObject();
+  }
+  w.Key("mappings");
+  w.StartObject();
+  w.Key("date_detection");
+  w.Bool(false);
+  w.Key("properties");
+  w.StartObject();
+  w.Key("@timestamp");
+  w.StartObject();
+  w.Key("type");
+  w.String("date");
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  w.Key("_meta");
+  w.StartObject();
+  w.Key("managed_by");
+  w.String("fimbeat");
+  w.EndObject();
+  w.EndObject();
+  return buffer.GetString();
+}
+
+std::string ilmPolicyBody() {
+  // Beats' default: roll over at 50 GB per primary shard or 30 days, keep indices until deleted by hand.
+  return R"({"policy":{"phases":{"hot":{"actions":{"rollover":{"max_primary_shard_size":"50gb","max_age":"30d"}}}}}})";
+}
+
+std::optional<output::es::IndexSetup> indexSetup(const config::Config& config) {
+  if (!config.setup.templateEnabled && !config.setup.ilmEnabled) return std::nullopt;
+  output::es::IndexSetup setup;
+  setup.templateEnabled = config.setup.templateEnabled;
+  setup.overwrite = config.setup.templateOverwrite;
+  setup.ilmEnabled = config.setup.ilmEnabled;
+  setup.templateName = indexTemplateName(config);
+  setup.templateBody = indexTemplateBody(config);
+  setup.policyName = config.setup.ilmPolicyName;
+  setup.policyBody = ilmPolicyBody();
+  return setup;
+}
+
+int testOutput(const CliOptions& options) {
+  std::optional<config::Loaded> loaded;
+  if (int rc = loadElasticsearchConfig(options, loaded); rc != 0) return rc;
+  const auto& config = loaded->config;
+  const bool setup = config.setup.templateEnabled || config.setup.ilmEnabled;
+  return output::es::probeOutput(config.output.elasticsearch, writeTarget(config), setup, std::cout) ? 0 : 1;
+}
+
+int exportTemplate(const CliOptions& options) {
+  auto loaded = loadConfig(options);
+  if (!loaded) {
+    std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";
+    return 1;
+  }
+  std::cout << indexTemplateBody(loaded->config) << "\n";
+  return 0;
+}
+
+int exportIlmPolicy(const CliOptions&) {
+  std::cout << ilmPolicyBody() << "\n";
+  return 0;
+}
+
+int setupIndexManagement(const CliOptions& options) {
+  if (!options.indexManagement) {
+    std::cerr << "fimbeat setup: only --index-management is supported (dashboards are not implemented)\n";
+    return 1;
+  }
+  std::optional<config::Loaded> loaded;
+  if (int rc = loadElasticsearchConfig(options, loaded); rc != 0) return rc;
+  auto config = loaded->config;
+  config.setup.templateEnabled = true;  // explicit request: as beats, setup runs even when disabled for runs
+  auto setup = indexSetup(config);
+  const auto& es = config.output.elasticsearch;
+  std::string lastError;
+  for (const auto& host : es.hosts) {
+    auto url = output::es::parseHostUrl(host, es.protocol, es.path);
+    if (!url) continue;
+    output::es::HttpClient client(*url, es);
+    auto root = client.send({"GET", "/"});
+    auto info = root ? output::es::readHandshake(*root, url->base()) : core::Result<output::es::ServerInfo>(std::unexpected(root.error()));
+    if (!info) {
+      lastError = info.error().message();
+      continue;
+    }
+    auto steps = output::es::installIndexManagement(client, *setup);
+    if (!steps) {
+      std::cerr << "Index setup failed: " << steps.error().message() << "\n";
+      return 1;
+    }
+    for (const auto& step : *steps) std::cout << step << "\n";
+    std::cout << "Index setup finished.\n";
+    return 0;
+  }
+  std::cerr << "Index setup failed: no Elasticsearch host answered: " << lastError << "\n";
+  return 1;
+}
 
 std::string binaryDirectory() {
   std::error_code ec;

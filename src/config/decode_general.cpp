@@ -20,7 +20,6 @@ const std::vector<std::string> kLogLevels{"debug", "info", "warning", "warn", "e
 
 // Sections beats users carry in their files that fimbeat accepts and does not act on yet.
 const std::vector<std::pair<std::string, std::string>> kPendingSections{
-    {"setup", "index templates and dashboards arrive with the Elasticsearch output"},
     {"http", "the monitoring endpoint is not implemented yet"},
     {"monitoring", "self-monitoring is not implemented"},
     {"queue", "the durable queue arrives with the Elasticsearch output"},
@@ -68,6 +67,32 @@ void decodeDataStream(MapReader& top, DataStreamConfig& out) {
   reader.string("namespace", out.ns);
   if (reader.has("dataset")) checkDataStreamPart(reader, "dataset", out.dataset);
   if (reader.has("namespace")) checkDataStreamPart(reader, "namespace", out.ns);
+  reader.finish();
+}
+
+// setup.*: index management is acted on; dashboards and Kibana are not.
+void decodeSetup(MapReader& top, SetupConfig& out) {
+  MapReader reader(top.take("setup"), "setup", top.diagnostics());
+  MapReader templ(reader.take("template"), "setup.template", top.diagnostics());
+  templ.boolean("enabled", out.templateEnabled);
+  templ.boolean("overwrite", out.templateOverwrite);
+  for (const char* key : {"name", "pattern", "fields", "json", "append_fields", "settings", "type"}) {
+    templ.notImplemented(key, "the index template is generated from fields/fields.yml for the data stream");
+  }
+  templ.finish();
+  MapReader ilm(reader.take("ilm"), "setup.ilm", top.diagnostics());
+  ilm.boolean("enabled", out.ilmEnabled);
+  ilm.string("policy_name", out.ilmPolicyName);
+  if (ilm.has("policy_name") && (out.ilmPolicyName.empty() || out.ilmPolicyName.find_first_of("/ ,*\\\"?<>|#") != std::string::npos)) {
+    top.diagnostics().error(ilm.take("policy_name")->origin, "setup.ilm.policy_name",
+                            "\"" + out.ilmPolicyName + "\" is not a valid ILM policy name");
+  }
+  ilm.notImplemented("policy_file", "fimbeat installs its own policy (see `fimbeat export ilm-policy`)");
+  ilm.notImplemented("check_exists", "fimbeat always checks");
+  ilm.notImplemented("overwrite", "an existing policy is always updated");
+  ilm.finish();
+  reader.notImplemented("dashboards", "dashboards are not implemented");
+  reader.notImplemented("kibana", "Kibana setup is not implemented");
   reader.finish();
 }
 
@@ -150,6 +175,7 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) 
   decodeOutputs(top, config.paths, config.output);
   top.strings("tags", config.tags);
   decodeDataStream(top, config.dataStream);
+  decodeSetup(top, config.setup);
   if (const Node* processors = top.take("processors")) decodeProcessors(*processors, "processors", diagnostics);
   for (const auto& [key, why] : kPendingSections) top.notImplemented(key, why);
   top.finish();
