@@ -63,7 +63,7 @@ Connection::Connection(const config::ElasticsearchOutputConfig& options, SetupOn
     if (options.ssl.enabled && *options.ssl.enabled && url->scheme == "http" && text.find("://") == std::string::npos) {
       url->scheme = "https";  // ssl.enabled: true on a host without scheme
     }
-    hosts_.push_back(Host{std::make_unique<HttpClient>(std::move(*url), options), false});
+    hosts_.push_back(Host{std::make_unique<HttpClient>(std::move(*url), options), false, false});
   }
 }
 
@@ -73,8 +73,14 @@ core::Status Connection::check(Host& host, std::stop_token stop) {
   if (!response) return std::unexpected(response.error());
   auto info = readHandshake(*response, host.client->url().base());
   if (!info) return std::unexpected(info.error());
-  core::logger("output").info("connected to Elasticsearch {} at {}{}", info->version, host.client->url().base(),
-                              info->clusterName.empty() ? "" : " (cluster " + info->clusterName + ")");
+  auto& log = core::logger("output");
+  const std::string cluster = info->clusterName.empty() ? "" : " (cluster " + info->clusterName + ")";
+  if (host.connectedBefore) {
+    log.debug("reconnected to Elasticsearch {} at {}{}", info->version, host.client->url().base(), cluster);
+  } else {
+    log.info("connected to Elasticsearch {} at {}{}", info->version, host.client->url().base(), cluster);
+  }
+  host.connectedBefore = true;
   if (setup_) {
     if (auto installed = setup_->ensure(*host.client, stop); !installed) return installed;
   }

@@ -52,6 +52,7 @@ class Connection {
   struct Host {
     std::unique_ptr<HttpClient> client;
     bool checked = false;
+    bool connectedBefore = false;  // log the first connection at info, reconnections at debug
   };
   [[nodiscard]] core::Status check(Host& host, std::stop_token stop);
 
