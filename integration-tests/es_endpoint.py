@@ -505,7 +505,7 @@ class EsEndpoint:
 
     def has_privileges(self, body: dict) -> tuple[int, dict]:
         if not self.users and not self.api_keys:
-            return 500, _error("illegal_state_exception",
+            return 500, _error("security_exception",
                                "Security must be explicitly enabled when using a [basic] license", 500)
         allowed = not self.deny_privileges
         index_result = {}

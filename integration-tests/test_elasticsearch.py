@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from pathlib import Path
@@ -304,6 +305,15 @@ def test_test_output_succeeds(fimbeat_bin, workspace, endpoint, pki):
         assert line in result.stdout, result.stdout
 
 
+def test_test_output_without_security_cannot_check_privileges(fimbeat_bin, workspace, endpoint):
+    es = endpoint()
+    config = cli_config(workspace, [es.url])
+    result = run_cli(fimbeat_bin, "test", "output", "-c", config, "--path.home", workspace / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "TLS... WARN secure connection disabled (http)" in result.stdout
+    assert f"write permission on {DATA_STREAM}... UNKNOWN cannot check privileges (HTTP 500" in result.stdout
+
+
 def test_test_output_fails_on_wrong_password(fimbeat_bin, workspace, endpoint):
     es = endpoint(users={"fim": "pw"})
     config = cli_config(workspace, [es.url], extra="username: fim\npassword: nope")
@@ -360,3 +370,81 @@ def test_export_config_redacts_secrets(fimbeat_bin, workspace, credentials):
         assert secret not in result.stdout
     assert result.stdout.count("[REDACTED]") == 3, result.stdout
 
+
+
+# ------------------------------------------------- the test endpoint follows Elasticsearch's rules
+
+
+def call(es: EsEndpoint, method: str, path: str, body: bytes | None = None,
+         headers: Optional[dict] = None) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(es.url + path, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def ndjson(*lines: dict) -> bytes:
+    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+
+
+def test_endpoint_data_stream_rules(endpoint):
+    es = endpoint()
+    ts = {"@timestamp": "2026-11-21T07:00:00.000Z"}
+    body = ndjson({"create": {"_index": DATA_STREAM, "_id": "a"}}, {**ts, "file": {"size": 3}},
+                  {"create": {"_index": DATA_STREAM, "_id": "a"}}, ts,
+                  {"index": {"_index": DATA_STREAM, "_id": "b"}}, ts,
+                  {"create": {"_index": DATA_STREAM, "_id": "c"}}, {"no": "timestamp"},
+                  {"create": {"_index": DATA_STREAM, "_id": "d"}}, {**ts, "file": {"size": "big"}},
+                  {"create": {"_index": DATA_STREAM, "_id": "e"}}, {**ts, "file": "flat"},
+                  {"create": {"_index": DATA_STREAM}}, ts)
+    import gzip
+    status, answer = call(es, "POST", "/_bulk?filter_path=errors,items.*.error,items.*.status", gzip.compress(body),
+                          {"Content-Encoding": "gzip", "Content-Type": "application/x-ndjson"})
+    assert status == 200 and answer["errors"] is True
+    statuses = [next(iter(item.values()))["status"] for item in answer["items"]]
+    assert statuses == [201, 409, 400, 400, 400, 400, 201]
+    errors = [next(iter(item.values())).get("error", {}) for item in answer["items"]]
+    assert errors[1]["type"] == "version_conflict_engine_exception"
+    assert "op_type of create" in errors[2]["reason"]
+    assert "[@timestamp] is missing" in errors[3]["reason"]
+    assert errors[4]["type"] == "document_parsing_exception" and "[file.size] of type [long]" in errors[4]["reason"]
+    assert "found a concrete value" in errors[5]["reason"]
+    assert set(answer) == {"errors", "items"} and set(answer["items"][0]["create"]) == {"status"}  # filter_path
+    assert es.is_data_stream(DATA_STREAM) and es.count(DATA_STREAM) == 2
+
+
+def test_endpoint_template_mappings_and_kinds(endpoint):
+    es = endpoint(version="8.5.0")
+    status, _ = call(es, "PUT", "/_index_template/t", json.dumps({
+        "index_patterns": ["fim-*"], "data_stream": {}, "priority": 200,
+        "template": {"mappings": {"properties": {
+            "n": {"type": "long"}, "when": {"type": "date"}, "addr": {"type": "ip"}, "flag": {"type": "boolean"},
+            "name": {"type": "keyword"}, "obj": {"properties": {"x": {"type": "keyword"}}}}}}}).encode())
+    assert status == 200
+    assert call(es, "HEAD", "/_index_template/t")[0] == 200 and call(es, "HEAD", "/_index_template/u")[0] == 404
+    ts = "2026-11-21T07:00:00.000Z"
+    docs = [{"n": "12"}, {"n": "twelve"}, {"when": "yesterday"}, {"addr": "10.0.0.1"}, {"addr": "not-an-ip"},
+            {"flag": "yes"}, {"flag": True}, {"name": {"a": 1}}, {"obj": "flat"}, {"obj": {"x": "ok"}}]
+    body = b"".join(ndjson({"create": {"_index": "fim-x-y"}}, {"@timestamp": ts, **d}) for d in docs)
+    _, answer = call(es, "POST", "/_bulk", body)
+    statuses = [item["create"]["status"] for item in answer["items"]]
+    assert statuses == [201, 400, 400, 201, 400, 400, 201, 400, 400, 201]
+    assert answer["items"][1]["create"]["error"]["type"] == "mapper_parsing_exception"  # before 8.8
+
+
+def test_endpoint_auth_and_faults(endpoint):
+    es = endpoint(users={"u": "p"}, api_keys={"id": "k"}, max_body_bytes=100)
+    assert call(es, "GET", "/")[0] == 401
+    basic = {"Authorization": "Basic " + base64.b64encode(b"u:p").decode()}
+    api = {"Authorization": "ApiKey " + base64.b64encode(b"id:k").decode()}
+    assert call(es, "GET", "/", headers=basic)[0] == 200 and call(es, "GET", "/", headers=api)[0] == 200
+    es.fail_requests(429, count=1)
+    small = ndjson({"create": {"_index": "plain"}}, {"a": 1})
+    assert call(es, "POST", "/_bulk", small, api)[0] == 429
+    assert call(es, "POST", "/_bulk", small, api)[0] == 200
+    assert call(es, "POST", "/_bulk", small * 10, api)[0] == 413
+    assert es.count("plain") == 1 and not es.is_data_stream("plain")

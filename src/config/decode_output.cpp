@@ -196,6 +196,11 @@ void decodeElasticsearch(const Node& node, Diagnostics& diagnostics, Elasticsear
   reader.stringMap("headers", out.headers);
   reader.integer("bulk_max_size", out.bulkMaxSize, 1, 1'000'000);
   reader.duration("flush_interval", out.flushInterval);
+  if (reader.has("flush_interval")) {
+    diagnostics.warn(reader.take("flush_interval")->origin, "output.elasticsearch.flush_interval",
+                     "accepted but not acted on yet: the pipeline sends events as soon as they are ready (batches of "
+                     "at most bulk_max_size) and waits at most 1 s");
+  }
   reader.integer("worker", out.worker, 1, 64);
   reader.integer("workers", out.worker, 1, 64);
   reader.integer("compression_level", out.compressionLevel, 0, 9);

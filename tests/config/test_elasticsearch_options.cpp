@@ -74,6 +74,8 @@ TEST_CASE("output.elasticsearch options are read") {
   CHECK(loaded->config.setup.templateOverwrite);
   CHECK_FALSE(loaded->config.setup.ilmEnabled);
   CHECK(loaded->config.setup.ilmPolicyName == "mine");
+  CHECK(warningsOf(*loaded).find("test.yml:9: output.elasticsearch.flush_interval: accepted but not acted on yet") !=
+        std::string::npos);
 }
 
 TEST_CASE("every bad output.elasticsearch value is an error with its key and line") {

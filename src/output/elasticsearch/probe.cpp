@@ -85,14 +85,19 @@ bool probeHost(const std::string& text, const config::ElasticsearchOutputConfig&
     out << "ERROR " << privileges.error().message() << "\n";
     return false;
   }
-  if (privileges->status == 404 || privileges->status == 400 || privileges->status == 405 || privileges->status == 501) {
-    out << "UNKNOWN the server has no security privileges API (" << describeErrorBody(privileges->body) << ")\n";
+  if (privileges->status == 401 || privileges->status == 403) {
+    out << "ERROR HTTP " << privileges->status << ": " << describeErrorBody(privileges->body) << "\n";
+    return false;
+  }
+  if (privileges->status != 200) {  // e.g. security disabled: anyone may write, nothing to check
+    out << "UNKNOWN cannot check privileges (HTTP " << privileges->status << ": " << describeErrorBody(privileges->body)
+        << ")\n";
     return true;
   }
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   bool all = false;
-  if (privileges->status != 200 || parser.parse(privileges->body).get(doc) != simdjson::SUCCESS ||
+  if (parser.parse(privileges->body).get(doc) != simdjson::SUCCESS ||
       doc["has_all_requested"].get(all) != simdjson::SUCCESS) {
     out << "ERROR HTTP " << privileges->status << ": " << describeErrorBody(privileges->body) << "\n";
     return false;
