@@ -251,7 +251,8 @@ class EsEndpoint:
     def __init__(self, version: str = "8.15.0", host: str = "127.0.0.1", port: int = 0,
                  users: Optional[dict[str, str]] = None, api_keys: Optional[dict[str, str]] = None,
                  certfile: Optional[str] = None, keyfile: Optional[str] = None, fast: bool = False,
-                 max_body_bytes: Optional[int] = None, cluster_name: str = "fimbeat-test"):
+                 max_body_bytes: Optional[int] = None, cluster_name: str = "fimbeat-test",
+                 client_ca: Optional[str] = None):
         self.version = version
         self.users = dict(users or {})
         self.api_keys = dict(api_keys or {})
@@ -279,6 +280,9 @@ class EsEndpoint:
         if certfile:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(certfile, keyfile)
+            if client_ca:  # mutual TLS: clients must present a certificate this CA signed
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(client_ca)
             self.server.socket = context.wrap_socket(self.server.socket, server_side=True,
                                                      do_handshake_on_connect=False)
         self._thread: Optional[threading.Thread] = None

@@ -206,6 +206,38 @@ def test_old_elasticsearch_is_refused_clearly(workspace, start_agent, endpoint):
     assert_stopped_undelivered(agent, 2)
 
 
+def test_plain_index_instead_of_the_data_stream(workspace, start_agent, endpoint):
+    es = endpoint()
+    expected = make_tree(workspace / "tree", 3)
+    agent = start_agent(es_config(workspace, workspace / "tree", [es.url], extra="index: fim-plain"))
+    wait_for(delivered(es, expected, "fim-plain"), message="delivery into the plain index", agent=agent)
+    assert not es.is_data_stream("fim-plain") and es.count(DATA_STREAM) == 0
+    assert all(es.ids("fim-plain"))
+    assert agent.stop() == 0
+
+
+def test_dropped_connections_are_retried(workspace, start_agent, endpoint):
+    es = endpoint()
+    es.drop_connections(3)
+    expected = make_tree(workspace / "tree", 3)
+    agent = start_agent(es_config(workspace, workspace / "tree", [es.url], extra="max_retries: -1"))
+    wait_for(delivered(es, expected), message="delivery after dropped connections", agent=agent)
+    assert es.stat("dropped_connections") == 3
+    assert agent.stop() == 0
+
+
+def test_a_slow_server_times_out_and_is_retried(workspace, start_agent, endpoint):
+    es = endpoint()
+    es.slow(3.0)
+    expected = make_tree(workspace / "tree", 2)
+    agent = start_agent(es_config(workspace, workspace / "tree", [es.url], extra="timeout: 300ms\nmax_retries: -1"))
+    wait_for(lambda: any("Timeout was reached" in m or "timed out" in m for m in agent.log_messages()),
+             message="a timeout", agent=agent)
+    es.slow(0)
+    wait_for(delivered(es, expected), message="delivery once the server is fast again", agent=agent)
+    assert agent.stop() == 0
+
+
 def test_setup_disabled_installs_nothing(workspace, start_agent, endpoint):
     es = endpoint()
     expected = make_tree(workspace / "tree", 1)
@@ -251,6 +283,26 @@ def test_tls_with_the_right_ca(workspace, start_agent, endpoint, pki):
                                   extra=f"ssl.certificate_authorities: [{yaml_str(pki['ca'])}]"))
     wait_for(delivered(es, expected), message="delivery over TLS", agent=agent)
     assert agent.stop() == 0
+
+
+def test_tls_client_certificate(workspace, start_agent, endpoint, pki):
+    es = endpoint(certfile=str(pki["cert"]), keyfile=str(pki["key"]), client_ca=str(pki["ca"]))
+    expected = make_tree(workspace / "tree", 1)
+    ca = f"ssl.certificate_authorities: [{yaml_str(pki['ca'])}]"
+    # The server certificate is signed by the CA the server trusts for clients: reuse it as the client's.
+    agent = start_agent(es_config(workspace, workspace / "tree", [es.url],
+                                  extra=f"{ca}\nssl.certificate: {yaml_str(pki['cert'])}\nssl.key: {yaml_str(pki['key'])}"))
+    wait_for(delivered(es, expected), message="delivery with a client certificate", agent=agent)
+    assert agent.stop() == 0
+
+
+def test_tls_client_certificate_missing_is_refused(fimbeat_bin, workspace, endpoint, pki):
+    es = endpoint(certfile=str(pki["cert"]), keyfile=str(pki["key"]), client_ca=str(pki["ca"]))
+    config = cli_config(workspace, [es.url], extra=f"ssl.certificate_authorities: [{yaml_str(pki['ca'])}]")
+    result = run_cli(fimbeat_bin, "test", "output", "-c", config, "--path.home", workspace / "home")
+    assert result.returncode == 1
+    assert "connection... OK" in result.stdout, result.stdout
+    assert "TLS... ERROR" in result.stdout and "requires a client certificate" in result.stdout, result.stdout
 
 
 def test_tls_with_a_ca_fingerprint(workspace, start_agent, endpoint, pki):

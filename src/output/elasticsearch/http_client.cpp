@@ -204,8 +204,12 @@ core::Result<HttpResponse> HttpClient::send(const HttpRequest& request, std::sto
     const std::string detail = errorBuffer[0] ? errorBuffer : curl_easy_strerror(rc);
     std::string hint;
     lastFailureWasTls_ = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
-                         rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CIPHER;
-    if (lastFailureWasTls_) {
+                         rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CIPHER ||
+                         // TLS 1.3 servers refuse a missing client certificate after the handshake
+                         ((rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) && detail.find("SSL") != std::string::npos);
+    if (detail.find("certificate required") != std::string::npos) {
+      hint = " (TLS: the server requires a client certificate: set ssl.certificate and ssl.key)";
+    } else if (lastFailureWasTls_) {
       hint = " (TLS: check ssl.certificate_authorities, ssl.ca_trusted_fingerprint and the server's certificate name)";
     }
     return core::fail(core::ErrorCode::Unavailable, fmt::format("{} {}: {}{}", request.method, url_.base(), detail, hint), true);
