@@ -418,6 +418,8 @@ class EsEndpoint:
         return index
 
     def bulk(self, body: bytes, default_index: Optional[str]) -> tuple[int, dict]:
+        if self.fast:
+            return self._fast_bulk(body)
         lines = body.split(b"\n")
         items = []
         errors = False
@@ -441,23 +443,26 @@ class EsEndpoint:
                         return 400, _error("illegal_argument_exception", "The bulk request must be terminated by a newline [\\n]", 400)
                     source_raw = lines[i]
                     i += 1
-                    if not self.fast:
-                        try:
-                            source = json.loads(source_raw)
-                        except ValueError as e:
-                            source = e
+                    try:
+                        source = json.loads(source_raw)
+                    except ValueError as e:
+                        source = e
                 self.stats["items"] += 1
-                if self.fast:
-                    self.stats["creates"] += 1
-                    items.append({action: {"_index": meta.get("_index", default_index), "_id": meta.get("_id", ""),
-                                           "status": 201, "result": "created"}})
-                    continue
                 item = self._bulk_item(action, meta, source, default_index)
                 if item["status"] >= 300:
                     errors = True
                 items.append({action: item})
         took = int((time.monotonic() - started) * 1000)
         return 200, {"took": took, "errors": errors, "items": items}
+
+    def _fast_bulk(self, body: bytes) -> tuple[int, dict]:
+        """Counts create actions (every other line) and answers 201 for each, storing nothing."""
+        count = (body.count(b"\n") + (0 if body.endswith(b"\n") else 1)) // 2
+        with self.lock:
+            self.stats["bulk_requests"] += 1
+            self.stats["items"] += count
+            self.stats["creates"] += count
+        return 200, {"took": 0, "errors": False, "items": [{"create": {"status": 201, "result": "created"}}] * count}
 
     def _bulk_item(self, action: str, meta: dict, source: Any, default_index: Optional[str]) -> dict:
         name = meta.get("_index", default_index)

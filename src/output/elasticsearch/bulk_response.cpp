@@ -68,7 +68,7 @@ core::Result<std::vector<BulkItemResult>> parseBulkResponse(std::string_view bod
       std::string_view text;
       if (error["type"].get(text) == simdjson::SUCCESS) result.errorType = text;
       if (error["reason"].get(text) == simdjson::SUCCESS) result.errorReason = text;
-      if (error.is_string()) result.errorReason = std::string_view(error);
+      if (error.get(text) == simdjson::SUCCESS) result.errorReason = text;  // a bare string error
     }
     result.outcome = classifyItemStatus(result.status);
     results.push_back(std::move(result));
@@ -86,7 +86,7 @@ std::string describeErrorBody(std::string_view body) {
     std::string_view type, reason;
     simdjson::dom::element error;
     if (root["error"].get(error) == simdjson::SUCCESS) {
-      if (error.is_string()) return std::string(std::string_view(error));
+      if (std::string_view text; error.get(text) == simdjson::SUCCESS) return std::string(text);
       if (error["type"].get(type) != simdjson::SUCCESS) type = "error";
       if (error["reason"].get(reason) != simdjson::SUCCESS) reason = "";
       if (!type.empty() || !reason.empty()) return fmt::format("{}: {}", type, reason);
