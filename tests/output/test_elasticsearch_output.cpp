@@ -379,6 +379,22 @@ TEST_CASE_FIXTURE(Fixture, "a server older than 8.0 is refused before any bulk r
   CHECK(server.bulks().empty());
 }
 
+TEST_CASE_FIXTURE(Fixture, "401 and 403 on a bulk request fail the write at once with the cause") {
+  for (int status : {401, 403}) {
+    CAPTURE(status);
+    TestServer server([status](const std::vector<BulkItem>&, int) { return BulkReply{status, {}}; });
+    auto output = make(options({server.url()}));
+    const auto batch = events(2);
+    auto outcome = output->write(batch, {});
+    REQUIRE_FALSE(outcome.has_value());
+    CHECK_FALSE(outcome.error().retryable());
+    const std::string cause = status == 401 ? "authentication failed: check username/password or api_key"
+                                            : "not authorized: the user needs the create_doc privilege on logs-fim.event-default";
+    CHECK(outcome.error().message().find(cause) == 0);
+    CHECK(server.bulks().size() == 1);  // not retried inside the output: the events stay with the caller
+  }
+}
+
 TEST_CASE_FIXTURE(Fixture, "connection refused is a retryable error that names the host") {
   std::string url;
   {

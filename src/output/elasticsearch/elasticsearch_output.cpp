@@ -122,10 +122,15 @@ core::Result<bool> ElasticsearchOutput::sendItems(Connection& connection, const 
     case RequestOutcome::TooLarge:
       return false;
     case RequestOutcome::Unauthorized:
+      if (response->status == 403) {
+        return core::fail(core::ErrorCode::PermissionDenied,
+                          fmt::format("not authorized: the user needs the create_doc privilege on {} ({} answered HTTP "
+                                      "403: {})",
+                                      index, host, describeErrorBody(response->body)));
+      }
       return core::fail(core::ErrorCode::PermissionDenied,
-                        fmt::format("authentication failed: check username/password or api_key, and that the user may "
-                                    "create documents in {} ({} answered HTTP {}: {})",
-                                    index, host, response->status, describeErrorBody(response->body)));
+                        fmt::format("authentication failed: check username/password or api_key ({} answered HTTP 401: {})",
+                                    host, describeErrorBody(response->body)));
     case RequestOutcome::Rejected:
       return core::fail(core::ErrorCode::InvalidArgument, fmt::format("{} rejected the bulk request with HTTP {}: {}", host,
                                                                       response->status, describeErrorBody(response->body)));
