@@ -75,7 +75,6 @@ def test_shipped_auditbeat_yml_is_accepted_with_warnings(fimbeat_bin, auditbeat_
     assert all(m.group("file") == str(auditbeat_yml) for m in warnings_of(result.stderr))
     unimplemented = {
         "setup.template.settings.index.number_of_shards": line_of(text, "index.number_of_shards:"),
-        "output.elasticsearch.hosts": line_of(text, 'hosts: ["localhost:9200"]'),
         "processors.2.add_docker_metadata": line_of(text, "- add_docker_metadata:"),
         # host.* is on every event, so the stock `when.not.contains.tags: forwarded` cannot apply
         "processors.0.add_host_metadata.when": line_of(text, "when.not.contains.tags: forwarded"),
@@ -268,7 +267,7 @@ output.elasticsearch:
   hosts: ["https://es.example:9200"]
   username: fimbeat_writer
   password: "${FIM_IT_ES_PASSWORD}"
-  api_key: "VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw"
+  proxy_url: "http://proxy-user:VuaCfGcBCdbkQm-ui2lp2axTNmsyakw9tvNnw@proxy.example:3128"
 """)
     env = dict(os.environ, FIM_IT_ES_PASSWORD="hunter2-very-secret")
     result = run_cli(fimbeat_bin, "export", "config", "-c", config,
@@ -277,7 +276,7 @@ output.elasticsearch:
     for secret in ("hunter2-very-secret", "ui2lp2axTNmsyakw9tvNnw", "VuaCfGcBCdbkQm", "cli-passphrase-secret"):
         assert secret not in result.stdout and secret not in result.stderr
     assert re.search(r"^    password: \W?\[REDACTED\]\W?$", result.stdout, re.M), result.stdout
-    assert re.search(r"^    api_key: \W?\[REDACTED\]\W?$", result.stdout, re.M), result.stdout
+    assert re.search(r"^    proxy_url: \W?http://proxy-user:\[REDACTED\]@proxy.example:3128\W?$", result.stdout, re.M), result.stdout
     assert result.stdout.count("[REDACTED]") == 3, result.stdout
     assert "username: fimbeat_writer" in result.stdout, "only secrets are redacted"
     assert "https://es.example:9200" in result.stdout
@@ -349,16 +348,6 @@ def test_missing_config_file_is_a_clear_error(fimbeat_bin, workspace):
 
 
 # --- run: refusals and partial failures ----------------------------------------------------------
-
-
-def test_run_with_elasticsearch_output_exits_1_quickly(fimbeat_bin, workspace):
-    config = write_config(workspace / "c.yml", MODULE + 'output.elasticsearch:\n  hosts: ["localhost:9200"]\n')
-    started = time.monotonic()
-    result = run_cli(fimbeat_bin, "run", "-e", "-c", config, "--path.home", workspace / "home", timeout=5)
-    assert result.returncode == 1
-    assert time.monotonic() - started < 5
-    assert "output.elasticsearch" in result.stderr and "not implemented" in result.stderr
-    assert not (workspace / "home" / "data" / "events").exists()
 
 
 def test_missing_path_is_logged_and_other_paths_still_scanned(workspace, start_agent):

@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
       case Command::Version: return fim::app::printVersion();
       case Command::TestConfig: return fim::app::testConfig(*options);
       case Command::ExportConfig: return fim::app::exportConfig(*options);
+      case Command::TestOutput: return fim::app::testOutput(*options);
+      case Command::ExportTemplate: return fim::app::exportTemplate(*options);
+      case Command::ExportIlmPolicy: return fim::app::exportIlmPolicy(*options);
+      case Command::Setup: return fim::app::setupIndexManagement(*options);
       case Command::Run: return fim::app::runAgent(*options);
     }
   } catch (const std::exception& e) {

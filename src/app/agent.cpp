@@ -6,7 +6,9 @@
 #include <cstdio>
 
 #include "core/logging.h"
+#include "app/commands.h"
 #include "output/console_output.h"
+#include "output/elasticsearch/elasticsearch_output.h"
 #include "output/file_output.h"
 #include "watcher/scanner.h"
 
@@ -15,7 +17,8 @@ namespace {
 constexpr std::chrono::milliseconds kStuckWait{800};  // after the grace period and a forced stop
 }  // namespace
 
-core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config, const core::Clock& clock) {
+core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config, core::Metrics& metrics,
+                                                        const core::Clock& clock) {
   switch (config.output.kind) {
     case config::OutputKind::File: {
       auto file = output::FileOutput::open(config.output.file, clock);
@@ -25,18 +28,17 @@ core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& c
     case config::OutputKind::Console:
       return std::unique_ptr<output::Output>(std::make_unique<output::ConsoleOutput>(config.output.console, stdout));
     case config::OutputKind::Elasticsearch:
-      break;
+      return std::unique_ptr<output::Output>(std::make_unique<output::es::ElasticsearchOutput>(
+          config.output.elasticsearch, writeTarget(config), indexSetup(config), metrics, clock));
   }
-  return core::fail(core::ErrorCode::InvalidArgument,
-                    "output.elasticsearch is accepted by `test config` but not implemented yet in this version: "
-                    "use output.file or output.console");
+  return core::fail(core::ErrorCode::Internal, "unknown output kind");
 }
 
 core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, core::Metrics& metrics,
                                                    const core::Clock& clock) {
   auto processors = enricher::processors::ProcessorChain::build(config, metrics);
   if (!processors) return std::unexpected(processors.error());
-  auto output = makeOutput(config, clock);
+  auto output = makeOutput(config, metrics, clock);
   if (!output) return std::unexpected(output.error());
   auto metadata = enricher::collectMetadata(config, clock, FIMBEAT_VERSION);
   if (!metadata) return std::unexpected(metadata.error());

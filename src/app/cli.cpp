@@ -24,6 +24,7 @@ po::options_description globalFlags() {
       ("path.config", po::value<std::string>()->value_name("DIR"), "configuration directory (default: path.home)")
       ("path.data", po::value<std::string>()->value_name("DIR"), "data directory (default: <path.home>/data)")
       ("path.logs", po::value<std::string>()->value_name("DIR"), "logs directory (default: <path.home>/logs)")
+      ("index-management", po::bool_switch(), "setup: install the ILM policy and the index template")
       ("strict.perms", po::value<bool>()->default_value(true)->implicit_value(true)->value_name("BOOL"),
        "refuse a config file that others can write (default true)");
   return flags;
@@ -46,7 +47,11 @@ core::Result<Command> commandOf(const std::vector<std::string>& words) {
   if (words.size() == 1 && words[0] == "version") return Command::Version;
   if (words.size() == 1 && words[0] == "help") return Command::Help;
   if (words.size() == 2 && words[0] == "test" && words[1] == "config") return Command::TestConfig;
+  if (words.size() == 2 && words[0] == "test" && words[1] == "output") return Command::TestOutput;
   if (words.size() == 2 && words[0] == "export" && words[1] == "config") return Command::ExportConfig;
+  if (words.size() == 2 && words[0] == "export" && words[1] == "template") return Command::ExportTemplate;
+  if (words.size() == 2 && words[0] == "export" && words[1] == "ilm-policy") return Command::ExportIlmPolicy;
+  if (words.size() == 1 && words[0] == "setup") return Command::Setup;
   std::string joined;
   for (const auto& w : words) joined += (joined.empty() ? "" : " ") + w;
   return core::fail(core::ErrorCode::InvalidArgument, "unknown command \"" + joined + "\"");
@@ -59,7 +64,11 @@ std::string usage() {
   out << "Usage:\n"
          "  fimbeat [run] [flags]         watch the configured paths and ship events\n"
          "  fimbeat test config [flags]   check the configuration and exit\n"
+         "  fimbeat test output [flags]   check the connection to Elasticsearch (TLS, auth, version, permission)\n"
          "  fimbeat export config [flags] print the effective configuration (secrets redacted)\n"
+         "  fimbeat export template       print the index template fimbeat installs\n"
+         "  fimbeat export ilm-policy     print the ILM policy fimbeat installs\n"
+         "  fimbeat setup --index-management  install the ILM policy and the index template in Elasticsearch\n"
          "  fimbeat version               print the version\n\n"
       << globalFlags();
   return out.str();
@@ -89,6 +98,10 @@ core::Result<CliOptions> parseCommandLine(int argc, const char* const* argv) {
   if (vm.count("-E")) options.load.overrides = vm["-E"].as<std::vector<std::string>>();
   if (vm.count("-d")) options.debugSelectors = splitSelectors(vm["-d"].as<std::vector<std::string>>());
   options.logToStderr = vm["-e"].as<bool>();
+  options.indexManagement = vm["index-management"].as<bool>();
+  if (options.indexManagement && options.command != Command::Setup) {
+    return core::fail(core::ErrorCode::InvalidArgument, "--index-management only goes with `fimbeat setup`");
+  }
   options.load.strictPerms = vm["strict.perms"].as<bool>();
   if (vm.count("path.home")) options.load.pathHome = vm["path.home"].as<std::string>();
   if (vm.count("path.config")) options.load.pathConfig = vm["path.config"].as<std::string>();

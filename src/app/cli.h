@@ -10,13 +10,14 @@
 
 namespace fim::app {
 
-enum class Command { Run, TestConfig, ExportConfig, Version, Help };
+enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, Setup, Version, Help };
 
 struct CliOptions {
   Command command = Command::Run;
   config::LoadOptions load;
   bool logToStderr = false;                // -e
   std::vector<std::string> debugSelectors;  // -d a,b or -d '*'
+  bool indexManagement = false;             // setup --index-management (the only setup fimbeat does)
 };
 
 // Unknown flags and subcommands are errors whose message is meant to be followed by usage().

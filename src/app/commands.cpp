@@ -7,8 +7,14 @@
 #include <filesystem>
 #include <iostream>
 
+
 #include "app/agent.h"
 #include "core/logging.h"
+#include "mapper/schema.h"
+#include "mapper/template_generator.h"
+#include "output/elasticsearch/http_client.h"
+#include "output/elasticsearch/es_connection.h"
+#include "output/elasticsearch/probe.h"
 
 #ifndef FIMBEAT_VERSION
 #define FIMBEAT_VERSION "0.0.0"
@@ -52,7 +58,111 @@ int waitForSignal(const Agent& agent, const sigset_t& signals) {
   return 0;
 }
 
+// Loads the config for a command that talks to Elasticsearch; 0 on success, else the exit code.
+int loadElasticsearchConfig(const CliOptions& options, std::optional<config::Loaded>& out) {
+  auto loaded = loadConfig(options);
+  if (!loaded) {
+    std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";
+    return 1;
+  }
+  if (loaded->config.output.kind != config::OutputKind::Elasticsearch) {
+    std::cerr << "this command needs output.elasticsearch; the configured output is not Elasticsearch\n";
+    return 1;
+  }
+  out = std::move(*loaded);
+  return 0;
+}
+
 }  // namespace
+
+std::string writeTarget(const config::Config& config) {
+  return config.output.elasticsearch.index.empty() ? config.dataStream.name() : config.output.elasticsearch.index;
+}
+
+std::string indexTemplateName(const config::Config& config) {
+  return config.dataStream.type + "-" + config.dataStream.dataset;
+}
+
+std::string indexTemplateBody(const config::Config& config) {
+  mapper::TemplateOptions options;
+  options.indexPattern = config.dataStream.type + "-" + config.dataStream.dataset + "-*";
+  options.ilmPolicy = config.setup.ilmEnabled ? config.setup.ilmPolicyName : std::string();
+  options.version = FIMBEAT_VERSION;
+  return mapper::indexTemplateJson(mapper::builtinSchema(), options);
+}
+
+std::string ilmPolicyBody() { return mapper::ilmPolicyJson(); }
+
+std::optional<output::es::IndexSetup> indexSetup(const config::Config& config) {
+  if (!config.setup.templateEnabled && !config.setup.ilmEnabled) return std::nullopt;
+  output::es::IndexSetup setup;
+  setup.templateEnabled = config.setup.templateEnabled;
+  setup.overwrite = config.setup.templateOverwrite;
+  setup.ilmEnabled = config.setup.ilmEnabled;
+  setup.templateName = indexTemplateName(config);
+  setup.templateBody = indexTemplateBody(config);
+  setup.policyName = config.setup.ilmPolicyName;
+  setup.policyBody = ilmPolicyBody();
+  return setup;
+}
+
+int testOutput(const CliOptions& options) {
+  std::optional<config::Loaded> loaded;
+  if (int rc = loadElasticsearchConfig(options, loaded); rc != 0) return rc;
+  const auto& config = loaded->config;
+  const bool setup = config.setup.templateEnabled || config.setup.ilmEnabled;
+  return output::es::probeOutput(config.output.elasticsearch, writeTarget(config), setup, std::cout) ? 0 : 1;
+}
+
+int exportTemplate(const CliOptions& options) {
+  auto loaded = loadConfig(options);
+  if (!loaded) {
+    std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";
+    return 1;
+  }
+  std::cout << indexTemplateBody(loaded->config) << "\n";
+  return 0;
+}
+
+int exportIlmPolicy(const CliOptions&) {
+  std::cout << ilmPolicyBody() << "\n";
+  return 0;
+}
+
+int setupIndexManagement(const CliOptions& options) {
+  if (!options.indexManagement) {
+    std::cerr << "fimbeat setup: only --index-management is supported (dashboards are not implemented)\n";
+    return 1;
+  }
+  std::optional<config::Loaded> loaded;
+  if (int rc = loadElasticsearchConfig(options, loaded); rc != 0) return rc;
+  auto config = loaded->config;
+  config.setup.templateEnabled = true;  // explicit request: as beats, setup runs even when disabled for runs
+  auto setup = indexSetup(config);
+  const auto& es = config.output.elasticsearch;
+  std::string lastError;
+  for (const auto& host : es.hosts) {
+    auto url = output::es::parseHostUrl(host, es.protocol, es.path);
+    if (!url) continue;
+    output::es::HttpClient client(*url, es);
+    auto root = client.send({"GET", "/"});
+    auto info = root ? output::es::readHandshake(*root, url->base()) : core::Result<output::es::ServerInfo>(std::unexpected(root.error()));
+    if (!info) {
+      lastError = info.error().message();
+      continue;
+    }
+    auto steps = output::es::installIndexManagement(client, *setup);
+    if (!steps) {
+      std::cerr << "Index setup failed: " << steps.error().message() << "\n";
+      return 1;
+    }
+    for (const auto& step : *steps) std::cout << step << "\n";
+    std::cout << "Index setup finished.\n";
+    return 0;
+  }
+  std::cerr << "Index setup failed: no Elasticsearch host answered: " << lastError << "\n";
+  return 1;
+}
 
 std::string binaryDirectory() {
   std::error_code ec;

@@ -84,6 +84,14 @@ struct DataStreamConfig {
   std::string name() const { return type + "-" + dataset + "-" + ns; }
 };
 
+// setup.*: the index management fimbeat does on connect and with `fimbeat setup --index-management`.
+struct SetupConfig {
+  bool templateEnabled = true;    // setup.template.enabled
+  bool templateOverwrite = false;  // setup.template.overwrite
+  bool ilmEnabled = true;          // setup.ilm.enabled
+  std::string ilmPolicyName = "fimbeat";  // setup.ilm.policy_name
+};
+
 struct Config {
   PathsConfig paths;
   LoggingConfig logging;
@@ -93,6 +101,7 @@ struct Config {
   OutputConfig output;
   DataStreamConfig dataStream;
   QueueConfig queue;
+  SetupConfig setup;
   HostMetadataConfig hostMetadata;
   CloudMetadataConfig cloudMetadata;
   std::vector<ProcessorConfig> processors;

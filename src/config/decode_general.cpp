@@ -11,7 +11,6 @@ const std::vector<std::string> kLogLevels{"debug", "info", "warning", "warn", "e
 
 // Sections beats users carry in their files that fimbeat accepts and does not act on yet.
 const std::vector<std::pair<std::string, std::string>> kPendingSections{
-    {"setup", "index templates and dashboards arrive with the Elasticsearch output"},
     {"http", "the monitoring endpoint is not implemented yet"},
     {"monitoring", "self-monitoring is not implemented"},
     {"fields", "custom fields arrive with the ECS mapper"},
@@ -71,6 +70,32 @@ void decodeDataStream(MapReader& top, DataStreamConfig& out) {
   reader.finish();
 }
 
+// setup.*: index management is acted on; dashboards and Kibana are not.
+void decodeSetup(MapReader& top, SetupConfig& out) {
+  MapReader reader(top.take("setup"), "setup", top.diagnostics());
+  MapReader templ(reader.take("template"), "setup.template", top.diagnostics());
+  templ.boolean("enabled", out.templateEnabled);
+  templ.boolean("overwrite", out.templateOverwrite);
+  for (const char* key : {"name", "pattern", "fields", "json", "append_fields", "settings", "type"}) {
+    templ.notImplemented(key, "the index template is generated from fields/fields.yml for the data stream");
+  }
+  templ.finish();
+  MapReader ilm(reader.take("ilm"), "setup.ilm", top.diagnostics());
+  ilm.boolean("enabled", out.ilmEnabled);
+  ilm.string("policy_name", out.ilmPolicyName);
+  if (ilm.has("policy_name") && (out.ilmPolicyName.empty() || out.ilmPolicyName.find_first_of("/ ,*\\\"?<>|#") != std::string::npos)) {
+    top.diagnostics().error(ilm.take("policy_name")->origin, "setup.ilm.policy_name",
+                            "\"" + out.ilmPolicyName + "\" is not a valid ILM policy name");
+  }
+  ilm.notImplemented("policy_file", "fimbeat installs its own policy (see `fimbeat export ilm-policy`)");
+  ilm.notImplemented("check_exists", "fimbeat always checks");
+  ilm.notImplemented("overwrite", "an existing policy is always updated");
+  ilm.finish();
+  reader.notImplemented("dashboards", "dashboards are not implemented");
+  reader.notImplemented("kibana", "Kibana setup is not implemented");
+  reader.finish();
+}
+
 }  // namespace
 
 void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out) {
@@ -117,6 +142,7 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) 
   top.string("name", config.name);  // agent.name; the host name when unset
   top.strings("tags", config.tags);
   decodeDataStream(top, config.dataStream);
+  decodeSetup(top, config.setup);
   decodeQueue(top, config.queue);
   if (const Node* processors = top.take("processors")) {
     decodeProcessors(*processors, "processors", diagnostics, config.processors,

@@ -61,12 +61,23 @@ TEST_CASE("unknown subcommands and flags are errors") {
   REQUIRE_FALSE(command.has_value());
   CHECK(command.error().message() == "unknown command \"frobnicate\"");
   CHECK_FALSE(parse({"test"}).has_value());
-  CHECK_FALSE(parse({"test", "output"}).has_value());  // arrives with the Elasticsearch output
+  CHECK_FALSE(parse({"test", "outputs"}).has_value());
+  CHECK_FALSE(parse({"export", "config", "--index-management"}).has_value());  // a flag of `setup` only
   auto flag = parse({"--no-such-flag"});
   REQUIRE_FALSE(flag.has_value());
   CHECK(flag.error().message().find("no-such-flag") != std::string::npos);
   CHECK_FALSE(parse({"-c"}).has_value());  // a flag that needs a value
   CHECK_FALSE(parse({"--strict.perms=maybe"}).has_value());
+}
+
+TEST_CASE("the Elasticsearch subcommands") {
+  CHECK((parse({"test", "output"})->command == Command::TestOutput));
+  CHECK((parse({"export", "template"})->command == Command::ExportTemplate));
+  CHECK((parse({"export", "ilm-policy"})->command == Command::ExportIlmPolicy));
+  auto setup = parse({"setup", "--index-management"});
+  REQUIRE(setup.has_value());
+  CHECK((setup->command == Command::Setup));
+  CHECK(setup->indexManagement);
 }
 
 TEST_CASE("usage lists the subcommands and the global flags") {

@@ -123,7 +123,7 @@ TEST_CASE("export redacts secrets and shows the effective values") {
   auto loaded = loadYaml(
       "fimbeat.modules:\n- module: file_integrity\n  paths: [/etc]\n"
       "output.elasticsearch:\n  hosts: ['https://es:9200']\n  username: elastic\n  password: hunter2\n"
-      "  api_key: 'id:topsecret'\n",
+      "  ssl.key_passphrase: topsecret\n",
       {"output.elasticsearch.username=${USER_NAME}"}, {{"USER_NAME", "shipper"}});
   REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));
   const std::string yaml = config::exportYaml(loaded->config);
@@ -132,6 +132,10 @@ TEST_CASE("export redacts secrets and shows the effective values") {
   CHECK(contains(yaml, "password: \"[REDACTED]\""));
   CHECK(contains(yaml, "username: shipper"));
   CHECK(contains(yaml, "data: /opt/fim/data"));
+  auto withKey = loadYaml("fimbeat.modules:\n- module: file_integrity\n  paths: [/etc]\n"
+                          "output.elasticsearch:\n  hosts: ['https://es:9200']\n  api_key: 'id:topsecret'\n");
+  REQUIRE_MESSAGE(withKey.has_value(), (withKey ? "" : withKey.error().message()));
+  CHECK_FALSE(contains(config::exportYaml(withKey->config), "topsecret"));
 }
 
 TEST_CASE("strict permissions refuse a config file others can write, and say how to fix it") {

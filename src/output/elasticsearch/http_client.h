@@ -1,0 +1,62 @@
+#pragma once
+// HttpClient: one libcurl easy handle kept alive for one Elasticsearch host (keep-alive
+// connection reuse, TCP keepalive), with the output's TLS, auth, proxy and header settings.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <string_view>
+
+#include "config/output_config.h"
+#include "core/result.h"
+#include "output/elasticsearch/host_url.h"
+
+namespace fim::output::es {
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+};
+
+struct HttpRequest {
+  std::string method = "GET";  // GET, HEAD, PUT, POST
+  std::string path;            // appended to the host's base, e.g. "/_bulk?..."
+  std::string body;
+  std::string contentType = "application/json";
+  bool gzip = false;           // body already gzip-compressed: send Content-Encoding: gzip
+};
+
+// `Authorization: ApiKey <base64(id:key)>` for api_key "id:key".
+std::string apiKeyHeader(const std::string& apiKey);
+std::string base64(std::string_view data);
+
+class HttpClient {
+ public:
+  HttpClient(HostUrl url, const config::ElasticsearchOutputConfig& options);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Connection, TLS and timeout failures are retryable errors; an HTTP status is a response.
+  // A stop request aborts a transfer in progress.
+  [[nodiscard]] core::Result<HttpResponse> send(const HttpRequest& request, std::stop_token stop = {});
+  const HostUrl& url() const { return url_; }
+  // Whether the last failed send failed in the TLS handshake (for `fimbeat test output`).
+  bool lastFailureWasTls() const { return lastFailureWasTls_; }
+  // Drops the kept-alive connection so that the next request connects afresh.
+  void reset();
+
+ private:
+  void configure();
+
+  HostUrl url_;
+  const config::ElasticsearchOutputConfig& options_;
+  std::string caBundle_;  // every configured CA as one PEM blob
+  std::string authorization_;
+  void* curl_ = nullptr;
+  bool lastFailureWasTls_ = false;
+};
+
+}  // namespace fim::output::es

@@ -1,0 +1,123 @@
+#include "output/elasticsearch/probe.h"
+
+#include <simdjson.h>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "output/elasticsearch/bulk_response.h"
+#include "output/elasticsearch/es_connection.h"
+#include "output/elasticsearch/http_client.h"
+
+namespace fim::output::es {
+namespace {
+
+// The body of POST /_security/user/_has_privileges for creating documents in target.
+std::string privilegesRequest(const std::string& target, bool setup) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  if (setup) {
+    w.Key("cluster");
+    w.StartArray();
+    w.String("manage_index_templates");
+    w.String("manage_ilm");
+    w.EndArray();
+  }
+  w.Key("index");
+  w.StartArray();
+  w.StartObject();
+  w.Key("names");
+  w.StartArray();
+  w.String(target.c_str());
+  w.EndArray();
+  w.Key("privileges");
+  w.StartArray();
+  w.String("create_doc");
+  w.EndArray();
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
+  return buffer.GetString();
+}
+
+// Checks one host; each step prints "  name... OK" or "  name... ERROR why".
+bool probeHost(const std::string& text, const config::ElasticsearchOutputConfig& options, const std::string& target,
+               bool setup, std::ostream& out) {
+  out << "elasticsearch: " << text << "...\n";
+  out << "  parse url... ";
+  auto url = parseHostUrl(text, options.protocol, options.path);
+  if (!url) {
+    out << "ERROR " << url.error().message() << "\n";
+    return false;
+  }
+  if (options.ssl.enabled && *options.ssl.enabled && text.find("://") == std::string::npos) url->scheme = "https";
+  out << "OK (" << url->base() << ")\n";
+  HttpClient client(*url, options);
+  auto root = client.send({"GET", "/"});
+  out << "  connection... ";
+  if (!root && !client.lastFailureWasTls()) {
+    out << "ERROR " << root.error().message() << "\n";
+    return false;
+  }
+  out << "OK\n";
+  if (url->scheme == "https") {
+    out << "  TLS... ";
+    if (!root) {
+      out << "ERROR " << root.error().message() << "\n";
+      return false;
+    }
+    out << (options.ssl.verificationMode == config::SslVerificationMode::None ? "WARN secure connection disabled (verification_mode: none)\n"
+                                                                              : "OK\n");
+  } else {
+    out << "  TLS... WARN secure connection disabled (http)\n";
+  }
+  out << "  talk to server... ";
+  auto info = readHandshake(*root, url->base());
+  if (!info) {
+    out << "ERROR " << info.error().message() << "\n";
+    return false;
+  }
+  out << "OK\n  version: " << info->version << "\n";
+  out << "  write permission on " << target << "... ";
+  auto privileges = client.send({"POST", "/_security/user/_has_privileges", privilegesRequest(target, setup)});
+  if (!privileges) {
+    out << "ERROR " << privileges.error().message() << "\n";
+    return false;
+  }
+  if (privileges->status == 401 || privileges->status == 403) {
+    out << "ERROR HTTP " << privileges->status << ": " << describeErrorBody(privileges->body) << "\n";
+    return false;
+  }
+  if (privileges->status != 200) {  // e.g. security disabled: anyone may write, nothing to check
+    out << "UNKNOWN cannot check privileges (HTTP " << privileges->status << ": " << describeErrorBody(privileges->body)
+        << ")\n";
+    return true;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  bool all = false;
+  if (parser.parse(privileges->body).get(doc) != simdjson::SUCCESS ||
+      doc["has_all_requested"].get(all) != simdjson::SUCCESS) {
+    out << "ERROR HTTP " << privileges->status << ": " << describeErrorBody(privileges->body) << "\n";
+    return false;
+  }
+  if (!all) {
+    out << "ERROR the user lacks create_doc on " << target
+        << (setup ? " or the manage_index_templates/manage_ilm cluster privileges that setup needs" : "") << "\n";
+    return false;
+  }
+  out << "OK\n";
+  return true;
+}
+
+}  // namespace
+
+bool probeOutput(const config::ElasticsearchOutputConfig& options, const std::string& target, bool checkSetupPrivileges,
+                 std::ostream& out) {
+  bool ok = true;
+  for (const auto& host : options.hosts) ok = probeHost(host, options, target, checkSetupPrivileges, out) && ok;
+  return ok;
+}
+
+}  // namespace fim::output::es
