@@ -192,6 +192,7 @@ void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& 
         if (auto ok = sweep(events); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
         continue;
       }
+      if (applyRealtime(observation, events)) continue;
       auto event = apply(observation);
       if (!event) {
         log.error("updating the baseline for {} failed: {}", observation.info.path, event.error().message());

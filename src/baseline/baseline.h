@@ -48,6 +48,17 @@ class Baseline final : public core::PriorState {
   // After a full scan: every record under a root that the scan did not see is deleted.
   [[nodiscard]] core::Status sweep(std::vector<core::FileEvent>& deleted);
 
+  // Realtime changes (baseline_moves.cpp). Each appends the events to emit to `events`.
+  // Deleted: removes the record of info.path and of everything under it, one deleted event each.
+  [[nodiscard]] core::Status applyRemoval(const core::Observation& observation, std::vector<core::FileEvent>& events);
+  // Moved: the record at previousPath, and every record under it, move to info.path without
+  // rehashing; one moved event each. No record at previousPath: the new path is simply applied.
+  [[nodiscard]] core::Status applyMove(const core::Observation& observation, std::vector<core::FileEvent>& events);
+  // SubtreeDone: like sweep(), for the records under info.path only (an unwatched subtree was rescanned).
+  [[nodiscard]] core::Status sweepSubtree(const core::Observation& observation, std::vector<core::FileEvent>& events);
+  // Dispatches the realtime kinds above; false when the observation is of another kind.
+  bool applyRealtime(const core::Observation& observation, std::vector<core::FileEvent>& events);
+
   // Until `in` is closed and drained (or stop); closes `out` when it returns.
   void run(std::stop_token stop, core::BoundedQueue<core::Observation>& in, core::BoundedQueue<core::FileEvent>& out);
 

@@ -98,7 +98,7 @@ void writeFileMembers(JsonWriter& w, const core::FileInfo& f) {
 
 void writeFileIntegrity(JsonWriter& w, const core::FileEvent& e) {
   const bool hasSecurity = e.file.selinux || e.file.acl;
-  if (e.changedAttributes.empty() && !hasSecurity) return;
+  if (e.changedAttributes.empty() && !hasSecurity && !e.previousPath) return;
   w.Key("file_integrity");
   w.StartObject();
   if (e.file.selinux) putKeyString(w, "selinux", *e.file.selinux);
@@ -109,10 +109,11 @@ void writeFileIntegrity(JsonWriter& w, const core::FileEvent& e) {
     for (const auto& a : e.changedAttributes) putString(w, a);
     w.EndArray();
   }
-  if (e.previous && !e.changedAttributes.empty()) {
-    const core::FileInfo& old = *e.previous;
+  if ((e.previous && !e.changedAttributes.empty()) || e.previousPath) {
+    const core::FileInfo old = e.previous.value_or(core::FileInfo{});
     w.Key("previous");
     w.StartObject();
+    if (e.previousPath) putKeyString(w, "path", *e.previousPath);
     for (const auto& name : e.changedAttributes) {
       if (name == "selinux" && old.selinux) putKeyString(w, "selinux", *old.selinux);
       else if (name == "acl" && old.acl) putKeyString(w, "acl", *old.acl);
