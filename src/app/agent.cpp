@@ -8,7 +8,7 @@
 #include "core/logging.h"
 #include "output/console_output.h"
 #include "output/file_output.h"
-#include "watcher/scanner.h"
+#include "watcher/realtime/realtime_watcher.h"
 
 namespace fim::app {
 namespace {
@@ -48,7 +48,7 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   scan.expectedPaths = base->recordCount();
   scan.baselineEmpty = base->empty();
   auto agent = std::unique_ptr<Agent>(new Agent(config, metrics, std::move(*output), std::move(*store), std::move(base)));
-  agent->source_ = std::make_unique<watcher::Scanner>(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
+  agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
   return agent;
 }
 

@@ -129,6 +129,7 @@ core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observa
   event.module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
   event.changedAttributes = std::move(change.changedAttributes);
   if (old) event.previous = std::move(*old);
+  event.process = observation.process;
   return std::optional<core::FileEvent>(std::move(event));
 }
 

@@ -58,6 +58,7 @@ core::Status Baseline::applyRemoval(const core::Observation& observation, std::v
       return false;
     }
     events.push_back(makeEvent(clock_.now(), core::Action::Deleted, std::move(record->info), module));
+    events.back().process = observation.process;
     batch.remove(core::Family::Baseline, std::string(key));
     return true;
   });
@@ -99,6 +100,7 @@ core::Status Baseline::applyMove(const core::Observation& observation, std::vect
   moved.previous = **old;
   moved.previousPath = from;
   moved.errorMessage = observation.errorMessage;
+  moved.process = observation.process;
   Record record{observation.info, now, scanId_};
   if (observation.errorMessage && record.info.hashes.empty()) record.info.hashes = (*old)->hashes;
   batch.remove(core::Family::Baseline, from);

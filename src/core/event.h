@@ -64,6 +64,7 @@ struct Observation {
   bool storedKnown = false;                 // the watcher already read the baseline's record:
   std::optional<FileInfo> stored;           //   this (nullopt: no record), saving the baseline a read
   std::optional<std::string> previousPath;  // Moved: the path it was renamed from
+  std::optional<ProcessInfo> process;       // who changed it, when a realtime backend knows
 };
 
 struct FileEvent {
