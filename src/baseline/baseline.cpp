@@ -143,6 +143,7 @@ core::Status Baseline::flush() {
 
 core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
   if (auto ok = flush(); !ok) return ok;
+  const std::size_t before = deleted.size();  // the caller's vector may already hold other events
   core::WriteBatch batch;
   for (const auto& root : roots_) {
     core::Status decoded = {};
@@ -169,7 +170,7 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
     if (!decoded) return decoded;
     batch.put(core::Family::Meta, rootKey(root.path), "1");
   }
-  deleted_.add(static_cast<std::int64_t>(deleted.size()));
+  deleted_.add(static_cast<std::int64_t>(deleted.size() - before));
   for (std::size_t i = 0; i < roots_.size(); ++i) rootKnown_[i] = true;
   unverified_.clear();
   seen_.clear();

@@ -168,3 +168,18 @@ TEST_CASE("coalescer: both ends known at once (fanotify), overflows and unwatche
   fx.feed(change(RawChange::Kind::Unwatched, "/w/deep"));
   CHECK(fx.take() == "move:/w/old>/w/new rescan: unwatched:/w/deep");
 }
+
+TEST_CASE("coalescer: repeated open-write-close cycles are one look at the first close and one at the end") {
+  Fixture fx;
+  fx.feed(change(RawChange::Kind::Closed, "/w/f"));
+  CHECK(fx.take() == "observe:/w/f");
+  for (int i = 0; i < 50; ++i) {
+    fx.feed(change(RawChange::Kind::Modified, "/w/f"));
+    fx.feed(change(RawChange::Kind::Closed, "/w/f"));
+    CHECK(fx.advance(5ms).empty());
+  }
+  CHECK(fx.advance(1s) == "observe:/w/f");
+  CHECK(fx.advance(5s).empty());
+  fx.feed(change(RawChange::Kind::Closed, "/w/f"));  // long after: at once again
+  CHECK(fx.take() == "observe:/w/f");
+}

@@ -55,6 +55,22 @@ void Coalescer::expireMovesTouching(const std::string& path, std::uint32_t cooki
   for (auto c : stale) expireMove(c, out);
 }
 
+void Coalescer::closed(RawChange&& change, TimePoint now, Duration wait, std::vector<Settled>& out) {
+  auto [it, fresh] = writes_.try_emplace(change.path);
+  if (fresh) it->second.first = now;
+  if (change.process) it->second.process = change.process;
+  it->second.contentOpen = false;
+  auto recent = recent_.find(change.path);
+  if (recent != recent_.end() && recent->second > now) {  // closed again soon after a look: wait for the burst's end
+    if (it->second.due > now && !fresh && it->second.due <= recent->second) return;
+    schedule(it->first, it->second, recent->second);
+    return;
+  }
+  auto process = std::move(it->second.process);
+  settleNow(change.path, false, out, std::move(process));
+  recent_[change.path] = now + wait;
+}
+
 void Coalescer::add(RawChange change, TimePoint now, std::vector<Settled>& out, std::optional<Duration> quiet) {
   using K = RawChange::Kind;
   const Duration wait = quiet.value_or(options_.quietPeriod);
@@ -86,12 +102,9 @@ void Coalescer::add(RawChange change, TimePoint now, std::vector<Settled>& out, 
       settleNow(change.path, change.isDirectory, out, std::move(change.process));
       break;
     }
-    case K::Closed: {
-      auto it = writes_.find(change.path);
-      auto process = change.process ? change.process : it != writes_.end() ? it->second.process : std::nullopt;
-      settleNow(change.path, false, out, std::move(process));
+    case K::Closed:
+      closed(std::move(change), now, wait, out);
       break;
-    }
     case K::Deleted:
       dropWrites(change.path, change.isDirectory, nullptr);
       out.push_back(Settled{Settled::Kind::Delete, change.path, {}, change.isDirectory, std::move(change.process)});
@@ -144,6 +157,10 @@ void Coalescer::add(RawChange change, TimePoint now, std::vector<Settled>& out, 
 }
 
 void Coalescer::due(TimePoint now, std::vector<Settled>& out) {
+  if (now >= nextPrune_) {
+    std::erase_if(recent_, [&](const auto& entry) { return entry.second <= now; });
+    nextPrune_ = now + options_.quietPeriod;
+  }
   std::vector<std::uint32_t> expired;
   for (const auto& [cookie, move] : moves_) {
     if (now - move.at >= options_.pairWindow) expired.push_back(cookie);

@@ -79,6 +79,7 @@ class Coalescer {
   void schedule(const std::string& path, Write& write, TimePoint due);
   void settleNow(const std::string& path, bool isDirectory, std::vector<Settled>& out,
                  std::optional<core::ProcessInfo> process);
+  void closed(RawChange&& change, TimePoint now, Duration wait, std::vector<Settled>& out);
   void dropWrites(const std::string& path, bool withChildren, MoveFrom* keep);
   void expireMovesTouching(const std::string& path, std::uint32_t cookie, std::vector<Settled>& out);
   void expireMove(std::uint32_t cookie, std::vector<Settled>& out);
@@ -87,6 +88,10 @@ class Coalescer {
   std::map<std::string, Write> writes_;  // ordered: a directory's pending children are one range
   std::multimap<TimePoint, std::string> schedule_;  // lazily cleaned: an entry counts only if its due matches
   std::unordered_map<std::uint32_t, MoveFrom> moves_;  // by cookie
+  // Files looked at after a close, until when a further close waits (a burst of open-write-close
+  // cycles is one look at its start and one at its end).
+  std::unordered_map<std::string, TimePoint> recent_;
+  TimePoint nextPrune_{};
   std::uint64_t paired_ = 0;
   std::uint64_t unpaired_ = 0;
 };
