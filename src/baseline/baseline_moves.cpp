@@ -92,16 +92,22 @@ core::Status Baseline::applyMove(const core::Observation& observation, std::vect
   const auto now = clock_.now();
   core::WriteBatch batch;
   const std::size_t first = events.size();
-  // The moved path itself: the fresh observation, diffed against where it came from.
-  Change change = diff(&**old, observation.info, true);
-  core::FileEvent moved = makeEvent(now, core::Action::Moved, observation.info, module);
+  // The moved path itself: the fresh observation, diffed against where it came from. Without one
+  // (the path was gone again before it could be read) the record moves as it was.
+  core::FileInfo info = observation.info;
+  if (info.type == core::FileType::Unknown && !observation.errorMessage) {
+    info = **old;
+    info.path = to;
+  }
+  Change change = diff(&**old, info, true);
+  core::FileEvent moved = makeEvent(now, core::Action::Moved, info, module);
   moved.actions.insert(moved.actions.end(), change.actions.begin(), change.actions.end());
   moved.changedAttributes = std::move(change.changedAttributes);
   moved.previous = **old;
   moved.previousPath = from;
   moved.errorMessage = observation.errorMessage;
   moved.process = observation.process;
-  Record record{observation.info, now, scanId_};
+  Record record{info, now, scanId_};
   if (observation.errorMessage && record.info.hashes.empty()) record.info.hashes = (*old)->hashes;
   batch.remove(core::Family::Baseline, from);
   batch.put(core::Family::Baseline, to, encodeRecord(record));

@@ -194,3 +194,18 @@ TEST_CASE("moves: a failing store reports the error and emits nothing") {
   CHECK_FALSE(fx.base.applyRemoval(marker(core::Observation::Kind::Deleted, "/w/a"), events).has_value());
   CHECK(events.empty());
 }
+
+TEST_CASE("moves: a move whose new path was gone before it could be read moves the record as it was") {
+  Fixture fx;
+  fx.put(file("/w/a", "aa", 7));
+  core::Observation unread;
+  unread.info.path = "/w/b";  // type Unknown: not read
+  auto events = fx.realtime(moved(unread, "/w/a"));
+  REQUIRE(events.size() == 1);
+  CHECK(actionsOf(events[0]) == "moved");
+  CHECK(events[0].file.hashes.at(core::HashType::Sha256) == "aa");
+  CHECK(events[0].file.path == "/w/b");
+  auto next = fx.realtime(moved(file("/w/c", "aa", 7), "/w/b"));  // renamed on: still paired
+  REQUIRE(next.size() == 1);
+  CHECK(actionsOf(next[0]) == "moved");
+}

@@ -238,13 +238,19 @@ void RealtimeWatcher::Loop::settle(Settled&& s) {
       if (auto observation = look(s.path)) push(std::move(*observation));
       return;
     case Settled::Kind::Move:
-      if (auto observation = look(s.path)) {
+      if (auto root = rootFor(s.path); root && filters_[w_.roots_[*root].module].reported(s.path, s.isDirectory)) {
+        auto observation = look(s.path);
+        if (!observation) {  // already gone again (renamed on, deleted): the record moves as it was
+          observation.emplace();
+          observation->info.path = s.path;
+          observation->root = *root;
+        }
         observation->kind = core::Observation::Kind::Moved;
         observation->previousPath = std::move(s.oldPath);
         observation->process = std::move(s.process);
         return push(std::move(*observation));
       }
-      s.path = std::move(s.oldPath);  // moved out of sight (excluded, or gone again): deleted
+      s.path = std::move(s.oldPath);  // moved out of sight (excluded, not included): deleted
       [[fallthrough]];
     case Settled::Kind::Delete: {
       core::Observation gone;
