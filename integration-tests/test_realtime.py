@@ -45,7 +45,7 @@ class Live:
     """One running agent watching `root`, with barriers to delimit the events of each step."""
 
     def __init__(self, workspace: Path, start_agent, root: Path, extra: str = "", home: Optional[Path] = None,
-                 name: str = "live"):
+                 name: str = "live", on_watching: Optional[Callable[[], Any]] = None):
         self.root = root
         self.out = workspace / f"events-{name}"
         (root / BARRIER).write_bytes(b"")
@@ -58,6 +58,12 @@ class Live:
         if home is not None:
             kwargs["home"] = home
         self.agent: Agent = start_agent(config, **kwargs)
+        if on_watching is not None:  # the backend's watches (and its inotify instance) exist
+            try:
+                wait_for(lambda: any(m.startswith("watching ") for m in self.agent.log_messages()),
+                         message="the watches", agent=self.agent)
+            finally:
+                on_watching()
         wait_for(self.agent.scan_done, message="the start-up scan", agent=self.agent)
         self.barriers = 0
         self.seen = 0
@@ -155,12 +161,12 @@ def test_a_write_that_changes_nothing_reports_nothing(live, tree):
     f = tree / "a.txt"
     before = os.lstat(f)
 
-    def same():
+    def opened_for_writing():
         with open(f, "r+b"):
-            pass  # opened for writing and closed: IN_CLOSE_WRITE, nothing changed
-        f.write_bytes(b"alpha\n")  # the same bytes ...
-        os.utime(f, ns=(before.st_atime_ns, before.st_mtime_ns))  # ... and the same mtime
-    assert live.step(same) == []
+            pass  # IN_CLOSE_WRITE, and nothing changed
+    assert live.step(opened_for_writing) == []
+    assert live.step(lambda: os.utime(f, ns=(before.st_atime_ns, before.st_mtime_ns))) == []  # the same times
+    assert live.step(lambda: os.chmod(f, stat.S_IMODE(before.st_mode))) == []  # the same mode
 
 
 def test_chmod_and_chown_are_attributes_modified(live, tree):
@@ -291,9 +297,10 @@ def test_overflow_rescans_and_the_baseline_ends_equal_to_the_tree(workspace, sta
         pytest.skip("shrinking fs.inotify.max_queued_events needs root")
     knob = Path("/proc/sys/fs/inotify/max_queued_events")
     saved = knob.read_text().strip()
-    knob.write_text("64\n")  # read when the agent creates its inotify instance
+    knob.write_text("64\n")  # read when the agent creates its inotify instance: restored right after
     try:
-        live = Live(workspace, start_agent, tree, home=workspace / "home")
+        live = Live(workspace, start_agent, tree, home=workspace / "home",
+                    on_watching=lambda: knob.write_text(saved + "\n"))
     finally:
         knob.write_text(saved + "\n")
     for i in range(2000):
@@ -417,9 +424,13 @@ def test_fidelity_storm_the_events_end_in_the_tree_as_it_is(workspace, start_age
     quiet = {str(p) for p in [untouched, *untouched.iterdir()]}
     assert not (reported & quiet), "a path that never changed was reported"
     moved = {(previous_path(d), d["file"]["path"]) for d in storm_docs if "moved" in actions(d)}
-    paired = sum(1 for r in renames if r in moved)
-    metrics = live.metrics()
-    lost = metrics["watcher"]["realtime"]["overflows_handled"]
-    print(f"storm: {len(storm_docs)} events, {paired}/{len(renames)} renames paired, {lost} overflows")
-    if lost == 0:  # a rescan after lost events reports deletions and creations instead of moves
-        assert paired >= 0.99 * len(renames) - 1, f"only {paired} of {len(renames)} renames were paired"
+    as_moves = sum(1 for r in renames if r in moved)
+    realtime = live.metrics()["watcher"]["realtime"]
+    print(f"storm: {len(storm_docs)} events, {len(renames)} renames, {realtime['renames_paired']} paired by "
+          f"cookie, {as_moves} reported as moves, {realtime['overflows_handled']} overflows")
+    # A rename is paired when its moved-from and moved-to became one move. It is reported as a
+    # move when the baseline knew the old path: a file renamed before fimbeat could read it under
+    # its first name (busy machine) is reported as created at its new name instead.
+    if realtime["overflows_handled"] == 0:  # a rescan after lost events reports deletions and creations
+        assert realtime["renames_paired"] >= 0.99 * len(renames), realtime
+        assert as_moves >= 0.9 * len(renames), f"only {as_moves} of {len(renames)} renames were reported as moves"

@@ -107,7 +107,6 @@ TEST_CASE("inotify: watches every directory of a recursive root, none for files 
   r.dir.write("skip/inner/file", "x");
   r.start();
   CHECK(r.watches() == 4);  // root, a, a/b, a/b/c
-  CHECK(r.backend->watchCount() == 4);
   r.dir.write("skip/inner/new", "x");
   r.dir.write("a/marker", "m");
   REQUIRE(r.waitFor(RawChange::Kind::Closed, "a/marker"));
