@@ -22,7 +22,12 @@ constexpr std::uint32_t kMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | 
                                 IN_DONT_FOLLOW;
 
 std::string join(const std::string& dir, std::string_view name) {
-  return dir == "/" ? "/" + std::string(name) : dir + "/" + std::string(name);
+  std::string path;
+  path.reserve(dir.size() + 1 + name.size());
+  if (dir != "/") path = dir;
+  path.push_back('/');
+  path.append(name);
+  return path;
 }
 
 std::string parentOf(const std::string& path) {
