@@ -10,7 +10,7 @@
 #include "output/console_output.h"
 #include "output/elasticsearch/elasticsearch_output.h"
 #include "output/file_output.h"
-#include "watcher/scanner.h"
+#include "watcher/realtime/realtime_watcher.h"
 
 namespace fim::app {
 namespace {
@@ -62,7 +62,7 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   auto agent = std::unique_ptr<Agent>(new Agent(config, metrics, std::move(*output), std::move(*store),
                                                 std::move(queue), std::move(base), std::move(*metadata),
                                                 std::move(*processors)));
-  agent->source_ = std::make_unique<watcher::Scanner>(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
+  agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
   return agent;
 }
 

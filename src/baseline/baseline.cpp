@@ -132,6 +132,7 @@ core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observa
   event.module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
   event.changedAttributes = std::move(change.changedAttributes);
   if (old) event.previous = std::move(*old);
+  event.process = observation.process;
   if (queue_) queue_->append(pending_, event);
   return std::optional<core::FileEvent>(std::move(event));
 }
@@ -149,6 +150,7 @@ core::Status Baseline::flush() {
 core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
   if (auto ok = flush(); !ok) return ok;
   core::WriteBatch& batch = pending_;
+  const std::size_t before = deleted.size();  // the caller's vector may already hold other events
   for (const auto& root : roots_) {
     core::Status decoded = {};
     auto scanned = store_.scan(core::Family::Baseline, root.path, [&](std::string_view key, std::string_view value) {
@@ -175,7 +177,7 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
     if (!decoded) return decoded;
     batch.put(core::Family::Meta, rootKey(root.path), "1");
   }
-  deleted_.add(static_cast<std::int64_t>(deleted.size()));
+  deleted_.add(static_cast<std::int64_t>(deleted.size() - before));
   for (std::size_t i = 0; i < roots_.size(); ++i) rootKnown_[i] = true;
   unverified_.clear();
   seen_.clear();
@@ -185,7 +187,7 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
 void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& in) {
   auto& log = core::logger("baseline");
   std::vector<core::Observation> batch;
-  std::vector<core::FileEvent> swept;
+  std::vector<core::FileEvent> swept, realtime;
   while (queue_->waitForSpace(stop) && in.popBatch(batch, kBatchSize, stop) > 0) {
     for (auto& observation : batch) {
       if (observation.kind == core::Observation::Kind::Unchanged) {
@@ -196,6 +198,10 @@ void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& 
       if (observation.kind == core::Observation::Kind::ScanDone) {
         if (auto ok = sweep(swept); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
         swept.clear();
+        continue;
+      }
+      if (applyRealtime(observation, realtime)) {
+        realtime.clear();
         continue;
       }
       if (auto event = apply(observation); !event) {

@@ -53,6 +53,17 @@ class Baseline final : public core::PriorState {
   // event queued in the same write).
   [[nodiscard]] core::Status sweep(std::vector<core::FileEvent>& deleted);
 
+  // Realtime changes (baseline_moves.cpp). Each appends the events to emit to `events`.
+  // Deleted: removes the record of info.path and of everything under it, one deleted event each.
+  [[nodiscard]] core::Status applyRemoval(const core::Observation& observation, std::vector<core::FileEvent>& events);
+  // Moved: the record at previousPath, and every record under it, move to info.path without
+  // rehashing; one moved event each. No record at previousPath: the new path is simply applied.
+  [[nodiscard]] core::Status applyMove(const core::Observation& observation, std::vector<core::FileEvent>& events);
+  // SubtreeDone: like sweep(), for the records under info.path only (an unwatched subtree was rescanned).
+  [[nodiscard]] core::Status sweepSubtree(const core::Observation& observation, std::vector<core::FileEvent>& events);
+  // Dispatches the realtime kinds above; false when the observation is of another kind.
+  bool applyRealtime(const core::Observation& observation, std::vector<core::FileEvent>& events);
+
   // Until `in` is closed and drained (or stop): events go to the queue, one write per batch of
   // observations. Closes the queue's producer side when it returns. Needs a queue.
   void run(std::stop_token stop, core::BoundedQueue<core::Observation>& in);
@@ -61,6 +72,9 @@ class Baseline final : public core::PriorState {
   [[nodiscard]] core::Status flush();
 
  private:
+  // Writes `batch` with the events from `first` on queued in it; on failure drops those events.
+  [[nodiscard]] core::Status writeWithEvents(core::WriteBatch& batch, std::vector<core::FileEvent>& events,
+                                             std::size_t first);
 
   core::KvStore& store_;
   std::vector<RootInfo> roots_;

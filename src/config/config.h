@@ -48,7 +48,10 @@ struct ModuleConfig {
   std::vector<std::string> hashTypes{"sha1"};
   bool mimeType = true;             // libmagic on the first bytes of regular files
   bool verifyHashesAlways = false;  // scan.verify_hashes: always rehash, even when nothing moved
-  std::string backend = "auto";
+  std::string backend = "auto";  // auto, inotify (fsnotify), fanotify (kprobes, ebpf map to it)
+  Duration quietPeriod = std::chrono::seconds(1);  // realtime.quiet_period: a file written but not closed
+  Duration rescanInterval{0};                      // rescan_interval: full verifying rescans; 0 = off
+  std::uint64_t scanFilesPerSec = 0;               // scan_files_per_sec: files a scan reads per second; 0 = unlimited
   std::vector<std::string> tags;
   std::string index;
   bool keepNull = false;

@@ -94,7 +94,8 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
   reader.boolean("scan_at_start", module.scanAtStart);
   if (!module.scanAtStart) {
     diagnostics.warn(reader.take("scan_at_start")->origin, reader.keyPath("scan_at_start"),
-                     "scan_at_start: false has no effect yet: without real-time watching fimbeat always scans at start");
+                     "scan_at_start: false has no effect yet: fimbeat always scans at start (real-time watching "
+                     "starts before the scan, and the scan is what finds changes made while it was not running)");
   }
   reader.size("scan_rate_per_sec", module.scanRatePerSec);
   reader.size("max_file_size", module.maxFileSize);
@@ -106,9 +107,24 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
   module.verifyHashesAlways = verify == "always";
   scan.finish();
   reader.oneOf("backend", module.backend, kBackends);
-  if (reader.has("backend")) {
+  if (module.backend == "kprobes" || module.backend == "ebpf") {
     diagnostics.warn(reader.node()->get("backend")->origin, reader.keyPath("backend"),
-                     "validated but not acted on yet (real-time watching is not implemented yet)");
+                     "backend \"" + module.backend + "\" is Auditbeat's; fimbeat uses fanotify for it");
+  }
+  reader.duration("rescan_interval", module.rescanInterval);
+  reader.size("scan_files_per_sec", module.scanFilesPerSec);
+  MapReader realtime(reader.take("realtime"), reader.keyPath("realtime"), diagnostics);
+  realtime.duration("quiet_period", module.quietPeriod);
+  if (module.quietPeriod <= Duration::zero() || module.quietPeriod > std::chrono::hours(1)) {
+    diagnostics.error(realtime.take("quiet_period") ? realtime.node()->get("quiet_period")->origin : module.origin,
+                      realtime.keyPath("quiet_period"), "must be more than 0 and at most 1h, e.g. 1s");
+    module.quietPeriod = std::chrono::seconds(1);
+  }
+  realtime.finish();
+  if (module.rescanInterval < Duration::zero()) {
+    diagnostics.error(reader.node()->get("rescan_interval")->origin, reader.keyPath("rescan_interval"),
+                      "cannot be negative; 0 turns periodic rescans off");
+    module.rescanInterval = Duration::zero();
   }
   reader.notImplemented("file_parsers", "file parsers are not implemented");
   if (const Node* processors = reader.take("processors")) {

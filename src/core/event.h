@@ -52,6 +52,9 @@ struct Observation {
     Path,      // info holds the path's current state
     Unchanged,  // info.path only: the watcher saw it exactly as the baseline records it
     ScanDone,   // every path of a full scan has been observed: sweep for deletions
+    Deleted,    // info.path (and everything under it) is gone: remove the records, report each
+    Moved,      // info holds the state at its new path, previousPath where it was: records move with it
+    SubtreeDone,  // every path under info.path has been observed: sweep that subtree only
   };
   Kind kind = Kind::Path;
   FileInfo info;
@@ -60,6 +63,8 @@ struct Observation {
   bool childrenUnknown = false;             // a directory that could not be read: its records stay
   bool storedKnown = false;                 // the watcher already read the baseline's record:
   std::optional<FileInfo> stored;           //   this (nullopt: no record), saving the baseline a read
+  std::optional<std::string> previousPath;  // Moved: the path it was renamed from
+  std::optional<ProcessInfo> process;       // who changed it, when a realtime backend knows
 };
 
 struct FileEvent {

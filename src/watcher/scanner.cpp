@@ -40,7 +40,10 @@ Scanner::Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> ro
       shared_(modules_, prior, metrics),
       metadata_(shared_.names),
       backpressure_(metrics.counter("watcher.backpressure")) {
-  for (const auto& m : modules_) filters_.emplace_back(m);
+  for (const auto& m : modules_) {
+    filters_.emplace_back(m);
+    filesLimiters_.push_back(std::make_unique<RateLimiter>(m.scanFilesPerSec, std::max<std::uint64_t>(m.scanFilesPerSec, 1)));
+  }
 }
 
 bool Scanner::unchangedSince(const core::FileInfo& o, const std::string& path, const struct stat& st,
@@ -61,13 +64,16 @@ bool Scanner::unchangedSince(const core::FileInfo& o, const std::string& path, c
   return true;
 }
 
-void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::BoundedQueue<WorkItem>& work) {
+void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::BoundedQueue<WorkItem>& work,
+                       const std::string& top) {
   const Root& root = roots_[rootIndex];
   const PathFilter& filter = filters_[root.module];
   struct stat st {};
-  if (::lstat(root.path.c_str(), &st) != 0) {
-    core::logger("watcher").warn("configured path {} cannot be read: {}", root.path, std::strerror(errno));
-    shared_.errors.add();
+  if (::lstat(top.c_str(), &st) != 0) {
+    if (top == root.path) {
+      core::logger("watcher").warn("configured path {} cannot be read: {}", root.path, std::strerror(errno));
+      shared_.errors.add();
+    }
     return;
   }
   std::vector<WorkItem> batch;  // handed to the workers a few dozen at a time: fewer wake-ups
@@ -77,11 +83,11 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
   };
   std::unordered_map<std::string, core::FileInfo> stored;  // the current directory's records, by name
   if (!S_ISDIR(st.st_mode)) {
-    if (filter.reported(root.path, false)) (void)work.push(WorkItem{root.path, rootIndex, {}, {}}, stop);
+    if (filter.reported(top, false)) (void)work.push(WorkItem{top, rootIndex, {}, {}}, stop);
     return;
   }
-  if (filter.excluded(root.path)) return;
-  std::vector<std::string> pending{root.path};  // directories still to read
+  if (filter.excluded(top)) return;
+  std::vector<std::string> pending{top};  // directories still to read
   bool stopped = false;
   while (!pending.empty() && !stopped && !stop.stop_requested()) {
     const std::string dir = std::move(pending.back());
@@ -133,7 +139,13 @@ void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::Bounde
 }
 
 void Scanner::walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work) {
-  for (std::size_t i = 0; i < roots_.size() && !stop.stop_requested(); ++i) walkRoot(stop, i, work);
+  if (options_.subtrees.empty()) {
+    for (std::size_t i = 0; i < roots_.size() && !stop.stop_requested(); ++i) walkRoot(stop, i, work, roots_[i].path);
+  } else {
+    for (const auto& [root, top] : options_.subtrees) {
+      if (!stop.stop_requested() && root < roots_.size()) walkRoot(stop, root, work, top);
+    }
+  }
   work.close();
 }
 
@@ -150,6 +162,7 @@ void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, cor
   while (work.popBatch(items, kWorkBatch, stop) > 0) {
     for (auto& item : items) {
       const std::size_t module = roots_[item.root].module;
+      if (!filesLimiters_[module]->acquire(1, stop)) return;
       if (item.stored && item.st && unchangedSince(*item.stored, item.path, *item.st, module)) {
         shared_.files.add();
         if (S_ISREG(item.st->st_mode)) {  // counted as if observed in full
@@ -201,7 +214,7 @@ void Scanner::logProgress(double seconds, bool final) const {
 
 void Scanner::run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) {
   auto& log = core::logger("watcher");
-  for (const auto& root : roots_) {
+  for (const auto& root : options_.subtrees.empty() ? roots_ : std::vector<Root>{}) {
     if (auto kind = networkFileSystem(root.path); !kind.empty()) {
       log.warn("configured path {} is on a network file system ({}): changes made by other hosts are not seen "
                "in real time and scans read over the network",
@@ -235,7 +248,17 @@ void Scanner::run(std::stop_token stop, core::BoundedQueue<core::Observation>& o
     log.info("scan interrupted after {} paths; the deletion sweep is skipped", shared_.files.value());
     return;
   }
-  logProgress(elapsed(), true);
+  if (options_.logSummary) logProgress(elapsed(), true);
+  if (!options_.subtrees.empty()) {
+    for (const auto& [root, top] : options_.subtrees) {
+      core::Observation done;
+      done.kind = core::Observation::Kind::SubtreeDone;
+      done.info.path = top;
+      done.root = root;
+      if (!out.push(std::move(done), stop)) return;
+    }
+    return;
+  }
   core::Observation done;
   done.kind = core::Observation::Kind::ScanDone;
   (void)out.push(std::move(done), stop);

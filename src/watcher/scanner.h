@@ -25,6 +25,10 @@ struct ScanOptions {
   std::uint64_t expectedPaths = 0;  // from the last run's baseline: enables an ETA; 0 = unknown
   bool baselineEmpty = false;       // a first run: every path is new, nothing to look up
   std::chrono::milliseconds progressEvery{5000};
+  // Only these directories (root index, path under that root), each closed by a SubtreeDone
+  // instead of the full scan's ScanDone. Empty: every root.
+  std::vector<std::pair<std::size_t, std::string>> subtrees;
+  bool logSummary = true;  // "scan done: ..." (off for the small periodic rescans of unwatched directories)
 };
 
 class Scanner final : public ObservationSource {
@@ -45,7 +49,8 @@ class Scanner final : public ObservationSource {
   };
 
   void walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work);
-  void walkRoot(std::stop_token stop, std::size_t rootIndex, core::BoundedQueue<WorkItem>& work);
+  void walkRoot(std::stop_token stop, std::size_t rootIndex, core::BoundedQueue<WorkItem>& work,
+                const std::string& top);
   // The stored record still describes the entry: same identity, times, owner, mode and, for a
   // file, every configured hash. Such a path needs no worker (never true for a symlink, whose
   // resolved target may move with links elsewhere).
@@ -62,6 +67,7 @@ class Scanner final : public ObservationSource {
   ObserverShared shared_;
   MetadataReader metadata_;  // for the unchanged check (thread-safe: const, names cached)
   core::Counter& backpressure_;
+  std::vector<std::unique_ptr<RateLimiter>> filesLimiters_;  // per module: scan_files_per_sec
 };
 
 }  // namespace fim::watcher

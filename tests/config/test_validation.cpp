@@ -108,7 +108,7 @@ TEST_CASE("all problems are reported at once, each on its own line") {
 }
 
 TEST_CASE("options not implemented yet are accepted with one warning each") {
-  auto loaded = loadYaml(kModuleHead + "  backend: fsnotify\n  file_parsers: [file_elf]\n" + kFileOutput +
+  auto loaded = loadYaml(kModuleHead + "  backend: kprobes\n  file_parsers: [file_elf]\n" + kFileOutput +
                          "setup.template.settings:\n  index.number_of_shards: 1\nsetup.kibana: ~\n"
                          "http.enabled: true\nprocessors:\n- add_docker_metadata: ~\n");
   REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));

@@ -1,0 +1,179 @@
+// Baseline's realtime changes: deletions, moves and subtree sweeps. Each reads and writes the
+// store directly (after flushing what apply() left pending) so the records it moves are current.
+
+#include "baseline/baseline.h"
+#include "baseline/diff.h"
+#include "core/logging.h"
+
+namespace fim::baseline {
+namespace {
+
+// The same rules as baseline.cpp: "/a" covers "/a" and "/a/x", never "/ab".
+bool within(std::string_view path, std::string_view top) {
+  if (!path.starts_with(top)) return false;
+  return path.size() == top.size() || top == "/" || path[top.size()] == '/';
+}
+
+std::uint64_t seenKey(std::string_view path) { return std::hash<std::string_view>{}(path); }
+
+core::FileEvent makeEvent(core::TimePoint at, core::Action action, core::FileInfo info, std::size_t module) {
+  core::FileEvent event;
+  event.timestamp = at;
+  event.actions = {action};
+  event.file = std::move(info);
+  event.module = module;
+  return event;
+}
+
+}  // namespace
+
+core::Status Baseline::writeWithEvents(core::WriteBatch& batch, std::vector<core::FileEvent>& events,
+                                      std::size_t first) {
+  if (queue_) {
+    for (std::size_t i = first; i < events.size(); ++i) queue_->append(batch, events[i]);
+    queue_->seal(batch);
+  }
+  auto ok = store_.write(batch);
+  if (queue_) queue_->published(ok.has_value());
+  if (!ok) events.resize(first);
+  return ok;
+}
+
+bool Baseline::applyRealtime(const core::Observation& observation, std::vector<core::FileEvent>& events) {
+  core::Status done;
+  switch (observation.kind) {
+    case core::Observation::Kind::Deleted: done = applyRemoval(observation, events); break;
+    case core::Observation::Kind::Moved: done = applyMove(observation, events); break;
+    case core::Observation::Kind::SubtreeDone: done = sweepSubtree(observation, events); break;
+    default: return false;
+  }
+  if (!done) {
+    core::logger("baseline").error("updating the baseline for {} failed: {}", observation.info.path,
+                                   done.error().message());
+    errors_.add();
+  }
+  return true;
+}
+
+core::Status Baseline::applyRemoval(const core::Observation& observation, std::vector<core::FileEvent>& events) {
+  if (auto ok = flush(); !ok) return ok;
+  const std::string& top = observation.info.path;
+  const std::size_t module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
+  core::WriteBatch batch;
+  core::Status decoded = {};
+  const std::size_t first = events.size();
+  auto scanned = store_.scan(core::Family::Baseline, top, [&](std::string_view key, std::string_view value) {
+    if (!within(key, top)) return true;
+    auto record = decodeRecord(key, value);
+    if (!record) {
+      decoded = std::unexpected(record.error());
+      return false;
+    }
+    events.push_back(makeEvent(clock_.now(), core::Action::Deleted, std::move(record->info), module));
+    events.back().process = observation.process;
+    batch.remove(core::Family::Baseline, std::string(key));
+    return true;
+  });
+  if (!scanned) return scanned;
+  if (!decoded) return decoded;
+  if (auto ok = writeWithEvents(batch, events, first); !ok) return ok;  // nothing was removed: report nothing
+  deleted_.add(static_cast<std::int64_t>(events.size() - first));
+  return {};
+}
+
+core::Status Baseline::applyMove(const core::Observation& observation, std::vector<core::FileEvent>& events) {
+  if (!observation.previousPath) return core::fail(core::ErrorCode::InvalidArgument, "a move without its old path");
+  if (auto ok = flush(); !ok) return ok;
+  const std::string& from = *observation.previousPath;
+  const std::string& to = observation.info.path;
+  auto old = lookup(from);
+  if (!old) return std::unexpected(old.error());
+  if (!*old || from == to) {  // nothing known at the old path: the new one is simply a new path
+    core::Observation plain = observation;
+    plain.kind = core::Observation::Kind::Path;
+    plain.storedKnown = false;
+    auto event = apply(plain);
+    if (!event) return std::unexpected(event.error());
+    if (*event) events.push_back(std::move(**event));
+    return {};
+  }
+  const std::size_t module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
+  const auto now = clock_.now();
+  core::WriteBatch batch;
+  const std::size_t first = events.size();
+  // The moved path itself: the fresh observation, diffed against where it came from. Without one
+  // (the path was gone again before it could be read) the record moves as it was.
+  core::FileInfo info = observation.info;
+  if (info.type == core::FileType::Unknown && !observation.errorMessage) {
+    info = **old;
+    info.path = to;
+  }
+  Change change = diff(&**old, info, true);
+  core::FileEvent moved = makeEvent(now, core::Action::Moved, info, module);
+  moved.actions.insert(moved.actions.end(), change.actions.begin(), change.actions.end());
+  moved.changedAttributes = std::move(change.changedAttributes);
+  moved.previous = **old;
+  moved.previousPath = from;
+  moved.errorMessage = observation.errorMessage;
+  moved.process = observation.process;
+  Record record{info, now, scanId_};
+  if (observation.errorMessage && record.info.hashes.empty()) record.info.hashes = (*old)->hashes;
+  batch.remove(core::Family::Baseline, from);
+  batch.put(core::Family::Baseline, to, encodeRecord(record));
+  seen_.insert(seenKey(to));
+  events.push_back(std::move(moved));
+  // Everything below it (a directory): rekeyed as recorded, never rehashed.
+  core::Status decoded = {};
+  auto scanned = store_.scan(core::Family::Baseline, from + "/", [&](std::string_view key, std::string_view value) {
+    auto child = decodeRecord(key, value);
+    if (!child) {
+      decoded = std::unexpected(child.error());
+      return false;
+    }
+    const std::string newKey = to + std::string(key.substr(from.size()));
+    child->info.path = newKey;
+    child->seenAt = now;
+    batch.remove(core::Family::Baseline, std::string(key));
+    batch.put(core::Family::Baseline, newKey, encodeRecord(*child));
+    seen_.insert(seenKey(newKey));
+    core::FileEvent event = makeEvent(now, core::Action::Moved, std::move(child->info), module);
+    event.previousPath = std::string(key);
+    events.push_back(std::move(event));
+    return true;
+  });
+  if (!scanned) return scanned;
+  if (!decoded) return decoded;
+  if (auto ok = writeWithEvents(batch, events, first); !ok) return ok;
+  changes_.add(static_cast<std::int64_t>(events.size() - first));
+  return {};
+}
+
+core::Status Baseline::sweepSubtree(const core::Observation& observation, std::vector<core::FileEvent>& events) {
+  if (auto ok = flush(); !ok) return ok;
+  const std::string& top = observation.info.path;
+  const std::size_t module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
+  core::WriteBatch batch;
+  core::Status decoded = {};
+  const std::size_t first = events.size();
+  auto scanned = store_.scan(core::Family::Baseline, top, [&](std::string_view key, std::string_view value) {
+    if (!within(key, top) || seen_.count(seenKey(key))) return true;
+    for (const auto& dir : unverified_) {
+      if (key != dir && within(key, dir)) return true;  // its directory could not be read
+    }
+    auto record = decodeRecord(key, value);
+    if (!record) {
+      decoded = std::unexpected(record.error());
+      return false;
+    }
+    events.push_back(makeEvent(clock_.now(), core::Action::Deleted, std::move(record->info), module));
+    batch.remove(core::Family::Baseline, std::string(key));
+    return true;
+  });
+  if (!scanned) return scanned;
+  if (!decoded) return decoded;
+  if (auto ok = writeWithEvents(batch, events, first); !ok) return ok;
+  deleted_.add(static_cast<std::int64_t>(events.size() - first));
+  return {};
+}
+
+}  // namespace fim::baseline

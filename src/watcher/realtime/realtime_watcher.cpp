@@ -1,0 +1,388 @@
+#include "watcher/realtime/realtime_watcher.h"
+
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include <thread>
+
+#include "core/logging.h"
+
+namespace fim::watcher {
+namespace {
+
+using Steady = std::chrono::steady_clock;
+constexpr std::size_t kInboxCapacity = 16384;  // about the kernel's default inotify queue
+constexpr std::size_t kTakeBatch = 1024;
+constexpr std::chrono::milliseconds kLongestWait{1000};
+
+bool within(std::string_view path, std::string_view top) {
+  if (!path.starts_with(top)) return false;
+  return path.size() == top.size() || top == "/" || path[top.size()] == '/';
+}
+
+std::string_view parentOf(std::string_view path) {
+  const auto slash = path.rfind('/');
+  return slash == 0 || slash == std::string_view::npos ? std::string_view("/") : path.substr(0, slash);
+}
+
+// Live changes are hashed at once: scan_rate_per_sec throttles scans only.
+std::vector<config::ModuleConfig> unthrottled(std::vector<config::ModuleConfig> modules) {
+  for (auto& m : modules) m.scanRatePerSec = 0;
+  return modules;
+}
+
+}  // namespace
+
+class RealtimeWatcher::Loop {
+ public:
+  Loop(RealtimeWatcher& watcher, std::stop_token stop, core::BoundedQueue<core::Observation>& out)
+      : w_(watcher),
+        stop_(stop),
+        out_(out),
+        coalescer_(watcher.options_.coalescing),
+        shared_(liveModules_, watcher.prior_, watcher.metrics_),
+        observer_(shared_),
+        rescans_(watcher.metrics_.counter("watcher.realtime.rescans")),
+        lost_(watcher.metrics_.counter("watcher.realtime.overflows_handled")),
+        observed_(watcher.metrics_.counter("watcher.realtime.changes")),
+        paired_(watcher.metrics_.gauge("watcher.realtime.renames_paired")),
+        unpaired_(watcher.metrics_.gauge("watcher.realtime.moves_unpaired")),
+        pending_(watcher.metrics_.gauge("watcher.realtime.pending")) {
+    for (const auto& m : w_.modules_) filters_.emplace_back(m);
+  }
+
+  ~Loop() {
+    scanThread_ = {};     // stops and joins the scan before the inbox it feeds goes away
+    backendThread_ = {};  // likewise the backend
+  }
+
+  void run();
+
+ private:
+  void startBackend(ChangeBackend& backend);
+  void startScan(ScanKind kind);
+  void take(Input&& input, std::vector<Settled>& settled);
+  void takeChange(RawChange&& change, std::vector<Settled>& settled);
+  void takeScanned(core::Observation&& observation);
+  void scanEnded();
+  void settle(Settled&& settled);
+  void lostEvents();
+  void unwatched(const std::string& path);
+  void timers(Steady::time_point now);
+  std::optional<core::Observation> look(const std::string& path);
+  std::optional<std::size_t> rootFor(std::string_view path) const;
+  bool touchedDuringScan(std::string_view path) const;
+  void push(core::Observation&& observation) { (void)out_.push(std::move(observation), stop_); }
+  Steady::duration untilNext(Steady::time_point now);
+
+  RealtimeWatcher& w_;
+  std::stop_token stop_;
+  core::BoundedQueue<core::Observation>& out_;
+  core::BoundedQueue<Input> inbox_{kInboxCapacity};
+  Coalescer coalescer_;
+  std::vector<config::ModuleConfig> liveModules_ = unthrottled(w_.modules_);
+  ObserverShared shared_;
+  FileObserver observer_;
+  std::vector<PathFilter> filters_;
+  bool live_ = false;
+  bool scanning_ = false;
+  bool startupScanned_ = false;
+  std::optional<ScanKind> queuedScan_;
+  std::unordered_set<std::string> touched_;  // paths changed live while a scan runs
+  std::vector<std::pair<std::size_t, std::string>> unwatched_;
+  std::optional<Steady::time_point> nextVerify_;
+  std::optional<Steady::time_point> nextUnwatched_;
+  std::unique_ptr<ChangeBackend> fallback_;
+  core::Counter& rescans_;
+  core::Counter& lost_;
+  core::Counter& observed_;
+  core::Gauge& paired_;
+  core::Gauge& unpaired_;
+  core::Gauge& pending_;
+  std::jthread backendThread_;
+  std::jthread scanThread_;
+};
+
+void RealtimeWatcher::Loop::startBackend(ChangeBackend& backend) {
+  backendThread_ = std::jthread([this, &backend](std::stop_token stop) {
+    ::pthread_setname_np(::pthread_self(), "fim-notify");
+    try {
+      backend.run(stop, [this, stop](RawChange&& change) { (void)inbox_.push(Input(std::move(change)), stop); });
+    } catch (const std::exception& e) {
+      core::logger("watcher").critical("the {} backend stopped: {}; changes are found by rescans only", backend.name(),
+                                       e.what());
+    }
+  });
+  live_ = true;
+}
+
+void RealtimeWatcher::Loop::startScan(ScanKind kind) {
+  scanning_ = true;
+  touched_.clear();
+  ScanOptions options = w_.options_.scan;
+  std::vector<config::ModuleConfig> modules = w_.modules_;
+  if (kind == ScanKind::Verify) {
+    for (auto& m : modules) m.verifyHashesAlways = true;
+    options.baselineEmpty = false;
+  }
+  if (kind == ScanKind::Unwatched) {
+    options.subtrees = unwatched_;
+    options.logSummary = false;
+  }
+  if (startupScanned_) options.baselineEmpty = false;  // records exist now: a rescan must read them
+  startupScanned_ = true;
+  scanThread_ = std::jthread([this, options = std::move(options), modules = std::move(modules)](std::stop_token stop) {
+    ::pthread_setname_np(::pthread_self(), "fim-rescan");
+    core::BoundedQueue<core::Observation> scanned(1024);
+    Scanner scanner(modules, w_.roots_, w_.prior_, w_.clock_, w_.metrics_, options);
+    std::jthread producer([&] {
+      scanner.run(stop, scanned);
+      scanned.close();
+    });
+    std::vector<core::Observation> batch;
+    while (scanned.popBatch(batch, 256, stop) > 0) {
+      for (auto& o : batch) {
+        if (!inbox_.push(Input(std::move(o)), stop)) return;
+      }
+      batch.clear();
+    }
+    producer.join();
+    (void)inbox_.push(Input(ScanEnded{}), stop);
+  });
+}
+
+std::optional<std::size_t> RealtimeWatcher::Loop::rootFor(std::string_view path) const {
+  std::optional<std::size_t> best;
+  for (std::size_t i = 0; i < w_.roots_.size(); ++i) {
+    const Root& root = w_.roots_[i];
+    if (!within(path, root.path)) continue;
+    if (!root.recursive && path != root.path && parentOf(path) != root.path) continue;
+    if (!best || root.path.size() > w_.roots_[*best].path.size()) best = i;
+  }
+  return best;
+}
+
+bool RealtimeWatcher::Loop::touchedDuringScan(std::string_view path) const {
+  for (;;) {
+    if (touched_.count(std::string(path))) return true;
+    if (path == "/" || path.empty()) return false;
+    path = parentOf(path);
+  }
+}
+
+void RealtimeWatcher::Loop::takeChange(RawChange&& change, std::vector<Settled>& settled) {
+  if (scanning_) {
+    touched_.insert(change.path);
+    if (!change.oldPath.empty()) touched_.insert(change.oldPath);
+  }
+  if (change.kind == RawChange::Kind::Created && !change.isDirectory) {
+    // A hard link, symlink, fifo or device is complete once created: nothing will write it.
+    struct stat st {};
+    if (::lstat(change.path.c_str(), &st) == 0 && (!S_ISREG(st.st_mode) || st.st_nlink > 1)) {
+      change.kind = RawChange::Kind::Closed;
+    }
+  }
+  std::optional<Coalescer::Duration> quiet;
+  if (auto root = rootFor(change.path)) {
+    quiet = std::chrono::duration_cast<Coalescer::Duration>(w_.modules_[w_.roots_[*root].module].quietPeriod);
+  }
+  coalescer_.add(std::move(change), Steady::now(), settled, quiet);
+}
+
+// A scan's view of a path that changed live meanwhile may predate that change: the live look
+// decides, the scan only notes the path still exists (so the deletion sweep keeps it).
+void RealtimeWatcher::Loop::takeScanned(core::Observation&& observation) {
+  if (observation.kind == core::Observation::Kind::Path && touchedDuringScan(observation.info.path)) {
+    core::Observation seen;
+    seen.kind = core::Observation::Kind::Unchanged;
+    seen.info.path = std::move(observation.info.path);
+    seen.root = observation.root;
+    return push(std::move(seen));
+  }
+  push(std::move(observation));
+}
+
+void RealtimeWatcher::Loop::scanEnded() {
+  scanThread_ = {};
+  scanning_ = false;
+  touched_.clear();
+  if (queuedScan_) {
+    const ScanKind next = *queuedScan_;
+    queuedScan_.reset();
+    startScan(next);
+  }
+}
+
+void RealtimeWatcher::Loop::take(Input&& input, std::vector<Settled>& settled) {
+  if (auto* change = std::get_if<RawChange>(&input)) return takeChange(std::move(*change), settled);
+  if (auto* observation = std::get_if<core::Observation>(&input)) return takeScanned(std::move(*observation));
+  scanEnded();
+}
+
+std::optional<core::Observation> RealtimeWatcher::Loop::look(const std::string& path) {
+  auto root = rootFor(path);
+  if (!root) return std::nullopt;
+  const std::size_t module = w_.roots_[*root].module;
+  auto observation = observer_.observe(path, *root, module, stop_);
+  if (!observation) return std::nullopt;  // gone already: its deletion follows
+  if (!filters_[module].reported(path, observation->info.type == core::FileType::Dir)) return std::nullopt;
+  observation->storedKnown = false;  // the baseline reads its own current record
+  observation->stored.reset();
+  return observation;
+}
+
+void RealtimeWatcher::Loop::settle(Settled&& s) {
+  observed_.add();
+  switch (s.kind) {
+    case Settled::Kind::Observe:
+      if (auto observation = look(s.path)) push(std::move(*observation));
+      return;
+    case Settled::Kind::Move:
+      if (auto root = rootFor(s.path); root && filters_[w_.roots_[*root].module].reported(s.path, s.isDirectory)) {
+        auto observation = look(s.path);
+        if (!observation) {  // already gone again (renamed on, deleted): the record moves as it was
+          observation.emplace();
+          observation->info.path = s.path;
+          observation->root = *root;
+        }
+        observation->kind = core::Observation::Kind::Moved;
+        observation->previousPath = std::move(s.oldPath);
+        observation->process = std::move(s.process);
+        return push(std::move(*observation));
+      }
+      s.path = std::move(s.oldPath);  // moved out of sight (excluded, not included): deleted
+      [[fallthrough]];
+    case Settled::Kind::Delete: {
+      core::Observation gone;
+      gone.kind = core::Observation::Kind::Deleted;
+      gone.info.path = std::move(s.path);
+      gone.root = rootFor(gone.info.path).value_or(0);
+      gone.process = std::move(s.process);
+      return push(std::move(gone));
+    }
+    case Settled::Kind::Rescan: return lostEvents();
+    case Settled::Kind::Unwatched: return unwatched(s.path);
+  }
+}
+
+// Events were lost: every root is rescanned against the baseline; one log line per burst.
+void RealtimeWatcher::Loop::lostEvents() {
+  lost_.add();
+  if (queuedScan_ == ScanKind::Full) return;
+  rescans_.add();
+  core::logger("watcher").warn("the kernel's event queue overflowed and changes were lost: rescanning every "
+                               "configured path against the baseline (raise fs.inotify.max_queued_events if "
+                               "this repeats)");
+  if (scanning_) {
+    queuedScan_ = ScanKind::Full;
+  } else {
+    startScan(ScanKind::Full);
+  }
+}
+
+void RealtimeWatcher::Loop::unwatched(const std::string& path) {
+  if (w_.options_.fallbackOnWatchLimit && !fallback_) {
+    if (auto replacement = w_.options_.fallbackOnWatchLimit()) {
+      if (replacement->start(w_.roots_)) {
+        core::logger("watcher").warn("out of inotify watches: switching to the {} backend", replacement->name());
+        backendThread_ = {};
+        fallback_ = std::move(replacement);
+        startBackend(*fallback_);
+        return lostEvents();
+      }
+    }
+  }
+  auto root = rootFor(path);
+  if (!root) return;
+  unwatched_.emplace_back(*root, path);
+  if (!nextUnwatched_) nextUnwatched_ = Steady::now() + w_.options_.unwatchedRescanInterval;
+}
+
+void RealtimeWatcher::Loop::timers(Steady::time_point now) {
+  if (nextVerify_ && now >= *nextVerify_ && !scanning_) {
+    rescans_.add();
+    startScan(ScanKind::Verify);
+    nextVerify_ = now + w_.options_.rescanInterval;
+  }
+  if (nextUnwatched_ && now >= *nextUnwatched_ && !scanning_) {
+    rescans_.add();
+    startScan(ScanKind::Unwatched);
+    nextUnwatched_ = now + w_.options_.unwatchedRescanInterval;
+  }
+}
+
+Steady::duration RealtimeWatcher::Loop::untilNext(Steady::time_point now) {
+  Steady::time_point next = now + kLongestWait;
+  if (auto due = coalescer_.nextDue()) next = std::min(next, *due);
+  if (nextVerify_ && !scanning_) next = std::min(next, *nextVerify_);
+  if (nextUnwatched_ && !scanning_) next = std::min(next, *nextUnwatched_);
+  return std::max(next - now, Steady::duration::zero());
+}
+
+void RealtimeWatcher::Loop::run() {
+  auto& log = core::logger("watcher");
+  if (auto started = w_.backend_->start(w_.roots_); !started) {
+    log.error("real-time watching is off ({} backend): {}; changes are found by scans only", w_.backend_->name(),
+              started.error().message());
+  } else {
+    startBackend(*w_.backend_);
+    log.info("watching {} path(s) in real time with {}", w_.roots_.size(), w_.backend_->name());
+  }
+  if (w_.options_.rescanInterval > std::chrono::nanoseconds::zero()) {
+    nextVerify_ = Steady::now() + std::chrono::duration_cast<Steady::duration>(w_.options_.rescanInterval);
+  }
+  startScan(ScanKind::Full);
+  std::vector<Input> inputs;
+  std::vector<Settled> settled;
+  while (!stop_.stop_requested()) {
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(untilNext(Steady::now()));
+    inputs.clear();
+    inbox_.popBatchFor(inputs, kTakeBatch, stop_, wait);
+    for (auto& input : inputs) take(std::move(input), settled);
+    coalescer_.due(Steady::now(), settled);
+    for (auto& s : settled) settle(std::move(s));
+    settled.clear();
+    timers(Steady::now());
+    paired_.set(static_cast<std::int64_t>(coalescer_.paired()));
+    unpaired_.set(static_cast<std::int64_t>(coalescer_.unpaired()));
+    pending_.set(static_cast<std::int64_t>(coalescer_.pending()));
+    if (!live_ && !scanning_ && !nextVerify_ && !nextUnwatched_) return;  // scan-only: done
+  }
+}
+
+RealtimeWatcher::RealtimeWatcher(std::vector<config::ModuleConfig> modules, std::vector<Root> roots,
+                                 core::PriorState* prior, const core::Clock& clock, core::Metrics& metrics,
+                                 std::unique_ptr<ChangeBackend> backend, RealtimeOptions options)
+    : modules_(std::move(modules)),
+      roots_(std::move(roots)),
+      prior_(prior),
+      clock_(clock),
+      metrics_(metrics),
+      backend_(std::move(backend)),
+      options_(std::move(options)) {}
+
+RealtimeWatcher::~RealtimeWatcher() = default;
+
+void RealtimeWatcher::run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) {
+  Loop loop(*this, stop, out);
+  loop.run();
+}
+
+std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::ModuleConfig>& modules,
+                                                      std::vector<Root> roots, core::PriorState* prior,
+                                                      const core::Clock& clock, core::Metrics& metrics,
+                                                      ScanOptions scan, const BackendFactories& factories) {
+  RealtimeOptions options;
+  options.scan = std::move(scan);
+  for (const auto& m : modules) {
+    if (!m.enabled || m.rescanInterval <= std::chrono::nanoseconds::zero()) continue;
+    if (options.rescanInterval == std::chrono::nanoseconds::zero() || m.rescanInterval < options.rescanInterval) {
+      options.rescanInterval = m.rescanInterval;  // one full rescan serves every module: the shortest interval
+    }
+  }
+  auto backend = makeBackend(modules, metrics, factories);
+  return std::make_unique<RealtimeWatcher>(modules, std::move(roots), prior, clock, metrics, std::move(backend),
+                                           std::move(options));
+}
+
+}  // namespace fim::watcher

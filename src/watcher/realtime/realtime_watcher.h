@@ -1,0 +1,71 @@
+#pragma once
+// RealtimeWatcher: the watcher stage when changes are watched live. The backend's watches are
+// placed before the start-up scan; live changes are coalesced and then read exactly as the scan
+// reads a path (FileObserver: metadata, labels, hashes), so a change seen live and the same
+// change found by a scan give the same observation and the baseline diff dedups them.
+// Scans (start-up, after lost events, periodic verification, unwatched directories) run in the
+// background while live changes go on being handled.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+#include "config/config.h"
+#include "core/bounded_queue.h"
+#include "core/metrics.h"
+#include "core/prior_state.h"
+#include "watcher/file_observer.h"
+#include "watcher/observation_source.h"
+#include "watcher/path_filter.h"
+#include "watcher/realtime/backend_selection.h"
+#include "watcher/realtime/coalescer.h"
+#include "watcher/roots.h"
+#include "watcher/scanner.h"
+
+namespace fim::watcher {
+
+struct RealtimeOptions {
+  Coalescer::Options coalescing;
+  ScanOptions scan;  // for every scan it starts (workers, progress); subtrees are set per scan
+  std::chrono::nanoseconds rescanInterval{0};  // full verifying rescans; 0 = off
+  std::chrono::milliseconds unwatchedRescanInterval{60000};  // directories the backend cannot watch
+  // When the backend runs out of watches: a backend to take over (the lead wires fanotify here
+  // for privileged runs). Empty or returning null: unwatched directories are rescanned instead.
+  BackendFactory fallbackOnWatchLimit;
+};
+
+class RealtimeWatcher final : public ObservationSource {
+ public:
+  RealtimeWatcher(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, core::PriorState* prior,
+                  const core::Clock& clock, core::Metrics& metrics, std::unique_ptr<ChangeBackend> backend,
+                  RealtimeOptions options);
+  ~RealtimeWatcher() override;
+
+  void run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) override;
+
+ private:
+  struct ScanEnded {};
+  using Input = std::variant<RawChange, core::Observation, ScanEnded>;
+  enum class ScanKind { Full, Verify, Unwatched };
+  class Loop;  // the state of one run(): threads, queues and timers
+
+  std::vector<config::ModuleConfig> modules_;
+  std::vector<Root> roots_;
+  core::PriorState* prior_;
+  const core::Clock& clock_;
+  core::Metrics& metrics_;
+  std::unique_ptr<ChangeBackend> backend_;
+  RealtimeOptions options_;
+};
+
+// The realtime watcher with the backend chosen from the modules' `backend` options.
+std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::ModuleConfig>& modules,
+                                                      std::vector<Root> roots, core::PriorState* prior,
+                                                      const core::Clock& clock, core::Metrics& metrics,
+                                                      ScanOptions scan, const BackendFactories& factories = {});
+
+}  // namespace fim::watcher
