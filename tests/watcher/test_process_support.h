@@ -46,6 +46,12 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   bool started() const { return pid_ > 0; }
 
+  // Writes a line to the child's stdin: lets a child wait for the test between steps.
+  bool tell(const std::string& line) {
+    const std::string text = line + "\n";
+    return stdin_ >= 0 && ::write(stdin_, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  }
+
   // Closes the child's stdin and reaps it; its exit status, or -1 when it did not exit normally.
   int release() {
     if (stdin_ >= 0) ::close(stdin_);
