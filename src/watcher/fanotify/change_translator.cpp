@@ -56,7 +56,8 @@ const core::ProcessInfo& ChangeTranslator::process(std::int32_t pid) {
 }
 
 void ChangeTranslator::emit(RawChange change, std::int32_t pid, const ChangeSink& sink) {
-  if (change.kind != RawChange::Kind::Overflow) change.process = process(pid);
+  // pid 0: the process lives in a pid namespace fimbeat cannot see into.
+  if (change.kind != RawChange::Kind::Overflow && pid > 0) change.process = process(pid);
   counters_.reported.fetch_add(1, std::memory_order_relaxed);
   sink(std::move(change));
 }

@@ -54,12 +54,4 @@ std::optional<std::size_t> RootMatcher::match(std::string_view path, bool isDire
   return index;
 }
 
-bool RootMatcher::mayReportIn(std::string_view dir) const {
-  for (const Root& root : roots_) {
-    // The root's own parent carries the root's events (its creation, deletion, renames).
-    if (within(dir, root.path) || dir == parentOf(root.path)) return true;
-  }
-  return false;
-}
-
 }  // namespace fim::watcher::fanotify

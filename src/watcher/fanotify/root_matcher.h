@@ -20,10 +20,6 @@ class RootMatcher {
   // The index of the root that reports `path`, or nullopt. Of nested roots the deepest decides.
   std::optional<std::size_t> match(std::string_view path, bool isDirectory) const;
 
-  // False when no root can report anything in directory `dir` nor `dir` itself: lets the caller
-  // skip work for the bulk of a filesystem's events.
-  bool mayReportIn(std::string_view dir) const;
-
   const std::vector<Root>& roots() const { return roots_; }
 
  private:
