@@ -382,6 +382,33 @@ open(r + '-done', 'w').close()
   }
 }
 
+TEST_CASE("fanotify: a file as a root, replaced the way editors save") {
+  TempDir dir;
+  const std::string file = dir.write("app.conf", "v1");
+  dir.write("neighbour", "n");
+  const std::vector modules{moduleFor({file}, false)};
+  FanotifyBackend backend(modules);
+  if (!startOrSkip(backend, modules)) return;
+  Recorder recorder;
+  Running running(backend, recorder);
+  ChildProcess child = python(R"(
+f = sys.argv[1]
+open(f, 'a').write('v2')
+open(f + '.tmp', 'w').write('v3')
+os.rename(f + '.tmp', f)
+open(os.path.dirname(f) + '/neighbour', 'a').write('x')
+os.chmod(f, 0o640)
+)", {file});
+  REQUIRE(child.started());
+  REQUIRE(recorder.waitFor(Kind::Attributes, file));
+  const std::vector<RawChange> changes = recorder.changes();
+  CAPTURE(describe(changes));
+  CHECK(inOrder(changes, {{Kind::Modified, file}, {Kind::Closed, file}, {Kind::MovedTo, file}, {Kind::Attributes, file}}));
+  CHECK_FALSE(mentions(changes, "neighbour"));
+  CHECK_FALSE(mentions(changes, ".tmp"));
+  CHECK(child.release() == 0);
+}
+
 TEST_CASE("fanotify: a full kernel queue is reported as Overflow") {
   TempDir root;
   const std::vector modules{moduleFor({root.str()}, true)};

@@ -127,16 +127,19 @@ TEST_CASE("status: name, state, parent and the effective ids from the second col
   CHECK_FALSE(empty.userId.has_value());
 }
 
-TEST_CASE("stat: the start time is field 22, counted after the comm's last parenthesis") {
+TEST_CASE("stat: the comm, and the start time as field 22 counted after the comm's last parenthesis") {
   const std::string tail = " S 1 4242 4242 0 -1 4194560 1000 0 0 0 5 3 0 0 20 0 1 0 987654321 1000000 200 "
                            "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0";
-  CHECK(parseStartTime("4242 (sh)" + tail) == 987654321u);
-  CHECK(parseStartTime("4242 (a) b (c) d)" + tail) == 987654321u);
-  CHECK(parseStartTime("4242 (x y)" + tail) == 987654321u);
-  CHECK_FALSE(parseStartTime("4242 (sh) S 1").has_value());
-  CHECK_FALSE(parseStartTime("no parenthesis").has_value());
+  CHECK(parseStat("4242 (sh)" + tail) == ProcIdentity{987654321u, "sh"});
+  CHECK(parseStat("4242 (a) b (c) d)" + tail) == ProcIdentity{987654321u, "a) b (c) d"});
+  CHECK(parseStat("4242 (x y)" + tail) == ProcIdentity{987654321u, "x y"});
+  CHECK_FALSE(parseStat("4242 (sh) S 1").has_value());
+  CHECK_FALSE(parseStat("no parenthesis").has_value());
   // Our own, for real: a running process started after boot.
-  CHECK(parseStartTime(procText("/proc/self/stat")).value_or(0) > 0);
+  const auto self = parseStat(procText("/proc/self/stat"));
+  REQUIRE(self.has_value());
+  CHECK(self->startTime > 0);
+  CHECK(self->comm == "test_watcher");
 }
 
 TEST_CASE("cmdline: split on NUL, bounded in count and bytes, truncation marked") {
@@ -181,8 +184,9 @@ TEST_CASE("process reader: a live child's name, executable, arguments, parent, c
   CHECK(info.userName == names.user(::geteuid()));
   CHECK_FALSE(info.userName.empty());
   CHECK(info.groupName == names.group(::getegid()));
-  CHECK(snapshot.startTime > 0);
-  CHECK(reader.startTime(child.pid()) == snapshot.startTime);
+  CHECK(snapshot.identity.startTime > 0);
+  CHECK(snapshot.identity.comm == "sh");
+  CHECK(reader.identity(child.pid()) == snapshot.identity);
   CHECK(child.release() == 0);
 }
 
@@ -215,7 +219,7 @@ TEST_CASE("process reader: a reaped process is exited with only its pid; a zombi
   CHECK(reaped.info.exited);
   CHECK(reaped.info.name.empty());
   CHECK(reaped.info.executable.empty());
-  CHECK_FALSE(reader.startTime(gone).has_value());
+  CHECK_FALSE(reader.identity(gone).has_value());
 
   const pid_t zombie = ::fork();
   if (zombie == 0) ::_exit(0);
@@ -256,7 +260,7 @@ TEST_CASE("process cache: reuses a read within the ttl, rereads after it, outliv
   CHECK(cache.reads() == 2);
 }
 
-TEST_CASE("process cache: a reused pid (another start time) is read afresh") {
+TEST_CASE("process cache: a reused pid (another start time) or an exec (another comm) is read afresh") {
   // Pid reuse cannot be forced on a live system, so the reader looks at a proc tree of files.
   TempDir proc;
   const auto writeProcess = [&](const std::string& name, const std::string& startTime) {
@@ -276,4 +280,7 @@ TEST_CASE("process cache: a reused pid (another start time) is read afresh") {
   CHECK(cache.reads() == 2);
   CHECK(cache.lookup(4242, now).name == "second");
   CHECK(cache.reads() == 2);
+  writeProcess("third", "2000");  // the same process exec'd another program
+  CHECK(cache.lookup(4242, now).name == "third");
+  CHECK(cache.reads() == 3);
 }

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -132,7 +133,10 @@ core::Status FanotifyBackend::markFilesystemOf(const Root& root) {
       return std::unexpected(markError(errno, root.path, at));
     }
   }
-  return resolver_.addFilesystem(fsid, at, static_cast<long>(fs.f_type));
+  // Handles are opened relative to a directory: a root that is a file lends its parent.
+  struct stat st {};
+  const bool directory = ::stat(at.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  return resolver_.addFilesystem(fsid, directory ? at : std::string(parentOf(at)), static_cast<long>(fs.f_type));
 }
 
 core::Status FanotifyBackend::start(const std::vector<Root>& roots) {

@@ -72,14 +72,15 @@ ProcStatus parseStatus(std::string_view text) {
   return status;
 }
 
-std::optional<std::uint64_t> parseStartTime(std::string_view stat) {
+std::optional<ProcIdentity> parseStat(std::string_view stat) {
+  const std::size_t open = stat.find('(');
   const std::size_t close = stat.rfind(')');
-  if (close == std::string_view::npos) return std::nullopt;
-  std::string_view rest = stat.substr(close + 1);
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) return std::nullopt;
   constexpr std::size_t kStartTimeColumn = 22 - 3;  // columns after ')' start at field 3 (state)
-  const std::string_view field = column(rest, kStartTimeColumn);
-  if (field.empty()) return std::nullopt;
-  return toInt<std::uint64_t>(trim(field));
+  const std::string_view field = column(stat.substr(close + 1), kStartTimeColumn);
+  const std::optional<std::uint64_t> startTime = toInt<std::uint64_t>(trim(field));
+  if (!startTime) return std::nullopt;
+  return ProcIdentity{*startTime, std::string(stat.substr(open + 1, close - open - 1))};
 }
 
 std::vector<std::string> parseCmdline(std::string_view raw, bool more, const ArgsLimits& limits) {

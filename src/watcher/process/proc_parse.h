@@ -20,9 +20,16 @@ struct ProcStatus {
 
 ProcStatus parseStatus(std::string_view text);
 
-// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks after boot. The comm
-// (field 2) may hold spaces and parentheses, so fields are counted after the last ')'.
-std::optional<std::uint64_t> parseStartTime(std::string_view stat);
+// Who holds a pid right now, from /proc/<pid>/stat: the start time (field 22, clock ticks after
+// boot) changes when the pid is reused, the comm (field 2) when the process execs.
+struct ProcIdentity {
+  std::uint64_t startTime = 0;
+  std::string comm;
+  bool operator==(const ProcIdentity&) const = default;
+};
+
+// The comm may hold spaces and parentheses, so fields are counted after the last ')'.
+std::optional<ProcIdentity> parseStat(std::string_view stat);
 
 struct ArgsLimits {
   std::size_t maxArgs = 64;

@@ -10,15 +10,15 @@ ProcessCache::ProcessCache(const ProcessReader& reader, std::chrono::millisecond
 core::ProcessInfo ProcessCache::lookup(std::int64_t pid, TimePoint now) {
   const auto cached = entries_.find(pid);
   const bool fresh = cached != entries_.end() && now - cached->second.readAt < ttl_;
-  const std::optional<std::uint64_t> started = reader_.startTime(pid);
-  if (!started) {
+  const std::optional<ProcIdentity> current = reader_.identity(pid);
+  if (!current) {
     if (fresh) return cached->second.snapshot.info;
     core::ProcessInfo gone;
     gone.pid = pid;
     gone.exited = true;
     return gone;
   }
-  if (fresh && !cached->second.snapshot.info.exited && cached->second.snapshot.startTime == *started) {
+  if (fresh && !cached->second.snapshot.info.exited && cached->second.snapshot.identity == *current) {
     return cached->second.snapshot.info;
   }
   ++reads_;

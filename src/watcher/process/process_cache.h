@@ -1,7 +1,8 @@
 #pragma once
 // ProcessCache: ProcessReader results kept briefly per pid, because one process usually makes
-// many changes in a row. A cached entry is reused only while the pid still has the same start
-// time (so a reused pid is read afresh) and for at most `ttl` (so an exec is picked up).
+// many changes in a row. A cached entry is reused for at most `ttl`, and only while the pid keeps
+// its start time (else it was reused) and its comm (else it exec'd: `sh -c 'cmd > f'` opens f
+// as sh and writes it as cmd, in one pid).
 
 #include <chrono>
 #include <cstdint>

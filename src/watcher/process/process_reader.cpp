@@ -47,10 +47,10 @@ ProcessReader::ProcessReader(NameCache& names, std::string procRoot, ArgsLimits 
 
 std::string ProcessReader::dir(std::int64_t pid) const { return procRoot_ + "/" + std::to_string(pid); }
 
-std::optional<std::uint64_t> ProcessReader::startTime(std::int64_t pid) const {
+std::optional<ProcIdentity> ProcessReader::identity(std::int64_t pid) const {
   const auto stat = readProcFile(dir(pid) + "/stat", kSmallFile);
   if (!stat) return std::nullopt;
-  return parseStartTime(*stat);
+  return parseStat(*stat);
 }
 
 ProcessSnapshot ProcessReader::read(std::int64_t pid) const {
@@ -65,7 +65,7 @@ ProcessSnapshot ProcessReader::read(std::int64_t pid) const {
     info.exited = true;
     return snapshot;
   }
-  snapshot.startTime = parseStartTime(*stat).value_or(0);
+  snapshot.identity = parseStat(*stat).value_or(ProcIdentity{});
   const ProcStatus parsed = parseStatus(*status);
   info.name = parsed.name;
   info.parentPid = parsed.parentPid;

@@ -14,7 +14,7 @@ namespace fim::watcher::process {
 
 struct ProcessSnapshot {
   core::ProcessInfo info;
-  std::uint64_t startTime = 0;  // /proc/<pid>/stat field 22; 0 when the process was gone
+  ProcIdentity identity;  // start time and comm when read; zero and empty when the process was gone
 };
 
 class ProcessReader {
@@ -22,9 +22,9 @@ class ProcessReader {
   // `procRoot` is where proc is mounted ("/proc"); names are looked up through `names`.
   explicit ProcessReader(NameCache& names, std::string procRoot = "/proc", ArgsLimits limits = {});
 
-  // The start time alone (one small read): tells a live process from a reused pid. nullopt when
-  // the pid no longer exists.
-  std::optional<std::uint64_t> startTime(std::int64_t pid) const;
+  // The start time and comm alone (one small read): tell whether a cached snapshot still
+  // describes the pid (not reused, no exec since). nullopt when the pid no longer exists.
+  std::optional<ProcIdentity> identity(std::int64_t pid) const;
 
   // Everything /proc still tells about `pid`. Never fails: a process that is gone yields
   // {pid, exited = true}; a zombie yields exited = true with what its status still holds (name,
