@@ -135,6 +135,16 @@ std::uint64_t inodeOf(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
+// Polls for `path` to exist (a child's "done" marker) for up to 60 s.
+bool appears(const std::string& path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!std::filesystem::exists(path)) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("fanotify: a child's create, write, chmod, mkdir, rename and delete, with who did them") {
@@ -409,6 +419,50 @@ os.chmod(f, 0o640)
   CHECK(child.release() == 0);
 }
 
+TEST_CASE("fanotify: merged events are reported in the order the path's final state implies") {
+  // Queued before anything is read, one process's events on one name merge into one event
+  // whose mask no longer tells the order: a file replaced and a file that came and went.
+  TempDir root;
+  root.write("replaced", "old");
+  const std::vector modules{moduleFor({root.str()}, true)};
+  for (const bool useRename : {true, false}) {
+    CAPTURE(useRename);
+    FanotifyBackend backend(modules, FanotifyOptions{.useRename = useRename});
+    if (!startOrSkip(backend, modules)) return;
+    const std::string d = root.str();
+    const std::string done = d + (useRename ? "/done-r" : "/done-m");
+    ChildProcess child = python(R"(
+d = sys.argv[1]
+os.unlink(d + '/replaced')
+open(d + '/replaced', 'w').write('new')
+open(d + '/fleeting', 'w').write('x')
+os.unlink(d + '/fleeting')
+open(sys.argv[2], 'w').close()
+)", {d, done});
+    REQUIRE(child.started());
+    REQUIRE(appears(done));
+    Recorder recorder;
+    Running running(backend, recorder);
+    REQUIRE(recorder.waitFor(Kind::Closed, done));
+    const std::vector<RawChange> changes = recorder.changes();
+    CAPTURE(describe(changes));
+    CHECK(inOrder(changes, {{Kind::Deleted, d + "/replaced"}, {Kind::Created, d + "/replaced"}}));
+    CHECK(inOrder(changes, {{Kind::Created, d + "/fleeting"}, {Kind::Deleted, d + "/fleeting"}}));
+    // The last word on each path matches the disk.
+    const auto last = [&](const std::string& path) {
+      Kind kind = Kind::Overflow;
+      for (const auto& c : changes) {
+        if (c.path == path && (c.kind == Kind::Created || c.kind == Kind::Deleted)) kind = c.kind;
+      }
+      return kind;
+    };
+    CHECK((last(d + "/replaced") == Kind::Created));
+    CHECK((last(d + "/fleeting") == Kind::Deleted));
+    CHECK(child.release() == 0);
+    std::filesystem::remove(done);
+  }
+}
+
 TEST_CASE("fanotify: a full kernel queue is reported as Overflow") {
   TempDir root;
   const std::vector modules{moduleFor({root.str()}, true)};
@@ -471,16 +525,6 @@ TEST_CASE("fanotify: probe and start explain what is missing" * doctest::descrip
 }
 
 namespace {
-
-// Polls for `path` to exist (a child's "done" marker) for up to 60 s.
-bool appears(const std::string& path) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!std::filesystem::exists(path)) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
 
 struct BenchRow {
   std::string scenario;

@@ -84,32 +84,69 @@ void ChangeTranslator::translate(const Event& event, const ChangeSink& sink) {
   if (pendingMove_ && !((event.mask & FAN_MOVED_TO) && event.pid == pendingMove_->pid)) {
     if (event.pid == pendingMove_->pid || ++pendingMove_->eventsSince > kMaxInterleaved) flush(sink);
   }
-  if (event.mask & FAN_RENAME) return translateRename(event, sink);
-  if (event.mask & (FAN_MOVED_FROM | FAN_MOVED_TO)) return translateMove(event, sink);
+  if (event.mask & FAN_RENAME) return translateRename(event, sink);  // never merged with other events
 
   const bool isDirectory = (event.mask & FAN_ONDIR) != 0;
-  const bool deletesDirectory = isDirectory && (event.mask & FAN_DELETE);
-  if (event.pid == ownPid_ && !deletesDirectory) {  // nothing to learn from it: skip the lookup too
+  const bool leaves = isDirectory && (event.mask & (FAN_DELETE | FAN_MOVED_FROM));
+  if (event.pid == ownPid_ && !leaves) {  // nothing to learn from it: skip the lookup too
     counters_.ownIgnored.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   std::optional<std::string> path = pathOf(event.dir);
-  if (!path) return;
-  if (deletesDirectory) resolver_.forget(*path);
+  if (leaves && path) resolver_.forget(*path);
   if (event.pid == ownPid_) {
     counters_.ownIgnored.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (!reportable(path, isDirectory)) return;
-  // The kernel merges events on one object by one process: report each part, in a sane order.
-  static constexpr std::pair<std::uint64_t, RawChange::Kind> kKinds[] = {
-      {FAN_CREATE, RawChange::Kind::Created},       {FAN_MODIFY, RawChange::Kind::Modified},
-      {FAN_ATTRIB, RawChange::Kind::Attributes},    {FAN_CLOSE_WRITE, RawChange::Kind::Closed},
+  if ((event.mask & ~FAN_ONDIR) == FAN_MOVED_FROM) {  // waits for its MOVED_TO (no FAN_RENAME)
+    flush(sink);
+    pendingMove_ = PendingMove{event.pid, std::move(path), isDirectory, 0};
+    return;
+  }
+  std::optional<std::string> movedFrom;
+  if ((event.mask & FAN_MOVED_TO) && pendingMove_ && pendingMove_->pid == event.pid) {
+    movedFrom = std::move(pendingMove_->path);
+    pendingMove_.reset();
+  }
+  const bool fromRoot = reportable(movedFrom, isDirectory);
+  const bool here = reportable(path, isDirectory);
+  if (!fromRoot && !here) return;
+  // Both ends of a move carry the moved object's inode, so the realtime watcher can pair them.
+  const std::uint64_t inode = (event.mask & FAN_MOVED_TO) && path ? inodeAt(*path) : 0;
+  if (fromRoot) emitMove(RawChange::Kind::MovedFrom, std::move(*movedFrom), isDirectory, inode, event.pid, sink);
+  if (here) emitParts(event, *path, inode, sink);
+}
+
+void ChangeTranslator::emitParts(const Event& event, const std::string& path, std::uint64_t inode,
+                                 const ChangeSink& sink) {
+  // The kernel merges events on one name by one process, losing their order. The path's state
+  // now decides it: if the path exists, whatever removed it came before whatever made it.
+  static constexpr std::pair<std::uint64_t, RawChange::Kind> kArrivals[] = {
+      {FAN_CREATE, RawChange::Kind::Created},    {FAN_MOVED_TO, RawChange::Kind::MovedTo},
+      {FAN_MODIFY, RawChange::Kind::Modified},   {FAN_ATTRIB, RawChange::Kind::Attributes},
+      {FAN_CLOSE_WRITE, RawChange::Kind::Closed},
+  };
+  static constexpr std::pair<std::uint64_t, RawChange::Kind> kRemovals[] = {
+      {FAN_MOVED_FROM, RawChange::Kind::MovedFrom},
       {FAN_DELETE, RawChange::Kind::Deleted},
   };
-  for (const auto& [bit, kind] : kKinds) {
-    if (!(event.mask & bit)) continue;
-    emit(RawChange{.kind = kind, .path = *path, .isDirectory = isDirectory}, event.pid, sink);
+  const bool isDirectory = (event.mask & FAN_ONDIR) != 0;
+  const auto emitAll = [&](const auto& kinds) {
+    for (const auto& [bit, kind] : kinds) {
+      if (!(event.mask & bit)) continue;
+      const bool moved = kind == RawChange::Kind::MovedTo;
+      emit(RawChange{.kind = kind, .path = path, .isDirectory = isDirectory, .inode = moved ? inode : 0}, event.pid,
+           sink);
+    }
+  };
+  const bool removed = (event.mask & (FAN_MOVED_FROM | FAN_DELETE)) != 0;
+  const bool arrived = (event.mask & (FAN_CREATE | FAN_MOVED_TO | FAN_MODIFY | FAN_ATTRIB | FAN_CLOSE_WRITE)) != 0;
+  if (removed && arrived && inodeAt(path) != 0) {
+    emitAll(kRemovals);
+    emitAll(kArrivals);
+  } else {
+    emitAll(kArrivals);
+    emitAll(kRemovals);
   }
 }
 
@@ -135,39 +172,6 @@ void ChangeTranslator::translateRename(const Event& event, const ChangeSink& sin
   } else {  // moved in
     emitMove(RawChange::Kind::MovedTo, std::move(*newPath), isDirectory, inode, event.pid, sink);
   }
-}
-
-void ChangeTranslator::translateMove(const Event& event, const ChangeSink& sink) {
-  const bool isDirectory = (event.mask & FAN_ONDIR) != 0;
-  std::optional<std::string> path = pathOf(event.dir);
-  if (event.mask & FAN_MOVED_FROM) {
-    if (isDirectory && path) resolver_.forget(*path);
-    flush(sink);
-    if (event.pid == ownPid_) {
-      counters_.ownIgnored.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    pendingMove_ = PendingMove{event.pid, std::move(path), isDirectory, 0};
-    return;
-  }
-  if (event.pid == ownPid_) {
-    counters_.ownIgnored.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  std::optional<std::string> from;
-  if (pendingMove_ && pendingMove_->pid == event.pid) {
-    from = std::move(pendingMove_->path);
-    pendingMove_.reset();
-  }
-  const bool fromRoot = reportable(from, isDirectory);
-  const bool toRoot = reportable(path, isDirectory);
-  if (!fromRoot && !toRoot) return;
-  // Both ends carry the inode of the moved object, so the realtime watcher can pair them.
-  std::uint64_t inode = 0;
-  if (event.object) inode = resolver_.inode(*event.object).value_or(0);
-  if (inode == 0 && path) inode = inodeAt(*path);
-  if (fromRoot) emitMove(RawChange::Kind::MovedFrom, std::move(*from), isDirectory, inode, event.pid, sink);
-  if (toRoot) emitMove(RawChange::Kind::MovedTo, std::move(*path), isDirectory, inode, event.pid, sink);
 }
 
 void ChangeTranslator::flush(const ChangeSink& sink) {

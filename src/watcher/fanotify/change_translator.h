@@ -55,7 +55,7 @@ class ChangeTranslator {
   std::optional<std::string> pathOf(const std::optional<FileId>& dir);
   bool reportable(const std::optional<std::string>& path, bool isDirectory) const;
   void translateRename(const Event& event, const ChangeSink& sink);
-  void translateMove(const Event& event, const ChangeSink& sink);
+  void emitParts(const Event& event, const std::string& path, std::uint64_t inode, const ChangeSink& sink);
   void emitMove(RawChange::Kind kind, std::string path, bool isDirectory, std::uint64_t inode, std::int32_t pid,
                 const ChangeSink& sink);
   void emit(RawChange change, std::int32_t pid, const ChangeSink& sink);
