@@ -153,7 +153,8 @@ TEST_CASE("event parser: metadata and fid records, including FAN_RENAME's two di
                                  .fid(FAN_EVENT_INFO_TYPE_NEW_DFID_NAME, 1, 2, "NEWDIR00", "b.txt", true)
                                  .build();
   std::size_t malformed = 99;
-  const std::vector<Event> events = parseAll(create + rename, &malformed);
+  const std::string buffer = create + rename;  // events are views into it
+  const std::vector<Event> events = parseAll(buffer, &malformed);
   CHECK(malformed == 0);
   REQUIRE(events.size() == 2);
   CHECK(events[0].mask == (FAN_CREATE | FAN_ONDIR));
