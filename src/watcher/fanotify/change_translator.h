@@ -29,6 +29,7 @@ struct FanotifyCounters {
   std::atomic<std::uint64_t> unresolved{0};  // directory handle no longer openable (deleted first)
   std::atomic<std::uint64_t> malformed{0};
   std::atomic<std::uint64_t> overflows{0};
+  std::atomic<std::uint64_t> readErrors{0};  // read(2) on the group failed (other than EAGAIN)
 };
 
 class ChangeTranslator {

@@ -162,7 +162,11 @@ void FanotifyBackend::drain(std::stop_token stop, const ChangeSink& sink) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       if (n < 0 && errno != EAGAIN) {
-        core::logger("watcher").error("fanotify: reading events failed: {}", std::strerror(errno));
+        // Logged the first time and then every 1000th: a persistent error must not flood the log.
+        const int err = errno;
+        if (counters_.readErrors.fetch_add(1, std::memory_order_relaxed) % 1000 == 0) {
+          core::logger("watcher").error("fanotify: reading events failed: {}", std::strerror(err));
+        }
       }
       // Give a MOVED_FROM's partner, queued a moment later by the same rename, a chance to arrive.
       if (n < 0 && errno == EAGAIN && translator_->waitingForMove()) {
@@ -207,7 +211,8 @@ void FanotifyBackend::run(std::stop_token stop, const ChangeSink& sink) {
 FanotifyStats FanotifyBackend::stats() const {
   const auto get = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
   return FanotifyStats{get(counters_.events),     get(counters_.reported),  get(counters_.ownIgnored),
-                       get(counters_.unresolved), get(counters_.malformed), get(counters_.overflows)};
+                       get(counters_.unresolved), get(counters_.malformed), get(counters_.overflows),
+                       get(counters_.readErrors)};
 }
 
 }  // namespace fim::watcher::fanotify

@@ -39,6 +39,7 @@ struct FanotifyStats {
   std::uint64_t unresolved = 0;
   std::uint64_t malformed = 0;
   std::uint64_t overflows = 0;
+  std::uint64_t readErrors = 0;
 };
 
 class FanotifyBackend final : public ChangeBackend {
