@@ -1,0 +1,218 @@
+#include "watcher/fanotify/fanotify_backend.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/logging.h"
+
+namespace fim::watcher::fanotify {
+namespace {
+
+constexpr std::size_t kReadBuffer = 256 * 1024;
+// How long a MOVED_FROM waits for its MOVED_TO once the queue is empty (kernels without FAN_RENAME).
+constexpr int kMovePartnerWaitMs = 5;
+constexpr unsigned kEventFileFlags = O_RDONLY | O_CLOEXEC | O_LARGEFILE;
+
+std::string kernelRelease() {
+  utsname name {};
+  return ::uname(&name) == 0 ? name.release : "unknown";
+}
+
+unsigned initFlags(bool unlimitedQueue) {
+  unsigned flags = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME;
+  if (unlimitedQueue) flags |= FAN_UNLIMITED_QUEUE;
+  return flags;
+}
+
+core::Error initError(int err) {
+  switch (err) {
+    case EPERM:
+      return core::Error(core::ErrorCode::PermissionDenied,
+                         "fanotify_init: operation not permitted: the fanotify backend needs CAP_SYS_ADMIN "
+                         "(run fimbeat as root, or set backend: inotify)");
+    case EINVAL:
+      return core::Error(core::ErrorCode::Unavailable,
+                         "fanotify_init: kernel " + kernelRelease() +
+                             " does not support FAN_REPORT_DFID_NAME (Linux 5.9 or newer is needed); set backend: inotify");
+    case ENOSYS:
+      return core::Error(core::ErrorCode::Unavailable,
+                         "fanotify_init: kernel " + kernelRelease() + " was built without fanotify; set backend: inotify");
+    case EMFILE:
+      return core::Error(core::ErrorCode::Unavailable,
+                         "fanotify_init: too many fanotify groups (see /proc/sys/fs/fanotify/max_user_groups)", true);
+    default:
+      return core::errnoError("fanotify_init", err);
+  }
+}
+
+core::Error markError(int err, const std::string& root, const std::string& markedAt) {
+  const std::string where = "marking the filesystem of " + root + (markedAt != root ? " (at " + markedAt + ")" : "");
+  switch (err) {
+    case EPERM:
+      return core::Error(core::ErrorCode::PermissionDenied,
+                         where + ": operation not permitted: FAN_MARK_FILESYSTEM needs CAP_SYS_ADMIN");
+    case ENODEV:
+    case EOPNOTSUPP:
+    case EXDEV:
+      return core::Error(core::ErrorCode::Unavailable,
+                         where + ": this filesystem cannot report file handles to fanotify (" + std::strerror(err) +
+                             "); set backend: inotify for this path");
+    case ENOSPC:
+      return core::Error(core::ErrorCode::Unavailable,
+                         where + ": fanotify mark limit reached (see /proc/sys/fs/fanotify/max_user_marks)");
+    default:
+      return core::errnoError(where, err);
+  }
+}
+
+}  // namespace
+
+FanotifyBackend::FanotifyBackend(std::vector<config::ModuleConfig> modules, FanotifyOptions options)
+    : modules_(std::move(modules)),
+      options_(std::move(options)),
+      reader_(names_, options_.procRoot, options_.args),
+      processes_(reader_, options_.processCacheTtl),
+      resolver_(options_.maxCachedDirectories),
+      buffer_(kReadBuffer) {}
+
+FanotifyBackend::~FanotifyBackend() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+core::Status FanotifyBackend::probe() {
+  const int fd = ::fanotify_init(initFlags(true), kEventFileFlags);
+  if (fd < 0) return std::unexpected(initError(errno));
+  ::close(fd);
+  return {};
+}
+
+core::Status FanotifyBackend::initGroup() {
+  const unsigned flags = initFlags(options_.unlimitedQueue);
+  if (options_.useRename) {
+    fd_ = ::fanotify_init(flags | FAN_REPORT_FID | FAN_REPORT_TARGET_FID, kEventFileFlags);
+    if (fd_ >= 0) {
+      renameEvents_ = true;
+      return {};
+    }
+    if (errno != EINVAL) return std::unexpected(initError(errno));  // EINVAL: before 5.17, try without
+  }
+  fd_ = ::fanotify_init(flags, kEventFileFlags);
+  if (fd_ < 0) return std::unexpected(initError(errno));
+  return {};
+}
+
+std::uint64_t FanotifyBackend::eventMask() const {
+  std::uint64_t mask = FAN_CREATE | FAN_DELETE | FAN_MODIFY | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_ONDIR;
+  mask |= renameEvents_ ? FAN_RENAME : (FAN_MOVED_FROM | FAN_MOVED_TO);
+  return mask;
+}
+
+core::Status FanotifyBackend::markFilesystemOf(const Root& root) {
+  // A root that does not exist yet lives on the filesystem of its nearest existing parent.
+  std::string at = root.path;
+  struct statfs fs {};
+  while (::statfs(at.c_str(), &fs) != 0) {
+    if (errno != ENOENT || at == "/") return std::unexpected(core::errnoError("statfs " + at, errno));
+    at = std::string(parentOf(at));
+  }
+  const std::uint64_t fsid = fsidOf(&fs.f_fsid);
+  if (resolver_.hasFilesystem(fsid)) return {};
+  if (::fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, eventMask(), AT_FDCWD, at.c_str()) != 0) {
+    if (errno != EINVAL || !renameEvents_) return std::unexpected(markError(errno, root.path, at));
+    renameEvents_ = false;  // the group took FAN_REPORT_TARGET_FID but the mark refuses FAN_RENAME
+    if (::fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, eventMask(), AT_FDCWD, at.c_str()) != 0) {
+      return std::unexpected(markError(errno, root.path, at));
+    }
+  }
+  // Handles are opened relative to a directory: a root that is a file lends its parent.
+  struct stat st {};
+  const bool directory = ::stat(at.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  return resolver_.addFilesystem(fsid, directory ? at : std::string(parentOf(at)), static_cast<long>(fs.f_type));
+}
+
+core::Status FanotifyBackend::start(const std::vector<Root>& roots) {
+  if (fd_ >= 0) return core::fail(core::ErrorCode::Internal, "fanotify backend started twice");
+  if (auto status = initGroup(); !status) return status;
+  for (const Root& root : roots) {
+    if (auto status = markFilesystemOf(root); !status) {
+      ::close(fd_);
+      fd_ = -1;
+      return status;
+    }
+  }
+  matcher_ = std::make_unique<RootMatcher>(roots, modules_);
+  translator_ = std::make_unique<ChangeTranslator>(resolver_, *matcher_, processes_, counters_, ::getpid());
+  core::logger("watcher").info("fanotify: {} root(s) on {} filesystem mark(s); renames reported as {}", roots.size(),
+                               resolver_.filesystems(), renameEvents_ ? "FAN_RENAME" : "FAN_MOVED_FROM/TO pairs");
+  return {};
+}
+
+void FanotifyBackend::drain(std::stop_token stop, const ChangeSink& sink) {
+  while (!stop.stop_requested()) {
+    const ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n < 0 && errno != EAGAIN) {
+        // Logged the first time and then every 1000th: a persistent error must not flood the log.
+        const int err = errno;
+        if (counters_.readErrors.fetch_add(1, std::memory_order_relaxed) % 1000 == 0) {
+          core::logger("watcher").error("fanotify: reading events failed: {}", std::strerror(err));
+        }
+      }
+      // Give a MOVED_FROM's partner, queued a moment later by the same rename, a chance to arrive.
+      if (n < 0 && errno == EAGAIN && translator_->waitingForMove()) {
+        pollfd more{fd_, POLLIN, 0};
+        if (::poll(&more, 1, kMovePartnerWaitMs) > 0) continue;
+      }
+      break;
+    }
+    translator_->beginBatch(std::chrono::steady_clock::now());
+    const std::size_t malformed =
+        parseEvents(std::span<const char>(buffer_.data(), static_cast<std::size_t>(n)), [&](const Event& event) {
+          if (event.fd >= 0) ::close(event.fd);
+          translator_->translate(event, sink);
+        });
+    if (malformed > 0) counters_.malformed.fetch_add(malformed, std::memory_order_relaxed);
+  }
+  translator_->flush(sink);
+}
+
+void FanotifyBackend::run(std::stop_token stop, const ChangeSink& sink) {
+  if (fd_ < 0 || !translator_) return;
+  const int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  std::stop_callback onStop(stop, [wake] {
+    const std::uint64_t one = 1;
+    if (wake >= 0) (void)!::write(wake, &one, sizeof(one));
+  });
+  // Without an eventfd the stop request is noticed on a short poll timeout instead.
+  const int timeoutMs = wake >= 0 ? -1 : 100;
+  while (!stop.stop_requested()) {
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake, POLLIN, 0}};
+    const int ready = ::poll(fds, wake >= 0 ? 2 : 1, timeoutMs);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      core::logger("watcher").error("fanotify: poll failed, real-time events stop: {}", std::strerror(errno));
+      break;
+    }
+    if (fds[0].revents & POLLIN) drain(stop, sink);
+  }
+  if (wake >= 0) ::close(wake);
+}
+
+FanotifyStats FanotifyBackend::stats() const {
+  const auto get = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  return FanotifyStats{get(counters_.events),     get(counters_.reported),  get(counters_.ownIgnored),
+                       get(counters_.unresolved), get(counters_.malformed), get(counters_.overflows),
+                       get(counters_.readErrors)};
+}
+
+}  // namespace fim::watcher::fanotify

@@ -1,0 +1,96 @@
+#include "watcher/process/process_reader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "watcher/process/container_id.h"
+
+namespace fim::watcher::process {
+namespace {
+
+constexpr std::size_t kSmallFile = 4096;  // stat, status and cgroup lines fit comfortably
+constexpr std::size_t kMaxCgroupFile = 64 * 1024;  // cgroup v1 lists one line per hierarchy
+
+// Up to `limit` bytes of a /proc file; `more` is set when the file held more. nullopt when it
+// cannot be opened (the process is gone, or it is not ours to read).
+std::optional<std::string> readProcFile(const std::string& path, std::size_t limit, bool* more = nullptr) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  std::string data(limit + 1, '\0');
+  std::size_t used = 0;
+  while (used < data.size()) {
+    const ssize_t n = ::read(fd, data.data() + used, data.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (more) *more = used > limit;
+  data.resize(std::min(used, limit));
+  return data;
+}
+
+std::string readLink(const std::string& path) {
+  char target[PATH_MAX];
+  const ssize_t n = ::readlink(path.c_str(), target, sizeof(target));
+  if (n <= 0) return "";
+  return std::string(target, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+ProcessReader::ProcessReader(NameCache& names, std::string procRoot, ArgsLimits limits)
+    : names_(names), procRoot_(std::move(procRoot)), limits_(limits) {}
+
+std::string ProcessReader::dir(std::int64_t pid) const { return procRoot_ + "/" + std::to_string(pid); }
+
+std::optional<ProcIdentity> ProcessReader::identity(std::int64_t pid) const {
+  const auto stat = readProcFile(dir(pid) + "/stat", kSmallFile);
+  if (!stat) return std::nullopt;
+  return parseStat(*stat);
+}
+
+ProcessSnapshot ProcessReader::read(std::int64_t pid) const {
+  ProcessSnapshot snapshot;
+  core::ProcessInfo& info = snapshot.info;
+  info.pid = pid;
+  const std::string base = dir(pid);
+  // The start time first: it identifies the process whose files are read next.
+  const auto stat = readProcFile(base + "/stat", kSmallFile);
+  const auto status = readProcFile(base + "/status", kSmallFile);
+  if (!stat || !status) {
+    info.exited = true;
+    return snapshot;
+  }
+  snapshot.identity = parseStat(*stat).value_or(ProcIdentity{});
+  const ProcStatus parsed = parseStatus(*status);
+  info.name = parsed.name;
+  info.parentPid = parsed.parentPid;
+  info.userId = parsed.userId;
+  info.groupId = parsed.groupId;
+  if (parsed.userId) info.userName = names_.user(*parsed.userId);
+  if (parsed.groupId) info.groupName = names_.group(*parsed.groupId);
+  if (parsed.state == 'Z' || parsed.state == 'X') {
+    info.exited = true;  // exe, cwd and cmdline are already gone
+    return snapshot;
+  }
+  info.executable = readLink(base + "/exe");
+  info.workingDirectory = readLink(base + "/cwd");
+  bool more = false;
+  // Separators do not count against maxBytes, so read room for them too.
+  if (const auto cmdline = readProcFile(base + "/cmdline", limits_.maxBytes + limits_.maxArgs, &more)) {
+    info.args = parseCmdline(*cmdline, more, limits_);
+  }
+  if (const auto cgroup = readProcFile(base + "/cgroup", kMaxCgroupFile)) {
+    if (auto container = containerFromCgroup(*cgroup)) {
+      info.containerId = std::move(container->id);
+      info.containerRuntime = std::move(container->runtime);
+    }
+  }
+  return snapshot;
+}
+
+}  // namespace fim::watcher::process
