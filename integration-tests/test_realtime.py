@@ -1,4 +1,4 @@
-"""Realtime watching (issue "Realtime"): the real binary, the real kernel, the inotify backend.
+"""Realtime watching (issue "Realtime"): the real binary, the real kernel, both backends.
 
 Each test starts `fimbeat run` on a fresh tree and home, waits for its start-up scan, then changes
 the tree while it runs. To know that every change made so far has been reported, a test moves a
@@ -45,14 +45,14 @@ class Live:
     """One running agent watching `root`, with barriers to delimit the events of each step."""
 
     def __init__(self, workspace: Path, start_agent, root: Path, extra: str = "", home: Optional[Path] = None,
-                 name: str = "live", on_watching: Optional[Callable[[], Any]] = None):
+                 name: str = "live", on_watching: Optional[Callable[[], Any]] = None, backend: str = "inotify"):
         self.root = root
         self.out = workspace / f"events-{name}"
         (root / BARRIER).write_bytes(b"")
         config = write_config(workspace / f"{name}.yml", (
             "fimbeat.modules:\n- module: file_integrity\n"
             f"  paths: [{yaml_str(root)}]\n  recursive: true\n  hash_types: [sha1]\n  mime_type: false\n"
-            f"  realtime.quiet_period: {QUIET}\n{extra}"
+            f"  realtime.quiet_period: {QUIET}\n  backend: {backend}\n{extra}"
             f"output.file:\n  path: {yaml_str(self.out)}\n"))
         kwargs: dict[str, Any] = {"name": name}
         if home is not None:
@@ -108,9 +108,31 @@ def tree(workspace: Path) -> Path:
     return root
 
 
+def fanotify_unavailable() -> Optional[str]:
+    """Why the fanotify backend cannot run here (it needs CAP_SYS_ADMIN and Linux 5.9), or None."""
+    if os.geteuid() != 0:
+        return "the fanotify backend needs root (CAP_SYS_ADMIN)"
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    fan_class_notif, fan_report_dfid_name = 0x0, 0x00000c00
+    fd = libc.fanotify_init(fan_class_notif | fan_report_dfid_name, os.O_RDONLY)
+    if fd < 0:
+        return f"fanotify_init with FAN_REPORT_DFID_NAME failed: {os.strerror(ctypes.get_errno())}"
+    os.close(fd)
+    return None
+
+
+@pytest.fixture(params=["inotify", "fanotify"])
+def backend(request) -> str:
+    """Each behaviour test runs once per backend; fanotify's runs skip, saying why, where it cannot run."""
+    if request.param == "fanotify" and (reason := fanotify_unavailable()):
+        pytest.skip(reason)
+    return request.param
+
+
 @pytest.fixture
-def live(workspace, start_agent, tree) -> Live:
-    return Live(workspace, start_agent, tree)
+def live(workspace, start_agent, tree, backend) -> Live:
+    return Live(workspace, start_agent, tree, backend=backend)
 
 
 # --- one change, its exact events --------------------------------------------------------------
@@ -258,14 +280,14 @@ def test_excluded_directories_are_not_watched(workspace, start_agent, tree):
     assert live.metrics()["watcher"]["realtime"]["watches"] == 2  # tree and tree/sub
 
 
-def test_changes_during_the_start_up_scan_are_neither_lost_nor_duplicated(workspace, start_agent, tree):
+def test_changes_during_the_start_up_scan_are_neither_lost_nor_duplicated(workspace, start_agent, tree, backend):
     for i in range(300):
         (tree / "sub" / f"pre{i}").write_bytes(b"%d" % i)
     out = workspace / "events-during"
     config = write_config(workspace / "during.yml", (
         "fimbeat.modules:\n- module: file_integrity\n"
         f"  paths: [{yaml_str(tree)}]\n  recursive: true\n  hash_types: [sha1]\n  mime_type: false\n"
-        f"  scan_files_per_sec: 150\n  realtime.quiet_period: {QUIET}\n"
+        f"  scan_files_per_sec: 150\n  realtime.quiet_period: {QUIET}\n  backend: {backend}\n"
         f"output.file:\n  path: {yaml_str(out)}\n"))
     agent = start_agent(config, name="during")
     wait_for(lambda: read_events(out, complete_only=True), message="the scan's first documents", agent=agent)
@@ -396,12 +418,12 @@ def storm(root: Path, operations: int, dirs: int, rng: random.Random) -> tuple[s
     return touched, renames
 
 
-def test_fidelity_storm_the_events_end_in_the_tree_as_it_is(workspace, start_agent, tree):
+def test_fidelity_storm_the_events_end_in_the_tree_as_it_is(workspace, start_agent, tree, backend):
     untouched = tree / "untouched"
     untouched.mkdir()
     for i in range(50):
         (untouched / f"u{i}").write_bytes(b"u%d" % i)
-    live = Live(workspace, start_agent, tree)
+    live = Live(workspace, start_agent, tree, backend=backend)
     start = live.seen
     touched, renames = storm(tree, 10_000, 200, random.Random(20261121))
     live.barrier(timeout=120)

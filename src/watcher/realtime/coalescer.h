@@ -57,6 +57,13 @@ class Coalescer {
   // Paths waiting for a close or a quiet period, and moved-froms waiting for their pair.
   std::size_t pending() const { return writes_.size() + moves_.size(); }
 
+  // The writer of a change to path that is still waiting (a later close or write), if known: a
+  // look taken now already sees that writer's content, so the event should name it.
+  const core::ProcessInfo* pendingWriter(const std::string& path) const {
+    auto it = writes_.find(path);
+    return it != writes_.end() && it->second.process ? &*it->second.process : nullptr;
+  }
+
   // Renames paired / moved-froms that timed out (became deletions): for metrics.
   std::uint64_t paired() const { return paired_; }
   std::uint64_t unpaired() const { return unpaired_; }

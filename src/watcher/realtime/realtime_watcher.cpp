@@ -1,5 +1,7 @@
 #include "watcher/realtime/realtime_watcher.h"
 
+#include "watcher/fanotify/fanotify_backend.h"
+
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -235,7 +237,12 @@ void RealtimeWatcher::Loop::settle(Settled&& s) {
   observed_.add();
   switch (s.kind) {
     case Settled::Kind::Observe:
-      if (auto observation = look(s.path)) push(std::move(*observation));
+      if (auto observation = look(s.path)) {
+        // The last writer, when the backend knows it (one already waiting wrote what look() read).
+        const core::ProcessInfo* later = coalescer_.pendingWriter(s.path);
+        observation->process = later ? std::optional<core::ProcessInfo>(*later) : std::move(s.process);
+        push(std::move(*observation));
+      }
       return;
     case Settled::Kind::Move:
       if (auto root = rootFor(s.path); root && filters_[w_.roots_[*root].module].reported(s.path, s.isDirectory)) {
@@ -380,7 +387,15 @@ std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::
       options.rescanInterval = m.rescanInterval;  // one full rescan serves every module: the shortest interval
     }
   }
-  auto backend = makeBackend(modules, metrics, factories);
+  BackendFactories resolved = factories;
+  if (!resolved.fanotify && hasSysAdmin() && fanotify::FanotifyBackend::available()) {
+    resolved.fanotify = [modules]() -> std::unique_ptr<ChangeBackend> {
+      return std::make_unique<fanotify::FanotifyBackend>(modules);
+    };
+  }
+  // inotify out of watches: one fanotify mark per filesystem has no per-directory limit.
+  options.fallbackOnWatchLimit = resolved.fanotify;
+  auto backend = makeBackend(modules, metrics, resolved);
   return std::make_unique<RealtimeWatcher>(modules, std::move(roots), prior, clock, metrics, std::move(backend),
                                            std::move(options));
 }
