@@ -126,4 +126,5 @@ def test_a_full_queue_pauses_the_watcher_and_loses_nothing(workspace: Path, fimb
     stopped = [json.loads(l)["message"] for l in log.splitlines() if "fimbeat stopped" in l]
     metrics = json.loads(stopped[0].split("metrics: ", 1)[1])
     assert metrics["queue"]["backpressure"] >= 1
+    assert metrics["watcher"]["realtime"]["rescans"] >= 1, "a rescan runs when the queue has room again"
     assert len({json.loads(l)["file"]["path"] for l in lines}) == len(expected)

@@ -63,6 +63,8 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
                                                 std::move(queue), std::move(base), std::move(*metadata),
                                                 std::move(*processors)));
   agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
+  // Changes made while the full queue held the watcher back are verified once there is room.
+  agent->queue_->onRoomAgain([source = agent->source_.get()] { source->requestRescan(); });
   return agent;
 }
 

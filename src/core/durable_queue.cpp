@@ -122,8 +122,11 @@ bool DurableQueue::waitForSpace(std::stop_token stop) {
   logger("queue").warn("the queue holds {} bytes, queue.max_size is {}: pausing until the output catches up",
                        appendedBytes_ - ackedBytes_, maxBytes_);
   const bool ok = changed_.wait(lock, stop, [&] { return appendedBytes_ - ackedBytes_ < maxBytes_; });
-  if (ok) logger("queue").info("the queue has room again ({} bytes): resuming", appendedBytes_ - ackedBytes_);
-  return ok;
+  if (!ok) return false;
+  logger("queue").info("the queue has room again ({} bytes): resuming", appendedBytes_ - ackedBytes_);
+  lock.unlock();
+  if (onRoomAgain_) onRoomAgain_();
+  return true;
 }
 
 void DurableQueue::closeProducer() {

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <stop_token>
 #include <string>
@@ -41,6 +42,8 @@ class DurableQueue {
   // Blocks while the queue holds max_size bytes or more (backpressure, logged and counted).
   // False when stop was requested first.
   bool waitForSpace(std::stop_token stop);
+  // Called (on the producer's thread) when the producer resumes after waiting for space.
+  void onRoomAgain(std::function<void()> callback) { onRoomAgain_ = std::move(callback); }
   // No more appends: a reader returns 0 from read() once it has read everything.
   void closeProducer();
 
@@ -62,6 +65,7 @@ class DurableQueue {
 
   KvStore& store_;
   const std::uint64_t maxBytes_;
+  std::function<void()> onRoomAgain_;
   mutable std::mutex mutex_;
   std::condition_variable_any changed_;
   bool producerClosed_ = false;

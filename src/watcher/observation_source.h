@@ -13,6 +13,9 @@ class ObservationSource {
   virtual ~ObservationSource() = default;
   // Returns when stop is requested; a one-shot source may return earlier, once it is done.
   virtual void run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) = 0;
+  // The pipeline could not take changes for a while (a full queue): verify every root against
+  // the baseline as soon as possible. Thread-safe; a source that scans only once ignores it.
+  virtual void requestRescan() {}
 };
 
 }  // namespace fim::watcher

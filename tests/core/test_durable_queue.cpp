@@ -143,11 +143,21 @@ TEST_CASE("durable queue: the producer waits while the queue is full, until an a
   CHECK_FALSE(queue.waitForSpace(stopped.get_token()));
   CHECK(metrics.counter("queue.backpressure").value() == 1);
 
+  std::atomic<int> roomAgain{0};
+  queue.onRoomAgain([&] { ++roomAgain; });
   std::atomic<bool> resumed{false};
   std::jthread producer([&] { resumed = queue.waitForSpace({}); });
+  const auto deadline = std::chrono::steady_clock::now() + 10s;  // until the producer is waiting
+  while (metrics.counter("queue.backpressure").value() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  REQUIRE(metrics.counter("queue.backpressure").value() == 2);
   REQUIRE(queue.acknowledge(1).has_value());
   producer.join();
   CHECK(resumed.load());
+  CHECK(roomAgain.load() == 1);  // the watcher is asked to verify what it may have missed
+  CHECK(queue.waitForSpace({}));
+  CHECK(roomAgain.load() == 1);  // no wait, no callback
 }
 
 TEST_CASE("durable queue: drained once the producer closed and everything was read; corrupt entries are skipped") {

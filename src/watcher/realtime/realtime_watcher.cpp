@@ -350,6 +350,15 @@ void RealtimeWatcher::Loop::run() {
     for (auto& s : settled) settle(std::move(s));
     settled.clear();
     timers(Steady::now());
+    if (w_.rescanRequested_.exchange(false)) {
+      rescans_.add();
+      core::logger("watcher").info("the pipeline paused: rescanning every configured path against the baseline");
+      if (scanning_) {
+        queuedScan_ = ScanKind::Full;
+      } else {
+        startScan(ScanKind::Full);
+      }
+    }
     paired_.set(static_cast<std::int64_t>(coalescer_.paired()));
     unpaired_.set(static_cast<std::int64_t>(coalescer_.unpaired()));
     pending_.set(static_cast<std::int64_t>(coalescer_.pending()));

@@ -6,6 +6,7 @@
 // Scans (start-up, after lost events, periodic verification, unwatched directories) run in the
 // background while live changes go on being handled.
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -46,6 +47,7 @@ class RealtimeWatcher final : public ObservationSource {
   ~RealtimeWatcher() override;
 
   void run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) override;
+  void requestRescan() override { rescanRequested_ = true; }
 
  private:
   struct ScanEnded {};
@@ -60,6 +62,7 @@ class RealtimeWatcher final : public ObservationSource {
   core::Metrics& metrics_;
   std::unique_ptr<ChangeBackend> backend_;
   RealtimeOptions options_;
+  std::atomic<bool> rescanRequested_{false};
 };
 
 // The realtime watcher with the backend chosen from the modules' `backend` options.
