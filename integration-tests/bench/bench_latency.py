@@ -1,25 +1,32 @@
 #!/usr/bin/env python3
-"""Realtime benchmark: how fast a change becomes an event, beside `inotifywait -m -r`.
+"""Realtime benchmark: both backends (backend: inotify and backend: fanotify) side by side, beside
+`inotifywait -m -r`, printed as one markdown table.
 
-Usage: FIMBEAT_BIN=build/fimbeat bench_latency.py [--ops N] [--storm N] [--dirs N] [--skip-rss]
+Usage: FIMBEAT_BIN=build/fimbeat bench_latency.py [--ops N] [--storm N] [--storm-procs N] [--dirs N]
+                                                  [--backends inotify,fanotify] [--skip-rss]
 
-(a) Latency. fimbeat (output.file, which writes each batch with write(2); this script is woken
-    by inotify on the output directory) and `inotifywait -m -r -e close_write` (read from a
-    pipe) watch the same tree at the same time. N times, one after another: write a new file (open,
-    write 100 bytes, close) and wait until both have reported it. The latency of each tool is
-    from just before the open to the arrival of its line on the pipe: for fimbeat that is the
-    whole pipeline (read metadata, hash, diff against the RocksDB baseline, build the ECS
-    document, write it); inotifywait prints the raw kernel event. Each write is a new file (a
-    file closed again soon after a look waits for the end of the burst, by design).
-(b) Storm throughput. Random creates, appends, chmods, renames and deletes over 200 directories
-    at full speed from this script; the clock stops when a barrier change made after the last
-    operation is reported (everything before it has been). Then the final state the events
-    describe (replayed: moves and deletions applied) is compared with the tree: type, size,
-    mode and SHA-1 of every path. ops/s counts only a run that lost nothing.
+(a) Latency, per backend. fimbeat (output.file, which writes each batch with write(2); this script
+    is woken by inotify on the output directory) and `inotifywait -m -r -e close_write` (read from
+    a pipe) watch the same tree at the same time. N times, one after another: write a new file
+    (open, write 100 bytes, close) and wait until both have reported it. The latency of each tool
+    is from just before the open to the arrival of its line: for fimbeat that is the whole
+    pipeline (kernel event, coalescing, metadata, hash, diff against the RocksDB baseline, ECS
+    document, write); inotifywait prints the raw kernel event. Each write is a new file (a file
+    closed again soon after a look waits for the end of the burst, by design).
+(b) Storm throughput, per backend. A small C program (compiled here with the system cc) makes
+    random creates, appends, chmods, renames and deletes over 200 directories as fast as the
+    kernel lets it, in several processes at once, so that fimbeat and not the generator is the
+    limit. The clock runs from the start of the storm to the last document fimbeat writes about
+    it, once its output has been quiet for a while after a barrier file made after the storm.
+    Then the final state the documents describe (replayed: moves and deletions applied) is
+    compared with the tree: type, size, mode and SHA-1 of every path. The ops/s count only when
+    nothing is lost; a kernel queue overflow is allowed (fimbeat rescans) and shown.
 (c) Peak RSS with 100,000 watched directories: fimbeat's VmHWM once its start-up scan is done
-    (the watches are placed before the scan), and inotifywait's once it says "Watches
-    established". Needs fs.inotify.max_user_watches above 100,000 (raised for the run and
-    restored when root; skipped with a message otherwise).
+    (the watches or the mark are placed before the scan) for each backend, and inotifywait's once
+    it says "Watches established". inotify needs fs.inotify.max_user_watches above 100,000
+    (raised for the run and restored when root; skipped with a message otherwise); fanotify
+    places one filesystem mark whatever the size of the tree.
+fanotify needs root (CAP_SYS_ADMIN); without it its column says why it was skipped.
 It is a benchmark: the exit code is 0 whether the target (fimbeat p99 within 2x of
 inotifywait's) is met or not, non-zero only when a tool fails.
 """
@@ -29,7 +36,6 @@ import glob
 import hashlib
 import json
 import os
-import random
 import shutil
 import signal
 import stat
@@ -51,6 +57,7 @@ class LineWatcher:
         self.lines = []
         self.cond = threading.Condition()
         self.key_of = key_of
+        self.last = 0.0  # perf_counter() when the latest line arrived
         self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self.thread.start()
 
@@ -60,6 +67,7 @@ class LineWatcher:
             key = self.key_of(raw)
             with self.cond:
                 self.lines.append(raw)
+                self.last = now
                 if key is not None and key not in self.arrived:
                     self.arrived[key] = now
                 self.cond.notify_all()
@@ -73,6 +81,29 @@ class LineWatcher:
                     raise RuntimeError(f"no report of {key} within {timeout} s")
                 self.cond.wait(left)
             return self.arrived[key]
+
+    def wait_quiet(self, quiet, timeout=TIMEOUT_S):
+        """Waits until no line has arrived for `quiet` seconds; returns the number of lines."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                idle = time.perf_counter() - self.last
+                if idle >= quiet:
+                    return len(self.lines)
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"output never quiet for {quiet} s within {timeout} s")
+                self.cond.wait(quiet - idle)
+
+    def wait_more(self, count, timeout):
+        """Whether more than `count` lines arrive within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.lines) <= count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(left)
+            return True
 
 
 class FileTail(LineWatcher):
@@ -113,6 +144,7 @@ class FileTail(LineWatcher):
                         self.lines.append(raw)
                         if key is not None and key not in self.arrived:
                             self.arrived[key] = now
+                        self.last = now
                     self.cond.notify_all()
 
 
@@ -125,13 +157,14 @@ def fimbeat_key(raw):
     return (f.get("path"), f.get("size"))
 
 
-def start_fimbeat(binary, work, root, name, extra="", out=None):
+def start_fimbeat(binary, work, root, name, backend, extra="", out=None):
     home = os.path.join(work, f"home-{name}")
     os.makedirs(home, exist_ok=True)
     config = os.path.join(work, f"{name}.yml")
     with open(config, "w") as f:
         f.write("fimbeat.modules:\n- module: file_integrity\n"
-                f"  paths: [{json.dumps(root)}]\n  recursive: true\n  hash_types: [sha1]\n{extra}"
+                f"  paths: [{json.dumps(root)}]\n  recursive: true\n  hash_types: [sha1]\n"
+                f"  backend: {backend}\n  mime_type: false\n{extra}"
                 + (f"output.file:\n  path: {json.dumps(out)}\n  rotate_every_kb: 10000000\n" if out else
                    "output.console:\n  pretty: false\n")
                 + "logging.to_files: false\n")
@@ -139,7 +172,50 @@ def start_fimbeat(binary, work, root, name, extra="", out=None):
     log = open(os.path.join(work, f"{name}.log"), "wb")
     proc = subprocess.Popen([binary, "run", "-e", "-c", config, "--path.home", home], stdout=subprocess.DEVNULL,
                             stderr=log, stdin=subprocess.DEVNULL)
-    return proc, os.path.join(work, f"{name}.log")
+    path = os.path.join(work, f"{name}.log")
+    return proc, path
+
+
+def start_watching(binary, work, root, name, backend, extra="", out=None, timeout=TIMEOUT_S):
+    """fimbeat on `root` with `backend`, once its start-up scan is done; checks that the backend
+    asked for is the one running (fimbeat may fall back to inotify and only warn)."""
+    proc, log = start_fimbeat(binary, work, root, name, backend, extra, out)
+    try:
+        wait_log(log, "scan done", proc, timeout)
+        with open(log, "rb") as f:
+            text = f.read()
+        running = b"fanotify: " in text and b"filesystem mark" in text
+        if running != (backend == "fanotify"):
+            raise RuntimeError(f"fimbeat is not running backend: {backend}; see {log}")
+    except BaseException:
+        stop(proc)
+        raise
+    return proc, log
+
+
+def final_metrics(log):
+    """The metrics fimbeat logs (as JSON in a JSON log line) when it stops, flattened to dotted names."""
+    tree = {}
+    with open(log, "rb") as f:
+        for raw in f:
+            try:
+                message = json.loads(raw).get("message", "")
+            except ValueError:
+                continue
+            if message.startswith("fimbeat stopped; metrics: "):
+                tree = json.loads(message.split(": ", 1)[1])
+    flat = {}
+
+    def walk(prefix, node):
+        for key, value in node.items():
+            name = f"{prefix}.{key}" if prefix else key
+            if isinstance(value, dict):
+                walk(name, value)
+            else:
+                flat[name] = value
+
+    walk("", tree)
+    return flat
 
 
 def wait_log(path, text, proc, timeout=TIMEOUT_S):
@@ -177,15 +253,16 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def bench_latency(binary, work, ops):
-    root = os.path.join(work, "latency")
+
+
+def bench_latency(binary, work, backend, ops):
+    root = os.path.join(work, f"latency-{backend}")
     for i in range(100):
         os.makedirs(os.path.join(root, f"d{i}"))
-    out = os.path.join(work, "latency-events")
+    out = os.path.join(work, f"latency-{backend}-events")
     os.makedirs(out)
     fim = FileTail(out, fimbeat_key)
-    proc, log = start_fimbeat(binary, work, root, "latency", "  mime_type: false\n", out=out)
-    wait_log(log, "scan done", proc)
+    proc, log = start_watching(binary, work, root, f"latency-{backend}", backend, out=out)
     iw = subprocess.Popen(["inotifywait", "-m", "-r", "-q", "-e", "close_write", "--format", "%w%f", root],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     iwatch = LineWatcher(iw.stdout, lambda raw: raw.decode("utf-8", "replace").rstrip("\n"))
@@ -208,7 +285,7 @@ def bench_latency(binary, work, ops):
         stop(proc)
         iw.terminate()
         iw.wait()
-    return fim_ms, iw_ms
+    return {"fimbeat_ms": fim_ms, "inotifywait_ms": iw_ms}
 
 
 def replay(lines, skip):
@@ -245,66 +322,165 @@ def tree_state(root, skip):
     return found
 
 
-def storm_ops(root, ops, rng):
-    dirs = [os.path.join(root, f"d{i}") for i in range(200)]
-    for d in dirs:
-        os.mkdir(d)
-    files = []
-    for n in range(ops):
-        op = rng.random()
-        try:
-            if op < 0.35 or not files:
-                p = os.path.join(rng.choice(dirs), f"f{n}")
-                with open(p, "wb") as f:
-                    f.write(os.urandom(rng.randint(0, 2000)))
-                files.append(p)
-            elif op < 0.55:
-                with open(rng.choice(files), "ab") as f:
-                    f.write(os.urandom(rng.randint(1, 500)))
-            elif op < 0.65:
-                os.chmod(rng.choice(files), rng.choice([0o600, 0o644, 0o640]))
-            elif op < 0.85:
-                i = rng.randrange(len(files))
-                dst = os.path.join(rng.choice(dirs), f"r{n}")
-                os.rename(files[i], dst)
-                files[i] = dst
-            else:
-                os.unlink(files.pop(rng.randrange(len(files))))
-        except FileNotFoundError:
-            pass
-
-
-def bench_storm(binary, work, ops):
-    root = os.path.join(work, "storm")
-    os.makedirs(root)
-    barrier = os.path.join(root, "barrier")
-    with open(barrier, "wb"):
-        pass
-    out = os.path.join(work, "storm-events")
-    os.makedirs(out)
-    fim = FileTail(out, fimbeat_key)
-    proc, log = start_fimbeat(binary, work, root, "storm", "  mime_type: false\n  realtime.quiet_period: 200ms\n",
-                              out=out)
-    wait_log(log, "scan done", proc)
-    try:
-        t0 = time.perf_counter()
-        storm_ops(root, ops, random.Random(7))
-        made = time.perf_counter()
-        os.truncate(barrier, 1)  # settled after the quiet period: everything before it is in by then
-        done = fim.wait((barrier, 1))
-    finally:
-        stop(proc)
-    with open(log, "rb") as f:
-        overflowed = b"overflowed" in f.read()
-    state = replay(fim.lines, barrier)
-    actual = tree_state(root, barrier)
-    lost = sum(1 for p in set(state) | set(actual)
+def lost_paths(lines, root, skip):
+    """Paths whose final state the documents get wrong (missing, extra or different)."""
+    state = replay(lines, skip)
+    actual = tree_state(root, skip)
+    return sum(1 for p in set(state) | set(actual)
                if p not in state or p not in actual or
                (state[p]["type"], state[p].get("size"), int(state[p]["mode"], 8),
                 state[p].get("hash", {}).get("sha1")) != actual[p])
-    quiet = 0.2  # the barrier's own quiet period is not the pipeline's work
-    return {"ops": ops, "make_s": made - t0, "total_s": done - t0 - quiet, "lost": lost, "overflowed": overflowed,
-            "events": len(fim.lines)}
+
+
+# The storm generator: `storm ROOT DIRS OPS SEED ID` makes OPS random operations on files of its
+# own (named p<ID>-...) in ROOT/d0 .. ROOT/d<DIRS-1>, which exist. Any failure is fatal: no other
+# process touches its files.
+STORM_C = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint64_t state;
+static uint64_t next(void) {
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
+}
+static void fail(const char* what, const char* path) {
+  perror(what);
+  fprintf(stderr, "storm: %s %s\n", what, path);
+  exit(1);
+}
+static void put(const char* path, int flags, size_t size, const char* data) {
+  int fd = open(path, flags | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) fail("open", path);
+  if (size > 0 && write(fd, data, size) != (ssize_t)size) fail("write", path);
+  if (close(fd) != 0) fail("close", path);
+}
+
+int main(int argc, char** argv) {
+  if (argc != 6) {
+    fprintf(stderr, "usage: storm ROOT DIRS OPS SEED ID\n");
+    return 2;
+  }
+  const char* root = argv[1];
+  const long dirs = atol(argv[2]), ops = atol(argv[3]), id = atol(argv[5]);
+  state = strtoull(argv[4], NULL, 10) * 2654435761u + (uint64_t)id * 40503u + 1;
+  static char data[4096];
+  for (size_t i = 0; i < sizeof data; i++) data[i] = (char)next();
+  char** files = calloc((size_t)ops + 1, sizeof *files);
+  long count = 0;
+  char path[4096];
+  static const mode_t modes[] = {0600, 0644, 0640};
+  for (long n = 0; n < ops; n++) {
+    const uint64_t op = next() % 100;
+    const char* payload = data + next() % 1024;
+    if (op < 35 || count == 0) {
+      snprintf(path, sizeof path, "%s/d%ld/p%ld-f%ld", root, (long)(next() % dirs), id, n);
+      put(path, O_CREAT | O_TRUNC, next() % 2001, payload);
+      files[count++] = strdup(path);
+    } else if (op < 55) {
+      put(files[next() % count], O_APPEND, 1 + next() % 500, payload);
+    } else if (op < 65) {
+      const char* f = files[next() % count];
+      if (chmod(f, modes[next() % 3]) != 0) fail("chmod", f);
+    } else if (op < 85) {
+      const long i = (long)(next() % count);
+      snprintf(path, sizeof path, "%s/d%ld/p%ld-r%ld", root, (long)(next() % dirs), id, n);
+      if (rename(files[i], path) != 0) fail("rename", files[i]);
+      free(files[i]);
+      files[i] = strdup(path);
+    } else {
+      const long i = (long)(next() % count);
+      if (unlink(files[i]) != 0) fail("unlink", files[i]);
+      free(files[i]);
+      files[i] = files[--count];
+    }
+  }
+  return 0;
+}
+"""
+
+
+def compile_storm(work):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise RuntimeError("no C compiler (cc) for the storm generator")
+    source, exe = os.path.join(work, "storm.c"), os.path.join(work, "storm")
+    with open(source, "w") as f:
+        f.write(STORM_C)
+    subprocess.run([cc, "-O2", "-o", exe, source], check=True)
+    return exe
+
+
+def run_storm(exe, root, ops, procs, seed):
+    """Runs the generator in `procs` processes at once; returns how long they took."""
+    t0 = time.perf_counter()
+    gens = [subprocess.Popen([exe, root, str(STORM_DIRS), str(ops // procs + (i < ops % procs)), str(seed), str(i)],
+                             stdin=subprocess.DEVNULL) for i in range(procs)]
+    failed = [g.args for g in gens if g.wait() != 0]
+    if failed:
+        raise RuntimeError(f"storm generator failed: {failed}")
+    return time.perf_counter() - t0
+
+
+STORM_DIRS = 200
+QUIESCENCE_S = 1.0  # the output is done with the storm once it has been this quiet
+
+
+def storm_parent(work):
+    """Where the storm runs: tmpfs when there is one, because creating a file on a slow disk can
+    cost the generator more than fimbeat spends on it; fimbeat's own files stay in `work`."""
+    shm = "/dev/shm"
+    with open("/proc/mounts") as f:
+        tmpfs = any(line.split()[1:3] == [shm, "tmpfs"] for line in f)
+    if tmpfs and os.access(shm, os.W_OK):
+        return tempfile.mkdtemp(prefix="fimbeat-bench-storm-", dir=shm), "tmpfs"
+    return tempfile.mkdtemp(prefix="storm-", dir=work), "the work directory's filesystem"
+
+
+def bench_storm(binary, work, parent, backend, exe, ops, procs):
+    root = os.path.join(parent, f"storm-{backend}")
+    for i in range(STORM_DIRS):
+        os.makedirs(os.path.join(root, f"d{i}"))
+    barrier = os.path.join(root, "barrier")
+    out = os.path.join(work, f"storm-{backend}-events")
+    os.makedirs(out)
+    fim = FileTail(out, fimbeat_key)
+    proc, log = start_watching(binary, work, root, f"storm-{backend}", backend, "  realtime.quiet_period: 200ms\n",
+                               out=out)
+    try:
+        fim.wait_quiet(QUIESCENCE_S)  # the start-up scan's documents are out
+        t0 = time.perf_counter()
+        made = run_storm(exe, root, ops, procs, seed=7)
+        with open(barrier, "wb") as f:  # a new file, closed: reported as soon as it is read
+            f.write(b"b")
+        fim.wait((barrier, 1))
+        # Quiet after the barrier: done, unless a rescan (after an overflow) still has work; then
+        # a wrong final state waits for more documents until they stop coming.
+        deadline = time.monotonic() + TIMEOUT_S
+        while True:
+            count = fim.wait_quiet(QUIESCENCE_S)
+            with fim.cond:
+                lines, last = list(fim.lines), fim.last
+            lost = lost_paths(lines, root, barrier)
+            if lost == 0 or not fim.wait_more(count, max(0.0, min(10.0, deadline - time.monotonic()))):
+                break
+    finally:
+        stop(proc)
+    metrics = final_metrics(log)
+    if not metrics:
+        raise RuntimeError(f"fimbeat logged no metrics when it stopped; see {log}")
+    overflowed = metrics.get("watcher.realtime.overflows_handled", 0) > 0
+    events = metrics.get("watcher.realtime.kernel_events", 0) + metrics.get("watcher.fanotify.events", 0)
+    return {"ops": ops, "procs": procs, "make_s": made, "total_s": last - t0, "lost": lost, "docs": len(lines),
+            "overflowed": overflowed, "kernel_events": events}
 
 
 def make_dirs(count):
@@ -321,78 +497,171 @@ def make_dirs(count):
     return root
 
 
-def bench_rss(binary, work, count):
+def fimbeat_rss(binary, work, root, backend):
+    t0 = time.perf_counter()
+    proc, _ = start_watching(binary, work, root, f"rss-{backend}", backend, timeout=600)
+    ready = time.perf_counter() - t0
+    kib = hwm_kib(proc.pid)
+    stop(proc)
+    return {"kib": kib, "ready_s": ready}
+
+
+def inotifywait_rss(root):
+    iw = subprocess.Popen(["inotifywait", "-m", "-r", root], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL)
+    t0 = time.perf_counter()
+    for line in iw.stderr:
+        if b"Watches established" in line:
+            break
+    ready = time.perf_counter() - t0
+    kib = hwm_kib(iw.pid)
+    iw.terminate()
+    iw.wait()
+    return {"kib": kib, "ready_s": ready}
+
+
+def bench_rss(binary, work, count, backends):
+    """VmHWM per tool over `count` directories: {tool: result} and {tool: why it was skipped}."""
+    results, skipped = {}, {}
+    root = make_dirs(count)
+    if "fanotify" in backends:
+        results["fanotify"] = fimbeat_rss(binary, work, root, "fanotify")
     knob = "/proc/sys/fs/inotify/max_user_watches"
     with open(knob) as f:
         saved = int(f.read())
-    need = count * 2 + 10000  # fimbeat and inotifywait at once would need both; they run one after the other
+    need = count * 2 + 10000  # fimbeat and inotifywait run one after the other; other users' watches count too
     if saved < need:
         if os.geteuid() != 0:
-            return None, f"fs.inotify.max_user_watches is {saved}; {need} needed (run as root to raise it)"
+            why = f"fs.inotify.max_user_watches is {saved}; {need} needed (run as root to raise it)"
+            skipped.update({"inotify": why, "inotifywait": why})
+            return results, skipped
         with open(knob, "w") as f:
             f.write(str(need))
     try:
-        root = make_dirs(count)
-        proc, log = start_fimbeat(binary, work, root, "rss", "  mime_type: false\n")
-        t0 = time.perf_counter()
-        wait_log(log, "scan done", proc, timeout=600)
-        ready = time.perf_counter() - t0
-        fim_kib = hwm_kib(proc.pid)
-        stop(proc)
-        iw = subprocess.Popen(["inotifywait", "-m", "-r", root], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL)
-        t0 = time.perf_counter()
-        for line in iw.stderr:
-            if b"Watches established" in line:
-                break
-        iw_ready = time.perf_counter() - t0
-        iw_kib = hwm_kib(iw.pid)
-        iw.terminate()
-        iw.wait()
-        return {"fimbeat_kib": fim_kib, "inotifywait_kib": iw_kib, "fimbeat_s": ready, "inotifywait_s": iw_ready}, None
+        if "inotify" in backends:
+            results["inotify"] = fimbeat_rss(binary, work, root, "inotify")
+        results["inotifywait"] = inotifywait_rss(root)
     finally:
         if saved < need:
             with open(knob, "w") as f:
                 f.write(str(saved))
+    return results, skipped
+
+
+def fanotify_skip_reason():
+    if os.geteuid() != 0:
+        return "needs root (CAP_SYS_ADMIN)"
+    return None
+
+
+def fmt_ms(values, p):
+    return f"{percentile(values, p):.2f}"
+
+
+def table(args, backends, skipped, latency, storm, rss, rss_skipped):
+    cols = ["inotify", "fanotify"]
+    head = ["", *[f"fimbeat `backend: {b}`" for b in cols], "`inotifywait -m -r`"]
+    rows = []
+
+    def cell(backend, text):
+        return f"skipped: {skipped[backend]}" if backend in skipped else text(backend)
+
+    def iw(values_of):
+        shown = [f"{values_of(latency[b]['inotifywait_ms'])} (beside {b})" for b in cols if b in latency]
+        return "; ".join(shown) or "-"
+
+    for p in (50, 99):
+        rows.append([f"latency write+close → output, p{p} (ms, {args.ops} sequential ops)",
+                     *[cell(b, lambda b: fmt_ms(latency[b]["fimbeat_ms"], p)) for b in cols],
+                     iw(lambda v: fmt_ms(v, p))])
+    rows.append(["latency max (ms)", *[cell(b, lambda b: f"{max(latency[b]['fimbeat_ms']):.2f}") for b in cols],
+                 iw(lambda v: f"{max(v):.2f}")])
+
+    def ratio(b):
+        r = percentile(latency[b]["fimbeat_ms"], 99) / max(percentile(latency[b]["inotifywait_ms"], 99), 1e-9)
+        return f"{r:.2f}× ({'met' if r <= 2 else 'MISSED'})"
+
+    rows.append(["p99 / inotifywait's p99 (target ≤ 2×)", *[cell(b, ratio) for b in cols], "-"])
+
+    def throughput(b):
+        s = storm[b]
+        rate = f"{s['ops'] / s['total_s']:,.0f}" if s["lost"] == 0 else f"LOST {s['lost']} paths"
+        return rate
+
+    def storm_detail(b):
+        s = storm[b]
+        return (f"all out in {s['total_s']:.2f} s (generator: {s['make_s']:.2f} s, {s['ops'] / s['make_s']:,.0f} ops/s); "
+                f"{s['kernel_events']:,} kernel events → {s['docs']:,} documents; lost {s['lost']}"
+                f"{'; queue overflowed → rescan' if s['overflowed'] else ''}")
+
+    rows.append([f"storm ops/s, no lost final state ({args.storm:,} ops, {args.storm_procs} processes, "
+                 f"{STORM_DIRS} dirs on {args.storm_fs})", *[cell(b, throughput) for b in cols], "-"])
+    rows.append(["storm detail", *[cell(b, storm_detail) for b in cols], "-"])
+
+    def rss_cell(tool):
+        if tool in skipped:
+            return f"skipped: {skipped[tool]}"
+        if tool in rss_skipped:
+            return f"skipped: {rss_skipped[tool]}"
+        if tool not in rss:
+            return "-"
+        return f"{rss[tool]['kib'] / 1024:.1f}"
+
+    def ready_cell(tool):
+        return f"{rss[tool]['ready_s']:.1f}" if tool in rss else "-"
+
+    what = {"inotify": f"{args.dirs:,} watches", "fanotify": "1 filesystem mark", "inotifywait": f"{args.dirs:,} watches"}
+    rows.append([f"peak RSS, {args.dirs:,} directories (MiB VmHWM)", *[rss_cell(t) for t in (*cols, "inotifywait")]])
+    rows.append(["ready on that tree (s): watches/mark placed + start-up scan",
+                 *[f"{ready_cell(t)} ({what[t]})" if t in rss else "-" for t in (*cols, "inotifywait")]])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ops", type=int, default=10000)
-    parser.add_argument("--storm", type=int, default=20000)
+    parser.add_argument("--storm", type=int, default=100000)
+    parser.add_argument("--storm-procs", type=int, default=2)
     parser.add_argument("--dirs", type=int, default=100000)
+    parser.add_argument("--backends", default="inotify,fanotify")
     parser.add_argument("--skip-rss", action="store_true")
     args = parser.parse_args()
     binary = os.environ.get("FIMBEAT_BIN", "build/fimbeat")
     if not shutil.which("inotifywait"):
         sys.exit("inotifywait not found: install inotify-tools (make deps)")
+    backends = [b for b in args.backends.split(",") if b]
+    if any(b not in ("inotify", "fanotify") for b in backends):
+        sys.exit(f"--backends: inotify and/or fanotify, not {args.backends}")
+    skipped = {b: "not asked for (--backends)" for b in ("inotify", "fanotify") if b not in backends}
+    if "fanotify" in backends and fanotify_skip_reason():
+        skipped["fanotify"] = fanotify_skip_reason()
+        backends.remove("fanotify")
     work = tempfile.mkdtemp(prefix="fimbeat-bench-latency-")
+    latency, storm = {}, {}
+    storm_dir, storm_fs = None, None
     try:
-        fim_ms, iw_ms = bench_latency(binary, work, args.ops)
-        storm = bench_storm(binary, work, args.storm)
-        rss, why = (None, "skipped (--skip-rss)") if args.skip_rss else bench_rss(binary, work, args.dirs)
+        exe = compile_storm(work)
+        storm_dir, storm_fs = storm_parent(work)
+        for b in backends:
+            print(f"{b}: latency, {args.ops} operations", file=sys.stderr, flush=True)
+            latency[b] = bench_latency(binary, work, b, args.ops)
+            print(f"{b}: storm, {args.storm} operations", file=sys.stderr, flush=True)
+            storm[b] = bench_storm(binary, work, storm_dir, b, exe, args.storm, args.storm_procs)
+            shutil.rmtree(os.path.join(storm_dir, f"storm-{b}"), ignore_errors=True)
+        if args.skip_rss:
+            rss, rss_skipped = {}, {t: "--skip-rss" for t in ("inotify", "fanotify", "inotifywait")}
+        else:
+            print(f"peak RSS, {args.dirs} directories", file=sys.stderr, flush=True)
+            rss, rss_skipped = bench_rss(binary, work, args.dirs, backends)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\nLatency, write+close of a new 100-byte file to its report, {args.ops} sequential operations")
-    print(f"{'tool':<40}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}")
-    for name, values in (("fimbeat (ECS document in output.file)", fim_ms), ("inotifywait -m -r (raw event)", iw_ms)):
-        print(f"{name:<40}{percentile(values, 50):>10.3f}{percentile(values, 90):>10.3f}"
-              f"{percentile(values, 99):>10.3f}{max(values):>10.3f}")
-    ratio = percentile(fim_ms, 99) / max(percentile(iw_ms, 99), 1e-9)
-    print(f"p99 ratio fimbeat/inotifywait: {ratio:.2f} (target <= 2.0: {'met' if ratio <= 2 else 'MISSED'})")
-    print(f"\nStorm: {storm['ops']} random operations over 200 directories")
-    print(f"  made in {storm['make_s']:.2f} s; all reported after {storm['total_s']:.2f} s "
-          f"-> {storm['ops'] / storm['total_s']:.0f} ops/s; {storm['events']} events; "
-          f"paths whose final state the events get wrong: {storm['lost']}"
-          f"{'; the kernel queue overflowed (rescan)' if storm['overflowed'] else ''}")
-    print(f"\nPeak RSS with {args.dirs} watched directories")
-    if rss is None:
-        print(f"  {why}")
-    else:
-        print(f"  fimbeat:     {rss['fimbeat_kib'] / 1024:.1f} MiB VmHWM (watches placed and scan done in "
-              f"{rss['fimbeat_s']:.1f} s)")
-        print(f"  inotifywait: {rss['inotifywait_kib'] / 1024:.1f} MiB VmHWM (watches established in "
-              f"{rss['inotifywait_s']:.1f} s)")
+        if storm_dir:
+            shutil.rmtree(storm_dir, ignore_errors=True)
+    args.storm_fs = storm_fs
+    print()
+    print(table(args, backends, skipped, latency, storm, rss, rss_skipped))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/metrics.h"
 #include "support/temp_dir.h"
 #include "test_process_support.h"
 #include "watcher/fanotify/fanotify_backend.h"
@@ -461,6 +462,34 @@ open(sys.argv[2], 'w').close()
     CHECK(child.release() == 0);
     std::filesystem::remove(done);
   }
+}
+
+TEST_CASE("fanotify: the backend's counters are published as watcher.fanotify.* metrics") {
+  TempDir root;
+  const std::vector modules{moduleFor({root.str()}, true)};
+  core::Metrics metrics;
+  FanotifyBackend backend(modules, FanotifyOptions{}, &metrics);
+  if (!startOrSkip(backend, modules)) return;
+  Recorder recorder;
+  {
+    Running running(backend, recorder);
+    root.write("own.txt", "ignored: written by this process");
+    ChildProcess child = python("open(sys.argv[1] + '/theirs', 'w').close()", {root.str()});
+    REQUIRE(child.started());
+    REQUIRE(recorder.waitFor(Kind::Closed, root.str() + "/theirs"));
+    CHECK(child.release() == 0);
+  }  // stopped: the last drain has published
+  const watcher::fanotify::FanotifyStats stats = backend.stats();
+  CHECK(stats.reported >= 2);  // created and closed
+  CHECK(stats.ownIgnored >= 1);
+  CHECK(metrics.counter("watcher.fanotify.events").value() == static_cast<std::int64_t>(stats.events));
+  CHECK(metrics.counter("watcher.fanotify.reported").value() == static_cast<std::int64_t>(stats.reported));
+  CHECK(metrics.counter("watcher.fanotify.own_ignored").value() == static_cast<std::int64_t>(stats.ownIgnored));
+  CHECK(metrics.counter("watcher.fanotify.overflows").value() == 0);
+  CHECK(metrics.counter("watcher.fanotify.read_errors").value() == 0);
+  const auto snapshot = metrics.snapshot();
+  CHECK(std::count_if(snapshot.begin(), snapshot.end(),
+                      [](const auto& m) { return m.first.starts_with("watcher.fanotify."); }) == 7);
 }
 
 TEST_CASE("fanotify: a full kernel queue is reported as Overflow") {

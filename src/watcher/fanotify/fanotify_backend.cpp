@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "core/logging.h"
 
@@ -74,15 +75,29 @@ core::Error markError(int err, const std::string& root, const std::string& marke
   }
 }
 
+constexpr std::pair<const char*, std::uint64_t FanotifyStats::*> kExportedStats[] = {
+    {"watcher.fanotify.events", &FanotifyStats::events},
+    {"watcher.fanotify.reported", &FanotifyStats::reported},
+    {"watcher.fanotify.own_ignored", &FanotifyStats::ownIgnored},
+    {"watcher.fanotify.unresolved", &FanotifyStats::unresolved},
+    {"watcher.fanotify.malformed", &FanotifyStats::malformed},
+    {"watcher.fanotify.overflows", &FanotifyStats::overflows},
+    {"watcher.fanotify.read_errors", &FanotifyStats::readErrors},
+};
+
 }  // namespace
 
-FanotifyBackend::FanotifyBackend(std::vector<config::ModuleConfig> modules, FanotifyOptions options)
+FanotifyBackend::FanotifyBackend(std::vector<config::ModuleConfig> modules, FanotifyOptions options,
+                                 core::Metrics* metrics)
     : modules_(std::move(modules)),
       options_(std::move(options)),
       reader_(names_, options_.procRoot, options_.args),
       processes_(reader_, options_.processCacheTtl),
       resolver_(options_.maxCachedDirectories),
-      buffer_(kReadBuffer) {}
+      buffer_(kReadBuffer) {
+  if (metrics == nullptr) return;
+  for (const auto& [name, field] : kExportedStats) exported_.push_back({&metrics->counter(name), field});
+}
 
 FanotifyBackend::~FanotifyBackend() {
   if (fd_ >= 0) ::close(fd_);
@@ -184,6 +199,17 @@ void FanotifyBackend::drain(std::stop_token stop, const ChangeSink& sink) {
     if (malformed > 0) counters_.malformed.fetch_add(malformed, std::memory_order_relaxed);
   }
   translator_->flush(sink);
+  publish();
+}
+
+void FanotifyBackend::publish() {
+  if (exported_.empty()) return;
+  const FanotifyStats now = stats();
+  for (const Exported& e : exported_) {
+    const std::uint64_t gained = now.*e.field - published_.*e.field;
+    if (gained > 0) e.counter->add(static_cast<std::int64_t>(gained));
+  }
+  published_ = now;
 }
 
 void FanotifyBackend::run(std::stop_token stop, const ChangeSink& sink) {

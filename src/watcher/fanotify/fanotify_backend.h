@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/metrics.h"
 #include "watcher/fanotify/change_translator.h"
 #include "watcher/fanotify/directory_resolver.h"
 #include "watcher/fanotify/root_matcher.h"
@@ -45,7 +46,9 @@ struct FanotifyStats {
 class FanotifyBackend final : public ChangeBackend {
  public:
   // `modules` are indexed by Root::module: their excludes and includes filter the events.
-  explicit FanotifyBackend(std::vector<config::ModuleConfig> modules, FanotifyOptions options = {});
+  // `metrics`: when given, stats() is also published there as watcher.fanotify.* counters.
+  explicit FanotifyBackend(std::vector<config::ModuleConfig> modules, FanotifyOptions options = {},
+                           core::Metrics* metrics = nullptr);
   ~FanotifyBackend() override;
   FanotifyBackend(const FanotifyBackend&) = delete;
   FanotifyBackend& operator=(const FanotifyBackend&) = delete;
@@ -72,6 +75,7 @@ class FanotifyBackend final : public ChangeBackend {
   [[nodiscard]] core::Status markFilesystemOf(const Root& root);
   std::uint64_t eventMask() const;
   void drain(std::stop_token stop, const ChangeSink& sink);
+  void publish();  // adds what stats() gained since the last call to the exported counters
 
   std::vector<config::ModuleConfig> modules_;
   FanotifyOptions options_;
@@ -85,6 +89,12 @@ class FanotifyBackend final : public ChangeBackend {
   std::unique_ptr<ChangeTranslator> translator_;
   FanotifyCounters counters_;
   std::vector<char> buffer_;
+  struct Exported {
+    core::Counter* counter;
+    std::uint64_t FanotifyStats::*field;
+  };
+  std::vector<Exported> exported_;  // empty without a Metrics registry
+  FanotifyStats published_;
 };
 
 }  // namespace fim::watcher::fanotify

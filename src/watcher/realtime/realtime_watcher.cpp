@@ -398,8 +398,8 @@ std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::
   }
   BackendFactories resolved = factories;
   if (!resolved.fanotify && hasSysAdmin() && fanotify::FanotifyBackend::available()) {
-    resolved.fanotify = [modules]() -> std::unique_ptr<ChangeBackend> {
-      return std::make_unique<fanotify::FanotifyBackend>(modules);
+    resolved.fanotify = [modules, &metrics]() -> std::unique_ptr<ChangeBackend> {
+      return std::make_unique<fanotify::FanotifyBackend>(modules, fanotify::FanotifyOptions{}, &metrics);
     };
   }
   // inotify out of watches: one fanotify mark per filesystem has no per-directory limit.
