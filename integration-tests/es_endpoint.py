@@ -590,6 +590,7 @@ class _Server(ThreadingHTTPServer):
 def _make_handler(endpoint: EsEndpoint) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as Elasticsearch
+        disable_nagle_algorithm = True  # TCP_NODELAY, as Elasticsearch: the body is not held back behind the headers
         server_version = "es-endpoint"
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read the request log

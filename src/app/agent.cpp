@@ -15,6 +15,15 @@
 namespace fim::app {
 namespace {
 constexpr std::chrono::milliseconds kStuckWait{800};  // after the grace period and a forced stop
+constexpr std::size_t kFileBatch = 1024;              // events per write of the file and console outputs
+
+// Events the output takes per write: for Elasticsearch one full bulk request per worker
+// connection (bulk_max_size each), so that write() keeps every connection busy.
+std::size_t outputBatchSize(const config::Config& config) {
+  if (config.output.kind != config::OutputKind::Elasticsearch) return kFileBatch;
+  const auto& es = config.output.elasticsearch;
+  return static_cast<std::size_t>(es.bulkMaxSize) * static_cast<std::size_t>(std::max(es.worker, 1));
+}
 }  // namespace
 
 core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config, core::Metrics& metrics,
@@ -82,11 +91,13 @@ Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_p
       processors_(std::move(processors)),
       enricher_(config, metrics, std::move(metadata)),
       builder_(config, metrics, processors_->empty() ? nullptr : processors_.get()),
-      worker_(*output_, metrics, 1024, [this](std::uint64_t sequence) {
+      worker_(*output_, metrics, outputBatchSize(config), [this](std::uint64_t sequence) {
         if (auto acked = queue_->acknowledge(sequence); !acked) {
           core::logger("queue").error("removing delivered events from the queue failed: {}", acked.error().message());
         }
-      }) {}
+      }),
+      // Room for a whole batch: the worker only takes what is queued when it asks.
+      documents_(std::max(kQueueCapacity, outputBatchSize(config))) {}
 
 Agent::~Agent() {
   if (outputThread_.joinable() && !stuck_) stop(std::chrono::milliseconds(0));

@@ -188,7 +188,9 @@ Status DurableQueue::acknowledge(std::uint64_t sequence) {
       bytes += size;
       ++events;
     }
-    batch.removeRange(Family::Queue, queueKey(0), queueKey(sequence + 1));
+    // From just after the last acknowledgement, not from 0: RocksDB re-fragments the memtable's
+    // range tombstones for every new iterator, and nested ranges [0, n) make that quadratic.
+    batch.removeRange(Family::Queue, queueKey(ackedSequence_ + 1), queueKey(sequence + 1));
     batch.put(Family::Meta, kAckedSequenceKey, std::to_string(sequence));
     batch.put(Family::Meta, kAckedBytesKey, std::to_string(ackedBytes_ + bytes));
     batch.put(Family::Meta, kAckedEventsKey, std::to_string(ackedEvents_ + events));

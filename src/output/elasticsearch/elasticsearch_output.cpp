@@ -44,7 +44,10 @@ ElasticsearchOutput::ElasticsearchOutput(config::ElasticsearchOutputConfig optio
       retried_(metrics.counter("output.events.retried")),
       active_(metrics.gauge("output.events.active")) {
   if (setup && (setup->templateEnabled || setup->ilmEnabled)) setup_ = std::make_unique<SetupOnce>(std::move(*setup));
-  for (int i = 0; i < options_.worker; ++i) connections_.push_back(std::make_unique<Connection>(options_, setup_.get()));
+  for (int i = 0; i < options_.worker; ++i) {
+    workers_.push_back(Worker{std::make_unique<Connection>(options_, setup_.get()),
+                              std::make_unique<BulkEncoder>(options_.compressionLevel)});
+  }
   if (options_.ssl.verificationMode == config::SslVerificationMode::None) {
     core::logger("output").warn(
         "output.elasticsearch.ssl.verification_mode is none: the server's certificate is not verified, so anyone on the "
@@ -77,7 +80,7 @@ void ElasticsearchOutput::logRefused(const std::string& message) {
   lastRefusedLog_ = now;
 }
 
-core::Status ElasticsearchOutput::refuse(Connection& connection, const Events& events, const std::vector<std::string>& reasons,
+core::Status ElasticsearchOutput::refuse(Worker& worker, const Events& events, const std::vector<std::string>& reasons,
                                          const std::vector<std::string>& types, bool deadLetters, WriteOutcome& out,
                                          std::stop_token stop) {
   const bool toDeadLetterIndex = !deadLetters && options_.nonIndexablePolicy == config::NonIndexablePolicy::DeadLetterIndex;
@@ -96,22 +99,18 @@ core::Status ElasticsearchOutput::refuse(Connection& connection, const Events& e
   for (std::size_t i = 0; i < events.size(); ++i) letters.push_back(deadLetterEvent(*events[i], types[i], reasons[i], now));
   Events pointers;
   for (const auto& letter : letters) pointers.push_back(&letter);
-  return deliver(connection, std::move(pointers), options_.deadLetterIndex, true, out, stop);
+  return deliver(worker, std::move(pointers), options_.deadLetterIndex, true, out, stop);
 }
 
-core::Result<bool> ElasticsearchOutput::sendItems(Connection& connection, const Events& events, const std::string& index,
+core::Result<bool> ElasticsearchOutput::sendItems(Worker& worker, const Events& events, const std::string& index,
                                             bool deadLetters, WriteOutcome& out, Events& retry, std::stop_token stop) {
-  const std::string body = encodeBulk(events, index);
-  HttpRequest request{"POST", std::string(kBulkPath), body, "application/x-ndjson", false};
-  if (options_.compressionLevel > 0) {
-    auto compressed = gzipCompress(body, options_.compressionLevel);
-    if (!compressed) return std::unexpected(compressed.error());
-    request.body = std::move(*compressed);
-    request.gzip = true;
-  }
-  auto response = connection.send(request, stop);
+  auto body = worker.encoder->encode(events, index);
+  if (!body) return std::unexpected(body.error());
+  HttpRequest request{"POST", std::string(kBulkPath), std::move(*body), "application/x-ndjson", worker.encoder->gzip()};
+  auto response = worker.connection->send(request, stop);
+  worker.encoder->recycle(std::move(request.body));
   if (!response) return std::unexpected(response.error());
-  const std::string host = connection.lastHost();
+  const std::string host = worker.connection->lastHost();
   switch (classifyRequestStatus(response->status)) {
     case RequestOutcome::Retry:
       if (response->status == 429) toomany_.add(static_cast<std::int64_t>(events.size()));
@@ -157,31 +156,31 @@ core::Result<bool> ElasticsearchOutput::sendItems(Connection& connection, const 
     }
   }
   if (!refused.empty()) {
-    if (auto handled = refuse(connection, refused, reasons, types, deadLetters, out, stop); !handled) {
+    if (auto handled = refuse(worker, refused, reasons, types, deadLetters, out, stop); !handled) {
       return std::unexpected(handled.error());
     }
   }
   return true;
 }
 
-core::Status ElasticsearchOutput::deliver(Connection& connection, Events events, const std::string& index, bool deadLetters,
+core::Status ElasticsearchOutput::deliver(Worker& worker, Events events, const std::string& index, bool deadLetters,
                                           WriteOutcome& out, std::stop_token stop) {
   auto& log = core::logger("output");
   Backoff backoff(duration_cast<milliseconds>(options_.backoffInit), duration_cast<milliseconds>(options_.backoffMax));
   while (!events.empty()) {
     if (stop.stop_requested()) return std::unexpected(stopped());
     Events retry;
-    auto sent = sendItems(connection, events, index, deadLetters, out, retry, stop);
+    auto sent = sendItems(worker, events, index, deadLetters, out, retry, stop);
     if (sent && !*sent) {  // HTTP 413
       if (events.size() == 1) {
         const std::string reason = fmt::format("the event of {} bytes exceeds the server's request size limit (HTTP 413)",
                                                events.front()->json.size());
-        return refuse(connection, events, {reason}, {"request_entity_too_large"}, deadLetters, out, stop);
+        return refuse(worker, events, {reason}, {"request_entity_too_large"}, deadLetters, out, stop);
       }
       const auto half = static_cast<std::ptrdiff_t>(events.size() / 2);
       log.debug("bulk request of {} events too large (HTTP 413): splitting it in two", events.size());
-      if (auto first = deliver(connection, Events(events.begin(), events.begin() + half), index, deadLetters, out, stop); !first) return first;
-      return deliver(connection, Events(events.begin() + half, events.end()), index, deadLetters, out, stop);
+      if (auto first = deliver(worker, Events(events.begin(), events.begin() + half), index, deadLetters, out, stop); !first) return first;
+      return deliver(worker, Events(events.begin() + half, events.end()), index, deadLetters, out, stop);
     }
     if (!sent && !sent.error().retryable()) return std::unexpected(sent.error());
     if (sent && retry.empty()) return {};  // every event is in a bucket
@@ -213,15 +212,15 @@ core::Result<WriteOutcome> ElasticsearchOutput::write(std::span<const core::Enco
   std::stop_source abort;  // one worker's failure stops the others: the whole write is retried anyway
   std::stop_callback forward(stop, [&] { abort.request_stop(); });
   std::atomic<std::size_t> nextChunk{0};
-  std::vector<WriteOutcome> outcomes(connections_.size());
-  std::vector<std::optional<core::Error>> errors(connections_.size());
+  std::vector<WriteOutcome> outcomes(workers_.size());
+  std::vector<std::optional<core::Error>> errors(workers_.size());
   const auto work = [&](std::size_t w) {
     while (!abort.get_token().stop_requested()) {
       const std::size_t c = nextChunk.fetch_add(1);
       if (c >= chunks.size()) return;
       Events part;
       for (std::size_t i = chunks[c].first; i < chunks[c].second; ++i) part.push_back(&events[i]);
-      if (auto done = deliver(*connections_[w], std::move(part), target_, false, outcomes[w], abort.get_token()); !done) {
+      if (auto done = deliver(workers_[w], std::move(part), target_, false, outcomes[w], abort.get_token()); !done) {
         errors[w] = done.error();
         abort.request_stop();
         return;
@@ -230,7 +229,7 @@ core::Result<WriteOutcome> ElasticsearchOutput::write(std::span<const core::Enco
   };
   {
     std::vector<std::jthread> helpers;
-    for (std::size_t w = 1; w < std::min(connections_.size(), chunks.size()); ++w) helpers.emplace_back(work, w);
+    for (std::size_t w = 1; w < std::min(workers_.size(), chunks.size()); ++w) helpers.emplace_back(work, w);
     work(0);
   }
   active_.add(-static_cast<std::int64_t>(events.size()));

@@ -15,6 +15,7 @@
 #include "config/output_config.h"
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "output/elasticsearch/bulk_encoder.h"
 #include "output/elasticsearch/es_connection.h"
 #include "output/elasticsearch/index_setup.h"
 #include "output/output.h"
@@ -36,15 +37,19 @@ class ElasticsearchOutput final : public Output {
 
  private:
   using Events = std::vector<const core::EncodedEvent*>;
+  struct Worker {
+    std::unique_ptr<Connection> connection;
+    std::unique_ptr<BulkEncoder> encoder;
+  };
   // Delivers events into index until each is in a bucket of out; an error when stopped, refused
   // as a whole or out of retries.
-  [[nodiscard]] core::Status deliver(Connection& connection, Events events, const std::string& index, bool deadLetters,
+  [[nodiscard]] core::Status deliver(Worker& worker, Events events, const std::string& index, bool deadLetters,
                                      WriteOutcome& out, std::stop_token stop);
   // One bulk request; false when the server answered 413 (too large). Items to retry go to retry.
-  [[nodiscard]] core::Result<bool> sendItems(Connection& connection, const Events& events, const std::string& index,
+  [[nodiscard]] core::Result<bool> sendItems(Worker& worker, const Events& events, const std::string& index,
                                        bool deadLetters, WriteOutcome& out, Events& retry, std::stop_token stop);
   // Under non_indexable_policy: dropped, or re-sent as a dead letter document.
-  [[nodiscard]] core::Status refuse(Connection& connection, const Events& events, const std::vector<std::string>& reasons,
+  [[nodiscard]] core::Status refuse(Worker& worker, const Events& events, const std::vector<std::string>& reasons,
                                     const std::vector<std::string>& types, bool deadLetters, WriteOutcome& out,
                                     std::stop_token stop);
   void logRefused(const std::string& message);
@@ -52,7 +57,7 @@ class ElasticsearchOutput final : public Output {
   config::ElasticsearchOutputConfig options_;
   std::string target_;
   std::unique_ptr<SetupOnce> setup_;
-  std::vector<std::unique_ptr<Connection>> connections_;  // one per worker
+  std::vector<Worker> workers_;  // one connection and encoder per `worker`
   const core::Clock& clock_;
   core::Counter& toomany_;
   core::Counter& retried_;  // events sent again after a 429/5xx or a failed request (output.events.failed counts lost events)

@@ -1,0 +1,74 @@
+// BulkEncoder: the bodies it builds in reused buffers are exactly encodeBulk's, gzipped or not.
+
+#include <zlib.h>
+
+#include <doctest/doctest.h>
+
+#include "output/elasticsearch/bulk_encoder.h"
+#include "output/elasticsearch/bulk_request.h"
+
+namespace fim::output::es {
+namespace {
+
+std::string inflateGzip(const std::string& data) {
+  z_stream stream{};
+  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
+  std::string out(4 << 20, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(inflate(&stream, Z_FINISH) == Z_STREAM_END);
+  out.resize(stream.total_out);
+  inflateEnd(&stream);
+  return out;
+}
+
+std::vector<core::EncodedEvent> eventsFrom(int first, int count) {
+  std::vector<core::EncodedEvent> events;
+  for (int i = first; i < first + count; ++i) {
+    events.push_back({static_cast<std::uint64_t>(i), "id-" + std::to_string(i),
+                      R"({"@timestamp":"2026-11-21T07:00:00.000Z","n":)" + std::to_string(i) + "}"});
+  }
+  return events;
+}
+
+std::vector<const core::EncodedEvent*> pointersTo(const std::vector<core::EncodedEvent>& events) {
+  std::vector<const core::EncodedEvent*> out;
+  for (const auto& e : events) out.push_back(&e);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("bulk encoder: request after request, bodies equal encodeBulk's, gzipped at the configured level") {
+  for (int level : {0, 1, 6}) {
+    CAPTURE(level);
+    BulkEncoder encoder(level);
+    CHECK(encoder.gzip() == (level > 0));
+    // A large body, then a smaller one in the recycled buffer, then a large one again.
+    for (auto [first, count] : {std::pair{0, 5000}, {5000, 3}, {5003, 2000}}) {
+      const auto events = eventsFrom(first, count);
+      const auto pointers = pointersTo(events);
+      auto body = encoder.encode(pointers, "logs-fim.event-default");
+      REQUIRE(body.has_value());
+      const std::string expected = encodeBulk(pointers, "logs-fim.event-default");
+      CHECK((level > 0 ? inflateGzip(*body) : *body) == expected);
+      if (level > 0) CHECK(body->size() < expected.size());
+      encoder.recycle(std::move(*body));
+    }
+  }
+}
+
+TEST_CASE("bulk encoder: a body that was not given back does not disturb the next one") {
+  BulkEncoder encoder(1);
+  const auto a = eventsFrom(0, 10), b = eventsFrom(10, 10);
+  auto first = encoder.encode(pointersTo(a), "x");
+  auto second = encoder.encode(pointersTo(b), "x");
+  REQUIRE(first.has_value());
+  REQUIRE(second.has_value());
+  CHECK(inflateGzip(*first) == encodeBulk(pointersTo(a), "x"));
+  CHECK(inflateGzip(*second) == encodeBulk(pointersTo(b), "x"));
+}
+
+}  // namespace fim::output::es
