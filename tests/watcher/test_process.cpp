@@ -168,8 +168,12 @@ TEST_CASE("process reader: a live child's name, executable, arguments, parent, c
   REQUIRE(child.started());
   watcher::NameCache names;
   ProcessReader reader(names);
-  // exec is asynchronous to fork: wait until /proc shows the shell.
-  REQUIRE(eventually([&] { return reader.read(child.pid()).info.executable == "/usr/bin/dash"; }));
+  // exec is asynchronous to fork, and the kernel switches the executable before the new argument
+  // block is in place: wait until /proc shows both.
+  REQUIRE(eventually([&] {
+    const auto seen = reader.read(child.pid()).info;
+    return seen.executable == "/usr/bin/dash" && seen.args.size() == 4;
+  }));
   const ProcessSnapshot snapshot = reader.read(child.pid());
   const core::ProcessInfo& info = snapshot.info;
   CHECK(info.pid == child.pid());
