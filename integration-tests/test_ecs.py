@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -130,6 +131,22 @@ def check_document(doc: dict, schema: Schema) -> None:
             assert json_type_ok(value, es_type), f"{name} = {value!r} in the {where} is not a JSON value of type {es_type}"
 
 
+def test_document_checker_rejects_what_the_schema_forbids(schema):
+    good = {"@timestamp": "2026-01-01T00:00:00.000Z", "file": {"path": "/x", "size": 1}, "fields": {"a": {"b": "c"}}}
+    check_document(good, schema)
+    bad = [
+        {"file": {"path": "/x"}, "@timestamp": "2026-01-01T00:00:00.000Z"},  # @timestamp not first
+        {**good, "file": {"path": "/x", "size": "1"}},                       # long as a string
+        {**good, "file.path": "/x"},                                          # dotted key
+        {**good, "undeclared": 1},                                            # not in fields.yml
+        {**good, "host": {"containerized": "yes"}},                           # boolean as a string
+        {**good, "fields": {"n": 3}},                                         # object_type keyword
+    ]
+    for doc in bad:
+        with pytest.raises(AssertionError):
+            check_document(doc, schema)
+
+
 def check_all(docs: list[dict], schema: Schema) -> list[dict]:
     assert docs, "no documents"
     for doc in docs:
@@ -239,6 +256,29 @@ def os_release() -> dict[str, str]:
     return {}
 
 
+def machine_macs() -> set[str]:
+    """MACs of the interfaces in /sys/class/net but loopback's, as ECS writes them."""
+    macs = set()
+    for iface in Path("/sys/class/net").iterdir():
+        try:
+            mac = (iface / "address").read_text().strip()
+        except OSError:
+            continue
+        if iface.name != "lo" and re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", mac) and mac != "00:00:00:00:00:00":
+            macs.add(mac.upper().replace(":", "-"))
+    return macs
+
+
+def machine_addresses() -> Optional[set]:
+    """Non-loopback IPv4 and IPv6 addresses from `ip -j addr`; None without iproute2."""
+    try:
+        listing = subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = {ipaddress.ip_address(a["local"]) for iface in json.loads(listing) for a in iface.get("addr_info", [])}
+    return {a for a in found if not a.is_loopback}
+
+
 # ---------------------------------------------------------------------------------------------
 # 1. host.* and agent.*
 
@@ -265,10 +305,13 @@ def test_host_fields_agree_with_this_machine(workspace, start_agent, schema):
             assert host["os"]["codename"] == release["VERSION_CODENAME"]
         if machine_id:
             assert host["id"] == machine_id
-        # Every non-loopback address of this machine; the document lists them all.
-        addresses = [ipaddress.ip_address(ip) for ip in host["ip"]]
-        assert addresses and not any(a.is_loopback for a in addresses), host["ip"]
+        # Every non-loopback address and interface MAC of this machine, and nothing else.
         assert all(re.fullmatch(r"[0-9A-F]{2}(-[0-9A-F]{2}){5}", mac) for mac in host["mac"]), host["mac"]
+        assert set(host["mac"]) == machine_macs()
+        addresses = machine_addresses()
+        if addresses is not None:
+            assert {ipaddress.ip_address(ip) for ip in host["ip"]} == addresses, host["ip"]
+        assert host["ip"], "this machine has a non-loopback address"
     assert len({json.dumps(d["host"], sort_keys=True) for d in docs}) == 1, "host.* differs between documents"
 
 
@@ -374,11 +417,13 @@ def test_cloud_unanswered_probe_does_not_delay_events(workspace, start_agent, sc
     timeout = 5.0
     with CloudMetadataServer("blackhole") as hole:
         run = Run.start(workspace, start_agent, "blackhole", cloud_config(root, out, hole.host, f"{timeout:g}s"), out)
-        first = wait_for(lambda: run.docs(), timeout=timeout, message="the first document", agent=run.agent)
+        scanned = 4  # tree, a.txt, sub, sub/b.log
+        first = run.wait_count(scanned, timeout=timeout)
         first_after = time.time() - run.agent.started_at
         # The probe is still waiting on the silent endpoint when the scan's documents are out.
         assert not any(m.startswith("add_cloud_metadata:") for m in run.agent.log_messages()), run.agent.stderr_text()
-        assert first_after < timeout, f"first document {first_after:.2f} s after start, probe timeout {timeout} s"
+        assert first_after < timeout, f"scan documents {first_after:.2f} s after start, probe timeout {timeout} s"
+        assert all("initial_scan" in actions(d) for d in first)
         said = run.wait_log("add_cloud_metadata:", timeout=timeout + 10)
         assert said.startswith("add_cloud_metadata: no provider answered"), said
         later = root / "after-timeout.txt"
