@@ -596,6 +596,15 @@ def bad_config_cases():
     ]
 
 
+def test_processor_config_of_these_tests_is_valid(workspace, fimbeat_bin):
+    """The configs above are accepted as a whole: each bad case fails for its one mistake."""
+    text = config_text([workspace], workspace / "out", top=PROCESSORS_TOP.lstrip("\n"),
+                       extra_modules=PROCESSORS_MODULE2.format(root=yaml_str(workspace)))
+    config = write_config(workspace / "good.yml", text)
+    result = run_cli(fimbeat_bin, "test", "config", "-c", config, "--path.home", workspace / "home")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("case", bad_config_cases(), ids=lambda c: c[0])
 def test_bad_processor_config_names_key_and_line(workspace, fimbeat_bin, case):
     _, text, key = case
