@@ -142,6 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # fimbeat asks every provider at once (a dozen connections); socketserver's backlog of 5 can
+    # overflow on a busy machine, and a dropped SYN is retried only after a second or more.
+    request_queue_size = 128
 
     def __init__(self, provider: str):
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -89,10 +89,12 @@ bool Enricher::probeCloudNow(std::stop_token stop) {
     for (const auto& failure : result.failures) log.debug("add_cloud_metadata: {}", failure);
     return false;
   }
-  log.info("add_cloud_metadata: provider {} answered in {} ms (instance {}, region {}); later events carry cloud.*",
-           result.cloud->provider, result.elapsed.count(), result.cloud->instanceId, result.cloud->region);
+  // Published before it is logged: the line promises that events enriched after it carry cloud.*.
+  const core::CloudInfo found = *result.cloud;
   publish([&](core::Metadata& m) { m.cloud = std::move(result.cloud); });
   cloudFound_.set(1);
+  log.info("add_cloud_metadata: provider {} answered in {} ms (instance {}, region {}); later events carry cloud.*",
+           found.provider, result.elapsed.count(), found.instanceId, found.region);
   return true;
 }
 

@@ -1,12 +1,18 @@
 #include "enricher/enricher.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <doctest/doctest.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include "core/logging.h"
 
 #include "enricher/host_info.h"
 #include "fake_metadata_server.h"
@@ -131,6 +137,54 @@ TEST_CASE("background: cloud.* joins the snapshot once the probe finds a provide
   CHECK(after.metadata->cloud->instanceId == "2756294");
   CHECK_FALSE(during.metadata->cloud.has_value());  // an earlier event keeps its snapshot
   CHECK(metrics.gauge("enricher.cloud.found").value() == 1);
+}
+
+// Records, for each line the enricher logs, whether the snapshot already had cloud.* then.
+class SnapshotAtLogSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit SnapshotAtLogSink(const Enricher& enricher) : enricher_(enricher) {}
+  std::vector<std::pair<std::string, bool>> lines() {
+    std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    lines_.emplace_back(std::string(msg.payload.data(), msg.payload.size()), enricher_.metadata()->cloud.has_value());
+  }
+  void flush_() override {}
+
+ private:
+  const Enricher& enricher_;
+  std::vector<std::pair<std::string, bool>> lines_;
+};
+
+TEST_CASE("probeCloudNow: cloud.* is in the snapshot before the line saying later events carry it") {
+  FakeMetadataServer server;
+  server.routes().Get("/metadata/v1.json", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"droplet_id": 2756294, "region": "nyc3"})", "application/json");
+  });
+  server.start();
+  core::Metrics metrics;
+  auto config = twoModules();
+  config.cloudMetadata.enabled = true;
+  config.cloudMetadata.host = server.host();
+  config.cloudMetadata.providers = {"digitalocean"};
+  config.cloudMetadata.timeout = std::chrono::seconds(20);
+  Enricher enricher(config, metrics, initialMetadata("host-a"));
+  auto sink = std::make_shared<SnapshotAtLogSink>(enricher);
+  auto& logger = core::logger("enricher");
+  logger.sinks().push_back(sink);
+  const bool found = enricher.probeCloudNow();
+  logger.sinks().pop_back();
+
+  REQUIRE(found);
+  const auto lines = sink->lines();
+  const auto answered = std::find_if(lines.begin(), lines.end(), [](const auto& line) {
+    return line.first.starts_with("add_cloud_metadata: provider digitalocean answered");
+  });
+  REQUIRE(answered != lines.end());
+  CHECK(answered->second);  // a test (or a person) acting on the line sees cloud.* in the next event
 }
 
 TEST_CASE("background: cloud probing off unless add_cloud_metadata is configured") {
