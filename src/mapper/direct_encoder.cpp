@@ -291,23 +291,28 @@ void DirectEncoder::close() {
 }
 
 void DirectEncoder::key(std::string_view name) {
+  openPending();
+  if (!name.empty()) writer_.plainString(name);  // empty: an array element follows
+}
+
+void DirectEncoder::openPending() {
   for (; opened_ < pending_.size(); ++opened_) {
     const Pending& p = pending_[opened_];
     writer_.plainString(p.key);
     if (p.isArray) writer_.StartArray();
     else writer_.StartObject();
   }
-  if (!name.empty()) writer_.plainString(name);  // empty: an array element follows
 }
 
 void DirectEncoder::text(std::string_view name, std::string_view value) {
+  if (isPlainAscii(value)) return plain(name, value);
   key(name);
   writer_.text(value);
 }
 
 void DirectEncoder::plain(std::string_view name, std::string_view value) {
-  key(name);
-  writer_.plainString(value);
+  openPending();
+  writer_.plainMember(name, value);
 }
 
 template <typename Integer>
@@ -329,8 +334,9 @@ void DirectEncoder::boolean(std::string_view name, bool b) {
 
 void DirectEncoder::date(std::string_view name, core::TimePoint t, std::string_view path) {
   std::array<char, 32> buffer;
-  const std::string_view iso = formatIsoMillis(t, buffer);
-  if (!isIsoDate(iso)) {  // a year beyond 0..9999: the schema walk drops it
+  bool valid = false;
+  const std::string_view iso = dates_.format(t, buffer, valid);
+  if (!valid) {  // a year beyond 0..9999: the schema walk drops it
     return invalid(path == name ? std::string(path) : std::string(path) + "." + std::string(name), FieldType::Date);
   }
   plain(name, iso);

@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/event.h"
 #include "core/metrics.h"
+#include "mapper/iso_time.h"
 #include "mapper/json_text_writer.h"
 #include "mapper/schema.h"
 
@@ -74,6 +75,7 @@ class DirectEncoder {
 
   void open(std::string_view key, bool isArray = false) { pending_.push_back(Pending{key, isArray}); }
   void close();
+  void openPending();              // writes out the containers opened since the last value
   void key(std::string_view key);  // opens what is pending, then writes the key
   void text(std::string_view key, std::string_view value);
   void textIfSet(std::string_view key, std::string_view value) {
@@ -88,6 +90,7 @@ class DirectEncoder {
   void invalid(std::string_view path, FieldType type);
 
   JsonTextWriter writer_;
+  IsoMillisFormatter dates_;
   core::Counter& undeclared_;
   core::Counter& invalid_;
   std::vector<Pending> pending_;

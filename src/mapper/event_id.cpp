@@ -33,22 +33,27 @@ EventIdHasher::~EventIdHasher() {
 std::string EventIdHasher::id(const core::EnrichedEvent& enriched) {
   const core::FileEvent& e = enriched.event;
   const std::string& agentId = enriched.metadata ? enriched.metadata->agent.id : std::string();
-  std::array<unsigned char, 8> number;
-  const unsigned char separator = 0;  // between variable-length parts, so they cannot run into each other
-  bool ok = EVP_DigestInit_ex(context_, sha256_, nullptr) == 1;
-  ok = ok && EVP_DigestUpdate(context_, agentId.data(), agentId.size()) == 1;
-  ok = ok && EVP_DigestUpdate(context_, &separator, 1) == 1;
-  putUint64(number, e.sequence);
-  ok = ok && EVP_DigestUpdate(context_, number.data(), number.size()) == 1;
-  ok = ok && EVP_DigestUpdate(context_, e.file.path.data(), e.file.path.size()) == 1;
-  ok = ok && EVP_DigestUpdate(context_, &separator, 1) == 1;
+  // The hashed bytes gathered in one reused buffer: one digest update instead of one per part.
+  input_.clear();
+  const auto append = [this](std::string_view bytes) { input_.append(bytes); };
+  const auto appendUint64 = [this](std::uint64_t v) {
+    std::array<unsigned char, 8> number;
+    putUint64(number, v);
+    input_.append(reinterpret_cast<const char*>(number.data()), number.size());
+  };
+  const char separator = 0;  // between variable-length parts, so they cannot run into each other
+  append(agentId);
+  input_.push_back(separator);
+  appendUint64(e.sequence);
+  append(e.file.path);
+  input_.push_back(separator);
   for (const auto action : e.actions) {  // by name: stable even if the enum is reordered
-    const std::string_view name = core::toString(action);
-    ok = ok && EVP_DigestUpdate(context_, name.data(), name.size()) == 1;
-    ok = ok && EVP_DigestUpdate(context_, &separator, 1) == 1;
+    append(core::toString(action));
+    input_.push_back(separator);
   }
-  putUint64(number, static_cast<std::uint64_t>(e.timestamp.time_since_epoch().count()));
-  ok = ok && EVP_DigestUpdate(context_, number.data(), number.size()) == 1;
+  appendUint64(static_cast<std::uint64_t>(e.timestamp.time_since_epoch().count()));
+  bool ok = EVP_DigestInit_ex(context_, sha256_, nullptr) == 1;
+  ok = ok && EVP_DigestUpdate(context_, input_.data(), input_.size()) == 1;
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
   unsigned int size = 0;
   ok = ok && EVP_DigestFinal_ex(context_, digest.data(), &size) == 1;

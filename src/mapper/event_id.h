@@ -27,6 +27,7 @@ class EventIdHasher {
  private:
   evp_md_ctx_st* context_;
   evp_md_st* sha256_;
+  std::string input_;  // the bytes hashed, reused
 };
 
 }  // namespace fim::mapper

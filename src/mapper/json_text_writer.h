@@ -28,6 +28,21 @@ class JsonTextWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
     EndValue(true);
   }
 
+  // "key":"value" in one copy; both must satisfy isPlainAscii. Only inside an object.
+  void plainMember(std::string_view key, std::string_view value) {
+    Prefix(rapidjson::kStringType);  // the key's place (and the comma before it)
+    char* out = os_->Push(key.size() + value.size() + 5);
+    *out++ = '"';
+    std::memcpy(out, key.data(), key.size());
+    out += key.size();
+    std::memcpy(out, "\":\"", 3);
+    out += 3;
+    std::memcpy(out, value.data(), value.size());
+    out[value.size()] = '"';
+    ++level_stack_.template Top<Level>()->valueCount;  // the value's place: its ':' is written above
+    EndValue(true);
+  }
+
   // `json` must be one complete, valid JSON value of type `type` (a fragment this program wrote).
   void rawValue(std::string_view json, rapidjson::Type type) {
     Prefix(type);
