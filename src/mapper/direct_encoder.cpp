@@ -80,7 +80,21 @@ bool declares(const Schema& schema, std::string_view dotted, Want want) {
 }  // namespace
 
 DirectEncoder::DirectEncoder(core::Metrics& metrics)
-    : undeclared_(metrics.counter("mapper.fields.undeclared")), invalid_(metrics.counter("mapper.fields.invalid")) {}
+    : undeclared_(metrics.counter("mapper.fields.undeclared")), invalid_(metrics.counter("mapper.fields.invalid")) {
+  rapidjson::StringBuffer json;
+  JsonTextWriter writer;
+  writer.Reset(json);
+  writer.StartObject();
+  writer.plainString("category");
+  writer.StartArray();
+  writer.plainString("file");
+  writer.EndArray();
+  writer.plainMember("dataset", kDataset);
+  writer.plainMember("kind", "event");
+  writer.plainMember("module", kModule);
+  writer.EndObject();
+  eventConstants_.assign(json.GetString() + 1, json.GetSize() - 2);  // the members without the braces
+}
 
 bool DirectEncoder::covers(const Schema& schema) {
   const auto fields = perEventFields();
@@ -123,11 +137,8 @@ void DirectEncoder::encode(const core::EnrichedEvent& enriched, const MetadataFr
   writer_.EndObject();
 }
 
-void DirectEncoder::splice(const std::vector<MetadataFragments::Member>& members) {
-  for (const auto& m : members) {
-    writer_.plainString(m.key);
-    writer_.rawValue(m.json, rapidjson::kObjectType);
-  }
+void DirectEncoder::splice(const MetadataFragments::Members& members) {
+  if (members.count > 0) writer_.rawMembers(members.json, members.count);
 }
 
 void DirectEncoder::eventObject(const core::FileEvent& e) {
@@ -144,13 +155,8 @@ void DirectEncoder::eventObject(const core::FileEvent& e) {
     }
   }
   close();
-  key("category");
-  writer_.StartArray();
-  writer_.plainString("file");
-  writer_.EndArray();
-  plain("dataset", kDataset);
-  plain("kind", "event");
-  plain("module", kModule);
+  openPending();
+  writer_.rawMembers(eventConstants_, 4);  // category, dataset, kind, module
   if (distinct > 0) {
     key("type");
     writer_.StartArray();

@@ -29,17 +29,17 @@
 
 namespace fim::mapper {
 
-// The top-level members that depend only on the metadata snapshot and the configuration, each
-// as its key and its encoded value, grouped by where they go among the per-event members.
+// The top-level members that depend only on the metadata snapshot and the configuration,
+// encoded by the schema walk, grouped by where they go among the per-event members.
 struct MetadataFragments {
-  struct Member {
-    std::string_view key;  // a static name
-    std::string json;      // the value's JSON, as the schema walk wrote it
+  struct Members {
+    std::string json;         // "agent":{...},"cloud":{...}: complete members, no braces
+    std::size_t count = 0;    // how many
   };
-  std::vector<Member> beforeContainer;  // agent, cloud
-  std::vector<Member> beforeError;      // data_stream, ecs
-  std::vector<Member> beforeProcess;    // host
-  std::vector<Member> beforeTags;       // service
+  Members beforeContainer;  // agent, cloud
+  Members beforeError;      // data_stream, ecs
+  Members beforeProcess;    // host
+  Members beforeTags;       // service
   // What the schema walk dropped while encoding them: counted again for every event, as
   // encoding each event's whole document would.
   std::int64_t undeclared = 0;
@@ -63,7 +63,7 @@ class DirectEncoder {
     bool isArray;
   };
 
-  void splice(const std::vector<MetadataFragments::Member>& members);
+  void splice(const MetadataFragments::Members& members);
   void eventObject(const core::FileEvent& e);
   void fileObject(const core::FileInfo& f);
   void attribute(const core::FileInfo& f, std::size_t index, bool always, std::string_view path);  // index into kAttributes
@@ -96,6 +96,7 @@ class DirectEncoder {
   std::vector<Pending> pending_;
   std::size_t opened_ = 0;  // how many of pending_ are written out
   std::set<std::string, std::less<>> warnedInvalid_;
+  std::string eventConstants_;  // "category":["file"],"dataset":...,"module":...: the same in every event
 };
 
 }  // namespace fim::mapper

@@ -145,23 +145,34 @@ const MetadataFragments& DocumentBuilder::fragmentsFor(const std::shared_ptr<con
   auto& invalid = fragmentMetrics_.counter("mapper.fields.invalid");
   const std::int64_t undeclaredBefore = undeclared.value();
   const std::int64_t invalidBefore = invalid.value();
-  const auto encodeMember = [&](std::string_view key, std::vector<MetadataFragments::Member>& into) {
-    const auto it = doc.FindMember(rapidjson::StringRef(key.data(), static_cast<rapidjson::SizeType>(key.size())));
-    if (it == doc.MemberEnd()) return;
-    Value one(rapidjson::kObjectType);
-    add(one, key, std::move(it->value), doc.GetAllocator());
-    (void)fragmentEncoder_.encode(one, false, json_);  // an object: always encodes
-    const std::string_view written(json_.GetString(), json_.GetSize());  // {"key":VALUE} or {} if all was dropped
-    const std::size_t prefix = key.size() + 4;
-    if (written.size() > prefix + 1) into.push_back({key, std::string(written.substr(prefix, written.size() - prefix - 1))});
+  // Each member on its own (an object the walk leaves empty is omitted), then the group's
+  // members side by side as the document has them.
+  const auto encodeMembers = [&](std::initializer_list<std::string_view> keys, MetadataFragments::Members& into) {
+    rapidjson::StringBuffer group;
+    JsonTextWriter writer;
+    writer.Reset(group);
+    writer.StartObject();
+    for (const auto key : keys) {
+      const auto it = doc.FindMember(rapidjson::StringRef(key.data(), static_cast<rapidjson::SizeType>(key.size())));
+      if (it == doc.MemberEnd()) continue;
+      Value one(rapidjson::kObjectType);
+      add(one, key, std::move(it->value), doc.GetAllocator());
+      (void)fragmentEncoder_.encode(one, false, json_);  // an object: always encodes
+      const std::string_view written(json_.GetString(), json_.GetSize());  // {"key":VALUE} or {} if all was dropped
+      const std::size_t prefix = key.size() + 4;
+      if (written.size() <= prefix + 1) continue;
+      writer.plainString(key);
+      writer.rawValue(written.substr(prefix, written.size() - prefix - 1), rapidjson::kObjectType);
+      ++into.count;
+    }
+    writer.EndObject();
+    into.json.assign(group.GetString() + 1, group.GetSize() - 2);  // the members without the braces
   };
   fragments_ = MetadataFragments{};
-  encodeMember("agent", fragments_.beforeContainer);
-  encodeMember("cloud", fragments_.beforeContainer);
-  encodeMember("data_stream", fragments_.beforeError);
-  encodeMember("ecs", fragments_.beforeError);
-  encodeMember("host", fragments_.beforeProcess);
-  encodeMember("service", fragments_.beforeTags);
+  encodeMembers({"agent", "cloud"}, fragments_.beforeContainer);
+  encodeMembers({"data_stream", "ecs"}, fragments_.beforeError);
+  encodeMembers({"host"}, fragments_.beforeProcess);
+  encodeMembers({"service"}, fragments_.beforeTags);
   // Counted per event by the direct path, as the schema walk of each whole document would count them.
   fragments_.undeclared = undeclared.value() - undeclaredBefore;
   fragments_.invalid = invalid.value() - invalidBefore;

@@ -50,6 +50,14 @@ class JsonTextWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
     EndValue(true);
   }
 
+  // `json` must be `count` (> 0) complete members ("a":1,"b":{}) of the object being written.
+  void rawMembers(std::string_view json, std::size_t count) {
+    Prefix(rapidjson::kStringType);  // the first key's place (and the comma before it)
+    std::memcpy(os_->Push(json.size()), json.data(), json.size());
+    level_stack_.template Top<Level>()->valueCount += 2 * count - 1;
+    EndValue(true);
+  }
+
   // Any bytes, as a key or a value: copied when plain, else escaped, invalid UTF-8 repaired.
   void text(std::string_view s, bool isKey = false);
 
