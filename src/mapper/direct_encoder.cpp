@@ -106,7 +106,7 @@ void DirectEncoder::encode(const core::EnrichedEvent& enriched, const MetadataFr
   const core::FileEvent& e = enriched.event;
   out.Clear();
   writer_.Reset(out);
-  pending_.clear();
+  depth_ = 0;
   opened_ = 0;
   if (fragments.undeclared) undeclared_.add(fragments.undeclared);
   if (fragments.invalid) invalid_.add(fragments.invalid);
@@ -288,12 +288,12 @@ void DirectEncoder::stringArray(std::string_view name, const std::vector<std::st
 }
 
 void DirectEncoder::close() {
-  if (opened_ == pending_.size()) {
-    if (pending_.back().isArray) writer_.EndArray();
+  --depth_;
+  if (opened_ > depth_) {
+    if (pending_[depth_].isArray) writer_.EndArray();
     else writer_.EndObject();
-    --opened_;
+    opened_ = depth_;
   }
-  pending_.pop_back();
 }
 
 void DirectEncoder::key(std::string_view name) {
@@ -302,7 +302,7 @@ void DirectEncoder::key(std::string_view name) {
 }
 
 void DirectEncoder::openPending() {
-  for (; opened_ < pending_.size(); ++opened_) {
+  for (; opened_ < depth_; ++opened_) {
     const Pending& p = pending_[opened_];
     writer_.plainString(p.key);
     if (p.isArray) writer_.StartArray();

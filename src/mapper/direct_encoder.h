@@ -12,6 +12,8 @@
 //   schema walk would reject or a size beyond a long is dropped and counted (mapper.fields.invalid).
 // Not thread-safe: one per mapper thread.
 
+#include <array>
+#include <cassert>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -73,7 +75,10 @@ class DirectEncoder {
   void idAndName(std::string_view object, const std::optional<std::uint32_t>& id, std::string_view name);
   void stringArray(std::string_view key, const std::vector<std::string>& items);
 
-  void open(std::string_view key, bool isArray = false) { pending_.push_back(Pending{key, isArray}); }
+  void open(std::string_view key, bool isArray = false) {
+    assert(depth_ < pending_.size());  // the document nests at most file_integrity.previous.hash
+    pending_[depth_++] = Pending{key, isArray};
+  }
   void close();
   void openPending();              // writes out the containers opened since the last value
   void key(std::string_view key);  // opens what is pending, then writes the key
@@ -93,8 +98,9 @@ class DirectEncoder {
   IsoMillisFormatter dates_;
   core::Counter& undeclared_;
   core::Counter& invalid_;
-  std::vector<Pending> pending_;
-  std::size_t opened_ = 0;  // how many of pending_ are written out
+  std::array<Pending, 8> pending_{};  // containers opened in the code, [0, depth_)
+  std::size_t depth_ = 0;
+  std::size_t opened_ = 0;  // how many of them are written out
   std::set<std::string, std::less<>> warnedInvalid_;
   std::string eventConstants_;  // "category":["file"],"dataset":...,"module":...: the same in every event
 };
