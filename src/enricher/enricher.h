@@ -42,7 +42,7 @@ class Enricher {
   // Copies the snapshot pointer and the module's tags; nothing else happens per event.
   core::EnrichedEvent enrich(core::FileEvent event) const;
   // The same with a snapshot taken from metadata() once for many events (as run() does per batch).
-  core::EnrichedEvent enrich(core::FileEvent event, const std::shared_ptr<const core::Metadata>& snapshot) const;
+  core::EnrichedEvent enrich(core::FileEvent&& event, const std::shared_ptr<const core::Metadata>& snapshot) const;
 
   // Until `in` is closed and drained (or stop); closes `out` when it returns.
   void run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& in,
