@@ -113,12 +113,10 @@ void Enricher::background(std::stop_token stop) {
 
 core::EnrichedEvent Enricher::enrich(core::FileEvent event) const { return enrich(std::move(event), metadata()); }
 
-core::EnrichedEvent Enricher::enrich(core::FileEvent event, const std::shared_ptr<const core::Metadata>& snapshot) const {
-  core::EnrichedEvent enriched;
-  enriched.metadata = snapshot;
-  if (event.module < tagsByModule_.size()) enriched.tags = tagsByModule_[event.module];
-  enriched.event = std::move(event);
-  return enriched;
+core::EnrichedEvent Enricher::enrich(core::FileEvent&& event, const std::shared_ptr<const core::Metadata>& snapshot) const {
+  static const std::vector<std::string> kNoTags;
+  const auto& tags = event.module < tagsByModule_.size() ? tagsByModule_[event.module] : kNoTags;
+  return core::EnrichedEvent{std::move(event), snapshot, tags};  // one move of the event, no default-then-assign
 }
 
 void Enricher::run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& in,

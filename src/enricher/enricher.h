@@ -41,6 +41,8 @@ class Enricher {
 
   // Copies the snapshot pointer and the module's tags; nothing else happens per event.
   core::EnrichedEvent enrich(core::FileEvent event) const;
+  // The same with a snapshot taken from metadata() once for many events (as run() does per batch).
+  core::EnrichedEvent enrich(core::FileEvent&& event, const std::shared_ptr<const core::Metadata>& snapshot) const;
 
   // Until `in` is closed and drained (or stop); closes `out` when it returns.
   void run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& in,
@@ -56,7 +58,6 @@ class Enricher {
   bool probeCloudNow(std::stop_token stop = {});
 
  private:
-  core::EnrichedEvent enrich(core::FileEvent event, const std::shared_ptr<const core::Metadata>& snapshot) const;
   void background(std::stop_token stop);
   template <typename Change>
   void publish(Change change);

@@ -1,9 +1,13 @@
 #pragma once
 // DocumentBuilder: EnrichedEvent → ECS document → processors → schema-checked JSON with a
-// deterministic _id. The document is built as a rapidjson::Document in a reused memory pool
-// (nested objects, never dotted keys; arrays where ECS normalizes to arrays), handed to the
-// DocumentFilter (processors) if there is one, its dotted keys expanded, and encoded against the
-// schema (see document_encoder.h). Not thread-safe: one builder per mapper thread.
+// deterministic _id. The checked path builds the document as a rapidjson::Document in a reused
+// memory pool (nested objects, never dotted keys; arrays where ECS normalizes to arrays), hands
+// it to the DocumentFilter (processors) if there is one, expands its dotted keys and encodes it
+// against the schema (see document_encoder.h). Without processors, and when the schema declares
+// every field the builder writes per event, map() takes the direct path instead
+// (direct_encoder.h): the same bytes, written straight from the event, with the metadata
+// members encoded once per snapshot by the checked path. Not thread-safe: one builder per
+// mapper thread.
 
 #include <memory>
 #include <optional>
@@ -19,6 +23,7 @@
 #include "core/document_filter.h"
 #include "core/event.h"
 #include "core/metrics.h"
+#include "mapper/direct_encoder.h"
 #include "mapper/document_encoder.h"
 #include "mapper/event_id.h"
 #include "mapper/schema.h"
@@ -47,12 +52,23 @@ class DocumentBuilder {
   // map()'s JSON, or "" for a dropped event (for tests and tools).
   std::string build(const core::EnrichedEvent& event);
 
+  // The checked path's JSON (build, processors, schema walk) even when map() would take the
+  // direct one: what the direct path must reproduce byte for byte.
+  std::string buildChecked(const core::EnrichedEvent& event);
+
+  // Whether map() writes documents directly (no processors and a schema that covers them).
+  bool direct() const { return direct_.has_value(); }
+
   // Until `in` is closed and drained (or stop); closes `out` when it returns.
   void run(std::stop_token stop, core::BoundedQueue<core::EnrichedEvent>& in,
            core::BoundedQueue<core::EncodedEvent>& out);
 
  private:
   bool keepNull(std::size_t module) const { return module < keepNull_.size() && keepNull_[module]; }
+  // The checked path's JSON in json_; false when the event was dropped or invalid (counted).
+  bool encodeChecked(const core::EnrichedEvent& event);
+  // The metadata members of `snapshot`'s documents, encoded by the checked path (cached).
+  const MetadataFragments& fragmentsFor(const std::shared_ptr<const core::Metadata>& snapshot);
 
   config::DataStreamConfig dataStream_;
   std::vector<bool> keepNull_;  // by module index
@@ -61,6 +77,13 @@ class DocumentBuilder {
   core::Counter& dropped_;
   core::Counter& invalid_;
   DocumentEncoder encoder_;
+  std::optional<DirectEncoder> direct_;  // set when the direct path is allowed
+  // Encodes the metadata fragments; its own counts become MetadataFragments' per-event counts.
+  core::Metrics fragmentMetrics_;
+  DocumentEncoder fragmentEncoder_;
+  MetadataFragments fragments_;
+  std::shared_ptr<const core::Metadata> fragmentsOf_;  // the snapshot fragments_ was made from (kept alive)
+  bool fragmentsReady_ = false;
   EventIdHasher ids_;
   std::unique_ptr<char[]> poolBuffer_;  // the pool's first chunk: most documents need no malloc
   rapidjson::MemoryPoolAllocator<> pool_;

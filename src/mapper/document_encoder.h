@@ -20,6 +20,7 @@
 
 #include "core/metrics.h"
 #include "mapper/coerce.h"
+#include "mapper/json_text_writer.h"
 #include "mapper/schema.h"
 
 namespace fim::mapper {
@@ -33,19 +34,6 @@ class DocumentEncoder {
   bool encode(const rapidjson::Value& document, bool keepNull, rapidjson::StringBuffer& out);
 
  private:
-  // rapidjson's Writer plus a way to write text known to need no escaping in one copy.
-  class Writer : public rapidjson::Writer<rapidjson::StringBuffer> {
-   public:
-    void plainString(std::string_view s) {
-      Prefix(rapidjson::kStringType);
-      char* out = os_->Push(s.size() + 2);
-      out[0] = '"';
-      std::memcpy(out + 1, s.data(), s.size());
-      out[s.size() + 1] = '"';
-      EndValue(true);
-    }
-  };
-
   // A container is opened in the output only once something is written into it, so objects
   // and arrays whose every value was dropped leave no trace (the Writer cannot take bytes back).
   enum class Key { None, Plain, Text };  // array element; a schema name; any text (escaped as needed)
@@ -70,12 +58,11 @@ class DocumentEncoder {
   const Schema& schema_;
   core::Counter& undeclared_;
   core::Counter& invalid_;
-  Writer writer_;
+  JsonTextWriter writer_;
   bool keepNull_ = false;
   Coerced scratch_;
   std::vector<Pending> pending_;
   std::size_t opened_ = 0;  // how many of pending_ are written out
-  std::string repaired_;
   std::string name_;
   std::set<std::string, std::less<>> warnedUndeclared_;
   std::set<std::string, std::less<>> warnedInvalid_;

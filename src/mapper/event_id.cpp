@@ -1,9 +1,12 @@
 #include "mapper/event_id.h"
 
-#include <openssl/evp.h>
+// The low-level SHA256_* functions: no EVP provider dispatch per event (OpenSSL 3's EVP calls and
+// its one-shot SHA256() cost about as much as the digest itself here); deprecated in OpenSSL 3 in
+// favour of EVP but present, with the same digest and the same CPU-specific code.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <array>
-#include <stdexcept>
 #include <string_view>
 
 namespace fim::mapper {
@@ -21,38 +24,33 @@ void putUint64(std::array<unsigned char, 8>& out, std::uint64_t v) {
 
 }  // namespace
 
-EventIdHasher::EventIdHasher() : context_(EVP_MD_CTX_new()), sha256_(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {
-  if (!context_ || !sha256_) throw std::runtime_error("OpenSSL has no SHA-256 digest");
-}
-
-EventIdHasher::~EventIdHasher() {
-  EVP_MD_free(sha256_);
-  EVP_MD_CTX_free(context_);
-}
-
 std::string EventIdHasher::id(const core::EnrichedEvent& enriched) {
   const core::FileEvent& e = enriched.event;
   const std::string& agentId = enriched.metadata ? enriched.metadata->agent.id : std::string();
-  std::array<unsigned char, 8> number;
-  const unsigned char separator = 0;  // between variable-length parts, so they cannot run into each other
-  bool ok = EVP_DigestInit_ex(context_, sha256_, nullptr) == 1;
-  ok = ok && EVP_DigestUpdate(context_, agentId.data(), agentId.size()) == 1;
-  ok = ok && EVP_DigestUpdate(context_, &separator, 1) == 1;
-  putUint64(number, e.sequence);
-  ok = ok && EVP_DigestUpdate(context_, number.data(), number.size()) == 1;
-  ok = ok && EVP_DigestUpdate(context_, e.file.path.data(), e.file.path.size()) == 1;
-  ok = ok && EVP_DigestUpdate(context_, &separator, 1) == 1;
+  // The hashed bytes gathered in one reused buffer: one digest update instead of one per part.
+  input_.clear();
+  const auto append = [this](std::string_view bytes) { input_.append(bytes); };
+  const auto appendUint64 = [this](std::uint64_t v) {
+    std::array<unsigned char, 8> number;
+    putUint64(number, v);
+    input_.append(reinterpret_cast<const char*>(number.data()), number.size());
+  };
+  const char separator = 0;  // between variable-length parts, so they cannot run into each other
+  append(agentId);
+  input_.push_back(separator);
+  appendUint64(e.sequence);
+  append(e.file.path);
+  input_.push_back(separator);
   for (const auto action : e.actions) {  // by name: stable even if the enum is reordered
-    const std::string_view name = core::toString(action);
-    ok = ok && EVP_DigestUpdate(context_, name.data(), name.size()) == 1;
-    ok = ok && EVP_DigestUpdate(context_, &separator, 1) == 1;
+    append(core::toString(action));
+    input_.push_back(separator);
   }
-  putUint64(number, static_cast<std::uint64_t>(e.timestamp.time_since_epoch().count()));
-  ok = ok && EVP_DigestUpdate(context_, number.data(), number.size()) == 1;
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
-  unsigned int size = 0;
-  ok = ok && EVP_DigestFinal_ex(context_, digest.data(), &size) == 1;
-  if (!ok || size < kIdBytes) throw std::runtime_error("OpenSSL failed to compute a SHA-256 digest");
+  appendUint64(static_cast<std::uint64_t>(e.timestamp.time_since_epoch().count()));
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest;
+  SHA256_CTX context;
+  SHA256_Init(&context);
+  SHA256_Update(&context, input_.data(), input_.size());
+  SHA256_Final(digest.data(), &context);
   std::string out(kIdBytes / 3 * 4, '\0');
   for (std::size_t i = 0, o = 0; i < kIdBytes; i += 3) {
     const std::uint32_t triple = (digest[i] << 16) | (digest[i + 1] << 8) | digest[i + 2];

@@ -10,23 +10,14 @@
 
 #include "core/event.h"
 
-struct evp_md_ctx_st;
-struct evp_md_st;
-
 namespace fim::mapper {
 
 class EventIdHasher {
  public:
-  EventIdHasher();
-  ~EventIdHasher();
-  EventIdHasher(const EventIdHasher&) = delete;
-  EventIdHasher& operator=(const EventIdHasher&) = delete;
-
   std::string id(const core::EnrichedEvent& event);
 
  private:
-  evp_md_ctx_st* context_;
-  evp_md_st* sha256_;
+  std::string input_;  // the bytes hashed, reused
 };
 
 }  // namespace fim::mapper

@@ -1,6 +1,9 @@
 #include "mapper/iso_time.h"
 
 #include "core/time_format.h"
+#include "mapper/coerce.h"
+
+#include <algorithm>
 
 namespace fim::mapper {
 namespace {
@@ -38,6 +41,39 @@ std::string_view formatIsoMillis(core::TimePoint t, std::array<char, 32>& out) {
   p[7] = '-';
   digits(p + 8, day, 2);
   p[10] = 'T';
+  const int ms = static_cast<int>(inDay % 1000);
+  const int secs = static_cast<int>(inDay / 1000);
+  digits(p + 11, secs / 3600, 2);
+  p[13] = ':';
+  digits(p + 14, secs / 60 % 60, 2);
+  p[16] = ':';
+  digits(p + 17, secs % 60, 2);
+  p[19] = '.';
+  digits(p + 20, ms, 3);
+  p[23] = 'Z';
+  return std::string_view(out.data(), 24);
+}
+
+std::string_view IsoMillisFormatter::format(core::TimePoint t, std::array<char, 32>& out, bool& inRange) {
+  using namespace std::chrono;
+  const std::int64_t millis = floor<milliseconds>(t.time_since_epoch()).count();
+  std::int64_t day = millis / 86400000;
+  std::int64_t inDay = millis % 86400000;
+  if (inDay < 0) {
+    inDay += 86400000;
+    --day;
+  }
+  if (day != day_) {
+    const std::string_view full = formatIsoMillis(t, out);
+    inRange = full.size() == 24 && isIsoDate(full);  // what the schema walk accepts as a date
+    if (!inRange) return full;
+    std::copy_n(full.data(), date_.size(), date_.data());
+    day_ = day;
+    return full;
+  }
+  inRange = true;
+  char* p = out.data();
+  std::copy_n(date_.data(), date_.size(), p);
   const int ms = static_cast<int>(inDay % 1000);
   const int secs = static_cast<int>(inDay / 1000);
   digits(p + 11, secs / 3600, 2);

@@ -1,10 +1,13 @@
-// bench_mapper: how long the mapper takes per event (issue "ECS": enrich + map + encode ≤ 2 µs per
-// event on one core). Maps 1,000,000 representative events (an updated file with sha1 + sha256,
-// the previous values, full agent/host metadata, three tags) through DocumentBuilder::map and
-// prints a table, then the parts of it on their own. Single-threaded; run it on an idle machine.
+// bench_mapper: how long enrich + map take per event (issue "ECS": enrich + map + encode ≤ 2 µs
+// per event on one core). Runs 1,000,000 representative events (an updated file with sha1 +
+// sha256, the previous values, full agent/host metadata, three tags) through Enricher::enrich and
+// DocumentBuilder::map (JSON + _id) and prints a table, then the parts on their own and the
+// checked path (document + schema walk, what processors get) for comparison. Single-threaded;
+// CPU time is the number to read on a shared machine.
 
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -16,6 +19,7 @@
 #include "config/config.h"
 #include "core/event.h"
 #include "core/metrics.h"
+#include "enricher/enricher.h"
 #include "mapper/document_builder.h"
 #include "mapper/document_encoder.h"
 #include "mapper/event_id.h"
@@ -45,8 +49,7 @@ std::shared_ptr<const core::Metadata> metadata() {
   return m;
 }
 
-std::vector<core::EnrichedEvent> events() {
-  const auto meta = metadata();
+std::vector<core::EnrichedEvent> events(const std::shared_ptr<const core::Metadata>& meta) {
   std::vector<core::EnrichedEvent> out;
   out.reserve(kDistinct);
   for (std::size_t i = 0; i < kDistinct; ++i) {
@@ -95,6 +98,22 @@ double threadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// Like measure(), but `prepare(first, count)` runs untimed before each batch of `count` events.
+template <typename Prepare, typename Body>
+Row measureBatched(std::string what, Prepare prepare, Body body) {
+  Row row{std::move(what), 0, 0, 0};
+  for (std::size_t first = 0; first < kEvents; first += kDistinct) {
+    const std::size_t count = std::min(kDistinct, kEvents - first);
+    prepare(first, count);
+    const auto start = std::chrono::steady_clock::now();
+    const double cpuStart = threadCpuSeconds();
+    for (std::size_t i = 0; i < count; ++i) row.bytes += body(i);
+    row.cpuSeconds += threadCpuSeconds() - cpuStart;
+    row.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return row;
+}
+
 template <typename Body>
 Row measure(std::string what, Body body) {
   const auto start = std::chrono::steady_clock::now();
@@ -109,23 +128,54 @@ Row measure(std::string what, Body body) {
 
 int main(int argc, char** argv) {
   if (argc > 1) kEvents = std::stoul(argv[1]);
-  const auto input = events();
+  const bool onlyTotal = argc > 2 && std::string(argv[2]) == "total";  // for profiling the issue's number
   config::Config config;
   config.modules.emplace_back();
+  config.modules.back().tags = {"fim", "production", "web"};
   core::Metrics metrics;
+  enricher::Enricher enricher(config, metrics, *metadata());  // not started: enrich() needs no thread
+  const auto input = events(enricher.metadata());
   mapper::DocumentBuilder builder(config, metrics);
+  if (!builder.direct()) std::fprintf(stderr, "bench_mapper: the direct path is off; measuring the checked path\n");
   const std::string sample = builder.build(input[0]);
 
   for (std::size_t i = 0; i < 10'000; ++i) (void)builder.map(input[i % kDistinct]);  // warm up
   std::vector<Row> rows;
-  rows.push_back(measure("map: build + encode + _id (total)", [&](std::size_t i) {
-    const auto encoded = builder.map(input[i % kDistinct]);
+  std::vector<core::FileEvent> raw(kDistinct);
+  std::vector<core::EnrichedEvent> enriched;
+  enriched.reserve(kDistinct);
+  std::shared_ptr<const core::Metadata> snapshot;
+  const auto freshEvents = [&](std::size_t, std::size_t count) {  // as the enricher's queue hands them over;
+    enriched.clear();  // the last batch's events are freed here, untimed
+    for (std::size_t i = 0; i < count; ++i) raw[i] = input[i].event;
+    snapshot = enricher.metadata();  // once per batch, as Enricher::run does
+  };
+  rows.push_back(measureBatched("enrich + map + _id (total)", freshEvents, [&](std::size_t i) {
+    enriched.push_back(enricher.enrich(std::move(raw[i]), snapshot));  // as Enricher::run batches them
+    const auto encoded = builder.map(enriched.back());
     return encoded->json.size();
   }));
+  if (!onlyTotal) {
+    rows.push_back(measureBatched("  enrich", freshEvents, [&](std::size_t i) {
+      enriched.push_back(enricher.enrich(std::move(raw[i]), snapshot));
+      return enriched.back().tags.size();
+    }));
+    rows.push_back(measure("  map: direct JSON + _id", [&](std::size_t i) {
+      const auto encoded = builder.map(input[i % kDistinct]);
+      return encoded->json.size();
+    }));
+    rows.push_back(measure("  (checked path: document + schema walk)", [&](std::size_t i) {
+      return builder.buildChecked(input[i % kDistinct]).size();
+    }));
+  }
+  if (onlyTotal) {
+    std::printf("enrich + map + _id: %.0f CPU ns/event\n", rows[0].cpuSeconds * 1e9 / kEvents);
+    return 0;
+  }
 
   std::unique_ptr<char[]> buffer(new char[32 * 1024]);
   rapidjson::MemoryPoolAllocator<> pool(buffer.get(), 32 * 1024);
-  rows.push_back(measure("  build the rapidjson document", [&](std::size_t i) {
+  rows.push_back(measure("    build the rapidjson document", [&](std::size_t i) {
     pool.Clear();
     rapidjson::Document doc(&pool);
     builder.buildDocument(input[i % kDistinct], doc);
@@ -137,12 +187,12 @@ int main(int argc, char** argv) {
   builder.buildDocument(input[0], built);
   mapper::DocumentEncoder encoder(mapper::builtinSchema(), metrics);
   rapidjson::StringBuffer json;
-  rows.push_back(measure("  encode against the schema", [&](std::size_t) {
+  rows.push_back(measure("    encode against the schema", [&](std::size_t) {
     encoder.encode(built, false, json);
     return json.GetSize();
   }));
 
-  rows.push_back(measure("  (reference: rapidjson Accept only)", [&](std::size_t) {
+  rows.push_back(measure("    (reference: rapidjson Accept only)", [&](std::size_t) {
     json.Clear();
     rapidjson::Writer<rapidjson::StringBuffer> plain(json);
     built.Accept(plain);
@@ -152,6 +202,10 @@ int main(int argc, char** argv) {
   mapper::EventIdHasher ids;
   rows.push_back(measure("  _id (SHA-256, base64url)", [&](std::size_t i) { return ids.id(input[i % kDistinct]).size(); }));
 
+  if (sample != builder.buildChecked(input[0])) {
+    std::fprintf(stderr, "bench_mapper: the direct and the checked path disagree\n");
+    return 1;
+  }
   std::printf("bench_mapper: %zu events (%zu distinct), one thread, document of %zu bytes\n\n", kEvents, kDistinct,
               sample.size());
   std::printf("| %-40s | %9s | %12s | %13s | %12s |\n", "stage", "ns/event", "events/s", "CPU ns/event",
