@@ -185,7 +185,13 @@ Status DurableQueue::acknowledge(std::uint64_t sequence) {
       bytes += size;
       ++events;
     }
-    batch.removeRange(Family::Queue, queueKey(0), queueKey(sequence + 1));
+    // One point delete per entry, not a range delete: every range tombstone in the memtable is
+    // re-sorted whenever an iterator is created, which made each read O(acknowledgements).
+    for (const auto& [s, size] : unacked_) {
+      if (s > sequence) break;
+      batch.remove(Family::Queue, queueKey(s));
+    }
+    if (sequence >= cursor_) batch.removeRange(Family::Queue, queueKey(cursor_), queueKey(sequence + 1));  // unread
     batch.put(Family::Meta, kAckedSequenceKey, std::to_string(sequence));
     batch.put(Family::Meta, kAckedBytesKey, std::to_string(ackedBytes_ + bytes));
     batch.put(Family::Meta, kAckedEventsKey, std::to_string(ackedEvents_ + events));
