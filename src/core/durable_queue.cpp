@@ -183,14 +183,15 @@ Status DurableQueue::acknowledge(std::uint64_t sequence) {
   {
     std::lock_guard lock(mutex_);
     if (sequence <= ackedSequence_) return {};
+    // One point delete per entry, not a range delete: every range tombstone in the memtable is
+    // re-sorted whenever an iterator is created, which made each read O(acknowledgements).
     for (const auto& [s, size] : unacked_) {
       if (s > sequence) break;
+      batch.remove(Family::Queue, queueKey(s));
       bytes += size;
       ++events;
     }
-    // From just after the last acknowledgement, not from 0: RocksDB re-fragments the memtable's
-    // range tombstones for every new iterator, and nested ranges [0, n) make that quadratic.
-    batch.removeRange(Family::Queue, queueKey(ackedSequence_ + 1), queueKey(sequence + 1));
+    if (sequence >= cursor_) batch.removeRange(Family::Queue, queueKey(cursor_), queueKey(sequence + 1));  // unread
     batch.put(Family::Meta, kAckedSequenceKey, std::to_string(sequence));
     batch.put(Family::Meta, kAckedBytesKey, std::to_string(ackedBytes_ + bytes));
     batch.put(Family::Meta, kAckedEventsKey, std::to_string(ackedEvents_ + events));

@@ -84,6 +84,20 @@ TEST_CASE("durable queue: entries are read in order once written, and acknowledg
   CHECK(metrics.gauge("queue.bytes").value() == 0);
 }
 
+TEST_CASE("durable queue: acknowledging entries not read yet removes them too, and they are not read again") {
+  testing::MemoryStore store;
+  core::Metrics metrics;
+  core::DurableQueue queue(store, 1 << 20, metrics);
+  REQUIRE(queue.open().has_value());
+  appendAll(queue, store, {"/a", "/b", "/c", "/d"});
+  REQUIRE(readAll(queue, 1).size() == 1);
+  REQUIRE(queue.acknowledge(3).has_value());
+  CHECK(store.count(core::Family::Queue) == 1);
+  const auto rest = readAll(queue);
+  REQUIRE(rest.size() == 1);
+  CHECK(rest[0].file.path == "/d");
+}
+
 TEST_CASE("durable queue: a batch that failed to write leaves no entry and frees its sequences") {
   testing::MemoryStore store;
   core::Metrics metrics;

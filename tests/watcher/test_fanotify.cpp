@@ -393,6 +393,37 @@ open(r + '-done', 'w').close()
   }
 }
 
+TEST_CASE("fanotify: a directory moved in reports its contents as created, excluded ones aside") {
+  TempDir root;
+  TempDir outside;
+  const std::vector modules{moduleFor({root.str()}, true, {"/skip$"})};
+  for (const bool useRename : {true, false}) {
+    CAPTURE(useRename);
+    const std::string from = outside.str() + (useRename ? "/with-rename" : "/with-moves");
+    std::filesystem::create_directories(from + "/sub/skip");
+    outside.write((useRename ? "with-rename" : "with-moves") + std::string("/inner"), "i");
+    outside.write((useRename ? "with-rename" : "with-moves") + std::string("/sub/deep"), "d");
+    outside.write((useRename ? "with-rename" : "with-moves") + std::string("/sub/skip/hidden"), "h");
+    const std::string to = root.str() + (useRename ? "/with-rename" : "/with-moves");
+    FanotifyBackend backend(modules, FanotifyOptions{.useRename = useRename});
+    if (!startOrSkip(backend, modules)) return;
+    Recorder recorder;
+    Running running(backend, recorder);
+    ChildProcess child = python("os.rename(sys.argv[1], sys.argv[2])\nopen(sys.argv[2] + '-done', 'w').close()",
+                                {from, to});
+    REQUIRE(child.started());
+    REQUIRE(recorder.waitFor(Kind::Closed, to + "-done"));
+    const std::vector<RawChange> changes = recorder.changes();
+    CAPTURE(describe(changes));
+    CHECK(contains(changes, Kind::MovedTo, to));
+    CHECK(contains(changes, Kind::Created, to + "/inner"));
+    CHECK(contains(changes, Kind::Created, to + "/sub"));
+    CHECK(contains(changes, Kind::Created, to + "/sub/deep"));
+    CHECK_FALSE(mentions(changes, "skip"));
+    CHECK(child.release() == 0);
+  }
+}
+
 TEST_CASE("fanotify: a file as a root, replaced the way editors save") {
   TempDir dir;
   const std::string file = dir.write("app.conf", "v1");

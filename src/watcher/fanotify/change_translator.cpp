@@ -3,6 +3,9 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+#include <system_error>
+
 namespace fim::watcher::fanotify {
 namespace {
 
@@ -62,6 +65,22 @@ void ChangeTranslator::emit(RawChange change, std::int32_t pid, const ChangeSink
   sink(std::move(change));
 }
 
+void ChangeTranslator::emitContents(const std::string& dir, std::int32_t pid, const ChangeSink& sink) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code typeError;
+    const bool isDirectory = it->symlink_status(typeError).type() == fs::file_type::directory;
+    std::string path = it->path().string();
+    if (!reportable(path, isDirectory)) {
+      if (isDirectory) it.disable_recursion_pending();  // an excluded directory: nothing below is reported
+      continue;
+    }
+    emit(RawChange{.kind = RawChange::Kind::Created, .path = std::move(path), .isDirectory = isDirectory}, pid, sink);
+  }
+}
+
 void ChangeTranslator::emitMove(RawChange::Kind kind, std::string path, bool isDirectory, std::uint64_t inode,
                                 std::int32_t pid, const ChangeSink& sink) {
   RawChange change;
@@ -115,6 +134,7 @@ void ChangeTranslator::translate(const Event& event, const ChangeSink& sink) {
   const std::uint64_t inode = (event.mask & FAN_MOVED_TO) && path ? inodeAt(*path) : 0;
   if (fromRoot) emitMove(RawChange::Kind::MovedFrom, std::move(*movedFrom), isDirectory, inode, event.pid, sink);
   if (here) emitParts(event, *path, inode, sink);
+  if (here && !fromRoot && isDirectory && (event.mask & FAN_MOVED_TO)) emitContents(*path, event.pid, sink);
 }
 
 void ChangeTranslator::emitParts(const Event& event, const std::string& path, std::uint64_t inode,
@@ -170,7 +190,9 @@ void ChangeTranslator::translateRename(const Event& event, const ChangeSink& sin
   } else if (fromRoot) {  // moved out of what fimbeat watches
     emitMove(RawChange::Kind::MovedFrom, std::move(*oldPath), isDirectory, inode, event.pid, sink);
   } else {  // moved in
+    const std::string path = *newPath;
     emitMove(RawChange::Kind::MovedTo, std::move(*newPath), isDirectory, inode, event.pid, sink);
+    if (isDirectory) emitContents(path, event.pid, sink);
   }
 }
 

@@ -60,6 +60,9 @@ class ChangeTranslator {
   void emitMove(RawChange::Kind kind, std::string path, bool isDirectory, std::uint64_t inode, std::int32_t pid,
                 const ChangeSink& sink);
   void emit(RawChange change, std::int32_t pid, const ChangeSink& sink);
+  // A directory moved in from outside the roots: one mark sees its contents, but no event says
+  // they arrived, so each reportable entry below it is reported as Created (as inotify does).
+  void emitContents(const std::string& dir, std::int32_t pid, const ChangeSink& sink);
   const core::ProcessInfo& process(std::int32_t pid);
 
   DirectoryResolver& resolver_;
