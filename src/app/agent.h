@@ -70,8 +70,9 @@ class Agent {
   output::OutputWorker worker_;
 
   core::BoundedQueue<core::Observation> observations_{kQueueCapacity};
-  core::BoundedQueue<core::FileEvent> changes_{kQueueCapacity};  // read back from the durable queue
-  core::BoundedQueue<core::EnrichedEvent> enriched_{kQueueCapacity};
+  // Read back from the durable queue: short in-memory queues suffice after it.
+  core::BoundedQueue<core::FileEvent> changes_{kQueueCapacity / 4};
+  core::BoundedQueue<core::EnrichedEvent> enriched_{kQueueCapacity / 4};
   core::BoundedQueue<core::EncodedEvent> documents_{kQueueCapacity};
 
   std::promise<void> outputDone_;

@@ -53,7 +53,13 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
   family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (auto f : {core::Family::Baseline, core::Family::Meta, core::Family::Queue}) descriptors.emplace_back(familyName(f), family);
+  // Queue entries live only until delivered: small memtables keep the agent's memory small while
+  // a scan queues tens of thousands of events.
+  rocksdb::ColumnFamilyOptions queueFamily = family;
+  queueFamily.write_buffer_size = 1 << 20;
+  for (auto f : {core::Family::Baseline, core::Family::Meta, core::Family::Queue}) {
+    descriptors.emplace_back(familyName(f), f == core::Family::Queue ? queueFamily : family);
+  }
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, family);
 
   auto store = std::unique_ptr<RocksDbStore>(new RocksDbStore());
