@@ -337,6 +337,44 @@ def test_overflow_rescans_and_the_baseline_ends_equal_to_the_tree(workspace, sta
     assert docs == [], [(actions(d), d["file"]["path"]) for d in docs][:10]
 
 
+def inotify_watches_in_use_by(uid: int) -> int:
+    """Watches held by every inotify instance of the user's processes (the limit is per user)."""
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if proc.stat().st_uid != uid:
+                continue
+            for fd in (proc / "fd").iterdir():
+                if os.readlink(fd) == "anon_inode:inotify":
+                    info = (proc / "fdinfo" / fd.name).read_text()
+                    total += sum(1 for line in info.splitlines() if line.startswith("inotify wd:"))
+        except OSError:
+            continue  # the process ended meanwhile
+    return total
+
+
+def test_out_of_watches_names_the_limit_then_fanotify_takes_over(workspace, start_agent, tree):
+    if fanotify_unavailable():
+        pytest.skip(f"the fallback to fanotify cannot run here: {fanotify_unavailable()}")
+    for i in range(40):
+        (tree / f"d{i:02d}").mkdir()
+    knob = Path("/proc/sys/fs/inotify/max_user_watches")
+    saved = knob.read_text().strip()
+    # Room for a few of the tree's 43 directories only; restored as soon as the agent has tried.
+    knob.write_text(f"{inotify_watches_in_use_by(os.geteuid()) + 5}\n")
+    try:
+        live = Live(workspace, start_agent, tree, on_watching=lambda: knob.write_text(saved + "\n"))
+    finally:
+        knob.write_text(saved + "\n")
+    messages = live.agent.log_messages()
+    assert any("fs.inotify.max_user_watches" in m and "sysctl -w" in m for m in messages), messages
+    assert any("switching to the fanotify backend" in m for m in messages), messages
+    late = tree / "d39" / "late.txt"  # a directory inotify could not watch
+    assert live.step(lambda: late.write_bytes(b"late\n")) == [("created", str(late))]
+
+
 # --- fidelity storm ------------------------------------------------------------------------------
 
 

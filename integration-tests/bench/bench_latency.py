@@ -328,10 +328,15 @@ def lost_paths(lines, root, skip):
     """Paths whose final state the documents get wrong (missing, extra or different)."""
     state = replay(lines, skip)
     actual = tree_state(root, skip)
-    return sum(1 for p in set(state) | set(actual)
-               if p not in state or p not in actual or
-               (state[p]["type"], state[p].get("size"), int(state[p]["mode"], 8),
-                state[p].get("hash", {}).get("sha1")) != actual[p])
+    wrong = [p for p in sorted(set(state) | set(actual))
+             if p not in state or p not in actual or
+             (state[p]["type"], state[p].get("size"), int(state[p]["mode"], 8),
+              state[p].get("hash", {}).get("sha1")) != actual[p]]
+    for p in wrong[:5]:  # what went wrong, for whoever investigates
+        print(f"  wrong final state: {p}: documents say {state.get(p, {}).get('type', 'nothing')}"
+              f"{'' if p not in state else ' ' + str(state[p].get('size'))}, the tree has "
+              f"{actual.get(p, 'nothing')}", file=sys.stderr)
+    return len(wrong)
 
 
 # The storm generator: `storm ROOT DIRS OPS SEED ID` makes OPS random operations on files of its

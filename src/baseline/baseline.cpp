@@ -195,6 +195,11 @@ void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& 
         unchanged_.add();
         continue;
       }
+      if (observation.kind == core::Observation::Kind::ScanStarted) {
+        seen_.clear();
+        unverified_.clear();
+        continue;
+      }
       if (observation.kind == core::Observation::Kind::ScanDone) {
         if (auto ok = sweep(swept); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
         swept.clear();

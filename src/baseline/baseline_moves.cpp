@@ -88,6 +88,8 @@ core::Status Baseline::applyMove(const core::Observation& observation, std::vect
   const std::string& to = observation.info.path;
   auto old = lookup(from);
   if (!old) return std::unexpected(old.error());
+  const bool goneAgain = observation.info.type == core::FileType::Unknown && !observation.errorMessage;
+  if (!*old && goneAgain) return {};  // never known under either name and already gone: nothing to record
   if (!*old || from == to) {  // nothing known at the old path: the new one is simply a new path
     core::Observation plain = observation;
     plain.kind = core::Observation::Kind::Path;

@@ -55,6 +55,7 @@ struct Observation {
     Deleted,    // info.path (and everything under it) is gone: remove the records, report each
     Moved,      // info holds the state at its new path, previousPath where it was: records move with it
     SubtreeDone,  // every path under info.path has been observed: sweep that subtree only
+    ScanStarted,  // a full scan begins: only what is observed from now on counts as seen by its sweep
   };
   Kind kind = Kind::Path;
   FileInfo info;

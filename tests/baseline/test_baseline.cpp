@@ -195,3 +195,27 @@ TEST_CASE("baseline with a queue: each record and its event are written in the s
   CHECK(read[2].file.path == "/a/y");
   CHECK((read[2].actions == std::vector<core::Action>{core::Action::Deleted}));
 }
+
+TEST_CASE("baseline: only what is observed after a full scan starts counts as seen by its sweep") {
+  Fixture fx;
+  core::DurableQueue queue(fx.store, 1 << 20, fx.metrics);
+  REQUIRE(queue.open().has_value());
+  const auto runWith = [&](std::vector<core::Observation> observations) {
+    baseline::Baseline b(fx.store, fx.roots, fx.metrics, fx.clock, &queue);
+    REQUIRE(b.open().has_value());
+    core::BoundedQueue<core::Observation> in(64);
+    for (auto& o : observations) REQUIRE(in.push(std::move(o), {}));
+    in.close();
+    b.run({}, in);
+  };
+  core::Observation started, done;
+  started.kind = core::Observation::Kind::ScanStarted;
+  done.kind = core::Observation::Kind::ScanDone;
+  runWith({started, observe("/a/x", "11"), observe("/a/y", "22"), done});
+  REQUIRE(fx.store.count(core::Family::Baseline) == 2);
+  // /a/y is seen live, then (its deletion lost with an overflowing kernel queue) a rescan starts
+  // and no longer finds it: the sweep must delete it.
+  runWith({observe("/a/y", "22"), started, observe("/a/x", "11"), done});
+  CHECK(fx.store.count(core::Family::Baseline) == 1);
+  CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
+}

@@ -121,6 +121,13 @@ void RealtimeWatcher::Loop::startBackend(ChangeBackend& backend) {
 void RealtimeWatcher::Loop::startScan(ScanKind kind) {
   scanning_ = true;
   touched_.clear();
+  if (kind != ScanKind::Unwatched) {
+    // A path observed live before this scan (then deleted while events were being lost) must not
+    // count as seen by it, or its record would survive the sweep.
+    core::Observation started;
+    started.kind = core::Observation::Kind::ScanStarted;
+    push(std::move(started));
+  }
   ScanOptions options = w_.options_.scan;
   std::vector<config::ModuleConfig> modules = w_.modules_;
   if (kind == ScanKind::Verify) {
