@@ -122,7 +122,9 @@ core::Status Baseline::applyMove(const core::Observation& observation, std::vect
   if (observation.errorMessage && record.info.hashes.empty()) record.info.hashes = (*old)->hashes;
   batch.remove(core::Family::Baseline, from);
   batch.put(core::Family::Baseline, to, encodeRecord(record));
-  seen_.insert(seenKey(to));
+  // Only a path actually found there counts as seen: a record moved to a path that was gone again
+  // (its deletion may be among events a kernel queue overflow lost) is left to the running scan's sweep.
+  if (!goneAgain) seen_.insert(seenKey(to));
   events.push_back(std::move(moved));
   // Everything below it (a directory): rekeyed as recorded, never rehashed.
   core::Status decoded = {};

@@ -219,3 +219,30 @@ TEST_CASE("baseline: only what is observed after a full scan starts counts as se
   CHECK(fx.store.count(core::Family::Baseline) == 1);
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
 }
+
+TEST_CASE("baseline: a record moved to a path that was gone again is left to the running scan's sweep") {
+  Fixture fx;
+  core::DurableQueue queue(fx.store, 1 << 20, fx.metrics);
+  REQUIRE(queue.open().has_value());
+  const auto runWith = [&](std::vector<core::Observation> observations) {
+    baseline::Baseline b(fx.store, fx.roots, fx.metrics, fx.clock, &queue);
+    REQUIRE(b.open().has_value());
+    core::BoundedQueue<core::Observation> in(64);
+    for (auto& o : observations) REQUIRE(in.push(std::move(o), {}));
+    in.close();
+    b.run({}, in);
+  };
+  core::Observation started, done;
+  started.kind = core::Observation::Kind::ScanStarted;
+  done.kind = core::Observation::Kind::ScanDone;
+  runWith({started, observe("/a/x", "11"), observe("/a/keep", "22"), done});
+  // x was renamed to y and y deleted; the deletion was lost with an overflow, the rescan runs.
+  core::Observation moved;
+  moved.kind = core::Observation::Kind::Moved;
+  moved.info.path = "/a/y";  // type Unknown: y was gone when the watcher looked
+  moved.previousPath = "/a/x";
+  runWith({started, moved, observe("/a/keep", "22"), done});
+  CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/x")->has_value());
+  CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
+  CHECK(fx.store.count(core::Family::Baseline) == 1);
+}
