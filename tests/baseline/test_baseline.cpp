@@ -196,21 +196,33 @@ TEST_CASE("baseline with a queue: each record and its event are written in the s
   CHECK((read[2].actions == std::vector<core::Action>{core::Action::Deleted}));
 }
 
+namespace {
+
+// One run of the baseline stage over these observations, events into `queue`.
+void runStage(Fixture& fx, core::DurableQueue& queue, std::vector<core::Observation>& observations) {
+  baseline::Baseline b(fx.store, fx.roots, fx.metrics, fx.clock, &queue);
+  REQUIRE(b.open().has_value());
+  core::BoundedQueue<core::Observation> in(64);
+  for (auto& o : observations) REQUIRE(in.push(std::move(o), {}));
+  in.close();
+  b.run({}, in);
+}
+
+core::Observation marker(core::Observation::Kind kind) {
+  core::Observation o;
+  o.kind = kind;
+  return o;
+}
+
+}  // namespace
+
 TEST_CASE("baseline: only what is observed after a full scan starts counts as seen by its sweep") {
   Fixture fx;
   core::DurableQueue queue(fx.store, 1 << 20, fx.metrics);
   REQUIRE(queue.open().has_value());
-  const auto runWith = [&](std::vector<core::Observation> observations) {
-    baseline::Baseline b(fx.store, fx.roots, fx.metrics, fx.clock, &queue);
-    REQUIRE(b.open().has_value());
-    core::BoundedQueue<core::Observation> in(64);
-    for (auto& o : observations) REQUIRE(in.push(std::move(o), {}));
-    in.close();
-    b.run({}, in);
-  };
-  core::Observation started, done;
-  started.kind = core::Observation::Kind::ScanStarted;
-  done.kind = core::Observation::Kind::ScanDone;
+  const auto runWith = [&](std::vector<core::Observation> observations) { runStage(fx, queue, observations); };
+  const core::Observation started = marker(core::Observation::Kind::ScanStarted);
+  const core::Observation done = marker(core::Observation::Kind::ScanDone);
   runWith({started, observe("/a/x", "11"), observe("/a/y", "22"), done});
   REQUIRE(fx.store.count(core::Family::Baseline) == 2);
   // /a/y is seen live, then (its deletion lost with an overflowing kernel queue) a rescan starts
@@ -224,17 +236,9 @@ TEST_CASE("baseline: a record moved to a path that was gone again is left to the
   Fixture fx;
   core::DurableQueue queue(fx.store, 1 << 20, fx.metrics);
   REQUIRE(queue.open().has_value());
-  const auto runWith = [&](std::vector<core::Observation> observations) {
-    baseline::Baseline b(fx.store, fx.roots, fx.metrics, fx.clock, &queue);
-    REQUIRE(b.open().has_value());
-    core::BoundedQueue<core::Observation> in(64);
-    for (auto& o : observations) REQUIRE(in.push(std::move(o), {}));
-    in.close();
-    b.run({}, in);
-  };
-  core::Observation started, done;
-  started.kind = core::Observation::Kind::ScanStarted;
-  done.kind = core::Observation::Kind::ScanDone;
+  const auto runWith = [&](std::vector<core::Observation> observations) { runStage(fx, queue, observations); };
+  const core::Observation started = marker(core::Observation::Kind::ScanStarted);
+  const core::Observation done = marker(core::Observation::Kind::ScanDone);
   runWith({started, observe("/a/x", "11"), observe("/a/keep", "22"), done});
   // x was renamed to y and y deleted; the deletion was lost with an overflow, the rescan runs.
   core::Observation moved;
