@@ -12,6 +12,7 @@ constexpr const char* kAppendedEventsKey = "queue.appended_events";
 constexpr const char* kAckedBytesKey = "queue.acked_bytes";
 constexpr const char* kAckedEventsKey = "queue.acked_events";
 constexpr const char* kAckedSequenceKey = "queue.acked_sequence";
+constexpr std::uint64_t kRangeDeleteFrom = 64;  // entries per acknowledgement
 
 Result<std::uint64_t> readNumber(KvStore& store, const char* key) {
   auto value = store.get(Family::Meta, key);
@@ -183,15 +184,23 @@ Status DurableQueue::acknowledge(std::uint64_t sequence) {
   {
     std::lock_guard lock(mutex_);
     if (sequence <= ackedSequence_) return {};
-    // One point delete per entry, not a range delete: every range tombstone in the memtable is
-    // re-sorted whenever an iterator is created, which made each read O(acknowledgements).
     for (const auto& [s, size] : unacked_) {
       if (s > sequence) break;
-      batch.remove(Family::Queue, queueKey(s));
       bytes += size;
       ++events;
     }
-    if (sequence >= cursor_) batch.removeRange(Family::Queue, queueKey(cursor_), queueKey(sequence + 1));  // unread
+    // RocksDB (7.x) re-sorts every range tombstone in the memtable whenever an iterator is created,
+    // so one range per small acknowledgement makes a trickle of live events slow down without
+    // bound; a point delete per entry would make a drained backlog's tombstones as many as its
+    // events. Large acknowledgements take one range from the previous one, small ones point deletes.
+    if (events >= kRangeDeleteFrom || sequence >= cursor_) {
+      batch.removeRange(Family::Queue, queueKey(ackedSequence_ + 1), queueKey(sequence + 1));
+    } else {
+      for (const auto& [s, size] : unacked_) {
+        if (s > sequence) break;
+        batch.remove(Family::Queue, queueKey(s));
+      }
+    }
     batch.put(Family::Meta, kAckedSequenceKey, std::to_string(sequence));
     batch.put(Family::Meta, kAckedBytesKey, std::to_string(ackedBytes_ + bytes));
     batch.put(Family::Meta, kAckedEventsKey, std::to_string(ackedEvents_ + events));

@@ -255,3 +255,21 @@ TEST_CASE("durable queue: each acknowledgement removes exactly the entries deliv
   CHECK((store.deleted == std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
   CHECK(store.inner.count(core::Family::Queue) == 0);
 }
+
+TEST_CASE("durable queue: a large acknowledgement is one range from the previous one, a small one point deletes") {
+  RangeRecordingStore store;
+  core::Metrics metrics;
+  core::DurableQueue queue(store, 1 << 30, metrics);
+  REQUIRE(queue.open().has_value());
+  std::vector<std::string> paths;
+  for (int i = 0; i < 110; ++i) paths.push_back("/f" + std::to_string(i));
+  appendAll(queue, store, paths);
+  REQUIRE(readAll(queue, 200).size() == 110);
+  REQUIRE(queue.acknowledge(100).has_value());  // a drained backlog's batch
+  REQUIRE(queue.acknowledge(102).has_value());  // a trickle of live events
+  using Range = std::pair<std::uint64_t, std::uint64_t>;
+  CHECK((store.ranges == std::vector<Range>{{1, 101}}));
+  CHECK((store.deleted == std::vector<std::uint64_t>{101, 102}));
+  CHECK(store.inner.count(core::Family::Queue) == 8);
+  CHECK(queue.events() == 8);
+}
