@@ -109,7 +109,9 @@ def test_per_item_429_is_retried_and_delivered(workspace, start_agent, endpoint)
     assert agent.stop() == 0
     metrics = agent.shutdown_metrics()
     assert metrics["output"]["events"]["toomany"] == 4
-    assert metrics["output"]["events"]["acked"] == len(expected)
+    # Every event was acknowledged, or (stopped between Elasticsearch storing it and fimbeat reading
+    # the answer) is still in the durable queue, to be answered 409 at the next start.
+    assert metrics["output"]["events"]["acked"] + metrics["queue"]["events"] == len(expected), metrics
 
 
 def test_mapping_error_goes_to_the_dead_letter_index(workspace, start_agent, endpoint):
