@@ -4,25 +4,13 @@
 
 #include <doctest/doctest.h>
 
+#include "support/gzip.h"
+
 #include "output/elasticsearch/bulk_encoder.h"
 #include "output/elasticsearch/bulk_request.h"
 
 namespace fim::output::es {
 namespace {
-
-std::string inflateGzip(const std::string& data) {
-  z_stream stream{};
-  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
-  std::string out(4 << 20, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(inflate(&stream, Z_FINISH) == Z_STREAM_END);
-  out.resize(stream.total_out);
-  inflateEnd(&stream);
-  return out;
-}
 
 std::vector<core::EncodedEvent> eventsFrom(int first, int count) {
   std::vector<core::EncodedEvent> events;
@@ -53,7 +41,7 @@ TEST_CASE("bulk encoder: request after request, bodies equal encodeBulk's, gzipp
       auto body = encoder.encode(pointers, "logs-fim.event-default");
       REQUIRE(body.has_value());
       const std::string expected = encodeBulk(pointers, "logs-fim.event-default");
-      CHECK((level > 0 ? inflateGzip(*body) : *body) == expected);
+      CHECK((level > 0 ? testing::gunzip(*body) : *body) == expected);
       if (level > 0) CHECK(body->size() < expected.size());
       encoder.recycle(std::move(*body));
     }
@@ -67,8 +55,8 @@ TEST_CASE("bulk encoder: a body that was not given back does not disturb the nex
   auto second = encoder.encode(pointersTo(b), "x");
   REQUIRE(first.has_value());
   REQUIRE(second.has_value());
-  CHECK(inflateGzip(*first) == encodeBulk(pointersTo(a), "x"));
-  CHECK(inflateGzip(*second) == encodeBulk(pointersTo(b), "x"));
+  CHECK(testing::gunzip(*first) == encodeBulk(pointersTo(a), "x"));
+  CHECK(testing::gunzip(*second) == encodeBulk(pointersTo(b), "x"));
 }
 
 }  // namespace fim::output::es

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/gzip.h"
+
 #include "output/elasticsearch/backoff.h"
 #include "output/elasticsearch/bulk_request.h"
 #include "output/elasticsearch/bulk_response.h"
@@ -24,20 +26,6 @@ std::vector<std::string> lines(const std::string& body) {
   std::size_t start = 0;
   for (std::size_t nl; (nl = body.find('\n', start)) != std::string::npos; start = nl + 1) out.push_back(body.substr(start, nl - start));
   CHECK(start == body.size());  // every line ends in '\n', the last one too
-  return out;
-}
-
-std::string gunzip(const std::string& data) {
-  z_stream stream{};
-  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
-  std::string out(1 << 20, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(inflate(&stream, Z_FINISH) == Z_STREAM_END);
-  out.resize(stream.total_out);
-  inflateEnd(&stream);
   return out;
 }
 
@@ -77,7 +65,7 @@ TEST_CASE("gzip bodies decompress to the original") {
     auto compressed = gzipCompress(text, level);
     REQUIRE(compressed.has_value());
     CHECK(compressed->size() < text.size() / 10);
-    CHECK(gunzip(*compressed) == text);
+    CHECK(testing::gunzip(*compressed) == text);
   }
 }
 

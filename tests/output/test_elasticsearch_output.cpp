@@ -14,6 +14,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/gzip.h"
+
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "output/elasticsearch/elasticsearch_output.h"
@@ -35,20 +37,6 @@ struct BulkReply {
   int status = 200;
   std::vector<int> items;  // empty with status 200: every item 201
 };
-
-std::string inflateGzip(const std::string& data) {
-  z_stream stream{};
-  REQUIRE(inflateInit2(&stream, 15 + 16) == Z_OK);
-  std::string out(16 << 20, '\0');
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = reinterpret_cast<Bytef*>(out.data());
-  stream.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(inflate(&stream, Z_FINISH) == Z_STREAM_END);
-  out.resize(stream.total_out);
-  inflateEnd(&stream);
-  return out;
-}
 
 std::vector<BulkItem> parseBulkBody(const std::string& body) {
   std::vector<BulkItem> items;
@@ -118,7 +106,7 @@ class TestServer {
       record(request);
       // cpp-httplib built with zlib inflates gzip request bodies itself; inflate here when it did not.
       const bool gzipped = request.body.size() > 2 && request.body[0] == '\x1f' && request.body[1] == '\x8b';
-      const std::string body = gzipped ? inflateGzip(request.body) : request.body;
+      const std::string body = gzipped ? testing::gunzip(request.body) : request.body;
       auto items = parseBulkBody(body);
       BulkReply reply;
       {
