@@ -102,7 +102,7 @@ Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_p
 Agent::~Agent() {
   if (outputThread_.joinable() && !stuck_) stop(std::chrono::milliseconds(0));
   if (stuck_) {
-    for (auto* t : {&watcherThread_, &baselineThread_, &queueThread_, &enricherThread_, &mapperThread_, &outputThread_}) {
+    for (auto* t : {&watcherThread_, &baselineThread_, &deliveryThread_, &outputThread_}) {
       if (t->joinable()) t->detach();
     }
   }
@@ -137,9 +137,16 @@ void Agent::start() {
     worker_.run(stop, documents_);
     outputDone_.set_value();
   });
-  mapperThread_ = spawn("mapper", [this](std::stop_token stop) { builder_.run(stop, enriched_, documents_); });
-  enricherThread_ = spawn("enricher", [this](std::stop_token stop) { enricher_.run(stop, changes_, enriched_); });
-  queueThread_ = spawn("queue", [this](std::stop_token stop) { reader_.run(stop, changes_); });
+  deliveryThread_ = spawn("delivery", [this](std::stop_token stop) {
+    std::vector<core::EnrichedEvent> enriched;
+    std::vector<core::EncodedEvent> documents;
+    reader_.run(stop, [&](std::vector<core::FileEvent>& batch) {
+      enricher_.enrichBatch(batch, enriched);
+      builder_.mapBatch(enriched, documents);
+      return documents_.pushBatch(documents, stop);
+    });
+    documents_.close();
+  });
   baselineThread_ = spawn("baseline", [this](std::stop_token stop) { baseline_->run(stop, observations_); });
   watcherThread_ = spawn("watcher", [this](std::stop_token stop) {
     source_->run(stop, observations_);
@@ -154,7 +161,7 @@ bool Agent::stop(std::chrono::milliseconds grace) {
   const bool drained = outputDoneFuture_.wait_for(grace) == std::future_status::ready;
   if (!drained) {
     core::logger("agent").warn("pipeline did not drain within {} ms; stopping every stage", grace.count());
-    for (auto* t : {&baselineThread_, &queueThread_, &enricherThread_, &mapperThread_, &outputThread_}) t->request_stop();
+    for (auto* t : {&baselineThread_, &deliveryThread_, &outputThread_}) t->request_stop();
   }
   {
     std::unique_lock lock(runningMutex_);
@@ -164,7 +171,7 @@ bool Agent::stop(std::chrono::milliseconds grace) {
       return false;
     }
   }
-  for (auto* t : {&watcherThread_, &baselineThread_, &queueThread_, &enricherThread_, &mapperThread_, &outputThread_}) {
+  for (auto* t : {&watcherThread_, &baselineThread_, &deliveryThread_, &outputThread_}) {
     if (t->joinable()) t->join();
   }
   enricher_.stop();

@@ -70,9 +70,9 @@ class Agent {
   output::OutputWorker worker_;
 
   core::BoundedQueue<core::Observation> observations_{kQueueCapacity};
-  // Read back from the durable queue: short in-memory queues suffice after it.
-  core::BoundedQueue<core::FileEvent> changes_{kQueueCapacity / 4};
-  core::BoundedQueue<core::EnrichedEvent> enriched_{kQueueCapacity / 4};
+  // Events read back from the durable queue are enriched and mapped on the reader's thread (a
+  // hand-over between threads costs a wake-up, which is most of a live event's latency); the
+  // documents then wait here for the output.
   core::BoundedQueue<core::EncodedEvent> documents_{kQueueCapacity};
 
   std::promise<void> outputDone_;
@@ -82,7 +82,7 @@ class Agent {
   std::mutex runningMutex_;
   std::condition_variable runningChanged_;
   int running_ = 0;  // stage threads that have not returned yet
-  std::jthread watcherThread_, baselineThread_, queueThread_, enricherThread_, mapperThread_, outputThread_;
+  std::jthread watcherThread_, baselineThread_, deliveryThread_, outputThread_;
 };
 
 [[nodiscard]] core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config,

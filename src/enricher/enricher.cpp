@@ -10,9 +10,6 @@
 #include "enricher/host_info.h"
 
 namespace fim::enricher {
-namespace {
-constexpr std::size_t kBatch = 256;  // events taken per wake-up
-}  // namespace
 
 core::Result<core::Metadata> collectMetadata(const config::Config& config, const core::Clock& clock,
                                              const std::string& version) {
@@ -119,18 +116,12 @@ core::EnrichedEvent Enricher::enrich(core::FileEvent&& event, const std::shared_
   return core::EnrichedEvent{std::move(event), snapshot, tags};  // one move of the event, no default-then-assign
 }
 
-void Enricher::run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& in,
-                   core::BoundedQueue<core::EnrichedEvent>& out) const {
-  std::vector<core::FileEvent> batch;
-  std::vector<core::EnrichedEvent> enriched;
-  while (in.popBatch(batch, kBatch, stop) > 0) {
-    events_.add(static_cast<std::int64_t>(batch.size()));
-    const auto snapshot = metadata();  // one load per batch
-    for (auto& event : batch) enriched.push_back(enrich(std::move(event), snapshot));
-    batch.clear();
-    if (!out.pushBatch(enriched, stop)) break;
-  }
-  out.close();
+void Enricher::enrichBatch(std::vector<core::FileEvent>& in, std::vector<core::EnrichedEvent>& out) const {
+  events_.add(static_cast<std::int64_t>(in.size()));
+  const auto snapshot = metadata();  // one load per batch
+  out.reserve(out.size() + in.size());
+  for (auto& event : in) out.push_back(enrich(std::move(event), snapshot));
+  in.clear();
 }
 
 }  // namespace fim::enricher

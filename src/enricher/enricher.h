@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "config/config.h"
-#include "core/bounded_queue.h"
 #include "core/clock.h"
 #include "core/event.h"
 #include "core/metrics.h"
@@ -41,12 +40,11 @@ class Enricher {
 
   // Copies the snapshot pointer and the module's tags; nothing else happens per event.
   core::EnrichedEvent enrich(core::FileEvent event) const;
-  // The same with a snapshot taken from metadata() once for many events (as run() does per batch).
+  // The same with a snapshot taken from metadata() once for many events (as enrichBatch() does).
   core::EnrichedEvent enrich(core::FileEvent&& event, const std::shared_ptr<const core::Metadata>& snapshot) const;
 
-  // Until `in` is closed and drained (or stop); closes `out` when it returns.
-  void run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& in,
-           core::BoundedQueue<core::EnrichedEvent>& out) const;
+  // Moves every event of `in` to `out`, enriched with one snapshot; counts them; clears `in`.
+  void enrichBatch(std::vector<core::FileEvent>& in, std::vector<core::EnrichedEvent>& out) const;
 
   // The snapshot events get now.
   std::shared_ptr<const core::Metadata> metadata() const { return snapshot_.load(std::memory_order_acquire); }

@@ -11,7 +11,6 @@
 namespace fim::mapper {
 namespace {
 
-constexpr std::size_t kBatch = 256;          // events taken per wake-up
 constexpr std::size_t kPoolBytes = 32 * 1024;  // far more than a typical document needs
 
 Value timestampValue(core::TimePoint t, Allocator& a) {
@@ -190,19 +189,13 @@ std::string DocumentBuilder::buildChecked(const core::EnrichedEvent& event) {
   return encodeChecked(event) ? std::string(json_.GetString(), json_.GetSize()) : std::string();
 }
 
-void DocumentBuilder::run(std::stop_token stop, core::BoundedQueue<core::EnrichedEvent>& in,
-                          core::BoundedQueue<core::EncodedEvent>& out) {
-  std::vector<core::EnrichedEvent> batch;
-  std::vector<core::EncodedEvent> documents;
-  while (in.popBatch(batch, kBatch, stop) > 0) {
-    events_.add(static_cast<std::int64_t>(batch.size()));
-    for (const auto& event : batch) {
-      if (auto encoded = map(event)) documents.push_back(std::move(*encoded));
-    }
-    batch.clear();
-    if (!out.pushBatch(documents, stop)) break;
+void DocumentBuilder::mapBatch(std::vector<core::EnrichedEvent>& in, std::vector<core::EncodedEvent>& out) {
+  events_.add(static_cast<std::int64_t>(in.size()));
+  out.reserve(out.size() + in.size());
+  for (const auto& event : in) {
+    if (auto encoded = map(event)) out.push_back(std::move(*encoded));
   }
-  out.close();
+  in.clear();
 }
 
 }  // namespace fim::mapper

@@ -11,7 +11,6 @@
 
 #include <memory>
 #include <optional>
-#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -19,7 +18,6 @@
 #include <rapidjson/stringbuffer.h>
 
 #include "config/config.h"
-#include "core/bounded_queue.h"
 #include "core/document_filter.h"
 #include "core/event.h"
 #include "core/metrics.h"
@@ -59,9 +57,8 @@ class DocumentBuilder {
   // Whether map() writes documents directly (no processors and a schema that covers them).
   bool direct() const { return direct_.has_value(); }
 
-  // Until `in` is closed and drained (or stop); closes `out` when it returns.
-  void run(std::stop_token stop, core::BoundedQueue<core::EnrichedEvent>& in,
-           core::BoundedQueue<core::EncodedEvent>& out);
+  // Maps every event of `in` into `out` (dropped ones leave nothing); counts them; clears `in`.
+  void mapBatch(std::vector<core::EnrichedEvent>& in, std::vector<core::EncodedEvent>& out);
 
  private:
   bool keepNull(std::size_t module) const { return module < keepNull_.size() && keepNull_[module]; }

@@ -14,7 +14,7 @@ constexpr std::chrono::milliseconds kRetry{1000};  // after a store read error
 QueueReader::QueueReader(core::DurableQueue& queue, core::Metrics& metrics)
     : queue_(queue), read_(metrics.counter("queue.read")) {}
 
-void QueueReader::run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& out) {
+void QueueReader::run(std::stop_token stop, const Deliver& deliver) {
   std::vector<core::FileEvent> batch;
   while (!stop.stop_requested() && !queue_.drained()) {
     auto read = queue_.read(batch, kBatch, stop, kWait);
@@ -28,9 +28,9 @@ void QueueReader::run(std::stop_token stop, core::BoundedQueue<core::FileEvent>&
     }
     if (batch.empty()) continue;
     read_.add(static_cast<std::int64_t>(batch.size()));
-    if (!out.pushBatch(batch, stop)) break;
+    if (!deliver(batch)) break;
+    batch.clear();
   }
-  out.close();
 }
 
 }  // namespace fim::output

@@ -3,9 +3,10 @@
 // pipeline (enricher → mapper → output). After a restart it first replays what was stored and
 // not acknowledged.
 
+#include <functional>
 #include <stop_token>
+#include <vector>
 
-#include "core/bounded_queue.h"
 #include "core/durable_queue.h"
 #include "core/event.h"
 #include "core/metrics.h"
@@ -14,10 +15,13 @@ namespace fim::output {
 
 class QueueReader {
  public:
+  // Takes a batch of events in queue order (and may move from it); false stops the reader.
+  using Deliver = std::function<bool(std::vector<core::FileEvent>& batch)>;
+
   QueueReader(core::DurableQueue& queue, core::Metrics& metrics);
 
-  // Until the queue's producer is closed and everything is read (or stop); closes `out` then.
-  void run(std::stop_token stop, core::BoundedQueue<core::FileEvent>& out);
+  // Until the queue's producer is closed and everything is read, deliver refuses, or stop.
+  void run(std::stop_token stop, const Deliver& deliver);
 
  private:
   core::DurableQueue& queue_;

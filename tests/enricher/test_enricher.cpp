@@ -243,25 +243,28 @@ TEST_CASE("stop: returns promptly while a probe waits on a slow metadata service
   cv.notify_all();
 }
 
-TEST_CASE("run: every event of the input reaches the output with its tags, then the output closes") {
+TEST_CASE("enrichBatch: every event of the batch is appended in order with its tags, and the batch is emptied") {
   core::Metrics metrics;
   const auto config = twoModules();
   Enricher enricher(config, metrics, initialMetadata("old-name"));
-  core::BoundedQueue<core::FileEvent> in(1024);
-  core::BoundedQueue<core::EnrichedEvent> out(1024);
-  std::stop_source stop;
-  for (int i = 0; i < 600; ++i) REQUIRE(in.push(eventOf(i % 2), stop.get_token()));
-  in.close();
-  enricher.run(stop.get_token(), in, out);
-  CHECK(out.closed());
-  std::vector<core::EnrichedEvent> all;
-  while (out.popBatch(all, 1024, stop.get_token()) > 0) {
+  std::vector<core::FileEvent> batch;
+  for (int i = 0; i < 600; ++i) {
+    batch.push_back(eventOf(i % 2));
+    batch.back().sequence = static_cast<std::uint64_t>(i + 1);
   }
-  REQUIRE(all.size() == 600);
+  std::vector<core::EnrichedEvent> all;
+  enricher.enrichBatch(batch, all);
+  CHECK(batch.empty());
+  batch.push_back(eventOf(0));
+  batch.back().sequence = 601;
+  enricher.enrichBatch(batch, all);  // appends to what is there
+  REQUIRE(all.size() == 601);
+  for (std::size_t i = 0; i < all.size(); ++i) REQUIRE(all[i].event.sequence == i + 1);
   CHECK(all[0].tags.size() == 3);
   CHECK(all[1].tags.size() == 2);
   CHECK(all[599].metadata->agent.name == "agent-x");
-  CHECK(metrics.counter("enricher.events").value() == 600);
+  CHECK(all[0].metadata == all[599].metadata);  // one snapshot per batch
+  CHECK(metrics.counter("enricher.events").value() == 601);
 }
 
 }  // namespace

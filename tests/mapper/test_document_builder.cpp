@@ -341,23 +341,20 @@ TEST_CASE("the _id is deterministic: the same queued event gives the same id, an
   CHECK(first.map(other)->id == a->id);
 }
 
-TEST_CASE("run() maps every event of a batch and closes its output") {
+TEST_CASE("mapBatch() maps every event of a batch in order and empties the batch") {
   core::Metrics metrics;
   mapper::DocumentBuilder builder(testing::testConfig(), metrics);
-  core::BoundedQueue<core::EnrichedEvent> in(16);
-  core::BoundedQueue<core::EncodedEvent> out(16);
-  std::stop_source stop;
+  std::vector<core::EnrichedEvent> batch;
   for (std::uint64_t i = 1; i <= 3; ++i) {
     auto e = enrichedEvent({core::Action::Created}, testing::regularFile("/tmp/f" + std::to_string(i), i));
     e.event.sequence = i;
-    REQUIRE(in.push(std::move(e), stop.get_token()));
+    batch.push_back(std::move(e));
   }
-  in.close();
-  builder.run(stop.get_token(), in, out);
   std::vector<core::EncodedEvent> got;
-  while (out.popBatch(got, 16, stop.get_token()) > 0) {
-  }
+  builder.mapBatch(batch, got);
+  CHECK(batch.empty());
   REQUIRE(got.size() == 3);
+  CHECK(got[0].sequence == 1);
   CHECK(got[2].sequence == 3);
   CHECK(parseJson(got[2].json)["file"]["size"].GetInt() == 3);
   CHECK(metrics.counter("mapper.events").value() == 3);
