@@ -15,6 +15,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import stat
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
@@ -325,8 +326,14 @@ def test_overflow_rescans_and_the_baseline_ends_equal_to_the_tree(workspace, sta
                     on_watching=lambda: knob.write_text(saved + "\n"))
     finally:
         knob.write_text(saved + "\n")
-    for i in range(2000):
-        (tree / "sub" / f"flood{i}").write_bytes(b"%d" % i)
+    # The agent is stopped (SIGSTOP) while the flood is made, so its 64-event queue surely
+    # overflows, however fast the agent would have read it.
+    live.agent.proc.send_signal(signal.SIGSTOP)
+    try:
+        for i in range(2000):
+            (tree / "sub" / f"flood{i}").write_bytes(b"%d" % i)
+    finally:
+        live.agent.proc.send_signal(signal.SIGCONT)
     live.barrier(timeout=60)
     metrics = live.metrics()
     assert metrics["watcher"]["realtime"]["overflows_handled"] >= 1

@@ -87,22 +87,20 @@ Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_p
       store_(std::move(store)),
       queue_(std::move(queue)),
       baseline_(std::move(baseline)),
-      reader_(*queue_, metrics),
+      reader_(*queue_, metrics, outputBatchSize(config)),
       processors_(std::move(processors)),
       enricher_(config, metrics, std::move(metadata)),
       builder_(config, metrics, processors_->empty() ? nullptr : processors_.get()),
-      worker_(*output_, metrics, outputBatchSize(config), [this](std::uint64_t sequence) {
+      worker_(*output_, metrics, [this](std::uint64_t sequence) {
         if (auto acked = queue_->acknowledge(sequence); !acked) {
           core::logger("queue").error("removing delivered events from the queue failed: {}", acked.error().message());
         }
-      }),
-      // Room for a whole batch: the worker only takes what is queued when it asks.
-      documents_(std::max(kQueueCapacity, outputBatchSize(config))) {}
+      }) {}
 
 Agent::~Agent() {
-  if (outputThread_.joinable() && !stuck_) stop(std::chrono::milliseconds(0));
+  if (deliveryThread_.joinable() && !stuck_) stop(std::chrono::milliseconds(0));
   if (stuck_) {
-    for (auto* t : {&watcherThread_, &baselineThread_, &deliveryThread_, &outputThread_}) {
+    for (auto* t : {&watcherThread_, &baselineThread_, &deliveryThread_}) {
       if (t->joinable()) t->detach();
     }
   }
@@ -133,19 +131,27 @@ std::jthread Agent::spawn(const char* component, Body body) {
 
 void Agent::start() {
   enricher_.start();  // metadata refresh and cloud probe, beside the pipeline
-  outputThread_ = spawn("output", [this](std::stop_token stop) {
-    worker_.run(stop, documents_);
-    outputDone_.set_value();
-  });
+  // One thread takes each batch from the durable queue to the output: a hand-over between
+  // threads costs a wake-up, which is most of a live event's latency.
   deliveryThread_ = spawn("delivery", [this](std::stop_token stop) {
     std::vector<core::EnrichedEvent> enriched;
     std::vector<core::EncodedEvent> documents;
-    reader_.run(stop, [&](std::vector<core::FileEvent>& batch) {
-      enricher_.enrichBatch(batch, enriched);
-      builder_.mapBatch(enriched, documents);
-      return documents_.pushBatch(documents, stop);
-    });
-    documents_.close();
+    bool stopped = false;
+    reader_.run(
+        stop,
+        [&](std::vector<core::FileEvent>& batch) {
+          const std::uint64_t last = batch.back().sequence;
+          enricher_.enrichBatch(batch, enriched);
+          builder_.mapBatch(enriched, documents);
+          const bool delivered = worker_.deliver(stop, documents, last);
+          stopped = !delivered;
+          documents.clear();
+          return delivered;
+        },
+        [&] { worker_.idle(); });
+    // Stopped in the middle: everything still queued waits for the next start.
+    worker_.finish(stopped ? queue_->events() : 0);
+    deliveryDone_.set_value();
   });
   baselineThread_ = spawn("baseline", [this](std::stop_token stop) { baseline_->run(stop, observations_); });
   watcherThread_ = spawn("watcher", [this](std::stop_token stop) {
@@ -158,10 +164,10 @@ void Agent::start() {
 bool Agent::stop(std::chrono::milliseconds grace) {
   watcherThread_.request_stop();
   observations_.close();
-  const bool drained = outputDoneFuture_.wait_for(grace) == std::future_status::ready;
+  const bool drained = deliveryDoneFuture_.wait_for(grace) == std::future_status::ready;
   if (!drained) {
     core::logger("agent").warn("pipeline did not drain within {} ms; stopping every stage", grace.count());
-    for (auto* t : {&baselineThread_, &deliveryThread_, &outputThread_}) t->request_stop();
+    for (auto* t : {&baselineThread_, &deliveryThread_}) t->request_stop();
   }
   {
     std::unique_lock lock(runningMutex_);
@@ -171,7 +177,7 @@ bool Agent::stop(std::chrono::milliseconds grace) {
       return false;
     }
   }
-  for (auto* t : {&watcherThread_, &baselineThread_, &deliveryThread_, &outputThread_}) {
+  for (auto* t : {&watcherThread_, &baselineThread_, &deliveryThread_}) {
     if (t->joinable()) t->join();
   }
   enricher_.stop();

@@ -54,7 +54,7 @@ class Agent {
   template <typename Body>
   std::jthread spawn(const char* component, Body body);
 
-  static constexpr std::size_t kQueueCapacity = 1024;  // per queue; batches of up to 512 move between stages
+  static constexpr std::size_t kQueueCapacity = 1024;  // observations waiting for the baseline
 
   const config::Config& config_;
   core::Metrics& metrics_;
@@ -70,19 +70,15 @@ class Agent {
   output::OutputWorker worker_;
 
   core::BoundedQueue<core::Observation> observations_{kQueueCapacity};
-  // Events read back from the durable queue are enriched and mapped on the reader's thread (a
-  // hand-over between threads costs a wake-up, which is most of a live event's latency); the
-  // documents then wait here for the output.
-  core::BoundedQueue<core::EncodedEvent> documents_{kQueueCapacity};
 
-  std::promise<void> outputDone_;
-  std::future<void> outputDoneFuture_ = outputDone_.get_future();
+  std::promise<void> deliveryDone_;
+  std::future<void> deliveryDoneFuture_ = deliveryDone_.get_future();
   std::atomic<bool> failed_{false};
   bool stuck_ = false;
   std::mutex runningMutex_;
   std::condition_variable runningChanged_;
   int running_ = 0;  // stage threads that have not returned yet
-  std::jthread watcherThread_, baselineThread_, deliveryThread_, outputThread_;
+  std::jthread watcherThread_, baselineThread_, deliveryThread_;
 };
 
 [[nodiscard]] core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config,

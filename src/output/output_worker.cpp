@@ -10,8 +10,8 @@
 namespace fim::output {
 namespace {
 
-// Written documents are visible at once; fdatasync runs at most this often, and this long after
-// the last write at the latest.
+// Written documents are visible at once; fdatasync runs at most this often while writes go on,
+// and as soon as the queue has been empty for a moment (the reader's wait) after them.
 constexpr std::chrono::milliseconds kFlushEvery{1000};
 
 // Waits for `delay` unless stop is requested first; true when the full delay passed.
@@ -24,9 +24,8 @@ bool waitFor(std::stop_token stop, std::chrono::milliseconds delay) {
 
 }  // namespace
 
-OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, std::size_t batchSize, Acknowledge acknowledge)
+OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, Acknowledge acknowledge)
     : output_(output),
-      batchSize_(batchSize),
       acknowledge_(std::move(acknowledge)),
       acked_(metrics.counter("output.events.acked")),
       duplicates_(metrics.counter("output.events.duplicates")),
@@ -36,65 +35,54 @@ OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, std::size_t b
       bytes_(metrics.counter("output.write.bytes")),
       writeErrors_(metrics.counter("output.write.errors")) {}
 
-bool OutputWorker::deliver(std::stop_token stop, const std::vector<core::EncodedEvent>& batch) {
+bool OutputWorker::deliver(std::stop_token stop, const std::vector<core::EncodedEvent>& documents,
+                           std::uint64_t lastSequence) {
   auto& log = core::logger("output");
   std::chrono::milliseconds backoff(100);
-  while (true) {
-    auto written = output_.write(batch, stop);
+  while (!documents.empty()) {
+    auto written = output_.write(documents, stop);
     if (written) {
       acked_.add(static_cast<std::int64_t>(written->acked + written->deadLettered));
       duplicates_.add(static_cast<std::int64_t>(written->duplicates));
       dropped_.add(static_cast<std::int64_t>(written->dropped));
-      return true;
+      break;
     }
     writeErrors_.add();
-    log.error("writing {} events failed, retrying in {} ms: {}", batch.size(), backoff.count(),
+    log.error("writing {} events failed, retrying in {} ms: {}", documents.size(), backoff.count(),
               written.error().message());
     if (!waitFor(stop, backoff)) return false;
     backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
   }
+  if (acknowledge_ && lastSequence > 0) acknowledge_(lastSequence);
+  if (documents.empty()) return true;
+  std::uint64_t size = 0;
+  for (const auto& document : documents) size += document.json.size() + 1;
+  bytes_.add(static_cast<std::int64_t>(size));
+  batches_.add();
+  dirty_ = true;
+  if (std::chrono::steady_clock::now() - lastFlush_ >= kFlushEvery) flush();
+  return true;
 }
 
-void OutputWorker::run(std::stop_token stop, core::BoundedQueue<core::EncodedEvent>& in) {
-  auto& log = core::logger("output");
-  std::vector<core::EncodedEvent> batch;
-  bool dirty = false;
-  auto lastFlush = std::chrono::steady_clock::now();
-  const auto flush = [&] {
-    if (auto flushed = output_.flush(); !flushed) log.error("flushing output failed: {}", flushed.error().message());
-    dirty = false;
-    lastFlush = std::chrono::steady_clock::now();
-  };
-  while (!(in.closed() && in.size() == 0)) {
-    if (in.popBatchFor(batch, batchSize_, stop, kFlushEvery) == 0) {
-      if (stop.stop_requested()) break;
-      if (dirty) flush();  // quiet for a while: make what was written durable
-      continue;
-    }
-    if (!deliver(stop, batch)) {
-      failed_.add(static_cast<std::int64_t>(batch.size()));
-      break;
-    }
-    if (acknowledge_) {
-      std::uint64_t last = 0;
-      for (const auto& event : batch) last = std::max(last, event.sequence);
-      if (last > 0) acknowledge_(last);
-    }
-    std::uint64_t size = 0;
-    for (const auto& event : batch) size += event.json.size() + 1;
-    bytes_.add(static_cast<std::int64_t>(size));
-    batches_.add();
-    batch.clear();
-    dirty = true;
-    if (std::chrono::steady_clock::now() - lastFlush >= kFlushEvery) flush();
-  }
-  std::int64_t left = 0;
-  while (in.tryPop()) ++left;
-  if (left > 0) {
-    failed_.add(left);
-    log.warn("stopped with {} events not delivered; they stay in the durable queue for the next start", left);
+void OutputWorker::idle() {
+  if (dirty_) flush();
+}
+
+void OutputWorker::finish(std::size_t undelivered) {
+  if (undelivered > 0) {
+    failed_.add(static_cast<std::int64_t>(undelivered));
+    core::logger("output").warn(
+        "stopped with {} events not delivered; they stay in the durable queue for the next start", undelivered);
   }
   flush();
+}
+
+void OutputWorker::flush() {
+  if (auto flushed = output_.flush(); !flushed) {
+    core::logger("output").error("flushing output failed: {}", flushed.error().message());
+  }
+  dirty_ = false;
+  lastFlush_ = std::chrono::steady_clock::now();
 }
 
 }  // namespace fim::output

@@ -1,11 +1,15 @@
 #pragma once
-// OutputWorker: drains documents from the pipeline into an Output in batches.
+// OutputWorker: delivers batches of documents to an Output, retrying until they are written,
+// acknowledges them to the durable queue, and makes what was written durable from time to time.
+// It runs on the caller's thread (the pipeline's delivery thread).
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <stop_token>
-#include <string>
+#include <vector>
 
-#include "core/bounded_queue.h"
+#include "core/event.h"
 #include "core/metrics.h"
 #include "output/output.h"
 
@@ -13,21 +17,29 @@ namespace fim::output {
 
 class OutputWorker {
  public:
-  // Called with the highest sequence of each delivered batch (the durable queue then drops them).
+  // Called with the highest queue sequence of each delivered batch (the durable queue then drops
+  // every entry up to it).
   using Acknowledge = std::function<void(std::uint64_t)>;
 
-  OutputWorker(Output& output, core::Metrics& metrics, std::size_t batchSize = 1024, Acknowledge acknowledge = {});
+  OutputWorker(Output& output, core::Metrics& metrics, Acknowledge acknowledge = {});
 
-  // Until `in` is closed and drained, or stop. A failed write is retried with backoff until it
-  // succeeds or stop is requested; what is not delivered then stays in the durable queue.
-  void run(std::stop_token stop, core::BoundedQueue<core::EncodedEvent>& in);
+  // Writes `documents`, retrying with backoff until the write succeeds, then acknowledges every
+  // queue entry up to `lastSequence` (which covers entries a processor dropped). False when stop
+  // was requested first: nothing is acknowledged and the entries stay in the durable queue.
+  [[nodiscard]] bool deliver(std::stop_token stop, const std::vector<core::EncodedEvent>& documents,
+                             std::uint64_t lastSequence);
+  // Nothing arrived for a while: makes what was written durable (fdatasync for a file).
+  void idle();
+  // The last call: flushes, and counts and logs the `undelivered` events that stay queued.
+  void finish(std::size_t undelivered);
 
  private:
-  [[nodiscard]] bool deliver(std::stop_token stop, const std::vector<core::EncodedEvent>& batch);
+  void flush();
 
   Output& output_;
-  std::size_t batchSize_;
   Acknowledge acknowledge_;
+  bool dirty_ = false;  // written since the last flush
+  std::chrono::steady_clock::time_point lastFlush_ = std::chrono::steady_clock::now();
   core::Counter& acked_;
   core::Counter& duplicates_;
   core::Counter& dropped_;

@@ -17,14 +17,18 @@ class QueueReader {
  public:
   // Takes a batch of events in queue order (and may move from it); false stops the reader.
   using Deliver = std::function<bool(std::vector<core::FileEvent>& batch)>;
+  // Called when nothing new arrived for a while.
+  using Idle = std::function<void()>;
 
-  QueueReader(core::DurableQueue& queue, core::Metrics& metrics);
+  // Batches hold up to `batchSize` events.
+  QueueReader(core::DurableQueue& queue, core::Metrics& metrics, std::size_t batchSize);
 
   // Until the queue's producer is closed and everything is read, deliver refuses, or stop.
-  void run(std::stop_token stop, const Deliver& deliver);
+  void run(std::stop_token stop, const Deliver& deliver, const Idle& idle);
 
  private:
   core::DurableQueue& queue_;
+  const std::size_t batchSize_;
   core::Counter& read_;
 };
 
