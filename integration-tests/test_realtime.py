@@ -281,6 +281,19 @@ def test_excluded_directories_are_not_watched(workspace, start_agent, tree):
     assert live.metrics()["watcher"]["realtime"]["watches"] == 2  # tree and tree/sub
 
 
+def test_fimbeats_own_data_directory_inside_the_tree_is_never_reported(workspace, start_agent, tree, backend):
+    # path.data (the RocksDB baseline and queue) changes with every event: watched, it would
+    # feed events back into the pipeline without end.
+    home = tree / "home"
+    live = Live(workspace, start_agent, tree, home=home, backend=backend)
+    assert any("is fimbeat's own data directory" in m for m in live.agent.log_messages())
+    scanned = [d["file"]["path"] for d in live.docs()]
+    assert str(tree / "a.txt") in scanned
+    assert not [p for p in scanned if p.startswith(str(home / "data"))]
+    assert live.step(lambda: (tree / "c.txt").write_bytes(b"charlie\n")) == [("created", str(tree / "c.txt"))]
+    assert live.step(lambda: None) == []  # nothing feeds back from the writes that change caused
+
+
 def test_changes_during_the_start_up_scan_are_neither_lost_nor_duplicated(workspace, start_agent, tree, backend):
     for i in range(300):
         (tree / "sub" / f"pre{i}").write_bytes(b"%d" % i)

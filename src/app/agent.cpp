@@ -71,7 +71,8 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   auto agent = std::unique_ptr<Agent>(new Agent(config, metrics, std::move(*output), std::move(*store),
                                                 std::move(queue), std::move(base), std::move(*metadata),
                                                 std::move(*processors)));
-  agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan);
+  agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan,
+                                               watcher::ownDirectories(config));
   // Changes made while the full queue held the watcher back are verified once there is room.
   agent->queue_->onRoomAgain([source = agent->source_.get()] { source->requestRescan(); });
   return agent;

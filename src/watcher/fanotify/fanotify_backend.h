@@ -31,6 +31,10 @@ struct FanotifyOptions {
   std::size_t maxCachedDirectories = 65536;
   std::string procRoot = "/proc";
   process::ArgsLimits args;
+  // Directories whose changes (of their entries, and of files directly in them) the kernel is
+  // asked not to report (FAN_MARK_IGNORE, Linux 6.0+): fimbeat's own, which change with every
+  // event. On older kernels those events still come and are dropped as fimbeat's own.
+  std::vector<std::string> ignoredDirectories;
 };
 
 struct FanotifyStats {
@@ -73,6 +77,7 @@ class FanotifyBackend final : public ChangeBackend {
  private:
   [[nodiscard]] core::Status initGroup();
   [[nodiscard]] core::Status markFilesystemOf(const Root& root);
+  void ignoreOwnDirectories();
   std::uint64_t eventMask() const;
   void drain(std::stop_token stop, const ChangeSink& sink);
   void publish();  // adds what stats() gained since the last call to the exported counters

@@ -391,10 +391,12 @@ void RealtimeWatcher::run(std::stop_token stop, core::BoundedQueue<core::Observa
   loop.run();
 }
 
-std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::ModuleConfig>& modules,
+std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::ModuleConfig>& configured,
                                                       std::vector<Root> roots, core::PriorState* prior,
                                                       const core::Clock& clock, core::Metrics& metrics,
-                                                      ScanOptions scan, const BackendFactories& factories) {
+                                                      ScanOptions scan, const std::vector<OwnDirectory>& own,
+                                                      const BackendFactories& factories) {
+  const std::vector<config::ModuleConfig> modules = excludeOwnDirectories(configured, roots, own);
   RealtimeOptions options;
   options.scan = std::move(scan);
   for (const auto& m : modules) {
@@ -405,8 +407,10 @@ std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::
   }
   BackendFactories resolved = factories;
   if (!resolved.fanotify && hasSysAdmin() && fanotify::FanotifyBackend::available()) {
-    resolved.fanotify = [modules, &metrics]() -> std::unique_ptr<ChangeBackend> {
-      return std::make_unique<fanotify::FanotifyBackend>(modules, fanotify::FanotifyOptions{}, &metrics);
+    fanotify::FanotifyOptions fanotifyOptions;
+    for (const auto& dir : own) fanotifyOptions.ignoredDirectories.push_back(dir.path);
+    resolved.fanotify = [modules, fanotifyOptions, &metrics]() -> std::unique_ptr<ChangeBackend> {
+      return std::make_unique<fanotify::FanotifyBackend>(modules, fanotifyOptions, &metrics);
     };
   }
   // inotify out of watches: one fanotify mark per filesystem has no per-directory limit.

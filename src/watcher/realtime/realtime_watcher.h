@@ -21,6 +21,7 @@
 #include "core/prior_state.h"
 #include "watcher/file_observer.h"
 #include "watcher/observation_source.h"
+#include "watcher/own_directories.h"
 #include "watcher/path_filter.h"
 #include "watcher/realtime/backend_selection.h"
 #include "watcher/realtime/coalescer.h"
@@ -65,10 +66,12 @@ class RealtimeWatcher final : public ObservationSource {
   std::atomic<bool> rescanRequested_{false};
 };
 
-// The realtime watcher with the backend chosen from the modules' `backend` options.
+// The realtime watcher with the backend chosen from the modules' `backend` options. fimbeat's
+// `own` directories are neither watched nor scanned (see own_directories.h).
 std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::ModuleConfig>& modules,
                                                       std::vector<Root> roots, core::PriorState* prior,
                                                       const core::Clock& clock, core::Metrics& metrics,
-                                                      ScanOptions scan, const BackendFactories& factories = {});
+                                                      ScanOptions scan, const std::vector<OwnDirectory>& own = {},
+                                                      const BackendFactories& factories = {});
 
 }  // namespace fim::watcher
