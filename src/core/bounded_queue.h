@@ -94,6 +94,12 @@ class BoundedQueue {
     return true;
   }
 
+  // Appends up to max items without blocking; returns how many.
+  std::size_t tryPopBatch(std::vector<T>& out, std::size_t max) {
+    std::unique_lock lock(mutex_);
+    return takeUpTo(out, max, lock);
+  }
+
   // Like popBatch, but gives up after `timeout` with nothing to take (returns 0 then too).
   std::size_t popBatchFor(std::vector<T>& out, std::size_t max, std::stop_token st, std::chrono::milliseconds timeout) {
     if (max == 0) return 0;

@@ -4,6 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -19,33 +22,42 @@ namespace {
 
 constexpr auto kDeadline = std::chrono::seconds(10);
 
-// Reports the changes it is given once released, then waits for stop.
+// Reports the changes it is given, as a kernel backend would: its descriptor (an eventfd) turns
+// readable when some are waiting.
 class ScriptedBackend final : public watcher::ChangeBackend {
  public:
-  explicit ScriptedBackend(bool startFails = false) : startFails_(startFails) {}
+  explicit ScriptedBackend(bool startFails = false)
+      : startFails_(startFails), fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  ~ScriptedBackend() override { ::close(fd_); }
   const char* name() const override { return "scripted"; }
   core::Status start(const std::vector<watcher::Root>&) override {
     if (startFails_) return core::fail(core::ErrorCode::Io, "no kernel support here");
     return {};
   }
-  void run(std::stop_token stop, const watcher::ChangeSink& sink) override {
-    std::unique_lock lock(mutex_);
-    while (!stop.stop_requested()) {
-      wake_.wait(lock, stop, [&] { return !script_.empty(); });
-      for (auto& c : script_) sink(std::move(c));
-      script_.clear();
+  int fd() const override { return fd_; }
+  void readReady(const watcher::ChangeSink& sink) override {
+    std::uint64_t count = 0;
+    (void)!::read(fd_, &count, sizeof count);
+    std::vector<RawChange> script;
+    {
+      std::lock_guard lock(mutex_);
+      script.swap(script_);
     }
+    for (auto& c : script) sink(std::move(c));
   }
   void report(RawChange change) {
-    std::lock_guard lock(mutex_);
-    script_.push_back(std::move(change));
-    wake_.notify_all();
+    {
+      std::lock_guard lock(mutex_);
+      script_.push_back(std::move(change));
+    }
+    const std::uint64_t one = 1;
+    (void)!::write(fd_, &one, sizeof one);
   }
 
  private:
   bool startFails_;
+  int fd_;
   std::mutex mutex_;
-  std::condition_variable_any wake_;
   std::vector<RawChange> script_;
 };
 

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -19,6 +18,7 @@ namespace fim::watcher::fanotify {
 namespace {
 
 constexpr std::size_t kReadBuffer = 256 * 1024;
+constexpr int kReadsPerCall = 4;  // buffers per readReady()
 // How long a MOVED_FROM waits for its MOVED_TO once the queue is empty (kernels without FAN_RENAME).
 constexpr int kMovePartnerWaitMs = 5;
 constexpr unsigned kEventFileFlags = O_RDONLY | O_CLOEXEC | O_LARGEFILE;
@@ -187,8 +187,9 @@ core::Status FanotifyBackend::start(const std::vector<Root>& roots) {
   return {};
 }
 
-void FanotifyBackend::drain(std::stop_token stop, const ChangeSink& sink) {
-  while (!stop.stop_requested()) {
+void FanotifyBackend::readReady(const ChangeSink& sink) {
+  if (fd_ < 0 || !translator_) return;
+  for (int reads = 0; reads < kReadsPerCall;) {
     const ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
@@ -204,8 +205,10 @@ void FanotifyBackend::drain(std::stop_token stop, const ChangeSink& sink) {
         pollfd more{fd_, POLLIN, 0};
         if (::poll(&more, 1, kMovePartnerWaitMs) > 0) continue;
       }
+      translator_->flush(sink);  // the queue is empty: what waits for a partner goes out as it is
       break;
     }
+    ++reads;
     translator_->beginBatch(std::chrono::steady_clock::now());
     const std::size_t malformed =
         parseEvents(std::span<const char>(buffer_.data(), static_cast<std::size_t>(n)), [&](const Event& event) {
@@ -214,7 +217,6 @@ void FanotifyBackend::drain(std::stop_token stop, const ChangeSink& sink) {
         });
     if (malformed > 0) counters_.malformed.fetch_add(malformed, std::memory_order_relaxed);
   }
-  translator_->flush(sink);
   publish();
 }
 
@@ -226,28 +228,6 @@ void FanotifyBackend::publish() {
     if (gained > 0) e.counter->add(static_cast<std::int64_t>(gained));
   }
   published_ = now;
-}
-
-void FanotifyBackend::run(std::stop_token stop, const ChangeSink& sink) {
-  if (fd_ < 0 || !translator_) return;
-  const int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  std::stop_callback onStop(stop, [wake] {
-    const std::uint64_t one = 1;
-    if (wake >= 0) (void)!::write(wake, &one, sizeof(one));
-  });
-  // Without an eventfd the stop request is noticed on a short poll timeout instead.
-  const int timeoutMs = wake >= 0 ? -1 : 100;
-  while (!stop.stop_requested()) {
-    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake, POLLIN, 0}};
-    const int ready = ::poll(fds, wake >= 0 ? 2 : 1, timeoutMs);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      core::logger("watcher").error("fanotify: poll failed, real-time events stop: {}", std::strerror(errno));
-      break;
-    }
-    if (fds[0].revents & POLLIN) drain(stop, sink);
-  }
-  if (wake >= 0) ::close(wake);
 }
 
 FanotifyStats FanotifyBackend::stats() const {

@@ -65,7 +65,8 @@ class FanotifyBackend final : public ChangeBackend {
   [[nodiscard]] core::Status start(const std::vector<Root>& roots) override;
 
   // Reads events until `stop`; each change that passes the filter goes to `sink`, with its process.
-  void run(std::stop_token stop, const ChangeSink& sink) override;
+  int fd() const override { return fd_; }
+  void readReady(const ChangeSink& sink) override;
 
   // Whether this kernel and these privileges allow the backend at all (no mark is placed).
   [[nodiscard]] static core::Status probe();
@@ -79,7 +80,6 @@ class FanotifyBackend final : public ChangeBackend {
   [[nodiscard]] core::Status markFilesystemOf(const Root& root);
   void ignoreOwnDirectories();
   std::uint64_t eventMask() const;
-  void drain(std::stop_token stop, const ChangeSink& sink);
   void publish();  // adds what stats() gained since the last call to the exported counters
 
   std::vector<config::ModuleConfig> modules_;

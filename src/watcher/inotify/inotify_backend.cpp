@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +15,8 @@
 
 namespace fim::watcher {
 namespace {
+
+constexpr int kReadsPerCall = 16;  // of up to 64 KiB each, per readReady()
 
 constexpr std::uint32_t kMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM |
                                 IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR |
@@ -290,33 +291,22 @@ void InotifyBackend::handle(const ::inotify_event& event, const ChangeSink& sink
   }
 }
 
-void InotifyBackend::run(std::stop_token stop, const ChangeSink& sink) {
+void InotifyBackend::readReady(const ChangeSink& sink) {
   for (const auto& dir : unwatched_) sink(rawChange(RawChange::Kind::Unwatched, dir, true));
   unwatched_.clear();
-  const int wake = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  std::stop_callback onStop(stop, [wake] {
-    const std::uint64_t one = 1;
-    (void)!::write(wake, &one, sizeof one);
-  });
   alignas(struct inotify_event) char buffer[64 * 1024];
-  pollfd fds[2] = {{fd_, POLLIN, 0}, {wake, POLLIN, 0}};
-  while (!stop.stop_requested()) {
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) {
-      core::logger("watcher").error("waiting for inotify events failed: {}", std::strerror(errno));
-      break;
+  for (int reads = 0; reads < kReadsPerCall; ++reads) {
+    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+    if (n <= 0) {
+      settleDirectoryMove(sink);  // the queue is empty: a directory moved away without a partner left
+      return;
     }
-    for (;;) {
-      const ssize_t n = ::read(fd_, buffer, sizeof buffer);
-      if (n <= 0) break;
-      for (ssize_t at = 0; at < n;) {
-        const auto* event = reinterpret_cast<const struct inotify_event*>(buffer + at);
-        handle(*event, sink);
-        at += static_cast<ssize_t>(sizeof(struct inotify_event) + event->len);
-      }
+    for (ssize_t at = 0; at < n;) {
+      const auto* event = reinterpret_cast<const struct inotify_event*>(buffer + at);
+      handle(*event, sink);
+      at += static_cast<ssize_t>(sizeof(struct inotify_event) + event->len);
     }
-    settleDirectoryMove(sink);
   }
-  ::close(wake);
 }
 
 }  // namespace fim::watcher

@@ -28,7 +28,8 @@ class InotifyBackend final : public ChangeBackend {
 
   const char* name() const override { return "inotify"; }
   [[nodiscard]] core::Status start(const std::vector<Root>& roots) override;
-  void run(std::stop_token stop, const ChangeSink& sink) override;
+  int fd() const override { return fd_; }
+  void readReady(const ChangeSink& sink) override;
 
   std::size_t watchCount() const { return byWd_.size(); }
 
@@ -61,7 +62,7 @@ class InotifyBackend final : public ChangeBackend {
     std::size_t root = 0;
   };
   std::optional<PendingMove> movedDir_;  // a directory moved away whose moved-to has not been read yet
-  std::vector<std::string> unwatched_;   // directories start() could not watch: reported by run()
+  std::vector<std::string> unwatched_;   // directories start() could not watch: reported by readReady()
   bool limitLogged_ = false;
   std::uint64_t dirsNeeded_ = 0;  // counted past the limit, for the message
   core::Gauge& watchGauge_;

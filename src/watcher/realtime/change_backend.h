@@ -51,8 +51,18 @@ class ChangeBackend {
   // Places the watches or marks. Called before the start-up scan so that nothing is missed.
   [[nodiscard]] virtual core::Status start(const std::vector<Root>& roots) = 0;
 
-  // Reads kernel events until stop is requested, reporting each change through sink.
-  virtual void run(std::stop_token stop, const ChangeSink& sink) = 0;
+  // After a successful start(): the descriptor that turns readable when changes are waiting.
+  virtual int fd() const = 0;
+  // Reads and reports the changes waiting, without blocking (but for a few milliseconds when the
+  // second half of a rename may be about to arrive). Reads a bounded amount per call, so that
+  // the caller's timers and other work go on under a flood; the caller calls again while fd()
+  // stays readable. Call it once right after start() too: what start() found (directories it
+  // could not watch) is reported then.
+  virtual void readReady(const ChangeSink& sink) = 0;
+
+  // Waits for changes and reports them until stop is requested: the loop for a caller that does
+  // not wait on fd() itself (the realtime watcher does, so that no thread sits in between).
+  void run(std::stop_token stop, const ChangeSink& sink);
 };
 
 }  // namespace fim::watcher

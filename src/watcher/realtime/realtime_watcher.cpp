@@ -2,8 +2,14 @@
 
 #include "watcher/fanotify/fanotify_backend.h"
 
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <thread>
 
@@ -13,7 +19,7 @@ namespace fim::watcher {
 namespace {
 
 using Steady = std::chrono::steady_clock;
-constexpr std::size_t kInboxCapacity = 16384;  // about the kernel's default inotify queue
+constexpr std::size_t kInboxCapacity = 1024;  // scan observations waiting for the loop
 constexpr std::size_t kTakeBatch = 1024;
 constexpr std::chrono::milliseconds kLongestWait{1000};
 
@@ -54,16 +60,16 @@ class RealtimeWatcher::Loop {
   }
 
   ~Loop() {
-    scanThread_ = {};     // stops and joins the scan before the inbox it feeds goes away
-    backendThread_ = {};  // likewise the backend
+    scanThread_ = {};  // stops and joins the scan before the inbox it feeds goes away
   }
 
   void run();
 
  private:
   void startBackend(ChangeBackend& backend);
+  void waitForInput(Steady::duration timeout);
   void startScan(ScanKind kind);
-  void take(Input&& input, std::vector<Settled>& settled);
+  void take(Input&& input);
   void takeChange(RawChange&& change, std::vector<Settled>& settled);
   void takeScanned(core::Observation&& observation);
   void scanEnded();
@@ -101,21 +107,32 @@ class RealtimeWatcher::Loop {
   core::Gauge& paired_;
   core::Gauge& unpaired_;
   core::Gauge& pending_;
-  std::jthread backendThread_;
+  ChangeBackend* active_ = nullptr;  // the backend read from (inotify until a fallback takes over)
+  bool activeReadable_ = false;       // its descriptor polled readable, or it has just started
   std::jthread scanThread_;
 };
 
+// The backend is read on this thread: a hand-over from a reading thread would cost a wake-up
+// on every live change, most of the time a change spends in fimbeat before it is hashed.
 void RealtimeWatcher::Loop::startBackend(ChangeBackend& backend) {
-  backendThread_ = std::jthread([this, &backend](std::stop_token stop) {
-    ::pthread_setname_np(::pthread_self(), "fim-notify");
-    try {
-      backend.run(stop, [this, stop](RawChange&& change) { (void)inbox_.push(Input(std::move(change)), stop); });
-    } catch (const std::exception& e) {
-      core::logger("watcher").critical("the {} backend stopped: {}; changes are found by rescans only", backend.name(),
-                                       e.what());
-    }
-  });
+  active_ = &backend;
+  activeReadable_ = true;  // a first read reports what start() found
   live_ = true;
+}
+
+void RealtimeWatcher::Loop::waitForInput(Steady::duration timeout) {
+  if (activeReadable_ || inbox_.size() > 0) timeout = Steady::duration::zero();
+  pollfd fds[2] = {{w_.wakeFd_, POLLIN, 0}, {active_ ? active_->fd() : -1, POLLIN, 0}};
+  const int ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(timeout).count());
+  if (::poll(fds, 2, ms) < 0 && errno != EINTR) {
+    core::logger("watcher").error("waiting for changes failed: {}", std::strerror(errno));
+    fds[0].revents = fds[1].revents = 0;
+  }
+  if (fds[0].revents & POLLIN) {
+    std::uint64_t count = 0;
+    (void)!::read(w_.wakeFd_, &count, sizeof count);
+  }
+  if (fds[1].revents & (POLLIN | POLLERR)) activeReadable_ = true;
 }
 
 void RealtimeWatcher::Loop::startScan(ScanKind kind) {
@@ -154,9 +171,11 @@ void RealtimeWatcher::Loop::startScan(ScanKind kind) {
         if (!inbox_.push(Input(std::move(o)), stop)) return;
       }
       batch.clear();
+      w_.wake();  // a batch is at most 256: the inbox cannot fill up before the loop hears of it
     }
     producer.join();
     (void)inbox_.push(Input(ScanEnded{}), stop);
+    w_.wake();
   });
 }
 
@@ -222,8 +241,7 @@ void RealtimeWatcher::Loop::scanEnded() {
   }
 }
 
-void RealtimeWatcher::Loop::take(Input&& input, std::vector<Settled>& settled) {
-  if (auto* change = std::get_if<RawChange>(&input)) return takeChange(std::move(*change), settled);
+void RealtimeWatcher::Loop::take(Input&& input) {
   if (auto* observation = std::get_if<core::Observation>(&input)) return takeScanned(std::move(*observation));
   scanEnded();
 }
@@ -299,7 +317,6 @@ void RealtimeWatcher::Loop::unwatched(const std::string& path) {
     if (auto replacement = w_.options_.fallbackOnWatchLimit()) {
       if (replacement->start(w_.roots_)) {
         core::logger("watcher").warn("out of inotify watches: switching to the {} backend", replacement->name());
-        backendThread_ = {};
         fallback_ = std::move(replacement);
         startBackend(*fallback_);
         return lostEvents();
@@ -346,13 +363,25 @@ void RealtimeWatcher::Loop::run() {
     nextVerify_ = Steady::now() + std::chrono::duration_cast<Steady::duration>(w_.options_.rescanInterval);
   }
   startScan(ScanKind::Full);
+  std::stop_callback onStop(stop_, [this] { w_.wake(); });
   std::vector<Input> inputs;
   std::vector<Settled> settled;
+  const ChangeSink sink = [&](RawChange&& change) { takeChange(std::move(change), settled); };
   while (!stop_.stop_requested()) {
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(untilNext(Steady::now()));
+    waitForInput(untilNext(Steady::now()));
+    if (active_ && activeReadable_) {
+      activeReadable_ = false;
+      try {
+        active_->readReady(sink);
+      } catch (const std::exception& e) {
+        core::logger("watcher").critical("the {} backend failed: {}; changes are found by rescans only",
+                                         active_->name(), e.what());
+        active_ = nullptr;
+      }
+    }
     inputs.clear();
-    inbox_.popBatchFor(inputs, kTakeBatch, stop_, wait);
-    for (auto& input : inputs) take(std::move(input), settled);
+    inbox_.tryPopBatch(inputs, kTakeBatch);
+    for (auto& input : inputs) take(std::move(input));
     coalescer_.due(Steady::now(), settled);
     for (auto& s : settled) settle(std::move(s));
     settled.clear();
@@ -382,9 +411,19 @@ RealtimeWatcher::RealtimeWatcher(std::vector<config::ModuleConfig> modules, std:
       clock_(clock),
       metrics_(metrics),
       backend_(std::move(backend)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      wakeFd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (wakeFd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd for the realtime watcher");
+}
 
-RealtimeWatcher::~RealtimeWatcher() = default;
+RealtimeWatcher::~RealtimeWatcher() {
+  if (wakeFd_ >= 0) ::close(wakeFd_);
+}
+
+void RealtimeWatcher::wake() const {
+  const std::uint64_t one = 1;
+  if (wakeFd_ >= 0) (void)!::write(wakeFd_, &one, sizeof one);
+}
 
 void RealtimeWatcher::run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) {
   Loop loop(*this, stop, out);

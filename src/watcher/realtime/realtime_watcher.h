@@ -48,11 +48,14 @@ class RealtimeWatcher final : public ObservationSource {
   ~RealtimeWatcher() override;
 
   void run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) override;
-  void requestRescan() override { rescanRequested_ = true; }
+  void requestRescan() override {
+    rescanRequested_ = true;
+    wake();
+  }
 
  private:
   struct ScanEnded {};
-  using Input = std::variant<RawChange, core::Observation, ScanEnded>;
+  using Input = std::variant<core::Observation, ScanEnded>;  // from the scan thread
   enum class ScanKind { Full, Verify, Unwatched };
   class Loop;  // the state of one run(): threads, queues and timers
 
@@ -64,6 +67,11 @@ class RealtimeWatcher final : public ObservationSource {
   std::unique_ptr<ChangeBackend> backend_;
   RealtimeOptions options_;
   std::atomic<bool> rescanRequested_{false};
+  // Wakes the loop, which waits on it beside the backend's descriptor: for scan input, a
+  // rescan request, or stop. Lives as long as the watcher, so a late wake() never hits a
+  // descriptor closed and reused meanwhile.
+  int wakeFd_ = -1;
+  void wake() const;
 };
 
 // The realtime watcher with the backend chosen from the modules' `backend` options. fimbeat's
