@@ -7,6 +7,7 @@ namespace fim::baseline {
 namespace {
 
 constexpr std::size_t kBatchSize = 512;
+constexpr std::size_t kFewChanges = 8;  // a batch this small is live changes, not a scan
 
 // A path is under root when it is the root or below it: "/a" covers "/a/x", never "/ab".
 bool under(std::string_view path, std::string_view root) {
@@ -189,6 +190,7 @@ void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& 
   std::vector<core::Observation> batch;
   std::vector<core::FileEvent> swept, realtime;
   while (queue_->waitForSpace(stop) && in.popBatch(batch, kBatchSize, stop) > 0) {
+    if (batch.size() <= kFewChanges) queue_->expect();  // live changes trickling in: the reader gets ready
     for (auto& observation : batch) {
       if (observation.kind == core::Observation::Kind::Unchanged) {
         seen_.insert(pathKey(observation.info.path));

@@ -1,6 +1,7 @@
 #pragma once
 // BoundedQueue<T>: the only shared mutable state between stages; a full queue pauses the producer.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -30,6 +32,7 @@ class BoundedQueue {
     notFull_.wait(lock, st, [&] { return closed_ || items_.size() < capacity_; });
     if (st.stop_requested() || closed_) return false;
     items_.push_back(std::move(item));
+    published();
     lock.unlock();
     notEmpty_.notify_one();
     return true;
@@ -41,6 +44,7 @@ class BoundedQueue {
       std::lock_guard lock(mutex_);
       if (closed_ || items_.size() >= capacity_) return false;
       items_.push_back(std::move(item));
+      published();
     }
     notEmpty_.notify_one();
     return true;
@@ -53,6 +57,7 @@ class BoundedQueue {
     if (!waitForItem(lock, st)) return std::nullopt;
     std::optional<T> item(std::move(items_.front()));
     items_.pop_front();
+    if (items_.empty()) pushed_.store(false, std::memory_order_relaxed);
     lock.unlock();
     notFull_.notify_one();
     return item;
@@ -63,6 +68,7 @@ class BoundedQueue {
     if (items_.empty()) return std::nullopt;
     std::optional<T> item(std::move(items_.front()));
     items_.pop_front();
+    if (items_.empty()) pushed_.store(false, std::memory_order_relaxed);
     lock.unlock();
     notFull_.notify_one();
     return item;
@@ -87,6 +93,7 @@ class BoundedQueue {
       notFull_.wait(lock, st, [&] { return closed_ || items_.size() < capacity_; });
       if (st.stop_requested() || closed_) return false;
       while (next < items.size() && items_.size() < capacity_) items_.push_back(std::move(items[next++]));
+      published();
       lock.unlock();
       notEmpty_.notify_all();
     }
@@ -107,6 +114,18 @@ class BoundedQueue {
     notEmpty_.wait_for(lock, st, timeout, [&] { return closed_ || !items_.empty(); });
     if (st.stop_requested()) return 0;
     return takeUpTo(out, max, lock);
+  }
+
+  // An item is about to be pushed (a producer started on a few live changes): an idle consumer
+  // wakes now and spins for it briefly, so that its wake-up overlaps the producer's work rather
+  // than following it.
+  void expect() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!items_.empty() || closed_) return;
+      expected_ = true;
+    }
+    notEmpty_.notify_all();
   }
 
   // Wakes every waiter: producers fail from now on, consumers drain what is left.
@@ -140,6 +159,7 @@ class BoundedQueue {
       items_.pop_front();
       ++taken;
     }
+    if (items_.empty()) pushed_.store(false, std::memory_order_relaxed);
     lock.unlock();
     if (taken == 1) {
       notFull_.notify_one();
@@ -151,9 +171,27 @@ class BoundedQueue {
 
   // True when an item is ready to take; false when stopped or closed and empty.
   bool waitForItem(std::unique_lock<std::mutex>& lock, const std::stop_token& st) {
-    notEmpty_.wait(lock, st, [&] { return closed_ || !items_.empty(); });
+    for (;;) {
+      notEmpty_.wait(lock, st, [&] { return closed_ || !items_.empty() || expected_; });
+      if (!expected_ || !items_.empty() || closed_ || st.stop_requested()) break;
+      expected_ = false;
+      lock.unlock();
+      const auto until = std::chrono::steady_clock::now() + kExpectSpin;
+      while (!pushed_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) {
+        std::this_thread::yield();
+      }
+      lock.lock();
+    }
     return !st.stop_requested() && !items_.empty();
   }
+
+  // Called with the lock held after items were added.
+  void published() {
+    expected_ = false;
+    pushed_.store(true, std::memory_order_release);
+  }
+
+  static constexpr std::chrono::microseconds kExpectSpin{300};
 
   const std::size_t capacity_;
   mutable std::mutex mutex_;
@@ -161,6 +199,8 @@ class BoundedQueue {
   std::condition_variable_any notFull_;
   std::deque<T> items_;
   bool closed_ = false;
+  bool expected_ = false;             // expect() was called and nothing was pushed since
+  std::atomic<bool> pushed_{false};   // something was pushed since the last take: what a spinner watches
 };
 
 }  // namespace fim::core

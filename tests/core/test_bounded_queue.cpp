@@ -289,3 +289,37 @@ TEST_CASE("pushBatch fails on a closed queue; popBatchFor returns 0 after its ti
   std::vector<int> late{3};
   CHECK_FALSE(queue.pushBatch(late, stop.get_token()));
 }
+
+TEST_CASE("expect wakes an idle consumer, which takes an item pushed soon after, and waits on when none comes") {
+  BoundedQueue<int> q(8);
+  std::stop_source stop;
+  std::latch started(1);
+  std::vector<int> out;
+  Flag took;
+  std::jthread consumer([&] {
+    started.count_down();
+    while (q.popBatch(out, 4, stop.get_token()) > 0) took.set();
+  });
+  started.wait();
+  q.expect();  // nothing follows: the consumer spins a moment, then waits again
+  q.expect();
+  CHECK(q.size() == 0);
+  q.expect();
+  REQUIRE(q.push(7, stop.get_token()));  // what was expected arrives
+  REQUIRE(took.waitFor(kDeadline));
+  q.close();
+  consumer.join();
+  CHECK(out == std::vector<int>{7});
+}
+
+TEST_CASE("expect on a queue that holds items, or is closed, changes nothing") {
+  BoundedQueue<int> q(8);
+  std::stop_source never;
+  REQUIRE(q.push(1, never.get_token()));
+  q.expect();
+  std::vector<int> out;
+  CHECK(q.popBatch(out, 4, never.get_token()) == 1);
+  q.close();
+  q.expect();
+  CHECK(q.popBatch(out, 4, never.get_token()) == 0);  // closed and drained: no spin, no wait
+}

@@ -21,6 +21,7 @@ namespace {
 using Steady = std::chrono::steady_clock;
 constexpr std::size_t kInboxCapacity = 1024;  // scan observations waiting for the loop
 constexpr std::size_t kTakeBatch = 1024;
+constexpr std::size_t kFewSettled = 8;  // live changes trickling in, not a burst
 constexpr std::chrono::milliseconds kLongestWait{1000};
 
 bool within(std::string_view path, std::string_view top) {
@@ -383,6 +384,7 @@ void RealtimeWatcher::Loop::run() {
     inbox_.tryPopBatch(inputs, kTakeBatch);
     for (auto& input : inputs) take(std::move(input));
     coalescer_.due(Steady::now(), settled);
+    if (!settled.empty() && settled.size() <= kFewSettled) out_.expect();  // the baseline gets ready meanwhile
     for (auto& s : settled) settle(std::move(s));
     settled.clear();
     timers(Steady::now());
