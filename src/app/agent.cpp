@@ -15,7 +15,7 @@
 namespace fim::app {
 namespace {
 constexpr std::chrono::milliseconds kStuckWait{800};  // after the grace period and a forced stop
-constexpr std::size_t kFileBatch = 1024;              // events per write of the file and console outputs
+constexpr std::size_t kFileBatch = 256;               // events per write of the file and console outputs
 
 // Events the output takes per write: for Elasticsearch one full bulk request per worker
 // connection (bulk_max_size each), so that write() keeps every connection busy.
