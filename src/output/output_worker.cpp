@@ -11,8 +11,9 @@ namespace fim::output {
 namespace {
 
 // Written documents are visible at once; fdatasync runs at most this often while writes go on,
-// and as soon as the queue has been empty for a moment (the reader's wait) after them.
+// and once nothing has been written for kQuietBeforeFlush after them.
 constexpr std::chrono::milliseconds kFlushEvery{1000};
+constexpr std::chrono::milliseconds kQuietBeforeFlush{150};  // under the reader's 200 ms wait
 
 // Waits for `delay` unless stop is requested first; true when the full delay passed.
 bool waitFor(std::stop_token stop, std::chrono::milliseconds delay) {
@@ -60,12 +61,15 @@ bool OutputWorker::deliver(std::stop_token stop, const std::vector<core::Encoded
   bytes_.add(static_cast<std::int64_t>(size));
   batches_.add();
   dirty_ = true;
-  if (std::chrono::steady_clock::now() - lastFlush_ >= kFlushEvery) flush();
+  lastWrite_ = std::chrono::steady_clock::now();
+  if (lastWrite_ - lastFlush_ >= kFlushEvery) flush();
   return true;
 }
 
 void OutputWorker::idle() {
-  if (dirty_) flush();
+  // The reader also comes back empty from a short wait for a batch it was told to expect: a
+  // flush then would put an fdatasync in the middle of a burst.
+  if (dirty_ && std::chrono::steady_clock::now() - lastWrite_ >= kQuietBeforeFlush) flush();
 }
 
 void OutputWorker::finish(std::size_t undelivered) {

@@ -28,7 +28,8 @@ class OutputWorker {
   // was requested first: nothing is acknowledged and the entries stay in the durable queue.
   [[nodiscard]] bool deliver(std::stop_token stop, const std::vector<core::EncodedEvent>& documents,
                              std::uint64_t lastSequence);
-  // Nothing arrived for a while: makes what was written durable (fdatasync for a file).
+  // Nothing arrived for a while: makes what was written durable (fdatasync for a file) once
+  // nothing has been written for a moment.
   void idle();
   // The last call: flushes, and counts and logs the `undelivered` events that stay queued.
   void finish(std::size_t undelivered);
@@ -40,6 +41,7 @@ class OutputWorker {
   Acknowledge acknowledge_;
   bool dirty_ = false;  // written since the last flush
   std::chrono::steady_clock::time_point lastFlush_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point lastWrite_;
   core::Counter& acked_;
   core::Counter& duplicates_;
   core::Counter& dropped_;
