@@ -122,7 +122,7 @@ def process_cpu(pid: int) -> float:
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds per thread name (fim-output, fim-mapper, ...), threads of one name summed."""
+    """CPU seconds per thread name (fim-delivery, fim-baseline, ...), threads of one name summed."""
     out: dict[str, float] = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
