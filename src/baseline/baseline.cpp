@@ -2,18 +2,13 @@
 
 #include "baseline/diff.h"
 #include "core/logging.h"
+#include "core/paths.h"
 
 namespace fim::baseline {
 namespace {
 
 constexpr std::size_t kBatchSize = 512;
 constexpr std::size_t kFewChanges = 8;  // a batch this small is live changes, not a scan
-
-// A path is under root when it is the root or below it: "/a" covers "/a/x", never "/ab".
-bool under(std::string_view path, std::string_view root) {
-  if (!path.starts_with(root)) return false;
-  return path.size() == root.size() || root == "/" || path[root.size()] == '/';
-}
 
 std::string encodeScanId(std::uint64_t id) { return std::to_string(id); }
 
@@ -155,14 +150,14 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
   for (const auto& root : roots_) {
     core::Status decoded = {};
     auto scanned = store_.scan(core::Family::Baseline, root.path, [&](std::string_view key, std::string_view value) {
-      if (!under(key, root.path) || seen_.count(pathKey(key))) return true;
+      if (!core::isWithin(key, root.path) || seen_.count(pathKey(key))) return true;
       auto record = decodeRecord(key, value);
       if (!record) {
         decoded = std::unexpected(record.error());
         return false;
       }
       for (const auto& dir : unverified_) {
-        if (key != dir && under(key, dir)) return true;  // its directory could not be read: not known to be gone
+        if (key != dir && core::isWithin(key, dir)) return true;  // its directory could not be read: not known to be gone
       }
       core::FileEvent event;
       event.timestamp = clock_.now();

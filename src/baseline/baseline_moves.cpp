@@ -4,15 +4,10 @@
 #include "baseline/baseline.h"
 #include "baseline/diff.h"
 #include "core/logging.h"
+#include "core/paths.h"
 
 namespace fim::baseline {
 namespace {
-
-// The same rules as baseline.cpp: "/a" covers "/a" and "/a/x", never "/ab".
-bool within(std::string_view path, std::string_view top) {
-  if (!path.starts_with(top)) return false;
-  return path.size() == top.size() || top == "/" || path[top.size()] == '/';
-}
 
 std::uint64_t seenKey(std::string_view path) { return std::hash<std::string_view>{}(path); }
 
@@ -63,7 +58,7 @@ core::Status Baseline::applyRemoval(const core::Observation& observation, std::v
   core::Status decoded = {};
   const std::size_t first = events.size();
   auto scanned = store_.scan(core::Family::Baseline, top, [&](std::string_view key, std::string_view value) {
-    if (!within(key, top)) return true;
+    if (!core::isWithin(key, top)) return true;
     auto record = decodeRecord(key, value);
     if (!record) {
       decoded = std::unexpected(record.error());
@@ -160,9 +155,9 @@ core::Status Baseline::sweepSubtree(const core::Observation& observation, std::v
   core::Status decoded = {};
   const std::size_t first = events.size();
   auto scanned = store_.scan(core::Family::Baseline, top, [&](std::string_view key, std::string_view value) {
-    if (!within(key, top) || seen_.count(seenKey(key))) return true;
+    if (!core::isWithin(key, top) || seen_.count(seenKey(key))) return true;
     for (const auto& dir : unverified_) {
-      if (key != dir && within(key, dir)) return true;  // its directory could not be read
+      if (key != dir && core::isWithin(key, dir)) return true;  // its directory could not be read
     }
     auto record = decodeRecord(key, value);
     if (!record) {

@@ -1,36 +1,19 @@
 #include "watcher/own_directories.h"
 
 #include <algorithm>
-#include <climits>
-#include <cstdlib>
-#include <filesystem>
 
 #include <re2/re2.h>
 
 #include "core/logging.h"
+#include "core/paths.h"
 
 namespace fim::watcher {
-namespace {
-
-std::string resolved(const std::string& configured) {
-  std::string path = std::filesystem::absolute(configured).lexically_normal().string();
-  if (path.size() > 1 && path.back() == '/') path.pop_back();
-  char real[PATH_MAX];
-  return ::realpath(path.c_str(), real) ? std::string(real) : path;
-}
-
-bool within(const std::string& path, const std::string& root) {
-  if (path == root) return true;
-  return path.starts_with(root) && (root == "/" || path[root.size()] == '/');
-}
-
-}  // namespace
 
 std::vector<OwnDirectory> ownDirectories(const config::Config& config) {
   std::vector<OwnDirectory> own;
   const auto add = [&](const std::string& path, const char* what) {
     if (path.empty()) return;
-    OwnDirectory d{resolved(path), what};
+    OwnDirectory d{canonicalPath(path), what};
     for (const auto& o : own) {
       if (o.path == d.path) return;
     }
@@ -55,12 +38,12 @@ std::vector<config::ModuleConfig> excludeOwnDirectories(std::vector<config::Modu
     const OwnDirectory& dir = own[i];
     const bool coveredAlready =
         std::any_of(own.begin(), own.begin() + static_cast<std::ptrdiff_t>(i), [&](const OwnDirectory& earlier) {
-          return within(dir.path, earlier.path);
+          return core::isWithin(dir.path, earlier.path);
         });
     if (coveredAlready) continue;
     bool logged = false;
     for (const auto& root : roots) {
-      if (!within(dir.path, root.path) || root.module >= modules.size()) continue;
+      if (!core::isWithin(dir.path, root.path) || root.module >= modules.size()) continue;
       auto& excludes = modules[root.module].excludeFiles;
       const std::string pattern = subtreePattern(dir.path);
       if (std::find(excludes.begin(), excludes.end(), pattern) == excludes.end()) excludes.push_back(pattern);

@@ -9,14 +9,6 @@
 namespace fim::watcher {
 namespace {
 
-std::string canonical(const std::string& configured) {
-  std::string path = std::filesystem::absolute(configured).lexically_normal().string();
-  if (path.size() > 1 && path.back() == '/') path.pop_back();
-  char resolved[PATH_MAX];
-  if (::realpath(path.c_str(), resolved)) return resolved;
-  return path;  // missing: kept as written, reported when scanned
-}
-
 bool covers(const Root& parent, const std::string& path) {
   if (parent.path == path) return true;
   if (!parent.recursive) return false;
@@ -25,11 +17,19 @@ bool covers(const Root& parent, const std::string& path) {
 
 }  // namespace
 
+std::string canonicalPath(const std::string& configured) {
+  std::string path = std::filesystem::absolute(configured).lexically_normal().string();
+  if (path.size() > 1 && path.back() == '/') path.pop_back();
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved)) return resolved;
+  return path;  // missing: kept as written, reported when scanned
+}
+
 std::vector<Root> resolveRoots(const std::vector<config::ModuleConfig>& modules) {
   std::vector<Root> candidates;
   for (std::size_t m = 0; m < modules.size(); ++m) {
     if (!modules[m].enabled) continue;
-    for (const auto& p : modules[m].paths) candidates.push_back(Root{canonical(p), m, modules[m].recursive});
+    for (const auto& p : modules[m].paths) candidates.push_back(Root{canonicalPath(p), m, modules[m].recursive});
   }
   std::vector<Root> roots;
   for (std::size_t i = 0; i < candidates.size(); ++i) {

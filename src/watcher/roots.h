@@ -17,6 +17,10 @@ struct Root {
 
 std::vector<Root> resolveRoots(const std::vector<config::ModuleConfig>& modules);
 
+// `configured` made absolute and normal, without a trailing slash, and with symlinks resolved
+// where it exists.
+std::string canonicalPath(const std::string& configured);
+
 // The kind of network file system `path` is on ("nfs", "cifs", "fuse", ...), or "" when local.
 std::string networkFileSystem(const std::string& path);
 

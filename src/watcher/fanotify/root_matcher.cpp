@@ -1,16 +1,8 @@
 #include "watcher/fanotify/root_matcher.h"
 
+#include "core/paths.h"
+
 namespace fim::watcher::fanotify {
-namespace {
-
-// `path` is `dir` or lies below it.
-bool within(std::string_view path, std::string_view dir) {
-  if (!path.starts_with(dir)) return false;
-  if (path.size() == dir.size()) return true;
-  return dir == "/" || path[dir.size()] == '/';
-}
-
-}  // namespace
 
 std::string_view parentOf(std::string_view path) {
   const std::size_t slash = path.rfind('/');
@@ -28,7 +20,7 @@ std::optional<std::size_t> RootMatcher::coveringRoot(std::string_view path) cons
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < roots_.size(); ++i) {
     const Root& root = roots_[i];
-    const bool covers = path == root.path || (root.recursive ? within(path, root.path) : parentOf(path) == root.path);
+    const bool covers = path == root.path || (root.recursive ? core::isWithin(path, root.path) : parentOf(path) == root.path);
     if (covers && (!best || root.path.size() > roots_[*best].path.size())) best = i;
   }
   return best;

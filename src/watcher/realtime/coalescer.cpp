@@ -2,16 +2,9 @@
 
 #include <algorithm>
 
+#include "core/paths.h"
+
 namespace fim::watcher {
-namespace {
-
-// "/a" covers "/a" and "/a/x", never "/ab".
-bool within(std::string_view path, std::string_view top) {
-  if (!path.starts_with(top)) return false;
-  return path.size() == top.size() || top == "/" || path[top.size()] == '/';
-}
-
-}  // namespace
 
 void Coalescer::schedule(const std::string& path, Write& write, TimePoint due) {
   write.due = due;
@@ -50,7 +43,7 @@ void Coalescer::expireMovesTouching(const std::string& path, std::uint32_t cooki
   if (moves_.empty()) return;
   std::vector<std::uint32_t> stale;
   for (const auto& [c, move] : moves_) {
-    if (c != cookie && within(path, move.path)) stale.push_back(c);
+    if (c != cookie && core::isWithin(path, move.path)) stale.push_back(c);
   }
   for (auto c : stale) expireMove(c, out);
 }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/logging.h"
+#include "core/paths.h"
 
 namespace fim::watcher {
 namespace {
@@ -23,11 +24,6 @@ constexpr std::size_t kInboxCapacity = 1024;  // scan observations waiting for t
 constexpr std::size_t kTakeBatch = 1024;
 constexpr std::size_t kFewSettled = 8;  // live changes trickling in, not a burst
 constexpr std::chrono::milliseconds kLongestWait{1000};
-
-bool within(std::string_view path, std::string_view top) {
-  if (!path.starts_with(top)) return false;
-  return path.size() == top.size() || top == "/" || path[top.size()] == '/';
-}
 
 std::string_view parentOf(std::string_view path) {
   const auto slash = path.rfind('/');
@@ -184,7 +180,7 @@ std::optional<std::size_t> RealtimeWatcher::Loop::rootFor(std::string_view path)
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < w_.roots_.size(); ++i) {
     const Root& root = w_.roots_[i];
-    if (!within(path, root.path)) continue;
+    if (!core::isWithin(path, root.path)) continue;
     if (!root.recursive && path != root.path && parentOf(path) != root.path) continue;
     if (!best || root.path.size() > w_.roots_[*best].path.size()) best = i;
   }
