@@ -1,0 +1,37 @@
+// makeRealtimeSource: the realtime watcher wired to its backend, fallback and options.
+
+#include "watcher/fanotify/fanotify_backend.h"
+#include "watcher/realtime/realtime_watcher.h"
+
+namespace fim::watcher {
+
+std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::ModuleConfig>& configured,
+                                                      std::vector<Root> roots, core::PriorState* prior,
+                                                      const core::Clock& clock, core::Metrics& metrics,
+                                                      ScanOptions scan, const std::vector<OwnDirectory>& own,
+                                                      const BackendFactories& factories) {
+  const std::vector<config::ModuleConfig> modules = excludeOwnDirectories(configured, roots, own);
+  RealtimeOptions options;
+  options.scan = std::move(scan);
+  for (const auto& m : modules) {
+    if (!m.enabled || m.rescanInterval <= std::chrono::nanoseconds::zero()) continue;
+    if (options.rescanInterval == std::chrono::nanoseconds::zero() || m.rescanInterval < options.rescanInterval) {
+      options.rescanInterval = m.rescanInterval;  // one full rescan serves every module: the shortest interval
+    }
+  }
+  BackendFactories resolved = factories;
+  if (!resolved.fanotify && hasSysAdmin() && fanotify::FanotifyBackend::available()) {
+    fanotify::FanotifyOptions fanotifyOptions;
+    for (const auto& dir : own) fanotifyOptions.ignoredDirectories.push_back(dir.path);
+    resolved.fanotify = [modules, fanotifyOptions, &metrics]() -> std::unique_ptr<ChangeBackend> {
+      return std::make_unique<fanotify::FanotifyBackend>(modules, fanotifyOptions, &metrics);
+    };
+  }
+  // inotify out of watches: one fanotify mark per filesystem has no per-directory limit.
+  options.fallbackOnWatchLimit = resolved.fanotify;
+  auto backend = makeBackend(modules, metrics, resolved);
+  return std::make_unique<RealtimeWatcher>(modules, std::move(roots), prior, clock, metrics, std::move(backend),
+                                           std::move(options));
+}
+
+}  // namespace fim::watcher
