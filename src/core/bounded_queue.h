@@ -10,9 +10,10 @@
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
-#include <thread>
 #include <utility>
 #include <vector>
+
+#include "core/spin.h"
 
 namespace fim::core {
 
@@ -176,10 +177,7 @@ class BoundedQueue {
       if (!expected_ || !items_.empty() || closed_ || st.stop_requested()) break;
       expected_ = false;
       lock.unlock();
-      const auto until = std::chrono::steady_clock::now() + kExpectSpin;
-      while (!pushed_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) {
-        std::this_thread::yield();
-      }
+      spinUntil([&] { return pushed_.load(std::memory_order_acquire); }, kExpectSpin);
       lock.lock();
     }
     return !st.stop_requested() && !items_.empty();

@@ -1,9 +1,8 @@
 #include "core/durable_queue.h"
 
-#include <thread>
-
 #include "core/event_codec.h"
 #include "core/logging.h"
+#include "core/spin.h"
 
 namespace fim::core {
 namespace {
@@ -166,10 +165,7 @@ Result<std::size_t> DurableQueue::read(std::vector<FileEvent>& out, std::size_t 
       expecting_ = false;
       const std::uint64_t cursor = cursor_;
       lock.unlock();
-      const auto until = std::chrono::steady_clock::now() + kExpectSpin;
-      while (publishedAtomic_.load(std::memory_order_acquire) < cursor && std::chrono::steady_clock::now() < until) {
-        std::this_thread::yield();
-      }
+      spinUntil([&] { return publishedAtomic_.load(std::memory_order_acquire) >= cursor; }, kExpectSpin);
       lock.lock();
     }
     if (cursor_ > lastPublished_) return std::size_t{0};

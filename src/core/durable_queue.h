@@ -79,7 +79,7 @@ class DurableQueue {
   std::uint64_t pendingBytes_ = 0, pendingEvents_ = 0, pendingNext_ = 1;
   std::uint64_t lastPublished_ = 0;  // highest sequence known written
   std::atomic<std::uint64_t> publishedAtomic_{0};  // the same, for a reader spinning without the lock
-  bool expecting_ = false;
+  bool expecting_ = false;  // expect() was called and nothing was published since
   // Consumer side.
   std::uint64_t cursor_ = 1;  // next sequence to read
   std::uint64_t ackedBytes_ = 0, ackedEvents_ = 0, ackedSequence_ = 0;

@@ -64,8 +64,8 @@ class FanotifyBackend final : public ChangeBackend {
   // for a kernel or filesystem that cannot report file handles — the caller can fall back to inotify.
   [[nodiscard]] core::Status start(const std::vector<Root>& roots) override;
 
-  // Reads events until `stop`; each change that passes the filter goes to `sink`, with its process.
   int fd() const override { return fd_; }
+  // Each change that passes the filter goes to `sink`, with its process.
   void readReady(const ChangeSink& sink) override;
 
   // Whether this kernel and these privileges allow the backend at all (no mark is placed).
