@@ -12,8 +12,6 @@ constexpr std::size_t kFewChanges = 8;  // a batch this small is live changes, n
 
 std::string encodeScanId(std::uint64_t id) { return std::to_string(id); }
 
-std::uint64_t pathKey(std::string_view path) { return std::hash<std::string_view>{}(path); }
-
 // Every stored field equal: writing the record again would change nothing but when it was seen.
 bool sameRecord(const core::FileInfo& a, const core::FileInfo& b) {
   return a.type == b.type && a.size == b.size && a.inode == b.inode && a.device == b.device && a.uid == b.uid &&
@@ -91,7 +89,7 @@ core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observa
   }
   const core::FileInfo& now = observation.info;
   if (observation.childrenUnknown) unverified_.push_back(now.path);
-  const bool seenBefore = !seen_.insert(pathKey(now.path)).second;
+  const bool seenBefore = !seen_.insert(core::pathKey(now.path)).second;
   std::optional<core::FileInfo> old;
   if (observation.storedKnown && !seenBefore) {
     old = observation.stored;  // nothing wrote this path since the watcher read it
@@ -150,7 +148,7 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
   for (const auto& root : roots_) {
     core::Status decoded = {};
     auto scanned = store_.scan(core::Family::Baseline, root.path, [&](std::string_view key, std::string_view value) {
-      if (!core::isWithin(key, root.path) || seen_.count(pathKey(key))) return true;
+      if (!core::isWithin(key, root.path) || seen_.count(core::pathKey(key))) return true;
       auto record = decodeRecord(key, value);
       if (!record) {
         decoded = std::unexpected(record.error());
@@ -188,8 +186,8 @@ void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& 
     if (batch.size() <= kFewChanges) queue_->expect();  // live changes trickling in: the reader gets ready
     for (auto& observation : batch) {
       if (observation.kind == core::Observation::Kind::Unchanged) {
-        seen_.insert(pathKey(observation.info.path));
-        unchanged_.add();
+        seen_.insert(observation.unchangedKeys.begin(), observation.unchangedKeys.end());
+        unchanged_.add(static_cast<std::int64_t>(observation.unchangedKeys.size()));
         continue;
       }
       if (observation.kind == core::Observation::Kind::ScanStarted) {

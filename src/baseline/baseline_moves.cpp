@@ -9,8 +9,6 @@
 namespace fim::baseline {
 namespace {
 
-std::uint64_t seenKey(std::string_view path) { return std::hash<std::string_view>{}(path); }
-
 core::FileEvent makeEvent(core::TimePoint at, core::Action action, core::FileInfo info, std::size_t module) {
   core::FileEvent event;
   event.timestamp = at;
@@ -119,7 +117,7 @@ core::Status Baseline::applyMove(const core::Observation& observation, std::vect
   batch.put(core::Family::Baseline, to, encodeRecord(record));
   // Only a path actually found there counts as seen: a record moved to a path that was gone again
   // (its deletion may be among events a kernel queue overflow lost) is left to the running scan's sweep.
-  if (!goneAgain) seen_.insert(seenKey(to));
+  if (!goneAgain) seen_.insert(core::pathKey(to));
   events.push_back(std::move(moved));
   // Everything below it (a directory): rekeyed as recorded, never rehashed.
   core::Status decoded = {};
@@ -134,7 +132,7 @@ core::Status Baseline::applyMove(const core::Observation& observation, std::vect
     child->seenAt = now;
     batch.remove(core::Family::Baseline, std::string(key));
     batch.put(core::Family::Baseline, newKey, encodeRecord(*child));
-    seen_.insert(seenKey(newKey));
+    seen_.insert(core::pathKey(newKey));
     core::FileEvent event = makeEvent(now, core::Action::Moved, std::move(child->info), module);
     event.previousPath = std::string(key);
     events.push_back(std::move(event));
@@ -155,7 +153,7 @@ core::Status Baseline::sweepSubtree(const core::Observation& observation, std::v
   core::Status decoded = {};
   const std::size_t first = events.size();
   auto scanned = store_.scan(core::Family::Baseline, top, [&](std::string_view key, std::string_view value) {
-    if (!core::isWithin(key, top) || seen_.count(seenKey(key))) return true;
+    if (!core::isWithin(key, top) || seen_.count(core::pathKey(key))) return true;
     for (const auto& dir : unverified_) {
       if (key != dir && core::isWithin(key, dir)) return true;  // its directory could not be read
     }

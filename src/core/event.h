@@ -50,7 +50,7 @@ struct FileInfo {
 struct Observation {
   enum class Kind {
     Path,      // info holds the path's current state
-    Unchanged,  // info.path only: the watcher saw it exactly as the baseline records it
+    Unchanged,  // unchangedKeys only: paths the watcher saw exactly as the baseline records them
     ScanDone,   // every path of a full scan has been observed: sweep for deletions
     Deleted,    // info.path (and everything under it) is gone: remove the records, report each
     Moved,      // info holds the state at its new path, previousPath where it was: records move with it
@@ -66,6 +66,7 @@ struct Observation {
   std::optional<FileInfo> stored;           //   this (nullopt: no record), saving the baseline a read
   std::optional<std::string> previousPath;  // Moved: the path it was renamed from
   std::optional<ProcessInfo> process;       // who changed it, when a realtime backend knows
+  std::vector<std::uint64_t> unchangedKeys;  // Unchanged: core::pathKey() of each such path
 };
 
 struct FileEvent {

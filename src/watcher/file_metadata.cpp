@@ -155,6 +155,17 @@ core::Result<core::FileInfo> MetadataReader::readStat(const std::string& path) c
   return fromStat(path, st);
 }
 
+bool matchesStat(const core::FileInfo& o, const struct stat& st, std::string_view owner, std::string_view group) {
+  const core::FileType type = typeOf(st.st_mode);
+  if (o.type != type) return false;
+  if (type == core::FileType::File ? o.size != static_cast<std::uint64_t>(st.st_size) : o.size.has_value()) return false;
+  return o.inode == static_cast<std::uint64_t>(st.st_ino) && o.device == static_cast<std::uint64_t>(st.st_dev) &&
+         o.uid == static_cast<std::uint32_t>(st.st_uid) && o.gid == static_cast<std::uint32_t>(st.st_gid) &&
+         o.mode == static_cast<std::uint32_t>(st.st_mode & 07777) && o.setuid == ((st.st_mode & S_ISUID) != 0) &&
+         o.setgid == ((st.st_mode & S_ISGID) != 0) && o.mtime == toTimePoint(st.st_mtim) &&
+         o.ctime == toTimePoint(st.st_ctim) && o.owner == owner && o.group == group;
+}
+
 core::FileInfo MetadataReader::fromStat(const std::string& path, const struct stat& st) const {
   core::FileInfo info;
   info.path = path;

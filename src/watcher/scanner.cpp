@@ -12,24 +12,222 @@
 #include <unordered_map>
 
 #include "core/logging.h"
+#include "core/paths.h"
 
 namespace fim::watcher {
 namespace {
 
-constexpr std::size_t kWalkBatch = 64;  // paths the walker hands over at once
-constexpr std::size_t kWorkBatch = 16;  // paths a worker takes at once
+constexpr std::size_t kWalkBatch = 64;        // paths a walker hands over at once
+constexpr std::size_t kWorkBatch = 16;        // paths a worker takes at once
+constexpr std::size_t kUnchangedBatch = 1024;  // unchanged paths a walker reports at once
 
 std::string childPath(const std::string& dir, const char* name) {
-  return dir == "/" ? "/" + std::string(name) : dir + "/" + name;
+  const std::string_view base = dir == "/" ? std::string_view() : std::string_view(dir);
+  const std::size_t length = std::strlen(name);
+  std::string path;
+  path.reserve(base.size() + 1 + length);
+  path.append(base).append(1, '/').append(name, length);
+  return path;
 }
 
-bool isDirectory(const std::string& path, unsigned char dtype) {
-  if (dtype != DT_UNKNOWN) return dtype == DT_DIR;
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
+bool isDot(const char* name) { return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)); }
 
 }  // namespace
+
+// The directories still to read. A walker takes one, reads it whole and gives back its
+// subdirectories; the walk is over when none is left and no walker is reading one.
+class Scanner::DirectoryPool {
+ public:
+  void add(WorkItem directory) {
+    std::lock_guard lock(mutex_);
+    pending_.push_back(std::move(directory));
+  }
+
+  // Waits while the pool is empty but a walker may still add to it. nullopt: done or stopped.
+  std::optional<WorkItem> take(std::stop_token stop) {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, stop, [&] { return !pending_.empty() || busy_ == 0; });
+    if (stop.stop_requested() || pending_.empty()) return std::nullopt;
+    std::optional<WorkItem> directory(std::move(pending_.back()));  // depth first: the pool stays small
+    pending_.pop_back();
+    ++busy_;
+    return directory;
+  }
+
+  // The directory taken last is read; these are its subdirectories.
+  void finished(std::vector<WorkItem>& subdirectories) {
+    bool wake = false;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& d : subdirectories) pending_.push_back(std::move(d));
+      --busy_;
+      wake = !subdirectories.empty() || busy_ == 0;
+    }
+    subdirectories.clear();
+    if (wake) ready_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable_any ready_;
+  std::vector<WorkItem> pending_;
+  std::size_t busy_ = 0;
+};
+
+// One walker thread: reads directories from the pool until it is empty.
+class Scanner::Walker {
+ public:
+  Walker(Scanner& scanner, std::stop_token stop, DirectoryPool& pool, core::BoundedQueue<WorkItem>& work,
+         core::BoundedQueue<core::Observation>& out)
+      : s_(scanner), stop_(stop), pool_(pool), work_(work), out_(out) {}
+
+  // False when stopped.
+  bool run() {
+    std::vector<WorkItem> subdirectories;
+    while (auto directory = pool_.take(stop_)) {
+      const bool read = readDirectory(std::move(*directory), subdirectories);
+      pool_.finished(subdirectories);
+      if (!read) return false;
+    }
+    return flush() && !stop_.stop_requested();
+  }
+
+ private:
+  // Reports the directory, then lists it: subdirectories (recursive roots) go to `subdirectories`.
+  bool readDirectory(WorkItem dir, std::vector<WorkItem>& subdirectories) {
+    const Root& root = s_.roots_[dir.root];
+    const PathFilter& filter = s_.filters_[root.module];
+    // O_NOFOLLOW: a directory swapped for a symlink since it was listed is not followed.
+    const int fd = ::open(dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR* handle = fd >= 0 ? ::fdopendir(fd) : nullptr;
+    if (!handle) {
+      dir.error = core::errnoError("failed to read directory " + dir.path, errno).message();
+      if (fd >= 0) ::close(fd);
+    }
+    const std::string path = dir.path;
+    const std::size_t rootIndex = dir.root;
+    if (filter.reported(path, true) && !settle(std::move(dir))) {
+      if (handle) ::closedir(handle);
+      return false;
+    }
+    if (!handle) return true;
+    stored_.clear();
+    bool storedKnown = s_.options_.baselineEmpty;
+    if (s_.shared_.prior && !storedKnown) {  // one sequential read instead of a lookup per entry
+      storedKnown = s_.shared_.prior
+                        ->children(path,
+                                   [&](core::FileInfo&& info) {
+                                     std::string name = info.path.substr(info.path.rfind('/') + 1);
+                                     stored_.emplace(std::move(name), std::move(info));
+                                   })
+                        .has_value();
+    }
+    bool ok = true;
+    while (const dirent* entry = ::readdir(handle)) {
+      if (isDot(entry->d_name)) continue;
+      std::string child = childPath(path, entry->d_name);
+      if (filter.excluded(child)) continue;
+      WorkItem item{std::move(child), rootIndex, {}, {}};
+      // Relative to the open directory: one name to look up instead of the whole path.
+      struct stat st {};
+      if (::fstatat(::dirfd(handle), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        item.st = st;
+      } else if (errno == ENOENT) {
+        s_.shared_.vanished.add();
+        continue;
+      }
+      // A symlink to a directory is not a directory.
+      const bool isDir = item.st ? S_ISDIR(item.st->st_mode) : entry->d_type == DT_DIR;
+      if (storedKnown) {
+        item.storedKnown = true;
+        if (auto record = stored_.find(entry->d_name); record != stored_.end()) item.stored = std::move(record->second);
+      }
+      if (isDir && root.recursive) {
+        subdirectories.push_back(std::move(item));  // reported when it is read
+        continue;
+      }
+      if (!filter.reported(item.path, isDir)) continue;
+      if (!settle(std::move(item))) {
+        ok = false;
+        break;
+      }
+    }
+    ::closedir(handle);
+    return ok;
+  }
+
+  // A path the baseline records exactly as lstat shows it is settled here; any other goes to
+  // the workers. False when stopped.
+  bool settle(WorkItem item) {
+    const std::size_t module = s_.roots_[item.root].module;
+    if (item.stored && item.st && !item.error && unchanged(*item.stored, *item.st, module)) {
+      if (!s_.filesLimiters_[module]->acquire(1, stop_)) return false;
+      s_.shared_.files.add();
+      if (S_ISREG(item.st->st_mode)) {  // counted as if observed in full
+        const bool tooBig = static_cast<std::uint64_t>(item.st->st_size) > s_.shared_.modules[module].maxFileSize;
+        (tooBig ? s_.shared_.tooBig : s_.shared_.reused).add();
+      }
+      unchanged_.push_back(core::pathKey(item.path));
+      return unchanged_.size() < kUnchangedBatch || flushUnchanged();
+    }
+    batch_.push_back(std::move(item));
+    return batch_.size() < kWalkBatch || work_.pushBatch(batch_, stop_);
+  }
+
+  // The stored record still describes the entry: same identity, times, owner, mode and, for a
+  // file, every configured hash. Never true for a symlink, whose resolved target may move with
+  // links elsewhere.
+  bool unchanged(const core::FileInfo& o, const struct stat& st, std::size_t module) {
+    if (S_ISLNK(st.st_mode)) return false;
+    if (!matchesStat(o, st, userName(st.st_uid), groupName(st.st_gid))) return false;
+    if (o.type != core::FileType::File) return true;
+    const auto& settings = s_.shared_.modules[module];
+    if (settings.verifyHashesAlways || (settings.mimeType && !o.mimeType)) return false;
+    if (o.size.value_or(0) > settings.maxFileSize) return true;
+    for (auto type : settings.hashTypes) {
+      if (!o.hashes.count(type)) return false;
+    }
+    return true;
+  }
+
+  // Names from the shared cache, remembered for the ids met last (most entries share them).
+  const std::string& userName(std::uint32_t uid) {
+    if (uid != lastUid_) {
+      lastUser_ = s_.shared_.names.user(uid);
+      lastUid_ = uid;
+    }
+    return lastUser_;
+  }
+  const std::string& groupName(std::uint32_t gid) {
+    if (gid != lastGid_) {
+      lastGroup_ = s_.shared_.names.group(gid);
+      lastGid_ = gid;
+    }
+    return lastGroup_;
+  }
+
+  bool flushUnchanged() {
+    if (unchanged_.empty()) return true;
+    core::Observation seen;  // the baseline only notes they were seen
+    seen.kind = core::Observation::Kind::Unchanged;
+    seen.unchangedKeys = std::move(unchanged_);
+    unchanged_ = {};
+    return out_.push(std::move(seen), stop_);
+  }
+
+  bool flush() { return (batch_.empty() || work_.pushBatch(batch_, stop_)) && flushUnchanged(); }
+
+  Scanner& s_;
+  std::stop_token stop_;
+  DirectoryPool& pool_;
+  core::BoundedQueue<WorkItem>& work_;
+  core::BoundedQueue<core::Observation>& out_;
+  std::unordered_map<std::string, core::FileInfo> stored_;  // the current directory's records, by name
+  std::vector<WorkItem> batch_;  // for the workers, a few dozen at a time: fewer wake-ups
+  std::vector<std::uint64_t> unchanged_;
+  std::uint32_t lastUid_ = UINT32_MAX, lastGid_ = UINT32_MAX;
+  std::string lastUser_, lastGroup_;
+};
 
 Scanner::Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, core::PriorState* prior,
                  const core::Clock& clock, core::Metrics& metrics, ScanOptions options)
@@ -38,7 +236,6 @@ Scanner::Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> ro
       clock_(clock),
       options_(options),
       shared_(modules_, prior, metrics),
-      metadata_(shared_.names),
       backpressure_(metrics.counter("watcher.backpressure")) {
   for (const auto& m : modules_) {
     filters_.emplace_back(m);
@@ -46,107 +243,29 @@ Scanner::Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> ro
   }
 }
 
-bool Scanner::unchangedSince(const core::FileInfo& o, const std::string& path, const struct stat& st,
-                             std::size_t module) const {
-  if (S_ISLNK(st.st_mode)) return false;
-  const core::FileInfo n = metadata_.fromStat(path, st);
-  if (!sameStamp(o, n) || o.uid != n.uid || o.gid != n.gid || o.owner != n.owner || o.group != n.group ||
-      o.mode != n.mode || o.setuid != n.setuid || o.setgid != n.setgid) {
-    return false;
+void Scanner::seed(std::stop_token stop, DirectoryPool& pool, core::BoundedQueue<WorkItem>& work) {
+  std::vector<std::pair<std::size_t, std::string>> tops = options_.subtrees;
+  if (tops.empty()) {
+    for (std::size_t i = 0; i < roots_.size(); ++i) tops.emplace_back(i, roots_[i].path);
   }
-  if (n.type != core::FileType::File) return true;
-  const auto& settings = shared_.modules[module];
-  if (settings.verifyHashesAlways || (settings.mimeType && !o.mimeType)) return false;
-  if (n.size.value_or(0) > settings.maxFileSize) return true;
-  for (auto type : settings.hashTypes) {
-    if (!o.hashes.count(type)) return false;
-  }
-  return true;
-}
-
-void Scanner::walkRoot(std::stop_token stop, std::size_t rootIndex, core::BoundedQueue<WorkItem>& work,
-                       const std::string& top) {
-  const Root& root = roots_[rootIndex];
-  const PathFilter& filter = filters_[root.module];
-  struct stat st {};
-  if (::lstat(top.c_str(), &st) != 0) {
-    if (top == root.path) {
-      core::logger("watcher").warn("configured path {} cannot be read: {}", root.path, std::strerror(errno));
-      shared_.errors.add();
-    }
-    return;
-  }
-  std::vector<WorkItem> batch;  // handed to the workers a few dozen at a time: fewer wake-ups
-  const auto queue = [&](WorkItem item) {
-    batch.push_back(std::move(item));
-    return batch.size() < kWalkBatch || work.pushBatch(batch, stop);
-  };
-  std::unordered_map<std::string, core::FileInfo> stored;  // the current directory's records, by name
-  if (!S_ISDIR(st.st_mode)) {
-    if (filter.reported(top, false)) (void)work.push(WorkItem{top, rootIndex, {}, {}}, stop);
-    return;
-  }
-  if (filter.excluded(top)) return;
-  std::vector<std::string> pending{top};  // directories still to read
-  bool stopped = false;
-  while (!pending.empty() && !stopped && !stop.stop_requested()) {
-    const std::string dir = std::move(pending.back());
-    pending.pop_back();
-    DIR* handle = ::opendir(dir.c_str());
-    WorkItem self{dir, rootIndex, {}, {}};
-    if (!handle) self.error = core::errnoError("failed to read directory " + dir, errno).message();
-    if (filter.reported(dir, true) && !queue(std::move(self))) break;
-    if (!handle) continue;
-    stored.clear();
-    bool storedKnown = options_.baselineEmpty;
-    if (shared_.prior && !storedKnown) {  // one sequential read instead of a lookup per entry
-      storedKnown = shared_.prior
-                        ->children(dir,
-                                   [&](core::FileInfo&& info) {
-                                     std::string name = info.path.substr(info.path.rfind('/') + 1);
-                                     stored.emplace(std::move(name), std::move(info));
-                                   })
-                        .has_value();
-    }
-    const int dirFd = ::dirfd(handle);
-    while (const dirent* entry = ::readdir(handle)) {
-      const std::string_view name(entry->d_name);
-      if (name == "." || name == "..") continue;
-      std::string path = childPath(dir, entry->d_name);
-      if (filter.excluded(path)) continue;
-      const bool isDir = isDirectory(path, entry->d_type);  // a symlink to a directory is not a directory
-      if (isDir && root.recursive) {
-        pending.push_back(std::move(path));  // reported when it is opened
-        continue;
+  for (auto& [rootIndex, top] : tops) {
+    if (rootIndex >= roots_.size()) continue;
+    const Root& root = roots_[rootIndex];
+    const PathFilter& filter = filters_[root.module];
+    struct stat st {};
+    if (::lstat(top.c_str(), &st) != 0) {
+      if (top == root.path) {
+        core::logger("watcher").warn("configured path {} cannot be read: {}", root.path, std::strerror(errno));
+        shared_.errors.add();
       }
-      if (!filter.reported(path, isDir)) continue;
-      WorkItem item{std::move(path), rootIndex, {}, {}};
-      // Relative to the open directory: one name to look up instead of the whole path.
-      struct stat childStat {};
-      if (::fstatat(dirFd, entry->d_name, &childStat, AT_SYMLINK_NOFOLLOW) == 0) item.st = childStat;
-      if (storedKnown) {
-        item.storedKnown = true;
-        if (auto record = stored.find(entry->d_name); record != stored.end()) item.stored = std::move(record->second);
-      }
-      if (!queue(std::move(item))) {
-        stopped = true;
-        break;
-      }
+      continue;
     }
-    ::closedir(handle);
-  }
-  if (!batch.empty()) (void)work.pushBatch(batch, stop);
-}
-
-void Scanner::walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work) {
-  if (options_.subtrees.empty()) {
-    for (std::size_t i = 0; i < roots_.size() && !stop.stop_requested(); ++i) walkRoot(stop, i, work, roots_[i].path);
-  } else {
-    for (const auto& [root, top] : options_.subtrees) {
-      if (!stop.stop_requested() && root < roots_.size()) walkRoot(stop, root, work, top);
+    if (!S_ISDIR(st.st_mode)) {
+      if (filter.reported(top, false)) (void)work.push(WorkItem{top, rootIndex, {}, {}}, stop);
+      continue;
     }
+    if (!filter.excluded(top)) pool.add(WorkItem{std::move(top), rootIndex, {}, {}});
   }
-  work.close();
 }
 
 void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out) {
@@ -163,18 +282,6 @@ void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, cor
     for (auto& item : items) {
       const std::size_t module = roots_[item.root].module;
       if (!filesLimiters_[module]->acquire(1, stop)) return;
-      if (item.stored && item.st && unchangedSince(*item.stored, item.path, *item.st, module)) {
-        shared_.files.add();
-        if (S_ISREG(item.st->st_mode)) {  // counted as if observed in full
-          const bool tooBig = static_cast<std::uint64_t>(item.st->st_size) > shared_.modules[module].maxFileSize;
-          (tooBig ? shared_.tooBig : shared_.reused).add();
-        }
-        core::Observation seen;  // the baseline only notes it was seen
-        seen.kind = core::Observation::Kind::Unchanged;
-        seen.info.path = std::move(item.path);
-        ready.push_back(std::move(seen));
-        continue;
-      }
       auto observation = observer.observe(item.path, item.root, module, stop, item.st ? &*item.st : nullptr,
                                           item.storedKnown ? &item.stored : nullptr);
       if (!observation) continue;
@@ -223,7 +330,7 @@ void Scanner::run(std::stop_token stop, core::BoundedQueue<core::Observation>& o
   }
   const auto started = std::chrono::steady_clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(); };
-  core::BoundedQueue<WorkItem> work(1024);  // paths the walker may run ahead of the workers
+  core::BoundedQueue<WorkItem> work(1024);  // paths the walkers may run ahead of the workers
   {
     std::mutex mutex;
     std::condition_variable_any done;
@@ -241,7 +348,18 @@ void Scanner::run(std::stop_token stop, core::BoundedQueue<core::Observation>& o
         this->work(stop, work, out);
       });
     }
-    walk(stop, work);
+    DirectoryPool pool;
+    seed(stop, pool, work);
+    {
+      std::vector<std::jthread> walkers;
+      for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.workers); ++i) {
+        walkers.emplace_back([&] {
+          ::pthread_setname_np(::pthread_self(), "fim-walk");
+          Walker(*this, stop, pool, work, out).run();
+        });
+      }
+    }  // joins: every directory has been read
+    work.close();
     workers.clear();  // joins: every path has been observed
   }
   if (stop.stop_requested()) {

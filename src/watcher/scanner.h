@@ -1,7 +1,9 @@
 #pragma once
-// Scanner: one full pass over every root. One thread walks (never following symlinks, never
-// entering excluded directories) while a small pool reads metadata and hashes; observations
-// stream out as they are ready, then a ScanDone marker when the pass completed.
+// Scanner: one full pass over every root. A few walker threads share the directories still to
+// read (never following symlinks, never entering excluded directories); each lstat()s what it
+// finds, settles a path the baseline records exactly as it is (no hashing, no hand-over), and
+// queues the rest for a small pool that reads labels and hashes. Observations stream out as
+// they are ready, then a ScanDone marker when the pass completed.
 
 #include <sys/stat.h>
 
@@ -48,14 +50,11 @@ class Scanner final : public ObservationSource {
     std::optional<core::FileInfo> stored;  //   this one's (nullopt: none)
   };
 
-  void walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work);
-  void walkRoot(std::stop_token stop, std::size_t rootIndex, core::BoundedQueue<WorkItem>& work,
-                const std::string& top);
-  // The stored record still describes the entry: same identity, times, owner, mode and, for a
-  // file, every configured hash. Such a path needs no worker (never true for a symlink, whose
-  // resolved target may move with links elsewhere).
-  bool unchangedSince(const core::FileInfo& stored, const std::string& path, const struct stat& st,
-                      std::size_t module) const;
+  class DirectoryPool;
+  class Walker;
+
+  // The tops to walk: a directory goes to the pool, anything else straight to the workers.
+  void seed(std::stop_token stop, DirectoryPool& pool, core::BoundedQueue<WorkItem>& work);
   void work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out);
   void logProgress(double seconds, bool final) const;
 
@@ -65,7 +64,6 @@ class Scanner final : public ObservationSource {
   const core::Clock& clock_;
   ScanOptions options_;
   ObserverShared shared_;
-  MetadataReader metadata_;  // for the unchanged check (thread-safe: const, names cached)
   core::Counter& backpressure_;
   std::vector<std::unique_ptr<RateLimiter>> filesLimiters_;  // per module: scan_files_per_sec
 };

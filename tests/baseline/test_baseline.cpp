@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "baseline/baseline.h"
+#include "core/paths.h"
 #include "support/memory_store.h"
 
 using namespace fim;
@@ -230,6 +231,28 @@ TEST_CASE("baseline: only what is observed after a full scan starts counts as se
   runWith({observe("/a/y", "22"), started, observe("/a/x", "11"), done});
   CHECK(fx.store.count(core::Family::Baseline) == 1);
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
+}
+
+TEST_CASE("baseline: paths a scan reports as unchanged, by key, survive its sweep and are not rewritten") {
+  Fixture fx;
+  core::DurableQueue queue(fx.store, 1 << 20, fx.metrics);
+  REQUIRE(queue.open().has_value());
+  const auto runWith = [&](std::vector<core::Observation> observations) { runStage(fx, queue, observations); };
+  const core::Observation started = marker(core::Observation::Kind::ScanStarted);
+  const core::Observation done = marker(core::Observation::Kind::ScanDone);
+  runWith({started, observe("/a/x", "11"), observe("/a/y", "22"), observe("/a/z", "33"), done});
+  REQUIRE(fx.store.count(core::Family::Baseline) == 3);
+  const auto recordOf = [&](const char* path) { return **fx.store.get(core::Family::Baseline, path); };
+  const std::string xBefore = recordOf("/a/x");
+  core::Observation unchanged = marker(core::Observation::Kind::Unchanged);
+  unchanged.unchangedKeys = {core::pathKey("/a/x"), core::pathKey("/a/z")};
+  const std::uint64_t changesBefore = fx.metrics.counter("baseline.changes").value();
+  runWith({started, unchanged, done});
+  CHECK(fx.store.count(core::Family::Baseline) == 2);  // /a/y was not seen: deleted
+  CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
+  CHECK(recordOf("/a/x") == xBefore);
+  CHECK(fx.metrics.counter("baseline.changes").value() == changesBefore);
+  CHECK(fx.metrics.counter("baseline.deleted").value() == 1);
 }
 
 TEST_CASE("baseline: a record moved to a path that was gone again is left to the running scan's sweep") {

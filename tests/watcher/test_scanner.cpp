@@ -4,10 +4,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <map>
+#include <set>
 
 #include "core/metrics.h"
+#include "core/paths.h"
 #include "support/temp_dir.h"
 #include "watcher/path_filter.h"
 #include "watcher/roots.h"
@@ -200,4 +205,108 @@ TEST_CASE("scanner: an unreadable directory becomes an observation with an error
   }
   ::chmod((dir.str() + "/locked").c_str(), 0700);
   CHECK(sawError);
+}
+
+namespace {
+
+// The baseline as the scanner reads it: records by path, children by parent directory.
+class MemoryPrior final : public core::PriorState {
+ public:
+  std::map<std::string, core::FileInfo> records;
+
+  core::Result<std::optional<core::FileInfo>> lookup(std::string_view path) override {
+    auto it = records.find(std::string(path));
+    if (it == records.end()) return std::optional<core::FileInfo>();
+    return std::optional<core::FileInfo>(it->second);
+  }
+  core::Status children(std::string_view directory, const std::function<void(core::FileInfo&&)>& visit) override {
+    for (const auto& [path, info] : records) {
+      if (path.size() > directory.size() + 1 && path.starts_with(directory) && path[directory.size()] == '/' &&
+          path.find('/', directory.size() + 1) == std::string::npos) {
+        core::FileInfo copy = info;
+        visit(std::move(copy));
+      }
+    }
+    return {};
+  }
+};
+
+struct PriorScan {
+  std::map<std::string, core::Observation> observed;  // the paths that came as observations
+  std::multiset<std::uint64_t> unchanged;              // the keys that came as unchanged
+  bool done = false;
+};
+
+PriorScan scanWith(const config::ModuleConfig& module, core::PriorState& prior, std::size_t workers) {
+  core::SystemClock clock;
+  core::Metrics metrics;
+  watcher::ScanOptions options;
+  options.workers = workers;
+  watcher::Scanner scanner({module}, watcher::resolveRoots({module}), &prior, clock, metrics, options);
+  core::BoundedQueue<core::Observation> queue(100000);
+  std::stop_source stop;
+  scanner.run(stop.get_token(), queue);
+  PriorScan result;
+  while (auto o = queue.tryPop()) {
+    if (o->kind == core::Observation::Kind::ScanDone) {
+      CHECK(queue.size() == 0);  // the marker comes last
+      result.done = true;
+    } else if (o->kind == core::Observation::Kind::Unchanged) {
+      CHECK(o->info.path.empty());
+      result.unchanged.insert(o->unchangedKeys.begin(), o->unchangedKeys.end());
+    } else {
+      CHECK(result.observed.emplace(o->info.path, *o).second);  // no path twice
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("scanner: walkers in parallel settle what the baseline records as it is; only changes are observed") {
+  TempDir dir;
+  for (int d = 0; d < 12; ++d) {
+    for (int f = 0; f < 6; ++f) dir.write(fmt::format("d{}/s{}/f{}", d % 4, d, f), "x");
+  }
+  dir.write("top.txt", "top");
+  auto module = moduleFor(dir.str(), true);
+  module.hashTypes = {"sha256"};
+  module.mimeType = false;
+
+  MemoryPrior empty;
+  const PriorScan first = scanWith(module, empty, 3);
+  REQUIRE(first.done);
+  CHECK(first.unchanged.empty());
+  CHECK(first.observed.size() == 1 + 4 + 12 + 72 + 1);  // root, d*, s*, files, top.txt
+  MemoryPrior prior;
+  for (const auto& [path, o] : first.observed) prior.records[path] = o.info;
+
+  const std::string rewritten = dir.str() + "/d1/s5/f2";
+  const std::string chmodded = dir.str() + "/top.txt";
+  const std::string unhashed = dir.str() + "/d3/s7/f0";
+  {
+    FILE* f = std::fopen(rewritten.c_str(), "w");  // in place: no directory entry changes
+    REQUIRE(f != nullptr);
+    std::fputs("changed", f);
+    std::fclose(f);
+  }
+  ::chmod(chmodded.c_str(), 0600);
+  prior.records[unhashed].hashes.clear();  // recorded before sha256 was configured
+
+  for (std::size_t workers : {1u, 2u, 4u}) {
+    CAPTURE(workers);
+    const PriorScan second = scanWith(module, prior, workers);
+    CHECK(second.done);
+    std::set<std::string> observed;
+    for (const auto& [path, o] : second.observed) observed.insert(path);
+    // The root has no parent listing its record; the rest changed or lacks a configured hash.
+    CHECK(observed == std::set<std::string>{dir.str(), rewritten, chmodded, unhashed});
+    CHECK(second.observed.at(rewritten).info.size == 7u);
+    std::multiset<std::uint64_t> expected;
+    for (const auto& [path, info] : prior.records) {
+      if (!observed.count(path)) expected.insert(core::pathKey(path));
+    }
+    CHECK(second.unchanged.size() == prior.records.size() - 4);
+    CHECK(second.unchanged == expected);  // each exactly once
+  }
 }

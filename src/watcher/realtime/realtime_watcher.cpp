@@ -218,7 +218,7 @@ void RealtimeWatcher::Loop::takeScanned(core::Observation&& observation) {
   if (observation.kind == core::Observation::Kind::Path && touchedDuringScan(observation.info.path)) {
     core::Observation seen;
     seen.kind = core::Observation::Kind::Unchanged;
-    seen.info.path = std::move(observation.info.path);
+    seen.unchangedKeys.push_back(core::pathKey(observation.info.path));
     seen.root = observation.root;
     return push(std::move(seen));
   }
