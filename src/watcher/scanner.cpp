@@ -21,14 +21,16 @@ constexpr std::size_t kWalkBatch = 64;        // paths a walker hands over at on
 constexpr std::size_t kWorkBatch = 16;        // paths a worker takes at once
 constexpr std::size_t kUnchangedBatch = 1024;  // unchanged paths a walker reports at once
 
-std::string childPath(const std::string& dir, const char* name) {
-  const std::string_view base = dir == "/" ? std::string_view() : std::string_view(dir);
-  const std::size_t length = std::strlen(name);
-  std::string path;
-  path.reserve(base.size() + 1 + length);
-  path.append(base).append(1, '/').append(name, length);
-  return path;
+// `path` becomes dir/name, reusing its buffer.
+void setChildPath(std::string& path, const std::string& dir, const char* name) {
+  path.assign(dir == "/" ? std::string_view() : std::string_view(dir)).append(1, '/').append(name);
 }
+
+// Finds a record by a string_view name without making a string of it.
+struct NameHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+};
 
 bool isDot(const char* name) { return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)); }
 
@@ -122,32 +124,42 @@ class Scanner::Walker {
                                    })
                         .has_value();
     }
+    const std::size_t module = root.module;
+    std::string child;  // reused: an unchanged entry needs no string of its own
     bool ok = true;
     while (const dirent* entry = ::readdir(handle)) {
       if (isDot(entry->d_name)) continue;
-      std::string child = childPath(path, entry->d_name);
+      setChildPath(child, path, entry->d_name);
       if (filter.excluded(child)) continue;
-      WorkItem item{std::move(child), rootIndex, {}, {}};
       // Relative to the open directory: one name to look up instead of the whole path.
       struct stat st {};
-      if (::fstatat(::dirfd(handle), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        item.st = st;
-      } else if (errno == ENOENT) {
+      const bool statted = ::fstatat(::dirfd(handle), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+      if (!statted && errno == ENOENT) {
         s_.shared_.vanished.add();
         continue;
       }
       // A symlink to a directory is not a directory.
-      const bool isDir = item.st ? S_ISDIR(item.st->st_mode) : entry->d_type == DT_DIR;
+      const bool isDir = statted ? S_ISDIR(st.st_mode) : entry->d_type == DT_DIR;
+      core::FileInfo* record = nullptr;
       if (storedKnown) {
-        item.storedKnown = true;
-        if (auto record = stored_.find(entry->d_name); record != stored_.end()) item.stored = std::move(record->second);
+        if (auto found = stored_.find(std::string_view(entry->d_name)); found != stored_.end()) record = &found->second;
       }
-      if (isDir && root.recursive) {
-        subdirectories.push_back(std::move(item));  // reported when it is read
+      const bool walkIt = isDir && root.recursive;  // reported when it is read
+      if (!walkIt && !filter.reported(child, isDir)) continue;
+      if (!walkIt && record && statted && unchanged(*record, st, module)) {
+        if (!markUnchanged(child, st, module)) {
+          ok = false;
+          break;
+        }
         continue;
       }
-      if (!filter.reported(item.path, isDir)) continue;
-      if (!settle(std::move(item))) {
+      WorkItem item{child, rootIndex, {}, {}};
+      if (statted) item.st = st;
+      item.storedKnown = storedKnown;
+      if (record) item.stored = std::move(*record);
+      if (walkIt) {
+        subdirectories.push_back(std::move(item));
+      } else if (!queueForWorkers(std::move(item))) {
         ok = false;
         break;
       }
@@ -161,15 +173,23 @@ class Scanner::Walker {
   bool settle(WorkItem item) {
     const std::size_t module = s_.roots_[item.root].module;
     if (item.stored && item.st && !item.error && unchanged(*item.stored, *item.st, module)) {
-      if (!s_.filesLimiters_[module]->acquire(1, stop_)) return false;
-      s_.shared_.files.add();
-      if (S_ISREG(item.st->st_mode)) {  // counted as if observed in full
-        const bool tooBig = static_cast<std::uint64_t>(item.st->st_size) > s_.shared_.modules[module].maxFileSize;
-        (tooBig ? s_.shared_.tooBig : s_.shared_.reused).add();
-      }
-      unchanged_.push_back(core::pathKey(item.path));
-      return unchanged_.size() < kUnchangedBatch || flushUnchanged();
+      return markUnchanged(item.path, *item.st, module);
     }
+    return queueForWorkers(std::move(item));
+  }
+
+  bool markUnchanged(const std::string& path, const struct stat& st, std::size_t module) {
+    if (!s_.filesLimiters_[module]->acquire(1, stop_)) return false;
+    s_.shared_.files.add();
+    if (S_ISREG(st.st_mode)) {  // counted as if observed in full
+      const bool tooBig = static_cast<std::uint64_t>(st.st_size) > s_.shared_.modules[module].maxFileSize;
+      (tooBig ? s_.shared_.tooBig : s_.shared_.reused).add();
+    }
+    unchanged_.push_back(core::pathKey(path));
+    return unchanged_.size() < kUnchangedBatch || flushUnchanged();
+  }
+
+  bool queueForWorkers(WorkItem item) {
     batch_.push_back(std::move(item));
     return batch_.size() < kWalkBatch || work_.pushBatch(batch_, stop_);
   }
@@ -222,7 +242,7 @@ class Scanner::Walker {
   DirectoryPool& pool_;
   core::BoundedQueue<WorkItem>& work_;
   core::BoundedQueue<core::Observation>& out_;
-  std::unordered_map<std::string, core::FileInfo> stored_;  // the current directory's records, by name
+  std::unordered_map<std::string, core::FileInfo, NameHash, std::equal_to<>> stored_;  // the current directory's records, by name
   std::vector<WorkItem> batch_;  // for the workers, a few dozen at a time: fewer wake-ups
   std::vector<std::uint64_t> unchanged_;
   std::uint32_t lastUid_ = UINT32_MAX, lastGid_ = UINT32_MAX;
