@@ -93,7 +93,6 @@ Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_p
       reader_(*queue_, metrics, outputBatchSize(config)),
       processors_(std::move(processors)),
       enricher_(config, metrics, std::move(metadata)),
-      builder_(config, metrics, processors_->empty() ? nullptr : processors_.get()),
       worker_(*output_, metrics, [this](std::uint64_t sequence) {
         if (auto acked = queue_->acknowledge(sequence); !acked) {
           core::logger("queue").error("removing delivered events from the queue failed: {}", acked.error().message());
@@ -137,6 +136,7 @@ void Agent::start() {
   // One thread takes each batch from the durable queue to the output: a hand-over between
   // threads costs a wake-up, which is most of a live event's latency.
   deliveryThread_ = spawn("delivery", [this](std::stop_token stop) {
+    builder_.emplace(config_, metrics_, processors_->empty() ? nullptr : processors_.get());
     std::vector<core::EnrichedEvent> enriched;
     std::vector<core::EncodedEvent> documents;
     bool stopped = false;
@@ -145,7 +145,7 @@ void Agent::start() {
         [&](std::vector<core::FileEvent>& batch) {
           const std::uint64_t last = batch.back().sequence;
           enricher_.enrichBatch(batch, enriched);
-          builder_.mapBatch(enriched, documents);
+          builder_->mapBatch(enriched, documents);
           const bool delivered = worker_.deliver(stop, documents, last);
           stopped = !delivered;
           documents.clear();

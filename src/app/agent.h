@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -66,7 +67,8 @@ class Agent {
   output::QueueReader reader_;
   std::unique_ptr<enricher::processors::ProcessorChain> processors_;  // declared before the mapper that runs it
   enricher::Enricher enricher_;
-  mapper::DocumentBuilder builder_;
+  // Built on the delivery thread when it starts: parsing the schema does not delay the scan.
+  std::optional<mapper::DocumentBuilder> builder_;
   output::OutputWorker worker_;
 
   core::BoundedQueue<core::Observation> observations_{kQueueCapacity};
