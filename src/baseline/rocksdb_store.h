@@ -35,6 +35,8 @@ class RocksDbStore final : public core::KvStore {
  private:
   RocksDbStore() = default;
   rocksdb::ColumnFamilyHandle* handle(core::Family family) const;
+  // Merges a family's level-0 files into level 1 when there are two or more (on a clean stop).
+  void compactLevel0(rocksdb::ColumnFamilyHandle* family);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // index = core::Family, then "default" last
