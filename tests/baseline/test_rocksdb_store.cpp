@@ -1,4 +1,10 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/metadata.h>
+
+#include <algorithm>
+#include <memory>
 
 #include "baseline/rocksdb_store.h"
 #include "support/temp_dir.h"
@@ -67,4 +73,37 @@ TEST_CASE("rocksdb store: scanChildren visits a directory's direct children only
     return true;
   }).has_value());
   CHECK(keys == std::vector<std::string>{"/a", "/b"});  // "/ab/z" lies below "/ab", which has no record
+}
+
+TEST_CASE("rocksdb store: a clean stop leaves the baseline's level-0 files merged into one sorted run") {
+  testing::TempDir dir;
+  const std::string path = dir.str() + "/db";
+  {
+    auto store = baseline::RocksDbStore::open(path);
+    REQUIRE(store.has_value());
+    const std::string value(4096, 'v');
+    for (int round = 0; round < 3; ++round) {  // 12 MiB through 4 MiB memtables: several flushes
+      core::WriteBatch batch;
+      for (int i = 0; i < 1024; ++i) batch.put(core::Family::Baseline, fmt::format("/r{}/f{:05}", round, i), value);
+      REQUIRE((*store)->write(batch).has_value());
+    }
+  }
+  std::vector<std::string> names;
+  REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  REQUIRE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, families, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const auto baseline = std::find(names.begin(), names.end(), "baseline") - names.begin();
+  rocksdb::ColumnFamilyMetaData meta;
+  db->GetColumnFamilyMetaData(handles[static_cast<std::size_t>(baseline)], &meta);
+  REQUIRE(meta.levels.size() > 1);
+  CHECK(meta.levels[0].files.empty());
+  CHECK(meta.levels[1].files.size() >= 1);
+  std::uint64_t total = 0;
+  for (const auto& level : meta.levels) total += level.files.size();
+  CHECK(total == meta.levels[1].files.size());  // nothing left elsewhere
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
 }
