@@ -83,15 +83,15 @@ class Scanner::Walker {
          core::BoundedQueue<core::Observation>& out)
       : s_(scanner), stop_(stop), pool_(pool), work_(work), out_(out) {}
 
-  // False when stopped.
-  bool run() {
+  // Until the pool is empty or stop.
+  void run() {
     std::vector<WorkItem> subdirectories;
     while (auto directory = pool_.take(stop_)) {
       const bool read = readDirectory(std::move(*directory), subdirectories);
       pool_.finished(subdirectories);
-      if (!read) return false;
+      if (!read) return;
     }
-    return flush() && !stop_.stop_requested();
+    (void)flush();
   }
 
  private:
@@ -131,6 +131,12 @@ class Scanner::Walker {
       if (isDot(entry->d_name)) continue;
       setChildPath(child, path, entry->d_name);
       if (filter.excluded(child)) continue;
+      // The entry's own type (a symlink to a directory is not a directory): what is not
+      // reported is never stat()ed. Only file systems without d_type need the stat first.
+      const bool typed = entry->d_type != DT_UNKNOWN;
+      bool isDir = entry->d_type == DT_DIR;
+      bool walkIt = isDir && root.recursive;  // reported when it is read
+      if (typed && !walkIt && !filter.reported(child, isDir)) continue;
       // Relative to the open directory: one name to look up instead of the whole path.
       struct stat st {};
       const bool statted = ::fstatat(::dirfd(handle), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -138,14 +144,15 @@ class Scanner::Walker {
         s_.shared_.vanished.add();
         continue;
       }
-      // A symlink to a directory is not a directory.
-      const bool isDir = statted ? S_ISDIR(st.st_mode) : entry->d_type == DT_DIR;
+      if (!typed) {
+        isDir = statted && S_ISDIR(st.st_mode);
+        walkIt = isDir && root.recursive;
+        if (!walkIt && !filter.reported(child, isDir)) continue;
+      }
       core::FileInfo* record = nullptr;
       if (storedKnown) {
         if (auto found = stored_.find(std::string_view(entry->d_name)); found != stored_.end()) record = &found->second;
       }
-      const bool walkIt = isDir && root.recursive;  // reported when it is read
-      if (!walkIt && !filter.reported(child, isDir)) continue;
       if (!walkIt && record && statted && unchanged(*record, st, module)) {
         if (!markUnchanged(child, st, module)) {
           ok = false;
