@@ -53,6 +53,8 @@ class Scanner final : public ObservationSource {
   class DirectoryPool;
   class Walker;
 
+  // The walkers (scanner_walk.cpp): every directory read, unchanged paths settled, the rest in `work`.
+  void walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out);
   // The tops to walk: a directory goes to the pool, anything else straight to the workers.
   void seed(std::stop_token stop, DirectoryPool& pool, core::BoundedQueue<WorkItem>& work);
   void work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out);

@@ -215,15 +215,25 @@ core::Observation marker(core::Observation::Kind kind) {
   return o;
 }
 
+// Successive runs of the baseline stage on one store and queue, with the scan markers at hand.
+struct StageRuns {
+  Fixture fx;
+  core::DurableQueue queue{fx.store, 1 << 20, fx.metrics};
+  const core::Observation started = marker(core::Observation::Kind::ScanStarted);
+  const core::Observation done = marker(core::Observation::Kind::ScanDone);
+
+  StageRuns() { REQUIRE(queue.open().has_value()); }
+  void run(std::vector<core::Observation> observations) { runStage(fx, queue, observations); }
+};
+
 }  // namespace
 
 TEST_CASE("baseline: only what is observed after a full scan starts counts as seen by its sweep") {
-  Fixture fx;
-  core::DurableQueue queue(fx.store, 1 << 20, fx.metrics);
-  REQUIRE(queue.open().has_value());
-  const auto runWith = [&](std::vector<core::Observation> observations) { runStage(fx, queue, observations); };
-  const core::Observation started = marker(core::Observation::Kind::ScanStarted);
-  const core::Observation done = marker(core::Observation::Kind::ScanDone);
+  StageRuns runs;
+  Fixture& fx = runs.fx;
+  const auto runWith = [&](std::vector<core::Observation> observations) { runs.run(std::move(observations)); };
+  const core::Observation& started = runs.started;
+  const core::Observation& done = runs.done;
   runWith({started, observe("/a/x", "11"), observe("/a/y", "22"), done});
   REQUIRE(fx.store.count(core::Family::Baseline) == 2);
   // /a/y is seen live, then (its deletion lost with an overflowing kernel queue) a rescan starts
@@ -234,12 +244,11 @@ TEST_CASE("baseline: only what is observed after a full scan starts counts as se
 }
 
 TEST_CASE("baseline: paths a scan reports as unchanged, by key, survive its sweep and are not rewritten") {
-  Fixture fx;
-  core::DurableQueue queue(fx.store, 1 << 20, fx.metrics);
-  REQUIRE(queue.open().has_value());
-  const auto runWith = [&](std::vector<core::Observation> observations) { runStage(fx, queue, observations); };
-  const core::Observation started = marker(core::Observation::Kind::ScanStarted);
-  const core::Observation done = marker(core::Observation::Kind::ScanDone);
+  StageRuns runs;
+  Fixture& fx = runs.fx;
+  const auto runWith = [&](std::vector<core::Observation> observations) { runs.run(std::move(observations)); };
+  const core::Observation& started = runs.started;
+  const core::Observation& done = runs.done;
   runWith({started, observe("/a/x", "11"), observe("/a/y", "22"), observe("/a/z", "33"), done});
   REQUIRE(fx.store.count(core::Family::Baseline) == 3);
   const auto recordOf = [&](const char* path) { return **fx.store.get(core::Family::Baseline, path); };
@@ -256,12 +265,11 @@ TEST_CASE("baseline: paths a scan reports as unchanged, by key, survive its swee
 }
 
 TEST_CASE("baseline: a record moved to a path that was gone again is left to the running scan's sweep") {
-  Fixture fx;
-  core::DurableQueue queue(fx.store, 1 << 20, fx.metrics);
-  REQUIRE(queue.open().has_value());
-  const auto runWith = [&](std::vector<core::Observation> observations) { runStage(fx, queue, observations); };
-  const core::Observation started = marker(core::Observation::Kind::ScanStarted);
-  const core::Observation done = marker(core::Observation::Kind::ScanDone);
+  StageRuns runs;
+  Fixture& fx = runs.fx;
+  const auto runWith = [&](std::vector<core::Observation> observations) { runs.run(std::move(observations)); };
+  const core::Observation& started = runs.started;
+  const core::Observation& done = runs.done;
   runWith({started, observe("/a/x", "11"), observe("/a/keep", "22"), done});
   // x was renamed to y and y deleted; the deletion was lost with an overflow, the rescan runs.
   core::Observation moved;
