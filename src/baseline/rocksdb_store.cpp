@@ -53,7 +53,11 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
   rocksdb::ColumnFamilyOptions family;
   family.write_buffer_size = 4 << 20;
   family.max_write_buffer_number = 2;
+  // LZ4 in 8 KiB blocks: as small on disk as Snappy (the default) for these records, and a
+  // directory's records read back in half the time (Debian's Snappy decodes slowly).
+  family.compression = rocksdb::kLZ4Compression;
   rocksdb::BlockBasedTableOptions table;
+  table.block_size = 8 << 10;
   table.block_cache = rocksdb::NewLRUCache(8 << 20);  // the agent's memory stays small and bounded
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // lookups of new paths skip the files
   family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
