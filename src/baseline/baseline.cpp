@@ -89,7 +89,7 @@ core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observa
   }
   const core::FileInfo& now = observation.info;
   if (observation.childrenUnknown) unverified_.push_back(now.path);
-  const bool seenBefore = !seen_.insert(core::pathKey(now.path)).second;
+  const bool seenBefore = !seen_.insert(core::pathKey(now.path));
   std::optional<core::FileInfo> old;
   if (observation.storedKnown && !seenBefore) {
     old = observation.stored;  // nothing wrote this path since the watcher read it
@@ -148,7 +148,7 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
   for (const auto& root : roots_) {
     core::Status decoded = {};
     auto scanned = store_.scan(core::Family::Baseline, root.path, [&](std::string_view key, std::string_view value) {
-      if (!core::isWithin(key, root.path) || seen_.count(core::pathKey(key))) return true;
+      if (!core::isWithin(key, root.path) || seen_.contains(core::pathKey(key))) return true;
       auto record = decodeRecord(key, value);
       if (!record) {
         decoded = std::unexpected(record.error());
@@ -186,7 +186,7 @@ void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& 
     if (batch.size() <= kFewChanges) queue_->expect();  // live changes trickling in: the reader gets ready
     for (auto& observation : batch) {
       if (observation.kind == core::Observation::Kind::Unchanged) {
-        seen_.insert(observation.unchangedKeys.begin(), observation.unchangedKeys.end());
+        seen_.addUnchanged(observation.unchangedKeys);
         unchanged_.add(static_cast<std::int64_t>(observation.unchangedKeys.size()));
         continue;
       }

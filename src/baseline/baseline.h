@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "baseline/record.h"
+#include "baseline/seen_paths.h"
 #include "core/bounded_queue.h"
 #include "core/clock.h"
 #include "core/durable_queue.h"
@@ -86,9 +87,7 @@ class Baseline final : public core::PriorState {
   core::WriteBatch pending_;
   std::unordered_set<std::string> pendingKeys_;
   std::vector<std::string> unverified_;  // directories this scan could not read
-  // Hashes of the paths this scan observed: what the deletion sweep keeps. 8 bytes a path; a
-  // collision (odds ~n²/2⁶⁴) could only delay one deletion to the next scan.
-  std::unordered_set<std::uint64_t> seen_;
+  SeenPaths seen_;  // what this scan saw: what the deletion sweep keeps
   core::Counter& changes_;
   core::Counter& unchanged_;
   core::Counter& deleted_;

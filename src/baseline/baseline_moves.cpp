@@ -117,7 +117,7 @@ core::Status Baseline::applyMove(const core::Observation& observation, std::vect
   batch.put(core::Family::Baseline, to, encodeRecord(record));
   // Only a path actually found there counts as seen: a record moved to a path that was gone again
   // (its deletion may be among events a kernel queue overflow lost) is left to the running scan's sweep.
-  if (!goneAgain) seen_.insert(core::pathKey(to));
+  if (!goneAgain) (void)seen_.insert(core::pathKey(to));
   events.push_back(std::move(moved));
   // Everything below it (a directory): rekeyed as recorded, never rehashed.
   core::Status decoded = {};
@@ -132,7 +132,7 @@ core::Status Baseline::applyMove(const core::Observation& observation, std::vect
     child->seenAt = now;
     batch.remove(core::Family::Baseline, std::string(key));
     batch.put(core::Family::Baseline, newKey, encodeRecord(*child));
-    seen_.insert(core::pathKey(newKey));
+    (void)seen_.insert(core::pathKey(newKey));
     core::FileEvent event = makeEvent(now, core::Action::Moved, std::move(child->info), module);
     event.previousPath = std::string(key);
     events.push_back(std::move(event));
@@ -153,7 +153,7 @@ core::Status Baseline::sweepSubtree(const core::Observation& observation, std::v
   core::Status decoded = {};
   const std::size_t first = events.size();
   auto scanned = store_.scan(core::Family::Baseline, top, [&](std::string_view key, std::string_view value) {
-    if (!core::isWithin(key, top) || seen_.count(core::pathKey(key))) return true;
+    if (!core::isWithin(key, top) || seen_.contains(core::pathKey(key))) return true;
     for (const auto& dir : unverified_) {
       if (key != dir && core::isWithin(key, dir)) return true;  // its directory could not be read
     }
