@@ -89,12 +89,13 @@ core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observa
   }
   const core::FileInfo& now = observation.info;
   if (observation.childrenUnknown) unverified_.push_back(now.path);
-  const bool seenBefore = !seen_.insert(core::pathKey(now.path));
+  const std::uint64_t key = core::pathKey(now.path);
+  const bool seenBefore = !seen_.insert(key);
   std::optional<core::FileInfo> old;
   if (observation.storedKnown && !seenBefore) {
     old = observation.stored;  // nothing wrote this path since the watcher read it
   } else {
-    if (pendingKeys_.count(now.path)) {  // read our own unflushed write
+    if (pendingKeys_.count(key)) {  // read our own unflushed write (a key collision only flushes early)
       if (auto ok = flush(); !ok) return std::unexpected(ok.error());
     }
     auto stored = lookup(now.path);
@@ -110,7 +111,7 @@ core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observa
   // An unchanged path costs no write: the seen set, not a stamp, protects it from the sweep.
   if (!old || !sameRecord(*old, record.info)) {
     pending_.put(core::Family::Baseline, now.path, encodeRecord(record));
-    pendingKeys_.insert(now.path);
+    pendingKeys_.insert(key);
   }
   if (change.actions.empty()) {
     unchanged_.add();

@@ -85,7 +85,7 @@ class Baseline final : public core::PriorState {
   std::uint64_t scanId_ = 0;
   bool empty_ = true;
   core::WriteBatch pending_;
-  std::unordered_set<std::string> pendingKeys_;
+  std::unordered_set<std::uint64_t> pendingKeys_;  // core::pathKey() of the records staged in pending_
   std::vector<std::string> unverified_;  // directories this scan could not read
   SeenPaths seen_;  // what this scan saw: what the deletion sweep keeps
   core::Counter& changes_;
