@@ -347,6 +347,11 @@ def test_overflow_rescans_and_the_baseline_ends_equal_to_the_tree(workspace, sta
             (tree / "sub" / f"flood{i}").write_bytes(b"%d" % i)
     finally:
         live.agent.proc.send_signal(signal.SIGCONT)
+    # The overflow's rescan logs a second "scan done". A barrier written after it comes out after
+    # the rescan's deletion sweep (one watcher thread, one queue into the baseline), so stopping
+    # then cannot interrupt the rescan. A barrier alone can overtake a rescan still running.
+    wait_for(lambda: sum(m.startswith("scan done") for m in live.agent.log_messages()) >= 2, timeout=60,
+             message="the overflow's rescan", agent=live.agent)
     live.barrier(timeout=60)
     metrics = live.metrics()
     assert metrics["watcher"]["realtime"]["overflows_handled"] >= 1
