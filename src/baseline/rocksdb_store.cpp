@@ -95,30 +95,31 @@ RocksDbStore::~RocksDbStore() {
   // from one sorted run (not one per level-0 file) and no compaction competes with it for the
   // CPU. A first scan leaves several; this costs about what RocksDB's own level-0 compaction
   // would at the next start, and is bounded by level 1's size.
-  for (auto* h : handles_) compactLevel0(h);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);  // a stop must not hang
+  for (auto* h : handles_) compactLevel0(h, deadline);
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   db_->Close();
 }
 
-void RocksDbStore::compactLevel0(rocksdb::ColumnFamilyHandle* family) {
+void RocksDbStore::compactLevel0(rocksdb::ColumnFamilyHandle* family, std::chrono::steady_clock::time_point deadline) {
   constexpr int kAttempts = 3;
-  constexpr auto kPoll = std::chrono::milliseconds(10);
-  constexpr int kMaxPolls = 3000;  // 30 s: a stop must not hang on a huge compaction
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    // A compaction RocksDB started itself holds its files: wait for it to finish first.
-    std::uint64_t running = 0;
-    for (int poll = 0; poll < kMaxPolls && db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions,
-                                                                &running) &&
-                       running > 0;
-         ++poll) {
-      std::this_thread::sleep_for(kPoll);
-    }
+    waitForCompactions(deadline);  // a compaction RocksDB started itself holds its files
     rocksdb::ColumnFamilyMetaData meta;
     db_->GetColumnFamilyMetaData(family, &meta);
     if (meta.levels.empty() || meta.levels[0].files.size() < 2) return;
     std::vector<std::string> files;
     for (const auto& f : meta.levels[0].files) files.push_back(f.name);
     if (db_->CompactFiles(rocksdb::CompactionOptions(), family, files, 1).ok()) return;
+  }
+}
+
+void RocksDbStore::waitForCompactions(std::chrono::steady_clock::time_point deadline) {
+  constexpr auto kPoll = std::chrono::milliseconds(10);
+  std::uint64_t running = 0;
+  while (std::chrono::steady_clock::now() < deadline &&
+         db_->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &running) && running > 0) {
+    std::this_thread::sleep_for(kPoll);
   }
 }
 

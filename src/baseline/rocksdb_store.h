@@ -1,6 +1,7 @@
 #pragma once
 // RocksDbStore: the KvStore on RocksDB under path.data, one column family per core::Family.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,8 +36,10 @@ class RocksDbStore final : public core::KvStore {
  private:
   RocksDbStore() = default;
   rocksdb::ColumnFamilyHandle* handle(core::Family family) const;
-  // Merges a family's level-0 files into level 1 when there are two or more (on a clean stop).
-  void compactLevel0(rocksdb::ColumnFamilyHandle* family);
+  // Merges a family's level-0 files into level 1 when there are two or more (on a clean stop),
+  // waiting for RocksDB's own compactions until `deadline` at most.
+  void compactLevel0(rocksdb::ColumnFamilyHandle* family, std::chrono::steady_clock::time_point deadline);
+  void waitForCompactions(std::chrono::steady_clock::time_point deadline);
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // index = core::Family, then "default" last

@@ -231,14 +231,11 @@ struct StageRuns {
 TEST_CASE("baseline: only what is observed after a full scan starts counts as seen by its sweep") {
   StageRuns runs;
   Fixture& fx = runs.fx;
-  const auto runWith = [&](std::vector<core::Observation> observations) { runs.run(std::move(observations)); };
-  const core::Observation& started = runs.started;
-  const core::Observation& done = runs.done;
-  runWith({started, observe("/a/x", "11"), observe("/a/y", "22"), done});
+  runs.run({runs.started, observe("/a/x", "11"), observe("/a/y", "22"), runs.done});
   REQUIRE(fx.store.count(core::Family::Baseline) == 2);
   // /a/y is seen live, then (its deletion lost with an overflowing kernel queue) a rescan starts
   // and no longer finds it: the sweep must delete it.
-  runWith({observe("/a/y", "22"), started, observe("/a/x", "11"), done});
+  runs.run({observe("/a/y", "22"), runs.started, observe("/a/x", "11"), runs.done});
   CHECK(fx.store.count(core::Family::Baseline) == 1);
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
 }
@@ -246,17 +243,14 @@ TEST_CASE("baseline: only what is observed after a full scan starts counts as se
 TEST_CASE("baseline: paths a scan reports as unchanged, by key, survive its sweep and are not rewritten") {
   StageRuns runs;
   Fixture& fx = runs.fx;
-  const auto runWith = [&](std::vector<core::Observation> observations) { runs.run(std::move(observations)); };
-  const core::Observation& started = runs.started;
-  const core::Observation& done = runs.done;
-  runWith({started, observe("/a/x", "11"), observe("/a/y", "22"), observe("/a/z", "33"), done});
+  runs.run({runs.started, observe("/a/x", "11"), observe("/a/y", "22"), observe("/a/z", "33"), runs.done});
   REQUIRE(fx.store.count(core::Family::Baseline) == 3);
   const auto recordOf = [&](const char* path) { return **fx.store.get(core::Family::Baseline, path); };
   const std::string xBefore = recordOf("/a/x");
   core::Observation unchanged = marker(core::Observation::Kind::Unchanged);
   unchanged.unchangedKeys = {core::pathKey("/a/x"), core::pathKey("/a/z")};
   const std::uint64_t changesBefore = fx.metrics.counter("baseline.changes").value();
-  runWith({started, unchanged, done});
+  runs.run({runs.started, unchanged, runs.done});
   CHECK(fx.store.count(core::Family::Baseline) == 2);  // /a/y was not seen: deleted
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
   CHECK(recordOf("/a/x") == xBefore);
@@ -267,16 +261,13 @@ TEST_CASE("baseline: paths a scan reports as unchanged, by key, survive its swee
 TEST_CASE("baseline: a record moved to a path that was gone again is left to the running scan's sweep") {
   StageRuns runs;
   Fixture& fx = runs.fx;
-  const auto runWith = [&](std::vector<core::Observation> observations) { runs.run(std::move(observations)); };
-  const core::Observation& started = runs.started;
-  const core::Observation& done = runs.done;
-  runWith({started, observe("/a/x", "11"), observe("/a/keep", "22"), done});
+  runs.run({runs.started, observe("/a/x", "11"), observe("/a/keep", "22"), runs.done});
   // x was renamed to y and y deleted; the deletion was lost with an overflow, the rescan runs.
   core::Observation moved;
   moved.kind = core::Observation::Kind::Moved;
   moved.info.path = "/a/y";  // type Unknown: y was gone when the watcher looked
   moved.previousPath = "/a/x";
-  runWith({started, moved, observe("/a/keep", "22"), done});
+  runs.run({runs.started, moved, observe("/a/keep", "22"), runs.done});
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/x")->has_value());
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
   CHECK(fx.store.count(core::Family::Baseline) == 1);
