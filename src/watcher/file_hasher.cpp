@@ -39,28 +39,39 @@ FileHasher::FileHasher(std::vector<core::HashType> types, RateLimiter* limiter)
     : hasher_(MultiHasher::create(std::move(types))), limiter_(limiter), buffer_(kChunkSize) {}
 
 core::Result<HashOutcome> FileHasher::hash(const std::string& path, std::stop_token stop) {
+  auto file = SafeFile::openForRead(path);
+  if (!file) return std::unexpected(hashError(file.error()));
+  return hash(*file, stop);
+}
+
+core::Result<HashOutcome> FileHasher::hash(SafeFile& file, std::stop_token stop) {
+  const std::string& path = file.path();
   if (!hasher_) return std::unexpected(hasher_.error().context("failed to hash " + path));
   HashOutcome out;
+  struct stat before = file.stat();
   for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
-    auto pass = hashOnce(path, attempt, stop, out);
+    if (attempt > 1) {
+      if (auto rewound = file.rewind(); !rewound) return std::unexpected(hashError(rewound.error()));
+    }
+    auto pass = hashOnce(file, before, attempt, stop, out);
     if (!pass) return std::unexpected(pass.error());
     if (*pass == Pass::Consistent) return out;
+    before = out.stat;  // the next pass must see nothing move from here
   }
   return std::unexpected(core::Error(core::ErrorCode::Io,
                                      "failed to hash " + path + ": file changed while it was being hashed", true));
 }
 
-core::Result<FileHasher::Pass> FileHasher::hashOnce(const std::string& path, int attempt, std::stop_token stop,
-                                                    HashOutcome& out) {
-  auto file = SafeFile::openForRead(path);
-  if (!file) return std::unexpected(hashError(file.error()));
+core::Result<FileHasher::Pass> FileHasher::hashOnce(SafeFile& file, const struct stat& before, int attempt,
+                                                    std::stop_token stop, HashOutcome& out) {
+  const std::string& path = file.path();
   MultiHasher& hasher = *hasher_;
   hasher.reset();
   out.head.clear();
   out.bytesRead = 0;
   while (true) {
     if (stop.stop_requested()) return std::unexpected(interrupted(path));
-    auto n = file->read(buffer_);
+    auto n = file.read(buffer_);
     if (!n) return std::unexpected(hashError(n.error()));
     if (*n == 0) break;
     const std::span<const std::byte> chunk(buffer_.data(), *n);
@@ -71,27 +82,31 @@ core::Result<FileHasher::Pass> FileHasher::hashOnce(const std::string& path, int
     if (limiter_ != nullptr && !limiter_->acquire(*n, stop)) return std::unexpected(interrupted(path));
     // A short read that reached the size fstat gave is the end: no extra read for EOF. Growth
     // since is caught by the fstat below; a short read before that size just reads on.
-    if (*n < buffer_.size() && out.bytesRead >= static_cast<std::uint64_t>(file->stat().st_size)) break;
+    if (*n < buffer_.size() && out.bytesRead >= static_cast<std::uint64_t>(before.st_size)) break;
   }
   if (afterRead_) afterRead_(attempt);
 
-  auto after = file->statNow();
+  auto after = file.statNow();
   if (!after) return std::unexpected(hashError(after.error()));
-  if (changed(file->stat(), *after)) return Pass::Changed;
+  out.stat = *after;
+  if (changed(before, *after)) return Pass::Changed;
   auto digests = hasher.finish();
   if (!digests) return std::unexpected(digests.error().context("failed to hash " + path));
   out.hashes = std::move(*digests);
-  out.stat = *after;
   return Pass::Consistent;
 }
 
 core::Result<std::string> readHead(const std::string& path, std::size_t max) {
   auto file = SafeFile::openForRead(path);
   if (!file) return std::unexpected(file.error());
+  return readHead(*file, max);
+}
+
+core::Result<std::string> readHead(SafeFile& file, std::size_t max) {
   std::string head(max, '\0');
   std::size_t filled = 0;
   while (filled < max) {
-    auto n = file->read(std::as_writable_bytes(std::span(head.data() + filled, max - filled)));
+    auto n = file.read(std::as_writable_bytes(std::span(head.data() + filled, max - filled)));
     if (!n) return std::unexpected(n.error());
     if (*n == 0) break;
     filled += *n;

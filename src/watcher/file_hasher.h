@@ -15,6 +15,7 @@
 #include "core/result.h"
 #include "watcher/hasher.h"
 #include "watcher/rate_limiter.h"
+#include "watcher/safe_file.h"
 
 namespace fim::watcher {
 
@@ -38,13 +39,17 @@ class FileHasher {
   // Hashes a regular file, reading it once per attempt. Errors: "failed to hash <path>: ...";
   // a stop request gives a retryable "hashing interrupted".
   [[nodiscard]] core::Result<HashOutcome> hash(const std::string& path, std::stop_token stop);
+  // The same for a file already open: every attempt reads this file (this inode) from its start.
+  [[nodiscard]] core::Result<HashOutcome> hash(SafeFile& file, std::stop_token stop);
 
   // Tests only: called after each read pass (attempt 1, 2, ...) before the change check.
   void setAfterReadHookForTesting(std::function<void(int attempt)> hook) { afterRead_ = std::move(hook); }
 
  private:
   enum class Pass { Consistent, Changed };
-  core::Result<Pass> hashOnce(const std::string& path, int attempt, std::stop_token stop, HashOutcome& out);
+  // `before`: the file's stat when the pass starts; `out.stat` is its stat when the pass ends.
+  core::Result<Pass> hashOnce(SafeFile& file, const struct stat& before, int attempt, std::stop_token stop,
+                              HashOutcome& out);
 
   core::Result<MultiHasher> hasher_;  // holds the error when a type is unavailable
   RateLimiter* limiter_;
@@ -54,5 +59,6 @@ class FileHasher {
 
 // The first up to `max` bytes of a regular file that is not hashed (e.g. over max_file_size).
 [[nodiscard]] core::Result<std::string> readHead(const std::string& path, std::size_t max = FileHasher::kHeadSize);
+[[nodiscard]] core::Result<std::string> readHead(SafeFile& file, std::size_t max = FileHasher::kHeadSize);
 
 }  // namespace fim::watcher

@@ -75,14 +75,30 @@ std::optional<std::string> symlinkTarget(const std::string& path, std::size_t si
   return (std::filesystem::path(absoluteParent(path)) / *raw).lexically_normal().string();
 }
 
-// The value of an xattr on the path itself (never a symlink's target); nullopt when absent or unreadable.
-std::optional<std::string> readXattr(const std::string& path, const char* name) {
+// Where labels are read from: an open file (no path to look up again) or the path itself,
+// never following a symlink.
+struct LabelSource {
+  const std::string& path;
+  int fd = -1;
+
+  ssize_t get(const char* name, void* value, std::size_t size) const {
+    return fd >= 0 ? ::fgetxattr(fd, name, value, size) : ::lgetxattr(path.c_str(), name, value, size);
+  }
+  ssize_t list(char* names, std::size_t size) const {
+    return fd >= 0 ? ::flistxattr(fd, names, size) : ::llistxattr(path.c_str(), names, size);
+  }
+  // Call only for non-symlinks: acl_get_file follows symlinks.
+  acl_t accessAcl() const { return fd >= 0 ? ::acl_get_fd(fd) : ::acl_get_file(path.c_str(), ACL_TYPE_ACCESS); }
+};
+
+// The value of an xattr; nullopt when absent or unreadable.
+std::optional<std::string> readXattr(const LabelSource& source, const char* name) {
   std::string value;
   while (true) {
-    const ssize_t size = ::lgetxattr(path.c_str(), name, nullptr, 0);
+    const ssize_t size = source.get(name, nullptr, 0);
     if (size < 0) return std::nullopt;  // ENODATA, ENOTSUP, EACCES...: no label to report
     value.resize(static_cast<std::size_t>(size));
-    const ssize_t n = ::lgetxattr(path.c_str(), name, value.data(), value.size());
+    const ssize_t n = source.get(name, value.data(), value.size());
     if (n >= 0) {
       value.resize(static_cast<std::size_t>(n));
       return value;
@@ -96,11 +112,11 @@ struct XattrNames {
   bool acl = false;
 };
 
-// Which of the labels we report exist on path (never following a symlink). When the list
-// cannot be read in full, both are tried, so nothing is missed.
-XattrNames listXattrs(const std::string& path) {
+// Which of the labels we report exist. When the list cannot be read in full, both are tried,
+// so nothing is missed.
+XattrNames listXattrs(const LabelSource& source) {
   char buffer[1024];
-  const ssize_t size = ::llistxattr(path.c_str(), buffer, sizeof buffer);
+  const ssize_t size = source.list(buffer, sizeof buffer);
   if (size < 0) return errno == ERANGE ? XattrNames{true, true} : XattrNames{};
   XattrNames names;
   for (ssize_t i = 0; i < size;) {
@@ -112,8 +128,8 @@ XattrNames listXattrs(const std::string& path) {
   return names;
 }
 
-std::optional<std::string> selinuxLabel(const std::string& path) {
-  auto label = readXattr(path, kSelinuxXattr);
+std::optional<std::string> selinuxLabel(const LabelSource& source) {
+  auto label = readXattr(source, kSelinuxXattr);
   if (!label) return std::nullopt;
   while (!label->empty() && label->back() == '\0') label->pop_back();
   if (label->empty()) return std::nullopt;
@@ -121,12 +137,11 @@ std::optional<std::string> selinuxLabel(const std::string& path) {
 }
 
 // The access ACL as one comma-separated line, only when it has entries beyond the mode bits.
-// Call only for non-symlinks: acl_get_file follows symlinks.
-std::optional<std::string> accessAcl(const std::string& path) {
-  // Cheap probe that never follows links: most files carry no ACL xattr at all.
-  if (::lgetxattr(path.c_str(), kAclAccessXattr, nullptr, 0) <= 0) return std::nullopt;
-  std::unique_ptr<std::remove_pointer_t<acl_t>, decltype(&acl_free)> acl(
-      ::acl_get_file(path.c_str(), ACL_TYPE_ACCESS), &acl_free);
+// Call only for non-symlinks.
+std::optional<std::string> accessAcl(const LabelSource& source) {
+  // Cheap probe: most files carry no ACL xattr at all.
+  if (source.get(kAclAccessXattr, nullptr, 0) <= 0) return std::nullopt;
+  std::unique_ptr<std::remove_pointer_t<acl_t>, decltype(&acl_free)> acl(source.accessAcl(), &acl_free);
   if (!acl) return std::nullopt;
   if (::acl_equiv_mode(acl.get(), nullptr) != 1) return std::nullopt;  // 0: only the mode bits
   std::unique_ptr<char, decltype(&acl_free)> text(::acl_to_any_text(acl.get(), nullptr, ',', 0), &acl_free);
@@ -142,11 +157,12 @@ core::Result<core::FileInfo> MetadataReader::read(const std::string& path) const
   return info;
 }
 
-void MetadataReader::readLabels(core::FileInfo& info) const {
+void MetadataReader::readLabels(core::FileInfo& info, int fd) const {
+  const LabelSource source{info.path, fd};
   // One listing tells which labels exist; most files have none, and that costs one call.
-  const XattrNames names = listXattrs(info.path);
-  if (names.acl && info.type != core::FileType::Symlink) info.acl = accessAcl(info.path);
-  if (names.selinux) info.selinux = selinuxLabel(info.path);
+  const XattrNames names = listXattrs(source);
+  if (names.acl && info.type != core::FileType::Symlink) info.acl = accessAcl(source);
+  if (names.selinux) info.selinux = selinuxLabel(source);
 }
 
 core::Result<core::FileInfo> MetadataReader::readStat(const std::string& path) const {

@@ -28,8 +28,9 @@ class MetadataReader {
   [[nodiscard]] core::Result<core::FileInfo> readStat(const std::string& path) const;
   // The same from a stat the caller already has (the walker's fstatat).
   core::FileInfo fromStat(const std::string& path, const struct stat& st) const;
-  // The SELinux label and POSIX ACL, from extended attributes.
-  void readLabels(core::FileInfo& info) const;
+  // The SELinux label and POSIX ACL, from extended attributes: of the open file `fd` when it
+  // is one (no path lookup), else of info.path itself.
+  void readLabels(core::FileInfo& info, int fd = -1) const;
 
  private:
   NameCache& names_;

@@ -55,21 +55,41 @@ bool FileObserver::reuseHashes(core::FileInfo& info, const std::optional<core::F
 }
 
 void FileObserver::addContent(core::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,
-                              std::size_t module) {
+                              std::size_t module, std::optional<SafeFile>& file, bool labelsKnown) {
   core::FileInfo& info = observation.info;
+  // From the open file when there is one: no second lookup of the path, and the same inode.
+  const auto readLabels = [&] {
+    if (!labelsKnown) metadata_.readLabels(info, file ? file->fd() : -1);
+  };
   if (info.size.value_or(0) > settings.maxFileSize) {
     shared_.tooBig.add();
+    readLabels();
     if (settings.mimeType) {
-      if (auto head = readHead(info.path)) info.mimeType = detectMime(*head);
+      if (auto head = file ? readHead(*file) : readHead(info.path)) info.mimeType = detectMime(*head);
     }
     return;
   }
   if (reuseHashes(info, observation.stored, settings)) {
     shared_.reused.add();
+    readLabels();
     return;
   }
-  if (settings.hashTypes.empty() && !settings.mimeType) return;
-  auto outcome = hashers_[module].hash(info.path, stop);
+  if (settings.hashTypes.empty() && !settings.mimeType) {
+    readLabels();
+    return;
+  }
+  if (!file) {
+    auto opened = SafeFile::openForRead(info.path);
+    if (!opened) {
+      readLabels();
+      shared_.errors.add();
+      observation.errorMessage = "failed to hash " + opened.error().message();
+      return;
+    }
+    file.emplace(std::move(*opened));
+  }
+  readLabels();
+  auto outcome = hashers_[module].hash(*file, stop);
   if (!outcome) {
     shared_.errors.add();
     observation.errorMessage = outcome.error().message();
@@ -90,28 +110,41 @@ std::optional<std::string> FileObserver::detectMime(std::string_view head) {
 }
 
 std::optional<core::Observation> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,
-                                                       std::stop_token stop, const struct stat* st,
-                                                       const std::optional<core::FileInfo>* stored) {
-  auto info = st ? core::Result<core::FileInfo>(metadata_.fromStat(path, *st)) : metadata_.readStat(path);
-  if (!info) {
-    if (info.error().code() == core::ErrorCode::NotFound) {
+                                                       std::stop_token stop, Listed listed) {
+  std::optional<SafeFile> file;
+  std::optional<core::Result<core::FileInfo>> info;
+  if (listed.regular && !listed.st) {
+    // Opened at once (never following a symlink, never waiting on a FIFO) and fstat()ed:
+    // one path lookup for the stat, the labels and the hashes.
+    if (auto opened = SafeFile::openForRead(path)) {
+      info.emplace(metadata_.fromStat(path, opened->stat()));
+      file.emplace(std::move(*opened));
+    } else if (opened.error().code() == core::ErrorCode::NotFound) {
+      shared_.vanished.add();
+      return std::nullopt;
+    }  // else no longer a regular file, or not readable: lstat tells what it is
+  }
+  if (!info) info.emplace(listed.st ? core::Result<core::FileInfo>(metadata_.fromStat(path, *listed.st))
+                                    : metadata_.readStat(path));
+  if (!*info) {
+    if (info->error().code() == core::ErrorCode::NotFound) {
       shared_.vanished.add();
       return std::nullopt;
     }
     shared_.errors.add();
     core::Observation failed;
     failed.info.path = path;
-    failed.errorMessage = info.error().message();
+    failed.errorMessage = info->error().message();
     failed.root = root;
     return failed;
   }
   shared_.files.add();
   core::Observation observation;
   observation.root = root;
-  observation.info = std::move(*info);
-  if (stored) {
+  observation.info = std::move(**info);
+  if (listed.stored) {
     observation.storedKnown = true;
-    observation.stored = *stored;
+    observation.stored = *listed.stored;
   } else if (shared_.prior) {  // read here, in parallel, rather than in the single baseline thread
     if (auto found = shared_.prior->lookup(observation.info.path)) {
       observation.storedKnown = true;
@@ -122,13 +155,16 @@ std::optional<core::Observation> FileObserver::observe(const std::string& path, 
   // inode and device unchanged the labels are the recorded ones.
   const auto& old = observation.stored;
   core::FileInfo& now = observation.info;
-  if (old && sameStamp(*old, now)) {
+  const bool labelsKnown = old && sameStamp(*old, now);
+  if (labelsKnown) {
     now.selinux = old->selinux;
     now.acl = old->acl;
-  } else {
+  }
+  if (now.type == core::FileType::File) {
+    addContent(observation, shared_.modules[module], stop, module, file, labelsKnown);
+  } else if (!labelsKnown) {
     metadata_.readLabels(now);
   }
-  if (observation.info.type == core::FileType::File) addContent(observation, shared_.modules[module], stop, module);
   return observation;
 }
 

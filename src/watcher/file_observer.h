@@ -17,6 +17,7 @@
 #include "watcher/mime_detector.h"
 #include "watcher/name_cache.h"
 #include "watcher/rate_limiter.h"
+#include "watcher/safe_file.h"
 
 namespace fim::watcher {
 
@@ -47,21 +48,27 @@ struct ObserverShared {
   core::Counter& errors;
 };
 
+// What the scanner's walker already knows of a path; each saves a lookup.
+struct Listed {
+  const struct stat* st = nullptr;                        // its lstat, relative to the open directory
+  const std::optional<core::FileInfo>* stored = nullptr;  // the baseline's record, read with the directory's
+  bool regular = false;  // listed as a regular file (d_type) and not stat()ed: its open's fstat is the stat
+};
+
 // Not thread-safe: one per worker thread (libmagic and the hashers hold per-thread state).
 class FileObserver {
  public:
   explicit FileObserver(ObserverShared& shared);
 
   // nullopt when the path vanished before it could be read (the deletion sweep reports it).
-  // `st`: the walker's lstat of the path, when it has one (saves a full path lookup).
-  // `stored`: the baseline's record when the walker already read it (null: look it up).
   std::optional<core::Observation> observe(const std::string& path, std::size_t root, std::size_t module,
-                                           std::stop_token stop, const struct stat* st = nullptr,
-                                           const std::optional<core::FileInfo>* stored = nullptr);
+                                           std::stop_token stop, Listed listed = {});
 
  private:
+  // A regular file's labels, hashes and MIME type. `file`: the file, when already open.
+  // `labelsKnown`: copied from the record, not to be read.
   void addContent(core::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,
-                  std::size_t module);
+                  std::size_t module, std::optional<SafeFile>& file, bool labelsKnown);
   bool reuseHashes(core::FileInfo& info, const std::optional<core::FileInfo>& stored,
                    const ObserverShared::Module& settings);
 

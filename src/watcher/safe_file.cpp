@@ -72,6 +72,11 @@ core::Result<struct stat> SafeFile::statNow() const {
   return st;
 }
 
+core::Status SafeFile::rewind() {
+  if (::lseek(fd_, 0, SEEK_SET) != 0) return std::unexpected(core::errnoError(path_, errno));
+  return {};
+}
+
 core::Result<std::size_t> SafeFile::read(std::span<std::byte> buffer) {
   while (true) {
     ssize_t n = ::read(fd_, buffer.data(), buffer.size());

@@ -31,6 +31,9 @@ class SafeFile {
   // fstat now; the stored stat() is left as it was.
   [[nodiscard]] core::Result<struct stat> statNow() const;
 
+  // Back to the first byte, to read the file again.
+  [[nodiscard]] core::Status rewind();
+
   // Up to buffer.size() bytes; 0 at end of file. Retries on EINTR.
   [[nodiscard]] core::Result<std::size_t> read(std::span<std::byte> buffer);
 

@@ -43,8 +43,9 @@ void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, cor
     for (auto& item : items) {
       const std::size_t module = roots_[item.root].module;
       if (!filesLimiters_[module]->acquire(1, stop)) return;
-      auto observation = observer.observe(item.path, item.root, module, stop, item.st ? &*item.st : nullptr,
-                                          item.storedKnown ? &item.stored : nullptr);
+      const Listed listed{item.st ? &*item.st : nullptr, item.storedKnown ? &item.stored : nullptr,
+                          item.listedRegular};
+      auto observation = observer.observe(item.path, item.root, module, stop, listed);
       if (!observation) continue;
       if (item.error) {
         observation->errorMessage = item.error;

@@ -2,7 +2,8 @@
 // Scanner: one full pass over every root. A few walker threads share the directories still to
 // read (never following symlinks, never entering excluded directories); each lstat()s what it
 // finds, settles a path the baseline records exactly as it is (no hashing, no hand-over), and
-// queues the rest for a small pool that reads labels and hashes. Observations stream out as
+// queues the rest for a small pool that reads labels and hashes. A regular file the baseline
+// has no record of is not stat()ed by the walker: the worker opens it and fstat()s that. Observations stream out as
 // they are ready, then a ScanDone marker when the pass completed.
 
 #include <sys/stat.h>
@@ -46,6 +47,7 @@ class Scanner final : public ObservationSource {
     std::size_t root = 0;
     std::optional<std::string> error;  // set by the walker: the directory could not be read
     std::optional<struct stat> st;     // the walker's fstatat, relative to the open directory
+    bool listedRegular = false;        // a regular file by its directory entry, not stat()ed
     bool storedKnown = false;          // the walker read the directory's records:
     std::optional<core::FileInfo> stored;  //   this one's (nullopt: none)
   };

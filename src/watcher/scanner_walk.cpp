@@ -139,6 +139,21 @@ class Scanner::Walker {
       bool isDir = entry->d_type == DT_DIR;
       bool walkIt = isDir && root.recursive;  // reported when it is read
       if (typed && !walkIt && !filter.reported(child, isDir)) continue;
+      core::FileInfo* record = nullptr;
+      if (storedKnown) {
+        if (auto found = stored_.find(std::string_view(entry->d_name)); found != stored_.end()) record = &found->second;
+      }
+      if (entry->d_type == DT_REG && storedKnown && !record) {
+        // New to the baseline, so nothing to compare: the worker's open and fstat give the metadata.
+        WorkItem item{child, rootIndex, {}, {}};
+        item.listedRegular = true;
+        item.storedKnown = true;
+        if (!queueForWorkers(std::move(item))) {
+          ok = false;
+          break;
+        }
+        continue;
+      }
       // Relative to the open directory: one name to look up instead of the whole path.
       struct stat st {};
       const bool statted = ::fstatat(::dirfd(handle), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -150,10 +165,6 @@ class Scanner::Walker {
         isDir = statted && S_ISDIR(st.st_mode);
         walkIt = isDir && root.recursive;
         if (!walkIt && !filter.reported(child, isDir)) continue;
-      }
-      core::FileInfo* record = nullptr;
-      if (storedKnown) {
-        if (auto found = stored_.find(std::string_view(entry->d_name)); found != stored_.end()) record = &found->second;
       }
       if (!walkIt && record && statted && unchanged(*record, st, module)) {
         if (!markUnchanged(child, st, module)) {

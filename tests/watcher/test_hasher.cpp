@@ -296,6 +296,39 @@ TEST_SUITE("file_hasher") {
     CHECK(outcome->stat.st_size == static_cast<off_t>(now.size()));
   }
 
+  TEST_CASE("an open file is hashed as opened, though its path names another file meanwhile") {
+    TempDir dir;
+    const std::string path = dir.write("hello.txt", std::string(kHello));
+    auto file = watcher::SafeFile::openForRead(path);
+    REQUIRE(file.has_value());
+    const std::string other = dir.write("other.txt", "replacement\n");
+    REQUIRE(::rename(other.c_str(), path.c_str()) == 0);
+    watcher::FileHasher hasher({HashType::Sha256}, nullptr);
+    auto outcome = hasher.hash(*file, std::stop_source().get_token());
+    REQUIRE(outcome.has_value());
+    CHECK(outcome->hashes.at(HashType::Sha256) == kHelloDigests.at(HashType::Sha256));
+    CHECK(outcome->stat.st_ino == file->stat().st_ino);
+  }
+
+  TEST_CASE("an open file that changed once is read again from its start") {
+    TempDir dir;
+    const std::string path = dir.write("edited.txt", std::string(kHello));
+    auto file = watcher::SafeFile::openForRead(path);
+    REQUIRE(file.has_value());
+    watcher::FileHasher hasher({HashType::Sha256}, nullptr);
+    std::vector<int> attempts;
+    hasher.setAfterReadHookForTesting([&](int attempt) {
+      attempts.push_back(attempt);
+      if (attempt == 1) append(path, "second line\n");
+    });
+    auto outcome = hasher.hash(*file, std::stop_source().get_token());
+    REQUIRE(outcome.has_value());
+    const std::string now = std::string(kHello) + "second line\n";
+    CHECK(attempts == std::vector<int>{1, 2});
+    CHECK(outcome->hashes.at(HashType::Sha256) == oneShot(now).at(HashType::Sha256));
+    CHECK(outcome->head == now);
+  }
+
   TEST_CASE("readHead returns up to max bytes of files that are not hashed") {
     TempDir dir;
     const std::string small = dir.write("hello.txt", std::string(kHello));
