@@ -59,8 +59,9 @@ class BoundedQueue {
     std::optional<T> item(std::move(items_.front()));
     items_.pop_front();
     if (items_.empty()) pushed_.store(false, std::memory_order_relaxed);
+    const bool wake = items_.size() + 1 > lowWater() && items_.size() <= lowWater();
     lock.unlock();
-    notFull_.notify_one();
+    if (wake) notFull_.notify_all();
     return item;
   }
 
@@ -70,8 +71,9 @@ class BoundedQueue {
     std::optional<T> item(std::move(items_.front()));
     items_.pop_front();
     if (items_.empty()) pushed_.store(false, std::memory_order_relaxed);
+    const bool wake = items_.size() + 1 > lowWater() && items_.size() <= lowWater();
     lock.unlock();
-    notFull_.notify_one();
+    if (wake) notFull_.notify_all();
     return item;
   }
 
@@ -152,6 +154,11 @@ class BoundedQueue {
   std::size_t capacity() const { return capacity_; }
 
  private:
+  // Producers wait only while the queue is full, and are woken when it has drained to this,
+  // not for every item taken: one that outruns its consumers then refills in large steps
+  // instead of waking (and sleeping again) for each batch taken.
+  std::size_t lowWater() const { return capacity_ / 2; }
+
   // Moves up to max items to `out`, releases the lock and wakes producers waiting for room.
   std::size_t takeUpTo(std::vector<T>& out, std::size_t max, std::unique_lock<std::mutex>& lock) {
     std::size_t taken = 0;
@@ -161,12 +168,9 @@ class BoundedQueue {
       ++taken;
     }
     if (items_.empty()) pushed_.store(false, std::memory_order_relaxed);
+    const bool wake = items_.size() + taken > lowWater() && items_.size() <= lowWater();
     lock.unlock();
-    if (taken == 1) {
-      notFull_.notify_one();
-    } else if (taken > 1) {
-      notFull_.notify_all();
-    }
+    if (wake) notFull_.notify_all();
     return taken;
   }
 

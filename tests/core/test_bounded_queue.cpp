@@ -84,6 +84,30 @@ TEST_CASE("push blocks while full until a consumer pops") {
   CHECK(q.pop(never.get_token()) == 3);
 }
 
+TEST_CASE("a blocked producer is woken once the queue has drained to half, not for every item taken") {
+  BoundedQueue<int> q(4);
+  std::stop_source never;
+  for (int i = 1; i <= 4; ++i) REQUIRE(q.push(i, never.get_token()));
+
+  Flag pushed;
+  std::latch started(1);
+  std::jthread producer([&](std::stop_token st) {
+    started.count_down();
+    std::vector<int> more{5, 6};
+    if (q.pushBatch(more, st)) pushed.set();
+  });
+  started.wait();
+  CHECK_FALSE(pushed.waitFor(50ms));
+  CHECK(q.pop(never.get_token()) == 1);  // 3 left: above half, the producer sleeps on
+  CHECK_FALSE(pushed.waitFor(50ms));
+  CHECK(q.size() == 3);
+
+  CHECK(q.pop(never.get_token()) == 2);  // 2 left: half, the producer refills in one go
+  CHECK(pushed.waitFor(kDeadline));
+  CHECK(q.size() == 4);
+  for (int expected = 3; expected <= 6; ++expected) CHECK(q.pop(never.get_token()) == expected);
+}
+
 TEST_CASE("a stop request wakes a blocked push") {
   BoundedQueue<std::string> q(1);
   std::stop_source never;

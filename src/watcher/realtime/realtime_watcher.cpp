@@ -18,8 +18,8 @@ namespace fim::watcher {
 namespace {
 
 using Steady = std::chrono::steady_clock;
-constexpr std::size_t kInboxCapacity = 1024;  // scan observations waiting for the loop
-constexpr std::size_t kTakeBatch = 1024;
+constexpr std::size_t kInboxCapacity = 256;   // scan observations waiting for the loop
+constexpr std::size_t kTakeBatch = 256;
 constexpr std::size_t kFewSettled = 8;  // live changes trickling in, not a burst
 constexpr std::chrono::milliseconds kLongestWait{1000};
 
@@ -75,7 +75,15 @@ class RealtimeWatcher::Loop {
   std::optional<core::Observation> look(const std::string& path);
   std::optional<std::size_t> rootFor(std::string_view path) const;
   bool touchedDuringScan(std::string_view path) const;
-  void push(core::Observation&& observation) { (void)out_.push(std::move(observation), stop_); }
+  void push(core::Observation&& observation) {
+    forwardScanned();  // in order: what the scan saw first
+    (void)out_.push(std::move(observation), stop_);
+  }
+  // Hands the scan's observations taken so far to the baseline, in one go.
+  void forwardScanned() {
+    if (!scanned_.empty()) (void)out_.pushBatch(scanned_, stop_);
+    scanned_.clear();
+  }
   Steady::duration untilNext(Steady::time_point now);
 
   RealtimeWatcher& w_;
@@ -92,6 +100,7 @@ class RealtimeWatcher::Loop {
   bool startupScanned_ = false;
   std::optional<ScanKind> queuedScan_;
   std::unordered_set<std::string> touched_;  // paths changed live while a scan runs
+  std::vector<core::Observation> scanned_;   // the scan's, taken and not yet handed over
   std::vector<std::pair<std::size_t, std::string>> unwatched_;
   std::optional<Steady::time_point> nextVerify_;
   std::optional<Steady::time_point> nextUnwatched_;
@@ -154,18 +163,18 @@ void RealtimeWatcher::Loop::startScan(ScanKind kind) {
   startupScanned_ = true;
   scanThread_ = std::jthread([this, options = std::move(options), modules = std::move(modules)](std::stop_token stop) {
     ::pthread_setname_np(::pthread_self(), "fim-rescan");
-    core::BoundedQueue<core::Observation> scanned(1024);
+    core::BoundedQueue<core::Observation> scanned(256);
     Scanner scanner(modules, w_.roots_, w_.prior_, w_.clock_, w_.metrics_, options);
     std::jthread producer([&] {
       scanner.run(stop, scanned);
       scanned.close();
     });
     std::vector<core::Observation> batch;
+    std::vector<Input> inputs;
     while (scanned.popBatch(batch, 256, stop) > 0) {
-      for (auto& o : batch) {
-        if (!inbox_.push(Input(std::move(o)), stop)) return;
-      }
+      for (auto& o : batch) inputs.emplace_back(std::move(o));
       batch.clear();
+      if (!inbox_.pushBatch(inputs, stop)) return;
       w_.wake();  // a batch is at most 256: the inbox cannot fill up before the loop hears of it
     }
     producer.join();
@@ -186,6 +195,7 @@ std::optional<std::size_t> RealtimeWatcher::Loop::rootFor(std::string_view path)
 }
 
 bool RealtimeWatcher::Loop::touchedDuringScan(std::string_view path) const {
+  if (touched_.empty()) return false;
   for (;;) {
     if (touched_.count(std::string(path))) return true;
     if (path == "/" || path.empty()) return false;
@@ -220,12 +230,14 @@ void RealtimeWatcher::Loop::takeScanned(core::Observation&& observation) {
     seen.kind = core::Observation::Kind::Unchanged;
     seen.unchangedKeys.push_back(core::pathKey(observation.info.path));
     seen.root = observation.root;
-    return push(std::move(seen));
+    scanned_.push_back(std::move(seen));
+    return;
   }
-  push(std::move(observation));
+  scanned_.push_back(std::move(observation));
 }
 
 void RealtimeWatcher::Loop::scanEnded() {
+  forwardScanned();
   scanThread_ = {};
   scanning_ = false;
   touched_.clear();
@@ -377,6 +389,7 @@ void RealtimeWatcher::Loop::run() {
     inputs.clear();
     inbox_.tryPopBatch(inputs, kTakeBatch);
     for (auto& input : inputs) take(std::move(input));
+    forwardScanned();
     coalescer_.due(Steady::now(), settled);
     if (!settled.empty() && settled.size() <= kFewSettled) out_.expect();  // the baseline gets ready meanwhile
     for (auto& s : settled) settle(std::move(s));
