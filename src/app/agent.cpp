@@ -97,7 +97,9 @@ Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_p
         if (auto acked = queue_->acknowledge(sequence); !acked) {
           core::logger("queue").error("removing delivered events from the queue failed: {}", acked.error().message());
         }
-      }) {}
+      }) {
+  mapper::DocumentBuilder::declareMetrics(metrics_);  // the builder itself comes with the first event
+}
 
 Agent::~Agent() {
   if (deliveryThread_.joinable() && !stuck_) stop(std::chrono::milliseconds(0));
@@ -136,7 +138,6 @@ void Agent::start() {
   // One thread takes each batch from the durable queue to the output: a hand-over between
   // threads costs a wake-up, which is most of a live event's latency.
   deliveryThread_ = spawn("delivery", [this](std::stop_token stop) {
-    builder_.emplace(config_, metrics_, processors_->empty() ? nullptr : processors_.get());
     std::vector<core::EnrichedEvent> enriched;
     std::vector<core::EncodedEvent> documents;
     bool stopped = false;
@@ -145,6 +146,9 @@ void Agent::start() {
         [&](std::vector<core::FileEvent>& batch) {
           const std::uint64_t last = batch.back().sequence;
           enricher_.enrichBatch(batch, enriched);
+          // Built for the first event: a start that finds nothing changed never parses the schema,
+          // and leaves the cores to the scan.
+          if (!builder_) builder_.emplace(config_, metrics_, processors_->empty() ? nullptr : processors_.get());
           builder_->mapBatch(enriched, documents);
           const bool delivered = worker_.deliver(stop, documents, last);
           stopped = !delivered;

@@ -67,7 +67,7 @@ class Agent {
   output::QueueReader reader_;
   std::unique_ptr<enricher::processors::ProcessorChain> processors_;  // declared before the mapper that runs it
   enricher::Enricher enricher_;
-  // Built on the delivery thread when it starts: parsing the schema does not delay the scan.
+  // Built on the delivery thread for the first event: parsing the schema does not delay the scan.
   std::optional<mapper::DocumentBuilder> builder_;
   output::OutputWorker worker_;
 

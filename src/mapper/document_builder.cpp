@@ -51,6 +51,13 @@ Value oneMember(std::string_view key, Value&& value, Allocator& a) {
 
 }  // namespace
 
+void DocumentBuilder::declareMetrics(core::Metrics& metrics) {
+  for (const char* name : {"mapper.events", "mapper.events.dropped", "mapper.events.invalid",
+                           "mapper.fields.undeclared", "mapper.fields.invalid"}) {
+    (void)metrics.counter(name);
+  }
+}
+
 DocumentBuilder::DocumentBuilder(const config::Config& config, core::Metrics& metrics, const core::DocumentFilter* filter,
                                  const Schema& schema)
     : dataStream_(config.dataStream),

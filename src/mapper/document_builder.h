@@ -39,6 +39,9 @@ class DocumentBuilder {
   DocumentBuilder(const config::Config& config, core::Metrics& metrics, const core::DocumentFilter* filter = nullptr,
                   const Schema& schema = builtinSchema());
 
+  // Registers the counters a builder reports, so that they read 0 before one is built.
+  static void declareMetrics(core::Metrics& metrics);
+
   // The ECS document of `event` before processors, into `document` (which should use a pool
   // allocator that outlives it). Strings reference `event`, which must outlive the document.
   void buildDocument(const core::EnrichedEvent& event, rapidjson::Document& document) const;

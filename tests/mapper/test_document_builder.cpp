@@ -377,3 +377,16 @@ TEST_CASE("the mapper's fast timestamp formatter agrees with core::formatTimesta
   const core::TimePoint late{std::chrono::nanoseconds(1650445339365999999)};  // floors, never rounds up
   CHECK(mapper::formatIsoMillis(late, buffer) == "2022-04-20T09:02:19.365Z");
 }
+
+TEST_CASE("declareMetrics registers exactly the counters a builder reports, at 0") {
+  core::Metrics declared;
+  mapper::DocumentBuilder::declareMetrics(declared);
+  core::Metrics built;
+  mapper::DocumentBuilder builder(testing::testConfig(), built);
+  CHECK(declared.snapshot() == built.snapshot());
+  CHECK_FALSE(declared.snapshot().empty());
+  for (const auto& [name, value] : declared.snapshot()) {
+    CAPTURE(name);
+    CHECK(value == 0);
+  }
+}
