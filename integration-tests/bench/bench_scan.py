@@ -263,15 +263,20 @@ class Measure:
         self.others = others  # CPU s used by other processes of the machine during the run
 
 
-def run_measured(name, argv, done=None, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+def run_measured(name, argv, done=None, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, started=None,
+                 wait=time.sleep):
     """Runs argv; `done()` says when the work is finished (then SIGTERM), None = wait for exit.
-    Wall time, CPU (user+sys) and ru_maxrss come from os.wait4 on the process, which on
-    Linux includes the descendants it waited for; `sampled` is the TreeSampler."""
+    `started(proc)` is called right after the spawn; `wait(seconds)` is the pause between two
+    checks of done() (an Event's wait returns as soon as it is set). Wall time, CPU (user+sys)
+    and ru_maxrss come from os.wait4 on the process, which on Linux includes the descendants it
+    waited for; `sampled` is the TreeSampler."""
     os.sync()
     floor = spawn_floor()
     busy, own = busy_cpu_s(), self_cpu_s()
     start = time.monotonic()
     proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr)
+    if started is not None:
+        started(proc)
     sampler = TreeSampler(proc.pid)
     sampler.start()
     if done is not None:
@@ -283,7 +288,7 @@ def run_measured(name, argv, done=None, stdout=subprocess.DEVNULL, stderr=subpro
             if time.monotonic() > deadline:
                 proc.kill()
                 raise SystemExit(f"{name}: {argv[0]} did not finish within {TIMEOUT_S} s")
-            time.sleep(0.01)
+            wait(0.01)
         wall = time.monotonic() - start
         sampler.sample()  # the peak of the work itself, before the shutdown
         proc.send_signal(signal.SIGTERM)
@@ -325,31 +330,65 @@ def fimbeat_config(path, tree, events, mime_type=False):
     os.chmod(path, 0o600)
 
 
+class LogPump(threading.Thread):
+    """Copies fimbeat's stderr (a pipe) to a file line by line and sets `event` at the first
+    line containing `pattern`: the line is seen the moment it is written, where polling a file
+    would see it up to one polling interval late (10 ms, a few % of a second scan)."""
+
+    def __init__(self, pipe, path, pattern):
+        super().__init__(daemon=True)
+        self.pipe, self.path, self.pattern = pipe, path, pattern
+        self.event, self.matched = threading.Event(), None
+
+    def run(self):
+        with open(self.path, "wb") as out:
+            for line in self.pipe:
+                out.write(line)
+                if self.matched is None and self.pattern in line:
+                    self.matched = line
+                    self.event.set()
+                    out.flush()
+
+
 def run_fimbeat(name, binary, config, home, log_dir, events, paths_expected):
     """One fimbeat run: done when the "scan done" line is logged and, when paths_expected is
     set, that many documents are in the events directory. Returns the measure, the number
     of documents written and the "scan done" message."""
     os.makedirs(log_dir)
-    log = LineCounter(log_dir, pattern=b'"scan done')
+    log_path = os.path.join(log_dir, "stderr.ndjson")
+    pumps = []
     docs = LineCounter(events)
 
-    def done():
-        log.poll()
-        written = docs.poll() if paths_expected is not None else 0  # as they come: no catch-up at the end
-        return log.matched is not None and (paths_expected is None or written >= paths_expected)
+    def started(proc):
+        pumps.append(LogPump(proc.stderr, log_path, b'"scan done'))
+        pumps[0].start()
 
-    with open(os.path.join(log_dir, "stderr.ndjson"), "wb") as err:
-        try:
-            measured = run_measured(name, [binary, "run", "-e", "-c", config, "--path.home", home],
-                                    done, stderr=err)
-        except SystemExit:
-            sys.stderr.write(tail(os.path.join(log_dir, "stderr.ndjson")))
-            raise
+    def done():
+        if not pumps[0].event.is_set():
+            return False
+        return paths_expected is None or docs.poll() >= paths_expected  # as they come: no catch-up at the end
+
+    def wait(seconds):
+        # Only the log line to wait for: woken by it. Documents too: they are counted by polling.
+        if paths_expected is None:
+            pumps[0].event.wait(seconds)
+        else:
+            time.sleep(seconds)
+
+    try:
+        measured = run_measured(name, [binary, "run", "-e", "-c", config, "--path.home", home],
+                                done, stderr=subprocess.PIPE, started=started, wait=wait)
+    except SystemExit:
+        if pumps:
+            pumps[0].join(timeout=5)
+        sys.stderr.write(tail(log_path))
+        raise
+    pumps[0].join(timeout=30)  # the process has exited: its pipe is at its end
     docs.poll()
     try:
-        scan_done = json.loads(log.matched).get("message", "")
-    except ValueError:
-        scan_done = log.matched.decode(errors="replace")
+        scan_done = json.loads(pumps[0].matched).get("message", "")
+    except (TypeError, ValueError):
+        scan_done = (pumps[0].matched or b"").decode(errors="replace")
     return measured, docs.lines, scan_done
 
 
