@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <latch>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "core/bounded_queue.h"
 
 using fim::core::BoundedQueue;
+using fim::core::RingBuffer;
 using namespace std::chrono_literals;
 
 namespace {
@@ -53,6 +55,33 @@ TEST_CASE("items come out in FIFO order") {
   CHECK(q.capacity() == 8);
   for (int i = 0; i < 5; ++i) CHECK(q.pop(never.get_token()) == i);
   CHECK(q.size() == 0);
+}
+
+TEST_CASE("RingBuffer: FIFO across wrap-arounds and growth, up to its bound") {
+  RingBuffer<std::string> ring(40);
+  std::deque<std::string> expected;
+  int next = 0;
+  // Interleaved: the head moves round the array while it grows from 16 to 32, then to 40.
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 3 && expected.size() < 40; ++i) {
+      std::string item = "item " + std::to_string(next++) + std::string(40, 'x');  // on the heap
+      expected.push_back(item);
+      ring.push_back(std::move(item));
+    }
+    if (round % 2 == 0) {
+      REQUIRE_FALSE(ring.empty());
+      CHECK(ring.front() == expected.front());
+      ring.pop_front();
+      expected.pop_front();
+    }
+    CHECK(ring.size() == expected.size());
+  }
+  while (!expected.empty()) {
+    CHECK(ring.front() == expected.front());
+    ring.pop_front();
+    expected.pop_front();
+  }
+  CHECK(ring.empty());
 }
 
 TEST_CASE("capacity must be at least one") {
