@@ -175,7 +175,9 @@ void RealtimeWatcher::Loop::startScan(ScanKind kind) {
       for (auto& o : batch) inputs.emplace_back(std::move(o));
       batch.clear();
       if (!inbox_.pushBatch(inputs, stop)) return;
-      w_.wake();  // a batch is at most 256: the inbox cannot fill up before the loop hears of it
+      // A push that waited for room did not strand anything: the loop does not sleep while
+      // the inbox holds items, and this wakes it for the last of them.
+      w_.wake();
     }
     producer.join();
     (void)inbox_.push(Input(ScanEnded{}), stop);
