@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -66,6 +67,10 @@ class BoundedQueue {
   BoundedQueue(const BoundedQueue&) = delete;
   BoundedQueue& operator=(const BoundedQueue&) = delete;
 
+  // Called by a producer after each push, outside the lock: for a consumer that waits on
+  // something else (a poll() on descriptors) rather than on the queue. Set before any push.
+  void onPush(std::function<void()> hook) { onPush_ = std::move(hook); }
+
   // Blocks while full. False (item discarded) when stop is requested or the queue is closed.
   [[nodiscard]] bool push(T item, std::stop_token st) {
     std::unique_lock lock(mutex_);
@@ -75,6 +80,7 @@ class BoundedQueue {
     published();
     lock.unlock();
     notEmpty_.notify_one();
+    if (onPush_) onPush_();
     return true;
   }
 
@@ -87,6 +93,7 @@ class BoundedQueue {
       published();
     }
     notEmpty_.notify_one();
+    if (onPush_) onPush_();
     return true;
   }
 
@@ -138,6 +145,7 @@ class BoundedQueue {
       published();
       lock.unlock();
       notEmpty_.notify_all();
+      if (onPush_) onPush_();
     }
     items.clear();
     return true;
@@ -241,7 +249,8 @@ class BoundedQueue {
   RingBuffer<T> items_;
   bool closed_ = false;
   bool expected_ = false;             // expect() was called and nothing was pushed since
-  std::atomic<bool> pushed_{false};   // something was pushed since the last take: what a spinner watches
+  std::atomic<bool> pushed_{false};
+  std::function<void()> onPush_;   // something was pushed since the last take: what a spinner watches
 };
 
 }  // namespace fim::core

@@ -137,6 +137,25 @@ TEST_CASE("a blocked producer is woken once the queue has drained to half, not f
   for (int expected = 3; expected <= 6; ++expected) CHECK(q.pop(never.get_token()) == expected);
 }
 
+TEST_CASE("onPush is called after every successful push, outside the lock") {
+  BoundedQueue<int> q(8);
+  std::stop_source never;
+  int calls = 0;
+  q.onPush([&] {
+    ++calls;
+    CHECK(q.size() > 0);  // would deadlock if the hook ran under the queue's lock
+  });
+  REQUIRE(q.push(1, never.get_token()));
+  int item = 2;
+  REQUIRE(q.tryPush(item));
+  std::vector<int> batch{3, 4, 5};
+  REQUIRE(q.pushBatch(batch, never.get_token()));
+  CHECK(calls == 3);
+  q.close();
+  CHECK_FALSE(q.push(6, never.get_token()));  // refused: no call
+  CHECK(calls == 3);
+}
+
 TEST_CASE("a stop request wakes a blocked push") {
   BoundedQueue<std::string> q(1);
   std::stop_source never;

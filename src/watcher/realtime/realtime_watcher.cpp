@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -18,7 +19,7 @@ namespace fim::watcher {
 namespace {
 
 using Steady = std::chrono::steady_clock;
-constexpr std::size_t kInboxCapacity = 256;   // scan observations waiting for the loop
+constexpr std::size_t kInboxCapacity = 512;  // scan observations waiting for the loop
 constexpr std::size_t kTakeBatch = 256;
 constexpr std::size_t kFewSettled = 8;  // live changes trickling in, not a burst
 constexpr std::chrono::milliseconds kLongestWait{1000};
@@ -52,6 +53,7 @@ class RealtimeWatcher::Loop {
         unpaired_(watcher.metrics_.gauge("watcher.realtime.moves_unpaired")),
         pending_(watcher.metrics_.gauge("watcher.realtime.pending")) {
     for (const auto& m : w_.modules_) filters_.emplace_back(m);
+    inbox_.onPush([&watcher = w_] { watcher.wake(); });  // the loop waits in poll(), not on the queue
   }
 
   ~Loop() {
@@ -64,9 +66,9 @@ class RealtimeWatcher::Loop {
   void startBackend(ChangeBackend& backend);
   void waitForInput(Steady::duration timeout);
   void startScan(ScanKind kind);
-  void take(Input&& input);
   void takeChange(RawChange&& change, std::vector<Settled>& settled);
   void takeScanned(core::Observation&& observation);
+  void takeInbox();
   void scanEnded();
   void settle(Settled&& settled);
   void lostEvents();
@@ -89,7 +91,8 @@ class RealtimeWatcher::Loop {
   RealtimeWatcher& w_;
   std::stop_token stop_;
   core::BoundedQueue<core::Observation>& out_;
-  core::BoundedQueue<Input> inbox_{kInboxCapacity};
+  core::BoundedQueue<core::Observation> inbox_{kInboxCapacity};  // the scanner's workers push here
+  std::atomic<bool> scanFinished_{false};  // the scan thread returned: what it pushed is in the inbox
   Coalescer coalescer_;
   std::vector<config::ModuleConfig> liveModules_ = unthrottled(w_.modules_);
   ObserverShared shared_;
@@ -100,6 +103,7 @@ class RealtimeWatcher::Loop {
   bool startupScanned_ = false;
   std::optional<ScanKind> queuedScan_;
   std::unordered_set<std::string> touched_;  // paths changed live while a scan runs
+  std::vector<core::Observation> taken_;     // from the inbox, one batch at a time
   std::vector<core::Observation> scanned_;   // the scan's, taken and not yet handed over
   std::vector<std::pair<std::size_t, std::string>> unwatched_;
   std::optional<Steady::time_point> nextVerify_;
@@ -125,7 +129,7 @@ void RealtimeWatcher::Loop::startBackend(ChangeBackend& backend) {
 }
 
 void RealtimeWatcher::Loop::waitForInput(Steady::duration timeout) {
-  if (activeReadable_ || inbox_.size() > 0) timeout = Steady::duration::zero();
+  if (activeReadable_ || inbox_.size() > 0 || (scanning_ && scanFinished_.load())) timeout = Steady::duration::zero();
   pollfd fds[2] = {{w_.wakeFd_, POLLIN, 0}, {active_ ? active_->fd() : -1, POLLIN, 0}};
   const int ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(timeout).count());
   if (::poll(fds, 2, ms) < 0 && errno != EINTR) {
@@ -161,26 +165,13 @@ void RealtimeWatcher::Loop::startScan(ScanKind kind) {
   }
   if (startupScanned_) options.baselineEmpty = false;  // records exist now: a rescan must read them
   startupScanned_ = true;
+  scanFinished_.store(false);
   scanThread_ = std::jthread([this, options = std::move(options), modules = std::move(modules)](std::stop_token stop) {
     ::pthread_setname_np(::pthread_self(), "fim-rescan");
-    core::BoundedQueue<core::Observation> scanned(256);
     Scanner scanner(modules, w_.roots_, w_.prior_, w_.clock_, w_.metrics_, options);
-    std::jthread producer([&] {
-      scanner.run(stop, scanned);
-      scanned.close();
-    });
-    std::vector<core::Observation> batch;
-    std::vector<Input> inputs;
-    while (scanned.popBatch(batch, 256, stop) > 0) {
-      for (auto& o : batch) inputs.emplace_back(std::move(o));
-      batch.clear();
-      if (!inbox_.pushBatch(inputs, stop)) return;
-      // A push that waited for room did not strand anything: the loop does not sleep while
-      // the inbox holds items, and this wakes it for the last of them.
-      w_.wake();
-    }
-    producer.join();
-    (void)inbox_.push(Input(ScanEnded{}), stop);
+    scanner.run(stop, inbox_);  // its workers push straight into the loop's inbox, which wakes it
+    if (stop.stop_requested()) return;
+    scanFinished_.store(true, std::memory_order_release);
     w_.wake();
   });
 }
@@ -238,6 +229,20 @@ void RealtimeWatcher::Loop::takeScanned(core::Observation&& observation) {
   scanned_.push_back(std::move(observation));
 }
 
+// A batch of the scan's observations; all that is left once the scan thread has returned,
+// and then the scan's end.
+void RealtimeWatcher::Loop::takeInbox() {
+  const bool finished = scanning_ && scanFinished_.load(std::memory_order_acquire);  // before draining
+  std::size_t taken = 0;
+  do {
+    taken_.clear();
+    taken = inbox_.tryPopBatch(taken_, kTakeBatch);
+    for (auto& observation : taken_) takeScanned(std::move(observation));
+    forwardScanned();
+  } while (finished && taken > 0);
+  if (finished) scanEnded();
+}
+
 void RealtimeWatcher::Loop::scanEnded() {
   forwardScanned();
   scanThread_ = {};
@@ -248,11 +253,6 @@ void RealtimeWatcher::Loop::scanEnded() {
     queuedScan_.reset();
     startScan(next);
   }
-}
-
-void RealtimeWatcher::Loop::take(Input&& input) {
-  if (auto* observation = std::get_if<core::Observation>(&input)) return takeScanned(std::move(*observation));
-  scanEnded();
 }
 
 std::optional<core::Observation> RealtimeWatcher::Loop::look(const std::string& path) {
@@ -373,7 +373,6 @@ void RealtimeWatcher::Loop::run() {
   }
   startScan(ScanKind::Full);
   std::stop_callback onStop(stop_, [this] { w_.wake(); });
-  std::vector<Input> inputs;
   std::vector<Settled> settled;
   const ChangeSink sink = [&](RawChange&& change) { takeChange(std::move(change), settled); };
   while (!stop_.stop_requested()) {
@@ -388,10 +387,7 @@ void RealtimeWatcher::Loop::run() {
         active_ = nullptr;
       }
     }
-    inputs.clear();
-    inbox_.tryPopBatch(inputs, kTakeBatch);
-    for (auto& input : inputs) take(std::move(input));
-    forwardScanned();
+    takeInbox();
     coalescer_.due(Steady::now(), settled);
     if (!settled.empty() && settled.size() <= kFewSettled) out_.expect();  // the baseline gets ready meanwhile
     for (auto& s : settled) settle(std::move(s));

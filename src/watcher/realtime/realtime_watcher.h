@@ -12,7 +12,6 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
-#include <variant>
 #include <vector>
 
 #include "config/config.h"
@@ -54,8 +53,6 @@ class RealtimeWatcher final : public ObservationSource {
   }
 
  private:
-  struct ScanEnded {};
-  using Input = std::variant<core::Observation, ScanEnded>;  // from the scan thread
   enum class ScanKind { Full, Verify, Unwatched };
   class Loop;  // the state of one run(): threads, queues and timers
 
