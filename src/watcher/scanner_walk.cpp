@@ -7,12 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
 #include "core/logging.h"
 #include "core/paths.h"
@@ -28,11 +28,10 @@ void setChildPath(std::string& path, const std::string& dir, const char* name) {
   path.assign(dir == "/" ? std::string_view() : std::string_view(dir)).append(1, '/').append(name);
 }
 
-// Finds a record by a string_view name without making a string of it.
-struct NameHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
-};
+// The last component of a record's path.
+std::string_view nameOf(const core::FileInfo& record) {
+  return std::string_view(record.path).substr(record.path.rfind('/') + 1);
+}
 
 bool isDot(const char* name) { return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)); }
 
@@ -118,13 +117,16 @@ class Scanner::Walker {
     stored_.clear();
     bool storedKnown = s_.options_.baselineEmpty;
     if (s_.shared_.prior && !storedKnown) {  // one sequential read instead of a lookup per entry
+      bool sorted = true;
       storedKnown = s_.shared_.prior
                         ->children(path,
                                    [&](core::FileInfo&& info) {
-                                     std::string name = info.path.substr(info.path.rfind('/') + 1);
-                                     stored_.emplace(std::move(name), std::move(info));
+                                     if (!stored_.empty() && nameOf(info) < nameOf(stored_.back())) sorted = false;
+                                     stored_.push_back(std::move(info));
                                    })
                         .has_value();
+      // The store returns them in key order, which is name order: sorting is only a safeguard.
+      if (!sorted) std::sort(stored_.begin(), stored_.end(), [](auto& a, auto& b) { return nameOf(a) < nameOf(b); });
     }
     const std::size_t module = root.module;
     std::string child;  // reused: an unchanged entry needs no string of its own
@@ -141,7 +143,7 @@ class Scanner::Walker {
       if (typed && !walkIt && !filter.reported(child, isDir)) continue;
       core::FileInfo* record = nullptr;
       if (storedKnown) {
-        if (auto found = stored_.find(std::string_view(entry->d_name)); found != stored_.end()) record = &found->second;
+        record = findStored(entry->d_name);
       }
       if (entry->d_type == DT_REG && storedKnown && !record) {
         // New to the baseline, so nothing to compare: the worker's open and fstat give the metadata.
@@ -176,7 +178,7 @@ class Scanner::Walker {
       WorkItem item{child, rootIndex, {}, {}};
       if (statted) item.st = st;
       item.storedKnown = storedKnown;
-      if (record) item.stored = std::move(*record);
+      if (record) item.stored = *record;  // a copy: moved out, its path would no longer sort
       if (walkIt) {
         subdirectories.push_back(std::move(item));
       } else if (!queueForWorkers(std::move(item))) {
@@ -186,6 +188,13 @@ class Scanner::Walker {
     }
     ::closedir(handle);
     return ok;
+  }
+
+  // The current directory's record of the entry `name`, if any.
+  core::FileInfo* findStored(std::string_view name) {
+    auto it = std::lower_bound(stored_.begin(), stored_.end(), name,
+                               [](const core::FileInfo& record, std::string_view n) { return nameOf(record) < n; });
+    return it != stored_.end() && nameOf(*it) == name ? &*it : nullptr;
   }
 
   // A path the baseline records exactly as lstat shows it is settled here; any other goes to
@@ -262,7 +271,7 @@ class Scanner::Walker {
   DirectoryPool& pool_;
   core::BoundedQueue<WorkItem>& work_;
   core::BoundedQueue<core::Observation>& out_;
-  std::unordered_map<std::string, core::FileInfo, NameHash, std::equal_to<>> stored_;  // the current directory's records, by name
+  std::vector<core::FileInfo> stored_;  // the current directory's records, in name order
   std::vector<WorkItem> batch_;  // for the workers, a few dozen at a time: fewer wake-ups
   std::vector<std::uint64_t> unchanged_;
   std::uint32_t lastUid_ = UINT32_MAX, lastGid_ = UINT32_MAX;
