@@ -65,19 +65,20 @@ core::Result<std::optional<core::FileInfo>> Baseline::lookup(std::string_view pa
   return std::optional<core::FileInfo>(std::move(record->info));
 }
 
-core::Status Baseline::children(std::string_view directory, const std::function<void(core::FileInfo&&)>& visit) {
-  core::Status decoded = {};
-  auto scanned = store_.scanChildren(core::Family::Baseline, directory, [&](std::string_view key, std::string_view value) {
-    auto record = decodeRecord(key, value);
-    if (!record) {
-      decoded = std::unexpected(record.error());
-      return false;
-    }
-    visit(std::move(record->info));
+core::Status Baseline::children(std::string_view directory,
+                                const std::function<void(std::string_view path, std::string_view record)>& visit) {
+  return store_.scanChildren(core::Family::Baseline, directory, [&](std::string_view key, std::string_view value) {
+    visit(key, value);
     return true;
   });
-  if (!scanned) return scanned;
-  return decoded;
+}
+
+std::optional<core::FileStamp> Baseline::stamp(std::string_view record) const { return stampOfRecord(record); }
+
+core::Result<core::FileInfo> Baseline::decode(std::string_view path, std::string_view record) const {
+  auto decoded = decodeRecord(path, record);
+  if (!decoded) return std::unexpected(decoded.error());
+  return std::move(decoded->info);
 }
 
 std::uint64_t Baseline::recordCount() { return store_.approximateCount(core::Family::Baseline); }

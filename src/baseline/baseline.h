@@ -37,8 +37,11 @@ class Baseline final : public core::PriorState {
 
   // The stored state of a path (thread-safe: used by hashing workers to skip unchanged files).
   [[nodiscard]] core::Result<std::optional<core::FileInfo>> lookup(std::string_view path) override;
-  [[nodiscard]] core::Status children(std::string_view directory,
-                                      const std::function<void(core::FileInfo&&)>& visit) override;
+  [[nodiscard]] core::Status children(
+      std::string_view directory,
+      const std::function<void(std::string_view path, std::string_view record)>& visit) override;
+  std::optional<core::FileStamp> stamp(std::string_view record) const override;
+  [[nodiscard]] core::Result<core::FileInfo> decode(std::string_view path, std::string_view record) const override;
 
   // No record at all (exact, read at open()): a first run needs no lookups.
   bool empty() const { return empty_; }

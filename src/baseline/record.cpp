@@ -30,4 +30,13 @@ core::Result<Record> decodeRecord(std::string_view path, std::string_view bytes)
   return r;
 }
 
+std::optional<core::FileStamp> stampOfRecord(std::string_view bytes) {
+  core::BinaryReader in(bytes);
+  if (in.u8() != kRecordVersion) return std::nullopt;
+  core::FileStamp stamp;
+  core::readFileStamp(in, stamp);
+  if (!in.ok()) return std::nullopt;
+  return stamp;
+}
+
 }  // namespace fim::baseline

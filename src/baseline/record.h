@@ -2,6 +2,7 @@
 // Record: what the baseline remembers of one path, and its versioned binary encoding.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,8 @@ inline constexpr std::uint8_t kRecordVersion = 1;
 std::string encodeRecord(const Record& record);
 // `path` is the key the record was stored under; an unknown version or a short record is an error.
 [[nodiscard]] core::Result<Record> decodeRecord(std::string_view path, std::string_view bytes);
+// The record's metadata read in place (pointing into `bytes`); nullopt for an unknown version
+// or a short record.
+std::optional<core::FileStamp> stampOfRecord(std::string_view bytes);
 
 }  // namespace fim::baseline

@@ -60,6 +60,23 @@ class BinaryReader {
     if (u8() == 0) return std::nullopt;
     return str();
   }
+  // A string read in place: valid as long as the input is.
+  std::string_view strView() {
+    const std::uint32_t n = u32();
+    if (!ok_ || in_.size() < n) {
+      ok_ = false;
+      return {};
+    }
+    const std::string_view s = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return s;
+  }
+  // Whether an optional string is present; it is skipped.
+  bool skipOptStr() {
+    if (u8() == 0) return false;
+    (void)strView();
+    return true;
+  }
   TimePoint time() {
     return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(i64())));
   }

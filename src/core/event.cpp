@@ -2,6 +2,26 @@
 
 namespace fim::core {
 
+FileStamp stampOf(const FileInfo& f) {
+  FileStamp s;
+  s.type = f.type;
+  s.size = f.size;
+  s.inode = f.inode;
+  s.device = f.device;
+  s.uid = f.uid;
+  s.gid = f.gid;
+  s.owner = f.owner;
+  s.group = f.group;
+  s.mode = f.mode;
+  s.setuid = f.setuid;
+  s.setgid = f.setgid;
+  s.mtime = f.mtime;
+  s.ctime = f.ctime;
+  s.hasMimeType = f.mimeType.has_value();
+  for (const auto& [type, hex] : f.hashes) s.hashTypes |= FileStamp::hashBit(type);
+  return s;
+}
+
 const char* toString(FileType type) {
   switch (type) {
     case FileType::File: return "file";

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -45,6 +46,34 @@ struct FileInfo {
   std::optional<std::string> acl;         // POSIX access ACL text, where extended entries exist
   std::map<HashType, std::string> hashes;  // lowercase hex digests of the content
 };
+
+// What says whether a path's recorded state still holds: FileInfo without the path, the
+// labels and the digests. A view: owner and group point into what it was read from (an
+// encoded record, or the FileInfo of stampOf), which must outlive it.
+struct FileStamp {
+  FileType type = FileType::Unknown;
+  std::optional<std::uint64_t> size;
+  std::uint64_t inode = 0;
+  std::uint64_t device = 0;
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::string_view owner;
+  std::string_view group;
+  std::uint32_t mode = 0;
+  bool setuid = false;
+  bool setgid = false;
+  TimePoint mtime;
+  TimePoint ctime;
+  bool hasMimeType = false;
+  std::uint32_t hashTypes = 0;  // hashBit(type) set for each digest recorded
+
+  static constexpr std::uint32_t hashBit(HashType type) {
+    const auto n = static_cast<unsigned>(type);
+    return n < 32 ? 1u << n : 0;  // a corrupt type records nothing
+  }
+};
+
+FileStamp stampOf(const FileInfo& info);
 
 // What the watcher saw of one path: metadata and hashes, before any comparison.
 struct Observation {

@@ -101,6 +101,36 @@ void readFileInfo(BinaryReader& r, FileInfo& f) {
   }
 }
 
+void readFileStamp(BinaryReader& r, FileStamp& s) {
+  s.type = static_cast<FileType>(r.u8());
+  const bool hasSize = r.u8() != 0;
+  const std::uint64_t size = r.u64();
+  s.size = hasSize ? std::optional<std::uint64_t>(size) : std::nullopt;
+  s.inode = r.u64();
+  s.device = r.u64();
+  s.uid = r.u32();
+  s.gid = r.u32();
+  s.owner = r.strView();
+  s.group = r.strView();
+  s.mode = r.u32();
+  const std::uint8_t flags = r.u8();
+  s.setuid = flags & 1;
+  s.setgid = flags & 2;
+  s.mtime = r.time();
+  s.ctime = r.time();
+  (void)r.skipOptStr();  // target path
+  s.hasMimeType = r.skipOptStr();
+  (void)r.skipOptStr();  // SELinux label
+  (void)r.skipOptStr();  // ACL
+  const std::uint8_t hashes = r.u8();
+  s.hashTypes = 0;
+  for (std::uint8_t i = 0; i < hashes && r.ok(); ++i) {
+    const auto type = static_cast<HashType>(r.u8());
+    (void)r.strView();
+    s.hashTypes |= FileStamp::hashBit(type);
+  }
+}
+
 std::string encodeEvent(const FileEvent& e) {
   BinaryWriter w;
   w.u8(kEventVersion);

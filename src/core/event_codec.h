@@ -14,6 +14,8 @@ namespace fim::core {
 // Everything but the path (stored as the key, or separately).
 void writeFileInfo(BinaryWriter& w, const FileInfo& info);
 void readFileInfo(BinaryReader& r, FileInfo& info);
+// The same encoding read in place, without allocating: the stamp points into r's input.
+void readFileStamp(BinaryReader& r, FileStamp& stamp);
 
 inline constexpr std::uint8_t kEventVersion = 1;
 

@@ -171,7 +171,7 @@ core::Result<core::FileInfo> MetadataReader::readStat(const std::string& path) c
   return fromStat(path, st);
 }
 
-bool matchesStat(const core::FileInfo& o, const struct stat& st, std::string_view owner, std::string_view group) {
+bool matchesStat(const core::FileStamp& o, const struct stat& st, std::string_view owner, std::string_view group) {
   const core::FileType type = typeOf(st.st_mode);
   if (o.type != type) return false;
   if (type == core::FileType::File ? o.size != static_cast<std::uint64_t>(st.st_size) : o.size.has_value()) return false;

@@ -14,7 +14,7 @@ namespace fim::watcher {
 // Whether `recorded` still describes a path that lstat shows as `st`, owned by `owner`:`group`:
 // same type, size (files), inode, device, ids, names, mode bits and times. Labels and hashes are
 // not compared: with ctime, inode and device equal they cannot have been rewritten.
-bool matchesStat(const core::FileInfo& recorded, const struct stat& st, std::string_view owner,
+bool matchesStat(const core::FileStamp& recorded, const struct stat& st, std::string_view owner,
                  std::string_view group);
 
 class MetadataReader {

@@ -28,10 +28,6 @@ void setChildPath(std::string& path, const std::string& dir, const char* name) {
   path.assign(dir == "/" ? std::string_view() : std::string_view(dir)).append(1, '/').append(name);
 }
 
-// The last component of a record's path.
-std::string_view nameOf(const core::FileInfo& record) {
-  return std::string_view(record.path).substr(record.path.rfind('/') + 1);
-}
 
 bool isDot(const char* name) { return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)); }
 
@@ -114,20 +110,8 @@ class Scanner::Walker {
       return false;
     }
     if (!handle) return true;
-    stored_.clear();
     bool storedKnown = s_.options_.baselineEmpty;
-    if (s_.shared_.prior && !storedKnown) {  // one sequential read instead of a lookup per entry
-      bool sorted = true;
-      storedKnown = s_.shared_.prior
-                        ->children(path,
-                                   [&](core::FileInfo&& info) {
-                                     if (!stored_.empty() && nameOf(info) < nameOf(stored_.back())) sorted = false;
-                                     stored_.push_back(std::move(info));
-                                   })
-                        .has_value();
-      // The store returns them in key order, which is name order: sorting is only a safeguard.
-      if (!sorted) std::sort(stored_.begin(), stored_.end(), [](auto& a, auto& b) { return nameOf(a) < nameOf(b); });
-    }
+    if (s_.shared_.prior && !storedKnown) storedKnown = readRecords(path);  // one sequential read, not a lookup each
     const std::size_t module = root.module;
     std::string child;  // reused: an unchanged entry needs no string of its own
     bool ok = true;
@@ -141,10 +125,7 @@ class Scanner::Walker {
       bool isDir = entry->d_type == DT_DIR;
       bool walkIt = isDir && root.recursive;  // reported when it is read
       if (typed && !walkIt && !filter.reported(child, isDir)) continue;
-      core::FileInfo* record = nullptr;
-      if (storedKnown) {
-        record = findStored(entry->d_name);
-      }
+      const StoredRecord* record = storedKnown ? findStored(entry->d_name) : nullptr;
       if (entry->d_type == DT_REG && storedKnown && !record) {
         // New to the baseline, so nothing to compare: the worker's open and fstat give the metadata.
         WorkItem item{child, rootIndex, {}, {}};
@@ -168,17 +149,27 @@ class Scanner::Walker {
         walkIt = isDir && root.recursive;
         if (!walkIt && !filter.reported(child, isDir)) continue;
       }
-      if (!walkIt && record && statted && unchanged(*record, st, module)) {
-        if (!markUnchanged(child, st, module)) {
-          ok = false;
-          break;
+      if (!walkIt && record && statted) {
+        const auto stamp = s_.shared_.prior->stamp(recordOf(*record));
+        if (stamp && unchanged(*stamp, st, module)) {
+          if (!markUnchanged(child, st, module)) {
+            ok = false;
+            break;
+          }
+          continue;
         }
-        continue;
       }
       WorkItem item{child, rootIndex, {}, {}};
       if (statted) item.st = st;
       item.storedKnown = storedKnown;
-      if (record) item.stored = *record;  // a copy: moved out, its path would no longer sort
+      if (record) {
+        // Changed, or a directory: its whole record goes with it.
+        if (auto decoded = s_.shared_.prior->decode(pathOf(*record), recordOf(*record))) {
+          item.stored = std::move(*decoded);
+        } else {
+          item.storedKnown = false;  // unreadable here: the baseline reads it itself, and says why it cannot
+        }
+      }
       if (walkIt) {
         subdirectories.push_back(std::move(item));
       } else if (!queueForWorkers(std::move(item))) {
@@ -190,10 +181,43 @@ class Scanner::Walker {
     return ok;
   }
 
+  // A record of the current directory: its path and its bytes as stored, kept in arena_.
+  struct StoredRecord {
+    std::size_t at = 0;
+    std::size_t pathSize = 0;
+    std::size_t recordSize = 0;
+  };
+  std::string_view pathOf(const StoredRecord& r) const { return std::string_view(arena_).substr(r.at, r.pathSize); }
+  std::string_view recordOf(const StoredRecord& r) const {
+    return std::string_view(arena_).substr(r.at + r.pathSize, r.recordSize);
+  }
+  std::string_view nameOf(const StoredRecord& r) const {
+    const std::string_view path = pathOf(r);
+    return path.substr(path.rfind('/') + 1);
+  }
+
+  // The directory's records, copied as stored into one buffer (a record is decoded only if its
+  // entry changed). False when they cannot be read.
+  bool readRecords(const std::string& directory) {
+    stored_.clear();
+    arena_.clear();
+    bool sorted = true;
+    auto read = s_.shared_.prior->children(directory, [&](std::string_view path, std::string_view record) {
+      stored_.push_back(StoredRecord{arena_.size(), path.size(), record.size()});
+      arena_.append(path).append(record);
+      if (stored_.size() > 1 && nameOf(stored_.back()) < nameOf(stored_[stored_.size() - 2])) sorted = false;
+    });
+    // The store gives them in path order, which is name order: sorting is only a safeguard.
+    if (!sorted) {
+      std::sort(stored_.begin(), stored_.end(), [&](const auto& a, const auto& b) { return nameOf(a) < nameOf(b); });
+    }
+    return read.has_value();
+  }
+
   // The current directory's record of the entry `name`, if any.
-  core::FileInfo* findStored(std::string_view name) {
+  const StoredRecord* findStored(std::string_view name) const {
     auto it = std::lower_bound(stored_.begin(), stored_.end(), name,
-                               [](const core::FileInfo& record, std::string_view n) { return nameOf(record) < n; });
+                               [&](const StoredRecord& r, std::string_view n) { return nameOf(r) < n; });
     return it != stored_.end() && nameOf(*it) == name ? &*it : nullptr;
   }
 
@@ -201,7 +225,7 @@ class Scanner::Walker {
   // the workers. False when stopped.
   bool settle(WorkItem item) {
     const std::size_t module = s_.roots_[item.root].module;
-    if (item.stored && item.st && !item.error && unchanged(*item.stored, *item.st, module)) {
+    if (item.stored && item.st && !item.error && unchanged(core::stampOf(*item.stored), *item.st, module)) {
       return markUnchanged(item.path, *item.st, module);
     }
     return queueForWorkers(std::move(item));
@@ -226,15 +250,15 @@ class Scanner::Walker {
   // The stored record still describes the entry: same identity, times, owner, mode and, for a
   // file, every configured hash. Never true for a symlink, whose resolved target may move with
   // links elsewhere.
-  bool unchanged(const core::FileInfo& o, const struct stat& st, std::size_t module) {
+  bool unchanged(const core::FileStamp& o, const struct stat& st, std::size_t module) {
     if (S_ISLNK(st.st_mode)) return false;
     if (!matchesStat(o, st, userName(st.st_uid), groupName(st.st_gid))) return false;
     if (o.type != core::FileType::File) return true;
     const auto& settings = s_.shared_.modules[module];
-    if (settings.verifyHashesAlways || (settings.mimeType && !o.mimeType)) return false;
+    if (settings.verifyHashesAlways || (settings.mimeType && !o.hasMimeType)) return false;
     if (o.size.value_or(0) > settings.maxFileSize) return true;
     for (auto type : settings.hashTypes) {
-      if (!o.hashes.count(type)) return false;
+      if (!(o.hashTypes & core::FileStamp::hashBit(type))) return false;
     }
     return true;
   }
@@ -271,7 +295,8 @@ class Scanner::Walker {
   DirectoryPool& pool_;
   core::BoundedQueue<WorkItem>& work_;
   core::BoundedQueue<core::Observation>& out_;
-  std::vector<core::FileInfo> stored_;  // the current directory's records, in name order
+  std::vector<StoredRecord> stored_;  // the current directory's records, in name order
+  std::string arena_;                 // their paths and bytes
   std::vector<WorkItem> batch_;  // for the workers, a few dozen at a time: fewer wake-ups
   std::vector<std::uint64_t> unchanged_;
   std::uint32_t lastUid_ = UINT32_MAX, lastGid_ = UINT32_MAX;

@@ -73,3 +73,93 @@ TEST_CASE("record: a truncated record or an unknown version is an error, never g
   REQUIRE_FALSE(err.has_value());
   CHECK(err.error().message().find("version") != std::string::npos);
 }
+
+namespace {
+
+baseline::Record fullRecord() {
+  baseline::Record r;
+  auto& f = r.info;
+  f.path = "/etc/app.conf";
+  f.type = core::FileType::File;
+  f.size = 4096;
+  f.inode = 0xfedcba9876543210ull;
+  f.device = 2049;
+  f.uid = 65534;
+  f.gid = 100;
+  f.owner = "nobody";
+  f.group = "users";
+  f.mode = 02640;
+  f.setgid = true;
+  f.mtime = core::TimePoint(std::chrono::nanoseconds(1650445339365123456));
+  f.ctime = core::TimePoint(std::chrono::nanoseconds(1650445339365999999));
+  f.mimeType = "text/plain";
+  f.selinux = "system_u:object_r:etc_t:s0";
+  f.acl = "user::rw-,user:1000:r--,group::r--,mask::r--,other::---";
+  f.hashes[core::HashType::Sha256] = std::string(64, 'a');
+  f.hashes[core::HashType::Xxh64] = std::string(16, 'b');
+  r.seenAt = core::TimePoint(std::chrono::milliseconds(1700000000123));
+  r.scanId = 7;
+  return r;
+}
+
+void checkSameStamp(const core::FileStamp& got, const core::FileStamp& want) {
+  CHECK((got.type == want.type));
+  CHECK(got.size == want.size);
+  CHECK(got.inode == want.inode);
+  CHECK(got.device == want.device);
+  CHECK(got.uid == want.uid);
+  CHECK(got.gid == want.gid);
+  CHECK(got.owner == want.owner);
+  CHECK(got.group == want.group);
+  CHECK(got.mode == want.mode);
+  CHECK(got.setuid == want.setuid);
+  CHECK(got.setgid == want.setgid);
+  CHECK((got.mtime == want.mtime));
+  CHECK((got.ctime == want.ctime));
+  CHECK(got.hasMimeType == want.hasMimeType);
+  CHECK(got.hashTypes == want.hashTypes);
+}
+
+}  // namespace
+
+TEST_CASE("record: its stamp, read in place, says what stampOf says of its metadata") {
+  SUBCASE("every field set") {
+    const baseline::Record r = fullRecord();
+    const std::string bytes = baseline::encodeRecord(r);
+    auto stamp = baseline::stampOfRecord(bytes);
+    REQUIRE(stamp.has_value());
+    checkSameStamp(*stamp, core::stampOf(r.info));
+    CHECK(stamp->hashTypes == (core::FileStamp::hashBit(core::HashType::Sha256) |
+                               core::FileStamp::hashBit(core::HashType::Xxh64)));
+    CHECK(stamp->hasMimeType);
+    CHECK(stamp->setgid);
+    // In place: the names point into the record's bytes.
+    CHECK(stamp->owner.data() >= bytes.data());
+    CHECK(stamp->owner.data() + stamp->owner.size() <= bytes.data() + bytes.size());
+  }
+  SUBCASE("a directory: no size, no MIME type, no digests") {
+    baseline::Record r;
+    r.info.path = "/etc";
+    r.info.type = core::FileType::Dir;
+    r.info.owner = "root";
+    const std::string bytes = baseline::encodeRecord(r);
+    auto stamp = baseline::stampOfRecord(bytes);
+    REQUIRE(stamp.has_value());
+    checkSameStamp(*stamp, core::stampOf(r.info));
+    CHECK_FALSE(stamp->size.has_value());
+    CHECK_FALSE(stamp->hasMimeType);
+    CHECK(stamp->hashTypes == 0);
+  }
+}
+
+TEST_CASE("record: a record cut inside its metadata, or of an unknown version, has no stamp") {
+  const std::string bytes = baseline::encodeRecord(fullRecord());
+  const std::size_t metadataEnd = bytes.size() - 16;  // seenAt and scanId follow the metadata
+  for (std::size_t cut = 0; cut < metadataEnd; ++cut) {
+    CAPTURE(cut);
+    CHECK_FALSE(baseline::stampOfRecord(bytes.substr(0, cut)).has_value());
+  }
+  std::string future = bytes;
+  future[0] = static_cast<char>(baseline::kRecordVersion + 1);
+  CHECK_FALSE(baseline::stampOfRecord(future).has_value());
+}

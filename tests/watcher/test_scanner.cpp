@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "core/event_codec.h"
 #include "core/metrics.h"
 #include "core/paths.h"
 #include "support/temp_dir.h"
@@ -219,15 +220,32 @@ class MemoryPrior final : public core::PriorState {
     if (it == records.end()) return std::optional<core::FileInfo>();
     return std::optional<core::FileInfo>(it->second);
   }
-  core::Status children(std::string_view directory, const std::function<void(core::FileInfo&&)>& visit) override {
+  // Records stored as core's FileInfo encoding, in path order (the map's).
+  core::Status children(std::string_view directory,
+                        const std::function<void(std::string_view, std::string_view)>& visit) override {
     for (const auto& [path, info] : records) {
       if (path.size() > directory.size() + 1 && path.starts_with(directory) && path[directory.size()] == '/' &&
           path.find('/', directory.size() + 1) == std::string::npos) {
-        core::FileInfo copy = info;
-        visit(std::move(copy));
+        core::BinaryWriter w;
+        core::writeFileInfo(w, info);
+        const std::string bytes = w.take();
+        visit(path, bytes);
       }
     }
     return {};
+  }
+  std::optional<core::FileStamp> stamp(std::string_view record) const override {
+    core::BinaryReader r(record);
+    core::FileStamp stamp;
+    core::readFileStamp(r, stamp);
+    return r.ok() ? std::optional<core::FileStamp>(stamp) : std::nullopt;
+  }
+  core::Result<core::FileInfo> decode(std::string_view path, std::string_view record) const override {
+    core::BinaryReader r(record);
+    core::FileInfo info;
+    info.path = std::string(path);
+    core::readFileInfo(r, info);
+    return info;
   }
 };
 
