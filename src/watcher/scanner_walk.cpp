@@ -185,6 +185,7 @@ class Scanner::Walker {
   struct StoredRecord {
     std::size_t at = 0;
     std::size_t pathSize = 0;
+    std::size_t nameSize = 0;  // the path's last component
     std::size_t recordSize = 0;
   };
   std::string_view pathOf(const StoredRecord& r) const { return std::string_view(arena_).substr(r.at, r.pathSize); }
@@ -192,8 +193,7 @@ class Scanner::Walker {
     return std::string_view(arena_).substr(r.at + r.pathSize, r.recordSize);
   }
   std::string_view nameOf(const StoredRecord& r) const {
-    const std::string_view path = pathOf(r);
-    return path.substr(path.rfind('/') + 1);
+    return std::string_view(arena_).substr(r.at + r.pathSize - r.nameSize, r.nameSize);
   }
 
   // The directory's records, copied as stored into one buffer (a record is decoded only if its
@@ -203,7 +203,7 @@ class Scanner::Walker {
     arena_.clear();
     bool sorted = true;
     auto read = s_.shared_.prior->children(directory, [&](std::string_view path, std::string_view record) {
-      stored_.push_back(StoredRecord{arena_.size(), path.size(), record.size()});
+      stored_.push_back(StoredRecord{arena_.size(), path.size(), path.size() - path.rfind('/') - 1, record.size()});
       arena_.append(path).append(record);
       if (stored_.size() > 1 && nameOf(stored_.back()) < nameOf(stored_[stored_.size() - 2])) sorted = false;
     });
