@@ -46,6 +46,28 @@ void readProcess(BinaryReader& r, ProcessInfo& p) {
   p.containerRuntime = r.str();
 }
 
+// The fields FileInfo and FileStamp share, in the order writeFileInfo writes them; names are
+// copied into a FileInfo and viewed in place by a FileStamp.
+template <typename Fields>
+void readCommonFields(BinaryReader& r, Fields& f) {
+  f.type = static_cast<FileType>(r.u8());
+  const bool hasSize = r.u8() != 0;
+  const std::uint64_t size = r.u64();
+  f.size = hasSize ? std::optional<std::uint64_t>(size) : std::nullopt;
+  f.inode = r.u64();
+  f.device = r.u64();
+  f.uid = r.u32();
+  f.gid = r.u32();
+  f.owner = r.strView();
+  f.group = r.strView();
+  f.mode = r.u32();
+  const std::uint8_t flags = r.u8();
+  f.setuid = flags & 1;
+  f.setgid = flags & 2;
+  f.mtime = r.time();
+  f.ctime = r.time();
+}
+
 }  // namespace
 
 void writeFileInfo(BinaryWriter& w, const FileInfo& f) {
@@ -74,22 +96,7 @@ void writeFileInfo(BinaryWriter& w, const FileInfo& f) {
 }
 
 void readFileInfo(BinaryReader& r, FileInfo& f) {
-  f.type = static_cast<FileType>(r.u8());
-  const bool hasSize = r.u8() != 0;
-  const std::uint64_t size = r.u64();
-  if (hasSize) f.size = size;
-  f.inode = r.u64();
-  f.device = r.u64();
-  f.uid = r.u32();
-  f.gid = r.u32();
-  f.owner = r.str();
-  f.group = r.str();
-  f.mode = r.u32();
-  const std::uint8_t flags = r.u8();
-  f.setuid = flags & 1;
-  f.setgid = flags & 2;
-  f.mtime = r.time();
-  f.ctime = r.time();
+  readCommonFields(r, f);
   f.targetPath = r.optStr();
   f.mimeType = r.optStr();
   f.selinux = r.optStr();
@@ -102,22 +109,7 @@ void readFileInfo(BinaryReader& r, FileInfo& f) {
 }
 
 void readFileStamp(BinaryReader& r, FileStamp& s) {
-  s.type = static_cast<FileType>(r.u8());
-  const bool hasSize = r.u8() != 0;
-  const std::uint64_t size = r.u64();
-  s.size = hasSize ? std::optional<std::uint64_t>(size) : std::nullopt;
-  s.inode = r.u64();
-  s.device = r.u64();
-  s.uid = r.u32();
-  s.gid = r.u32();
-  s.owner = r.strView();
-  s.group = r.strView();
-  s.mode = r.u32();
-  const std::uint8_t flags = r.u8();
-  s.setuid = flags & 1;
-  s.setgid = flags & 2;
-  s.mtime = r.time();
-  s.ctime = r.time();
+  readCommonFields(r, s);
   (void)r.skipOptStr();  // target path
   s.hasMimeType = r.skipOptStr();
   (void)r.skipOptStr();  // SELinux label
