@@ -373,7 +373,7 @@ def run_fimbeat(name, binary, config, home, log_dir, events, paths_expected):
         if paths_expected is None:
             pumps[0].event.wait(seconds)
         else:
-            time.sleep(seconds)
+            time.sleep(seconds)  # polling interval: the documents are counted by polling
 
     try:
         measured = run_measured(name, [binary, "run", "-e", "-c", config, "--path.home", home],

@@ -67,7 +67,7 @@ class RealtimeWatcher::Loop {
   void waitForInput(Steady::duration timeout);
   void startScan(ScanKind kind);
   void takeChange(RawChange&& change, std::vector<Settled>& settled);
-  void takeScanned(core::Observation&& observation);
+  void checkScanned(core::Observation& observation);
   void takeInbox();
   void scanEnded();
   void settle(Settled&& settled);
@@ -77,15 +77,7 @@ class RealtimeWatcher::Loop {
   std::optional<core::Observation> look(const std::string& path);
   std::optional<std::size_t> rootFor(std::string_view path) const;
   bool touchedDuringScan(std::string_view path) const;
-  void push(core::Observation&& observation) {
-    forwardScanned();  // in order: what the scan saw first
-    (void)out_.push(std::move(observation), stop_);
-  }
-  // Hands the scan's observations taken so far to the baseline, in one go.
-  void forwardScanned() {
-    if (!scanned_.empty()) (void)out_.pushBatch(scanned_, stop_);
-    scanned_.clear();
-  }
+  void push(core::Observation&& observation) { (void)out_.push(std::move(observation), stop_); }
   Steady::duration untilNext(Steady::time_point now);
 
   RealtimeWatcher& w_;
@@ -104,7 +96,6 @@ class RealtimeWatcher::Loop {
   std::optional<ScanKind> queuedScan_;
   std::unordered_set<std::string> touched_;  // paths changed live while a scan runs
   std::vector<core::Observation> taken_;     // from the inbox, one batch at a time
-  std::vector<core::Observation> scanned_;   // the scan's, taken and not yet handed over
   std::vector<std::pair<std::size_t, std::string>> unwatched_;
   std::optional<Steady::time_point> nextVerify_;
   std::optional<Steady::time_point> nextUnwatched_;
@@ -217,34 +208,31 @@ void RealtimeWatcher::Loop::takeChange(RawChange&& change, std::vector<Settled>&
 
 // A scan's view of a path that changed live meanwhile may predate that change: the live look
 // decides, the scan only notes the path still exists (so the deletion sweep keeps it).
-void RealtimeWatcher::Loop::takeScanned(core::Observation&& observation) {
+void RealtimeWatcher::Loop::checkScanned(core::Observation& observation) {
   if (observation.kind == core::Observation::Kind::Path && touchedDuringScan(observation.info.path)) {
     core::Observation seen;
     seen.kind = core::Observation::Kind::Unchanged;
     seen.unchangedKeys.push_back(core::pathKey(observation.info.path));
     seen.root = observation.root;
-    scanned_.push_back(std::move(seen));
-    return;
+    observation = std::move(seen);
   }
-  scanned_.push_back(std::move(observation));
 }
 
-// A batch of the scan's observations; all that is left once the scan thread has returned,
-// and then the scan's end.
+// A batch of the scan's observations, handed to the baseline in one go; all that is left once
+// the scan thread has returned, and then the scan's end.
 void RealtimeWatcher::Loop::takeInbox() {
   const bool finished = scanning_ && scanFinished_.load(std::memory_order_acquire);  // before draining
   std::size_t taken = 0;
   do {
     taken_.clear();
     taken = inbox_.tryPopBatch(taken_, kTakeBatch);
-    for (auto& observation : taken_) takeScanned(std::move(observation));
-    forwardScanned();
+    for (auto& observation : taken_) checkScanned(observation);
+    if (taken > 0) (void)out_.pushBatch(taken_, stop_);
   } while (finished && taken > 0);
   if (finished) scanEnded();
 }
 
 void RealtimeWatcher::Loop::scanEnded() {
-  forwardScanned();
   scanThread_ = {};
   scanning_ = false;
   touched_.clear();
