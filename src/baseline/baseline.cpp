@@ -65,13 +65,7 @@ core::Result<std::optional<core::FileInfo>> Baseline::lookup(std::string_view pa
   return std::optional<core::FileInfo>(std::move(record->info));
 }
 
-core::Status Baseline::children(std::string_view directory,
-                                const std::function<void(std::string_view path, std::string_view record)>& visit) {
-  return store_.scanChildren(core::Family::Baseline, directory, [&](std::string_view key, std::string_view value) {
-    visit(key, value);
-    return true;
-  });
-}
+std::unique_ptr<core::KvCursor> Baseline::records() { return store_.cursor(core::Family::Baseline); }
 
 std::optional<core::FileStamp> Baseline::stamp(std::string_view record) const { return stampOfRecord(record); }
 
@@ -143,11 +137,16 @@ core::Status Baseline::flush() {
   return ok;
 }
 
-core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted) {
+core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted, const std::vector<bool>& rootsMatched) {
   if (auto ok = flush(); !ok) return ok;
   core::WriteBatch& batch = pending_;
   const std::size_t before = deleted.size();  // the caller's vector may already hold other events
-  for (const auto& root : roots_) {
+  for (std::size_t i = 0; i < roots_.size(); ++i) {
+    const auto& root = roots_[i];
+    if (i < rootsMatched.size() && rootsMatched[i]) {
+      batch.put(core::Family::Meta, rootKey(root.path), "1");
+      continue;
+    }
     core::Status decoded = {};
     auto scanned = store_.scan(core::Family::Baseline, root.path, [&](std::string_view key, std::string_view value) {
       if (!core::isWithin(key, root.path) || seen_.contains(core::pathKey(key))) return true;
@@ -198,7 +197,7 @@ void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& 
         continue;
       }
       if (observation.kind == core::Observation::Kind::ScanDone) {
-        if (auto ok = sweep(swept); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
+        if (auto ok = sweep(swept, observation.rootsMatched); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
         swept.clear();
         continue;
       }

@@ -37,9 +37,7 @@ class Baseline final : public core::PriorState {
 
   // The stored state of a path (thread-safe: used by hashing workers to skip unchanged files).
   [[nodiscard]] core::Result<std::optional<core::FileInfo>> lookup(std::string_view path) override;
-  [[nodiscard]] core::Status children(
-      std::string_view directory,
-      const std::function<void(std::string_view path, std::string_view record)>& visit) override;
+  [[nodiscard]] std::unique_ptr<core::KvCursor> records() override;
   std::optional<core::FileStamp> stamp(std::string_view record) const override;
   [[nodiscard]] core::Result<core::FileInfo> decode(std::string_view path, std::string_view record) const override;
 
@@ -54,8 +52,9 @@ class Baseline final : public core::PriorState {
   [[nodiscard]] core::Result<std::optional<core::FileEvent>> apply(const core::Observation& observation);
 
   // After a full scan: every record under a root that the scan did not see is deleted (and its
-  // event queued in the same write).
-  [[nodiscard]] core::Status sweep(std::vector<core::FileEvent>& deleted);
+  // event queued in the same write). The records of a root the scan says it matched in full
+  // (`rootsMatched`, by root index) are not read.
+  [[nodiscard]] core::Status sweep(std::vector<core::FileEvent>& deleted, const std::vector<bool>& rootsMatched = {});
 
   // Realtime changes (baseline_moves.cpp). Each appends the events to emit to `events`.
   // Deleted: removes the record of info.path and of everything under it, one deleted event each.

@@ -165,29 +165,31 @@ core::Status RocksDbStore::scan(core::Family family, std::string_view prefix,
   return {};
 }
 
-core::Status RocksDbStore::scanChildren(core::Family family, std::string_view directory,
-                                        const std::function<bool(std::string_view, std::string_view)>& visit) {
-  const std::string prefix = directory == "/" ? std::string("/") : std::string(directory) + "/";
-  rocksdb::ReadOptions read;
-  read.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, handle(family)));
-  it->Seek(slice(prefix));
-  while (it->Valid()) {
-    const std::string_view key(it->key().data(), it->key().size());
-    if (!key.starts_with(prefix)) break;
-    const std::size_t slash = key.find('/', prefix.size());
-    if (slash == std::string_view::npos) {
-      if (!visit(key, std::string_view(it->value().data(), it->value().size()))) break;
-      it->Next();
-    } else {
-      // Below a subdirectory: jump past "<prefix><name>/..." ('0' sorts right after '/').
-      std::string next(key.substr(0, slash));
-      next += '0';
-      it->Seek(slice(next));
-    }
+namespace {
+
+class RocksDbCursor final : public core::KvCursor {
+ public:
+  explicit RocksDbCursor(rocksdb::Iterator* it) : it_(it) {}
+  void seek(std::string_view key) override { it_->Seek(slice(key)); }
+  void next() override { it_->Next(); }
+  bool valid() const override { return it_->Valid(); }
+  std::string_view key() const override { return std::string_view(it_->key().data(), it_->key().size()); }
+  std::string_view value() const override { return std::string_view(it_->value().data(), it_->value().size()); }
+  core::Status status() const override {
+    if (!it_->status().ok()) return std::unexpected(storeError("reading the baseline", it_->status()));
+    return {};
   }
-  if (!it->status().ok()) return std::unexpected(storeError("scanning the baseline", it->status()));
-  return {};
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
+std::unique_ptr<core::KvCursor> RocksDbStore::cursor(core::Family family) {
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;  // one pass: the cache stays for the lookups
+  return std::make_unique<RocksDbCursor>(db_->NewIterator(read, handle(family)));
 }
 
 core::Status RocksDbStore::scanFrom(core::Family family, std::string_view start,

@@ -26,8 +26,7 @@ class RocksDbStore final : public core::KvStore {
   [[nodiscard]] core::Status write(const core::WriteBatch& batch) override;
   [[nodiscard]] core::Status scan(core::Family family, std::string_view prefix,
                                   const std::function<bool(std::string_view, std::string_view)>& visit) override;
-  [[nodiscard]] core::Status scanChildren(core::Family family, std::string_view directory,
-                                          const std::function<bool(std::string_view, std::string_view)>& visit) override;
+  [[nodiscard]] std::unique_ptr<core::KvCursor> cursor(core::Family family) override;
   [[nodiscard]] core::Status scanFrom(core::Family family, std::string_view start,
                                       const std::function<bool(std::string_view, std::string_view)>& visit) override;
   [[nodiscard]] core::Result<std::optional<std::string>> lastKey(core::Family family) override;

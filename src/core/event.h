@@ -96,6 +96,9 @@ struct Observation {
   std::optional<std::string> previousPath;  // Moved: the path it was renamed from
   std::optional<ProcessInfo> process;       // who changed it, when a realtime backend knows
   std::vector<std::uint64_t> unchangedKeys;  // Unchanged: core::pathKey() of each such path
+  // ScanDone: per root, true when the scan matched every record below it to a path it saw (or
+  // to a directory it could not read): the sweep has nothing to look for there.
+  std::vector<bool> rootsMatched;
 };
 
 struct FileEvent {

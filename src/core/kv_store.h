@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,19 @@ class WriteBatch {
   std::vector<Op> ops_;
 };
 
+// A forward cursor over one family, in key order, reading the snapshot taken when it was made:
+// what is written later is not seen. key() and value() stay valid until the next move.
+class KvCursor {
+ public:
+  virtual ~KvCursor() = default;
+  virtual void seek(std::string_view key) = 0;  // to the first key >= key
+  virtual void next() = 0;
+  virtual bool valid() const = 0;  // false past the end or after an error (see status)
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  [[nodiscard]] virtual Status status() const = 0;
+};
+
 class KvStore {
  public:
   virtual ~KvStore() = default;
@@ -51,10 +65,8 @@ class KvStore {
   // Calls visit(key, value) for each key starting with prefix, in key order, until it returns false.
   [[nodiscard]] virtual Status scan(Family family, std::string_view prefix,
                                     const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
-  // Like scan, but only keys that are `directory` + "/" + a name without '/': a directory's
-  // direct children, without visiting what lies below its subdirectories.
-  [[nodiscard]] virtual Status scanChildren(Family family, std::string_view directory,
-                                            const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
+  // A cursor over the family, not yet positioned (seek first).
+  [[nodiscard]] virtual std::unique_ptr<KvCursor> cursor(Family family) = 0;
   // Calls visit(key, value) for each key >= start, in key order, until it returns false.
   [[nodiscard]] virtual Status scanFrom(Family family, std::string_view start,
                                         const std::function<bool(std::string_view, std::string_view)>& visit) = 0;

@@ -3,11 +3,12 @@
 // skip rehashing files whose identity and times did not move. A walk compares each entry with
 // its record's stamp, and decodes the whole record only for an entry that changed.
 
-#include <functional>
+#include <memory>
 #include <optional>
 #include <string_view>
 
 #include "core/event.h"
+#include "core/kv_store.h"
 #include "core/result.h"
 
 namespace fim::core {
@@ -17,11 +18,10 @@ class PriorState {
   virtual ~PriorState() = default;
   // Thread-safe; nullopt when the path has no record.
   [[nodiscard]] virtual Result<std::optional<FileInfo>> lookup(std::string_view path) = 0;
-  // The records of a directory's direct children, read in one sequential pass, in path order:
-  // each child's path and its record as stored, both valid during the visit only.
-  [[nodiscard]] virtual Status children(
-      std::string_view directory, const std::function<void(std::string_view path, std::string_view record)>& visit) = 0;
-  // What a record children() gave says of the metadata, read in place (the stamp points into
+  // A cursor over the records in path order (each value a record as stored), from a snapshot
+  // taken now: a walk reads a directory's records as it lists the directory, in one forward pass.
+  [[nodiscard]] virtual std::unique_ptr<KvCursor> records() = 0;
+  // What a record the cursor gave says of the metadata, read in place (the stamp points into
   // `record`); nullopt when the record cannot be read.
   virtual std::optional<FileStamp> stamp(std::string_view record) const = 0;
   // The whole of such a record.

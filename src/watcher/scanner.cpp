@@ -22,7 +22,10 @@ Scanner::Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> ro
       clock_(clock),
       options_(options),
       shared_(modules_, prior, metrics),
-      backpressure_(metrics.counter("watcher.backpressure")) {
+      backpressure_(metrics.counter("watcher.backpressure")),
+      rootUnmatched_(std::make_unique<std::atomic<bool>[]>(roots_.size())) {
+  // Without a baseline to read, no record can be matched: the sweep reads them all.
+  for (std::size_t i = 0; i < roots_.size(); ++i) rootUnmatched_[i] = prior == nullptr;
   for (const auto& m : modules_) {
     filters_.emplace_back(m);
     filesLimiters_.push_back(std::make_unique<RateLimiter>(m.scanFilesPerSec, std::max<std::uint64_t>(m.scanFilesPerSec, 1)));
@@ -46,7 +49,10 @@ void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, cor
       const Listed listed{item.st ? &*item.st : nullptr, item.storedKnown ? &item.stored : nullptr,
                           item.listedRegular};
       auto observation = observer.observe(item.path, item.root, module, stop, listed);
-      if (!observation) continue;
+      if (!observation) {  // vanished: a record it had is for the sweep
+        if (!item.storedKnown || item.stored) rootUnmatched_[item.root] = true;
+        continue;
+      }
       if (item.error) {
         observation->errorMessage = item.error;
         observation->childrenUnknown = true;
@@ -131,6 +137,7 @@ void Scanner::run(std::stop_token stop, core::BoundedQueue<core::Observation>& o
   }
   core::Observation done;
   done.kind = core::Observation::Kind::ScanDone;
+  for (std::size_t i = 0; i < roots_.size(); ++i) done.rootsMatched.push_back(!rootUnmatched_[i]);
   (void)out.push(std::move(done), stop);
 }
 

@@ -3,11 +3,15 @@
 // read (never following symlinks, never entering excluded directories); each lstat()s what it
 // finds, settles a path the baseline records exactly as it is (no hashing, no hand-over), and
 // queues the rest for a small pool that reads labels and hashes. A regular file the baseline
-// has no record of is not stat()ed by the walker: the worker opens it and fstat()s that. Observations stream out as
-// they are ready, then a ScanDone marker when the pass completed.
+// has no record of is not stat()ed by the walker: the worker opens it and fstat()s that. With a
+// baseline, a walker reads a whole subtree in the store's key order beside one forward cursor
+// over its records, and notices records no path matched (scanner_walk.cpp). Observations
+// stream out as they are ready, then a ScanDone marker when the pass completed, saying for
+// which roots every record was matched.
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +52,7 @@ class Scanner final : public ObservationSource {
     std::optional<std::string> error;  // set by the walker: the directory could not be read
     std::optional<struct stat> st;     // the walker's fstatat, relative to the open directory
     bool listedRegular = false;        // a regular file by its directory entry, not stat()ed
+    bool lookUp = false;               // a directory handed over without its stat and record
     bool storedKnown = false;          // the walker read the directory's records:
     std::optional<core::FileInfo> stored;  //   this one's (nullopt: none)
   };
@@ -70,6 +75,8 @@ class Scanner final : public ObservationSource {
   ObserverShared shared_;
   core::Counter& backpressure_;
   std::vector<std::unique_ptr<RateLimiter>> filesLimiters_;  // per module: scan_files_per_sec
+  // Per root: a record below it was matched to no path seen, or not all were read (ScanDone).
+  std::unique_ptr<std::atomic<bool>[]> rootUnmatched_;
 };
 
 }  // namespace fim::watcher

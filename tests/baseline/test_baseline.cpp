@@ -91,6 +91,35 @@ TEST_CASE("baseline: paths not seen by a scan are deleted; root /a never touches
   CHECK(fx.store.count(core::Family::Baseline) == 4);
 }
 
+TEST_CASE("baseline: the sweep does not read the records of a root the scan matched in full") {
+  Fixture fx;
+  {
+    auto first = fx.start();
+    for (const char* p : {"/a", "/a/unseen", "/ab", "/ab/unseen"}) {
+      REQUIRE(first->apply(observe(p, "1", std::string(p).starts_with("/ab") ? 1 : 0)).has_value());
+    }
+    std::vector<core::FileEvent> deleted;
+    REQUIRE(first->sweep(deleted).has_value());
+  }
+  auto second = fx.start();
+  REQUIRE(second->apply(observe("/a", "1")).has_value());
+  REQUIRE(second->apply(observe("/ab", "1", 1)).has_value());
+  std::vector<core::FileEvent> deleted;
+  // The scan vouched for /a (it matched every record below it), not for /ab.
+  REQUIRE(second->sweep(deleted, {true, false}).has_value());
+  REQUIRE(deleted.size() == 1);
+  CHECK(deleted[0].file.path == "/ab/unseen");
+  CHECK(fx.store.get(core::Family::Baseline, "/a/unseen")->has_value());
+  // Both roots count as scanned: a path new under either is "created" from now on.
+  auto third = fx.start();
+  auto created = third->apply(observe("/ab/new", "1", 1));
+  REQUIRE(created->has_value());
+  CHECK(actionsOf(**created) == "created");
+  created = third->apply(observe("/a/new", "1", 0));
+  REQUIRE(created->has_value());
+  CHECK(actionsOf(**created) == "created");
+}
+
 TEST_CASE("baseline: an unreadable file keeps its previous hashes and carries the error") {
   Fixture fx;
   {

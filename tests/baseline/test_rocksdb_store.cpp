@@ -52,27 +52,37 @@ TEST_CASE("rocksdb store: a second agent on the same data directory is refused w
   CHECK(second.error().message().find("another fimbeat") != std::string::npos);
 }
 
-TEST_CASE("rocksdb store: scanChildren visits a directory's direct children only, skipping subtrees") {
+TEST_CASE("rocksdb store: a cursor reads forward in key order from a seek, from the snapshot taken when it was made") {
   testing::TempDir dir;
   auto store = baseline::RocksDbStore::open(dir.str());
   REQUIRE(store.has_value());
   core::WriteBatch batch;
-  for (const char* key : {"/a", "/a/sub", "/a/sub/deep", "/a/sub/deep/er", "/a/sub-x", "/a/x", "/a/y", "/ab/z", "/b"}) {
-    batch.put(core::Family::Baseline, key, "v");
+  for (const char* key : {"/a", "/a/sub", "/a/sub/deep", "/a/sub-x", "/a/x", "/ab/z", "/b"}) {
+    batch.put(core::Family::Baseline, key, std::string("v") + key);
   }
   REQUIRE((*store)->write(batch).has_value());
+  auto cursor = (*store)->cursor(core::Family::Baseline);
+  core::WriteBatch later;
+  later.put(core::Family::Baseline, "/a/new", "v");
+  later.remove(core::Family::Baseline, "/a/x");
+  REQUIRE((*store)->write(later).has_value());
+
   std::vector<std::string> keys;
-  REQUIRE((*store)->scanChildren(core::Family::Baseline, "/a", [&](std::string_view k, std::string_view) {
-    keys.emplace_back(k);
-    return true;
-  }).has_value());
-  CHECK(keys == std::vector<std::string>{"/a/sub", "/a/sub-x", "/a/x", "/a/y"});
-  keys.clear();
-  REQUIRE((*store)->scanChildren(core::Family::Baseline, "/", [&](std::string_view k, std::string_view) {
-    keys.emplace_back(k);
-    return true;
-  }).has_value());
-  CHECK(keys == std::vector<std::string>{"/a", "/b"});  // "/ab/z" lies below "/ab", which has no record
+  for (cursor->seek("/a/"); cursor->valid(); cursor->next()) {
+    keys.emplace_back(cursor->key());
+    CHECK(cursor->value() == "v" + keys.back());
+  }
+  CHECK(cursor->status().has_value());
+  CHECK(keys == std::vector<std::string>{"/a/sub", "/a/sub-x", "/a/sub/deep", "/a/x", "/ab/z", "/b"});
+  cursor->seek("/a/sub0");  // past everything below "/a/sub/"
+  REQUIRE(cursor->valid());
+  CHECK(cursor->key() == "/a/x");
+  cursor->seek("/c");
+  CHECK_FALSE(cursor->valid());
+  auto fresh = (*store)->cursor(core::Family::Baseline);
+  fresh->seek("/a/n");
+  REQUIRE(fresh->valid());
+  CHECK(fresh->key() == "/a/new");
 }
 
 TEST_CASE("rocksdb store: a clean stop leaves the baseline's level-0 files merged into one sorted run") {

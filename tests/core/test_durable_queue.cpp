@@ -215,10 +215,7 @@ class RangeRecordingStore final : public core::KvStore {
                     const std::function<bool(std::string_view, std::string_view)>& visit) override {
     return inner.scan(f, prefix, visit);
   }
-  core::Status scanChildren(core::Family f, std::string_view directory,
-                            const std::function<bool(std::string_view, std::string_view)>& visit) override {
-    return inner.scanChildren(f, directory, visit);
-  }
+  std::unique_ptr<core::KvCursor> cursor(core::Family f) override { return inner.cursor(f); }
   core::Status scanFrom(core::Family f, std::string_view start,
                         const std::function<bool(std::string_view, std::string_view)>& visit) override {
     return inner.scanFrom(f, start, visit);

@@ -2,6 +2,7 @@
 // MemoryStore: an in-memory KvStore for tests, with an optional failure switch.
 
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "core/kv_store.h"
@@ -70,13 +71,28 @@ class MemoryStore final : public core::KvStore {
 
   std::uint64_t approximateCount(core::Family family) override { return count(family); }
 
-  core::Status scanChildren(core::Family family, std::string_view directory,
-                            const std::function<bool(std::string_view, std::string_view)>& visit) override {
-    const std::string prefix = directory == "/" ? std::string("/") : std::string(directory) + "/";
-    return scan(family, prefix, [&](std::string_view key, std::string_view value) {
-      return key.find('/', prefix.size()) != std::string_view::npos || visit(key, value);
-    });
+  // Over a copy of the family taken now, like RocksDB's snapshot.
+  std::unique_ptr<core::KvCursor> cursor(core::Family family) override {
+    std::lock_guard lock(mutex_);
+    return std::make_unique<MapCursor>(data_[family]);
   }
+
+  // A cursor over a copy of a sorted map.
+  class MapCursor final : public core::KvCursor {
+   public:
+    explicit MapCursor(std::map<std::string, std::string> data) : data_(std::move(data)), it_(data_.end()) {}
+    void seek(std::string_view key) override { it_ = data_.lower_bound(std::string(key)); }
+    void next() override { ++it_; }
+    bool valid() const override { return it_ != data_.end(); }
+    std::string_view key() const override { return it_->first; }
+    std::string_view value() const override { return it_->second; }
+    core::Status status() const override { return {}; }
+
+   private:
+    std::map<std::string, std::string> data_;
+    std::map<std::string, std::string>::const_iterator it_;
+  };
+
 
   std::size_t count(core::Family family) {
     std::lock_guard lock(mutex_);

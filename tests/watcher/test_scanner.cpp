@@ -14,6 +14,7 @@
 #include "core/event_codec.h"
 #include "core/metrics.h"
 #include "core/paths.h"
+#include "support/memory_store.h"
 #include "support/temp_dir.h"
 #include "watcher/path_filter.h"
 #include "watcher/roots.h"
@@ -210,29 +211,25 @@ TEST_CASE("scanner: an unreadable directory becomes an observation with an error
 
 namespace {
 
-// The baseline as the scanner reads it: records by path, children by parent directory.
+// The baseline as the scanner reads it: records by path, in path order.
 class MemoryPrior final : public core::PriorState {
  public:
-  std::map<std::string, core::FileInfo> records;
+  std::map<std::string, core::FileInfo> byPath;
 
   core::Result<std::optional<core::FileInfo>> lookup(std::string_view path) override {
-    auto it = records.find(std::string(path));
-    if (it == records.end()) return std::optional<core::FileInfo>();
+    auto it = byPath.find(std::string(path));
+    if (it == byPath.end()) return std::optional<core::FileInfo>();
     return std::optional<core::FileInfo>(it->second);
   }
   // Records stored as core's FileInfo encoding, in path order (the map's).
-  core::Status children(std::string_view directory,
-                        const std::function<void(std::string_view, std::string_view)>& visit) override {
-    for (const auto& [path, info] : records) {
-      if (path.size() > directory.size() + 1 && path.starts_with(directory) && path[directory.size()] == '/' &&
-          path.find('/', directory.size() + 1) == std::string::npos) {
-        core::BinaryWriter w;
-        core::writeFileInfo(w, info);
-        const std::string bytes = w.take();
-        visit(path, bytes);
-      }
+  std::unique_ptr<core::KvCursor> records() override {
+    std::map<std::string, std::string> encoded;
+    for (const auto& [path, info] : byPath) {
+      core::BinaryWriter w;
+      core::writeFileInfo(w, info);
+      encoded[path] = w.take();
     }
-    return {};
+    return std::make_unique<testing::MemoryStore::MapCursor>(std::move(encoded));
   }
   std::optional<core::FileStamp> stamp(std::string_view record) const override {
     core::BinaryReader r(record);
@@ -253,6 +250,7 @@ struct PriorScan {
   std::map<std::string, core::Observation> observed;  // the paths that came as observations
   std::multiset<std::uint64_t> unchanged;              // the keys that came as unchanged
   bool done = false;
+  std::vector<bool> rootsMatched;                      // the ScanDone's
 };
 
 PriorScan scanWith(const config::ModuleConfig& module, core::PriorState& prior, std::size_t workers) {
@@ -269,6 +267,7 @@ PriorScan scanWith(const config::ModuleConfig& module, core::PriorState& prior, 
     if (o->kind == core::Observation::Kind::ScanDone) {
       CHECK(queue.size() == 0);  // the marker comes last
       result.done = true;
+      result.rootsMatched = o->rootsMatched;
     } else if (o->kind == core::Observation::Kind::Unchanged) {
       CHECK(o->info.path.empty());
       result.unchanged.insert(o->unchangedKeys.begin(), o->unchangedKeys.end());
@@ -297,7 +296,7 @@ TEST_CASE("scanner: walkers in parallel settle what the baseline records as it i
   CHECK(first.unchanged.empty());
   CHECK(first.observed.size() == 1 + 4 + 12 + 72 + 1);  // root, d*, s*, files, top.txt
   MemoryPrior prior;
-  for (const auto& [path, o] : first.observed) prior.records[path] = o.info;
+  for (const auto& [path, o] : first.observed) prior.byPath[path] = o.info;
 
   const std::string rewritten = dir.str() + "/d1/s5/f2";
   const std::string chmodded = dir.str() + "/top.txt";
@@ -309,7 +308,7 @@ TEST_CASE("scanner: walkers in parallel settle what the baseline records as it i
     std::fclose(f);
   }
   ::chmod(chmodded.c_str(), 0600);
-  prior.records[unhashed].hashes.clear();  // recorded before sha256 was configured
+  prior.byPath[unhashed].hashes.clear();  // recorded before sha256 was configured
 
   for (std::size_t workers : {1u, 2u, 4u}) {
     CAPTURE(workers);
@@ -321,10 +320,128 @@ TEST_CASE("scanner: walkers in parallel settle what the baseline records as it i
     CHECK(observed == std::set<std::string>{dir.str(), rewritten, chmodded, unhashed});
     CHECK(second.observed.at(rewritten).info.size == 7u);
     std::multiset<std::uint64_t> expected;
-    for (const auto& [path, info] : prior.records) {
+    for (const auto& [path, info] : prior.byPath) {
       if (!observed.count(path)) expected.insert(core::pathKey(path));
     }
-    CHECK(second.unchanged.size() == prior.records.size() - 4);
+    CHECK(second.unchanged.size() == prior.byPath.size() - 4);
     CHECK(second.unchanged == expected);  // each exactly once
+  }
+}
+
+namespace {
+
+// A first scan of `module` recorded as the baseline: what the second scan compares with.
+MemoryPrior recordFirstScan(const config::ModuleConfig& module) {
+  MemoryPrior none;
+  const PriorScan first = scanWith(module, none, 2);
+  REQUIRE(first.done);
+  MemoryPrior prior;
+  for (const auto& [path, o] : first.observed) prior.byPath[path] = o.info;
+  return prior;
+}
+
+}  // namespace
+
+TEST_CASE("scanner: a second scan reads each directory's records in the store's order, names around '/' included") {
+  TempDir dir;
+  // Keys sort bytewise, so "s-x" and "s.y" ('-', '.' < '/') come between "s" and "s/...", and
+  // "s0" ('0' > '/') after everything below "s".
+  for (const char* f : {"s/f", "s/t/g", "s-x", "s.y", "s0", "s1/h", "a", "z/z/z/z"}) dir.write(f, "x");
+  auto module = moduleFor(dir.str(), true);
+  module.mimeType = false;
+  MemoryPrior prior = recordFirstScan(module);
+  REQUIRE(prior.byPath.size() == 15);  // 8 files; the root, s, s/t, s1, z, z/z and z/z/z
+  for (std::size_t workers : {1u, 2u, 3u}) {
+    CAPTURE(workers);
+    const PriorScan second = scanWith(module, prior, workers);
+    REQUIRE(second.done);
+    CHECK(second.observed.size() == 1);  // the root: no parent listed its record
+    CHECK(second.unchanged.size() == prior.byPath.size() - 1);
+    CHECK(second.rootsMatched == std::vector<bool>{true});  // nothing for the sweep to look for
+  }
+}
+
+TEST_CASE("scanner: a record no path matched sends the sweep to that root, one it could not read does not") {
+  TempDir dir;
+  for (const char* f : {"keep/a", "gone/b", "gone/deep/c", "file", "skip/d", "locked/e"}) dir.write(f, "x");
+  auto module = moduleFor(dir.str(), true);
+  module.mimeType = false;
+  MemoryPrior prior = recordFirstScan(module);
+
+  SUBCASE("nothing changed") { CHECK(scanWith(module, prior, 2).rootsMatched == std::vector<bool>{true}); }
+  SUBCASE("a file deleted") {
+    ::unlink((dir.str() + "/file").c_str());
+    CHECK(scanWith(module, prior, 2).rootsMatched == std::vector<bool>{false});
+  }
+  SUBCASE("a directory deleted with what was below it") {
+    ::unlink((dir.str() + "/gone/deep/c").c_str());
+    ::rmdir((dir.str() + "/gone/deep").c_str());
+    ::unlink((dir.str() + "/gone/b").c_str());
+    ::rmdir((dir.str() + "/gone").c_str());
+    CHECK(scanWith(module, prior, 1).rootsMatched == std::vector<bool>{false});
+  }
+  SUBCASE("only a directory's subtree deleted") {
+    ::unlink((dir.str() + "/gone/deep/c").c_str());
+    CHECK(scanWith(module, prior, 1).rootsMatched == std::vector<bool>{false});
+  }
+  SUBCASE("a directory excluded since") {
+    auto excluding = module;
+    excluding.excludeFiles = {"/skip$"};
+    CHECK(scanWith(excluding, prior, 2).rootsMatched == std::vector<bool>{false});
+  }
+  SUBCASE("the root no longer recursive: what was below its subdirectories") {
+    auto flat = module;
+    flat.recursive = false;
+    CHECK(scanWith(flat, prior, 2).rootsMatched == std::vector<bool>{false});
+  }
+  SUBCASE("a directory that cannot be read keeps its records") {
+    if (::geteuid() == 0) {
+      // root reads any directory: drop to nobody for the scan, in a child process
+      ::chmod(dir.str().c_str(), 0755);
+      ::chmod((dir.str() + "/locked").c_str(), 0);
+      const pid_t pid = ::fork();
+      if (pid == 0) {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+        MemoryPrior copy = prior;
+        const PriorScan second = scanWith(module, copy, 2);
+        const bool errorReported = second.observed.count(dir.str() + "/locked") &&
+                                   second.observed.at(dir.str() + "/locked").childrenUnknown;
+        ::_exit(second.rootsMatched == std::vector<bool>{true} && errorReported ? 0 : 1);
+      }
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      ::chmod((dir.str() + "/locked").c_str(), 0700);
+      CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    } else {
+      ::chmod((dir.str() + "/locked").c_str(), 0);
+      const PriorScan second = scanWith(module, prior, 2);
+      ::chmod((dir.str() + "/locked").c_str(), 0700);
+      CHECK(second.observed.at(dir.str() + "/locked").childrenUnknown);
+      CHECK(second.rootsMatched == std::vector<bool>{true});
+    }
+  }
+}
+
+TEST_CASE("scanner: walkers hand over parts of a large subtree and every path is still settled or observed once") {
+  TempDir dir;
+  // One top directory holding everything: the second walker only gets work by a hand-over.
+  for (int a = 0; a < 6; ++a) {
+    for (int b = 0; b < 8; ++b) {
+      for (int f = 0; f < 5; ++f) dir.write(fmt::format("top/a{}/b{}/f{}", a, b, f), "x");
+    }
+  }
+  auto module = moduleFor(dir.str(), true);
+  module.mimeType = false;
+  MemoryPrior prior = recordFirstScan(module);
+  for (int run = 0; run < 5; ++run) {
+    const PriorScan second = scanWith(module, prior, 2);
+    REQUIRE(second.done);
+    CHECK(second.observed.size() == 1);  // the root
+    std::multiset<std::uint64_t> expected;
+    for (const auto& [path, info] : prior.byPath) {
+      if (path != dir.str()) expected.insert(core::pathKey(path));
+    }
+    CHECK(second.unchanged == expected);  // each exactly once
+    CHECK(second.rootsMatched == std::vector<bool>{true});
   }
 }
