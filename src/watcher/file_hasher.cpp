@@ -36,7 +36,7 @@ void appendHead(std::string& head, std::span<const std::byte> chunk, std::size_t
 }  // namespace
 
 FileHasher::FileHasher(std::vector<core::HashType> types, RateLimiter* limiter)
-    : hasher_(MultiHasher::create(std::move(types))), limiter_(limiter), buffer_(kChunkSize) {}
+    : types_(std::move(types)), limiter_(limiter), buffer_(kChunkSize) {}
 
 core::Result<HashOutcome> FileHasher::hash(const std::string& path, std::stop_token stop) {
   auto file = SafeFile::openForRead(path);
@@ -46,7 +46,8 @@ core::Result<HashOutcome> FileHasher::hash(const std::string& path, std::stop_to
 
 core::Result<HashOutcome> FileHasher::hash(SafeFile& file, std::stop_token stop) {
   const std::string& path = file.path();
-  if (!hasher_) return std::unexpected(hasher_.error().context("failed to hash " + path));
+  if (!hasher_) hasher_.emplace(MultiHasher::create(types_));
+  if (!*hasher_) return std::unexpected(hasher_->error().context("failed to hash " + path));
   HashOutcome out;
   struct stat before = file.stat();
   for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
@@ -65,7 +66,7 @@ core::Result<HashOutcome> FileHasher::hash(SafeFile& file, std::stop_token stop)
 core::Result<FileHasher::Pass> FileHasher::hashOnce(SafeFile& file, const struct stat& before, int attempt,
                                                     std::stop_token stop, HashOutcome& out) {
   const std::string& path = file.path();
-  MultiHasher& hasher = *hasher_;
+  MultiHasher& hasher = **hasher_;
   hasher.reset();
   out.head.clear();
   out.bytesRead = 0;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -51,7 +52,10 @@ class FileHasher {
   core::Result<Pass> hashOnce(SafeFile& file, const struct stat& before, int attempt, std::stop_token stop,
                               HashOutcome& out);
 
-  core::Result<MultiHasher> hasher_;  // holds the error when a type is unavailable
+  std::vector<core::HashType> types_;
+  // Made for the first file hashed: a scan that hashes nothing never initialises OpenSSL. Holds
+  // the error when a type is unavailable.
+  std::optional<core::Result<MultiHasher>> hasher_;
   RateLimiter* limiter_;
   std::vector<std::byte> buffer_;
   std::function<void(int attempt)> afterRead_;
