@@ -110,7 +110,9 @@ void RocksDbStore::compactLevel0(rocksdb::ColumnFamilyHandle* family, std::chron
     if (meta.levels.empty() || meta.levels[0].files.size() < 2) return;
     std::vector<std::string> files;
     for (const auto& f : meta.levels[0].files) files.push_back(f.name);
-    if (db_->CompactFiles(rocksdb::CompactionOptions(), family, files, 1).ok()) return;
+    rocksdb::CompactionOptions options;
+    options.compression = rocksdb::kDisableCompressionOption;  // the family's LZ4, not CompactFiles' Snappy default
+    if (db_->CompactFiles(options, family, files, 1).ok()) return;
   }
 }
 

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <rocksdb/db.h>
+#include <rocksdb/table_properties.h>
 #include <rocksdb/metadata.h>
 
 #include <algorithm>
@@ -115,5 +116,13 @@ TEST_CASE("rocksdb store: a clean stop leaves the baseline's level-0 files merge
   std::uint64_t total = 0;
   for (const auto& level : meta.levels) total += level.files.size();
   CHECK(total == meta.levels[1].files.size());  // nothing left elsewhere
+  // Compressed as the family says (LZ4, which a scan reads back fastest), not with Snappy.
+  rocksdb::TablePropertiesCollection tables;
+  REQUIRE(db->GetPropertiesOfAllTables(handles[static_cast<std::size_t>(baseline)], &tables).ok());
+  REQUIRE_FALSE(tables.empty());
+  for (const auto& [file, properties] : tables) {
+    CAPTURE(file);
+    CHECK(properties->compression_name == "LZ4");
+  }
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
 }
