@@ -18,8 +18,7 @@ std::unique_ptr<RE2::Set> compile(const std::vector<std::string>& patterns) {
 
 bool matches(const RE2::Set* set, std::string_view path) {
   if (!set) return false;
-  std::vector<int> hits;
-  return set->Match(re2::StringPiece(path.data(), path.size()), &hits);
+  return set->Match(re2::StringPiece(path.data(), path.size()), nullptr);  // whether any matches, not which
 }
 
 }  // namespace

@@ -20,6 +20,8 @@ class PathFilter {
   bool excluded(std::string_view path) const;
   // Reported: not excluded and, when include patterns exist, a directory or a match of one.
   bool reported(std::string_view path, bool isDirectory) const;
+  // False when neither kind of pattern is configured: every path is reported, none excluded.
+  bool hasPatterns() const { return exclude_ != nullptr || include_ != nullptr; }
 
  private:
   std::unique_ptr<RE2::Set> exclude_;

@@ -51,7 +51,7 @@ bool Scanner::Walker::walkTask(WorkItem dir) {
   return read;
 }
 
-bool Scanner::Walker::walkSubtree(WorkItem dir, core::KvCursor& records, std::size_t depth) {
+bool Scanner::Walker::walkSubtree(WorkItem dir, core::KvCursor& records, std::size_t depth, int parentFd) {
   if (dir.lookUp) {  // read here what its parent's walker had not read yet
     struct stat st {};
     if (::lstat(dir.path.c_str(), &st) == 0) dir.st = st;
@@ -65,39 +65,43 @@ bool Scanner::Walker::walkSubtree(WorkItem dir, core::KvCursor& records, std::si
   listing.prefix = belowPrefix(dir.path);
   listing.root = dir.root;
   bool ok = true;
-  DIR* handle = openAndSettle(std::move(dir), ok);
-  if (!handle) {
+  const int fd = openAndSettle(std::move(dir), ok, parentFd);
+  if (fd < 0) {
     // Unreadable (its records stay, as the sweep keeps them), or stopped.
     skipBelow(records, listing.prefix, listing.root, false);
     return ok;
   }
-  list(handle, listing);
+  const walk::FdCloser closer{fd};
+  list(fd, listing);
   frames_.push_back(&listing);
-  ok = mergeListing(handle, listing, records, depth);
+  ok = mergeListing(fd, listing, records, depth);
   frames_.pop_back();
-  ::closedir(handle);
   return ok;
 }
 
-void Scanner::Walker::list(DIR* handle, Listing& listing) {
+void Scanner::Walker::list(int fd, Listing& listing) {
   const Root& root = s_.roots_[listing.root];
   const PathFilter& filter = s_.filters_[root.module];
+  const bool filtered = filter.hasPatterns();
   std::string child;
-  while (const dirent* entry = ::readdir(handle)) {
+  walk::EntryReader entries(fd, entries_);
+  while (const auto* entry = entries.next()) {
     if (isDot(entry->d_name)) continue;
-    setChildPath(child, listing.path, entry->d_name);
-    if (filter.excluded(child)) continue;  // its record, if any, is matched by nothing
+    if (filtered) {
+      setChildPath(child, listing.path, entry->d_name);
+      if (filter.excluded(child)) continue;  // its record, if any, is matched by nothing
+    }
     Entry e;
     e.type = entry->d_type;
     bool isDir = entry->d_type == DT_DIR;
     if (entry->d_type == DT_UNKNOWN) {
       // No d_type on this file system: the stat tells whether to enter it.
-      e.statted = ::fstatat(::dirfd(handle), entry->d_name, &e.st, AT_SYMLINK_NOFOLLOW) == 0;
+      e.statted = ::fstatat(fd, entry->d_name, &e.st, AT_SYMLINK_NOFOLLOW) == 0;
       e.statErrno = e.statted ? 0 : errno;
       isDir = e.statted && S_ISDIR(e.st.st_mode);
     }
     e.walk = isDir && root.recursive;
-    if (!e.walk && !filter.reported(child, isDir)) continue;
+    if (!e.walk && filtered && !filter.reported(child, isDir)) continue;
     e.nameAt = listing.names.size();
     e.nameSize = std::strlen(entry->d_name);
     listing.names.append(entry->d_name, e.nameSize);
@@ -113,7 +117,7 @@ void Scanner::Walker::list(DIR* handle, Listing& listing) {
   });
 }
 
-bool Scanner::Walker::mergeListing(DIR* handle, Listing& listing, core::KvCursor& records, std::size_t depth) {
+bool Scanner::Walker::mergeListing(int fd, Listing& listing, core::KvCursor& records, std::size_t depth) {
   const std::string& prefix = listing.prefix;
   std::vector<Pending>& pending = listing.pending;
   std::string child;
@@ -137,7 +141,7 @@ bool Scanner::Walker::mergeListing(DIR* handle, Listing& listing, core::KvCursor
         if (atRecord) records.next();
         continue;
       }
-      if (!entryFound(handle, listing, event.entry, child, records, atRecord)) {
+      if (!entryFound(fd, listing, event.entry, child, records, atRecord)) {
         return false;
       }
       if (atRecord) records.next();
@@ -158,7 +162,7 @@ bool Scanner::Walker::mergeListing(DIR* handle, Listing& listing, core::KvCursor
       skipBelow(records, prefix + std::string(name) + "/", listing.root, false);
       continue;
     }
-    if (!walkSubtree(std::move(item), records, depth + 1)) return false;
+    if (!walkSubtree(std::move(item), records, depth + 1, fd)) return false;
   }
   // Records after the last event: no entry matched them either.
   while (records.valid() && records.key().starts_with(prefix)) {
@@ -167,7 +171,7 @@ bool Scanner::Walker::mergeListing(DIR* handle, Listing& listing, core::KvCursor
   return true;
 }
 
-bool Scanner::Walker::entryFound(DIR* handle, Listing& listing, std::uint32_t index, const std::string& child,
+bool Scanner::Walker::entryFound(int fd, Listing& listing, std::uint32_t index, const std::string& child,
                 core::KvCursor& records, bool atRecord) {
   const Entry& e = listing.entries[index];
   core::KvCursor* record = atRecord ? &records : nullptr;
@@ -187,7 +191,7 @@ bool Scanner::Walker::entryFound(DIR* handle, Listing& listing, std::uint32_t in
   bool statted = e.statted;
   int statErrno = e.statErrno;
   if (e.type != DT_UNKNOWN) {
-    statted = ::fstatat(::dirfd(handle), name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    statted = ::fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
     statErrno = statted ? 0 : errno;
   }
   if (!statted && statErrno == ENOENT) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <thread>
+#include <utility>
 
 #include "core/logging.h"
 #include "core/paths.h"
@@ -28,21 +29,19 @@ void Scanner::Walker::run() {
   (void)flush();
 }
 
-DIR* Scanner::Walker::openAndSettle(WorkItem dir, bool& ok) {
-  const int fd = ::open(dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  DIR* handle = fd >= 0 ? ::fdopendir(fd) : nullptr;
-  if (!handle) {
-    dir.error = core::errnoError("failed to read directory " + dir.path, errno).message();
-    if (fd >= 0) ::close(fd);
-  }
+int Scanner::Walker::openAndSettle(WorkItem dir, bool& ok, int parentFd) {
+  constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  const int fd = parentFd >= 0 ? ::openat(parentFd, dir.path.c_str() + dir.path.rfind('/') + 1, kFlags)
+                               : ::open(dir.path.c_str(), kFlags);
+  if (fd < 0) dir.error = core::errnoError("failed to read directory " + dir.path, errno).message();
   ok = true;
   const PathFilter& filter = s_.filters_[s_.roots_[dir.root].module];
   if (filter.reported(dir.path, true) && !settle(std::move(dir))) {
-    if (handle) ::closedir(handle);
+    if (fd >= 0) ::close(fd);
     ok = false;
-    return nullptr;
+    return -1;
   }
-  return handle;
+  return fd;
 }
 
 bool Scanner::Walker::readDirectory(WorkItem dir, std::vector<WorkItem>& subdirectories) {
@@ -51,11 +50,13 @@ bool Scanner::Walker::readDirectory(WorkItem dir, std::vector<WorkItem>& subdire
   const std::string path = dir.path;
   const std::size_t rootIndex = dir.root;
   bool ok = true;
-  DIR* handle = openAndSettle(std::move(dir), ok);
-  if (!handle) return ok;
+  const int fd = openAndSettle(std::move(dir), ok);
+  if (fd < 0) return ok;
+  const walk::FdCloser closer{fd};
   const bool storedKnown = s_.options_.baselineEmpty;
   std::string child;  // reused: an unchanged entry needs no string of its own
-  while (const dirent* entry = ::readdir(handle)) {
+  walk::EntryReader entries(fd, entries_);
+  while (const auto* entry = entries.next()) {
     if (isDot(entry->d_name)) continue;
     setChildPath(child, path, entry->d_name);
     if (filter.excluded(child)) continue;
@@ -78,7 +79,7 @@ bool Scanner::Walker::readDirectory(WorkItem dir, std::vector<WorkItem>& subdire
     }
     // Relative to the open directory: one name to look up instead of the whole path.
     struct stat st {};
-    const bool statted = ::fstatat(::dirfd(handle), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    const bool statted = ::fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0;
     if (!statted && errno == ENOENT) {
       s_.shared_.vanished.add();
       continue;
@@ -98,7 +99,6 @@ bool Scanner::Walker::readDirectory(WorkItem dir, std::vector<WorkItem>& subdire
       break;
     }
   }
-  ::closedir(handle);
   return ok;
 }
 
@@ -112,10 +112,10 @@ bool Scanner::Walker::settle(WorkItem item) {
 
 bool Scanner::Walker::markUnchanged(const std::string& path, const struct stat& st, std::size_t module) {
   if (!s_.filesLimiters_[module]->acquire(1, stop_)) return false;
-  s_.shared_.files.add();
+  ++files_;
   if (S_ISREG(st.st_mode)) {  // counted as if observed in full
     const bool tooBig = static_cast<std::uint64_t>(st.st_size) > s_.shared_.modules[module].maxFileSize;
-    (tooBig ? s_.shared_.tooBig : s_.shared_.reused).add();
+    ++(tooBig ? tooBig_ : reused_);
   }
   unchanged_.push_back(core::pathKey(path));
   return unchanged_.size() < walk::kUnchangedBatch || flushUnchanged();
@@ -135,6 +135,10 @@ bool Scanner::Walker::unchanged(const core::FileStamp& o, const struct stat& st,
 }
 
 bool Scanner::Walker::flushUnchanged() {
+  // One add each for the batch: the walkers do not contend for the counters' cache lines per path.
+  s_.shared_.files.add(std::exchange(files_, 0));
+  s_.shared_.reused.add(std::exchange(reused_, 0));
+  s_.shared_.tooBig.add(std::exchange(tooBig_, 0));
   if (unchanged_.empty()) return true;
   core::Observation seen;  // the baseline only notes they were seen
   seen.kind = core::Observation::Kind::Unchanged;

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -28,6 +29,38 @@ inline void setChildPath(std::string& path, const std::string& dir, std::string_
 }
 
 inline bool isDot(const char* name) { return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)); }
+
+// A directory's entries through getdents64 into a buffer the walker reuses: no DIR stream to
+// allocate, and none of fdopendir's checks (the directory was opened with O_DIRECTORY).
+class EntryReader {
+ public:
+  EntryReader(int fd, std::vector<char>& buffer) : fd_(fd), buffer_(buffer) {}
+  // The next entry, nullptr at the end (or on a read error: the listing ends there, as readdir's).
+  const struct dirent64* next() {
+    if (at_ >= end_) {
+      const ssize_t n = ::getdents64(fd_, buffer_.data(), buffer_.size());
+      if (n <= 0) return nullptr;
+      at_ = 0;
+      end_ = static_cast<std::size_t>(n);
+    }
+    const auto* entry = reinterpret_cast<const struct dirent64*>(buffer_.data() + at_);
+    at_ += entry->d_reclen;
+    return entry;
+  }
+
+ private:
+  int fd_;
+  std::vector<char>& buffer_;
+  std::size_t at_ = 0, end_ = 0;
+};
+
+// Closes a descriptor when it goes out of scope.
+struct FdCloser {
+  int fd;
+  ~FdCloser() {
+    if (fd >= 0) ::close(fd);
+  }
+};
 
 }  // namespace walk
 
@@ -154,9 +187,9 @@ class Scanner::Walker {
   };
 
   // Opens the directory (O_NOFOLLOW: a directory swapped for a symlink since it was listed is not
-  // followed) and reports it; nullptr when it cannot be read (reported with the error). `ok` is
-  // false when stopped.
-  DIR* openAndSettle(WorkItem dir, bool& ok);
+  // followed), relative to its parent's descriptor when there is one, and reports it; -1 when it
+  // cannot be read (reported with the error). `ok` is false when stopped.
+  int openAndSettle(WorkItem dir, bool& ok, int parentFd = -1);
   // A directory with no records to merge (a first run, or no baseline): reports it, then lists
   // it; subdirectories (recursive roots) go to `subdirectories`. False when stopped.
   bool readDirectory(WorkItem dir, std::vector<WorkItem>& subdirectories);
@@ -167,14 +200,14 @@ class Scanner::Walker {
   // Reports the directory, then reads it and everything below it that is not given to the
   // pool, beside `records` (positioned at the first record at or after its prefix). Returns
   // with `records` past everything below the directory. False when stopped.
-  bool walkSubtree(WorkItem dir, core::KvCursor& records, std::size_t depth);
+  bool walkSubtree(WorkItem dir, core::KvCursor& records, std::size_t depth, int parentFd = -1);
   // The directory's entries that are reported or entered, and their events in the store's order.
-  void list(DIR* handle, Listing& listing);
+  void list(int fd, Listing& listing);
   // The events of `listing` in order, each after the records that sort before it.
-  bool mergeListing(DIR* handle, Listing& listing, core::KvCursor& records, std::size_t depth);
+  bool mergeListing(int fd, Listing& listing, core::KvCursor& records, std::size_t depth);
   // One entry, with its record when `atRecord` (the cursor is at it). A subdirectory to enter
   // waits in `pending` for what lies below it. False when stopped.
-  bool entryFound(DIR* handle, Listing& listing, std::uint32_t index, const std::string& child,
+  bool entryFound(int fd, Listing& listing, std::uint32_t index, const std::string& child,
                   core::KvCursor& records, bool atRecord);
   // A record no entry matched: a path gone, excluded or no longer reported, or (with '/' in
   // `rel`) below a subdirectory that is not entered. The baseline's sweep deals with them.
@@ -227,6 +260,8 @@ class Scanner::Walker {
   std::vector<Listing*> frames_;  // the directories this walker is reading, outermost first
   std::vector<WorkItem> batch_;   // for the workers, a few dozen at a time: fewer wake-ups
   std::vector<std::uint64_t> unchanged_;
+  std::int64_t files_ = 0, reused_ = 0, tooBig_ = 0;  // counted here, added to the shared counters with unchanged_
+  std::vector<char> entries_ = std::vector<char>(32 * 1024);  // getdents64's buffer
   std::uint32_t lastUid_ = UINT32_MAX, lastGid_ = UINT32_MAX;
   std::string lastUser_, lastGroup_;
 };
