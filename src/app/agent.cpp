@@ -1,6 +1,7 @@
 #include "app/agent.h"
 
 #include <algorithm>
+#include <future>
 #include <pthread.h>
 
 #include <cstdio>
@@ -47,13 +48,17 @@ core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& c
 
 core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, core::Metrics& metrics,
                                                    const core::Clock& clock) {
+  // Opening the store (about 6 ms: RocksDB writes and checks a new MANIFEST and OPTIONS file at
+  // every open) overlaps with setting up the other stages.
+  auto opening = std::async(std::launch::async,
+                            [path = config.paths.data + "/fimbeat.db"] { return baseline::RocksDbStore::open(path); });
   auto processors = enricher::processors::ProcessorChain::build(config, metrics);
   if (!processors) return std::unexpected(processors.error());
   auto output = makeOutput(config, metrics, clock);
   if (!output) return std::unexpected(output.error());
   auto metadata = enricher::collectMetadata(config, clock, FIMBEAT_VERSION);
   if (!metadata) return std::unexpected(metadata.error());
-  auto store = baseline::RocksDbStore::open(config.paths.data + "/fimbeat.db");
+  auto store = opening.get();
   if (!store) return std::unexpected(store.error());
   const auto roots = watcher::resolveRoots(config.modules);
   std::vector<baseline::RootInfo> rootInfo;

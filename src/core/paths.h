@@ -2,8 +2,10 @@
 // Prefix tests on absolute paths, by whole components, and the key a path is remembered by.
 
 #include <cstdint>
-#include <functional>
 #include <string_view>
+
+#define XXH_INLINE_ALL  // header-only: core needs no link to libxxhash for this
+#include <xxhash.h>
 
 namespace fim::core {
 
@@ -14,7 +16,8 @@ inline bool isWithin(std::string_view path, std::string_view top) {
   return path.size() == top.size() || top == "/" || path[top.size()] == '/';
 }
 
-// The 64-bit key a scan's seen set holds for a path (8 bytes instead of the path).
-inline std::uint64_t pathKey(std::string_view path) { return std::hash<std::string_view>{}(path); }
+// The 64-bit key a scan's seen set holds for a path (8 bytes instead of the path). Kept in
+// memory only, never stored: XXH3, about a fifth of std::hash's cost on a path.
+inline std::uint64_t pathKey(std::string_view path) { return XXH3_64bits(path.data(), path.size()); }
 
 }  // namespace fim::core

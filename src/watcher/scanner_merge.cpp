@@ -40,6 +40,16 @@ bool keyLess(std::string_view a, bool slashA, std::string_view b, bool slashB) {
   }
 }
 
+// The first 8 bytes of name + (slash ? "/" : ""), big-endian, zero-padded: ordered as the keys
+// are (a name holds no NUL, so the padding sorts before any byte, as the end of a key does).
+std::uint64_t orderPrefix(std::string_view name, bool slash) {
+  std::uint64_t key = 0;
+  std::size_t i = 0;
+  for (; i < 8 && i < name.size(); ++i) key |= std::uint64_t{static_cast<unsigned char>(name[i])} << (56 - 8 * i);
+  if (slash && i < 8) key |= std::uint64_t{'/'} << (56 - 8 * i);
+  return key;
+}
+
 }  // namespace
 
 bool Scanner::Walker::walkTask(WorkItem dir) {
@@ -96,23 +106,28 @@ void Scanner::Walker::list(int fd, Listing& listing) {
     bool isDir = entry->d_type == DT_DIR;
     if (entry->d_type == DT_UNKNOWN) {
       // No d_type on this file system: the stat tells whether to enter it.
-      e.statted = ::fstatat(fd, entry->d_name, &e.st, AT_SYMLINK_NOFOLLOW) == 0;
-      e.statErrno = e.statted ? 0 : errno;
-      isDir = e.statted && S_ISDIR(e.st.st_mode);
+      ListedStat listed;
+      listed.ok = ::fstatat(fd, entry->d_name, &listed.st, AT_SYMLINK_NOFOLLOW) == 0;
+      listed.error = listed.ok ? 0 : errno;
+      isDir = listed.ok && S_ISDIR(listed.st.st_mode);
+      e.statAt = static_cast<std::int32_t>(listing.stats.size());
+      listing.stats.push_back(listed);
     }
     e.walk = isDir && root.recursive;
     if (!e.walk && filtered && !filter.reported(child, isDir)) continue;
-    e.nameAt = listing.names.size();
-    e.nameSize = std::strlen(entry->d_name);
+    e.nameAt = static_cast<std::uint32_t>(listing.names.size());
+    e.nameSize = static_cast<std::uint32_t>(std::strlen(entry->d_name));
     listing.names.append(entry->d_name, e.nameSize);
     listing.entries.push_back(e);
   }
   listing.events.reserve(listing.entries.size() + 8);
   for (std::uint32_t i = 0; i < listing.entries.size(); ++i) {
-    listing.events.push_back(Event{i, false});
-    if (listing.entries[i].walk) listing.events.push_back(Event{i, true});
+    const std::string_view name = listing.name(listing.entries[i]);
+    listing.events.push_back(Event{i, false, false, orderPrefix(name, false)});
+    if (listing.entries[i].walk) listing.events.push_back(Event{i, true, false, orderPrefix(name, true)});
   }
   std::sort(listing.events.begin(), listing.events.end(), [&](const Event& a, const Event& b) {
+    if (a.order != b.order) return a.order < b.order;
     return keyLess(listing.name(a), a.below, listing.name(b), b.below);
   });
 }
@@ -187,10 +202,15 @@ bool Scanner::Walker::entryFound(int fd, Listing& listing, std::uint32_t index, 
     item.storedKnown = true;
     return queueForWorkers(std::move(item));
   }
-  struct stat st = e.st;
-  bool statted = e.statted;
-  int statErrno = e.statErrno;
-  if (e.type != DT_UNKNOWN) {
+  struct stat st {};
+  bool statted = false;
+  int statErrno = 0;
+  if (e.statAt >= 0) {
+    const ListedStat& listed = listing.stats[static_cast<std::size_t>(e.statAt)];
+    st = listed.st;
+    statted = listed.ok;
+    statErrno = listed.error;
+  } else {
     statted = ::fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
     statErrno = statted ? 0 : errno;
   }

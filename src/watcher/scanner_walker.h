@@ -152,11 +152,15 @@ class Scanner::Walker {
  private:
   // An entry of the directory being read.
   struct Entry {
-    std::size_t nameAt = 0, nameSize = 0;  // in Listing::names
-    unsigned char type = DT_UNKNOWN;       // d_type
-    bool walk = false;                     // a directory to enter
-    bool statted = false;                  // st holds its lstat (only entries without d_type, at listing)
-    int statErrno = 0;
+    std::uint32_t nameAt = 0, nameSize = 0;  // in Listing::names
+    unsigned char type = DT_UNKNOWN;         // d_type
+    bool walk = false;                       // a directory to enter
+    std::int32_t statAt = -1;                // without d_type: its lstat at listing, in Listing::stats
+  };
+  // The lstat of an entry without d_type, taken when it was listed.
+  struct ListedStat {
+    bool ok = false;
+    int error = 0;
     struct stat st {};
   };
   // In the store's order: an entry's own record ("name"), then, for a directory to enter, what
@@ -164,7 +168,8 @@ class Scanner::Walker {
   struct Event {
     std::uint32_t entry = 0;
     bool below = false;
-    bool given = false;  // handed to the pool: its entry is neither reported nor entered here
+    bool given = false;        // handed to the pool: its entry is neither reported nor entered here
+    std::uint64_t order = 0;  // its key's first 8 bytes, big-endian: most comparisons end there
   };
   // A subdirectory between its own record and what lies below it: what was known at its entry.
   struct Pending {
@@ -179,6 +184,7 @@ class Scanner::Walker {
     std::size_t root = 0;
     std::string names;
     std::vector<Entry> entries;
+    std::vector<ListedStat> stats;  // only file systems without d_type fill it
     std::vector<Event> events;
     std::size_t next = 0;  // the next event to handle
     std::vector<Pending> pending;  // subdirectories between their entry and what lies below them

@@ -346,11 +346,15 @@ TEST_CASE("scanner: a second scan reads each directory's records in the store's 
   TempDir dir;
   // Keys sort bytewise, so "s-x" and "s.y" ('-', '.' < '/') come between "s" and "s/...", and
   // "s0" ('0' > '/') after everything below "s".
-  for (const char* f : {"s/f", "s/t/g", "s-x", "s.y", "s0", "s1/h", "a", "z/z/z/z"}) dir.write(f, "x");
+  // Names sharing their first 8 bytes (and a '/' at the 8th) are ordered beyond that prefix too.
+  for (const char* f : {"s/f", "s/t/g", "s-x", "s.y", "s0", "s1/h", "a", "z/z/z/z", "abcdefgh/i", "abcdefgh-x",
+                        "abcdefgh.y", "abcdefgh0", "abcdefg/z", "abcdefg-q", "abcdefghij/k"}) {
+    dir.write(f, "x");
+  }
   auto module = moduleFor(dir.str(), true);
   module.mimeType = false;
   MemoryPrior prior = recordFirstScan(module);
-  REQUIRE(prior.byPath.size() == 15);  // 8 files; the root, s, s/t, s1, z, z/z and z/z/z
+  REQUIRE(prior.byPath.size() == 25);  // 15 files; the root, s, s/t, s1, z, z/z, z/z/z, abcdefg, abcdefgh, abcdefghij
   for (std::size_t workers : {1u, 2u, 3u}) {
     CAPTURE(workers);
     const PriorScan second = scanWith(module, prior, workers);
