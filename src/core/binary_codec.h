@@ -2,8 +2,10 @@
 // BinaryWriter / BinaryReader: the little-endian, length-prefixed encoding of stored values
 // (baseline records, queued events). A reader never throws: a short input clears ok().
 
+#include <bit>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -89,7 +91,11 @@ class BinaryReader {
       return 0;
     }
     T v = 0;
-    for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<std::uint8_t>(in_[i])) << (8 * i);
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(&v, in_.data(), sizeof(T));  // the format is little-endian: one load
+    } else {
+      for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<std::uint8_t>(in_[i])) << (8 * i);
+    }
     in_.remove_prefix(sizeof(T));
     return v;
   }
