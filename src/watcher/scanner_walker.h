@@ -20,7 +20,7 @@ namespace fim::watcher {
 namespace walk {
 
 constexpr std::size_t kWalkBatch = 64;         // paths a walker hands over at once
-constexpr std::size_t kUnchangedBatch = 1024;  // unchanged paths a walker reports at once
+constexpr std::size_t kUnchangedBatch = 4096;  // unchanged paths a walker reports at once
 constexpr std::size_t kMaxDepth = 64;          // directories one walker holds open, nested
 
 // `path` becomes dir/name, reusing its buffer.
