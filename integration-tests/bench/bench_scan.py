@@ -429,6 +429,14 @@ def main():
     work = tempfile.mkdtemp(prefix="fimbeat-bench-scan-")
     quoted = "'" + tree.replace("'", "'\\''") + "'"
     runs = {key: [] for key in "abcd"}  # per round: (measure, note)
+
+    def fimbeat_run(key, base, home, expected, mime_type=False):
+        """fimbeat on the tree with its config, log and events under `base`, named after `key`."""
+        config = os.path.join(base, f"fimbeat-{key}.yml")
+        events = os.path.join(base, f"events-{key}")
+        fimbeat_config(config, tree, events, mime_type=mime_type)
+        return run_fimbeat(f"({key})", binary, config, home, os.path.join(base, f"log-{key}"), events, expected)
+
     try:
         for r in range(args.rounds):
             base = os.path.join(work, f"round-{r}")
@@ -436,10 +444,7 @@ def main():
             os.makedirs(home)
 
             # (a) fimbeat, first scan
-            config_a = os.path.join(base, "fimbeat-a.yml")
-            fimbeat_config(config_a, tree, os.path.join(base, "events-a"))
-            m_a, docs_a, scan_a = run_fimbeat("(a)", binary, config_a, home, os.path.join(base, "log-a"),
-                                              os.path.join(base, "events-a"), paths)
+            m_a, docs_a, scan_a = fimbeat_run("a", base, home, paths)
             runs["a"].append((m_a, f"(a) {docs_a} documents written (expected {paths}); fimbeat logged: {scan_a}; "
                                    f"VmHWM at \"scan done\" (before SIGTERM) {m_a.sampled.own_hwm / 1024:.1f} MiB"))
 
@@ -475,19 +480,13 @@ def main():
                                    f"sum of the pipeline's VmRSS at one instant {m_c.sampled.rss_sum / 1024:.1f} MiB"))
 
             # (d) fimbeat, second scan, nothing changed
-            config_d = os.path.join(base, "fimbeat-d.yml")
-            fimbeat_config(config_d, tree, os.path.join(base, "events-d"))
-            m_d, docs_d, scan_d = run_fimbeat("(d)", binary, config_d, home, os.path.join(base, "log-d"),
-                                              os.path.join(base, "events-d"), None)
+            m_d, docs_d, scan_d = fimbeat_run("d", base, home, None)
             runs["d"].append((m_d, f"(d) {docs_d} documents written; fimbeat logged: {scan_d}; VmHWM at "
                                    f"\"scan done\" {m_d.sampled.own_hwm / 1024:.1f} MiB"))
             shutil.rmtree(base, ignore_errors=True)
 
         # (e) fimbeat, first scan again (fresh baseline) with its default MIME sniffing (libmagic) on
-        config_e = os.path.join(work, "fimbeat-e.yml")
-        fimbeat_config(config_e, tree, os.path.join(work, "events-e"), mime_type=True)
-        m_e, docs_e, scan_e = run_fimbeat("(e)", binary, config_e, os.path.join(work, "home-e"),
-                                          os.path.join(work, "log-e"), os.path.join(work, "events-e"), paths)
+        m_e, docs_e, scan_e = fimbeat_run("e", work, os.path.join(work, "home-e"), paths, mime_type=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -163,10 +163,11 @@ bool Scanner::Walker::mergeListing(int fd, Listing& listing, core::KvCursor& rec
       continue;
     }
     // What lies below a subdirectory.
-    auto it = std::find_if(pending.begin(), pending.end(), [&](const Pending& p) { return p.entry == event.entry; });
+    const std::string below = child + "/";
+    auto it = listing.pendingFor(event.entry);
     if (event.given || it == pending.end() || it->gone) {
       // Given to the pool (read there), or gone since it was listed (what was below it is not).
-      skipBelow(records, prefix + std::string(name) + "/", listing.root, !event.given);
+      skipBelow(records, below, listing.root, !event.given);
       if (it != pending.end()) pending.erase(it);
       continue;
     }
@@ -174,7 +175,7 @@ bool Scanner::Walker::mergeListing(int fd, Listing& listing, core::KvCursor& rec
     pending.erase(it);
     if (depth + 1 >= walk::kMaxDepth) {  // deep enough for one walker's open directories: to the pool
       pool_.give(std::move(item));
-      skipBelow(records, prefix + std::string(name) + "/", listing.root, false);
+      skipBelow(records, below, listing.root, false);
       continue;
     }
     if (!walkSubtree(std::move(item), records, depth + 1, fd)) return false;
@@ -268,7 +269,7 @@ void Scanner::Walker::giveAway() {
       Event& event = listing->events[i];
       if (!event.below || event.given) continue;
       auto& pending = listing->pending;
-      auto it = std::find_if(pending.begin(), pending.end(), [&](const Pending& p) { return p.entry == event.entry; });
+      auto it = listing->pendingFor(event.entry);
       if (it != pending.end() && it->gone) continue;
       event.given = true;
       if (it != pending.end()) {  // its entry was handled: what it found goes along

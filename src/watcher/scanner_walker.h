@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -190,6 +191,9 @@ class Scanner::Walker {
     std::vector<Pending> pending;  // subdirectories between their entry and what lies below them
     std::string_view name(const Entry& e) const { return std::string_view(names).substr(e.nameAt, e.nameSize); }
     std::string_view name(const Event& e) const { return name(entries[e.entry]); }
+    std::vector<Pending>::iterator pendingFor(std::uint32_t entry) {
+      return std::find_if(pending.begin(), pending.end(), [&](const Pending& p) { return p.entry == entry; });
+    }
   };
 
   // Opens the directory (O_NOFOLLOW: a directory swapped for a symlink since it was listed is not
