@@ -14,6 +14,7 @@ import hashlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import stat
 import struct
@@ -467,6 +468,33 @@ def test_run_without_changes_emits_nothing_and_rehashes_nothing(workspace, runne
     assert again.scan["files"] == len(paths), again.metrics
     assert again.scan["hashes_reused"] == 3 and again.scan["bytes_hashed"] == 0, again.metrics
     assert (again.baseline["changes"], again.baseline["unchanged"], again.baseline["deleted"]) == (0, len(paths), 0)
+
+
+def test_after_a_crash_the_next_scan_compares_with_the_baseline_not_an_older_scan_copy(workspace, runner):
+    # A clean stop leaves a flat copy of the baseline for the next scan (<path.data>/fimbeat.db/
+    # fimbeat-scan-copy). A run killed after a live change leaves that copy behind, older than the
+    # database: the next scan must compare with the database, or it reports the change again.
+    root = workspace / "tree"
+    make_tree(root, {"a.txt": b"first", "sub/b.txt": b"b"})
+    paths = tree_paths(root)
+    runner.run([root], expect=len(paths))
+    copy = workspace / "home" / "data" / "fimbeat.db" / "fimbeat-scan-copy"
+    assert copy.is_file(), "a clean stop writes the scan copy"
+
+    out = workspace / "events-live"
+    config = write_config(workspace / "fimbeat-live.yml", "fimbeat.modules:\n" + module_yaml([root]) +
+                          f"output.file:\n  path: {yaml_str(out)}\n")
+    live = runner.start_agent(config, name="live")
+    wait_for(live.scan_done, message="the \"scan done\" log line", agent=live)
+    (root / "a.txt").write_bytes(b"second, longer")
+    assert poll(lambda: any(d["file"]["path"] == str(root / "a.txt") for d in read_events(out, complete_only=True)),
+                timeout=20), live.describe()
+    live.stop(signal.SIGKILL)
+    assert copy.is_file(), "the killed run could not rewrite the copy"
+
+    after = runner.run([root])
+    assert after.docs == [], f"the live change is in the baseline already: {after.docs}"
+    assert (after.baseline["changes"], after.baseline["unchanged"]) == (0, len(paths)), after.metrics
 
 
 # --- 4. a new hash type --------------------------------------------------------------------------

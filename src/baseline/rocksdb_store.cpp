@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <thread>
+
+#include "core/logging.h"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -76,6 +79,9 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, family);
 
   auto store = std::unique_ptr<RocksDbStore>(new RocksDbStore());
+  store->copyPath_ = directory + "/fimbeat-scan-copy";
+  // Checked on another core while RocksDB opens; whether it is the state opened is known after.
+  auto copy = std::async(std::launch::async, [path = store->copyPath_] { return ScanCopy::open(path); });
   rocksdb::DB* db = nullptr;
   auto status = rocksdb::DB::Open(options, directory, descriptors, &store->handles_, &db);
   if (!status.ok()) {
@@ -84,7 +90,57 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
                                       status));
   }
   store->db_.reset(db);
+  store->useScanCopy(copy.get());
   return store;
+}
+
+void RocksDbStore::useScanCopy(core::Result<std::shared_ptr<const ScanCopy>> copy) {
+  std::string identity;
+  (void)db_->GetDbIdentity(identity);
+  if (copy && !(*copy)->describes(db_->GetLatestSequenceNumber(), identity)) {
+    copy = core::fail(core::ErrorCode::Internal, "written for another state of the database");
+  }
+  if (!copy) {
+    // Absent, damaged or not this state of the database: never read, and gone so it cannot mislead.
+    if (std::error_code ec; std::filesystem::remove(copyPath_, ec)) {
+      core::logger("baseline").debug("scan copy not used: {}", copy.error().message());
+    }
+    return;
+  }
+  core::logger("baseline").debug("the scan reads the baseline's copy from the last clean stop: {} records",
+                                  (*copy)->count());
+  copy_ = std::move(*copy);
+  copyOpened_ = true;
+}
+
+void RocksDbStore::saveScanCopy() {
+  std::string identity;
+  (void)db_->GetDbIdentity(identity);
+  const auto sequence = db_->GetLatestSequenceNumber();
+  core::Status saved;
+  if (copyOpened_ && !baselineWritten_) {
+    saved = ScanCopy::renumber(copyPath_, sequence);
+  } else {
+    saved = ScanCopy::write(copyPath_, sequence, identity, [&](const auto& emit) {
+      rocksdb::ReadOptions read;
+      read.fill_cache = false;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, handle(core::Family::Baseline)));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        if (!emit(std::string_view(it->key().data(), it->key().size()),
+                  std::string_view(it->value().data(), it->value().size()))) {
+          break;
+        }
+      }
+      if (!it->status().ok()) return core::Status(std::unexpected(storeError("reading the baseline", it->status())));
+      return core::Status();
+    });
+  }
+  if (!saved) {
+    // The next start reads RocksDB itself: slower, never wrong.
+    core::logger("baseline").warn("the baseline's scan copy was not saved: {}", saved.error().message());
+    std::error_code ec;
+    std::filesystem::remove(copyPath_, ec);
+  }
 }
 
 RocksDbStore::~RocksDbStore() {
@@ -97,6 +153,11 @@ RocksDbStore::~RocksDbStore() {
   // would at the next start, and is bounded by level 1's size.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);  // a stop must not hang
   for (auto* h : handles_) compactLevel0(h, deadline);
+  {
+    std::lock_guard lock(copyMutex_);
+    copy_.reset();
+  }
+  saveScanCopy();
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   db_->Close();
 }
@@ -140,6 +201,9 @@ core::Result<std::optional<std::string>> RocksDbStore::get(core::Family family, 
 core::Status RocksDbStore::write(const core::WriteBatch& batch) {
   rocksdb::WriteBatch rb;
   for (const auto& op : batch.ops()) {
+    if (op.family == core::Family::Baseline && !baselineWritten_.exchange(true)) {
+      releaseScanCopy();  // cursors made from now on read RocksDB, and see this write
+    }
     if (op.value) {
       rb.Put(handle(op.family), op.key, *op.value);
     } else if (op.end) {
@@ -189,9 +253,23 @@ class RocksDbCursor final : public core::KvCursor {
 }  // namespace
 
 std::unique_ptr<core::KvCursor> RocksDbStore::cursor(core::Family family) {
+  if (family == core::Family::Baseline) {
+    std::lock_guard lock(copyMutex_);
+    if (copy_) return copy_->cursor();
+  }
   rocksdb::ReadOptions read;
   read.fill_cache = false;  // one pass: the cache stays for the lookups
   return std::make_unique<RocksDbCursor>(db_->NewIterator(read, handle(family)));
+}
+
+void RocksDbStore::releaseScanCopy() {
+  std::lock_guard lock(copyMutex_);
+  copy_.reset();
+}
+
+std::uint64_t RocksDbStore::scanCopyRecords() {
+  std::lock_guard lock(copyMutex_);
+  return copy_ ? copy_->count() : 0;
 }
 
 core::Status RocksDbStore::scanFrom(core::Family family, std::string_view start,

@@ -67,6 +67,8 @@ class KvStore {
                                     const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
   // A cursor over the family, not yet positioned (seek first).
   [[nodiscard]] virtual std::unique_ptr<KvCursor> cursor(Family family) = 0;
+  // A store that keeps a faster copy of a family for a start's scan may free it now.
+  virtual void releaseScanCopy() {}
   // Calls visit(key, value) for each key >= start, in key order, until it returns false.
   [[nodiscard]] virtual Status scanFrom(Family family, std::string_view start,
                                         const std::function<bool(std::string_view, std::string_view)>& visit) = 0;

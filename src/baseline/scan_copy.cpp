@@ -1,0 +1,291 @@
+#include "baseline/scan_copy.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace fim::baseline {
+namespace {
+
+constexpr char kMagic[8] = {'F', 'I', 'M', 'B', 'C', 'O', 'P', 'Y'};
+constexpr std::uint32_t kVersion = 1;
+constexpr std::size_t kHeaderSize = 64;
+constexpr std::size_t kWriteBuffer = 1 << 20;
+
+struct Header {
+  std::uint64_t sequence = 0, count = 0, payloadSize = 0, payloadChecksum = 0, identityChecksum = 0;
+};
+
+template <typename T>
+T load(const char* at) {
+  T v;
+  std::memcpy(&v, at, sizeof v);
+  return v;
+}
+
+template <typename T>
+void append(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+std::string encodeHeader(const Header& h) {
+  std::string out(kMagic, sizeof kMagic);
+  append(out, kVersion);
+  append(out, std::uint32_t{0});
+  for (auto v : {h.sequence, h.count, h.payloadSize, h.payloadChecksum, h.identityChecksum}) append(out, v);
+  append(out, XXH3_64bits(out.data(), out.size()));
+  return out;
+}
+
+core::Result<Header> decodeHeader(const char* at, std::size_t size) {
+  if (size < kHeaderSize || std::memcmp(at, kMagic, sizeof kMagic) != 0) {
+    return core::fail(core::ErrorCode::Internal, "not a scan copy");
+  }
+  if (load<std::uint32_t>(at + 8) != kVersion) return core::fail(core::ErrorCode::Internal, "another version");
+  if (load<std::uint64_t>(at + 56) != XXH3_64bits(at, 56)) {
+    return core::fail(core::ErrorCode::Internal, "damaged header");
+  }
+  Header h;
+  h.sequence = load<std::uint64_t>(at + 16);
+  h.count = load<std::uint64_t>(at + 24);
+  h.payloadSize = load<std::uint64_t>(at + 32);
+  h.payloadChecksum = load<std::uint64_t>(at + 40);
+  h.identityChecksum = load<std::uint64_t>(at + 48);
+  return h;
+}
+
+// Writes all of `data` at `offset`; false with errno set on failure.
+bool writeAll(int fd, const char* data, std::size_t size, off_t offset) {
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, data, size, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<std::size_t>(n);
+    offset += n;
+  }
+  return true;
+}
+
+// The payload of a new copy, written through one buffer and checksummed on the way.
+class PayloadWriter {
+ public:
+  explicit PayloadWriter(int fd) : fd_(fd), state_(XXH3_createState()) {
+    XXH3_64bits_reset(state_);
+    buffer_.reserve(kWriteBuffer);
+  }
+  ~PayloadWriter() { XXH3_freeState(state_); }
+  PayloadWriter(const PayloadWriter&) = delete;
+  PayloadWriter& operator=(const PayloadWriter&) = delete;
+
+  std::string& buffer() { return buffer_; }
+  std::uint64_t written() const { return written_ + buffer_.size(); }
+  // Writes the buffer out when it is full (`force`: whatever it holds).
+  bool drain(bool force) {
+    if (buffer_.empty() || (!force && buffer_.size() < kWriteBuffer)) return true;
+    XXH3_64bits_update(state_, buffer_.data(), buffer_.size());
+    if (!writeAll(fd_, buffer_.data(), buffer_.size(), static_cast<off_t>(kHeaderSize + written_))) return false;
+    written_ += buffer_.size();
+    buffer_.clear();
+    return true;
+  }
+  std::uint64_t checksum() const { return XXH3_64bits_digest(state_); }
+
+ private:
+  int fd_;
+  XXH3_state_t* state_;
+  std::string buffer_;
+  std::uint64_t written_ = 0;
+};
+
+core::Error ioError(const std::string& what, const std::string& path) {
+  return core::errnoError(what + " " + path, errno);
+}
+
+}  // namespace
+
+class ScanCopyCursor final : public core::KvCursor {
+ public:
+  explicit ScanCopyCursor(std::shared_ptr<const ScanCopy> copy) : copy_(std::move(copy)) {}
+  void seek(std::string_view key) override {
+    std::uint64_t low = 0, high = copy_->count();
+    while (low < high) {
+      const std::uint64_t mid = low + (high - low) / 2;
+      std::string_view k, v;
+      copy_->at(mid, k, v);
+      if (k < key) {
+        low = mid + 1;
+      } else {
+        high = mid;
+      }
+    }
+    position(low);
+  }
+  void next() override { position(i_ + 1); }
+  bool valid() const override { return i_ < copy_->count(); }
+  std::string_view key() const override { return key_; }
+  std::string_view value() const override { return value_; }
+  core::Status status() const override { return {}; }
+
+ private:
+  void position(std::uint64_t i) {
+    i_ = i;
+    if (i_ < copy_->count()) copy_->at(i_, key_, value_);
+  }
+
+  std::shared_ptr<const ScanCopy> copy_;
+  std::uint64_t i_ = UINT64_MAX;
+  std::string_view key_, value_;
+};
+
+core::Status ScanCopy::write(const std::string& path, std::uint64_t sequence, std::string_view identity,
+                             const Source& source) {
+  const std::string temporary = path + ".new";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return std::unexpected(ioError("cannot create", temporary));
+  bool ok = true;
+  std::vector<std::uint64_t> offsets;
+  Header header;
+  {
+    PayloadWriter out(fd);
+    auto read = source([&](std::string_view key, std::string_view value) {
+      offsets.push_back(out.written());
+      append(out.buffer(), static_cast<std::uint32_t>(key.size()));
+      append(out.buffer(), static_cast<std::uint32_t>(value.size()));
+      out.buffer().append(key).append(value);
+      ok = out.drain(false);
+      return ok;
+    });
+    if (!read) {
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      return read;
+    }
+    for (auto offset : offsets) {
+      if (!ok) break;
+      append(out.buffer(), offset);
+      ok = out.drain(false);
+    }
+    ok = ok && out.drain(true);
+    header.sequence = sequence;
+    header.count = offsets.size();
+    header.payloadSize = out.written();
+    header.payloadChecksum = out.checksum();
+    header.identityChecksum = XXH3_64bits(identity.data(), identity.size());
+  }
+  const std::string encoded = encodeHeader(header);
+  ok = ok && writeAll(fd, encoded.data(), encoded.size(), 0) && ::fdatasync(fd) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(temporary.c_str());
+    return std::unexpected(core::errnoError("cannot write " + temporary, error));
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    auto failed = ioError("cannot rename the scan copy to", path);
+    ::unlink(temporary.c_str());
+    return std::unexpected(failed);
+  }
+  // The rename itself made durable: the directory synced.
+  const std::string directory = std::filesystem::path(path).parent_path().string();
+  if (const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+    (void)::fsync(dir);
+    ::close(dir);
+  }
+  return {};
+}
+
+core::Status ScanCopy::renumber(const std::string& path, std::uint64_t sequence) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(ioError("cannot open", path));
+  char at[kHeaderSize];
+  core::Result<Header> header = core::fail(core::ErrorCode::Io, "short header in " + path);
+  if (::pread(fd, at, sizeof at, 0) == static_cast<ssize_t>(sizeof at)) header = decodeHeader(at, sizeof at);
+  if (header) header->sequence = sequence;
+  const std::string encoded = header ? encodeHeader(*header) : std::string();
+  const bool ok = header && writeAll(fd, encoded.data(), encoded.size(), 0) && ::fdatasync(fd) == 0;
+  ::close(fd);
+  if (!header) return std::unexpected(header.error());
+  if (!ok) return std::unexpected(ioError("cannot update", path));
+  return {};
+}
+
+core::Result<std::shared_ptr<const ScanCopy>> ScanCopy::open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(ioError("cannot open", path));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < static_cast<off_t>(kHeaderSize)) {
+    ::close(fd);
+    return core::fail(core::ErrorCode::Internal, "not a scan copy: " + path);
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  // Populated at once: the checksum reads every page anyway, and the walk reads them again.
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return std::unexpected(ioError("cannot map", path));
+  std::shared_ptr<ScanCopy> copy(new ScanCopy());
+  copy->map_ = static_cast<const char*>(map);
+  copy->mapSize_ = size;
+  auto header = decodeHeader(copy->map_, size);
+  if (!header) return std::unexpected(header.error());
+  copy->sequence_ = header->sequence;
+  copy->identityChecksum_ = header->identityChecksum;
+  const std::uint64_t offsetsSize = header->count * sizeof(std::uint64_t);
+  if (header->payloadSize != size - kHeaderSize || header->count > header->payloadSize / 16 ||
+      offsetsSize > header->payloadSize) {
+    return core::fail(core::ErrorCode::Internal, "damaged: sizes do not add up");
+  }
+  copy->payload_ = copy->map_ + kHeaderSize;
+  if (XXH3_64bits(copy->payload_, header->payloadSize) != header->payloadChecksum) {
+    return core::fail(core::ErrorCode::Internal, "damaged: checksum mismatch");
+  }
+  copy->count_ = header->count;
+  copy->recordsSize_ = header->payloadSize - offsetsSize;
+  // Every record within the records, in the order written: no later read goes out of bounds.
+  std::uint64_t expected = 0;
+  for (std::uint64_t i = 0; i < copy->count_; ++i) {
+    const auto offset = load<std::uint64_t>(copy->payload_ + copy->recordsSize_ + i * 8);
+    if (offset != expected || copy->recordsSize_ - offset < 8) {
+      return core::fail(core::ErrorCode::Internal, "damaged: bad offset");
+    }
+    const std::uint64_t length = 8ULL + load<std::uint32_t>(copy->payload_ + offset) +
+                                 load<std::uint32_t>(copy->payload_ + offset + 4);
+    if (length > copy->recordsSize_ - offset) return core::fail(core::ErrorCode::Internal, "damaged: bad record");
+    expected = offset + length;
+  }
+  if (expected != copy->recordsSize_) return core::fail(core::ErrorCode::Internal, "damaged: bad record");
+  return std::shared_ptr<const ScanCopy>(std::move(copy));
+}
+
+bool ScanCopy::describes(std::uint64_t sequence, std::string_view identity) const {
+  return sequence_ == sequence && identityChecksum_ == XXH3_64bits(identity.data(), identity.size());
+}
+
+ScanCopy::~ScanCopy() {
+  if (map_ != nullptr) ::munmap(const_cast<char*>(map_), mapSize_);
+}
+
+void ScanCopy::at(std::uint64_t i, std::string_view& key, std::string_view& value) const {
+  const auto offset = load<std::uint64_t>(payload_ + recordsSize_ + i * 8);
+  const auto keySize = load<std::uint32_t>(payload_ + offset);
+  const auto valueSize = load<std::uint32_t>(payload_ + offset + 4);
+  key = std::string_view(payload_ + offset + 8, keySize);
+  value = std::string_view(payload_ + offset + 8 + keySize, valueSize);
+}
+
+std::unique_ptr<core::KvCursor> ScanCopy::cursor() const {
+  return std::make_unique<ScanCopyCursor>(shared_from_this());
+}
+
+}  // namespace fim::baseline

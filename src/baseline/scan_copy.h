@@ -1,0 +1,69 @@
+#pragma once
+// ScanCopy: a flat, uncompressed copy of the baseline family that a clean stop writes beside the
+// database, so the next start's scan reads its records from one mapped file instead of through
+// RocksDB's iterator (about a sixth of a second scan's CPU on an unchanged tree).
+//
+// The copy is trusted only when it is the database's own state: it records RocksDB's last
+// sequence number and the database's identity, and both must match right after the database is
+// opened, before anything is written. Any write after the copy (a crash, another version of
+// fimbeat, a restored database) moves the sequence number on, and the copy is ignored and
+// removed. Checksums cover the header and the records.
+//
+// Layout (integers little-endian, as x86-64 and aarch64 store them):
+//   header (64 bytes): "FIMBCOPY", version u32, 0 u32, sequence u64, count u64, payload size
+//                      u64, payload checksum u64, identity checksum u64, header checksum u64
+//   payload: count records (key size u32, value size u32, key, value) in key order, then
+//            count offsets u64 (each record's, from the payload's start)
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/kv_store.h"
+#include "core/result.h"
+
+namespace fim::baseline {
+
+class ScanCopy : public std::enable_shared_from_this<ScanCopy> {
+ public:
+  // Calls emit(key, value) for each record in key order; false stops it.
+  using Source = std::function<core::Status(const std::function<bool(std::string_view, std::string_view)>& emit)>;
+
+  // Writes the records from `source` to `path` (a new file renamed over the old one, synced).
+  [[nodiscard]] static core::Status write(const std::string& path, std::uint64_t sequence, std::string_view identity,
+                                          const Source& source);
+  // Rewrites the header of the copy at `path` for a new sequence number (the records are the
+  // same; other families were written).
+  [[nodiscard]] static core::Status renumber(const std::string& path, std::uint64_t sequence);
+  // Maps the copy at `path` and checks it whole; an error says why it cannot be read (no file,
+  // damaged). Whether it is the database's state is for describes() to say.
+  [[nodiscard]] static core::Result<std::shared_ptr<const ScanCopy>> open(const std::string& path);
+  ~ScanCopy();
+  ScanCopy(const ScanCopy&) = delete;
+  ScanCopy& operator=(const ScanCopy&) = delete;
+
+  std::uint64_t count() const { return count_; }
+  // Whether the copy was written for the database with this identity at this sequence number.
+  bool describes(std::uint64_t sequence, std::string_view identity) const;
+  // A cursor over the records; it keeps the mapping alive.
+  std::unique_ptr<core::KvCursor> cursor() const;
+
+ private:
+  friend class ScanCopyCursor;
+  ScanCopy() = default;
+  // The record at index i (the caller keeps i < count()).
+  void at(std::uint64_t i, std::string_view& key, std::string_view& value) const;
+
+  const char* map_ = nullptr;
+  std::size_t mapSize_ = 0;
+  const char* payload_ = nullptr;
+  std::uint64_t count_ = 0;
+  std::uint64_t recordsSize_ = 0;  // where the offsets start
+  std::uint64_t sequence_ = 0, identityChecksum_ = 0;
+};
+
+}  // namespace fim::baseline
