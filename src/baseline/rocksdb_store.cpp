@@ -201,7 +201,8 @@ core::Result<std::optional<std::string>> RocksDbStore::get(core::Family family, 
 core::Status RocksDbStore::write(const core::WriteBatch& batch) {
   rocksdb::WriteBatch rb;
   for (const auto& op : batch.ops()) {
-    if (op.family == core::Family::Baseline && !baselineWritten_.exchange(true)) {
+    if (op.family == core::Family::Baseline && !baselineWritten_.load(std::memory_order_relaxed) &&
+        !baselineWritten_.exchange(true)) {
       releaseScanCopy();  // cursors made from now on read RocksDB, and see this write
     }
     if (op.value) {
