@@ -22,6 +22,7 @@ constexpr char kMagic[8] = {'F', 'I', 'M', 'B', 'C', 'O', 'P', 'Y'};
 constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kHeaderSize = 64;
 constexpr std::size_t kWriteBuffer = 1 << 20;
+constexpr std::size_t kReleaseWindow = 1 << 20;  // mapped bytes read before they are given back
 
 struct Header {
   std::uint64_t sequence = 0, count = 0, payloadSize = 0, payloadChecksum = 0, identityChecksum = 0;
@@ -115,15 +116,34 @@ core::Error ioError(const std::string& what, const std::string& path) {
 
 }  // namespace
 
+// Gives the pages of a mapping back behind a forward reader, a window at a time: the copy's pages
+// would otherwise all count in the agent's RSS by the end of a scan (about 260 bytes a path).
+// A page given back is read again from the page cache if it is needed after all.
+class PageReleaser {
+ public:
+  void restart(const char* at) { from_ = at; }
+  void advance(const char* at) {
+    if (from_ == nullptr || at < from_ + kReleaseWindow) return;
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = (reinterpret_cast<std::uintptr_t>(from_) + page - 1) / page * page;
+    const auto end = reinterpret_cast<std::uintptr_t>(at) / page * page;
+    if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    from_ = at;
+  }
+
+ private:
+  const char* from_ = nullptr;
+};
+
 class ScanCopyCursor final : public core::KvCursor {
  public:
   explicit ScanCopyCursor(std::shared_ptr<const ScanCopy> copy) : copy_(std::move(copy)) {}
   void seek(std::string_view key) override {
     std::uint64_t low = 0, high = copy_->count();
-    while (low < high) {
+    while (low < high && !damaged_) {
       const std::uint64_t mid = low + (high - low) / 2;
       std::string_view k, v;
-      copy_->at(mid, k, v);
+      damaged_ = !copy_->at(mid, k, v);
       if (k < key) {
         low = mid + 1;
       } else {
@@ -131,22 +151,35 @@ class ScanCopyCursor final : public core::KvCursor {
       }
     }
     position(low);
+    records_.restart(key_.data());
+    offsets_.restart(copy_->offsetAt(i_));
   }
-  void next() override { position(i_ + 1); }
-  bool valid() const override { return i_ < copy_->count(); }
+  void next() override {
+    position(i_ + 1);
+    records_.advance(key_.data());
+    offsets_.advance(copy_->offsetAt(i_));
+  }
+  bool valid() const override { return !damaged_ && i_ < copy_->count(); }
   std::string_view key() const override { return key_; }
   std::string_view value() const override { return value_; }
-  core::Status status() const override { return {}; }
+  core::Status status() const override {
+    if (!damaged_) return {};
+    return core::fail(core::ErrorCode::Internal, "the baseline's scan copy is damaged: a record out of bounds");
+  }
 
  private:
   void position(std::uint64_t i) {
     i_ = i;
-    if (i_ < copy_->count()) copy_->at(i_, key_, value_);
+    if (!damaged_ && i_ < copy_->count() && copy_->at(i_, key_, value_)) return;
+    damaged_ = damaged_ || i_ < copy_->count();
+    key_ = value_ = {};
   }
 
   std::shared_ptr<const ScanCopy> copy_;
   std::uint64_t i_ = UINT64_MAX;
   std::string_view key_, value_;
+  bool damaged_ = false;
+  PageReleaser records_, offsets_;
 };
 
 core::Status ScanCopy::write(const std::string& path, std::uint64_t sequence, std::string_view identity,
@@ -230,8 +263,7 @@ core::Result<std::shared_ptr<const ScanCopy>> ScanCopy::open(const std::string& 
     return core::fail(core::ErrorCode::Internal, "not a scan copy: " + path);
   }
   const auto size = static_cast<std::size_t>(st.st_size);
-  // Populated at once: the checksum reads every page anyway, and the walk reads them again.
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
   if (map == MAP_FAILED) return std::unexpected(ioError("cannot map", path));
   std::shared_ptr<ScanCopy> copy(new ScanCopy());
@@ -247,24 +279,21 @@ core::Result<std::shared_ptr<const ScanCopy>> ScanCopy::open(const std::string& 
     return core::fail(core::ErrorCode::Internal, "damaged: sizes do not add up");
   }
   copy->payload_ = copy->map_ + kHeaderSize;
-  if (XXH3_64bits(copy->payload_, header->payloadSize) != header->payloadChecksum) {
-    return core::fail(core::ErrorCode::Internal, "damaged: checksum mismatch");
+  // Checked a window at a time, each window's pages given back once read.
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  PageReleaser read;
+  read.restart(copy->payload_);
+  for (std::uint64_t at = 0; at < header->payloadSize; at += kReleaseWindow) {
+    const std::uint64_t n = std::min<std::uint64_t>(kReleaseWindow, header->payloadSize - at);
+    XXH3_64bits_update(state, copy->payload_ + at, n);
+    read.advance(copy->payload_ + at + n);
   }
+  const bool intact = XXH3_64bits_digest(state) == header->payloadChecksum;
+  XXH3_freeState(state);
+  if (!intact) return core::fail(core::ErrorCode::Internal, "damaged: checksum mismatch");
   copy->count_ = header->count;
   copy->recordsSize_ = header->payloadSize - offsetsSize;
-  // Every record within the records, in the order written: no later read goes out of bounds.
-  std::uint64_t expected = 0;
-  for (std::uint64_t i = 0; i < copy->count_; ++i) {
-    const auto offset = load<std::uint64_t>(copy->payload_ + copy->recordsSize_ + i * 8);
-    if (offset != expected || copy->recordsSize_ - offset < 8) {
-      return core::fail(core::ErrorCode::Internal, "damaged: bad offset");
-    }
-    const std::uint64_t length = 8ULL + load<std::uint32_t>(copy->payload_ + offset) +
-                                 load<std::uint32_t>(copy->payload_ + offset + 4);
-    if (length > copy->recordsSize_ - offset) return core::fail(core::ErrorCode::Internal, "damaged: bad record");
-    expected = offset + length;
-  }
-  if (expected != copy->recordsSize_) return core::fail(core::ErrorCode::Internal, "damaged: bad record");
   return std::shared_ptr<const ScanCopy>(std::move(copy));
 }
 
@@ -276,12 +305,17 @@ ScanCopy::~ScanCopy() {
   if (map_ != nullptr) ::munmap(const_cast<char*>(map_), mapSize_);
 }
 
-void ScanCopy::at(std::uint64_t i, std::string_view& key, std::string_view& value) const {
-  const auto offset = load<std::uint64_t>(payload_ + recordsSize_ + i * 8);
+bool ScanCopy::at(std::uint64_t i, std::string_view& key, std::string_view& value) const {
+  // Checked here rather than all at open, which would read every page: the checksum makes a
+  // failure here a file changed under the agent, and no read goes out of bounds either way.
+  const auto offset = load<std::uint64_t>(offsetAt(i));
+  if (offset > recordsSize_ || recordsSize_ - offset < 8) return false;
   const auto keySize = load<std::uint32_t>(payload_ + offset);
   const auto valueSize = load<std::uint32_t>(payload_ + offset + 4);
+  if (std::uint64_t{keySize} + valueSize > recordsSize_ - offset - 8) return false;
   key = std::string_view(payload_ + offset + 8, keySize);
   value = std::string_view(payload_ + offset + 8 + keySize, valueSize);
+  return true;
 }
 
 std::unique_ptr<core::KvCursor> ScanCopy::cursor() const {

@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -55,8 +56,10 @@ class ScanCopy : public std::enable_shared_from_this<ScanCopy> {
  private:
   friend class ScanCopyCursor;
   ScanCopy() = default;
-  // The record at index i (the caller keeps i < count()).
-  void at(std::uint64_t i, std::string_view& key, std::string_view& value) const;
+  // The record at index i (the caller keeps i < count()); false when it lies out of bounds.
+  bool at(std::uint64_t i, std::string_view& key, std::string_view& value) const;
+  // Where index i's offset is stored (i <= count(): count() is just past the last).
+  const char* offsetAt(std::uint64_t i) const { return payload_ + recordsSize_ + std::min(i, count_) * 8; }
 
   const char* map_ = nullptr;
   std::size_t mapSize_ = 0;

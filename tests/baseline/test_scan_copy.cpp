@@ -106,6 +106,33 @@ TEST_CASE("scan copy: an empty baseline, a renumbered header, and damage anywher
   CHECK_FALSE(baseline::ScanCopy::open(dir.str() + "/link").has_value());
 }
 
+TEST_CASE("scan copy: a record out of bounds (the file changed after its check) ends the cursor with an error") {
+  testing::TempDir dir;
+  const std::string path = dir.str() + "/copy";
+  REQUIRE(writeCopy(path, 1, "id", {{"/a", "1"}, {"/b", "2"}, {"/c", "3"}}).has_value());
+  auto copy = baseline::ScanCopy::open(path);
+  REQUIRE(copy.has_value());
+  auto cursor = (*copy)->cursor();
+  cursor->seek("/b");
+  REQUIRE(cursor->valid());
+  CHECK(cursor->key() == "/b");
+  // The third record's offset, after the 64-byte header and three records of 8 + 2 + 1 bytes.
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(64 + 3 * 11 + 2 * 8);
+    const char huge[8] = {'\xff', '\xff', '\xff', '\xff', '\xff', '\xff', '\xff', '\x7f'};
+    f.write(huge, sizeof huge);
+  }
+  cursor->next();
+  CHECK_FALSE(cursor->valid());
+  CHECK_FALSE(cursor->status().has_value());
+  auto fresh = (*copy)->cursor();
+  std::vector<std::string> keys;
+  for (fresh->seek("/a"); fresh->valid(); fresh->next()) keys.emplace_back(fresh->key());
+  CHECK(keys == std::vector<std::string>{"/a", "/b"});
+  CHECK_FALSE(fresh->status().has_value());
+}
+
 TEST_CASE("rocksdb store: after a clean stop the baseline's cursors read the scan copy until the family is written") {
   testing::TempDir dir;
   const std::string path = dir.str() + "/db";
