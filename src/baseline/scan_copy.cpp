@@ -23,6 +23,7 @@ constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kHeaderSize = 64;
 constexpr std::size_t kWriteBuffer = 1 << 20;
 constexpr std::size_t kReleaseWindow = 1 << 20;  // mapped bytes read before they are given back
+constexpr std::ptrdiff_t kFaultAround = 64 << 10;  // what a page fault maps around it (Linux's default)
 
 struct Header {
   std::uint64_t sequence = 0, count = 0, payloadSize = 0, payloadChecksum = 0, identityChecksum = 0;
@@ -121,29 +122,46 @@ core::Error ioError(const std::string& what, const std::string& path) {
 // A page given back is read again from the page cache if it is needed after all.
 class PageReleaser {
  public:
-  void restart(const char* at) { from_ = at; }
+  explicit PageReleaser(const ScanCopy& copy) : copy_(copy) {}
+  PageReleaser(const PageReleaser&) = delete;
+  PageReleaser& operator=(const PageReleaser&) = delete;
+  ~PageReleaser() { release(last_); }
+  // Reading goes on from `at` (a seek): what was read since the last release is given back.
+  void restart(const char* at) {
+    release(last_);
+    from_ = last_ = at;
+  }
   void advance(const char* at) {
-    if (from_ == nullptr || at < from_ + kReleaseWindow) return;
-    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-    const auto begin = (reinterpret_cast<std::uintptr_t>(from_) + page - 1) / page * page;
-    const auto end = reinterpret_cast<std::uintptr_t>(at) / page * page;
-    if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-    from_ = at;
+    if (from_ == nullptr) return;
+    last_ = std::max(last_, at);
+    if (last_ >= from_ + kReleaseWindow) release(last_);
   }
 
  private:
+  void release(const char* to) {
+    if (from_ == nullptr || to <= from_) return;
+    copy_.giveBack(from_, to);
+    from_ = to;
+  }
+
+  const ScanCopy& copy_;
   const char* from_ = nullptr;
+  const char* last_ = nullptr;
 };
 
 class ScanCopyCursor final : public core::KvCursor {
  public:
-  explicit ScanCopyCursor(std::shared_ptr<const ScanCopy> copy) : copy_(std::move(copy)) {}
+  explicit ScanCopyCursor(std::shared_ptr<const ScanCopy> copy)
+      : copy_(std::move(copy)), records_(*copy_), offsets_(*copy_) {}
   void seek(std::string_view key) override {
     std::uint64_t low = 0, high = copy_->count();
+    std::vector<const char*> probes;
     while (low < high && !damaged_) {
       const std::uint64_t mid = low + (high - low) / 2;
       std::string_view k, v;
       damaged_ = !copy_->at(mid, k, v);
+      probes.push_back(k.data());
+      probes.push_back(copy_->offsetAt(mid));
       if (k < key) {
         low = mid + 1;
       } else {
@@ -153,6 +171,12 @@ class ScanCopyCursor final : public core::KvCursor {
     position(low);
     records_.restart(key_.data());
     offsets_.restart(copy_->offsetAt(i_));
+    // Each probe mapped the pages around it (the kernel's fault-around): given back unless they
+    // are where reading goes on.
+    for (const char* p : probes) {
+      if (near(p, key_.data()) || near(p, copy_->offsetAt(i_))) continue;
+      copy_->giveBack(p - kFaultAround, p + kFaultAround);
+    }
   }
   void next() override {
     position(i_ + 1);
@@ -173,6 +197,10 @@ class ScanCopyCursor final : public core::KvCursor {
     if (!damaged_ && i_ < copy_->count() && copy_->at(i_, key_, value_)) return;
     damaged_ = damaged_ || i_ < copy_->count();
     key_ = value_ = {};
+  }
+
+  static bool near(const char* a, const char* b) {
+    return b != nullptr && a + 2 * kFaultAround > b && b + 2 * kFaultAround > a;
   }
 
   std::shared_ptr<const ScanCopy> copy_;
@@ -282,7 +310,7 @@ core::Result<std::shared_ptr<const ScanCopy>> ScanCopy::open(const std::string& 
   // Checked a window at a time, each window's pages given back once read.
   XXH3_state_t* state = XXH3_createState();
   XXH3_64bits_reset(state);
-  PageReleaser read;
+  PageReleaser read(*copy);
   read.restart(copy->payload_);
   for (std::uint64_t at = 0; at < header->payloadSize; at += kReleaseWindow) {
     const std::uint64_t n = std::min<std::uint64_t>(kReleaseWindow, header->payloadSize - at);
@@ -295,6 +323,14 @@ core::Result<std::shared_ptr<const ScanCopy>> ScanCopy::open(const std::string& 
   copy->count_ = header->count;
   copy->recordsSize_ = header->payloadSize - offsetsSize;
   return std::shared_ptr<const ScanCopy>(std::move(copy));
+}
+
+void ScanCopy::giveBack(const char* from, const char* to) const {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto low = reinterpret_cast<std::uintptr_t>(map_), high = low + mapSize_;
+  const auto begin = std::max(low, (reinterpret_cast<std::uintptr_t>(from) + page - 1) / page * page);
+  const auto end = std::min(high, reinterpret_cast<std::uintptr_t>(to)) / page * page;
+  if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 bool ScanCopy::describes(std::uint64_t sequence, std::string_view identity) const {

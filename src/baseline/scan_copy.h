@@ -52,6 +52,9 @@ class ScanCopy : public std::enable_shared_from_this<ScanCopy> {
   bool describes(std::uint64_t sequence, std::string_view identity) const;
   // A cursor over the records; it keeps the mapping alive.
   std::unique_ptr<core::KvCursor> cursor() const;
+  // Gives the whole pages of the mapping within [from, to) back (read again if needed after all):
+  // the copy's pages would otherwise all count in the agent's RSS by the end of a scan.
+  void giveBack(const char* from, const char* to) const;
 
  private:
   friend class ScanCopyCursor;
