@@ -23,7 +23,7 @@ constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kHeaderSize = 64;
 constexpr std::size_t kWriteBuffer = 1 << 20;
 constexpr std::size_t kReleaseWindow = 1 << 20;  // mapped bytes read before they are given back
-constexpr std::ptrdiff_t kFaultAround = 64 << 10;  // what a page fault maps around it (Linux's default)
+constexpr std::uintptr_t kFaultAround = 64 << 10;  // what a page fault maps around it (Linux's default)
 
 struct Header {
   std::uint64_t sequence = 0, count = 0, payloadSize = 0, payloadChecksum = 0, identityChecksum = 0;
@@ -115,8 +115,6 @@ core::Error ioError(const std::string& what, const std::string& path) {
   return core::errnoError(what + " " + path, errno);
 }
 
-}  // namespace
-
 // Gives the pages of a mapping back behind a forward reader, a window at a time: the copy's pages
 // would otherwise all count in the agent's RSS by the end of a scan (about 260 bytes a path).
 // A page given back is read again from the page cache if it is needed after all.
@@ -149,6 +147,8 @@ class PageReleaser {
   const char* last_ = nullptr;
 };
 
+}  // namespace
+
 class ScanCopyCursor final : public core::KvCursor {
  public:
   explicit ScanCopyCursor(std::shared_ptr<const ScanCopy> copy)
@@ -175,7 +175,7 @@ class ScanCopyCursor final : public core::KvCursor {
     // are where reading goes on.
     for (const char* p : probes) {
       if (near(p, key_.data()) || near(p, copy_->offsetAt(i_))) continue;
-      copy_->giveBack(p - kFaultAround, p + kFaultAround);
+      copy_->giveBackAround(p, kFaultAround);
     }
   }
   void next() override {
@@ -200,7 +200,9 @@ class ScanCopyCursor final : public core::KvCursor {
   }
 
   static bool near(const char* a, const char* b) {
-    return b != nullptr && a + 2 * kFaultAround > b && b + 2 * kFaultAround > a;
+    if (b == nullptr) return false;
+    const auto x = reinterpret_cast<std::uintptr_t>(a), y = reinterpret_cast<std::uintptr_t>(b);
+    return (x > y ? x - y : y - x) < 2 * kFaultAround;
   }
 
   std::shared_ptr<const ScanCopy> copy_;
@@ -326,10 +328,19 @@ core::Result<std::shared_ptr<const ScanCopy>> ScanCopy::open(const std::string& 
 }
 
 void ScanCopy::giveBack(const char* from, const char* to) const {
+  giveBackRange(reinterpret_cast<std::uintptr_t>(from), reinterpret_cast<std::uintptr_t>(to));
+}
+
+void ScanCopy::giveBackAround(const char* at, std::uintptr_t radius) const {
+  const auto p = reinterpret_cast<std::uintptr_t>(at);
+  giveBackRange(p > radius ? p - radius : 0, p + radius);
+}
+
+void ScanCopy::giveBackRange(std::uintptr_t from, std::uintptr_t to) const {
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
   const auto low = reinterpret_cast<std::uintptr_t>(map_), high = low + mapSize_;
-  const auto begin = std::max(low, (reinterpret_cast<std::uintptr_t>(from) + page - 1) / page * page);
-  const auto end = std::min(high, reinterpret_cast<std::uintptr_t>(to)) / page * page;
+  const auto begin = std::max(low, (from + page - 1) / page * page);
+  const auto end = std::min(high, to) / page * page;
   if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 

@@ -55,10 +55,13 @@ class ScanCopy : public std::enable_shared_from_this<ScanCopy> {
   // Gives the whole pages of the mapping within [from, to) back (read again if needed after all):
   // the copy's pages would otherwise all count in the agent's RSS by the end of a scan.
   void giveBack(const char* from, const char* to) const;
+  // The same for the pages within `radius` bytes of `at`.
+  void giveBackAround(const char* at, std::uintptr_t radius) const;
 
  private:
   friend class ScanCopyCursor;
   ScanCopy() = default;
+  void giveBackRange(std::uintptr_t from, std::uintptr_t to) const;
   // The record at index i (the caller keeps i < count()); false when it lies out of bounds.
   bool at(std::uint64_t i, std::string_view& key, std::string_view& value) const;
   // Where index i's offset is stored (i <= count(): count() is just past the last).
