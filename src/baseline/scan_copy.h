@@ -5,11 +5,12 @@
 //
 // The copy is trusted only when it is the database's own state: it records RocksDB's last
 // sequence number and the database's identity, and both must match right after the database is
-// opened, before anything is written. Any write after the copy (a crash, another version of
-// fimbeat, a restored database) moves the sequence number on, and the copy is ignored and
-// removed. Checksums cover the header and the records.
+// opened, before anything is written. A write after the copy (a run that crashed, another
+// version of fimbeat) moves the sequence number on, another or a restored database has another
+// identity or sequence number, and the copy is then ignored and removed. Checksums cover the
+// header and the records.
 //
-// Layout (integers little-endian, as x86-64 and aarch64 store them):
+// Layout (integers in the host's byte order: the copy never leaves the host that wrote it):
 //   header (64 bytes): "FIMBCOPY", version u32, 0 u32, sequence u64, count u64, payload size
 //                      u64, payload checksum u64, identity checksum u64, header checksum u64
 //   payload: count records (key size u32, value size u32, key, value) in key order, then
