@@ -121,19 +121,8 @@ void RocksDbStore::saveScanCopy() {
   if (copyOpened_ && !baselineWritten_) {
     saved = ScanCopy::renumber(copyPath_, sequence);
   } else {
-    saved = ScanCopy::write(copyPath_, sequence, identity, [&](const auto& emit) {
-      rocksdb::ReadOptions read;
-      read.fill_cache = false;
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, handle(core::Family::Baseline)));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        if (!emit(std::string_view(it->key().data(), it->key().size()),
-                  std::string_view(it->value().data(), it->value().size()))) {
-          break;
-        }
-      }
-      if (!it->status().ok()) return core::Status(std::unexpected(storeError("reading the baseline", it->status())));
-      return core::Status();
-    });
+    saved = ScanCopy::write(copyPath_, sequence, identity,
+                            [&](const auto& emit) { return scanFrom(core::Family::Baseline, "", emit); });
   }
   if (!saved) {
     // The next start reads RocksDB itself: slower, never wrong.
@@ -153,10 +142,7 @@ RocksDbStore::~RocksDbStore() {
   // would at the next start, and is bounded by level 1's size.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);  // a stop must not hang
   for (auto* h : handles_) compactLevel0(h, deadline);
-  {
-    std::lock_guard lock(copyMutex_);
-    copy_.reset();
-  }
+  releaseScanCopy();
   saveScanCopy();
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   db_->Close();

@@ -15,11 +15,13 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "core/binary_codec.h"
+
 namespace fim::baseline {
 namespace {
 
 constexpr char kMagic[8] = {'F', 'I', 'M', 'B', 'C', 'O', 'P', 'Y'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 1: sizes before both strings (never released)
 constexpr std::size_t kHeaderSize = 64;
 constexpr std::size_t kWriteBuffer = 1 << 20;
 constexpr std::size_t kReleaseWindow = 1 << 20;  // mapped bytes read before they are given back
@@ -29,41 +31,31 @@ struct Header {
   std::uint64_t sequence = 0, count = 0, payloadSize = 0, payloadChecksum = 0, identityChecksum = 0;
 };
 
-template <typename T>
-T load(const char* at) {
-  T v;
-  std::memcpy(&v, at, sizeof v);
-  return v;
-}
-
-template <typename T>
-void append(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
 std::string encodeHeader(const Header& h) {
-  std::string out(kMagic, sizeof kMagic);
-  append(out, kVersion);
-  append(out, std::uint32_t{0});
-  for (auto v : {h.sequence, h.count, h.payloadSize, h.payloadChecksum, h.identityChecksum}) append(out, v);
-  append(out, XXH3_64bits(out.data(), out.size()));
-  return out;
+  core::BinaryWriter w;
+  w.u32(kVersion);
+  w.u32(0);
+  for (auto v : {h.sequence, h.count, h.payloadSize, h.payloadChecksum, h.identityChecksum}) w.u64(v);
+  std::string out = std::string(kMagic, sizeof kMagic) + w.take();
+  core::BinaryWriter sum;
+  sum.u64(XXH3_64bits(out.data(), out.size()));
+  return out + sum.take();
 }
 
 core::Result<Header> decodeHeader(const char* at, std::size_t size) {
   if (size < kHeaderSize || std::memcmp(at, kMagic, sizeof kMagic) != 0) {
     return core::fail(core::ErrorCode::Internal, "not a scan copy");
   }
-  if (load<std::uint32_t>(at + 8) != kVersion) return core::fail(core::ErrorCode::Internal, "another version");
-  if (load<std::uint64_t>(at + 56) != XXH3_64bits(at, 56)) {
-    return core::fail(core::ErrorCode::Internal, "damaged header");
-  }
+  core::BinaryReader r(std::string_view(at + sizeof kMagic, kHeaderSize - sizeof kMagic));
+  if (r.u32() != kVersion) return core::fail(core::ErrorCode::Internal, "another version");
+  (void)r.u32();
   Header h;
-  h.sequence = load<std::uint64_t>(at + 16);
-  h.count = load<std::uint64_t>(at + 24);
-  h.payloadSize = load<std::uint64_t>(at + 32);
-  h.payloadChecksum = load<std::uint64_t>(at + 40);
-  h.identityChecksum = load<std::uint64_t>(at + 48);
+  h.sequence = r.u64();
+  h.count = r.u64();
+  h.payloadSize = r.u64();
+  h.payloadChecksum = r.u64();
+  h.identityChecksum = r.u64();
+  if (r.u64() != XXH3_64bits(at, kHeaderSize - 8)) return core::fail(core::ErrorCode::Internal, "damaged header");
   return h;
 }
 
@@ -224,9 +216,10 @@ core::Status ScanCopy::write(const std::string& path, std::uint64_t sequence, st
     PayloadWriter out(fd);
     auto read = source([&](std::string_view key, std::string_view value) {
       offsets.push_back(out.written());
-      append(out.buffer(), static_cast<std::uint32_t>(key.size()));
-      append(out.buffer(), static_cast<std::uint32_t>(value.size()));
-      out.buffer().append(key).append(value);
+      core::BinaryWriter record;
+      record.str(key);
+      record.str(value);
+      out.buffer().append(record.take());
       ok = out.drain(false);
       return ok;
     });
@@ -237,7 +230,9 @@ core::Status ScanCopy::write(const std::string& path, std::uint64_t sequence, st
     }
     for (auto offset : offsets) {
       if (!ok) break;
-      append(out.buffer(), offset);
+      core::BinaryWriter index;
+      index.u64(offset);
+      out.buffer().append(index.take());
       ok = out.drain(false);
     }
     ok = ok && out.drain(true);
@@ -355,14 +350,12 @@ ScanCopy::~ScanCopy() {
 bool ScanCopy::at(std::uint64_t i, std::string_view& key, std::string_view& value) const {
   // Checked here rather than all at open, which would read every page: the checksum makes a
   // failure here a file changed under the agent, and no read goes out of bounds either way.
-  const auto offset = load<std::uint64_t>(offsetAt(i));
-  if (offset > recordsSize_ || recordsSize_ - offset < 8) return false;
-  const auto keySize = load<std::uint32_t>(payload_ + offset);
-  const auto valueSize = load<std::uint32_t>(payload_ + offset + 4);
-  if (std::uint64_t{keySize} + valueSize > recordsSize_ - offset - 8) return false;
-  key = std::string_view(payload_ + offset + 8, keySize);
-  value = std::string_view(payload_ + offset + 8 + keySize, valueSize);
-  return true;
+  const auto offset = core::BinaryReader(std::string_view(offsetAt(i), 8)).u64();
+  if (offset > recordsSize_) return false;
+  core::BinaryReader r(std::string_view(payload_ + offset, recordsSize_ - offset));
+  key = r.strView();
+  value = r.strView();
+  return r.ok();
 }
 
 std::unique_ptr<core::KvCursor> ScanCopy::cursor() const {

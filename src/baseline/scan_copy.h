@@ -10,11 +10,11 @@
 // identity or sequence number, and the copy is then ignored and removed. Checksums cover the
 // header and the records.
 //
-// Layout (integers in the host's byte order: the copy never leaves the host that wrote it):
+// Layout (core::BinaryWriter's little-endian integers and u32-prefixed strings):
 //   header (64 bytes): "FIMBCOPY", version u32, 0 u32, sequence u64, count u64, payload size
 //                      u64, payload checksum u64, identity checksum u64, header checksum u64
-//   payload: count records (key size u32, value size u32, key, value) in key order, then
-//            count offsets u64 (each record's, from the payload's start)
+//   payload: count records (key str, value str) in key order, then count offsets u64 (each
+//            record's, from the payload's start)
 
 #include <sys/types.h>
 
