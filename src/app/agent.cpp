@@ -6,7 +6,6 @@
 
 #include <cstdio>
 
-#include "core/curl_loader.h"
 #include "core/logging.h"
 #include "app/commands.h"
 #include "output/console_output.h"
@@ -39,7 +38,6 @@ core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& c
     case config::OutputKind::Console:
       return std::unique_ptr<output::Output>(std::make_unique<output::ConsoleOutput>(config.output.console, stdout));
     case config::OutputKind::Elasticsearch:
-      if (auto curl = core::loadCurl(); !curl) return std::unexpected(curl.error());
       return std::unique_ptr<output::Output>(std::make_unique<output::es::ElasticsearchOutput>(
           config.output.elasticsearch, writeTarget(config), indexSetup(config), metrics, clock));
   }

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <string_view>
 
-#define XXH_INLINE_ALL  // header-only: core needs no link to libxxhash for this
 #include <xxhash.h>
 
 namespace fim::core {

@@ -181,10 +181,6 @@ TEST_CASE("api_key id:key becomes Authorization: ApiKey base64(id:key)") {
   // The id/key pair of Elasticsearch's API key documentation and its documented encoding.
   CHECK(apiKeyHeader("VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw") ==
         "Authorization: ApiKey VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==");
-  CHECK(base64("") == "");
-  CHECK(base64("f") == "Zg==");
-  CHECK(base64("fo") == "Zm8=");
-  CHECK(base64("foo") == "Zm9v");
 }
 
 TEST_CASE("the GET / handshake checks credentials and the version") {

@@ -18,6 +18,7 @@
 
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "core/base64.h"
 #include "output/elasticsearch/elasticsearch_output.h"
 #include "output/elasticsearch/http_client.h"
 
@@ -351,7 +352,7 @@ TEST_CASE_FIXTURE(Fixture, "gzip, api key and custom headers are sent") {
   const auto batch = events(3);
   REQUIRE(output->write(batch, {}).has_value());
   CHECK(server.stored().size() == 3);
-  CHECK(server.headers("Authorization").back() == "ApiKey " + base64("key-id:s3cret"));
+  CHECK(server.headers("Authorization").back() == "ApiKey " + core::base64("key-id:s3cret"));
   CHECK(server.headers("Content-Encoding").back() == "gzip");
   CHECK(server.headers("Content-Type").back() == "application/x-ndjson");
   CHECK(server.headers("X-Team").back() == "fim");

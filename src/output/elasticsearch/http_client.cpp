@@ -1,5 +1,7 @@
 #include "output/elasticsearch/http_client.h"
 
+#include "core/base64.h"
+
 #include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -83,23 +85,7 @@ CURLcode onSslContext(CURL*, void* sslCtx, void* fingerprint) {
 
 }  // namespace
 
-std::string base64(std::string_view data) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < data.size(); i += 3) {
-    const auto b0 = static_cast<unsigned char>(data[i]);
-    const auto b1 = i + 1 < data.size() ? static_cast<unsigned char>(data[i + 1]) : 0u;
-    const auto b2 = i + 2 < data.size() ? static_cast<unsigned char>(data[i + 2]) : 0u;
-    out += kAlphabet[b0 >> 2];
-    out += kAlphabet[((b0 & 3) << 4) | (b1 >> 4)];
-    out += i + 1 < data.size() ? kAlphabet[((b1 & 15) << 2) | (b2 >> 6)] : '=';
-    out += i + 2 < data.size() ? kAlphabet[b2 & 63] : '=';
-  }
-  return out;
-}
-
-std::string apiKeyHeader(const std::string& apiKey) { return "Authorization: ApiKey " + base64(apiKey); }
+std::string apiKeyHeader(const std::string& apiKey) { return "Authorization: ApiKey " + core::base64(apiKey); }
 
 HttpClient::HttpClient(HostUrl url, const config::ElasticsearchOutputConfig& options)
     : url_(std::move(url)), options_(options) {

@@ -30,7 +30,6 @@ struct HttpRequest {
 
 // `Authorization: ApiKey <base64(id:key)>` for api_key "id:key".
 std::string apiKeyHeader(const std::string& apiKey);
-std::string base64(std::string_view data);
 
 class HttpClient {
  public:
