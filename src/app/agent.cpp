@@ -191,6 +191,9 @@ bool Agent::stop(std::chrono::milliseconds grace) {
     if (t->joinable()) t->join();
   }
   enricher_.stop();
+  if (auto closed = store_->close(); !closed) {
+    core::logger("agent").error("closing the database failed: {}", closed.error().message());
+  }
   return drained && metrics_.counter("output.events.failed").value() == 0;
 }
 

@@ -197,7 +197,6 @@ void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& 
         continue;
       }
       if (observation.kind == core::Observation::Kind::ScanDone) {
-        store_.releaseScanCopy();  // read by the scan's walkers only: its pages go with them
         if (auto ok = sweep(swept, observation.rootsMatched); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
         swept.clear();
         continue;

@@ -67,8 +67,6 @@ class KvStore {
                                     const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
   // A cursor over the family, not yet positioned (seek first).
   [[nodiscard]] virtual std::unique_ptr<KvCursor> cursor(Family family) = 0;
-  // A store that keeps a faster copy of a family for a start's scan may free it now.
-  virtual void releaseScanCopy() {}
   // Calls visit(key, value) for each key >= start, in key order, until it returns false.
   [[nodiscard]] virtual Status scanFrom(Family family, std::string_view start,
                                         const std::function<bool(std::string_view, std::string_view)>& visit) = 0;
@@ -76,6 +74,8 @@ class KvStore {
   [[nodiscard]] virtual Result<std::optional<std::string>> lastKey(Family family) = 0;
   // About how many keys the family holds (cheap; for progress estimates only).
   virtual std::uint64_t approximateCount(Family family) = 0;
+  // The clean stop: whatever the store keeps in memory is made durable. Nothing is called after it.
+  [[nodiscard]] virtual Status close() = 0;
 };
 
 }  // namespace fim::core

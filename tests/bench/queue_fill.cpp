@@ -79,5 +79,9 @@ int main(int argc, char** argv) {
   }
   std::printf("queued %llu events, %llu bytes\n", static_cast<unsigned long long>(queue.events()),
               static_cast<unsigned long long>(queue.bytes()));
+  if (auto closed = (*store)->close(); !closed) {
+    std::fprintf(stderr, "%s\n", closed.error().message().c_str());
+    return 1;
+  }
   return 0;
 }

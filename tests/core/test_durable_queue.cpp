@@ -222,6 +222,7 @@ class RangeRecordingStore final : public core::KvStore {
   }
   core::Result<std::optional<std::string>> lastKey(core::Family f) override { return inner.lastKey(f); }
   std::uint64_t approximateCount(core::Family f) override { return inner.approximateCount(f); }
+  core::Status close() override { return inner.close(); }
 
   testing::MemoryStore inner;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // [begin, end) sequences

@@ -70,6 +70,7 @@ class MemoryStore final : public core::KvStore {
   }
 
   std::uint64_t approximateCount(core::Family family) override { return count(family); }
+  core::Status close() override { return {}; }
 
   // Over a copy of the family taken now, like RocksDB's snapshot.
   std::unique_ptr<core::KvCursor> cursor(core::Family family) override {
