@@ -13,7 +13,7 @@ DEB_PACKAGES := g++ cmake ninja-build pkg-config make python3 python3-pytest \
   libfmt-dev libb2-dev libxxhash-dev libmagic-dev libcpp-httplib-dev zlib1g-dev \
   libacl1-dev libselinux1-dev aide inotify-tools
 
-.PHONY: deps build test unit integration run bench bench-scan bench-mapper bench-latency bench-output clean
+.PHONY: deps build test unit integration run bench bench-scan  bench-latency bench-output clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -44,16 +44,11 @@ run: build
 	@deploy/make-demo-tree.sh $(HOME_DIR)/demo
 	$(BUILD_DIR)/fimbeat run -e -c deploy/fimbeat.yml --path.home $(HOME_DIR)
 
-bench: bench-scan bench-mapper bench-latency bench-output
+bench: bench-scan bench-latency bench-output
 
 # fimbeat's first and second scans beside aide --init and find | xargs sha256sum (issue: baseline).
 bench-scan: build
 	FIMBEAT_BIN=$(abspath $(BUILD_DIR))/fimbeat $(PYTHON) integration-tests/bench/bench_scan.py
-
-# The mapper's cost per event: ECS document, schema-checked encoding and _id (issue: ECS, ≤ 2 µs).
-bench-mapper: build
-	cmake --build $(BUILD_DIR) --parallel 2 --target bench_mapper
-	$(BUILD_DIR)/bench_mapper
 
 # Event latency beside inotifywait, storm throughput, RSS with 100,000 watched directories (issue: realtime).
 bench-latency: build

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "mapper/iso_time.h"
+#include "core/time_format.h"
 #include "mapper/dotted_keys.h"
 #include "mapper/file_fields.h"
 #include "mapper/metadata_fields.h"
@@ -15,7 +15,7 @@ constexpr std::size_t kPoolBytes = 32 * 1024;  // far more than a typical docume
 
 Value timestampValue(core::TimePoint t, Allocator& a) {
   std::array<char, 32> buffer;
-  return copyString(formatIsoMillis(t, buffer), a);
+  return copyString(core::formatTimestamp(t, buffer), a);
 }
 
 Value eventObject(const core::FileEvent& e, Allocator& a) {
@@ -66,11 +66,9 @@ DocumentBuilder::DocumentBuilder(const config::Config& config, core::Metrics& me
       dropped_(metrics.counter("mapper.events.dropped")),
       invalid_(metrics.counter("mapper.events.invalid")),
       encoder_(schema, metrics),
-      fragmentEncoder_(schema, fragmentMetrics_),
       poolBuffer_(new char[kPoolBytes]),
       pool_(poolBuffer_.get(), kPoolBytes) {
   for (const auto& m : config.modules) keepNull_.push_back(m.keepNull);
-  if (!filter_ && DirectEncoder::covers(schema)) direct_.emplace(metrics);
 }
 
 void DocumentBuilder::buildDocument(const core::EnrichedEvent& enriched, rapidjson::Document& doc) const {
@@ -109,15 +107,11 @@ void DocumentBuilder::buildDocument(const core::EnrichedEvent& enriched, rapidjs
 }
 
 std::optional<core::EncodedEvent> DocumentBuilder::map(const core::EnrichedEvent& enriched) {
-  if (direct_) {
-    direct_->encode(enriched, fragmentsFor(enriched.metadata), json_);
-  } else if (!encodeChecked(enriched)) {
-    return std::nullopt;
-  }
+  if (!encode(enriched)) return std::nullopt;
   return core::EncodedEvent{enriched.event.sequence, ids_.id(enriched), std::string(json_.GetString(), json_.GetSize())};
 }
 
-bool DocumentBuilder::encodeChecked(const core::EnrichedEvent& enriched) {
+bool DocumentBuilder::encode(const core::EnrichedEvent& enriched) {
   pool_.Clear();  // the previous document's memory; the first chunk is kept
   rapidjson::Document doc(&pool_);
   buildDocument(enriched, doc);
@@ -140,60 +134,9 @@ bool DocumentBuilder::encodeChecked(const core::EnrichedEvent& enriched) {
   return true;
 }
 
-const MetadataFragments& DocumentBuilder::fragmentsFor(const std::shared_ptr<const core::Metadata>& snapshot) {
-  if (fragmentsReady_ && fragmentsOf_ == snapshot) return fragments_;
-  core::EnrichedEvent probe;  // only its metadata members are encoded
-  probe.metadata = snapshot;
-  pool_.Clear();
-  rapidjson::Document doc(&pool_);
-  buildDocument(probe, doc);
-  auto& undeclared = fragmentMetrics_.counter("mapper.fields.undeclared");
-  auto& invalid = fragmentMetrics_.counter("mapper.fields.invalid");
-  const std::int64_t undeclaredBefore = undeclared.value();
-  const std::int64_t invalidBefore = invalid.value();
-  // Each member on its own (an object the walk leaves empty is omitted), then the group's
-  // members side by side as the document has them.
-  const auto encodeMembers = [&](std::initializer_list<std::string_view> keys, MetadataFragments::Members& into) {
-    rapidjson::StringBuffer group;
-    JsonTextWriter writer;
-    writer.Reset(group);
-    writer.StartObject();
-    for (const auto key : keys) {
-      const auto it = doc.FindMember(rapidjson::StringRef(key.data(), static_cast<rapidjson::SizeType>(key.size())));
-      if (it == doc.MemberEnd()) continue;
-      Value one(rapidjson::kObjectType);
-      add(one, key, std::move(it->value), doc.GetAllocator());
-      (void)fragmentEncoder_.encode(one, false, json_);  // an object: always encodes
-      const std::string_view written(json_.GetString(), json_.GetSize());  // {"key":VALUE} or {} if all was dropped
-      const std::size_t prefix = key.size() + 4;
-      if (written.size() <= prefix + 1) continue;
-      writer.plainString(key);
-      writer.rawValue(written.substr(prefix, written.size() - prefix - 1), rapidjson::kObjectType);
-      ++into.count;
-    }
-    writer.EndObject();
-    into.json.assign(group.GetString() + 1, group.GetSize() - 2);  // the members without the braces
-  };
-  fragments_ = MetadataFragments{};
-  encodeMembers({"agent", "cloud"}, fragments_.beforeContainer);
-  encodeMembers({"data_stream", "ecs"}, fragments_.beforeError);
-  encodeMembers({"host"}, fragments_.beforeProcess);
-  encodeMembers({"service"}, fragments_.beforeTags);
-  // Counted per event by the direct path, as the schema walk of each whole document would count them.
-  fragments_.undeclared = undeclared.value() - undeclaredBefore;
-  fragments_.invalid = invalid.value() - invalidBefore;
-  fragmentsOf_ = snapshot;
-  fragmentsReady_ = true;
-  return fragments_;
-}
-
 std::string DocumentBuilder::build(const core::EnrichedEvent& event) {
   auto encoded = map(event);
   return encoded ? std::move(encoded->json) : std::string();
-}
-
-std::string DocumentBuilder::buildChecked(const core::EnrichedEvent& event) {
-  return encodeChecked(event) ? std::string(json_.GetString(), json_.GetSize()) : std::string();
 }
 
 void DocumentBuilder::mapBatch(std::vector<core::EnrichedEvent>& in, std::vector<core::EncodedEvent>& out) {

@@ -1,13 +1,9 @@
 #pragma once
 // DocumentBuilder: EnrichedEvent → ECS document → processors → schema-checked JSON with a
-// deterministic _id. The checked path builds the document as a rapidjson::Document in a reused
-// memory pool (nested objects, never dotted keys; arrays where ECS normalizes to arrays), hands
-// it to the DocumentFilter (processors) if there is one, expands its dotted keys and encodes it
-// against the schema (see document_encoder.h). Without processors, and when the schema declares
-// every field the builder writes per event, map() takes the direct path instead
-// (direct_encoder.h): the same bytes, written straight from the event, with the metadata
-// members encoded once per snapshot by the checked path. Not thread-safe: one builder per
-// mapper thread.
+// deterministic _id. It builds the document as a rapidjson::Document in a reused memory pool
+// (nested objects, never dotted keys; arrays where ECS normalizes to arrays), hands it to the
+// DocumentFilter (processors) if there is one, expands its dotted keys and encodes it against
+// the schema (see document_encoder.h). Not thread-safe: one builder per delivery thread.
 
 #include <memory>
 #include <optional>
@@ -21,7 +17,6 @@
 #include "core/document_filter.h"
 #include "core/event.h"
 #include "core/metrics.h"
-#include "mapper/direct_encoder.h"
 #include "mapper/document_encoder.h"
 #include "mapper/event_id.h"
 #include "mapper/schema.h"
@@ -53,22 +48,13 @@ class DocumentBuilder {
   // map()'s JSON, or "" for a dropped event (for tests and tools).
   std::string build(const core::EnrichedEvent& event);
 
-  // The checked path's JSON (build, processors, schema walk) even when map() would take the
-  // direct one: what the direct path must reproduce byte for byte.
-  std::string buildChecked(const core::EnrichedEvent& event);
-
-  // Whether map() writes documents directly (no processors and a schema that covers them).
-  bool direct() const { return direct_.has_value(); }
-
   // Maps every event of `in` into `out` (dropped ones leave nothing); counts them; clears `in`.
   void mapBatch(std::vector<core::EnrichedEvent>& in, std::vector<core::EncodedEvent>& out);
 
  private:
   bool keepNull(std::size_t module) const { return module < keepNull_.size() && keepNull_[module]; }
-  // The checked path's JSON in json_; false when the event was dropped or invalid (counted).
-  bool encodeChecked(const core::EnrichedEvent& event);
-  // The metadata members of `snapshot`'s documents, encoded by the checked path (cached).
-  const MetadataFragments& fragmentsFor(const std::shared_ptr<const core::Metadata>& snapshot);
+  // The document's JSON in json_; false when the event was dropped or invalid (counted).
+  bool encode(const core::EnrichedEvent& event);
 
   config::DataStreamConfig dataStream_;
   std::vector<bool> keepNull_;  // by module index
@@ -77,13 +63,6 @@ class DocumentBuilder {
   core::Counter& dropped_;
   core::Counter& invalid_;
   DocumentEncoder encoder_;
-  std::optional<DirectEncoder> direct_;  // set when the direct path is allowed
-  // Encodes the metadata fragments; its own counts become MetadataFragments' per-event counts.
-  core::Metrics fragmentMetrics_;
-  DocumentEncoder fragmentEncoder_;
-  MetadataFragments fragments_;
-  std::shared_ptr<const core::Metadata> fragmentsOf_;  // the snapshot fragments_ was made from (kept alive)
-  bool fragmentsReady_ = false;
   EventIdHasher ids_;
   std::unique_ptr<char[]> poolBuffer_;  // the pool's first chunk: most documents need no malloc
   rapidjson::MemoryPoolAllocator<> pool_;

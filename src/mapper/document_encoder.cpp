@@ -55,7 +55,7 @@ void DocumentEncoder::member(const rapidjson::Value::Member& m, const SchemaNode
   const std::string_view key = textOf(m.name);
   const SchemaNode* child = group.child(key);
   if (!child) return undeclared(group, key);
-  value(m.value, *child, leafTypeOf(*child), child->name(), Key::Plain);  // schema names need no escaping
+  value(m.value, *child, leafTypeOf(*child), child->name(), Key::Plain);  // schema names are valid UTF-8
 }
 
 void DocumentEncoder::value(const rapidjson::Value& v, const SchemaNode& node, FieldType leafType, std::string_view key,
@@ -135,11 +135,19 @@ void DocumentEncoder::keyOf(std::string_view key, Key hasKey) {
 }
 
 void DocumentEncoder::writeKey(std::string_view key, Key kind) {
-  if (kind == Key::Plain) writer_.plainString(key);
+  if (kind == Key::Plain) writer_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
   else if (kind == Key::Text) string(key, true);
 }
 
-void DocumentEncoder::string(std::string_view s, bool isKey) { writer_.text(s, isKey); }
+void DocumentEncoder::string(std::string_view s, bool isKey) {
+  if (!core::isValidUtf8(s)) {
+    repaired_ = core::toValidUtf8(s);
+    s = repaired_;
+  }
+  const auto size = static_cast<rapidjson::SizeType>(s.size());
+  if (isKey) writer_.Key(s.data(), size);
+  else writer_.String(s.data(), size);
+}
 
 void DocumentEncoder::undeclared(const SchemaNode& parent, std::string_view key) {
   undeclared_.add();

@@ -20,7 +20,6 @@
 
 #include "core/metrics.h"
 #include "mapper/coerce.h"
-#include "mapper/json_text_writer.h"
 #include "mapper/schema.h"
 
 namespace fim::mapper {
@@ -51,6 +50,7 @@ class DocumentEncoder {
   void flush();
   void keyOf(std::string_view key, Key hasKey);
   void writeKey(std::string_view key, Key kind);
+  // Any bytes as a key or a string value: invalid UTF-8 is repaired (U+FFFD) so the JSON stays valid.
   void string(std::string_view s, bool isKey);
   void undeclared(const SchemaNode& parent, std::string_view key);
   void invalid(const SchemaNode& node);
@@ -58,7 +58,8 @@ class DocumentEncoder {
   const Schema& schema_;
   core::Counter& undeclared_;
   core::Counter& invalid_;
-  JsonTextWriter writer_;
+  rapidjson::Writer<rapidjson::StringBuffer> writer_;
+  std::string repaired_;  // reused for text that is not valid UTF-8
   bool keepNull_ = false;
   Coerced scratch_;
   std::vector<Pending> pending_;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "mapper/iso_time.h"
+#include "core/time_format.h"
 
 namespace fim::mapper {
 
@@ -30,7 +30,7 @@ namespace {
 
 Value timeValue(core::TimePoint t, Allocator& a) {
   std::array<char, 32> buffer;
-  return copyString(formatIsoMillis(t, buffer), a);
+  return copyString(core::formatTimestamp(t, buffer), a);
 }
 
 Value modeValue(std::uint32_t mode, Allocator& a) {

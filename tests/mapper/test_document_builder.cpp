@@ -10,7 +10,6 @@
 #include "core/time_format.h"
 #include "mapper/document_builder.h"
 #include "mapper/file_fields.h"
-#include "mapper/iso_time.h"
 #include "mapper/schema.h"
 #include "mapper_fixtures.h"
 
@@ -358,24 +357,6 @@ TEST_CASE("mapBatch() maps every event of a batch in order and empties the batch
   CHECK(got[2].sequence == 3);
   CHECK(parseJson(got[2].json)["file"]["size"].GetInt() == 3);
   CHECK(metrics.counter("mapper.events").value() == 3);
-}
-
-TEST_CASE("the mapper's fast timestamp formatter agrees with core::formatTimestamp") {
-  std::array<char, 32> buffer;
-  std::vector<std::int64_t> millis{0, -1, 1, 951782400000, 951868799999, 4107542399999, -62135596800000,
-                                   253402300799999, 1650445339365, -86400001, 1709164800000, 1735689599999};
-  std::uint64_t x = 88172645463325252ull;  // xorshift: a spread of instants, 1900 to 2100
-  for (int i = 0; i < 20000; ++i) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    millis.push_back(static_cast<std::int64_t>(x % 6311433600000ull) - 2208988800000);
-  }
-  for (const auto ms : millis) {
-    CAPTURE(ms);
-    const core::TimePoint t{std::chrono::milliseconds(ms)};
-    REQUIRE(mapper::formatIsoMillis(t, buffer) == core::formatTimestamp(t));
-  }
-  const core::TimePoint late{std::chrono::nanoseconds(1650445339365999999)};  // floors, never rounds up
-  CHECK(mapper::formatIsoMillis(late, buffer) == "2022-04-20T09:02:19.365Z");
 }
 
 TEST_CASE("declareMetrics registers exactly the counters a builder reports, at 0") {
