@@ -8,7 +8,6 @@ namespace fim::baseline {
 namespace {
 
 constexpr std::size_t kBatchSize = 512;
-constexpr std::size_t kFewChanges = 8;  // a batch this small is live changes, not a scan
 
 std::string encodeScanId(std::uint64_t id) { return std::to_string(id); }
 
@@ -184,7 +183,6 @@ void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& 
   std::vector<core::Observation> batch;
   std::vector<core::FileEvent> swept, realtime;
   while (queue_->waitForSpace(stop) && in.popBatch(batch, kBatchSize, stop) > 0) {
-    if (batch.size() <= kFewChanges) queue_->expect();  // live changes trickling in: the reader gets ready
     for (auto& observation : batch) {
       if (observation.kind == core::Observation::Kind::Unchanged) {
         seen_.addUnchanged(observation.unchangedKeys);

@@ -2,7 +2,6 @@
 
 #include "core/event_codec.h"
 #include "core/logging.h"
-#include "core/spin.h"
 
 namespace fim::core {
 namespace {
@@ -14,8 +13,6 @@ constexpr const char* kAckedBytesKey = "queue.acked_bytes";
 constexpr const char* kAckedEventsKey = "queue.acked_events";
 constexpr const char* kAckedSequenceKey = "queue.acked_sequence";
 constexpr std::uint64_t kRangeDeleteFrom = 64;  // entries per acknowledgement
-// How long a reader told to expect a batch spins for it before it waits to be woken instead.
-constexpr std::chrono::microseconds kExpectSpin{300};
 
 Result<std::uint64_t> readNumber(KvStore& store, const char* key) {
   auto value = store.get(Family::Meta, key);
@@ -75,7 +72,6 @@ Status DurableQueue::open() {
   ackedEvents_ = values[4];
   ackedSequence_ = values[5];
   lastPublished_ = next_ - 1;
-  publishedAtomic_.store(lastPublished_, std::memory_order_release);
   cursor_ = ackedSequence_ + 1;
   updateGauges();
   return {};
@@ -111,22 +107,11 @@ void DurableQueue::published(bool written) {
       appendedEvents_ += pendingEvents_;
       next_ = pendingNext_;
       lastPublished_ = next_ - 1;
-      publishedAtomic_.store(lastPublished_, std::memory_order_release);
     } else {
       pendingNext_ = next_;  // the entries were never stored: their sequences are free again
     }
     pendingBytes_ = pendingEvents_ = 0;
-    expecting_ = false;
     updateGauges();
-  }
-  changed_.notify_all();
-}
-
-void DurableQueue::expect() {
-  {
-    std::lock_guard lock(mutex_);
-    if (cursor_ <= lastPublished_) return;  // the reader has work already
-    expecting_ = true;
   }
   changed_.notify_all();
 }
@@ -158,16 +143,7 @@ Result<std::size_t> DurableQueue::read(std::vector<FileEvent>& out, std::size_t 
   std::uint64_t from, upTo;
   {
     std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, stop, wait, [&] { return cursor_ <= lastPublished_ || producerClosed_ || expecting_; });
-    if (expecting_ && cursor_ > lastPublished_) {
-      // Awake already while the producer writes: spin briefly for its batch instead of waiting
-      // to be woken again (a wake-up costs more than the write takes).
-      expecting_ = false;
-      const std::uint64_t cursor = cursor_;
-      lock.unlock();
-      spinUntil([&] { return publishedAtomic_.load(std::memory_order_acquire) >= cursor; }, kExpectSpin);
-      lock.lock();
-    }
+    changed_.wait_for(lock, stop, wait, [&] { return cursor_ <= lastPublished_ || producerClosed_; });
     if (cursor_ > lastPublished_) return std::size_t{0};
     from = cursor_;
     upTo = lastPublished_;

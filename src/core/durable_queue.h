@@ -5,7 +5,6 @@
 // nor record one without its event. Keys are 8-byte big-endian sequence numbers (key order is
 // FIFO order); delivered entries are removed with one range delete.
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -45,9 +44,6 @@ class DurableQueue {
   bool waitForSpace(std::stop_token stop);
   // Called (on the producer's thread) when the producer resumes after waiting for space.
   void onRoomAgain(std::function<void()> callback) { onRoomAgain_ = std::move(callback); }
-  // A batch is being built (a few live changes): an idle reader wakes now and spins for it, so
-  // that its wake-up overlaps the producer's write rather than following it.
-  void expect();
   // No more appends: a reader returns 0 from read() once it has read everything.
   void closeProducer();
 
@@ -78,8 +74,6 @@ class DurableQueue {
   std::uint64_t appendedBytes_ = 0, appendedEvents_ = 0;
   std::uint64_t pendingBytes_ = 0, pendingEvents_ = 0, pendingNext_ = 1;
   std::uint64_t lastPublished_ = 0;  // highest sequence known written
-  std::atomic<std::uint64_t> publishedAtomic_{0};  // the same, for a reader spinning without the lock
-  bool expecting_ = false;  // expect() was called and nothing was published since
   // Consumer side.
   std::uint64_t cursor_ = 1;  // next sequence to read
   std::uint64_t ackedBytes_ = 0, ackedEvents_ = 0, ackedSequence_ = 0;

@@ -17,7 +17,6 @@
 #include "core/bounded_queue.h"
 
 using fim::core::BoundedQueue;
-using fim::core::RingBuffer;
 using namespace std::chrono_literals;
 
 namespace {
@@ -55,33 +54,6 @@ TEST_CASE("items come out in FIFO order") {
   CHECK(q.capacity() == 8);
   for (int i = 0; i < 5; ++i) CHECK(q.pop(never.get_token()) == i);
   CHECK(q.size() == 0);
-}
-
-TEST_CASE("RingBuffer: FIFO across wrap-arounds and growth, up to its bound") {
-  RingBuffer<std::string> ring(40);
-  std::deque<std::string> expected;
-  int next = 0;
-  // Interleaved: the head moves round the array while it grows from 16 to 32, then to 40.
-  for (int round = 0; round < 50; ++round) {
-    for (int i = 0; i < 3 && expected.size() < 40; ++i) {
-      std::string item = "item " + std::to_string(next++) + std::string(40, 'x');  // on the heap
-      expected.push_back(item);
-      ring.push_back(std::move(item));
-    }
-    if (round % 2 == 0) {
-      REQUIRE_FALSE(ring.empty());
-      CHECK(ring.front() == expected.front());
-      ring.pop_front();
-      expected.pop_front();
-    }
-    CHECK(ring.size() == expected.size());
-  }
-  while (!expected.empty()) {
-    CHECK(ring.front() == expected.front());
-    ring.pop_front();
-    expected.pop_front();
-  }
-  CHECK(ring.empty());
 }
 
 TEST_CASE("capacity must be at least one") {
@@ -360,38 +332,4 @@ TEST_CASE("pushBatch fails on a closed queue; popBatchFor returns 0 after its ti
   queue.close();
   std::vector<int> late{3};
   CHECK_FALSE(queue.pushBatch(late, stop.get_token()));
-}
-
-TEST_CASE("expect wakes an idle consumer, which takes an item pushed soon after, and waits on when none comes") {
-  BoundedQueue<int> q(8);
-  std::stop_source stop;
-  std::latch started(1);
-  std::vector<int> out;
-  Flag took;
-  std::jthread consumer([&] {
-    started.count_down();
-    while (q.popBatch(out, 4, stop.get_token()) > 0) took.set();
-  });
-  started.wait();
-  q.expect();  // nothing follows: the consumer spins a moment, then waits again
-  q.expect();
-  CHECK(q.size() == 0);
-  q.expect();
-  REQUIRE(q.push(7, stop.get_token()));  // what was expected arrives
-  REQUIRE(took.waitFor(kDeadline));
-  q.close();
-  consumer.join();
-  CHECK(out == std::vector<int>{7});
-}
-
-TEST_CASE("expect on a queue that holds items, or is closed, changes nothing") {
-  BoundedQueue<int> q(8);
-  std::stop_source never;
-  REQUIRE(q.push(1, never.get_token()));
-  q.expect();
-  std::vector<int> out;
-  CHECK(q.popBatch(out, 4, never.get_token()) == 1);
-  q.close();
-  q.expect();
-  CHECK(q.popBatch(out, 4, never.get_token()) == 0);  // closed and drained: no spin, no wait
 }

@@ -271,32 +271,3 @@ TEST_CASE("durable queue: a large acknowledgement is one range from the previous
   CHECK(store.inner.count(core::Family::Queue) == 8);
   CHECK(queue.events() == 8);
 }
-
-TEST_CASE("durable queue: expect() has a waiting reader take the batch written soon after, and nothing else") {
-  testing::MemoryStore store;
-  core::Metrics metrics;
-  core::DurableQueue queue(store, 1 << 20, metrics);
-  REQUIRE(queue.open().has_value());
-  std::vector<core::FileEvent> got;
-  {
-    std::jthread reader([&] {
-      while (got.empty()) {
-        auto n = queue.read(got, 10, {}, 10s);
-        REQUIRE(n.has_value());
-      }
-    });
-    queue.expect();  // the reader wakes and spins; the batch may come during the spin or after it
-    appendAll(queue, store, {"/x", "/y"});
-  }
-  REQUIRE(got.size() == 2);
-  CHECK(got[1].file.path == "/y");
-
-  // Expected but never written (the batch changed nothing): the reader comes back empty-handed
-  // once its wait is over, and reads the next batch normally.
-  queue.expect();
-  CHECK(readAll(queue).empty());
-  appendAll(queue, store, {"/z"});
-  auto events = readAll(queue);
-  REQUIRE(events.size() == 1);
-  CHECK(events[0].file.path == "/z");
-}

@@ -21,7 +21,6 @@ namespace {
 using Steady = std::chrono::steady_clock;
 constexpr std::size_t kInboxCapacity = 512;  // scan observations waiting for the loop
 constexpr std::size_t kTakeBatch = 256;
-constexpr std::size_t kFewSettled = 8;  // live changes trickling in, not a burst
 constexpr std::chrono::milliseconds kLongestWait{1000};
 
 std::string_view parentOf(std::string_view path) {
@@ -377,7 +376,6 @@ void RealtimeWatcher::Loop::run() {
     }
     takeInbox();
     coalescer_.due(Steady::now(), settled);
-    if (!settled.empty() && settled.size() <= kFewSettled) out_.expect();  // the baseline gets ready meanwhile
     for (auto& s : settled) settle(std::move(s));
     settled.clear();
     timers(Steady::now());
