@@ -18,6 +18,16 @@ namespace {
 constexpr std::chrono::milliseconds kStuckWait{800};  // after the grace period and a forced stop
 constexpr std::size_t kFileBatch = 256;               // events per write of the file and console outputs
 
+// The outputs' one retry policy: output.elasticsearch.backoff.*, or Beats' defaults (1 s, 60 s).
+output::RetryPolicy retryPolicy(const config::Config& config) {
+  output::RetryPolicy policy;
+  if (config.output.kind == config::OutputKind::Elasticsearch) {
+    policy.init = std::chrono::duration_cast<std::chrono::milliseconds>(config.output.elasticsearch.backoffInit);
+    policy.max = std::chrono::duration_cast<std::chrono::milliseconds>(config.output.elasticsearch.backoffMax);
+  }
+  return policy;
+}
+
 // Events the output takes per write: for Elasticsearch one full bulk request per worker
 // connection (bulk_max_size each), so that write() keeps every connection busy.
 std::size_t outputBatchSize(const config::Config& config) {
@@ -96,7 +106,7 @@ Agent::Agent(const config::Config& config, core::Metrics& metrics, std::unique_p
       reader_(*queue_, metrics, outputBatchSize(config)),
       processors_(std::move(processors)),
       enricher_(config, metrics, std::move(metadata)),
-      worker_(*output_, metrics, [this](std::uint64_t sequence) {
+      worker_(*output_, metrics, retryPolicy(config), [this](std::uint64_t sequence) {
         if (auto acked = queue_->acknowledge(sequence); !acked) {
           core::logger("queue").error("removing delivered events from the queue failed: {}", acked.error().message());
         }

@@ -207,6 +207,12 @@ void decodeElasticsearch(const Node& node, Diagnostics& diagnostics, Elasticsear
   reader.duration("timeout", out.timeout);
   reader.duration("idle_connection_timeout", out.idleConnectionTimeout);
   reader.integer("max_retries", out.maxRetries, -1, 1'000'000);
+  if (reader.has("max_retries") && out.maxRetries != -1) {
+    diagnostics.warn(reader.take("max_retries")->origin, "output.elasticsearch.max_retries",
+                     "accepted but not acted on: fimbeat never drops events after a number of retries; undelivered "
+                     "events stay in its durable queue and are retried with backoff.init..backoff.max until delivered "
+                     "(as Filebeat does)");
+  }
   MapReader backoff(reader.take("backoff"), "output.elasticsearch.backoff", diagnostics);
   backoff.duration("init", out.backoffInit);
   backoff.duration("max", out.backoffMax);

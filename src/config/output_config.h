@@ -52,7 +52,7 @@ struct ElasticsearchOutputConfig {
   int compressionLevel = 1;  // gzip, 0 = off
   std::chrono::nanoseconds timeout = std::chrono::seconds(90);
   std::chrono::nanoseconds idleConnectionTimeout = std::chrono::seconds(3);
-  int maxRetries = 3;  // -1: forever; events are never dropped, the write fails and stays queued
+  int maxRetries = 3;  // accepted for Beats compatibility; fimbeat retries until delivered (a warning says so)
   std::chrono::nanoseconds backoffInit = std::chrono::seconds(1);
   std::chrono::nanoseconds backoffMax = std::chrono::seconds(60);
   std::string proxyUrl;

@@ -5,6 +5,7 @@
 #include <span>
 #include <stop_token>
 #include <string>
+#include <vector>
 
 #include "core/event.h"
 #include "core/result.h"
@@ -17,16 +18,17 @@ struct WriteOutcome {
   std::size_t duplicates = 0;  // already stored (a redelivery after a crash): delivered
   std::size_t dropped = 0;     // refused for good (e.g. a mapping error) under non_indexable_policy: drop
   std::size_t deadLettered = 0;  // refused, then stored in the dead letter index
+  std::vector<std::size_t> retry;  // indices of events the destination asked to get again later (429, 5xx)
 };
 
 class Output {
  public:
   virtual ~Output() = default;
 
-  // Delivers every event or fails as a whole. An output that retries some events itself (per-item
-  // 429s) returns once each event is in a bucket of WriteOutcome; when stop is requested first, it
-  // returns an error and the caller delivers the whole batch again later (duplicates are then
-  // recognised by the events' ids).
+  // Sends every event once. The outcome puts each event in a bucket, or in `retry` when the
+  // destination asked for it again later; an error means the whole write failed and the caller
+  // sends every event again (duplicates are recognised by the events' ids). Never waits to retry:
+  // the caller's one retry policy does (OutputWorker).
   [[nodiscard]] virtual core::Result<WriteOutcome> write(std::span<const core::EncodedEvent> events,
                                                          std::stop_token stop) = 0;
   // Makes everything written so far durable (file) or visible (console).

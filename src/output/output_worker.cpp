@@ -2,8 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
+#include <span>
 
 #include "core/logging.h"
 
@@ -15,18 +14,11 @@ namespace {
 constexpr std::chrono::milliseconds kFlushEvery{1000};
 constexpr std::chrono::milliseconds kQuietBeforeFlush{150};  // under the reader's 200 ms wait
 
-// Waits for `delay` unless stop is requested first; true when the full delay passed.
-bool waitFor(std::stop_token stop, std::chrono::milliseconds delay) {
-  std::mutex mutex;
-  std::condition_variable_any cv;
-  std::unique_lock lock(mutex);
-  return !cv.wait_for(lock, stop, delay, [] { return false; }) && !stop.stop_requested();
-}
-
 }  // namespace
 
-OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, Acknowledge acknowledge)
+OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, RetryPolicy retry, Acknowledge acknowledge)
     : output_(output),
+      retry_(retry),
       acknowledge_(std::move(acknowledge)),
       acked_(metrics.counter("output.events.acked")),
       duplicates_(metrics.counter("output.events.duplicates")),
@@ -39,20 +31,30 @@ OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, Acknowledge a
 bool OutputWorker::deliver(std::stop_token stop, const std::vector<core::EncodedEvent>& documents,
                            std::uint64_t lastSequence) {
   auto& log = core::logger("output");
-  std::chrono::milliseconds backoff(100);
-  while (!documents.empty()) {
-    auto written = output_.write(documents, stop);
+  Backoff backoff(retry_);
+  std::vector<core::EncodedEvent> pending;  // what is left to send after a partial write (copied only then)
+  std::span<const core::EncodedEvent> left(documents);
+  while (!left.empty()) {
+    auto written = output_.write(left, stop);
     if (written) {
-      acked_.add(static_cast<std::int64_t>(written->acked + written->deadLettered));
-      duplicates_.add(static_cast<std::int64_t>(written->duplicates));
-      dropped_.add(static_cast<std::int64_t>(written->dropped));
-      break;
+      count(*written);
+      if (written->retry.empty()) break;
+      if (written->retry.size() < left.size()) backoff.reset();  // progress: the backoff starts over
+      std::vector<core::EncodedEvent> again;
+      again.reserve(written->retry.size());
+      for (const std::size_t i : written->retry) again.push_back(left[i]);
+      pending = std::move(again);
+      left = pending;
+    } else {
+      writeErrors_.add();
     }
-    writeErrors_.add();
-    log.error("writing {} events failed, retrying in {} ms: {}", documents.size(), backoff.count(),
-              written.error().message());
-    if (!waitFor(stop, backoff)) return false;
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+    const auto delay = backoff.next();
+    if (written) {
+      log.debug("{} events to send again, in {} ms", left.size(), delay.count());
+    } else {
+      log.error("writing {} events failed, retrying in {} ms: {}", left.size(), delay.count(), written.error().message());
+    }
+    if (!waitUnlessStopped(stop, delay)) return false;
   }
   if (acknowledge_ && lastSequence > 0) acknowledge_(lastSequence);
   if (documents.empty()) return true;
@@ -64,6 +66,12 @@ bool OutputWorker::deliver(std::stop_token stop, const std::vector<core::Encoded
   lastWrite_ = std::chrono::steady_clock::now();
   if (lastWrite_ - lastFlush_ >= kFlushEvery) flush();
   return true;
+}
+
+void OutputWorker::count(const WriteOutcome& outcome) {
+  acked_.add(static_cast<std::int64_t>(outcome.acked + outcome.deadLettered));
+  duplicates_.add(static_cast<std::int64_t>(outcome.duplicates));
+  dropped_.add(static_cast<std::int64_t>(outcome.dropped));
 }
 
 void OutputWorker::idle() {

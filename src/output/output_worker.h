@@ -1,7 +1,9 @@
 #pragma once
-// OutputWorker: delivers batches of documents to an Output, retrying until they are written,
-// acknowledges them to the durable queue, and makes what was written durable from time to time.
-// It runs on the caller's thread (the pipeline's delivery thread).
+// OutputWorker: delivers batches of documents to an Output with the outputs' one retry policy
+// (output/backoff.h): a failed write is sent again whole, the events the destination asked to
+// get again are resent alone, each after the next backoff delay; progress starts the backoff
+// over. Then it acknowledges the batch to the durable queue, and makes what was written durable
+// from time to time. It runs on the caller's thread (the pipeline's delivery thread).
 
 #include <chrono>
 #include <cstdint>
@@ -11,6 +13,7 @@
 
 #include "core/event.h"
 #include "core/metrics.h"
+#include "output/backoff.h"
 #include "output/output.h"
 
 namespace fim::output {
@@ -21,11 +24,11 @@ class OutputWorker {
   // every entry up to it).
   using Acknowledge = std::function<void(std::uint64_t)>;
 
-  OutputWorker(Output& output, core::Metrics& metrics, Acknowledge acknowledge = {});
+  OutputWorker(Output& output, core::Metrics& metrics, RetryPolicy retry, Acknowledge acknowledge = {});
 
-  // Writes `documents`, retrying with backoff until the write succeeds, then acknowledges every
-  // queue entry up to `lastSequence` (which covers entries a processor dropped). False when stop
-  // was requested first: nothing is acknowledged and the entries stay in the durable queue.
+  // Writes `documents`, retrying until every one is delivered, then acknowledges every queue
+  // entry up to `lastSequence` (which covers entries a processor dropped). False when stop was
+  // requested first: nothing is acknowledged and the entries stay in the durable queue.
   [[nodiscard]] bool deliver(std::stop_token stop, const std::vector<core::EncodedEvent>& documents,
                              std::uint64_t lastSequence);
   // Nothing arrived for a while: makes what was written durable (fdatasync for a file) once
@@ -36,8 +39,10 @@ class OutputWorker {
 
  private:
   void flush();
+  void count(const WriteOutcome& outcome);
 
   Output& output_;
+  RetryPolicy retry_;
   Acknowledge acknowledge_;
   bool dirty_ = false;  // written since the last flush
   std::chrono::steady_clock::time_point lastFlush_ = std::chrono::steady_clock::now();

@@ -8,7 +8,6 @@
 
 #include "support/gzip.h"
 
-#include "output/elasticsearch/backoff.h"
 #include "output/elasticsearch/bulk_request.h"
 #include "output/elasticsearch/bulk_response.h"
 #include "output/elasticsearch/elasticsearch_output.h"
@@ -118,31 +117,6 @@ TEST_CASE("error bodies are summarised as type: reason") {
         "security_exception: unable to authenticate");
   CHECK(describeErrorBody("") == "(empty body)");
   CHECK(describeErrorBody("line one\nline two") == "line one line two");
-}
-
-TEST_CASE("backoff doubles from init to max with equal jitter") {
-  CHECK(backoffDelay(1, 1000ms, 60000ms, 1.0) == 1000ms);
-  CHECK(backoffDelay(1, 1000ms, 60000ms, 0.0) == 500ms);
-  CHECK(backoffDelay(2, 1000ms, 60000ms, 1.0) == 2000ms);
-  CHECK(backoffDelay(4, 1000ms, 60000ms, 1.0) == 8000ms);
-  CHECK(backoffDelay(7, 1000ms, 60000ms, 1.0) == 60000ms);
-  CHECK(backoffDelay(1000, 1000ms, 60000ms, 0.5) == 45000ms);
-  Backoff backoff(10ms, 40ms);
-  for (int i = 0; i < 20; ++i) {
-    const auto delay = backoff.next();
-    CHECK(delay >= 5ms);
-    CHECK(delay <= 40ms);
-  }
-  CHECK(backoff.attempts() == 20);
-  backoff.reset();
-  CHECK(backoff.attempts() == 0);
-}
-
-TEST_CASE("a stopped backoff wait returns at once") {
-  std::stop_source stop;
-  stop.request_stop();
-  CHECK_FALSE(waitUnlessStopped(stop.get_token(), 3600s));
-  CHECK(waitUnlessStopped({}, 1ms));
 }
 
 TEST_CASE("batches split into bulk_max_size chunks") {

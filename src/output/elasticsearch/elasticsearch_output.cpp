@@ -1,30 +1,28 @@
 #include "output/elasticsearch/elasticsearch_output.h"
 
+#include <algorithm>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "core/logging.h"
 #include "core/time_format.h"
-#include "output/elasticsearch/backoff.h"
 #include "output/elasticsearch/bulk_request.h"
 #include "output/elasticsearch/bulk_response.h"
 
 namespace fim::output::es {
 namespace {
 
-using std::chrono::duration_cast;
-using std::chrono::milliseconds;
-
 constexpr auto kRefusedLogEvery = std::chrono::seconds(10);
 
 core::Error stopped() { return core::Error(core::ErrorCode::Unavailable, "stopped before every event was delivered", true); }
 
-void addTo(WriteOutcome& total, const WriteOutcome& part) {
+void addTo(WriteOutcome& total, WriteOutcome& part) {
   total.acked += part.acked;
   total.duplicates += part.duplicates;
   total.dropped += part.dropped;
   total.deadLettered += part.deadLettered;
+  total.retry.insert(total.retry.end(), part.retry.begin(), part.retry.end());
 }
 
 }  // namespace
@@ -80,13 +78,15 @@ void ElasticsearchOutput::logRefused(const std::string& message) {
   lastRefusedLog_ = now;
 }
 
-core::Status ElasticsearchOutput::refuse(Worker& worker, const Events& events, const std::vector<std::string>& reasons,
-                                         const std::vector<std::string>& types, bool deadLetters, WriteOutcome& out,
-                                         std::stop_token stop) {
-  const bool toDeadLetterIndex = !deadLetters && options_.nonIndexablePolicy == config::NonIndexablePolicy::DeadLetterIndex;
+core::Status ElasticsearchOutput::refuse(Worker& worker, const Batch& batch, const Events& events,
+                                         const std::vector<std::string>& reasons, const std::vector<std::string>& types,
+                                         WriteOutcome& out, std::stop_token stop) {
+  const bool toDeadLetterIndex =
+      !batch.deadLetters && options_.nonIndexablePolicy == config::NonIndexablePolicy::DeadLetterIndex;
   for (std::size_t i = 0; i < events.size(); ++i) {
-    logRefused(fmt::format("Elasticsearch refused event {}{}: {}: {}; {}", events[i]->id.empty() ? "" : "_id ",
-                           events[i]->id, types[i], reasons[i],
+    const auto& event = batch.events[events[i]];
+    logRefused(fmt::format("Elasticsearch refused event {}{}: {}: {}; {}", event.id.empty() ? "" : "_id ", event.id,
+                           types[i], reasons[i],
                            toDeadLetterIndex ? "sent to dead letter index " + options_.deadLetterIndex : "dropped"));
   }
   if (!toDeadLetterIndex) {
@@ -96,15 +96,27 @@ core::Status ElasticsearchOutput::refuse(Worker& worker, const Events& events, c
   const std::string now = core::formatTimestamp(clock_.now());
   std::vector<core::EncodedEvent> letters;
   letters.reserve(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) letters.push_back(deadLetterEvent(*events[i], types[i], reasons[i], now));
-  Events pointers;
-  for (const auto& letter : letters) pointers.push_back(&letter);
-  return deliver(worker, std::move(pointers), options_.deadLetterIndex, true, out, stop);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    letters.push_back(deadLetterEvent(batch.events[events[i]], types[i], reasons[i], now));
+  }
+  Events all(letters.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  WriteOutcome letterOutcome;
+  if (auto sent = deliver(worker, Batch{letters, options_.deadLetterIndex, true}, all, letterOutcome, stop); !sent) {
+    return sent;
+  }
+  out.deadLettered += letterOutcome.deadLettered;
+  out.dropped += letterOutcome.dropped;
+  for (const std::size_t i : letterOutcome.retry) out.retry.push_back(events[i]);  // the original is sent again
+  return {};
 }
 
-core::Result<bool> ElasticsearchOutput::sendItems(Worker& worker, const Events& events, const std::string& index,
-                                            bool deadLetters, WriteOutcome& out, Events& retry, std::stop_token stop) {
-  auto body = worker.encoder->encode(events, index);
+core::Result<bool> ElasticsearchOutput::sendItems(Worker& worker, const Batch& batch, const Events& events,
+                                                  WriteOutcome& out, std::stop_token stop) {
+  std::vector<const core::EncodedEvent*> documents;
+  documents.reserve(events.size());
+  for (const std::size_t i : events) documents.push_back(&batch.events[i]);
+  auto body = worker.encoder->encode(documents, batch.index);
   if (!body) return std::unexpected(body.error());
   HttpRequest request{"POST", std::string(kBulkPath), std::move(*body), "application/x-ndjson", worker.encoder->gzip()};
   auto response = worker.connection->send(request, stop);
@@ -125,7 +137,7 @@ core::Result<bool> ElasticsearchOutput::sendItems(Worker& worker, const Events& 
         return core::fail(core::ErrorCode::PermissionDenied,
                           fmt::format("not authorized: the user needs the create_doc privilege on {} ({} answered HTTP "
                                       "403: {})",
-                                      index, host, describeErrorBody(response->body)));
+                                      batch.index, host, describeErrorBody(response->body)));
       }
       return core::fail(core::ErrorCode::PermissionDenied,
                         fmt::format("authentication failed: check username/password or api_key ({} answered HTTP 401: {})",
@@ -142,11 +154,12 @@ core::Result<bool> ElasticsearchOutput::sendItems(Worker& worker, const Events& 
   for (std::size_t i = 0; i < events.size(); ++i) {
     const auto& item = (*items)[i];
     switch (item.outcome) {
-      case ItemOutcome::Acked: (deadLetters ? out.deadLettered : out.acked) += 1; break;
-      case ItemOutcome::Duplicate: (deadLetters ? out.deadLettered : out.duplicates) += 1; break;
+      case ItemOutcome::Acked: (batch.deadLetters ? out.deadLettered : out.acked) += 1; break;
+      case ItemOutcome::Duplicate: (batch.deadLetters ? out.deadLettered : out.duplicates) += 1; break;
       case ItemOutcome::Retry:
         if (item.status == 429) toomany_.add();
-        retry.push_back(events[i]);
+        retried_.add();
+        out.retry.push_back(events[i]);
         break;
       case ItemOutcome::NonIndexable:
         refused.push_back(events[i]);
@@ -156,71 +169,56 @@ core::Result<bool> ElasticsearchOutput::sendItems(Worker& worker, const Events& 
     }
   }
   if (!refused.empty()) {
-    if (auto handled = refuse(worker, refused, reasons, types, deadLetters, out, stop); !handled) {
+    if (auto handled = refuse(worker, batch, refused, reasons, types, out, stop); !handled) {
       return std::unexpected(handled.error());
     }
   }
   return true;
 }
 
-core::Status ElasticsearchOutput::deliver(Worker& worker, Events events, const std::string& index, bool deadLetters,
-                                          WriteOutcome& out, std::stop_token stop) {
-  auto& log = core::logger("output");
-  Backoff backoff(duration_cast<milliseconds>(options_.backoffInit), duration_cast<milliseconds>(options_.backoffMax));
-  while (!events.empty()) {
-    if (stop.stop_requested()) return std::unexpected(stopped());
-    Events retry;
-    auto sent = sendItems(worker, events, index, deadLetters, out, retry, stop);
-    if (sent && !*sent) {  // HTTP 413
-      if (events.size() == 1) {
-        const std::string reason = fmt::format("the event of {} bytes exceeds the server's request size limit (HTTP 413)",
-                                               events.front()->json.size());
-        return refuse(worker, events, {reason}, {"request_entity_too_large"}, deadLetters, out, stop);
-      }
-      const auto half = static_cast<std::ptrdiff_t>(events.size() / 2);
-      log.debug("bulk request of {} events too large (HTTP 413): splitting it in two", events.size());
-      if (auto first = deliver(worker, Events(events.begin(), events.begin() + half), index, deadLetters, out, stop); !first) return first;
-      return deliver(worker, Events(events.begin() + half, events.end()), index, deadLetters, out, stop);
+core::Status ElasticsearchOutput::deliver(Worker& worker, const Batch& batch, const Events& events, WriteOutcome& out,
+                                          std::stop_token stop) {
+  auto sent = sendItems(worker, batch, events, out, stop);
+  if (sent && !*sent) {  // HTTP 413
+    if (events.size() == 1) {
+      const std::string reason = fmt::format("the event of {} bytes exceeds the server's request size limit (HTTP 413)",
+                                             batch.events[events.front()].json.size());
+      return refuse(worker, batch, events, {reason}, {"request_entity_too_large"}, out, stop);
     }
-    if (!sent && !sent.error().retryable()) return std::unexpected(sent.error());
-    if (sent && retry.empty()) return {};  // every event is in a bucket
-    if (stop.stop_requested()) return std::unexpected(stopped());
-    const std::size_t failing = sent ? retry.size() : events.size();
-    retried_.add(static_cast<std::int64_t>(failing));
-    if (sent && retry.size() < events.size()) backoff.reset();  // progress: start the backoff over
-    if (options_.maxRetries >= 0 && backoff.attempts() >= options_.maxRetries) {
-      const std::string why = sent ? fmt::format("{} events were refused with HTTP 429/5xx", retry.size()) : sent.error().message();
-      return core::fail(core::ErrorCode::Unavailable,
-                        fmt::format("giving up after {} retries (max_retries), the events stay queued: {}", backoff.attempts(), why),
-                        true);
+    const auto half = static_cast<std::ptrdiff_t>(events.size() / 2);
+    core::logger("output").debug("bulk request of {} events too large (HTTP 413): splitting it in two", events.size());
+    if (auto first = deliver(worker, batch, Events(events.begin(), events.begin() + half), out, stop); !first) {
+      return first;
     }
-    const auto delay = backoff.next();
-    if (sent) {
-      log.debug("{} of {} events to retry (HTTP 429/5xx), in {} ms", retry.size(), events.size(), delay.count());
-      events = std::move(retry);
-    } else {
-      log.warn("bulk request of {} events failed, retrying in {} ms: {}", events.size(), delay.count(), sent.error().message());
-    }
-    if (!waitUnlessStopped(stop, delay)) return std::unexpected(stopped());
+    return deliver(worker, batch, Events(events.begin() + half, events.end()), out, stop);
   }
+  if (sent) return {};
+  if (!sent.error().retryable()) return std::unexpected(sent.error());
+  // Not answered, or answered 429/5xx as a whole: every event of the request is for another attempt.
+  retried_.add(static_cast<std::int64_t>(events.size()));
+  out.retry.insert(out.retry.end(), events.begin(), events.end());
+  std::lock_guard lock(failureMutex_);
+  if (!firstFailure_) firstFailure_ = sent.error();
   return {};
 }
 
 core::Result<WriteOutcome> ElasticsearchOutput::write(std::span<const core::EncodedEvent> events, std::stop_token stop) {
   const auto chunks = chunkRanges(events.size(), static_cast<std::size_t>(options_.bulkMaxSize));
   active_.add(static_cast<std::int64_t>(events.size()));
-  std::stop_source abort;  // one worker's failure stops the others: the whole write is retried anyway
+  std::stop_source abort;  // a failure that retrying cannot fix stops the other connections
   std::stop_callback forward(stop, [&] { abort.request_stop(); });
   std::atomic<std::size_t> nextChunk{0};
   std::vector<WriteOutcome> outcomes(workers_.size());
   std::vector<std::optional<core::Error>> errors(workers_.size());
+  const Batch batch{events, target_, false};
+  firstFailure_.reset();
   const auto work = [&](std::size_t w) {
     while (!abort.get_token().stop_requested()) {
       const std::size_t c = nextChunk.fetch_add(1);
       if (c >= chunks.size()) return;
       Events part;
-      for (std::size_t i = chunks[c].first; i < chunks[c].second; ++i) part.push_back(&events[i]);
-      if (auto done = deliver(workers_[w], std::move(part), target_, false, outcomes[w], abort.get_token()); !done) {
+      for (std::size_t i = chunks[c].first; i < chunks[c].second; ++i) part.push_back(i);
+      if (auto done = deliver(workers_[w], batch, part, outcomes[w], abort.get_token()); !done) {
         errors[w] = done.error();
         abort.request_stop();
         return;
@@ -234,14 +232,17 @@ core::Result<WriteOutcome> ElasticsearchOutput::write(std::span<const core::Enco
   }
   active_.add(-static_cast<std::int64_t>(events.size()));
   for (const auto& error : errors) {
-    if (error && error->message() != stopped().message()) return std::unexpected(*error);
-  }
-  for (const auto& error : errors) {
     if (error) return std::unexpected(*error);
   }
-  if (stop.stop_requested() && nextChunk.load() < chunks.size()) return std::unexpected(stopped());
+  if (nextChunk.load() < chunks.size()) return std::unexpected(stopped());
   WriteOutcome total;
-  for (const auto& part : outcomes) addTo(total, part);
+  for (auto& part : outcomes) addTo(total, part);
+  std::sort(total.retry.begin(), total.retry.end());  // in the batch's order
+  if (firstFailure_) {
+    if (total.retry.size() == events.size()) return std::unexpected(*firstFailure_);  // nothing got through: say why
+    core::logger("output").warn("{} of {} events to send again: {}", total.retry.size(), events.size(),
+                                firstFailure_->message());
+  }
   return total;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // ElasticsearchOutput: ships documents with the bulk API as `create` actions into the data
-// stream (or output.elasticsearch.index), retrying only what Elasticsearch asks to retry.
+// stream (or output.elasticsearch.index). Each write sends every event once; the items
+// Elasticsearch answers 429 or 5xx come back in WriteOutcome::retry for the caller to resend.
 
 #include <atomic>
 #include <chrono>
@@ -31,27 +32,34 @@ class ElasticsearchOutput final : public Output {
   ~ElasticsearchOutput() override;
 
   // Splits events into bulk requests of bulk_max_size, sent over `worker` connections at once.
+  // A whole request answered 429/5xx or not answered puts its events in `retry`; an error is
+  // returned only when no event could be sent (the first failure's cause).
   [[nodiscard]] core::Result<WriteOutcome> write(std::span<const core::EncodedEvent> events, std::stop_token stop) override;
   [[nodiscard]] core::Status flush() override { return {}; }  // every write is complete when it returns
   std::string describe() const override;
 
  private:
-  using Events = std::vector<const core::EncodedEvent*>;
+  using Events = std::vector<std::size_t>;  // indices into the batch being written
   struct Worker {
     std::unique_ptr<Connection> connection;
     std::unique_ptr<BulkEncoder> encoder;
   };
-  // Delivers events into index until each is in a bucket of out; an error when stopped, refused
-  // as a whole or out of retries.
-  [[nodiscard]] core::Status deliver(Worker& worker, Events events, const std::string& index, bool deadLetters,
-                                     WriteOutcome& out, std::stop_token stop);
-  // One bulk request; false when the server answered 413 (too large). Items to retry go to retry.
-  [[nodiscard]] core::Result<bool> sendItems(Worker& worker, const Events& events, const std::string& index,
-                                       bool deadLetters, WriteOutcome& out, Events& retry, std::stop_token stop);
+  struct Batch {
+    std::span<const core::EncodedEvent> events;
+    const std::string& index;
+    bool deadLetters;  // the dead letter documents of refused events
+  };
+  // Sends events of `batch` once, splitting on 413, so that each ends in a bucket of `out` or in
+  // out.retry. An error when the request failed as a whole for a reason retrying cannot fix.
+  [[nodiscard]] core::Status deliver(Worker& worker, const Batch& batch, const Events& events, WriteOutcome& out,
+                                     std::stop_token stop);
+  // One bulk request; false when the server answered 413 (too large).
+  [[nodiscard]] core::Result<bool> sendItems(Worker& worker, const Batch& batch, const Events& events,
+                                             WriteOutcome& out, std::stop_token stop);
   // Under non_indexable_policy: dropped, or re-sent as a dead letter document.
-  [[nodiscard]] core::Status refuse(Worker& worker, const Events& events, const std::vector<std::string>& reasons,
-                                    const std::vector<std::string>& types, bool deadLetters, WriteOutcome& out,
-                                    std::stop_token stop);
+  [[nodiscard]] core::Status refuse(Worker& worker, const Batch& batch, const Events& events,
+                                    const std::vector<std::string>& reasons, const std::vector<std::string>& types,
+                                    WriteOutcome& out, std::stop_token stop);
   void logRefused(const std::string& message);
 
   config::ElasticsearchOutputConfig options_;
@@ -60,8 +68,10 @@ class ElasticsearchOutput final : public Output {
   std::vector<Worker> workers_;  // one connection and encoder per `worker`
   const core::Clock& clock_;
   core::Counter& toomany_;
-  core::Counter& retried_;  // events sent again after a 429/5xx or a failed request (output.events.failed counts lost events)
+  core::Counter& retried_;  // events handed back for another attempt (429/5xx or a failed request)
   core::Gauge& active_;
+  std::mutex failureMutex_;
+  std::optional<core::Error> firstFailure_;  // of the write in progress: a request not answered or refused whole
   std::mutex logMutex_;
   std::chrono::steady_clock::time_point lastRefusedLog_{};
   std::size_t suppressedRefused_ = 0;

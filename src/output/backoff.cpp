@@ -1,10 +1,10 @@
-#include "output/elasticsearch/backoff.h"
+#include "output/backoff.h"
 
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
-namespace fim::output::es {
+namespace fim::output {
 
 std::chrono::milliseconds backoffDelay(int attempt, std::chrono::milliseconds init, std::chrono::milliseconds max,
                                        double unit) {
@@ -16,12 +16,11 @@ std::chrono::milliseconds backoffDelay(int attempt, std::chrono::milliseconds in
   return std::chrono::milliseconds(static_cast<std::int64_t>(jittered));
 }
 
-Backoff::Backoff(std::chrono::milliseconds init, std::chrono::milliseconds max)
-    : init_(init), max_(max), random_(std::random_device{}()) {}
+Backoff::Backoff(RetryPolicy policy) : policy_(policy), random_(std::random_device{}()) {}
 
 std::chrono::milliseconds Backoff::next() {
   ++attempt_;
-  return backoffDelay(attempt_, init_, max_, std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+  return backoffDelay(attempt_, policy_.init, policy_.max, std::uniform_real_distribution<double>(0.0, 1.0)(random_));
 }
 
 bool Backoff::wait(std::stop_token stop) { return waitUnlessStopped(stop, next()); }
@@ -33,4 +32,4 @@ bool waitUnlessStopped(std::stop_token stop, std::chrono::milliseconds delay) {
   return !cv.wait_for(lock, stop, delay, [] { return false; }) && !stop.stop_requested();
 }
 
-}  // namespace fim::output::es
+}  // namespace fim::output

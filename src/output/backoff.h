@@ -1,11 +1,17 @@
 #pragma once
-// Exponential backoff with jitter between backoff.init and backoff.max.
+// The outputs' one retry policy: exponential backoff with jitter between backoff.init and
+// backoff.max, used by the OutputWorker for every failed or partly failed write.
 
 #include <chrono>
 #include <random>
 #include <stop_token>
 
-namespace fim::output::es {
+namespace fim::output {
+
+struct RetryPolicy {
+  std::chrono::milliseconds init{1000};   // backoff.init
+  std::chrono::milliseconds max{60000};   // backoff.max: no wait is longer
+};
 
 // The wait before retry number `attempt` (1-based): init * 2^(attempt-1), capped at max, then
 // "equal jitter": a uniform value in [d/2, d] given `unit` in [0, 1). Pure, for tests.
@@ -14,7 +20,7 @@ std::chrono::milliseconds backoffDelay(int attempt, std::chrono::milliseconds in
 
 class Backoff {
  public:
-  Backoff(std::chrono::milliseconds init, std::chrono::milliseconds max);
+  explicit Backoff(RetryPolicy policy);
 
   // Waits for the next delay unless stop is requested first; false when stopped.
   [[nodiscard]] bool wait(std::stop_token stop);
@@ -23,8 +29,7 @@ class Backoff {
   int attempts() const { return attempt_; }
 
  private:
-  std::chrono::milliseconds init_;
-  std::chrono::milliseconds max_;
+  RetryPolicy policy_;
   int attempt_ = 0;
   std::mt19937_64 random_;
 };
@@ -32,4 +37,4 @@ class Backoff {
 // Sleeps for `delay` unless stop is requested first; true when the whole delay passed.
 [[nodiscard]] bool waitUnlessStopped(std::stop_token stop, std::chrono::milliseconds delay);
 
-}  // namespace fim::output::es
+}  // namespace fim::output
