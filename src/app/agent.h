@@ -1,30 +1,30 @@
 #pragma once
-// Agent: creates the stages and wires them with bounded queues; it knows every stage, nothing else does.
+// Agent: constructs the stages, connects them with bounded queues, starts them on their threads
+// and stops them in order. It knows every stage; no stage knows another but through the
+// interface headers listed in docs/design/pipeline.md.
+//
+//   watcher ──observations──▶ baseline ──(same write)──▶ durable queue ──▶ delivery ──▶ output
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <chrono>
-#include <future>
+#include <condition_variable>
 #include <memory>
-#include <optional>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include "baseline/baseline.h"
-#include "baseline/rocksdb_store.h"
 #include "config/config.h"
 #include "core/bounded_queue.h"
 #include "core/clock.h"
-#include "core/durable_queue.h"
-#include "core/event.h"
+#include "core/kv_store.h"
 #include "core/metrics.h"
 #include "enricher/enricher.h"
-#include "enricher/processors/processor_chain.h"
-#include "mapper/document_builder.h"
+#include "events/observation.h"
+#include "mapper/processors/processor_chain.h"
 #include "output/output.h"
-#include "output/output_worker.h"
-#include "output/queue_reader.h"
+#include "pipeline/delivery.h"
+#include "queue/durable_queue.h"
 #include "watcher/observation_source.h"
 
 namespace fim::app {
@@ -36,54 +36,51 @@ class Agent {
   ~Agent();
 
   void start();
-  // Stops the watcher, lets the rest of the pipeline drain and flush, and forces every stage
-  // to stop if that takes longer than `grace`. True when everything queued was written.
+  // Stops the watcher, lets the baseline and the delivery drain and flush, forces every stage to
+  // stop if that takes longer than `grace`, then closes the output and the database. True when
+  // every event was delivered and every close succeeded.
   bool stop(std::chrono::milliseconds grace);
   // A stage died of an unexpected exception; the caller should stop the agent.
   bool failed() const { return failed_.load(); }
   // After stop(): a stage is stuck in a call that cannot be interrupted (a write to a stdout
   // nobody reads); the process must exit without waiting for it.
   bool stuck() const { return stuck_; }
-  std::string outputDescription() const { return output_->describe(); }
 
  private:
-  Agent(const config::Config& config, core::Metrics& metrics, std::unique_ptr<output::Output> output,
-        std::unique_ptr<core::KvStore> store, std::unique_ptr<core::DurableQueue> queue,
-        std::unique_ptr<baseline::Baseline> baseline, core::Metadata metadata,
-        std::unique_ptr<enricher::processors::ProcessorChain> processors);
+  Agent(const config::Config& config, core::Metrics& metrics);
 
   template <typename Body>
   std::jthread spawn(const char* component, Body body);
+  // Waits up to `timeout` for every stage thread to return; false when one did not.
+  bool waitForStages(std::chrono::milliseconds timeout);
 
-  static constexpr std::size_t kQueueCapacity = 1024;  // observations waiting for the baseline
+  static constexpr std::size_t kObservationCapacity = 1024;  // observations waiting for the baseline
 
   const config::Config& config_;
   core::Metrics& metrics_;
-  std::unique_ptr<output::Output> output_;
+  // In the order they are built; each may use those before it.
   std::unique_ptr<core::KvStore> store_;
-  std::unique_ptr<core::DurableQueue> queue_;
+  std::unique_ptr<queue::DurableQueue> queue_;
   std::unique_ptr<baseline::Baseline> baseline_;
   std::unique_ptr<watcher::ObservationSource> source_;
-  output::QueueReader reader_;
-  std::unique_ptr<enricher::processors::ProcessorChain> processors_;  // declared before the mapper that runs it
-  enricher::Enricher enricher_;
-  // Built on the delivery thread for the first event: parsing the schema does not delay the scan.
-  std::optional<mapper::DocumentBuilder> builder_;
-  output::OutputWorker worker_;
+  std::unique_ptr<mapper::processors::ProcessorChain> processors_;
+  std::unique_ptr<enricher::Enricher> enricher_;
+  std::unique_ptr<output::Output> output_;
+  std::unique_ptr<pipeline::Delivery> delivery_;
+  core::BoundedQueue<events::Observation> observations_{kObservationCapacity};
 
-  core::BoundedQueue<core::Observation> observations_{kQueueCapacity};
-
-  std::promise<void> deliveryDone_;
-  std::future<void> deliveryDoneFuture_ = deliveryDone_.get_future();
   std::atomic<bool> failed_{false};
+  std::atomic<bool> delivered_{false};  // the delivery drained the queue
   bool stuck_ = false;
+  bool stopped_ = false;
   std::mutex runningMutex_;
   std::condition_variable runningChanged_;
   int running_ = 0;  // stage threads that have not returned yet
   std::jthread watcherThread_, baselineThread_, deliveryThread_;
 };
 
+// The output `config` names, ready to write.
 [[nodiscard]] core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config,
-                                                                      const core::Clock& clock);
+                                                                      core::Metrics& metrics, const core::Clock& clock);
 
 }  // namespace fim::app

@@ -12,7 +12,7 @@ constexpr std::size_t kBatchSize = 512;
 std::string encodeScanId(std::uint64_t id) { return std::to_string(id); }
 
 // Every stored field equal: writing the record again would change nothing but when it was seen.
-bool sameRecord(const core::FileInfo& a, const core::FileInfo& b) {
+bool sameRecord(const events::FileInfo& a, const events::FileInfo& b) {
   return a.type == b.type && a.size == b.size && a.inode == b.inode && a.device == b.device && a.uid == b.uid &&
          a.gid == b.gid && a.owner == b.owner && a.group == b.group && a.mode == b.mode && a.setuid == b.setuid &&
          a.setgid == b.setgid && a.mtime == b.mtime && a.ctime == b.ctime && a.targetPath == b.targetPath &&
@@ -24,7 +24,7 @@ bool sameRecord(const core::FileInfo& a, const core::FileInfo& b) {
 std::string rootKey(std::string_view root) { return "root:" + std::string(root); }
 
 Baseline::Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metrics& metrics, const core::Clock& clock,
-                   core::DurableQueue* queue)
+                   queue::Producer* queue)
     : store_(store),
       roots_(std::move(roots)),
       rootKnown_(roots_.size(), false),
@@ -55,20 +55,20 @@ core::Status Baseline::open() {
   return store_.write(batch);
 }
 
-core::Result<std::optional<core::FileInfo>> Baseline::lookup(std::string_view path) {
+core::Result<std::optional<events::FileInfo>> Baseline::lookup(std::string_view path) {
   auto bytes = store_.get(core::Family::Baseline, path);
   if (!bytes) return std::unexpected(bytes.error());
-  if (!*bytes) return std::optional<core::FileInfo>();
+  if (!*bytes) return std::optional<events::FileInfo>();
   auto record = decodeRecord(path, **bytes);
   if (!record) return std::unexpected(record.error());
-  return std::optional<core::FileInfo>(std::move(record->info));
+  return std::optional<events::FileInfo>(std::move(record->info));
 }
 
 std::unique_ptr<core::KvCursor> Baseline::records() { return store_.cursor(core::Family::Baseline); }
 
-std::optional<core::FileStamp> Baseline::stamp(std::string_view record) const { return stampOfRecord(record); }
+std::optional<events::FileStamp> Baseline::stamp(std::string_view record) const { return stampOfRecord(record); }
 
-core::Result<core::FileInfo> Baseline::decode(std::string_view path, std::string_view record) const {
+core::Result<events::FileInfo> Baseline::decode(std::string_view path, std::string_view record) const {
   auto decoded = decodeRecord(path, record);
   if (!decoded) return std::unexpected(decoded.error());
   return std::move(decoded->info);
@@ -76,16 +76,16 @@ core::Result<core::FileInfo> Baseline::decode(std::string_view path, std::string
 
 std::uint64_t Baseline::recordCount() { return store_.approximateCount(core::Family::Baseline); }
 
-core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observation& observation) {
+core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Observation& observation) {
   // Flushed before staging, never between a record and its event.
   if (pending_.size() >= kBatchSize) {
     if (auto ok = flush(); !ok) return std::unexpected(ok.error());
   }
-  const core::FileInfo& now = observation.info;
+  const events::FileInfo& now = observation.info;
   if (observation.childrenUnknown) unverified_.push_back(now.path);
   const std::uint64_t key = core::pathKey(now.path);
   const bool seenBefore = !seen_.insert(key);
-  std::optional<core::FileInfo> old;
+  std::optional<events::FileInfo> old;
   if (observation.storedKnown && !seenBefore) {
     old = observation.stored;  // nothing wrote this path since the watcher read it
   } else {
@@ -110,10 +110,10 @@ core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observa
   if (change.actions.empty()) {
     unchanged_.add();
     if (observation.errorMessage) errors_.add();
-    return std::optional<core::FileEvent>();
+    return std::optional<events::FileEvent>();
   }
   changes_.add();
-  core::FileEvent event;
+  events::FileEvent event;
   event.timestamp = record.seenAt;
   event.actions = std::move(change.actions);
   event.file = std::move(record.info);
@@ -123,7 +123,7 @@ core::Result<std::optional<core::FileEvent>> Baseline::apply(const core::Observa
   if (old) event.previous = std::move(*old);
   event.process = observation.process;
   if (queue_) queue_->append(pending_, event);
-  return std::optional<core::FileEvent>(std::move(event));
+  return std::optional<events::FileEvent>(std::move(event));
 }
 
 core::Status Baseline::flush() {
@@ -136,7 +136,7 @@ core::Status Baseline::flush() {
   return ok;
 }
 
-core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted, const std::vector<bool>& rootsMatched) {
+core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std::vector<bool>& rootsMatched) {
   if (auto ok = flush(); !ok) return ok;
   core::WriteBatch& batch = pending_;
   const std::size_t before = deleted.size();  // the caller's vector may already hold other events
@@ -157,9 +157,9 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted, const std::v
       for (const auto& dir : unverified_) {
         if (key != dir && core::isWithin(key, dir)) return true;  // its directory could not be read: not known to be gone
       }
-      core::FileEvent event;
+      events::FileEvent event;
       event.timestamp = clock_.now();
-      event.actions = {core::Action::Deleted};
+      event.actions = {events::Action::Deleted};
       event.file = std::move(record->info);
       event.module = root.module;
       batch.remove(core::Family::Baseline, std::string(key));
@@ -178,23 +178,23 @@ core::Status Baseline::sweep(std::vector<core::FileEvent>& deleted, const std::v
   return flush();
 }
 
-void Baseline::run(std::stop_token stop, core::BoundedQueue<core::Observation>& in) {
+void Baseline::run(std::stop_token stop, core::BoundedQueue<events::Observation>& in) {
   auto& log = core::logger("baseline");
-  std::vector<core::Observation> batch;
-  std::vector<core::FileEvent> swept, realtime;
+  std::vector<events::Observation> batch;
+  std::vector<events::FileEvent> swept, realtime;
   while (queue_->waitForSpace(stop) && in.popBatch(batch, kBatchSize, stop) > 0) {
     for (auto& observation : batch) {
-      if (observation.kind == core::Observation::Kind::Unchanged) {
+      if (observation.kind == events::Observation::Kind::Unchanged) {
         seen_.addUnchanged(observation.unchangedKeys);
         unchanged_.add(static_cast<std::int64_t>(observation.unchangedKeys.size()));
         continue;
       }
-      if (observation.kind == core::Observation::Kind::ScanStarted) {
+      if (observation.kind == events::Observation::Kind::ScanStarted) {
         seen_.clear();
         unverified_.clear();
         continue;
       }
-      if (observation.kind == core::Observation::Kind::ScanDone) {
+      if (observation.kind == events::Observation::Kind::ScanDone) {
         if (auto ok = sweep(swept, observation.rootsMatched); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
         swept.clear();
         continue;

@@ -13,8 +13,9 @@
 #include "baseline/seen_paths.h"
 #include "core/bounded_queue.h"
 #include "core/clock.h"
-#include "core/durable_queue.h"
-#include "core/event.h"
+#include "queue/producer.h"
+#include "events/file_event.h"
+#include "events/observation.h"
 #include "core/kv_store.h"
 #include "core/metrics.h"
 #include "core/prior_state.h"
@@ -30,16 +31,16 @@ class Baseline final : public core::PriorState {
  public:
   // With a queue, every event is appended to it in the same write as the record it moved.
   Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metrics& metrics, const core::Clock& clock,
-           core::DurableQueue* queue = nullptr);
+           queue::Producer* queue = nullptr);
 
   // Reads which roots were scanned before and starts a new scan generation.
   [[nodiscard]] core::Status open();
 
   // The stored state of a path (thread-safe: used by hashing workers to skip unchanged files).
-  [[nodiscard]] core::Result<std::optional<core::FileInfo>> lookup(std::string_view path) override;
+  [[nodiscard]] core::Result<std::optional<events::FileInfo>> lookup(std::string_view path) override;
   [[nodiscard]] std::unique_ptr<core::KvCursor> records() override;
-  std::optional<core::FileStamp> stamp(std::string_view record) const override;
-  [[nodiscard]] core::Result<core::FileInfo> decode(std::string_view path, std::string_view record) const override;
+  std::optional<events::FileStamp> stamp(std::string_view record) const override;
+  [[nodiscard]] core::Result<events::FileInfo> decode(std::string_view path, std::string_view record) const override;
 
   // No record at all (exact, read at open()): a first run needs no lookups.
   bool empty() const { return empty_; }
@@ -49,41 +50,41 @@ class Baseline final : public core::PriorState {
 
   // Diffs one observation, stages the new record (and the event, when there is a queue) for the
   // next write, and returns the event to emit, if any.
-  [[nodiscard]] core::Result<std::optional<core::FileEvent>> apply(const core::Observation& observation);
+  [[nodiscard]] core::Result<std::optional<events::FileEvent>> apply(const events::Observation& observation);
 
   // After a full scan: every record under a root that the scan did not see is deleted (and its
   // event queued in the same write). The records of a root the scan says it matched in full
   // (`rootsMatched`, by root index) are not read.
-  [[nodiscard]] core::Status sweep(std::vector<core::FileEvent>& deleted, const std::vector<bool>& rootsMatched = {});
+  [[nodiscard]] core::Status sweep(std::vector<events::FileEvent>& deleted, const std::vector<bool>& rootsMatched = {});
 
   // Realtime changes (baseline_moves.cpp). Each appends the events to emit to `events`.
   // Deleted: removes the record of info.path and of everything under it, one deleted event each.
-  [[nodiscard]] core::Status applyRemoval(const core::Observation& observation, std::vector<core::FileEvent>& events);
+  [[nodiscard]] core::Status applyRemoval(const events::Observation& observation, std::vector<events::FileEvent>& events);
   // Moved: the record at previousPath, and every record under it, move to info.path without
   // rehashing; one moved event each. No record at previousPath: the new path is simply applied.
-  [[nodiscard]] core::Status applyMove(const core::Observation& observation, std::vector<core::FileEvent>& events);
+  [[nodiscard]] core::Status applyMove(const events::Observation& observation, std::vector<events::FileEvent>& events);
   // SubtreeDone: like sweep(), for the records under info.path only (an unwatched subtree was rescanned).
-  [[nodiscard]] core::Status sweepSubtree(const core::Observation& observation, std::vector<core::FileEvent>& events);
+  [[nodiscard]] core::Status sweepSubtree(const events::Observation& observation, std::vector<events::FileEvent>& events);
   // Dispatches the realtime kinds above; false when the observation is of another kind.
-  bool applyRealtime(const core::Observation& observation, std::vector<core::FileEvent>& events);
+  bool applyRealtime(const events::Observation& observation, std::vector<events::FileEvent>& events);
 
   // Until `in` is closed and drained (or stop): events go to the queue, one write per batch of
   // observations. Closes the queue's producer side when it returns. Needs a queue.
-  void run(std::stop_token stop, core::BoundedQueue<core::Observation>& in);
+  void run(std::stop_token stop, core::BoundedQueue<events::Observation>& in);
 
   // Writes the staged records and queued events in one atomic batch.
   [[nodiscard]] core::Status flush();
 
  private:
   // Writes `batch` with the events from `first` on queued in it; on failure drops those events.
-  [[nodiscard]] core::Status writeWithEvents(core::WriteBatch& batch, std::vector<core::FileEvent>& events,
+  [[nodiscard]] core::Status writeWithEvents(core::WriteBatch& batch, std::vector<events::FileEvent>& events,
                                              std::size_t first);
 
   core::KvStore& store_;
   std::vector<RootInfo> roots_;
   std::vector<bool> rootKnown_;
   const core::Clock& clock_;
-  core::DurableQueue* queue_;
+  queue::Producer* queue_;
   std::uint64_t scanId_ = 0;
   bool empty_ = true;
   core::WriteBatch pending_;

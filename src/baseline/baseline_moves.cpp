@@ -9,8 +9,8 @@
 namespace fim::baseline {
 namespace {
 
-core::FileEvent makeEvent(core::TimePoint at, core::Action action, core::FileInfo info, std::size_t module) {
-  core::FileEvent event;
+events::FileEvent makeEvent(core::TimePoint at, events::Action action, events::FileInfo info, std::size_t module) {
+  events::FileEvent event;
   event.timestamp = at;
   event.actions = {action};
   event.file = std::move(info);
@@ -20,7 +20,7 @@ core::FileEvent makeEvent(core::TimePoint at, core::Action action, core::FileInf
 
 }  // namespace
 
-core::Status Baseline::writeWithEvents(core::WriteBatch& batch, std::vector<core::FileEvent>& events,
+core::Status Baseline::writeWithEvents(core::WriteBatch& batch, std::vector<events::FileEvent>& events,
                                       std::size_t first) {
   if (queue_) {
     for (std::size_t i = first; i < events.size(); ++i) queue_->append(batch, events[i]);
@@ -32,12 +32,12 @@ core::Status Baseline::writeWithEvents(core::WriteBatch& batch, std::vector<core
   return ok;
 }
 
-bool Baseline::applyRealtime(const core::Observation& observation, std::vector<core::FileEvent>& events) {
+bool Baseline::applyRealtime(const events::Observation& observation, std::vector<events::FileEvent>& events) {
   core::Status done;
   switch (observation.kind) {
-    case core::Observation::Kind::Deleted: done = applyRemoval(observation, events); break;
-    case core::Observation::Kind::Moved: done = applyMove(observation, events); break;
-    case core::Observation::Kind::SubtreeDone: done = sweepSubtree(observation, events); break;
+    case events::Observation::Kind::Deleted: done = applyRemoval(observation, events); break;
+    case events::Observation::Kind::Moved: done = applyMove(observation, events); break;
+    case events::Observation::Kind::SubtreeDone: done = sweepSubtree(observation, events); break;
     default: return false;
   }
   if (!done) {
@@ -48,7 +48,7 @@ bool Baseline::applyRealtime(const core::Observation& observation, std::vector<c
   return true;
 }
 
-core::Status Baseline::applyRemoval(const core::Observation& observation, std::vector<core::FileEvent>& events) {
+core::Status Baseline::applyRemoval(const events::Observation& observation, std::vector<events::FileEvent>& events) {
   if (auto ok = flush(); !ok) return ok;
   const std::string& top = observation.info.path;
   const std::size_t module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
@@ -62,7 +62,7 @@ core::Status Baseline::applyRemoval(const core::Observation& observation, std::v
       decoded = std::unexpected(record.error());
       return false;
     }
-    events.push_back(makeEvent(clock_.now(), core::Action::Deleted, std::move(record->info), module));
+    events.push_back(makeEvent(clock_.now(), events::Action::Deleted, std::move(record->info), module));
     events.back().process = observation.process;
     batch.remove(core::Family::Baseline, std::string(key));
     return true;
@@ -74,18 +74,18 @@ core::Status Baseline::applyRemoval(const core::Observation& observation, std::v
   return {};
 }
 
-core::Status Baseline::applyMove(const core::Observation& observation, std::vector<core::FileEvent>& events) {
+core::Status Baseline::applyMove(const events::Observation& observation, std::vector<events::FileEvent>& events) {
   if (!observation.previousPath) return core::fail(core::ErrorCode::InvalidArgument, "a move without its old path");
   if (auto ok = flush(); !ok) return ok;
   const std::string& from = *observation.previousPath;
   const std::string& to = observation.info.path;
   auto old = lookup(from);
   if (!old) return std::unexpected(old.error());
-  const bool goneAgain = observation.info.type == core::FileType::Unknown && !observation.errorMessage;
+  const bool goneAgain = observation.info.type == events::FileType::Unknown && !observation.errorMessage;
   if (!*old && goneAgain) return {};  // never known under either name and already gone: nothing to record
   if (!*old || from == to) {  // nothing known at the old path: the new one is simply a new path
-    core::Observation plain = observation;
-    plain.kind = core::Observation::Kind::Path;
+    events::Observation plain = observation;
+    plain.kind = events::Observation::Kind::Path;
     plain.storedKnown = false;
     auto event = apply(plain);
     if (!event) return std::unexpected(event.error());
@@ -98,13 +98,13 @@ core::Status Baseline::applyMove(const core::Observation& observation, std::vect
   const std::size_t first = events.size();
   // The moved path itself: the fresh observation, diffed against where it came from. Without one
   // (the path was gone again before it could be read) the record moves as it was.
-  core::FileInfo info = observation.info;
-  if (info.type == core::FileType::Unknown && !observation.errorMessage) {
+  events::FileInfo info = observation.info;
+  if (info.type == events::FileType::Unknown && !observation.errorMessage) {
     info = **old;
     info.path = to;
   }
   Change change = diff(&**old, info, true);
-  core::FileEvent moved = makeEvent(now, core::Action::Moved, info, module);
+  events::FileEvent moved = makeEvent(now, events::Action::Moved, info, module);
   moved.actions.insert(moved.actions.end(), change.actions.begin(), change.actions.end());
   moved.changedAttributes = std::move(change.changedAttributes);
   moved.previous = **old;
@@ -133,7 +133,7 @@ core::Status Baseline::applyMove(const core::Observation& observation, std::vect
     batch.remove(core::Family::Baseline, std::string(key));
     batch.put(core::Family::Baseline, newKey, encodeRecord(*child));
     (void)seen_.insert(core::pathKey(newKey));
-    core::FileEvent event = makeEvent(now, core::Action::Moved, std::move(child->info), module);
+    events::FileEvent event = makeEvent(now, events::Action::Moved, std::move(child->info), module);
     event.previousPath = std::string(key);
     events.push_back(std::move(event));
     return true;
@@ -145,7 +145,7 @@ core::Status Baseline::applyMove(const core::Observation& observation, std::vect
   return {};
 }
 
-core::Status Baseline::sweepSubtree(const core::Observation& observation, std::vector<core::FileEvent>& events) {
+core::Status Baseline::sweepSubtree(const events::Observation& observation, std::vector<events::FileEvent>& events) {
   if (auto ok = flush(); !ok) return ok;
   const std::string& top = observation.info.path;
   const std::size_t module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
@@ -162,7 +162,7 @@ core::Status Baseline::sweepSubtree(const core::Observation& observation, std::v
       decoded = std::unexpected(record.error());
       return false;
     }
-    events.push_back(makeEvent(clock_.now(), core::Action::Deleted, std::move(record->info), module));
+    events.push_back(makeEvent(clock_.now(), events::Action::Deleted, std::move(record->info), module));
     batch.remove(core::Family::Baseline, std::string(key));
     return true;
   });

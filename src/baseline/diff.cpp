@@ -5,7 +5,7 @@ namespace {
 
 constexpr std::uint32_t kModeBits = 01777;  // permissions and the sticky bit, as file.mode shows them
 
-void metadataChanges(const core::FileInfo& o, const core::FileInfo& n, std::vector<std::string>& changed) {
+void metadataChanges(const events::FileInfo& o, const events::FileInfo& n, std::vector<std::string>& changed) {
   const auto check = [&](bool differs, const char* name) {
     if (differs) changed.emplace_back(name);
   };
@@ -18,7 +18,7 @@ void metadataChanges(const core::FileInfo& o, const core::FileInfo& n, std::vect
   check((o.mode & kModeBits) != (n.mode & kModeBits), "mode");  // setuid and setgid are their own attributes
   check(o.setuid != n.setuid, "setuid");
   check(o.setgid != n.setgid, "setgid");
-  if (n.type == core::FileType::File) {  // a directory's mtime moves with every entry: not reported
+  if (n.type == events::FileType::File) {  // a directory's mtime moves with every entry: not reported
     check(o.size != n.size, "size");
     check(o.mtime != n.mtime, "mtime");
   }
@@ -29,10 +29,10 @@ void metadataChanges(const core::FileInfo& o, const core::FileInfo& n, std::vect
 
 }  // namespace
 
-Change diff(const core::FileInfo* old, const core::FileInfo& now, bool rootKnown) {
+Change diff(const events::FileInfo* old, const events::FileInfo& now, bool rootKnown) {
   Change change;
   if (!old) {
-    change.actions.push_back(rootKnown ? core::Action::Created : core::Action::InitialScan);
+    change.actions.push_back(rootKnown ? events::Action::Created : events::Action::InitialScan);
     return change;
   }
   bool contentChanged = false;
@@ -43,14 +43,14 @@ Change diff(const core::FileInfo* old, const core::FileInfo& now, bool rootKnown
       newHashType = newHashType || !old->hashes.empty();  // an unhashed file (too big, unreadable) is no config change
     } else if (it->second != digest) {
       contentChanged = true;
-      change.changedAttributes.push_back(std::string("hash.") + core::toString(type));
+      change.changedAttributes.push_back(std::string("hash.") + events::toString(type));
     }
   }
   const std::size_t hashChanges = change.changedAttributes.size();
   metadataChanges(*old, now, change.changedAttributes);
-  if (contentChanged) change.actions.push_back(core::Action::Updated);
-  if (change.changedAttributes.size() > hashChanges) change.actions.push_back(core::Action::AttributesModified);
-  if (newHashType) change.actions.push_back(core::Action::ConfigChange);
+  if (contentChanged) change.actions.push_back(events::Action::Updated);
+  if (change.changedAttributes.size() > hashChanges) change.actions.push_back(events::Action::AttributesModified);
+  if (newHashType) change.actions.push_back(events::Action::ConfigChange);
   return change;
 }
 

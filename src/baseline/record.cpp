@@ -1,13 +1,14 @@
 #include "baseline/record.h"
 
-#include "core/event_codec.h"
+#include "core/binary_codec.h"
+#include "events/file_info_codec.h"
 
 namespace fim::baseline {
 
 std::string encodeRecord(const Record& r) {
   core::BinaryWriter w;
   w.u8(kRecordVersion);
-  core::writeFileInfo(w, r.info);
+  events::writeFileInfo(w, r.info);
   w.time(r.seenAt);
   w.u64(r.scanId);
   return w.take();
@@ -21,20 +22,20 @@ core::Result<Record> decodeRecord(std::string_view path, std::string_view bytes)
                        std::string(path), version, kRecordVersion);
   }
   Record r;
-  core::FileInfo& f = r.info;
+  events::FileInfo& f = r.info;
   f.path = std::string(path);
-  core::readFileInfo(in, f);
+  events::readFileInfo(in, f);
   r.seenAt = in.time();
   r.scanId = in.u64();
   if (!in.ok()) return core::failf(core::ErrorCode::Parse, "baseline record of {} is truncated", std::string(path));
   return r;
 }
 
-std::optional<core::FileStamp> stampOfRecord(std::string_view bytes) {
+std::optional<events::FileStamp> stampOfRecord(std::string_view bytes) {
   core::BinaryReader in(bytes);
   if (in.u8() != kRecordVersion) return std::nullopt;
-  core::FileStamp stamp;
-  core::readFileStamp(in, stamp);
+  events::FileStamp stamp;
+  events::readFileStamp(in, stamp);
   if (!in.ok()) return std::nullopt;
   return stamp;
 }

@@ -6,13 +6,13 @@
 #include <string>
 #include <string_view>
 
-#include "core/event.h"
+#include "events/file_event.h"
 #include "core/result.h"
 
 namespace fim::baseline {
 
 struct Record {
-  core::FileInfo info;      // metadata and hashes as last observed (info.path is the key)
+  events::FileInfo info;      // metadata and hashes as last observed (info.path is the key)
   core::TimePoint seenAt;    // when it was last written (an unchanged path is not rewritten)
   std::uint64_t scanId = 0;  // the scan that last wrote it
 };
@@ -24,6 +24,6 @@ std::string encodeRecord(const Record& record);
 [[nodiscard]] core::Result<Record> decodeRecord(std::string_view path, std::string_view bytes);
 // The record's metadata read in place (pointing into `bytes`); nullopt for an unknown version
 // or a short record.
-std::optional<core::FileStamp> stampOfRecord(std::string_view bytes);
+std::optional<events::FileStamp> stampOfRecord(std::string_view bytes);
 
 }  // namespace fim::baseline

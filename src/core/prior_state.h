@@ -7,7 +7,7 @@
 #include <optional>
 #include <string_view>
 
-#include "core/event.h"
+#include "events/file_event.h"
 #include "core/kv_store.h"
 #include "core/result.h"
 
@@ -17,15 +17,15 @@ class PriorState {
  public:
   virtual ~PriorState() = default;
   // Thread-safe; nullopt when the path has no record.
-  [[nodiscard]] virtual Result<std::optional<FileInfo>> lookup(std::string_view path) = 0;
+  [[nodiscard]] virtual Result<std::optional<events::FileInfo>> lookup(std::string_view path) = 0;
   // A cursor over the records in path order (each value a record as stored), from a snapshot
   // taken now: a walk reads a directory's records as it lists the directory, in one forward pass.
   [[nodiscard]] virtual std::unique_ptr<KvCursor> records() = 0;
   // What a record the cursor gave says of the metadata, read in place (the stamp points into
   // `record`); nullopt when the record cannot be read.
-  virtual std::optional<FileStamp> stamp(std::string_view record) const = 0;
+  virtual std::optional<events::FileStamp> stamp(std::string_view record) const = 0;
   // The whole of such a record.
-  [[nodiscard]] virtual Result<FileInfo> decode(std::string_view path, std::string_view record) const = 0;
+  [[nodiscard]] virtual Result<events::FileInfo> decode(std::string_view path, std::string_view record) const = 0;
 };
 
 }  // namespace fim::core

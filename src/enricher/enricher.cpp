@@ -11,13 +11,13 @@
 
 namespace fim::enricher {
 
-core::Result<core::Metadata> collectMetadata(const config::Config& config, const core::Clock& clock,
+core::Result<events::Metadata> collectMetadata(const config::Config& config, const core::Clock& clock,
                                              const std::string& version) {
   auto identity = loadOrCreateAgentId(config.paths.data, clock);
   if (!identity) return std::unexpected(identity.error().context("reading the agent id"));
   auto ephemeral = newUuidV4();
   if (!ephemeral) return std::unexpected(ephemeral.error());
-  core::Metadata metadata;
+  events::Metadata metadata;
   metadata.host = readHostInfo("/", config.hostMetadata.netinfo);
   metadata.agent.id = identity->id;
   metadata.agent.ephemeralId = *ephemeral;
@@ -27,10 +27,10 @@ core::Result<core::Metadata> collectMetadata(const config::Config& config, const
   return metadata;
 }
 
-Enricher::Enricher(const config::Config& config, core::Metrics& metrics, core::Metadata initial)
+Enricher::Enricher(const config::Config& config, core::Metrics& metrics, events::Metadata initial)
     : host_(config.hostMetadata),
       cloud_(config.cloudMetadata),
-      snapshot_(std::make_shared<const core::Metadata>(std::move(initial))),
+      snapshot_(std::make_shared<const events::Metadata>(std::move(initial))),
       events_(metrics.counter("enricher.events")),
       hostRefreshes_(metrics.counter("enricher.host.refreshes")),
       cloudFound_(metrics.gauge("enricher.cloud.found")) {
@@ -65,14 +65,14 @@ void Enricher::stop() {
 template <typename Change>
 void Enricher::publish(Change change) {
   std::lock_guard lock(publishMutex_);
-  auto next = std::make_shared<core::Metadata>(*snapshot_.load(std::memory_order_acquire));
+  auto next = std::make_shared<events::Metadata>(*snapshot_.load(std::memory_order_acquire));
   change(*next);
   snapshot_.store(std::move(next), std::memory_order_release);
 }
 
 void Enricher::refreshHost() {
   auto host = readHostInfo("/", host_.netinfo);
-  publish([&](core::Metadata& m) { m.host = std::move(host); });
+  publish([&](events::Metadata& m) { m.host = std::move(host); });
   hostRefreshes_.add();
 }
 
@@ -87,8 +87,8 @@ bool Enricher::probeCloudNow(std::stop_token stop) {
     return false;
   }
   // Published before it is logged: the line promises that events enriched after it carry cloud.*.
-  const core::CloudInfo found = *result.cloud;
-  publish([&](core::Metadata& m) { m.cloud = std::move(result.cloud); });
+  const events::CloudInfo found = *result.cloud;
+  publish([&](events::Metadata& m) { m.cloud = std::move(result.cloud); });
   cloudFound_.set(1);
   log.info("add_cloud_metadata: provider {} answered in {} ms (instance {}, region {}); later events carry cloud.*",
            found.provider, result.elapsed.count(), found.instanceId, found.region);
@@ -108,15 +108,15 @@ void Enricher::background(std::stop_token stop) {
   }
 }
 
-core::EnrichedEvent Enricher::enrich(core::FileEvent event) const { return enrich(std::move(event), metadata()); }
+events::EnrichedEvent Enricher::enrich(events::FileEvent event) const { return enrich(std::move(event), metadata()); }
 
-core::EnrichedEvent Enricher::enrich(core::FileEvent&& event, const std::shared_ptr<const core::Metadata>& snapshot) const {
+events::EnrichedEvent Enricher::enrich(events::FileEvent&& event, const std::shared_ptr<const events::Metadata>& snapshot) const {
   static const std::vector<std::string> kNoTags;
   const auto& tags = event.module < tagsByModule_.size() ? tagsByModule_[event.module] : kNoTags;
-  return core::EnrichedEvent{std::move(event), snapshot, tags};  // one move of the event, no default-then-assign
+  return events::EnrichedEvent{std::move(event), snapshot, tags};  // one move of the event, no default-then-assign
 }
 
-void Enricher::enrichBatch(std::vector<core::FileEvent>& in, std::vector<core::EnrichedEvent>& out) const {
+void Enricher::enrichBatch(std::vector<events::FileEvent>& in, std::vector<events::EnrichedEvent>& out) const {
   events_.add(static_cast<std::int64_t>(in.size()));
   const auto snapshot = metadata();  // one load per batch
   out.reserve(out.size() + in.size());

@@ -13,7 +13,7 @@
 
 #include "config/config.h"
 #include "core/clock.h"
-#include "core/event.h"
+#include "events/file_event.h"
 #include "core/metrics.h"
 #include "core/result.h"
 
@@ -22,12 +22,12 @@ namespace fim::enricher {
 // The snapshot at start-up: agent.* (id from <path.data>/meta.json, created there on the first
 // run; a new ephemeral id; `name:` or the host name; type "fimbeat"; `version`) and host.*.
 // No cloud.*: that arrives from the background probe.
-[[nodiscard]] core::Result<core::Metadata> collectMetadata(const config::Config& config, const core::Clock& clock,
+[[nodiscard]] core::Result<events::Metadata> collectMetadata(const config::Config& config, const core::Clock& clock,
                                                            const std::string& version);
 
 class Enricher {
  public:
-  Enricher(const config::Config& config, core::Metrics& metrics, core::Metadata initial);
+  Enricher(const config::Config& config, core::Metrics& metrics, events::Metadata initial);
   ~Enricher();  // stops the background thread
   Enricher(const Enricher&) = delete;
   Enricher& operator=(const Enricher&) = delete;
@@ -39,15 +39,15 @@ class Enricher {
   void stop();
 
   // Copies the snapshot pointer and the module's tags; nothing else happens per event.
-  core::EnrichedEvent enrich(core::FileEvent event) const;
+  events::EnrichedEvent enrich(events::FileEvent event) const;
   // The same with a snapshot taken from metadata() once for many events (as enrichBatch() does).
-  core::EnrichedEvent enrich(core::FileEvent&& event, const std::shared_ptr<const core::Metadata>& snapshot) const;
+  events::EnrichedEvent enrich(events::FileEvent&& event, const std::shared_ptr<const events::Metadata>& snapshot) const;
 
   // Moves every event of `in` to `out`, enriched with one snapshot; counts them; clears `in`.
-  void enrichBatch(std::vector<core::FileEvent>& in, std::vector<core::EnrichedEvent>& out) const;
+  void enrichBatch(std::vector<events::FileEvent>& in, std::vector<events::EnrichedEvent>& out) const;
 
   // The snapshot events get now.
-  std::shared_ptr<const core::Metadata> metadata() const { return snapshot_.load(std::memory_order_acquire); }
+  std::shared_ptr<const events::Metadata> metadata() const { return snapshot_.load(std::memory_order_acquire); }
 
   // Re-reads host.* now (what the background thread does every cache.ttl) and swaps it in.
   void refreshHost();
@@ -62,7 +62,7 @@ class Enricher {
 
   config::HostMetadataConfig host_;
   config::CloudMetadataConfig cloud_;
-  std::atomic<std::shared_ptr<const core::Metadata>> snapshot_;
+  std::atomic<std::shared_ptr<const events::Metadata>> snapshot_;
   std::mutex publishMutex_;  // one writer at a time: a read-modify-swap of the snapshot
   std::vector<std::vector<std::string>> tagsByModule_;  // global tags then the module's own
   core::Counter& events_;

@@ -75,8 +75,8 @@ bool detectContainer(const std::string& rootDir) {
   return cgroup && cgroupNamesContainer(*cgroup);
 }
 
-core::HostInfo readHostInfo(const std::string& rootDir, bool netinfo) {
-  core::HostInfo host;
+events::HostInfo readHostInfo(const std::string& rootDir, bool netinfo) {
+  events::HostInfo host;
   host.hostname = localHostName();
   host.name = host.hostname;  // as current Beats do: hostname as the system says it, name in lower case (ECS)
   std::transform(host.name.begin(), host.name.end(), host.name.begin(), [](unsigned char c) { return std::tolower(c); });

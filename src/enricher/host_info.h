@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/metadata.h"
+#include "events/metadata.h"
 
 namespace fim::enricher {
 
@@ -31,6 +31,6 @@ std::optional<std::string> readSmallFile(const std::string& rootDir, std::string
 // recommends and Beats 8.15+ do. os.* from <root>/etc/os-release (else <root>/usr/lib/os-release), id from
 // <root>/etc/machine-id (else <root>/var/lib/dbus/machine-id); kernel, architecture and the
 // host name always describe the running system. ip and mac only when `netinfo`.
-core::HostInfo readHostInfo(const std::string& rootDir = "/", bool netinfo = true);
+events::HostInfo readHostInfo(const std::string& rootDir = "/", bool netinfo = true);
 
 }  // namespace fim::enricher

@@ -85,9 +85,9 @@ std::string osFamily(std::string_view id, std::string_view idLike) {
   return {};
 }
 
-core::OsInfo parseOsRelease(std::string_view text) {
+events::OsInfo parseOsRelease(std::string_view text) {
   auto fields = parseOsReleaseFields(text);
-  core::OsInfo os;
+  events::OsInfo os;
   os.type = "linux";
   os.platform = fields["ID"];
   os.name = fields["NAME"];

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/metadata.h"
+#include "events/metadata.h"
 
 namespace fim::enricher {
 
@@ -16,7 +16,7 @@ std::map<std::string, std::string> parseOsReleaseFields(std::string_view text);
 // host.os.* except kernel: type "linux", platform (ID, else the first word of NAME in lower
 // case), name, version, family and codename (VERSION_CODENAME, else another *_CODENAME key,
 // else the word in parentheses of VERSION, as in "7 (Core)").
-core::OsInfo parseOsRelease(std::string_view text);
+events::OsInfo parseOsRelease(std::string_view text);
 
 // "debian", "redhat", "suse", "arch", "alpine", "gentoo" ... from ID, else from the first
 // ID_LIKE entry that names a known family; "" when nothing is known.

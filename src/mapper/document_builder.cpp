@@ -18,15 +18,15 @@ Value timestampValue(core::TimePoint t, Allocator& a) {
   return copyString(core::formatTimestamp(t, buffer), a);
 }
 
-Value eventObject(const core::FileEvent& e, Allocator& a) {
+Value eventObject(const events::FileEvent& e, Allocator& a) {
   Value event(rapidjson::kObjectType);
   Value actions(rapidjson::kArrayType);
   Value types(rapidjson::kArrayType);
   std::array<const char*, 8> seen{};
   std::size_t distinct = 0;
   for (const auto action : e.actions) {
-    actions.PushBack(rapidjson::StringRef(core::toString(action)), a);
-    const char* type = core::eventType(action);  // static strings: compare pointers
+    actions.PushBack(rapidjson::StringRef(events::toString(action)), a);
+    const char* type = events::eventType(action);  // static strings: compare pointers
     if (std::find(seen.begin(), seen.begin() + distinct, type) == seen.begin() + distinct && distinct < seen.size()) {
       seen[distinct++] = type;
       types.PushBack(rapidjson::StringRef(type), a);
@@ -58,7 +58,7 @@ void DocumentBuilder::declareMetrics(core::Metrics& metrics) {
   }
 }
 
-DocumentBuilder::DocumentBuilder(const config::Config& config, core::Metrics& metrics, const core::DocumentFilter* filter,
+DocumentBuilder::DocumentBuilder(const config::Config& config, core::Metrics& metrics, const mapper::DocumentFilter* filter,
                                  const Schema& schema)
     : dataStream_(config.dataStream),
       filter_(filter),
@@ -71,9 +71,9 @@ DocumentBuilder::DocumentBuilder(const config::Config& config, core::Metrics& me
   for (const auto& m : config.modules) keepNull_.push_back(m.keepNull);
 }
 
-void DocumentBuilder::buildDocument(const core::EnrichedEvent& enriched, rapidjson::Document& doc) const {
-  const core::FileEvent& e = enriched.event;
-  const core::Metadata* meta = enriched.metadata.get();
+void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapidjson::Document& doc) const {
+  const events::FileEvent& e = enriched.event;
+  const events::Metadata* meta = enriched.metadata.get();
   auto& a = doc.GetAllocator();
   doc.SetObject();
   // Keys in the order of Elastic's sample event: @timestamp, then alphabetical.
@@ -106,12 +106,12 @@ void DocumentBuilder::buildDocument(const core::EnrichedEvent& enriched, rapidjs
   if (who) addIfNotEmpty(doc, "user", std::move(who->user), a);
 }
 
-std::optional<core::EncodedEvent> DocumentBuilder::map(const core::EnrichedEvent& enriched) {
+std::optional<events::EncodedEvent> DocumentBuilder::map(const events::EnrichedEvent& enriched) {
   if (!encode(enriched)) return std::nullopt;
-  return core::EncodedEvent{enriched.event.sequence, ids_.id(enriched), std::string(json_.GetString(), json_.GetSize())};
+  return events::EncodedEvent{enriched.event.sequence, ids_.id(enriched), std::string(json_.GetString(), json_.GetSize())};
 }
 
-bool DocumentBuilder::encode(const core::EnrichedEvent& enriched) {
+bool DocumentBuilder::encode(const events::EnrichedEvent& enriched) {
   pool_.Clear();  // the previous document's memory; the first chunk is kept
   rapidjson::Document doc(&pool_);
   buildDocument(enriched, doc);
@@ -134,12 +134,12 @@ bool DocumentBuilder::encode(const core::EnrichedEvent& enriched) {
   return true;
 }
 
-std::string DocumentBuilder::build(const core::EnrichedEvent& event) {
+std::string DocumentBuilder::build(const events::EnrichedEvent& event) {
   auto encoded = map(event);
   return encoded ? std::move(encoded->json) : std::string();
 }
 
-void DocumentBuilder::mapBatch(std::vector<core::EnrichedEvent>& in, std::vector<core::EncodedEvent>& out) {
+void DocumentBuilder::mapBatch(std::vector<events::EnrichedEvent>& in, std::vector<events::EncodedEvent>& out) {
   events_.add(static_cast<std::int64_t>(in.size()));
   out.reserve(out.size() + in.size());
   for (const auto& event : in) {

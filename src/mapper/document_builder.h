@@ -14,8 +14,8 @@
 #include <rapidjson/stringbuffer.h>
 
 #include "config/config.h"
-#include "core/document_filter.h"
-#include "core/event.h"
+#include "mapper/document_filter.h"
+#include "events/file_event.h"
 #include "core/metrics.h"
 #include "mapper/document_encoder.h"
 #include "mapper/event_id.h"
@@ -31,7 +31,7 @@ inline constexpr const char* kEcsVersion = "9.4.0";
 class DocumentBuilder {
  public:
   // `filter` (processors) and `schema` must outlive the builder.
-  DocumentBuilder(const config::Config& config, core::Metrics& metrics, const core::DocumentFilter* filter = nullptr,
+  DocumentBuilder(const config::Config& config, core::Metrics& metrics, const mapper::DocumentFilter* filter = nullptr,
                   const Schema& schema = builtinSchema());
 
   // Registers the counters a builder reports, so that they read 0 before one is built.
@@ -39,26 +39,26 @@ class DocumentBuilder {
 
   // The ECS document of `event` before processors, into `document` (which should use a pool
   // allocator that outlives it). Strings reference `event`, which must outlive the document.
-  void buildDocument(const core::EnrichedEvent& event, rapidjson::Document& document) const;
+  void buildDocument(const events::EnrichedEvent& event, rapidjson::Document& document) const;
 
   // Build, run the processors, encode. nullopt: a processor dropped the event (counted in
   // mapper.events.dropped) or left something that is not an object (mapper.events.invalid).
-  std::optional<core::EncodedEvent> map(const core::EnrichedEvent& event);
+  std::optional<events::EncodedEvent> map(const events::EnrichedEvent& event);
 
   // map()'s JSON, or "" for a dropped event (for tests and tools).
-  std::string build(const core::EnrichedEvent& event);
+  std::string build(const events::EnrichedEvent& event);
 
   // Maps every event of `in` into `out` (dropped ones leave nothing); counts them; clears `in`.
-  void mapBatch(std::vector<core::EnrichedEvent>& in, std::vector<core::EncodedEvent>& out);
+  void mapBatch(std::vector<events::EnrichedEvent>& in, std::vector<events::EncodedEvent>& out);
 
  private:
   bool keepNull(std::size_t module) const { return module < keepNull_.size() && keepNull_[module]; }
   // The document's JSON in json_; false when the event was dropped or invalid (counted).
-  bool encode(const core::EnrichedEvent& event);
+  bool encode(const events::EnrichedEvent& event);
 
   config::DataStreamConfig dataStream_;
   std::vector<bool> keepNull_;  // by module index
-  const core::DocumentFilter* filter_;
+  const mapper::DocumentFilter* filter_;
   core::Counter& events_;
   core::Counter& dropped_;
   core::Counter& invalid_;

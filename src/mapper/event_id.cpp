@@ -28,8 +28,8 @@ EventIdHasher::EventIdHasher() : context_(EVP_MD_CTX_new()) {
   if (!context_) throw std::runtime_error("EVP_MD_CTX_new: out of memory");
 }
 
-std::string EventIdHasher::id(const core::EnrichedEvent& enriched) {
-  const core::FileEvent& e = enriched.event;
+std::string EventIdHasher::id(const events::EnrichedEvent& enriched) {
+  const events::FileEvent& e = enriched.event;
   const std::string& agentId = enriched.metadata ? enriched.metadata->agent.id : std::string();
   // The hashed bytes gathered in one reused buffer: one digest update instead of one per part.
   input_.clear();
@@ -40,7 +40,7 @@ std::string EventIdHasher::id(const core::EnrichedEvent& enriched) {
   input_.append(e.file.path);
   input_.push_back(separator);
   for (const auto action : e.actions) {  // by name: stable even if the enum is reordered
-    input_.append(core::toString(action));
+    input_.append(events::toString(action));
     input_.push_back(separator);
   }
   appendUint64(input_, static_cast<std::uint64_t>(e.timestamp.time_since_epoch().count()));

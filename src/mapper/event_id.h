@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "core/event.h"
+#include "events/file_event.h"
 
 struct evp_md_ctx_st;
 
@@ -18,7 +18,7 @@ namespace fim::mapper {
 class EventIdHasher {
  public:
   EventIdHasher();
-  std::string id(const core::EnrichedEvent& event);
+  std::string id(const events::EnrichedEvent& event);
 
  private:
   struct DigestDeleter {

@@ -57,9 +57,9 @@ constexpr std::array kAttributes{
 };
 
 // One attribute of `f` under its changed_attributes name; `always` writes false booleans and empty names too.
-void addAttribute(Value& out, const core::FileInfo& f, const AttrName& at, bool always, Allocator& a) {
+void addAttribute(Value& out, const events::FileInfo& f, const AttrName& at, bool always, Allocator& a) {
   switch (at.attr) {
-    case Attr::Type: addRef(out, at.name, core::toString(f.type), a); break;
+    case Attr::Type: addRef(out, at.name, events::toString(f.type), a); break;
     case Attr::Size: if (f.size) add(out, at.name, Value(*f.size), a); break;
     case Attr::Inode: add(out, at.name, decimalString(f.inode, a), a); break;
     case Attr::Uid: add(out, at.name, decimalString(f.uid, a), a); break;
@@ -77,10 +77,10 @@ void addAttribute(Value& out, const core::FileInfo& f, const AttrName& at, bool 
 }
 
 // hash.<type> for every digest, or only those changed_attributes names when `changed` is given.
-Value hashObject(const std::map<core::HashType, std::string>& hashes, const std::vector<std::string>* changed, Allocator& a) {
+Value hashObject(const std::map<events::HashType, std::string>& hashes, const std::vector<std::string>* changed, Allocator& a) {
   Value hash(rapidjson::kObjectType);
   for (const auto& [type, hex] : hashes) {
-    const std::string_view name = core::toString(type);
+    const std::string_view name = events::toString(type);
     if (changed && std::none_of(changed->begin(), changed->end(), [&](const std::string& c) {
           return c.size() == name.size() + 5 && c.starts_with("hash.") && std::string_view(c).substr(5) == name;
         })) {
@@ -93,13 +93,13 @@ Value hashObject(const std::map<core::HashType, std::string>& hashes, const std:
 
 }  // namespace
 
-Value fileObject(const core::FileInfo& f, Allocator& a) {
+Value fileObject(const events::FileInfo& f, Allocator& a) {
   Value file(rapidjson::kObjectType);
   addRef(file, "path", f.path, a);
   addRef(file, "name", fileName(f.path), a);
-  if (f.type == core::FileType::File) addRefIfSet(file, "extension", fileExtension(f.path), a);
-  if (f.type == core::FileType::Unknown) {  // an unreadable path has only its name
-    addRef(file, "type", core::toString(f.type), a);
+  if (f.type == events::FileType::File) addRefIfSet(file, "extension", fileExtension(f.path), a);
+  if (f.type == events::FileType::Unknown) {  // an unreadable path has only its name
+    addRef(file, "type", events::toString(f.type), a);
   } else {
     for (const auto& at : kAttributes) addAttribute(file, f, at, false, a);
   }
@@ -107,7 +107,7 @@ Value fileObject(const core::FileInfo& f, Allocator& a) {
   return file;
 }
 
-Value fileIntegrityObject(const core::FileEvent& e, Allocator& a) {
+Value fileIntegrityObject(const events::FileEvent& e, Allocator& a) {
   Value fi(rapidjson::kObjectType);
   if (e.file.selinux) addRef(fi, "selinux", *e.file.selinux, a);
   if (e.file.acl) addRef(fi, "acl", *e.file.acl, a);
@@ -120,7 +120,7 @@ Value fileIntegrityObject(const core::FileEvent& e, Allocator& a) {
   Value previous(rapidjson::kObjectType);
   if (e.previousPath) addRef(previous, "path", *e.previousPath, a);
   if (e.previous) {
-    const core::FileInfo& old = *e.previous;
+    const events::FileInfo& old = *e.previous;
     for (const auto& name : e.changedAttributes) {
       if (name == "selinux") {
         if (old.selinux) addRef(previous, "selinux", *old.selinux, a);

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/event.h"
+#include "events/file_event.h"
 #include "mapper/json_value.h"
 
 namespace fim::mapper {
@@ -16,11 +16,11 @@ std::string_view fileName(std::string_view path);
 std::string_view fileExtension(std::string_view path);  // "gz" for a.tar.gz; "" for .bashrc
 
 // The `file` object. Strings reference `f`, which must outlive the value.
-Value fileObject(const core::FileInfo& f, Allocator& a);
+Value fileObject(const events::FileInfo& f, Allocator& a);
 
 // The `file_integrity` object (changed_attributes, previous.* holding exactly the changed
 // attributes' old values, previous.path of a moved file, selinux, acl, process.exited);
 // an empty object when there is nothing to say.
-Value fileIntegrityObject(const core::FileEvent& e, Allocator& a);
+Value fileIntegrityObject(const events::FileEvent& e, Allocator& a);
 
 }  // namespace fim::mapper

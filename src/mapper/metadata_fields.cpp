@@ -25,7 +25,7 @@ void addNested(Value& parent, std::string_view object, std::string_view key, std
 
 }  // namespace
 
-Value agentObject(const core::AgentInfo& agent, Allocator& a) {
+Value agentObject(const events::AgentInfo& agent, Allocator& a) {
   Value out(rapidjson::kObjectType);
   addRefIfSet(out, "ephemeral_id", agent.ephemeralId, a);
   addRefIfSet(out, "id", agent.id, a);
@@ -35,7 +35,7 @@ Value agentObject(const core::AgentInfo& agent, Allocator& a) {
   return out;
 }
 
-Value hostObject(const core::HostInfo& host, Allocator& a) {
+Value hostObject(const events::HostInfo& host, Allocator& a) {
   Value out(rapidjson::kObjectType);
   addRefIfSet(out, "architecture", host.architecture, a);
   if (host.containerized) add(out, "containerized", Value(*host.containerized), a);
@@ -56,7 +56,7 @@ Value hostObject(const core::HostInfo& host, Allocator& a) {
   return out;
 }
 
-Value cloudObject(const core::CloudInfo& cloud, Allocator& a) {
+Value cloudObject(const events::CloudInfo& cloud, Allocator& a) {
   Value out(rapidjson::kObjectType);
   addNested(out, "account", "id", cloud.accountId, a);
   addRefIfSet(out, "availability_zone", cloud.availabilityZone, a);
@@ -70,7 +70,7 @@ Value cloudObject(const core::CloudInfo& cloud, Allocator& a) {
   return out;
 }
 
-ProcessObjects processObjects(const core::ProcessInfo& p, Allocator& a) {
+ProcessObjects processObjects(const events::ProcessInfo& p, Allocator& a) {
   ProcessObjects out;
   if (!p.args.empty()) {
     add(out.process, "args", stringArray(p.args, a), a);

@@ -3,14 +3,14 @@
 // from the process that made a change, as rapidjson Values. Empty strings and absent values are
 // left out; strings reference the inputs, which must outlive the values.
 
-#include "core/metadata.h"
+#include "events/metadata.h"
 #include "mapper/json_value.h"
 
 namespace fim::mapper {
 
-Value agentObject(const core::AgentInfo& agent, Allocator& a);
-Value hostObject(const core::HostInfo& host, Allocator& a);
-Value cloudObject(const core::CloudInfo& cloud, Allocator& a);
+Value agentObject(const events::AgentInfo& agent, Allocator& a);
+Value hostObject(const events::HostInfo& host, Allocator& a);
+Value cloudObject(const events::CloudInfo& cloud, Allocator& a);
 
 // The top-level objects describing who changed a file.
 struct ProcessObjects {
@@ -19,6 +19,6 @@ struct ProcessObjects {
   Value group{rapidjson::kObjectType};
   Value container{rapidjson::kObjectType};
 };
-ProcessObjects processObjects(const core::ProcessInfo& process, Allocator& a);
+ProcessObjects processObjects(const events::ProcessInfo& process, Allocator& a);
 
 }  // namespace fim::mapper

@@ -20,7 +20,7 @@ core::Error streamError(const char* action, int err) {
 ConsoleOutput::ConsoleOutput(const config::ConsoleOutputConfig& config, std::FILE* stream)
     : config_(config), stream_(stream) {}
 
-core::Result<WriteOutcome> ConsoleOutput::write(std::span<const core::EncodedEvent> events, std::stop_token) {
+core::Result<WriteOutcome> ConsoleOutput::write(std::span<const events::EncodedEvent> events, std::stop_token) {
   if (events.empty()) return WriteOutcome{};
   if (stream_ == nullptr) return core::fail(core::ErrorCode::Internal, "console output has no stream");
   std::string out;

@@ -17,7 +17,7 @@ class ConsoleOutput final : public Output {
   ConsoleOutput(const config::ConsoleOutputConfig& config, std::FILE* stream);
 
   // pretty=false: each document as-is plus '\n'. pretty=true: re-indented with 4 spaces.
-  [[nodiscard]] core::Result<WriteOutcome> write(std::span<const core::EncodedEvent> events, std::stop_token stop) override;
+  [[nodiscard]] core::Result<WriteOutcome> write(std::span<const events::EncodedEvent> events, std::stop_token stop) override;
   [[nodiscard]] core::Status flush() override;
   std::string describe() const override;
 

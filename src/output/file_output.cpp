@@ -189,7 +189,7 @@ core::Result<std::unique_ptr<FileOutput>> FileOutput::open(const config::FileOut
   return output;
 }
 
-core::Result<WriteOutcome> FileOutput::write(std::span<const core::EncodedEvent> events, std::stop_token) {
+core::Result<WriteOutcome> FileOutput::write(std::span<const events::EncodedEvent> events, std::stop_token) {
   if (events.empty()) return WriteOutcome{};
   if (fd_ < 0) return core::fail(core::ErrorCode::Internal, "file output has no open file");
   std::size_t total = 0;

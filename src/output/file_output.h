@@ -28,7 +28,7 @@ class FileOutput final : public Output {
 
   // One write(2) per batch unless the batch crosses the size limit. On error, documents
   // before the failing point may already be on disk: a retry can duplicate them.
-  [[nodiscard]] core::Result<WriteOutcome> write(std::span<const core::EncodedEvent> events, std::stop_token stop) override;
+  [[nodiscard]] core::Result<WriteOutcome> write(std::span<const events::EncodedEvent> events, std::stop_token stop) override;
   [[nodiscard]] core::Status flush() override;
   std::string describe() const override;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/event.h"
+#include "events/file_event.h"
 #include "core/result.h"
 
 namespace fim::output {
@@ -29,7 +29,7 @@ class Output {
   // destination asked for it again later; an error means the whole write failed and the caller
   // sends every event again (duplicates are recognised by the events' ids). Never waits to retry:
   // the caller's one retry policy does (OutputWorker).
-  [[nodiscard]] virtual core::Result<WriteOutcome> write(std::span<const core::EncodedEvent> events,
+  [[nodiscard]] virtual core::Result<WriteOutcome> write(std::span<const events::EncodedEvent> events,
                                                          std::stop_token stop) = 0;
   // Makes everything written so far durable (file) or visible (console).
   [[nodiscard]] virtual core::Status flush() = 0;

@@ -28,19 +28,19 @@ OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, RetryPolicy r
       bytes_(metrics.counter("output.write.bytes")),
       writeErrors_(metrics.counter("output.write.errors")) {}
 
-bool OutputWorker::deliver(std::stop_token stop, const std::vector<core::EncodedEvent>& documents,
+bool OutputWorker::deliver(std::stop_token stop, const std::vector<events::EncodedEvent>& documents,
                            std::uint64_t lastSequence) {
   auto& log = core::logger("output");
   Backoff backoff(retry_);
-  std::vector<core::EncodedEvent> pending;  // what is left to send after a partial write (copied only then)
-  std::span<const core::EncodedEvent> left(documents);
+  std::vector<events::EncodedEvent> pending;  // what is left to send after a partial write (copied only then)
+  std::span<const events::EncodedEvent> left(documents);
   while (!left.empty()) {
     auto written = output_.write(left, stop);
     if (written) {
       count(*written);
       if (written->retry.empty()) break;
       if (written->retry.size() < left.size()) backoff.reset();  // progress: the backoff starts over
-      std::vector<core::EncodedEvent> again;
+      std::vector<events::EncodedEvent> again;
       again.reserve(written->retry.size());
       for (const std::size_t i : written->retry) again.push_back(left[i]);
       pending = std::move(again);

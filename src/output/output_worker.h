@@ -11,7 +11,7 @@
 #include <stop_token>
 #include <vector>
 
-#include "core/event.h"
+#include "events/file_event.h"
 #include "core/metrics.h"
 #include "output/backoff.h"
 #include "output/output.h"
@@ -29,7 +29,7 @@ class OutputWorker {
   // Writes `documents`, retrying until every one is delivered, then acknowledges every queue
   // entry up to `lastSequence` (which covers entries a processor dropped). False when stop was
   // requested first: nothing is acknowledged and the entries stay in the durable queue.
-  [[nodiscard]] bool deliver(std::stop_token stop, const std::vector<core::EncodedEvent>& documents,
+  [[nodiscard]] bool deliver(std::stop_token stop, const std::vector<events::EncodedEvent>& documents,
                              std::uint64_t lastSequence);
   // Nothing arrived for a while: makes what was written durable (fdatasync for a file) once
   // nothing has been written for a moment.

@@ -35,7 +35,7 @@ void appendHead(std::string& head, std::span<const std::byte> chunk, std::size_t
 
 }  // namespace
 
-FileHasher::FileHasher(std::vector<core::HashType> types, RateLimiter* limiter)
+FileHasher::FileHasher(std::vector<events::HashType> types, RateLimiter* limiter)
     : types_(std::move(types)), limiter_(limiter), buffer_(kChunkSize) {}
 
 core::Result<HashOutcome> FileHasher::hash(const std::string& path, std::stop_token stop) {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/hash_type.h"
+#include "events/hash_type.h"
 #include "core/result.h"
 #include "watcher/hasher.h"
 #include "watcher/rate_limiter.h"
@@ -21,7 +21,7 @@
 namespace fim::watcher {
 
 struct HashOutcome {
-  std::map<core::HashType, std::string> hashes;  // lowercase hex
+  std::map<events::HashType, std::string> hashes;  // lowercase hex
   std::string head;                              // the first up to kHeadSize bytes, for MIME sniffing
   struct stat stat {};                           // fstat after hashing: the metadata these hashes match
   std::uint64_t bytesRead = 0;
@@ -35,7 +35,7 @@ class FileHasher {
   static constexpr int kMaxAttempts = 3;  // reads of a file that keeps changing before giving up
 
   // limiter may be null (no throttling); it must outlive the FileHasher.
-  FileHasher(std::vector<core::HashType> types, RateLimiter* limiter);
+  FileHasher(std::vector<events::HashType> types, RateLimiter* limiter);
 
   // Hashes a regular file, reading it once per attempt. Errors: "failed to hash <path>: ...";
   // a stop request gives a retryable "hashing interrupted".
@@ -52,7 +52,7 @@ class FileHasher {
   core::Result<Pass> hashOnce(SafeFile& file, const struct stat& before, int attempt, std::stop_token stop,
                               HashOutcome& out);
 
-  std::vector<core::HashType> types_;
+  std::vector<events::HashType> types_;
   // Made for the first file hashed: a scan that hashes nothing never initialises OpenSSL. Holds
   // the error when a type is unavailable.
   std::optional<core::Result<MultiHasher>> hasher_;

@@ -22,16 +22,16 @@ constexpr const char* kSelinuxXattr = "security.selinux";
 constexpr const char* kAclAccessXattr = "system.posix_acl_access";
 constexpr std::size_t kMaxXattrSize = 64 * 1024;  // XATTR_SIZE_MAX on Linux
 
-core::FileType typeOf(mode_t mode) {
+events::FileType typeOf(mode_t mode) {
   switch (mode & S_IFMT) {
-    case S_IFREG: return core::FileType::File;
-    case S_IFDIR: return core::FileType::Dir;
-    case S_IFLNK: return core::FileType::Symlink;
-    case S_IFCHR: return core::FileType::CharDevice;
-    case S_IFBLK: return core::FileType::BlockDevice;
-    case S_IFIFO: return core::FileType::Fifo;
-    case S_IFSOCK: return core::FileType::Socket;
-    default: return core::FileType::Unknown;
+    case S_IFREG: return events::FileType::File;
+    case S_IFDIR: return events::FileType::Dir;
+    case S_IFLNK: return events::FileType::Symlink;
+    case S_IFCHR: return events::FileType::CharDevice;
+    case S_IFBLK: return events::FileType::BlockDevice;
+    case S_IFIFO: return events::FileType::Fifo;
+    case S_IFSOCK: return events::FileType::Socket;
+    default: return events::FileType::Unknown;
   }
 }
 
@@ -151,30 +151,30 @@ std::optional<std::string> accessAcl(const LabelSource& source) {
 
 }  // namespace
 
-core::Result<core::FileInfo> MetadataReader::read(const std::string& path) const {
+core::Result<events::FileInfo> MetadataReader::read(const std::string& path) const {
   auto info = readStat(path);
   if (info) readLabels(*info);
   return info;
 }
 
-void MetadataReader::readLabels(core::FileInfo& info, int fd) const {
+void MetadataReader::readLabels(events::FileInfo& info, int fd) const {
   const LabelSource source{info.path, fd};
   // One listing tells which labels exist; most files have none, and that costs one call.
   const XattrNames names = listXattrs(source);
-  if (names.acl && info.type != core::FileType::Symlink) info.acl = accessAcl(source);
+  if (names.acl && info.type != events::FileType::Symlink) info.acl = accessAcl(source);
   if (names.selinux) info.selinux = selinuxLabel(source);
 }
 
-core::Result<core::FileInfo> MetadataReader::readStat(const std::string& path) const {
+core::Result<events::FileInfo> MetadataReader::readStat(const std::string& path) const {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return std::unexpected(core::errnoError("lstat " + path, errno));
   return fromStat(path, st);
 }
 
-bool matchesStat(const core::FileStamp& o, const struct stat& st, std::string_view owner, std::string_view group) {
-  const core::FileType type = typeOf(st.st_mode);
+bool matchesStat(const events::FileStamp& o, const struct stat& st, std::string_view owner, std::string_view group) {
+  const events::FileType type = typeOf(st.st_mode);
   if (o.type != type) return false;
-  if (type == core::FileType::File ? o.size != static_cast<std::uint64_t>(st.st_size) : o.size.has_value()) return false;
+  if (type == events::FileType::File ? o.size != static_cast<std::uint64_t>(st.st_size) : o.size.has_value()) return false;
   return o.inode == static_cast<std::uint64_t>(st.st_ino) && o.device == static_cast<std::uint64_t>(st.st_dev) &&
          o.uid == static_cast<std::uint32_t>(st.st_uid) && o.gid == static_cast<std::uint32_t>(st.st_gid) &&
          o.mode == static_cast<std::uint32_t>(st.st_mode & 07777) && o.setuid == ((st.st_mode & S_ISUID) != 0) &&
@@ -182,11 +182,11 @@ bool matchesStat(const core::FileStamp& o, const struct stat& st, std::string_vi
          o.ctime == toTimePoint(st.st_ctim) && o.owner == owner && o.group == group;
 }
 
-core::FileInfo MetadataReader::fromStat(const std::string& path, const struct stat& st) const {
-  core::FileInfo info;
+events::FileInfo MetadataReader::fromStat(const std::string& path, const struct stat& st) const {
+  events::FileInfo info;
   info.path = path;
   info.type = typeOf(st.st_mode);
-  if (info.type == core::FileType::File) info.size = static_cast<std::uint64_t>(st.st_size);
+  if (info.type == events::FileType::File) info.size = static_cast<std::uint64_t>(st.st_size);
   info.inode = static_cast<std::uint64_t>(st.st_ino);
   info.device = static_cast<std::uint64_t>(st.st_dev);
   info.uid = static_cast<std::uint32_t>(st.st_uid);
@@ -198,7 +198,7 @@ core::FileInfo MetadataReader::fromStat(const std::string& path, const struct st
   info.setgid = (st.st_mode & S_ISGID) != 0;
   info.mtime = toTimePoint(st.st_mtim);
   info.ctime = toTimePoint(st.st_ctim);
-  if (info.type == core::FileType::Symlink) {
+  if (info.type == events::FileType::Symlink) {
     info.targetPath = symlinkTarget(path, static_cast<std::size_t>(st.st_size));
   }
   return info;

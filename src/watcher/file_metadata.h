@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "core/event.h"
+#include "events/file_event.h"
 #include "core/result.h"
 #include "watcher/name_cache.h"
 
@@ -14,7 +14,7 @@ namespace fim::watcher {
 // Whether `recorded` still describes a path that lstat shows as `st`, owned by `owner`:`group`:
 // same type, size (files), inode, device, ids, names, mode bits and times. Labels and hashes are
 // not compared: with ctime, inode and device equal they cannot have been rewritten.
-bool matchesStat(const core::FileStamp& recorded, const struct stat& st, std::string_view owner,
+bool matchesStat(const events::FileStamp& recorded, const struct stat& st, std::string_view owner,
                  std::string_view group);
 
 class MetadataReader {
@@ -23,14 +23,14 @@ class MetadataReader {
 
   // Never follows a final symlink. Fills everything but hashes and mimeType. Only a failed lstat
   // fails the read (NotFound when the path vanished); names, target, label and ACL are best effort.
-  [[nodiscard]] core::Result<core::FileInfo> read(const std::string& path) const;  // readStat + readLabels
+  [[nodiscard]] core::Result<events::FileInfo> read(const std::string& path) const;  // readStat + readLabels
   // Everything lstat, the name cache and (for symlinks) readlink give.
-  [[nodiscard]] core::Result<core::FileInfo> readStat(const std::string& path) const;
+  [[nodiscard]] core::Result<events::FileInfo> readStat(const std::string& path) const;
   // The same from a stat the caller already has (the walker's fstatat).
-  core::FileInfo fromStat(const std::string& path, const struct stat& st) const;
+  events::FileInfo fromStat(const std::string& path, const struct stat& st) const;
   // The SELinux label and POSIX ACL, from extended attributes: of the open file `fd` when it
   // is one (no path lookup), else of info.path itself.
-  void readLabels(core::FileInfo& info, int fd = -1) const;
+  void readLabels(events::FileInfo& info, int fd = -1) const;
 
  private:
   NameCache& names_;

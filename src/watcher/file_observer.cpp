@@ -10,7 +10,7 @@ core::TimePoint toTimePoint(const struct timespec& ts) {
 
 }  // namespace
 
-bool sameStamp(const core::FileInfo& a, const core::FileInfo& b) {
+bool sameStamp(const events::FileInfo& a, const events::FileInfo& b) {
   return a.type == b.type && a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime && a.inode == b.inode &&
          a.device == b.device;
 }
@@ -27,7 +27,7 @@ ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configur
   for (const auto& m : configured) {
     Module settings;
     for (const auto& name : m.hashTypes) {
-      if (auto type = core::parseHashType(name)) settings.hashTypes.push_back(*type);
+      if (auto type = events::parseHashType(name)) settings.hashTypes.push_back(*type);
     }
     settings.maxFileSize = m.maxFileSize;
     settings.mimeType = m.mimeType;
@@ -41,11 +41,11 @@ FileObserver::FileObserver(ObserverShared& shared) : shared_(shared), metadata_(
   for (auto& m : shared_.modules) hashers_.emplace_back(m.hashTypes, m.limiter.get());
 }
 
-bool FileObserver::reuseHashes(core::FileInfo& info, const std::optional<core::FileInfo>& stored,
+bool FileObserver::reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
                                const ObserverShared::Module& settings) {
   if (settings.verifyHashesAlways || !stored) return false;
-  const core::FileInfo& o = *stored;
-  if (o.type != core::FileType::File || !sameStamp(o, info)) return false;
+  const events::FileInfo& o = *stored;
+  if (o.type != events::FileType::File || !sameStamp(o, info)) return false;
   for (auto type : settings.hashTypes) {
     if (!o.hashes.count(type)) return false;
   }
@@ -54,9 +54,9 @@ bool FileObserver::reuseHashes(core::FileInfo& info, const std::optional<core::F
   return true;
 }
 
-void FileObserver::addContent(core::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,
+void FileObserver::addContent(events::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,
                               std::size_t module, std::optional<SafeFile>& file, bool labelsKnown) {
-  core::FileInfo& info = observation.info;
+  events::FileInfo& info = observation.info;
   // From the open file when there is one: no second lookup of the path, and the same inode.
   const auto readLabels = [&] {
     if (!labelsKnown) metadata_.readLabels(info, file ? file->fd() : -1);
@@ -109,10 +109,10 @@ std::optional<std::string> FileObserver::detectMime(std::string_view head) {
   return mime_->detect(head);
 }
 
-std::optional<core::Observation> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,
+std::optional<events::Observation> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,
                                                        std::stop_token stop, Listed listed) {
   std::optional<SafeFile> file;
-  std::optional<core::Result<core::FileInfo>> info;
+  std::optional<core::Result<events::FileInfo>> info;
   if (listed.regular && !listed.st) {
     // Opened at once (never following a symlink, never waiting on a FIFO) and fstat()ed:
     // one path lookup for the stat, the labels and the hashes.
@@ -124,7 +124,7 @@ std::optional<core::Observation> FileObserver::observe(const std::string& path, 
       return std::nullopt;
     }  // else no longer a regular file, or not readable: lstat tells what it is
   }
-  if (!info) info.emplace(listed.st ? core::Result<core::FileInfo>(metadata_.fromStat(path, *listed.st))
+  if (!info) info.emplace(listed.st ? core::Result<events::FileInfo>(metadata_.fromStat(path, *listed.st))
                                     : metadata_.readStat(path));
   if (!*info) {
     if (info->error().code() == core::ErrorCode::NotFound) {
@@ -132,14 +132,14 @@ std::optional<core::Observation> FileObserver::observe(const std::string& path, 
       return std::nullopt;
     }
     shared_.errors.add();
-    core::Observation failed;
+    events::Observation failed;
     failed.info.path = path;
     failed.errorMessage = info->error().message();
     failed.root = root;
     return failed;
   }
   shared_.files.add();
-  core::Observation observation;
+  events::Observation observation;
   observation.root = root;
   observation.info = std::move(**info);
   if (listed.stored) {
@@ -154,13 +154,13 @@ std::optional<core::Observation> FileObserver::observe(const std::string& path, 
   // Setting an xattr (setfacl, chcon) moves ctime, which user space cannot set back: with ctime,
   // inode and device unchanged the labels are the recorded ones.
   const auto& old = observation.stored;
-  core::FileInfo& now = observation.info;
+  events::FileInfo& now = observation.info;
   const bool labelsKnown = old && sameStamp(*old, now);
   if (labelsKnown) {
     now.selinux = old->selinux;
     now.acl = old->acl;
   }
-  if (now.type == core::FileType::File) {
+  if (now.type == events::FileType::File) {
     addContent(observation, shared_.modules[module], stop, module, file, labelsKnown);
   } else if (!labelsKnown) {
     metadata_.readLabels(now);

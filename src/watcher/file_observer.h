@@ -9,7 +9,8 @@
 #include <vector>
 
 #include "config/config.h"
-#include "core/event.h"
+#include "events/file_event.h"
+#include "events/observation.h"
 #include "core/metrics.h"
 #include "core/prior_state.h"
 #include "watcher/file_hasher.h"
@@ -23,12 +24,12 @@ namespace fim::watcher {
 
 // Same type, size, mtime, ctime, inode and device. ctime cannot be set from user space, so
 // equal stamps mean the content, labels and (for a file) hashes were not rewritten in place.
-bool sameStamp(const core::FileInfo& a, const core::FileInfo& b);
+bool sameStamp(const events::FileInfo& a, const events::FileInfo& b);
 
 // What every worker shares: per-module settings and rate limiters, names, the baseline view.
 struct ObserverShared {
   struct Module {
-    std::vector<core::HashType> hashTypes;
+    std::vector<events::HashType> hashTypes;
     std::uint64_t maxFileSize = 0;
     bool mimeType = true;
     bool verifyHashesAlways = false;
@@ -51,7 +52,7 @@ struct ObserverShared {
 // What the scanner's walker already knows of a path; each saves a lookup.
 struct Listed {
   const struct stat* st = nullptr;                        // its lstat, relative to the open directory
-  const std::optional<core::FileInfo>* stored = nullptr;  // the baseline's record, read with the directory's
+  const std::optional<events::FileInfo>* stored = nullptr;  // the baseline's record, read with the directory's
   bool regular = false;  // listed as a regular file (d_type) and not stat()ed: its open's fstat is the stat
 };
 
@@ -61,15 +62,15 @@ class FileObserver {
   explicit FileObserver(ObserverShared& shared);
 
   // nullopt when the path vanished before it could be read (the deletion sweep reports it).
-  std::optional<core::Observation> observe(const std::string& path, std::size_t root, std::size_t module,
+  std::optional<events::Observation> observe(const std::string& path, std::size_t root, std::size_t module,
                                            std::stop_token stop, Listed listed = {});
 
  private:
   // A regular file's labels, hashes and MIME type. `file`: the file, when already open.
   // `labelsKnown`: copied from the record, not to be read.
-  void addContent(core::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,
+  void addContent(events::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,
                   std::size_t module, std::optional<SafeFile>& file, bool labelsKnown);
-  bool reuseHashes(core::FileInfo& info, const std::optional<core::FileInfo>& stored,
+  bool reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
                    const ObserverShared::Module& settings);
 
   ObserverShared& shared_;

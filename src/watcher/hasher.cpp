@@ -28,8 +28,8 @@ using CtxPtr = std::unique_ptr<EVP_MD_CTX, CtxFree>;
 using XxhPtr = std::unique_ptr<XXH64_state_t, XxhFree>;
 
 // OpenSSL 3 algorithm names for the types OpenSSL computes; nullptr for the others.
-const char* evpName(core::HashType type) {
-  using core::HashType;
+const char* evpName(events::HashType type) {
+  using events::HashType;
   switch (type) {
     case HashType::Md5: return "MD5";
     case HashType::Sha1: return "SHA1";
@@ -48,11 +48,11 @@ const char* evpName(core::HashType type) {
 }
 
 // Digest length in bytes for the BLAKE2b variants; 0 for the others.
-std::size_t blake2bLength(core::HashType type) {
+std::size_t blake2bLength(events::HashType type) {
   switch (type) {
-    case core::HashType::Blake2b256: return 32;
-    case core::HashType::Blake2b384: return 48;
-    case core::HashType::Blake2b512: return 64;
+    case events::HashType::Blake2b256: return 32;
+    case events::HashType::Blake2b384: return 48;
+    case events::HashType::Blake2b512: return 64;
     default: return 0;
   }
 }
@@ -71,12 +71,12 @@ std::string opensslError() {
 
 struct MultiHasher::State {
   struct Evp {
-    core::HashType type;
+    events::HashType type;
     MdPtr md;  // fetched once, reused for every input
     CtxPtr ctx;
   };
   struct Blake {
-    core::HashType type;
+    events::HashType type;
     std::size_t length;
     blake2b_state state;
   };
@@ -102,28 +102,28 @@ std::string toHex(std::span<const unsigned char> bytes) {
   return hex;
 }
 
-core::Result<MultiHasher> MultiHasher::create(std::vector<core::HashType> types) {
+core::Result<MultiHasher> MultiHasher::create(std::vector<events::HashType> types) {
   std::sort(types.begin(), types.end());
   types.erase(std::unique(types.begin(), types.end()), types.end());
 
   auto state = std::make_unique<State>();
-  for (core::HashType type : types) {
+  for (events::HashType type : types) {
     if (const char* name = evpName(type)) {
       MdPtr md(EVP_MD_fetch(nullptr, name, nullptr));
       if (!md) {
         return core::failf(core::ErrorCode::Unavailable, "hash {} is not available from OpenSSL: {}",
-                           core::toString(type), opensslError());
+                           events::toString(type), opensslError());
       }
       CtxPtr ctx(EVP_MD_CTX_new());
       if (!ctx) return core::fail(core::ErrorCode::Internal, "EVP_MD_CTX_new: out of memory");
       state->evp.push_back(State::Evp{type, std::move(md), std::move(ctx)});
     } else if (std::size_t length = blake2bLength(type)) {
       state->blake.push_back(State::Blake{type, length, {}});
-    } else if (type == core::HashType::Xxh64) {
+    } else if (type == events::HashType::Xxh64) {
       state->xxh.reset(XXH64_createState());
       if (!state->xxh) return core::fail(core::ErrorCode::Internal, "XXH64_createState: out of memory");
     } else {
-      return core::failf(core::ErrorCode::InvalidArgument, "unsupported hash type {}", core::toString(type));
+      return core::failf(core::ErrorCode::InvalidArgument, "unsupported hash type {}", events::toString(type));
     }
   }
   MultiHasher hasher(std::move(types), std::move(state));
@@ -132,7 +132,7 @@ core::Result<MultiHasher> MultiHasher::create(std::vector<core::HashType> types)
   return hasher;
 }
 
-MultiHasher::MultiHasher(std::vector<core::HashType> types, std::unique_ptr<State> state)
+MultiHasher::MultiHasher(std::vector<events::HashType> types, std::unique_ptr<State> state)
     : types_(std::move(types)), state_(std::move(state)) {}
 
 MultiHasher::MultiHasher(MultiHasher&&) noexcept = default;
@@ -144,7 +144,7 @@ void MultiHasher::reset() {
   s.failure.reset();
   for (auto& e : s.evp) {
     if (EVP_DigestInit_ex2(e.ctx.get(), e.md.get(), nullptr) != 1) {
-      s.fail(std::string("initialising ") + core::toString(e.type) + ": " + opensslError());
+      s.fail(std::string("initialising ") + events::toString(e.type) + ": " + opensslError());
     }
   }
   for (auto& b : s.blake) {
@@ -161,7 +161,7 @@ void MultiHasher::update(const void* data, std::size_t size) {
   if (s.failure) return;  // the digests are already unusable
   for (auto& e : s.evp) {
     if (EVP_DigestUpdate(e.ctx.get(), data, size) != 1) {
-      s.fail(std::string("updating ") + core::toString(e.type) + ": " + opensslError());
+      s.fail(std::string("updating ") + events::toString(e.type) + ": " + opensslError());
     }
   }
   for (auto& b : s.blake) {
@@ -170,15 +170,15 @@ void MultiHasher::update(const void* data, std::size_t size) {
   if (s.xxh && XXH64_update(s.xxh.get(), data, size) != XXH_OK) s.fail("XXH64_update failed");
 }
 
-core::Result<std::map<core::HashType, std::string>> MultiHasher::finish() {
+core::Result<std::map<events::HashType, std::string>> MultiHasher::finish() {
   State& s = *state_;
-  std::map<core::HashType, std::string> digests;
+  std::map<events::HashType, std::string> digests;
   std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
   for (auto& e : s.evp) {
     if (s.failure) break;
     unsigned int length = 0;
     if (EVP_DigestFinal_ex(e.ctx.get(), out.data(), &length) != 1) {
-      s.fail(std::string("finishing ") + core::toString(e.type) + ": " + opensslError());
+      s.fail(std::string("finishing ") + events::toString(e.type) + ": " + opensslError());
       break;
     }
     digests.emplace(e.type, toHex({out.data(), length}));
@@ -195,7 +195,7 @@ core::Result<std::map<core::HashType, std::string>> MultiHasher::finish() {
     // Canonical form is big-endian: the digits xxhsum prints.
     XXH64_canonical_t canonical;
     XXH64_canonicalFromHash(&canonical, XXH64_digest(s.xxh.get()));
-    digests.emplace(core::HashType::Xxh64, toHex({canonical.digest, sizeof(canonical.digest)}));
+    digests.emplace(events::HashType::Xxh64, toHex({canonical.digest, sizeof(canonical.digest)}));
   }
   std::optional<std::string> failure = std::move(s.failure);
   reset();

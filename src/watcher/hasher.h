@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/hash_type.h"
+#include "events/hash_type.h"
 #include "core/result.h"
 
 namespace fim::watcher {
@@ -18,7 +18,7 @@ namespace fim::watcher {
 class MultiHasher {
  public:
   // Fails when the crypto library cannot provide one of the types (e.g. md5 under FIPS).
-  [[nodiscard]] static core::Result<MultiHasher> create(std::vector<core::HashType> types);
+  [[nodiscard]] static core::Result<MultiHasher> create(std::vector<events::HashType> types);
 
   MultiHasher(MultiHasher&&) noexcept;
   MultiHasher& operator=(MultiHasher&&) noexcept;
@@ -28,19 +28,19 @@ class MultiHasher {
   void update(const void* data, std::size_t size);
 
   // Lowercase hex digest per type, then reset(). Fails only if the crypto library failed.
-  [[nodiscard]] core::Result<std::map<core::HashType, std::string>> finish();
+  [[nodiscard]] core::Result<std::map<events::HashType, std::string>> finish();
 
   // Discards the input so far.
   void reset();
 
   // The configured types, without duplicates.
-  const std::vector<core::HashType>& types() const { return types_; }
+  const std::vector<events::HashType>& types() const { return types_; }
 
  private:
   struct State;
-  MultiHasher(std::vector<core::HashType> types, std::unique_ptr<State> state);
+  MultiHasher(std::vector<events::HashType> types, std::unique_ptr<State> state);
 
-  std::vector<core::HashType> types_;
+  std::vector<events::HashType> types_;
   std::unique_ptr<State> state_;
 };
 

@@ -32,11 +32,11 @@ Scanner::Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> ro
   }
 }
 
-void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out) {
+void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<events::Observation>& out) {
   constexpr std::size_t kBatch = 64;
   FileObserver observer(shared_);
   std::vector<WorkItem> items;
-  std::vector<core::Observation> ready;
+  std::vector<events::Observation> ready;
   const auto deliver = [&] {
     if (ready.empty()) return true;
     if (out.size() + ready.size() > out.capacity()) backpressure_.add();  // the pipeline is full: wait, never drop
@@ -87,7 +87,7 @@ void Scanner::logProgress(double seconds, bool final) const {
            mbPerSecond, eta);
 }
 
-void Scanner::run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) {
+void Scanner::run(std::stop_token stop, core::BoundedQueue<events::Observation>& out) {
   auto& log = core::logger("watcher");
   for (const auto& root : options_.subtrees.empty() ? roots_ : std::vector<Root>{}) {
     if (auto kind = networkFileSystem(root.path); !kind.empty()) {
@@ -127,16 +127,16 @@ void Scanner::run(std::stop_token stop, core::BoundedQueue<core::Observation>& o
   if (options_.logSummary) logProgress(elapsed(), true);
   if (!options_.subtrees.empty()) {
     for (const auto& [root, top] : options_.subtrees) {
-      core::Observation done;
-      done.kind = core::Observation::Kind::SubtreeDone;
+      events::Observation done;
+      done.kind = events::Observation::Kind::SubtreeDone;
       done.info.path = top;
       done.root = root;
       if (!out.push(std::move(done), stop)) return;
     }
     return;
   }
-  core::Observation done;
-  done.kind = core::Observation::Kind::ScanDone;
+  events::Observation done;
+  done.kind = events::Observation::Kind::ScanDone;
   for (std::size_t i = 0; i < roots_.size(); ++i) done.rootsMatched.push_back(!rootUnmatched_[i]);
   (void)out.push(std::move(done), stop);
 }

@@ -43,7 +43,7 @@ class Scanner final : public ObservationSource {
   Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, core::PriorState* prior,
           const core::Clock& clock, core::Metrics& metrics, ScanOptions options);
 
-  void run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) override;
+  void run(std::stop_token stop, core::BoundedQueue<events::Observation>& out) override;
 
  private:
   struct WorkItem {
@@ -54,17 +54,17 @@ class Scanner final : public ObservationSource {
     bool listedRegular = false;        // a regular file by its directory entry, not stat()ed
     bool lookUp = false;               // a directory handed over without its stat and record
     bool storedKnown = false;          // the walker read the directory's records:
-    std::optional<core::FileInfo> stored;  //   this one's (nullopt: none)
+    std::optional<events::FileInfo> stored;  //   this one's (nullopt: none)
   };
 
   class DirectoryPool;
   class Walker;
 
   // The walkers (scanner_walk.cpp): every directory read, unchanged paths settled, the rest in `work`.
-  void walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out);
+  void walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<events::Observation>& out);
   // The tops to walk: a directory goes to the pool, anything else straight to the workers.
   void seed(std::stop_token stop, DirectoryPool& pool, core::BoundedQueue<WorkItem>& work);
-  void work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out);
+  void work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<events::Observation>& out);
   void logProgress(double seconds, bool final) const;
 
   std::vector<config::ModuleConfig> modules_;

@@ -104,7 +104,7 @@ bool Scanner::Walker::readDirectory(WorkItem dir, std::vector<WorkItem>& subdire
 
 bool Scanner::Walker::settle(WorkItem item) {
   const std::size_t module = s_.roots_[item.root].module;
-  if (item.stored && item.st && !item.error && unchanged(core::stampOf(*item.stored), *item.st, module)) {
+  if (item.stored && item.st && !item.error && unchanged(events::stampOf(*item.stored), *item.st, module)) {
     return markUnchanged(item.path, *item.st, module);
   }
   return queueForWorkers(std::move(item));
@@ -121,15 +121,15 @@ bool Scanner::Walker::markUnchanged(const std::string& path, const struct stat& 
   return unchanged_.size() < walk::kUnchangedBatch || flushUnchanged();
 }
 
-bool Scanner::Walker::unchanged(const core::FileStamp& o, const struct stat& st, std::size_t module) {
+bool Scanner::Walker::unchanged(const events::FileStamp& o, const struct stat& st, std::size_t module) {
   if (S_ISLNK(st.st_mode)) return false;
   if (!matchesStat(o, st, userName(st.st_uid), groupName(st.st_gid))) return false;
-  if (o.type != core::FileType::File) return true;
+  if (o.type != events::FileType::File) return true;
   const auto& settings = s_.shared_.modules[module];
   if (settings.verifyHashesAlways || (settings.mimeType && !o.hasMimeType)) return false;
   if (o.size.value_or(0) > settings.maxFileSize) return true;
   for (auto type : settings.hashTypes) {
-    if (!(o.hashTypes & core::FileStamp::hashBit(type))) return false;
+    if (!(o.hashTypes & events::FileStamp::hashBit(type))) return false;
   }
   return true;
 }
@@ -140,8 +140,8 @@ bool Scanner::Walker::flushUnchanged() {
   s_.shared_.reused.add(std::exchange(reused_, 0));
   s_.shared_.tooBig.add(std::exchange(tooBig_, 0));
   if (unchanged_.empty()) return true;
-  core::Observation seen;  // the baseline only notes they were seen
-  seen.kind = core::Observation::Kind::Unchanged;
+  events::Observation seen;  // the baseline only notes they were seen
+  seen.kind = events::Observation::Kind::Unchanged;
   seen.unchangedKeys = std::move(unchanged_);
   unchanged_ = {};
   return out_.push(std::move(seen), stop_);
@@ -178,7 +178,7 @@ void Scanner::seed(std::stop_token stop, DirectoryPool& pool, core::BoundedQueue
   }
 }
 
-void Scanner::walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<core::Observation>& out) {
+void Scanner::walk(std::stop_token stop, core::BoundedQueue<WorkItem>& work, core::BoundedQueue<events::Observation>& out) {
   DirectoryPool pool;
   seed(stop, pool, work);
   std::vector<std::jthread> walkers;

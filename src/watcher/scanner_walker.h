@@ -139,7 +139,7 @@ class Scanner::DirectoryPool {
 class Scanner::Walker {
  public:
   Walker(Scanner& scanner, std::stop_token stop, DirectoryPool& pool, core::BoundedQueue<WorkItem>& work,
-         core::BoundedQueue<core::Observation>& out)
+         core::BoundedQueue<events::Observation>& out)
       : s_(scanner),
         stop_(stop),
         pool_(pool),
@@ -240,7 +240,7 @@ class Scanner::Walker {
   // The stored record still describes the entry: same identity, times, owner, mode and, for a
   // file, every configured hash. Never true for a symlink, whose resolved target may move with
   // links elsewhere.
-  bool unchanged(const core::FileStamp& o, const struct stat& st, std::size_t module);
+  bool unchanged(const events::FileStamp& o, const struct stat& st, std::size_t module);
 
   // Names from the shared cache, remembered for the ids met last (most entries share them).
   const std::string& userName(std::uint32_t uid) {
@@ -265,7 +265,7 @@ class Scanner::Walker {
   std::stop_token stop_;
   DirectoryPool& pool_;
   core::BoundedQueue<WorkItem>& work_;
-  core::BoundedQueue<core::Observation>& out_;
+  core::BoundedQueue<events::Observation>& out_;
   const bool merged_;             // there are records to merge with (not a first run)
   std::vector<Listing*> frames_;  // the directories this walker is reading, outermost first
   std::vector<WorkItem> batch_;   // for the workers, a few dozen at a time: fewer wake-ups

@@ -1,28 +1,29 @@
 #include <doctest/doctest.h>
 
 #include "baseline/baseline.h"
+#include "queue/durable_queue.h"
 #include "core/paths.h"
 #include "support/memory_store.h"
 
 using namespace fim;
-using core::Action;
+using events::Action;
 
 namespace {
 
-core::Observation observe(const std::string& path, const std::string& sha, std::size_t root = 0) {
-  core::Observation o;
+events::Observation observe(const std::string& path, const std::string& sha, std::size_t root = 0) {
+  events::Observation o;
   o.info.path = path;
-  o.info.type = core::FileType::File;
+  o.info.type = events::FileType::File;
   o.info.size = sha.size();
   o.info.mode = 0644;
-  o.info.hashes[core::HashType::Sha256] = sha;
+  o.info.hashes[events::HashType::Sha256] = sha;
   o.root = root;
   return o;
 }
 
-std::string actionsOf(const core::FileEvent& e) {
+std::string actionsOf(const events::FileEvent& e) {
   std::string out;
-  for (auto a : e.actions) out += std::string(out.empty() ? "" : ",") + core::toString(a);
+  for (auto a : e.actions) out += std::string(out.empty() ? "" : ",") + events::toString(a);
   return out;
 }
 
@@ -48,7 +49,7 @@ TEST_CASE("baseline: first run is initial_scan, a second run with a new file say
   REQUIRE(e.has_value());
   REQUIRE(e->has_value());
   CHECK(actionsOf(**e) == "initial_scan");
-  std::vector<core::FileEvent> deleted;
+  std::vector<events::FileEvent> deleted;
   REQUIRE(first->sweep(deleted).has_value());
   CHECK(deleted.empty());
 
@@ -63,7 +64,7 @@ TEST_CASE("baseline: first run is initial_scan, a second run with a new file say
   REQUIRE(updated->has_value());
   CHECK(actionsOf(**updated) == "updated,attributes_modified");  // the size moved with the content
   REQUIRE((*updated)->previous.has_value());
-  CHECK((*updated)->previous->hashes.at(core::HashType::Sha256) == "11");
+  CHECK((*updated)->previous->hashes.at(events::HashType::Sha256) == "11");
   CHECK((*updated)->changedAttributes == std::vector<std::string>{"hash.sha256", "size"});
 }
 
@@ -74,7 +75,7 @@ TEST_CASE("baseline: paths not seen by a scan are deleted; root /a never touches
     for (const char* p : {"/a", "/a/gone", "/a/kept", "/ab", "/ab/other"}) {
       REQUIRE(first->apply(observe(p, "1", std::string(p).starts_with("/ab") ? 1 : 0)).has_value());
     }
-    std::vector<core::FileEvent> deleted;
+    std::vector<events::FileEvent> deleted;
     REQUIRE(first->sweep(deleted).has_value());
   }
   auto second = fx.start();
@@ -83,7 +84,7 @@ TEST_CASE("baseline: paths not seen by a scan are deleted; root /a never touches
   REQUIRE(second->apply(observe("/a/kept", "1")).has_value());
   REQUIRE(second->apply(observe("/ab", "1", 1)).has_value());
   REQUIRE(second->apply(observe("/ab/other", "1", 1)).has_value());
-  std::vector<core::FileEvent> deleted;
+  std::vector<events::FileEvent> deleted;
   REQUIRE(second->sweep(deleted).has_value());
   REQUIRE(deleted.size() == 1);
   CHECK(deleted[0].file.path == "/a/gone");
@@ -98,13 +99,13 @@ TEST_CASE("baseline: the sweep does not read the records of a root the scan matc
     for (const char* p : {"/a", "/a/unseen", "/ab", "/ab/unseen"}) {
       REQUIRE(first->apply(observe(p, "1", std::string(p).starts_with("/ab") ? 1 : 0)).has_value());
     }
-    std::vector<core::FileEvent> deleted;
+    std::vector<events::FileEvent> deleted;
     REQUIRE(first->sweep(deleted).has_value());
   }
   auto second = fx.start();
   REQUIRE(second->apply(observe("/a", "1")).has_value());
   REQUIRE(second->apply(observe("/ab", "1", 1)).has_value());
-  std::vector<core::FileEvent> deleted;
+  std::vector<events::FileEvent> deleted;
   // The scan vouched for /a (it matched every record below it), not for /ab.
   REQUIRE(second->sweep(deleted, {true, false}).has_value());
   REQUIRE(deleted.size() == 1);
@@ -125,7 +126,7 @@ TEST_CASE("baseline: an unreadable file keeps its previous hashes and carries th
   {
     auto first = fx.start();
     REQUIRE(first->apply(observe("/a/f", "aa")).has_value());
-    std::vector<core::FileEvent> deleted;
+    std::vector<events::FileEvent> deleted;
     REQUIRE(first->sweep(deleted).has_value());
   }
   auto second = fx.start();
@@ -138,17 +139,17 @@ TEST_CASE("baseline: an unreadable file keeps its previous hashes and carries th
   REQUIRE(e->has_value());
   CHECK(actionsOf(**e) == "attributes_modified");
   CHECK((*e)->errorMessage == unreadable.errorMessage);
-  CHECK((*e)->file.hashes.at(core::HashType::Sha256) == "aa");
+  CHECK((*e)->file.hashes.at(events::HashType::Sha256) == "aa");
   auto stored = second->lookup("/a/f");
   REQUIRE(stored.has_value());
-  CHECK((*stored)->hashes.at(core::HashType::Sha256) == "aa");
+  CHECK((*stored)->hashes.at(events::HashType::Sha256) == "aa");
 }
 
 TEST_CASE("baseline: store failures are errors, not crashes") {
   Fixture fx;
   auto b = fx.start();
   fx.store.failWrites = true;
-  std::vector<core::FileEvent> deleted;
+  std::vector<events::FileEvent> deleted;
   auto swept = b->sweep(deleted);
   CHECK_FALSE(swept.has_value());
 }
@@ -160,7 +161,7 @@ TEST_CASE("baseline: records under a directory the scan could not read are kept,
     for (const char* p : {"/a", "/a/locked", "/a/locked/secret", "/a/locked/deeper/x", "/a/gone"}) {
       REQUIRE(first->apply(observe(p, "1")).has_value());
     }
-    std::vector<core::FileEvent> deleted;
+    std::vector<events::FileEvent> deleted;
     REQUIRE(first->sweep(deleted).has_value());
   }
   auto second = fx.start();
@@ -169,7 +170,7 @@ TEST_CASE("baseline: records under a directory the scan could not read are kept,
   locked.errorMessage = "failed to read directory /a/locked: Permission denied";
   locked.childrenUnknown = true;
   REQUIRE(second->apply(locked).has_value());
-  std::vector<core::FileEvent> deleted;
+  std::vector<events::FileEvent> deleted;
   REQUIRE(second->sweep(deleted).has_value());
   REQUIRE(deleted.size() == 1);
   CHECK(deleted[0].file.path == "/a/gone");
@@ -181,14 +182,14 @@ TEST_CASE("baseline: empty() is exact, so a first run can skip every lookup") {
   auto first = fx.start();
   CHECK(first->empty());
   REQUIRE(first->apply(observe("/a/x", "1")).has_value());
-  std::vector<core::FileEvent> deleted;
+  std::vector<events::FileEvent> deleted;
   REQUIRE(first->sweep(deleted).has_value());
   CHECK_FALSE(fx.start()->empty());
 }
 
 TEST_CASE("baseline with a queue: each record and its event are written in the same batch") {
   Fixture fx;
-  core::DurableQueue queue(fx.store, 1 << 20, fx.metrics);
+  queue::DurableQueue queue(fx.store, 1 << 20, fx.metrics);
   REQUIRE(queue.open().has_value());
   baseline::Baseline b(fx.store, fx.roots, fx.metrics, fx.clock, &queue);
   REQUIRE(b.open().has_value());
@@ -209,7 +210,7 @@ TEST_CASE("baseline with a queue: each record and its event are written in the s
   CHECK(fx.store.count(core::Family::Baseline) == 2);
   CHECK(fx.store.count(core::Family::Queue) == 2);
 
-  std::vector<core::FileEvent> deleted;
+  std::vector<events::FileEvent> deleted;
   REQUIRE(b.sweep(deleted).has_value());
   baseline::Baseline second(fx.store, fx.roots, fx.metrics, fx.clock, &queue);
   REQUIRE(second.open().has_value());
@@ -219,27 +220,27 @@ TEST_CASE("baseline with a queue: each record and its event are written in the s
   CHECK(deleted[0].sequence == 3);
   CHECK(fx.store.count(core::Family::Baseline) == 1);
   CHECK(fx.store.count(core::Family::Queue) == 3);
-  std::vector<core::FileEvent> read;
+  std::vector<events::FileEvent> read;
   REQUIRE(queue.read(read, 10, {}, std::chrono::milliseconds(0)).has_value());
   REQUIRE(read.size() == 3);
   CHECK(read[2].file.path == "/a/y");
-  CHECK((read[2].actions == std::vector<core::Action>{core::Action::Deleted}));
+  CHECK((read[2].actions == std::vector<events::Action>{events::Action::Deleted}));
 }
 
 namespace {
 
 // One run of the baseline stage over these observations, events into `queue`.
-void runStage(Fixture& fx, core::DurableQueue& queue, std::vector<core::Observation>& observations) {
+void runStage(Fixture& fx, queue::DurableQueue& queue, std::vector<events::Observation>& observations) {
   baseline::Baseline b(fx.store, fx.roots, fx.metrics, fx.clock, &queue);
   REQUIRE(b.open().has_value());
-  core::BoundedQueue<core::Observation> in(64);
+  core::BoundedQueue<events::Observation> in(64);
   for (auto& o : observations) REQUIRE(in.push(std::move(o), {}));
   in.close();
   b.run({}, in);
 }
 
-core::Observation marker(core::Observation::Kind kind) {
-  core::Observation o;
+events::Observation marker(events::Observation::Kind kind) {
+  events::Observation o;
   o.kind = kind;
   return o;
 }
@@ -247,12 +248,12 @@ core::Observation marker(core::Observation::Kind kind) {
 // Successive runs of the baseline stage on one store and queue, with the scan markers at hand.
 struct StageRuns {
   Fixture fx;
-  core::DurableQueue queue{fx.store, 1 << 20, fx.metrics};
-  const core::Observation started = marker(core::Observation::Kind::ScanStarted);
-  const core::Observation done = marker(core::Observation::Kind::ScanDone);
+  queue::DurableQueue queue{fx.store, 1 << 20, fx.metrics};
+  const events::Observation started = marker(events::Observation::Kind::ScanStarted);
+  const events::Observation done = marker(events::Observation::Kind::ScanDone);
 
   StageRuns() { REQUIRE(queue.open().has_value()); }
-  void run(std::vector<core::Observation> observations) { runStage(fx, queue, observations); }
+  void run(std::vector<events::Observation> observations) { runStage(fx, queue, observations); }
 };
 
 }  // namespace
@@ -276,7 +277,7 @@ TEST_CASE("baseline: paths a scan reports as unchanged, by key, survive its swee
   REQUIRE(fx.store.count(core::Family::Baseline) == 3);
   const auto recordOf = [&](const char* path) { return **fx.store.get(core::Family::Baseline, path); };
   const std::string xBefore = recordOf("/a/x");
-  core::Observation unchanged = marker(core::Observation::Kind::Unchanged);
+  events::Observation unchanged = marker(events::Observation::Kind::Unchanged);
   unchanged.unchangedKeys = {core::pathKey("/a/x"), core::pathKey("/a/z")};
   const std::uint64_t changesBefore = fx.metrics.counter("baseline.changes").value();
   runs.run({runs.started, unchanged, runs.done});
@@ -292,8 +293,8 @@ TEST_CASE("baseline: a record moved to a path that was gone again is left to the
   Fixture& fx = runs.fx;
   runs.run({runs.started, observe("/a/x", "11"), observe("/a/keep", "22"), runs.done});
   // x was renamed to y and y deleted; the deletion was lost with an overflow, the rescan runs.
-  core::Observation moved;
-  moved.kind = core::Observation::Kind::Moved;
+  events::Observation moved;
+  moved.kind = events::Observation::Kind::Moved;
   moved.info.path = "/a/y";  // type Unknown: y was gone when the watcher looked
   moved.previousPath = "/a/x";
   runs.run({runs.started, moved, observe("/a/keep", "22"), runs.done});

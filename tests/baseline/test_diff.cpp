@@ -3,14 +3,14 @@
 #include "baseline/diff.h"
 
 using namespace fim;
-using core::Action;
+using events::Action;
 
 namespace {
 
-core::FileInfo regularFile() {
-  core::FileInfo f;
+events::FileInfo regularFile() {
+  events::FileInfo f;
   f.path = "/etc/app.conf";
-  f.type = core::FileType::File;
+  f.type = events::FileType::File;
   f.size = 100;
   f.inode = 42;
   f.device = 7;
@@ -21,7 +21,7 @@ core::FileInfo regularFile() {
   f.mode = 0644;
   f.mtime = core::TimePoint(std::chrono::seconds(1000));
   f.ctime = core::TimePoint(std::chrono::seconds(1000));
-  f.hashes[core::HashType::Sha256] = "aaaa";
+  f.hashes[events::HashType::Sha256] = "aaaa";
   return f;
 }
 
@@ -33,7 +33,7 @@ std::string joined(const std::vector<std::string>& v) {
 
 std::string actions(const std::vector<Action>& v) {
   std::string out;
-  for (auto a : v) out += std::string(out.empty() ? "" : ",") + core::toString(a);
+  for (auto a : v) out += std::string(out.empty() ? "" : ",") + events::toString(a);
   return out;
 }
 
@@ -54,26 +54,26 @@ TEST_CASE("diff: nothing changed gives no action") {
 TEST_CASE("diff: every attribute, alone, is reported by name with the right action") {
   struct Case {
     const char* attribute;
-    void (*mutate)(core::FileInfo&);
+    void (*mutate)(events::FileInfo&);
     const char* actions;
   };
   const Case cases[] = {
-      {"hash.sha256", [](core::FileInfo& f) { f.hashes[core::HashType::Sha256] = "bbbb"; }, "updated"},
-      {"type", [](core::FileInfo& f) { f.type = core::FileType::Symlink; f.size.reset(); f.hashes.clear(); },
+      {"hash.sha256", [](events::FileInfo& f) { f.hashes[events::HashType::Sha256] = "bbbb"; }, "updated"},
+      {"type", [](events::FileInfo& f) { f.type = events::FileType::Symlink; f.size.reset(); f.hashes.clear(); },
        "attributes_modified"},
-      {"inode", [](core::FileInfo& f) { f.inode = 43; }, "attributes_modified"},
-      {"uid", [](core::FileInfo& f) { f.uid = 1000; }, "attributes_modified"},
-      {"owner", [](core::FileInfo& f) { f.owner = "alice"; }, "attributes_modified"},
-      {"gid", [](core::FileInfo& f) { f.gid = 1000; }, "attributes_modified"},
-      {"group", [](core::FileInfo& f) { f.group = "staff"; }, "attributes_modified"},
-      {"mode", [](core::FileInfo& f) { f.mode = 0600; }, "attributes_modified"},
-      {"setuid", [](core::FileInfo& f) { f.setuid = true; }, "attributes_modified"},
-      {"setgid", [](core::FileInfo& f) { f.setgid = true; }, "attributes_modified"},
-      {"size", [](core::FileInfo& f) { f.size = 101; }, "attributes_modified"},
-      {"mtime", [](core::FileInfo& f) { f.mtime += std::chrono::nanoseconds(1); }, "attributes_modified"},
-      {"target_path", [](core::FileInfo& f) { f.targetPath = "/elsewhere"; }, "attributes_modified"},
-      {"selinux", [](core::FileInfo& f) { f.selinux = "system_u:object_r:etc_t:s0"; }, "attributes_modified"},
-      {"acl", [](core::FileInfo& f) { f.acl = "user::rw-,user:1000:r--,group::r--,mask::r--,other::r--"; },
+      {"inode", [](events::FileInfo& f) { f.inode = 43; }, "attributes_modified"},
+      {"uid", [](events::FileInfo& f) { f.uid = 1000; }, "attributes_modified"},
+      {"owner", [](events::FileInfo& f) { f.owner = "alice"; }, "attributes_modified"},
+      {"gid", [](events::FileInfo& f) { f.gid = 1000; }, "attributes_modified"},
+      {"group", [](events::FileInfo& f) { f.group = "staff"; }, "attributes_modified"},
+      {"mode", [](events::FileInfo& f) { f.mode = 0600; }, "attributes_modified"},
+      {"setuid", [](events::FileInfo& f) { f.setuid = true; }, "attributes_modified"},
+      {"setgid", [](events::FileInfo& f) { f.setgid = true; }, "attributes_modified"},
+      {"size", [](events::FileInfo& f) { f.size = 101; }, "attributes_modified"},
+      {"mtime", [](events::FileInfo& f) { f.mtime += std::chrono::nanoseconds(1); }, "attributes_modified"},
+      {"target_path", [](events::FileInfo& f) { f.targetPath = "/elsewhere"; }, "attributes_modified"},
+      {"selinux", [](events::FileInfo& f) { f.selinux = "system_u:object_r:etc_t:s0"; }, "attributes_modified"},
+      {"acl", [](events::FileInfo& f) { f.acl = "user::rw-,user:1000:r--,group::r--,mask::r--,other::r--"; },
        "attributes_modified"},
   };
   for (const auto& c : cases) {
@@ -104,8 +104,8 @@ TEST_CASE("diff: ctime alone, and a directory's mtime and size, are not changes"
   auto now = old;
   now.ctime += std::chrono::seconds(5);
   CHECK(baseline::diff(&old, now, true).actions.empty());
-  core::FileInfo dir;
-  dir.type = core::FileType::Dir;
+  events::FileInfo dir;
+  dir.type = events::FileType::Dir;
   dir.mode = 0755;
   auto later = dir;
   later.mtime += std::chrono::seconds(1);
@@ -115,7 +115,7 @@ TEST_CASE("diff: ctime alone, and a directory's mtime and size, are not changes"
 TEST_CASE("diff: content and metadata together, in Auditbeat's order, config_change last") {
   const auto old = regularFile();
   auto now = old;
-  now.hashes[core::HashType::Sha256] = "cccc";
+  now.hashes[events::HashType::Sha256] = "cccc";
   now.size = 120;
   now.mtime += std::chrono::seconds(1);
   now.mode = 0600;
@@ -123,11 +123,11 @@ TEST_CASE("diff: content and metadata together, in Auditbeat's order, config_cha
   CHECK(actions(change.actions) == "updated,attributes_modified");
   CHECK(joined(change.changedAttributes) == "hash.sha256,mode,size,mtime");
 
-  now.hashes[core::HashType::Md5] = "dddd";  // newly configured hash type
+  now.hashes[events::HashType::Md5] = "dddd";  // newly configured hash type
   CHECK(actions(baseline::diff(&old, now, true).actions) == "updated,attributes_modified,config_change");
 
   auto onlyNewType = old;
-  onlyNewType.hashes[core::HashType::Xxh64] = "eeee";
+  onlyNewType.hashes[events::HashType::Xxh64] = "eeee";
   auto change2 = baseline::diff(&old, onlyNewType, true);
   CHECK(actions(change2.actions) == "config_change");
   CHECK(change2.changedAttributes.empty());
@@ -142,6 +142,6 @@ TEST_CASE("diff: a file that was never hashed (too big, unreadable) gains hashes
 
 TEST_CASE("diff: a hash type dropped from the config is not a change") {
   auto old = regularFile();
-  old.hashes[core::HashType::Md5] = "ffff";
+  old.hashes[events::HashType::Md5] = "ffff";
   CHECK(baseline::diff(&old, regularFile(), true).actions.empty());
 }

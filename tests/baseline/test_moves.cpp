@@ -12,42 +12,42 @@ using namespace fim;
 
 namespace {
 
-core::Observation file(const std::string& path, const std::string& sha, std::uint64_t inode = 1) {
-  core::Observation o;
+events::Observation file(const std::string& path, const std::string& sha, std::uint64_t inode = 1) {
+  events::Observation o;
   o.info.path = path;
-  o.info.type = core::FileType::File;
+  o.info.type = events::FileType::File;
   o.info.size = sha.size();
   o.info.inode = inode;
   o.info.mode = 0644;
-  o.info.hashes[core::HashType::Sha256] = sha;
+  o.info.hashes[events::HashType::Sha256] = sha;
   return o;
 }
 
-core::Observation dir(const std::string& path, std::uint64_t inode) {
-  core::Observation o;
+events::Observation dir(const std::string& path, std::uint64_t inode) {
+  events::Observation o;
   o.info.path = path;
-  o.info.type = core::FileType::Dir;
+  o.info.type = events::FileType::Dir;
   o.info.inode = inode;
   o.info.mode = 0755;
   return o;
 }
 
-core::Observation moved(core::Observation now, const std::string& from) {
-  now.kind = core::Observation::Kind::Moved;
+events::Observation moved(events::Observation now, const std::string& from) {
+  now.kind = events::Observation::Kind::Moved;
   now.previousPath = from;
   return now;
 }
 
-core::Observation marker(core::Observation::Kind kind, const std::string& path) {
-  core::Observation o;
+events::Observation marker(events::Observation::Kind kind, const std::string& path) {
+  events::Observation o;
   o.kind = kind;
   o.info.path = path;
   return o;
 }
 
-std::string actionsOf(const core::FileEvent& e) {
+std::string actionsOf(const events::FileEvent& e) {
   std::string out;
-  for (auto a : e.actions) out += std::string(out.empty() ? "" : ",") + core::toString(a);
+  for (auto a : e.actions) out += std::string(out.empty() ? "" : ",") + events::toString(a);
   return out;
 }
 
@@ -59,19 +59,19 @@ struct Fixture {
 
   Fixture() {
     REQUIRE(base.open().has_value());
-    std::vector<core::FileEvent> none;
+    std::vector<events::FileEvent> none;
     REQUIRE(base.sweep(none).has_value());  // the root is known: new paths are "created"
   }
 
-  void put(const core::Observation& o) { REQUIRE(base.apply(o).has_value()); }
+  void put(const events::Observation& o) { REQUIRE(base.apply(o).has_value()); }
 
-  std::vector<core::FileEvent> realtime(const core::Observation& o) {
-    std::vector<core::FileEvent> events;
+  std::vector<events::FileEvent> realtime(const events::Observation& o) {
+    std::vector<events::FileEvent> events;
     CHECK(base.applyRealtime(o, events));
     return events;
   }
 
-  std::optional<core::FileInfo> at(const std::string& path) {
+  std::optional<events::FileInfo> at(const std::string& path) {
     auto found = base.lookup(path);
     REQUIRE(found.has_value());
     return *found;
@@ -91,7 +91,7 @@ TEST_CASE("moves: a renamed file is one moved event on the new path; its record 
   CHECK(events[0].changedAttributes.empty());
   CHECK_FALSE(fx.at("/w/a").has_value());
   REQUIRE(fx.at("/w/b").has_value());
-  CHECK(fx.at("/w/b")->hashes.at(core::HashType::Sha256) == "aa");
+  CHECK(fx.at("/w/b")->hashes.at(events::HashType::Sha256) == "aa");
 }
 
 TEST_CASE("moves: content changed on the way is reported with the move") {
@@ -128,7 +128,7 @@ TEST_CASE("moves: a directory rename moves every record under it without touchin
     REQUIRE(e.previousPath.has_value());
     CHECK(e.file.path == "/w/e" + e.previousPath->substr(4));
   }
-  CHECK(fx.at("/w/e/sub/y")->hashes.at(core::HashType::Sha256) == "yy");
+  CHECK(fx.at("/w/e/sub/y")->hashes.at(events::HashType::Sha256) == "yy");
   CHECK(fx.at("/w/e/sub/y")->path == "/w/e/sub/y");
   CHECK_FALSE(fx.at("/w/d/x").has_value());
   CHECK(fx.at("/w/d2").has_value());
@@ -141,7 +141,7 @@ TEST_CASE("moves: a move from a path the baseline never knew is a creation") {
   REQUIRE(events.size() == 1);
   CHECK(actionsOf(events[0]) == "created");
   CHECK_FALSE(events[0].previousPath.has_value());
-  CHECK(fx.realtime(marker(core::Observation::Kind::Deleted, "/w/b")).size() == 1);  // recorded (once flushed)
+  CHECK(fx.realtime(marker(events::Observation::Kind::Deleted, "/w/b")).size() == 1);  // recorded (once flushed)
 }
 
 TEST_CASE("moves: deleting a path removes its record; a directory takes its subtree with it") {
@@ -149,18 +149,18 @@ TEST_CASE("moves: deleting a path removes its record; a directory takes its subt
   fx.put(dir("/w/d", 1));
   fx.put(file("/w/d/x", "xx", 2));
   fx.put(file("/w/dx", "yy", 3));
-  auto events = fx.realtime(marker(core::Observation::Kind::Deleted, "/w/d"));
+  auto events = fx.realtime(marker(events::Observation::Kind::Deleted, "/w/d"));
   REQUIRE(events.size() == 2);
   for (const auto& e : events) CHECK(actionsOf(e) == "deleted");
-  CHECK(events[1].file.hashes.at(core::HashType::Sha256) == "xx");  // the last known state is reported
+  CHECK(events[1].file.hashes.at(events::HashType::Sha256) == "xx");  // the last known state is reported
   CHECK(fx.store.count(core::Family::Baseline) == 1);
-  CHECK(fx.realtime(marker(core::Observation::Kind::Deleted, "/w/d")).empty());  // already gone: nothing
+  CHECK(fx.realtime(marker(events::Observation::Kind::Deleted, "/w/d")).empty());  // already gone: nothing
 }
 
 TEST_CASE("moves: a deletion sees a record apply() has not flushed yet") {
   Fixture fx;
   fx.put(file("/w/new", "nn"));  // pending in the write batch
-  auto events = fx.realtime(marker(core::Observation::Kind::Deleted, "/w/new"));
+  auto events = fx.realtime(marker(events::Observation::Kind::Deleted, "/w/new"));
   REQUIRE(events.size() == 1);
   CHECK(fx.store.count(core::Family::Baseline) == 0);
 }
@@ -170,13 +170,13 @@ TEST_CASE("moves: a subtree sweep deletes what the subtree rescan did not see, n
   fx.put(file("/w/s/a", "aa"));
   fx.put(file("/w/s/b", "bb"));
   fx.put(file("/w/t", "tt"));
-  std::vector<core::FileEvent> none;
+  std::vector<events::FileEvent> none;
   REQUIRE(fx.base.sweep(none).has_value());  // a full scan saw all three; the seen set starts over
-  core::Observation unchanged = marker(core::Observation::Kind::Unchanged, "/w/s/a");
-  std::vector<core::FileEvent> events;
+  events::Observation unchanged = marker(events::Observation::Kind::Unchanged, "/w/s/a");
+  std::vector<events::FileEvent> events;
   CHECK_FALSE(fx.base.applyRealtime(unchanged, events));  // not a realtime kind
   REQUIRE(fx.base.apply(file("/w/s/a", "aa")).has_value());
-  events = fx.realtime(marker(core::Observation::Kind::SubtreeDone, "/w/s"));
+  events = fx.realtime(marker(events::Observation::Kind::SubtreeDone, "/w/s"));
   REQUIRE(events.size() == 1);
   CHECK(events[0].file.path == "/w/s/b");
   CHECK(fx.at("/w/t").has_value());
@@ -185,25 +185,25 @@ TEST_CASE("moves: a subtree sweep deletes what the subtree rescan did not see, n
 TEST_CASE("moves: a failing store reports the error and emits nothing") {
   Fixture fx;
   fx.put(file("/w/a", "aa", 7));
-  std::vector<core::FileEvent> flushed;
-  REQUIRE(fx.base.applyRealtime(marker(core::Observation::Kind::SubtreeDone, "/none"), flushed));
+  std::vector<events::FileEvent> flushed;
+  REQUIRE(fx.base.applyRealtime(marker(events::Observation::Kind::SubtreeDone, "/none"), flushed));
   fx.store.failWrites = true;
-  std::vector<core::FileEvent> events;
+  std::vector<events::FileEvent> events;
   CHECK_FALSE(fx.base.applyMove(moved(file("/w/b", "aa", 7), "/w/a"), events).has_value());
   CHECK(events.empty());
-  CHECK_FALSE(fx.base.applyRemoval(marker(core::Observation::Kind::Deleted, "/w/a"), events).has_value());
+  CHECK_FALSE(fx.base.applyRemoval(marker(events::Observation::Kind::Deleted, "/w/a"), events).has_value());
   CHECK(events.empty());
 }
 
 TEST_CASE("moves: a move whose new path was gone before it could be read moves the record as it was") {
   Fixture fx;
   fx.put(file("/w/a", "aa", 7));
-  core::Observation unread;
+  events::Observation unread;
   unread.info.path = "/w/b";  // type Unknown: not read
   auto events = fx.realtime(moved(unread, "/w/a"));
   REQUIRE(events.size() == 1);
   CHECK(actionsOf(events[0]) == "moved");
-  CHECK(events[0].file.hashes.at(core::HashType::Sha256) == "aa");
+  CHECK(events[0].file.hashes.at(events::HashType::Sha256) == "aa");
   CHECK(events[0].file.path == "/w/b");
   auto next = fx.realtime(moved(file("/w/c", "aa", 7), "/w/b"));  // renamed on: still paired
   REQUIRE(next.size() == 1);

@@ -8,7 +8,7 @@ TEST_CASE("record: every field survives an encode/decode round trip") {
   baseline::Record r;
   auto& f = r.info;
   f.path = "/srv/bad\xff name";
-  f.type = core::FileType::File;
+  f.type = events::FileType::File;
   f.size = 123456789012ull;
   f.inode = 0xfedcba9876543210ull;
   f.device = 2049;
@@ -25,8 +25,8 @@ TEST_CASE("record: every field survives an encode/decode round trip") {
   f.mimeType = "text/plain";
   f.selinux = "system_u:object_r:etc_t:s0";
   f.acl = "user::rwx,user:1000:r--,group::r-x,mask::r-x,other::r-x";
-  f.hashes[core::HashType::Sha256] = "ab";
-  f.hashes[core::HashType::Xxh64] = "cd";
+  f.hashes[events::HashType::Sha256] = "ab";
+  f.hashes[events::HashType::Xxh64] = "cd";
   r.seenAt = core::TimePoint(std::chrono::milliseconds(1700000000123));
   r.scanId = 99;
 
@@ -61,7 +61,7 @@ TEST_CASE("record: every field survives an encode/decode round trip") {
 TEST_CASE("record: a truncated record or an unknown version is an error, never garbage") {
   baseline::Record r;
   r.info.path = "/x";
-  r.info.type = core::FileType::Dir;
+  r.info.type = events::FileType::Dir;
   const std::string bytes = baseline::encodeRecord(r);
   for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
     CAPTURE(cut);
@@ -80,7 +80,7 @@ baseline::Record fullRecord() {
   baseline::Record r;
   auto& f = r.info;
   f.path = "/etc/app.conf";
-  f.type = core::FileType::File;
+  f.type = events::FileType::File;
   f.size = 4096;
   f.inode = 0xfedcba9876543210ull;
   f.device = 2049;
@@ -95,14 +95,14 @@ baseline::Record fullRecord() {
   f.mimeType = "text/plain";
   f.selinux = "system_u:object_r:etc_t:s0";
   f.acl = "user::rw-,user:1000:r--,group::r--,mask::r--,other::---";
-  f.hashes[core::HashType::Sha256] = std::string(64, 'a');
-  f.hashes[core::HashType::Xxh64] = std::string(16, 'b');
+  f.hashes[events::HashType::Sha256] = std::string(64, 'a');
+  f.hashes[events::HashType::Xxh64] = std::string(16, 'b');
   r.seenAt = core::TimePoint(std::chrono::milliseconds(1700000000123));
   r.scanId = 7;
   return r;
 }
 
-void checkSameStamp(const core::FileStamp& got, const core::FileStamp& want) {
+void checkSameStamp(const events::FileStamp& got, const events::FileStamp& want) {
   CHECK((got.type == want.type));
   CHECK(got.size == want.size);
   CHECK(got.inode == want.inode);
@@ -128,9 +128,9 @@ TEST_CASE("record: its stamp, read in place, says what stampOf says of its metad
     const std::string bytes = baseline::encodeRecord(r);
     auto stamp = baseline::stampOfRecord(bytes);
     REQUIRE(stamp.has_value());
-    checkSameStamp(*stamp, core::stampOf(r.info));
-    CHECK(stamp->hashTypes == (core::FileStamp::hashBit(core::HashType::Sha256) |
-                               core::FileStamp::hashBit(core::HashType::Xxh64)));
+    checkSameStamp(*stamp, events::stampOf(r.info));
+    CHECK(stamp->hashTypes == (events::FileStamp::hashBit(events::HashType::Sha256) |
+                               events::FileStamp::hashBit(events::HashType::Xxh64)));
     CHECK(stamp->hasMimeType);
     CHECK(stamp->setgid);
     // In place: the names point into the record's bytes.
@@ -140,12 +140,12 @@ TEST_CASE("record: its stamp, read in place, says what stampOf says of its metad
   SUBCASE("a directory: no size, no MIME type, no digests") {
     baseline::Record r;
     r.info.path = "/etc";
-    r.info.type = core::FileType::Dir;
+    r.info.type = events::FileType::Dir;
     r.info.owner = "root";
     const std::string bytes = baseline::encodeRecord(r);
     auto stamp = baseline::stampOfRecord(bytes);
     REQUIRE(stamp.has_value());
-    checkSameStamp(*stamp, core::stampOf(r.info));
+    checkSameStamp(*stamp, events::stampOf(r.info));
     CHECK_FALSE(stamp->size.has_value());
     CHECK_FALSE(stamp->hasMimeType);
     CHECK(stamp->hashTypes == 0);

@@ -7,18 +7,18 @@
 #include <string>
 
 #include "baseline/rocksdb_store.h"
-#include "core/durable_queue.h"
+#include "queue/durable_queue.h"
 
 using namespace fim;
 
 namespace {
 
-core::FileEvent sampleEvent(std::uint64_t i) {
-  core::FileEvent e;
+events::FileEvent sampleEvent(std::uint64_t i) {
+  events::FileEvent e;
   e.timestamp = core::TimePoint(std::chrono::milliseconds(1763700000000 + static_cast<std::int64_t>(i)));
-  e.actions = {core::Action::Updated, core::Action::AttributesModified};
+  e.actions = {events::Action::Updated, events::Action::AttributesModified};
   e.file.path = "/srv/www/site/assets/" + std::to_string(i % 1000) + "/page-" + std::to_string(i) + ".html";
-  e.file.type = core::FileType::File;
+  e.file.type = events::FileType::File;
   e.file.size = 4096 + i % 1000;
   e.file.inode = 1000000 + i;
   e.file.device = 2049;
@@ -30,14 +30,14 @@ core::FileEvent sampleEvent(std::uint64_t i) {
   e.file.mtime = e.timestamp;
   e.file.ctime = e.timestamp;
   e.file.mimeType = "text/html";
-  e.file.hashes[core::HashType::Sha1] = "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed";
-  e.file.hashes[core::HashType::Sha256] = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9";
+  e.file.hashes[events::HashType::Sha1] = "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed";
+  e.file.hashes[events::HashType::Sha256] = "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9";
   e.changedAttributes = {"hash.sha1", "hash.sha256", "size", "mtime", "mode"};
-  core::FileInfo previous = e.file;
+  events::FileInfo previous = e.file;
   previous.size = 3000;
   previous.mode = 0664;
-  previous.hashes[core::HashType::Sha1] = "0a4d55a8d778e5022fab701977c5d840bbc486d0";
-  previous.hashes[core::HashType::Sha256] = "dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f";
+  previous.hashes[events::HashType::Sha1] = "0a4d55a8d778e5022fab701977c5d840bbc486d0";
+  previous.hashes[events::HashType::Sha256] = "dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f";
   e.previous = previous;
   return e;
 }
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   core::Metrics metrics;
-  core::DurableQueue queue(**store, ~0ull, metrics);
+  queue::DurableQueue queue(**store, ~0ull, metrics);
   if (auto opened = queue.open(); !opened) {
     std::fprintf(stderr, "%s\n", opened.error().message().c_str());
     return 1;

@@ -128,7 +128,7 @@ TEST_CASE("level filters, and \"warning\" is accepted") {
   options.level = "verbose";
   const auto bad = initLogging(options);
   REQUIRE_FALSE(bad);
-  // Compared as text: doctest finds fim::core::toString(ErrorCode) by ADL and cannot stringify the enum.
+  // Compared as text: doctest finds fim::events::toString(ErrorCode) by ADL and cannot stringify the enum.
   CHECK(std::string(toString(bad.error().code())) == "invalid_argument");
 }
 

@@ -44,8 +44,8 @@ config::Config twoModules() {
   return config;
 }
 
-core::Metadata initialMetadata(const std::string& hostName) {
-  core::Metadata m;
+events::Metadata initialMetadata(const std::string& hostName) {
+  events::Metadata m;
   m.agent = {.id = "7e061f66-bf86-41e2-858d-d5cbe22e06b1", .ephemeralId = "5c919e9b-3b1f-4426-b93f-f5705bac73f9",
              .name = "agent-x", .version = "0.1.0"};
   m.host.hostname = hostName;
@@ -53,8 +53,8 @@ core::Metadata initialMetadata(const std::string& hostName) {
   return m;
 }
 
-core::FileEvent eventOf(std::size_t module) {
-  core::FileEvent event;
+events::FileEvent eventOf(std::size_t module) {
+  events::FileEvent event;
   event.module = module;
   event.file.path = "/etc/passwd";
   return event;
@@ -247,12 +247,12 @@ TEST_CASE("enrichBatch: every event of the batch is appended in order with its t
   core::Metrics metrics;
   const auto config = twoModules();
   Enricher enricher(config, metrics, initialMetadata("old-name"));
-  std::vector<core::FileEvent> batch;
+  std::vector<events::FileEvent> batch;
   for (int i = 0; i < 600; ++i) {
     batch.push_back(eventOf(i % 2));
     batch.back().sequence = static_cast<std::uint64_t>(i + 1);
   }
-  std::vector<core::EnrichedEvent> all;
+  std::vector<events::EnrichedEvent> all;
   enricher.enrichBatch(batch, all);
   CHECK(batch.empty());
   batch.push_back(eventOf(0));

@@ -10,7 +10,7 @@ namespace {
 struct OsCase {
   const char* name;
   const char* text;
-  core::OsInfo expected;
+  events::OsInfo expected;
 };
 
 const OsCase kCases[] = {

@@ -17,7 +17,7 @@
 #include <rapidjson/stringbuffer.h>
 
 #include "config/config.h"
-#include "core/event.h"
+#include "events/file_event.h"
 
 namespace fim::testing {
 
@@ -27,8 +27,8 @@ inline core::TimePoint fixedTime(std::int64_t millis = 1650445339365) {  // 2022
   return core::TimePoint(std::chrono::milliseconds(millis));
 }
 
-inline std::shared_ptr<const core::Metadata> fullMetadata(bool withCloud = true) {
-  auto m = std::make_shared<core::Metadata>();
+inline std::shared_ptr<const events::Metadata> fullMetadata(bool withCloud = true) {
+  auto m = std::make_shared<events::Metadata>();
   m->agent = {.id = "7e061f66-bf86-41e2-858d-d5cbe22e06b1", .ephemeralId = "5c919e9b-3b1f-4426-b93f-f5705bac73f9",
               .name = "docker-fleet-agent", .type = "fimbeat", .version = "0.1.0"};
   m->host.hostname = "docker-fleet-agent";
@@ -41,17 +41,17 @@ inline std::shared_ptr<const core::Metadata> fullMetadata(bool withCloud = true)
   m->host.mac = {"02-42-AC-12-00-07"};
   m->host.containerized = false;
   if (withCloud) {
-    m->cloud = core::CloudInfo{.provider = "aws", .region = "eu-west-1", .availabilityZone = "eu-west-1a",
+    m->cloud = events::CloudInfo{.provider = "aws", .region = "eu-west-1", .availabilityZone = "eu-west-1a",
                                .instanceId = "i-0123456789abcdef0", .instanceName = "", .machineType = "t3.medium",
                                .accountId = "123456789012", .projectId = "", .serviceName = "EC2"};
   }
   return m;
 }
 
-inline core::FileInfo regularFile(std::string path, std::uint64_t size) {
-  core::FileInfo f;
+inline events::FileInfo regularFile(std::string path, std::uint64_t size) {
+  events::FileInfo f;
   f.path = std::move(path);
-  f.type = core::FileType::File;
+  f.type = events::FileType::File;
   f.size = size;
   f.inode = 56198717;
   f.device = 2049;
@@ -63,13 +63,13 @@ inline core::FileInfo regularFile(std::string path, std::uint64_t size) {
   f.mtime = fixedTime(1650445339361);
   f.ctime = fixedTime(1650445339361);
   f.mimeType = "text/plain";
-  f.hashes[core::HashType::Sha1] = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
-  f.hashes[core::HashType::Sha256] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  f.hashes[events::HashType::Sha1] = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+  f.hashes[events::HashType::Sha256] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
   return f;
 }
 
-inline core::ProcessInfo editorProcess() {
-  core::ProcessInfo p;
+inline events::ProcessInfo editorProcess() {
+  events::ProcessInfo p;
   p.pid = 4242;
   p.name = "vim";
   p.executable = "/usr/bin/vim.basic";
@@ -85,8 +85,8 @@ inline core::ProcessInfo editorProcess() {
   return p;
 }
 
-inline core::EnrichedEvent enrichedEvent(std::vector<core::Action> actions, core::FileInfo file) {
-  core::EnrichedEvent e;
+inline events::EnrichedEvent enrichedEvent(std::vector<events::Action> actions, events::FileInfo file) {
+  events::EnrichedEvent e;
   e.event.timestamp = fixedTime();
   e.event.actions = std::move(actions);
   e.event.file = std::move(file);
@@ -97,16 +97,16 @@ inline core::EnrichedEvent enrichedEvent(std::vector<core::Action> actions, core
 }
 
 // One event for each case the golden documents cover, by golden file name.
-inline std::vector<std::pair<std::string, core::EnrichedEvent>> goldenEvents() {
-  using core::Action;
-  std::vector<std::pair<std::string, core::EnrichedEvent>> out;
+inline std::vector<std::pair<std::string, events::EnrichedEvent>> goldenEvents() {
+  using events::Action;
+  std::vector<std::pair<std::string, events::EnrichedEvent>> out;
   out.emplace_back("created", enrichedEvent({Action::Created}, regularFile("/etc/cron.d/backup", 120)));
 
   auto updated = enrichedEvent({Action::Updated}, regularFile("/etc/hosts", 220));
   updated.event.previous = updated.event.file;
   updated.event.previous->size = 180;
-  updated.event.previous->hashes[core::HashType::Sha1] = "0a4d55a8d778e5022fab701977c5d840bbc486d0";
-  updated.event.previous->hashes[core::HashType::Sha256] = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+  updated.event.previous->hashes[events::HashType::Sha1] = "0a4d55a8d778e5022fab701977c5d840bbc486d0";
+  updated.event.previous->hashes[events::HashType::Sha256] = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
   updated.event.previous->mtime = fixedTime(1650440000000);
   updated.event.changedAttributes = {"size", "mtime", "hash.sha1", "hash.sha256"};
   updated.event.process = editorProcess();
@@ -122,7 +122,7 @@ inline std::vector<std::pair<std::string, core::EnrichedEvent>> goldenEvents() {
   attrs.event.previous->setuid = false;
   attrs.event.previous->uid = 0;
   attrs.event.previous->owner = "root";
-  attrs.event.previous->hashes[core::HashType::Sha256] = "5feceb66ffc86f38d952786c6d696c79c2dbc239dd4e91b46729d73a27fb57e9";
+  attrs.event.previous->hashes[events::HashType::Sha256] = "5feceb66ffc86f38d952786c6d696c79c2dbc239dd4e91b46729d73a27fb57e9";
   attrs.event.file.selinux = "system_u:object_r:bin_t:s0";
   attrs.event.file.acl = "user::rwx,user:1000:r--,group::r-x,mask::r-x,other::r-x";
   attrs.event.changedAttributes = {"uid", "owner", "mode", "setuid", "acl", "hash.sha256"};
@@ -131,7 +131,7 @@ inline std::vector<std::pair<std::string, core::EnrichedEvent>> goldenEvents() {
   // A deletion carries the baseline's last record of the file.
   auto deleted = enrichedEvent({Action::Deleted}, regularFile("/var/www/html/index.php", 3120));
   deleted.event.file.mimeType = "text/x-php";
-  core::ProcessInfo exited;
+  events::ProcessInfo exited;
   exited.pid = 31337;
   exited.exited = true;
   deleted.event.process = exited;
@@ -142,9 +142,9 @@ inline std::vector<std::pair<std::string, core::EnrichedEvent>> goldenEvents() {
   moved.event.previousPath = "/srv/data/report.draft.pdf";
   out.emplace_back("moved", std::move(moved));
 
-  core::FileInfo dir;
+  events::FileInfo dir;
   dir.path = "/etc/ssh";
-  dir.type = core::FileType::Dir;
+  dir.type = events::FileType::Dir;
   dir.inode = 1311;
   dir.mode = 0755;
   dir.owner = "root";
@@ -157,7 +157,7 @@ inline std::vector<std::pair<std::string, core::EnrichedEvent>> goldenEvents() {
   out.emplace_back("initial_scan", std::move(scan));
 
   auto link = regularFile("/etc/alternatives/editor", 0);
-  link.type = core::FileType::Symlink;
+  link.type = events::FileType::Symlink;
   link.size.reset();
   link.hashes.clear();
   link.mimeType.reset();
@@ -166,7 +166,7 @@ inline std::vector<std::pair<std::string, core::EnrichedEvent>> goldenEvents() {
   auto config = enrichedEvent({Action::ConfigChange}, link);
   out.emplace_back("config_change", std::move(config));
 
-  core::FileInfo unreadable;
+  events::FileInfo unreadable;
   unreadable.path = "/srv/private/bad\xff\xfe.txt";
   auto error = enrichedEvent({Action::Created}, unreadable);
   error.event.errorMessage = "failed to read /srv/private/bad\xff\xfe.txt: Permission denied";

@@ -61,8 +61,8 @@ std::vector<std::string> allDocuments() {
   mapper::DocumentBuilder builder(testing::testConfig(), metrics);
   std::vector<std::string> docs;
   for (const auto& [name, event] : testing::goldenEvents()) docs.push_back(builder.build(event));
-  auto full = enrichedEvent({core::Action::Updated, core::Action::AttributesModified}, testing::regularFile("/usr/bin/tool.tar.gz", 10));
-  for (auto t : core::allHashTypes()) full.event.file.hashes[t] = "00ff";
+  auto full = enrichedEvent({events::Action::Updated, events::Action::AttributesModified}, testing::regularFile("/usr/bin/tool.tar.gz", 10));
+  for (auto t : events::allHashTypes()) full.event.file.hashes[t] = "00ff";
   full.event.file.setuid = true;
   full.event.file.setgid = true;
   full.event.file.selinux = "system_u:object_r:bin_t:s0";
@@ -70,12 +70,12 @@ std::vector<std::string> allDocuments() {
   full.event.previous = full.event.file;
   full.event.changedAttributes = {"type", "size", "inode", "uid", "gid", "owner", "group", "mode", "setuid", "setgid",
                                   "mtime", "ctime", "target_path", "mime_type", "selinux", "acl"};
-  for (auto t : core::allHashTypes()) full.event.changedAttributes.push_back(std::string("hash.") + core::toString(t));
+  for (auto t : events::allHashTypes()) full.event.changedAttributes.push_back(std::string("hash.") + events::toString(t));
   full.event.previous->targetPath = "/old/target";
   full.event.previousPath = "/usr/bin/tool.old.tar.gz";
   full.event.process = testing::editorProcess();
   full.event.errorMessage = "failed to hash: Input/output error";
-  auto meta = std::make_shared<core::Metadata>(*testing::fullMetadata());
+  auto meta = std::make_shared<events::Metadata>(*testing::fullMetadata());
   meta->cloud->instanceName = "web-1";
   meta->cloud->projectId = "proj-1";
   full.metadata = meta;
@@ -114,7 +114,7 @@ TEST_CASE("each action's document matches its golden file exactly") {
 TEST_CASE("a document has the sample event's shape: nested objects, arrays for event.type/action/category") {
   core::Metrics metrics;
   mapper::DocumentBuilder builder(testing::testConfig(), metrics);
-  auto doc = parseJson(builder.build(enrichedEvent({core::Action::InitialScan}, testing::regularFile("/tmp/done", 0))));
+  auto doc = parseJson(builder.build(enrichedEvent({events::Action::InitialScan}, testing::regularFile("/tmp/done", 0))));
   CHECK(std::string(doc["event"]["kind"].GetString()) == "event");
   CHECK(std::string(doc["event"]["category"][0].GetString()) == "file");
   CHECK(std::string(doc["event"]["type"][0].GetString()) == "info");
@@ -143,7 +143,7 @@ TEST_CASE("a document has the sample event's shape: nested objects, arrays for e
 TEST_CASE("process, user, group and container come from the process that made the change") {
   core::Metrics metrics;
   mapper::DocumentBuilder builder(testing::testConfig(), metrics);
-  auto e = enrichedEvent({core::Action::Updated}, testing::regularFile("/etc/hosts", 1));
+  auto e = enrichedEvent({events::Action::Updated}, testing::regularFile("/etc/hosts", 1));
   e.event.process = testing::editorProcess();
   e.event.process->userId = 1000;
   e.event.process->groupId = 100;
@@ -157,7 +157,7 @@ TEST_CASE("process, user, group and container come from the process that made th
   CHECK(std::string(doc["container"]["runtime"].GetString()) == "docker");
   CHECK_FALSE((doc.HasMember("file_integrity") && doc["file_integrity"].HasMember("process")));
 
-  e.event.process = core::ProcessInfo{.pid = 99, .exited = true};
+  e.event.process = events::ProcessInfo{.pid = 99, .exited = true};
   doc = parseJson(builder.build(e));
   CHECK(doc["process"]["pid"].GetInt64() == 99);
   CHECK_FALSE(doc["process"].HasMember("name"));
@@ -168,10 +168,10 @@ TEST_CASE("process, user, group and container come from the process that made th
 TEST_CASE("several actions map to distinct event types in order") {
   core::Metrics metrics;
   mapper::DocumentBuilder builder(testing::testConfig(), metrics);
-  core::FileInfo dir;
+  events::FileInfo dir;
   dir.path = "/etc";
-  dir.type = core::FileType::Dir;
-  auto doc = parseJson(builder.build(enrichedEvent({core::Action::Updated, core::Action::AttributesModified, core::Action::ConfigChange}, dir)));
+  dir.type = events::FileType::Dir;
+  auto doc = parseJson(builder.build(enrichedEvent({events::Action::Updated, events::Action::AttributesModified, events::Action::ConfigChange}, dir)));
   CHECK(doc["event"]["action"].Size() == 3);
   CHECK(std::string(doc["event"]["action"][1].GetString()) == "attributes_modified");
   CHECK(doc["event"]["type"].Size() == 1);
@@ -182,7 +182,7 @@ TEST_CASE("several actions map to distinct event types in order") {
 TEST_CASE("a path that is not UTF-8 still gives valid JSON, bad bytes become U+FFFD") {
   core::Metrics metrics;
   mapper::DocumentBuilder builder(testing::testConfig(), metrics);
-  auto doc = parseJson(builder.build(enrichedEvent({core::Action::Created}, testing::regularFile("/srv/bad\xff.txt", 1))));
+  auto doc = parseJson(builder.build(enrichedEvent({events::Action::Created}, testing::regularFile("/srv/bad\xff.txt", 1))));
   CHECK(std::string(doc["file"]["path"].GetString()) == "/srv/bad\xEF\xBF\xBD.txt");
   CHECK(std::string(doc["file"]["name"].GetString()) == "bad\xEF\xBF\xBD.txt");
 }
@@ -275,7 +275,7 @@ TEST_CASE("metadata formats: mode, name, extension") {
 TEST_CASE("a full document: strings for ids, octal mode, setuid only when set, ms timestamps, all hashes") {
   core::Metrics metrics;
   mapper::DocumentBuilder builder(testing::testConfig(), metrics);
-  auto e = enrichedEvent({core::Action::AttributesModified}, testing::regularFile("/usr/bin/passwd", 59976));
+  auto e = enrichedEvent({events::Action::AttributesModified}, testing::regularFile("/usr/bin/passwd", 59976));
   auto& f = e.event.file;
   f.mode = 04755;
   f.setuid = true;
@@ -308,7 +308,7 @@ TEST_CASE("the _id is deterministic: the same queued event gives the same id, an
   core::Metrics metrics;
   mapper::DocumentBuilder first(testing::testConfig(), metrics);
   mapper::DocumentBuilder second(testing::testConfig(), metrics);  // e.g. after a restart
-  const auto event = enrichedEvent({core::Action::Updated}, testing::regularFile("/etc/hosts", 1));
+  const auto event = enrichedEvent({events::Action::Updated}, testing::regularFile("/etc/hosts", 1));
   const auto a = first.map(event);
   REQUIRE(a);
   CHECK(a->sequence == 17);
@@ -328,10 +328,10 @@ TEST_CASE("the _id is deterministic: the same queued event gives the same id, an
   other.event.file.path = "/etc/hostname";
   CHECK(first.map(other)->id != a->id);
   other = event;
-  other.event.actions = {core::Action::Updated, core::Action::AttributesModified};
+  other.event.actions = {events::Action::Updated, events::Action::AttributesModified};
   CHECK(first.map(other)->id != a->id);
   other = event;
-  auto meta = std::make_shared<core::Metadata>(*event.metadata);
+  auto meta = std::make_shared<events::Metadata>(*event.metadata);
   meta->agent.id = "another-agent";
   other.metadata = meta;
   CHECK(first.map(other)->id != a->id);
@@ -343,13 +343,13 @@ TEST_CASE("the _id is deterministic: the same queued event gives the same id, an
 TEST_CASE("mapBatch() maps every event of a batch in order and empties the batch") {
   core::Metrics metrics;
   mapper::DocumentBuilder builder(testing::testConfig(), metrics);
-  std::vector<core::EnrichedEvent> batch;
+  std::vector<events::EnrichedEvent> batch;
   for (std::uint64_t i = 1; i <= 3; ++i) {
-    auto e = enrichedEvent({core::Action::Created}, testing::regularFile("/tmp/f" + std::to_string(i), i));
+    auto e = enrichedEvent({events::Action::Created}, testing::regularFile("/tmp/f" + std::to_string(i), i));
     e.event.sequence = i;
     batch.push_back(std::move(e));
   }
-  std::vector<core::EncodedEvent> got;
+  std::vector<events::EncodedEvent> got;
   builder.mapBatch(batch, got);
   CHECK(batch.empty());
   REQUIRE(got.size() == 3);

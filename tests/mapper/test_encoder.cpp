@@ -4,7 +4,7 @@
 
 #include <spdlog/sinks/base_sink.h>
 
-#include "core/document_filter.h"
+#include "mapper/document_filter.h"
 #include "core/logging.h"
 #include "core/metrics.h"
 #include "core/utf8.h"
@@ -71,7 +71,7 @@ class CountingSink : public spdlog::sinks::base_sink<std::mutex> {
   void flush_() override {}
 };
 
-class FunctionFilter : public core::DocumentFilter {
+class FunctionFilter : public mapper::DocumentFilter {
  public:
   explicit FunctionFilter(std::function<bool(rapidjson::Document&, std::size_t)> f) : f_(std::move(f)) {}
   bool apply(rapidjson::Document& document, std::size_t module) const override { return f_(document, module); }
@@ -237,10 +237,10 @@ TEST_CASE("processors: a filter may drop an event, add dotted keys, rename and r
     return true;
   });
   mapper::DocumentBuilder builder(testing::testConfig(), metrics, &filter);
-  CHECK_FALSE(builder.map(testing::enrichedEvent({core::Action::Created}, testing::regularFile("/tmp/drop-me", 1))));
+  CHECK_FALSE(builder.map(testing::enrichedEvent({events::Action::Created}, testing::regularFile("/tmp/drop-me", 1))));
   CHECK(metrics.counter("mapper.events.dropped").value() == 1);
 
-  auto encoded = builder.map(testing::enrichedEvent({core::Action::Created}, testing::regularFile("/tmp/keep", 1)));
+  auto encoded = builder.map(testing::enrichedEvent({events::Action::Created}, testing::regularFile("/tmp/keep", 1)));
   REQUIRE(encoded);
   CHECK(encoded->json.rfind("{\"@timestamp\":\"2022-04-20T09:02:19.365Z\"", 0) == 0);
   auto doc = parseJson(encoded->json);
@@ -269,7 +269,7 @@ TEST_CASE("keep_null is per module") {
   config.modules.emplace_back();
   config.modules.back().keepNull = true;
   mapper::DocumentBuilder builder(config, metrics, &filter);
-  auto event = testing::enrichedEvent({core::Action::Created}, testing::regularFile("/tmp/x", 1));
+  auto event = testing::enrichedEvent({events::Action::Created}, testing::regularFile("/tmp/x", 1));
   CHECK_FALSE(parseJson(builder.build(event))["file"].HasMember("owner"));
   event.event.module = 1;
   auto doc = parseJson(builder.build(event));
@@ -284,7 +284,7 @@ TEST_CASE("a filter that leaves no object gives no document, counted") {
     return true;
   });
   mapper::DocumentBuilder builder(testing::testConfig(), metrics, &filter);
-  CHECK_FALSE(builder.map(testing::enrichedEvent({core::Action::Created}, testing::regularFile("/tmp/x", 1))));
+  CHECK_FALSE(builder.map(testing::enrichedEvent({events::Action::Created}, testing::regularFile("/tmp/x", 1))));
   CHECK(metrics.counter("mapper.events.invalid").value() == 1);
 }
 

@@ -12,8 +12,8 @@
 namespace fim::output::es {
 namespace {
 
-std::vector<core::EncodedEvent> eventsFrom(int first, int count) {
-  std::vector<core::EncodedEvent> events;
+std::vector<events::EncodedEvent> eventsFrom(int first, int count) {
+  std::vector<events::EncodedEvent> events;
   for (int i = first; i < first + count; ++i) {
     events.push_back({static_cast<std::uint64_t>(i), "id-" + std::to_string(i),
                       R"({"@timestamp":"2026-11-21T07:00:00.000Z","n":)" + std::to_string(i) + "}"});
@@ -21,8 +21,8 @@ std::vector<core::EncodedEvent> eventsFrom(int first, int count) {
   return events;
 }
 
-std::vector<const core::EncodedEvent*> pointersTo(const std::vector<core::EncodedEvent>& events) {
-  std::vector<const core::EncodedEvent*> out;
+std::vector<const events::EncodedEvent*> pointersTo(const std::vector<events::EncodedEvent>& events) {
+  std::vector<const events::EncodedEvent*> out;
   for (const auto& e : events) out.push_back(&e);
   return out;
 }

@@ -51,7 +51,7 @@ TEST_CASE("console output writes compact documents one per line") {
   ConsoleOutput output(pretty(false), stream.get());
   const std::vector<std::string> docs{R"({"a":1,"b":{"c":[1,2]}})", R"({"d":"x"})"};
   REQUIRE(output.write(testing::encoded(docs), {}).has_value());
-  REQUIRE(output.write(std::vector<core::EncodedEvent>{}, {}).has_value());
+  REQUIRE(output.write(std::vector<events::EncodedEvent>{}, {}).has_value());
   REQUIRE(output.flush().has_value());
   CHECK(stream.contents() == "{\"a\":1,\"b\":{\"c\":[1,2]}}\n{\"d\":\"x\"}\n");
   CHECK(output.describe() == "console output");

@@ -29,10 +29,10 @@ std::vector<std::string> lines(const std::string& body) {
 }
 
 TEST_CASE("bulk bodies are create actions with _index and _id, each line ending in a newline") {
-  std::vector<core::EncodedEvent> events{{1, "abc", R"({"@timestamp":"2026-01-01T00:00:00.000Z"})"},
+  std::vector<events::EncodedEvent> events{{1, "abc", R"({"@timestamp":"2026-01-01T00:00:00.000Z"})"},
                                          {2, "", R"({"a":1})"},
                                          {3, "q\"uote", R"({"b":2})"}};
-  std::vector<const core::EncodedEvent*> pointers{&events[0], &events[1], &events[2]};
+  std::vector<const events::EncodedEvent*> pointers{&events[0], &events[1], &events[2]};
   const auto body = lines(encodeBulk(pointers, "logs-fim.event-default"));
   REQUIRE(body.size() == 6);
   CHECK(body[0] == R"({"create":{"_index":"logs-fim.event-default","_id":"abc"}})");
@@ -43,7 +43,7 @@ TEST_CASE("bulk bodies are create actions with _index and _id, each line ending 
 }
 
 TEST_CASE("a dead letter keeps the original document as a string with the error and a timestamp") {
-  const core::EncodedEvent original{7, "id-7", R"({"file":{"size":"x"}})"};
+  const events::EncodedEvent original{7, "id-7", R"({"file":{"size":"x"}})"};
   const auto letter = deadLetterEvent(original, "mapper_parsing_exception", "failed to parse field [file.size]",
                                       "2026-11-21T07:00:00.000Z");
   CHECK(letter.id == "id-7");

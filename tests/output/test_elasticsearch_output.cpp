@@ -183,8 +183,8 @@ config::ElasticsearchOutputConfig options(std::vector<std::string> hosts) {
   return o;
 }
 
-std::vector<core::EncodedEvent> events(int n) {
-  std::vector<core::EncodedEvent> out;
+std::vector<events::EncodedEvent> events(int n) {
+  std::vector<events::EncodedEvent> out;
   for (int i = 0; i < n; ++i) {
     out.push_back({static_cast<std::uint64_t>(i + 1), "id-" + std::to_string(i), R"({"n":)" + std::to_string(i) + "}"});
   }
@@ -215,7 +215,7 @@ TEST_CASE_FIXTURE(Fixture, "every item ends in its bucket; only 429 and 5xx item
   CHECK(outcome->deadLettered == 0);
   CHECK(outcome->retry == std::vector<std::size_t>{3, 5, 6});
   CHECK(server.bulks().size() == 1);  // the output never sends anything twice by itself
-  const std::vector<core::EncodedEvent> again{batch[3], batch[5], batch[6]};
+  const std::vector<events::EncodedEvent> again{batch[3], batch[5], batch[6]};
   auto second = output->write(again, {});
   REQUIRE(second.has_value());
   CHECK(second->acked == 3);
@@ -312,13 +312,13 @@ TEST_CASE_FIXTURE(Fixture, "a failing host fails over to the next one") {
   auto o = options({broken.url(), healthy.url()});
   o.bulkMaxSize = 2;
   auto output = make(o);
-  std::vector<core::EncodedEvent> left = events(6);
+  std::vector<events::EncodedEvent> left = events(6);
   std::size_t acked = 0;
   for (int attempt = 0; attempt < 10 && !left.empty(); ++attempt) {  // as the OutputWorker sends them again
     auto outcome = output->write(left, {});
     if (!outcome) continue;
     acked += outcome->acked;
-    std::vector<core::EncodedEvent> again;
+    std::vector<events::EncodedEvent> again;
     for (const std::size_t i : outcome->retry) again.push_back(left[i]);
     left = std::move(again);
   }

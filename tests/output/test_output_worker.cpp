@@ -24,7 +24,7 @@ class ScriptedOutput final : public Output {
 
   void then(Reply reply) { replies_.push_back(std::move(reply)); }
 
-  core::Result<WriteOutcome> write(std::span<const core::EncodedEvent> events, std::stop_token) override {
+  core::Result<WriteOutcome> write(std::span<const events::EncodedEvent> events, std::stop_token) override {
     std::vector<std::string> ids;
     for (const auto& e : events) ids.push_back(e.id);
     writes.push_back(ids);

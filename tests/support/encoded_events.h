@@ -4,14 +4,14 @@
 #include <string>
 #include <vector>
 
-#include "core/event.h"
+#include "events/file_event.h"
 
 namespace fim::testing {
 
-inline std::vector<core::EncodedEvent> encoded(const std::vector<std::string>& docs) {
-  std::vector<core::EncodedEvent> events;
+inline std::vector<events::EncodedEvent> encoded(const std::vector<std::string>& docs) {
+  std::vector<events::EncodedEvent> events;
   for (std::size_t i = 0; i < docs.size(); ++i) {
-    events.push_back(core::EncodedEvent{i + 1, "id-" + std::to_string(i + 1), docs[i]});
+    events.push_back(events::EncodedEvent{i + 1, "id-" + std::to_string(i + 1), docs[i]});
   }
   return events;
 }

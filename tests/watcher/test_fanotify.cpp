@@ -197,7 +197,7 @@ open(d + '/done', 'w').close()
   for (const RawChange& c : changes) {
     CAPTURE(c.path);
     REQUIRE(c.process.has_value());
-    const core::ProcessInfo& p = *c.process;
+    const events::ProcessInfo& p = *c.process;
     CHECK(p.pid == child.pid());
     CHECK_FALSE(p.exited);
     CHECK(p.name == "python3");

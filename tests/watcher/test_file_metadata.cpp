@@ -49,10 +49,10 @@ std::string expectedGroup(gid_t gid) {
 }
 
 // Compared as text: doctest finds fim::core::toString by ADL and cannot stringify the enums.
-std::string typeName(const core::FileInfo& info) { return core::toString(info.type); }
+std::string typeName(const events::FileInfo& info) { return events::toString(info.type); }
 std::string codeName(const core::Error& error) { return core::toString(error.code()); }
 
-core::FileInfo readOk(const std::string& path) {
+events::FileInfo readOk(const std::string& path) {
   watcher::NameCache names;
   watcher::MetadataReader reader(names);
   auto info = reader.read(path);
@@ -71,7 +71,7 @@ TEST_CASE("metadata: regular file has size, mode, inode, device, names and exact
   REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
   const struct stat st = lstatOf(path);
 
-  const core::FileInfo info = readOk(path);
+  const events::FileInfo info = readOk(path);
   CHECK(info.path == path);
   CHECK(typeName(info) == "file");
   REQUIRE(info.size.has_value());

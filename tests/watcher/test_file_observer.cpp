@@ -19,7 +19,7 @@ using fim::testing::TempDir;
 
 namespace {
 
-const std::optional<core::FileInfo> kNoRecord;
+const std::optional<events::FileInfo> kNoRecord;
 
 // One module hashing sha256, MIME sniffing off, no throttling, no baseline.
 struct Observer {
@@ -34,7 +34,7 @@ struct Observer {
   }
 
   // As the walker hands over a file listed as regular and new to the baseline: not stat()ed.
-  std::optional<core::Observation> listedRegular(const std::string& path) {
+  std::optional<events::Observation> listedRegular(const std::string& path) {
     return observer.observe(path, 0, 0, stop.get_token(), watcher::Listed{nullptr, &kNoRecord, true});
   }
 
@@ -44,7 +44,7 @@ struct Observer {
   std::stop_source stop;
 };
 
-std::string typeName(const core::FileInfo& info) { return core::toString(info.type); }
+std::string typeName(const events::FileInfo& info) { return events::toString(info.type); }
 
 // False when the file system has no POSIX ACLs.
 bool setAcl(const std::string& path, const std::string& text) {
@@ -74,7 +74,7 @@ TEST_SUITE("file observer") {
     watcher::NameCache names;
     auto expected = watcher::MetadataReader(names).read(path);
     REQUIRE(expected.has_value());
-    const core::FileInfo& got = seen->info;
+    const events::FileInfo& got = seen->info;
     CHECK(typeName(got) == "file");
     CHECK(got.size == expected->size);
     CHECK(got.inode == expected->inode);
@@ -86,7 +86,7 @@ TEST_SUITE("file observer") {
     CHECK(got.acl == expected->acl);
     CHECK(got.selinux == expected->selinux);
     if (acl) CHECK(got.acl.has_value());
-    CHECK(got.hashes.at(core::HashType::Sha256) == "ecf701f727d9e2d77c4aa49ac6fbbcc997278aca010bddeeb961c10cf54d435a");
+    CHECK(got.hashes.at(events::HashType::Sha256) == "ecf701f727d9e2d77c4aa49ac6fbbcc997278aca010bddeeb961c10cf54d435a");
     CHECK(o.shared.files.value() == 1);
   }
 
@@ -149,15 +149,15 @@ TEST_CASE("metadata: labels read through an open file are that file's, whatever 
 
   watcher::NameCache names;
   watcher::MetadataReader reader(names);
-  core::FileInfo viaFd;
+  events::FileInfo viaFd;
   viaFd.path = path;
-  viaFd.type = core::FileType::File;
+  viaFd.type = events::FileType::File;
   reader.readLabels(viaFd, fd);
   ::close(fd);
   REQUIRE(viaFd.acl.has_value());
   CHECK(viaFd.acl->find("user:") != std::string::npos);
 
-  core::FileInfo viaPath = viaFd;
+  events::FileInfo viaPath = viaFd;
   viaPath.acl.reset();
   reader.readLabels(viaPath);
   CHECK_FALSE(viaPath.acl.has_value());

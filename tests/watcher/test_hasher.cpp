@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/hash_type.h"
+#include "events/hash_type.h"
 #include "support/temp_dir.h"
 #include "watcher/file_hasher.h"
 #include "watcher/hasher.h"
@@ -22,7 +22,7 @@
 
 using namespace fim;
 using fim::testing::TempDir;
-using core::HashType;
+using events::HashType;
 
 namespace {
 
@@ -75,7 +75,7 @@ constexpr const char* kPatternBlake2b512 =
 constexpr const char* kPatternXxh64 = "3955eaf605aa98d0";
 
 watcher::MultiHasher allHasher() {
-  auto hasher = watcher::MultiHasher::create(core::allHashTypes());
+  auto hasher = watcher::MultiHasher::create(events::allHashTypes());
   REQUIRE(hasher.has_value());
   return std::move(*hasher);
 }
@@ -109,7 +109,7 @@ TEST_SUITE("hasher") {
     const auto digests = oneShot(kHello);
     REQUIRE(digests.size() == 16);
     for (const auto& [type, expected] : kHelloDigests) {
-      INFO(core::toString(type));
+      INFO(events::toString(type));
       CHECK(digests.at(type) == expected);
     }
   }
@@ -183,7 +183,7 @@ TEST_SUITE("file_hasher") {
   TEST_CASE("a real file gets the reference digests, its head, size and metadata") {
     TempDir dir;
     const std::string path = dir.write("hello.txt", std::string(kHello));
-    watcher::FileHasher hasher(core::allHashTypes(), nullptr);
+    watcher::FileHasher hasher(events::allHashTypes(), nullptr);
     std::stop_source stop;
     auto outcome = hasher.hash(path, stop.get_token());
     REQUIRE(outcome.has_value());
@@ -207,7 +207,7 @@ TEST_SUITE("file_hasher") {
     const std::string data = pattern();
     const std::string path = dir.write("big.bin", data);
     watcher::RateLimiter limiter(256u << 20, 1u << 20);
-    watcher::FileHasher hasher(core::allHashTypes(), &limiter);
+    watcher::FileHasher hasher(events::allHashTypes(), &limiter);
     auto outcome = hasher.hash(path, std::stop_source().get_token());
     REQUIRE(outcome.has_value());
     CHECK(outcome->hashes == oneShot(data));
@@ -283,7 +283,7 @@ TEST_SUITE("file_hasher") {
   TEST_CASE("a file that changed once is read again and the result matches the new content") {
     TempDir dir;
     const std::string path = dir.write("edited.txt", std::string(kHello));
-    watcher::FileHasher hasher(core::allHashTypes(), nullptr);
+    watcher::FileHasher hasher(events::allHashTypes(), nullptr);
     hasher.setAfterReadHookForTesting([&](int attempt) {
       if (attempt == 1) append(path, "second line\n");
     });

@@ -175,7 +175,7 @@ TEST_CASE("process reader: a live child's name, executable, arguments, parent, c
     return seen.executable == "/usr/bin/dash" && seen.args.size() == 4;
   }));
   const ProcessSnapshot snapshot = reader.read(child.pid());
-  const core::ProcessInfo& info = snapshot.info;
+  const events::ProcessInfo& info = snapshot.info;
   CHECK(info.pid == child.pid());
   CHECK_FALSE(info.exited);
   CHECK(info.name == "sh");
@@ -204,7 +204,7 @@ TEST_CASE("process reader: a child running as another user reports that user") {
   watcher::NameCache names;
   ProcessReader reader(names);
   REQUIRE(eventually([&] { return reader.read(child.pid()).info.userId == 65534u; }));
-  const core::ProcessInfo info = reader.read(child.pid()).info;
+  const events::ProcessInfo info = reader.read(child.pid()).info;
   CHECK(info.userName == names.user(65534));
   CHECK(info.groupId == 65534u);
   CHECK(info.groupName == names.group(65534));
@@ -244,7 +244,7 @@ TEST_CASE("process cache: reuses a read within the ttl, rereads after it, outliv
   REQUIRE(child.started());
   REQUIRE(eventually([&] { return reader.read(child.pid()).info.executable == "/usr/bin/dash"; }));
   const auto t0 = std::chrono::steady_clock::now();
-  const core::ProcessInfo first = cache.lookup(child.pid(), t0);
+  const events::ProcessInfo first = cache.lookup(child.pid(), t0);
   CHECK(first.name == "sh");
   CHECK(cache.reads() == 1);
   CHECK(cache.lookup(child.pid(), t0 + std::chrono::milliseconds(100)).executable == "/usr/bin/dash");
@@ -254,10 +254,10 @@ TEST_CASE("process cache: reuses a read within the ttl, rereads after it, outliv
   const pid_t pid = child.pid();
   CHECK(child.release() == 0);
   // Gone now, but read 0 ms ago: the details stay; once stale only the pid is known.
-  const core::ProcessInfo remembered = cache.lookup(pid, t0 + std::chrono::milliseconds(700));
+  const events::ProcessInfo remembered = cache.lookup(pid, t0 + std::chrono::milliseconds(700));
   CHECK_FALSE(remembered.exited);
   CHECK(remembered.executable == "/usr/bin/dash");
-  const core::ProcessInfo forgotten = cache.lookup(pid, t0 + std::chrono::seconds(5));
+  const events::ProcessInfo forgotten = cache.lookup(pid, t0 + std::chrono::seconds(5));
   CHECK(forgotten.exited);
   CHECK(forgotten.pid == pid);
   CHECK(forgotten.name.empty());

@@ -67,8 +67,8 @@ struct Harness {
   core::SystemClock clock;
   std::vector<config::ModuleConfig> modules;
   ScriptedBackend* backend = nullptr;
-  core::BoundedQueue<core::Observation> out{4096};
-  std::vector<core::Observation> seen;
+  core::BoundedQueue<events::Observation> out{4096};
+  std::vector<events::Observation> seen;
   std::unique_ptr<watcher::RealtimeWatcher> watcher;
   std::jthread thread;
 
@@ -97,7 +97,7 @@ struct Harness {
   template <typename Pred>
   bool until(Pred done) {
     const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-    std::vector<core::Observation> batch;
+    std::vector<events::Observation> batch;
     while (std::chrono::steady_clock::now() < deadline) {
       batch.clear();
       if (out.popBatchFor(batch, 64, {}, std::chrono::milliseconds(100)) == 0 && out.closed() && out.size() == 0) {
@@ -119,7 +119,7 @@ struct Harness {
   }
 };
 
-bool isScanDone(const core::Observation& o) { return o.kind == core::Observation::Kind::ScanDone; }
+bool isScanDone(const events::Observation& o) { return o.kind == events::Observation::Kind::ScanDone; }
 
 }  // namespace
 
@@ -129,11 +129,11 @@ TEST_CASE("realtime watcher: a live change is observed exactly as the scan obser
   REQUIRE(h.until(isScanDone));
   auto scanned = std::find_if(h.seen.begin(), h.seen.end(), [&](const auto& o) { return o.info.path == f; });
   REQUIRE(scanned != h.seen.end());
-  const core::FileInfo fromScan = scanned->info;
+  const events::FileInfo fromScan = scanned->info;
   h.backend->report(h.change(RawChange::Kind::Closed, "f"));
-  REQUIRE(h.until([&](const core::Observation& o) { return o.info.path == f; }));
-  const core::Observation& live = h.seen.back();
-  CHECK((live.kind == core::Observation::Kind::Path));
+  REQUIRE(h.until([&](const events::Observation& o) { return o.info.path == f; }));
+  const events::Observation& live = h.seen.back();
+  CHECK((live.kind == events::Observation::Kind::Path));
   CHECK(live.info.hashes == fromScan.hashes);
   CHECK(live.info.size == fromScan.size);
   CHECK(live.info.inode == fromScan.inode);
@@ -153,12 +153,12 @@ TEST_CASE("realtime watcher: moves and deletions become Moved and Deleted observ
   from.cookie = to.cookie = 42;
   h.backend->report(from);
   h.backend->report(to);
-  REQUIRE(h.until([](const core::Observation& o) { return o.kind == core::Observation::Kind::Moved; }));
+  REQUIRE(h.until([](const events::Observation& o) { return o.kind == events::Observation::Kind::Moved; }));
   CHECK(h.seen.back().info.path == (h.dir.path() / "g").string());
   CHECK(h.seen.back().previousPath == std::optional<std::string>((h.dir.path() / "f").string()));
   CHECK_FALSE(h.seen.back().info.hashes.empty());
   h.backend->report(h.change(RawChange::Kind::Deleted, "gone"));
-  REQUIRE(h.until([](const core::Observation& o) { return o.kind == core::Observation::Kind::Deleted; }));
+  REQUIRE(h.until([](const events::Observation& o) { return o.kind == events::Observation::Kind::Deleted; }));
   CHECK(h.seen.back().info.path == (h.dir.path() / "gone").string());
 }
 
@@ -178,8 +178,8 @@ TEST_CASE("realtime watcher: an unwatched directory is rescanned as a subtree, c
   const std::string deep = (h.dir.path() / "deep").string();
   h.backend->report(h.change(RawChange::Kind::Unwatched, "deep"));
   const std::size_t before = h.seen.size();
-  REQUIRE(h.until([&](const core::Observation& o) {
-    return o.kind == core::Observation::Kind::SubtreeDone && o.info.path == deep;
+  REQUIRE(h.until([&](const events::Observation& o) {
+    return o.kind == events::Observation::Kind::SubtreeDone && o.info.path == deep;
   }));
   std::vector<std::string> rescanned;
   for (std::size_t i = before; i < h.seen.size(); ++i) rescanned.push_back(h.seen[i].info.path);
@@ -191,7 +191,7 @@ TEST_CASE("realtime watcher: an unwatched directory is rescanned as a subtree, c
 TEST_CASE("realtime watcher: a backend that cannot start leaves a scan-only watcher that ends after its scan") {
   Harness h(true);
   REQUIRE(h.until(isScanDone));
-  CHECK_FALSE(h.until([](const core::Observation&) { return false; }));  // the queue closes: run() returned
+  CHECK_FALSE(h.until([](const events::Observation&) { return false; }));  // the queue closes: run() returned
 }
 
 TEST_CASE("realtime options: defaults, values and the errors that name the key") {

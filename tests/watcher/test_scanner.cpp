@@ -11,7 +11,8 @@
 #include <map>
 #include <set>
 
-#include "core/event_codec.h"
+#include "core/binary_codec.h"
+#include "events/file_info_codec.h"
 #include "core/metrics.h"
 #include "core/paths.h"
 #include "support/memory_store.h"
@@ -34,7 +35,7 @@ config::ModuleConfig moduleFor(const std::string& root, bool recursive) {
 }
 
 struct ScanResult {
-  std::map<std::string, core::Observation> seen;
+  std::map<std::string, events::Observation> seen;
   bool done = false;
   core::Metrics metrics;
 };
@@ -43,11 +44,11 @@ struct ScanResult {
 void scan(const std::vector<config::ModuleConfig>& modules, ScanResult& result) {
   core::SystemClock clock;
   watcher::Scanner scanner(modules, watcher::resolveRoots(modules), nullptr, clock, result.metrics, {});
-  core::BoundedQueue<core::Observation> queue(100000);
+  core::BoundedQueue<events::Observation> queue(100000);
   std::stop_source stop;
   scanner.run(stop.get_token(), queue);
   while (auto o = queue.tryPop()) {
-    if (o->kind == core::Observation::Kind::ScanDone) {
+    if (o->kind == events::Observation::Kind::ScanDone) {
       CHECK(queue.size() == 0);  // the marker comes last
       result.done = true;
       continue;
@@ -56,7 +57,7 @@ void scan(const std::vector<config::ModuleConfig>& modules, ScanResult& result) 
   }
 }
 
-core::FileType typeOf(const ScanResult& r, const std::string& path) { return r.seen.at(path).info.type; }
+events::FileType typeOf(const ScanResult& r, const std::string& path) { return r.seen.at(path).info.type; }
 
 }  // namespace
 
@@ -112,10 +113,10 @@ TEST_CASE("scanner: recursive walks the tree, non-recursive stops at direct chil
   scan({moduleFor(root, false)}, flat);
   CHECK(flat.done);
   CHECK(flat.seen.size() == 4);  // root, a.txt, sub, link-to-sub
-  CHECK((typeOf(flat, root) == core::FileType::Dir));
-  CHECK((typeOf(flat, root + "/a.txt") == core::FileType::File));
-  CHECK((typeOf(flat, root + "/sub") == core::FileType::Dir));
-  CHECK((typeOf(flat, root + "/link-to-sub") == core::FileType::Symlink));
+  CHECK((typeOf(flat, root) == events::FileType::Dir));
+  CHECK((typeOf(flat, root + "/a.txt") == events::FileType::File));
+  CHECK((typeOf(flat, root + "/sub") == events::FileType::Dir));
+  CHECK((typeOf(flat, root + "/link-to-sub") == events::FileType::Symlink));
 
   ScanResult deep;
   scan({moduleFor(root, true)}, deep);
@@ -136,7 +137,7 @@ TEST_CASE("scanner: hashes every configured type in one pass, skips files over m
   scan({m}, r);
   const auto& small = r.seen.at(dir.str() + "/small").info;
   CHECK(small.hashes.size() == 3);
-  CHECK(small.hashes.at(core::HashType::Sha1) == "f951b101989b2c3b7471710b4e78fc4dbdfa0ca6");
+  CHECK(small.hashes.at(events::HashType::Sha1) == "f951b101989b2c3b7471710b4e78fc4dbdfa0ca6");
   CHECK(small.mimeType == "text/plain");
   const auto& big = r.seen.at(dir.str() + "/big").info;
   CHECK(big.hashes.empty());
@@ -167,7 +168,7 @@ TEST_CASE("scanner: FIFOs and sockets are reported by type and never opened") {
   dir.write("five", "12345");
   ScanResult r;
   scan({moduleFor(root, false)}, r);  // a FIFO opened for reading would block here forever
-  CHECK((typeOf(r, root + "/fifo") == core::FileType::Fifo));
+  CHECK((typeOf(r, root + "/fifo") == events::FileType::Fifo));
   CHECK_FALSE(r.seen.at(root + "/fifo").info.size.has_value());
   CHECK(r.seen.at(root + "/fifo").info.hashes.empty());
   CHECK(r.seen.at(root + "/five").info.size == 5u);
@@ -214,40 +215,40 @@ namespace {
 // The baseline as the scanner reads it: records by path, in path order.
 class MemoryPrior final : public core::PriorState {
  public:
-  std::map<std::string, core::FileInfo> byPath;
+  std::map<std::string, events::FileInfo> byPath;
 
-  core::Result<std::optional<core::FileInfo>> lookup(std::string_view path) override {
+  core::Result<std::optional<events::FileInfo>> lookup(std::string_view path) override {
     auto it = byPath.find(std::string(path));
-    if (it == byPath.end()) return std::optional<core::FileInfo>();
-    return std::optional<core::FileInfo>(it->second);
+    if (it == byPath.end()) return std::optional<events::FileInfo>();
+    return std::optional<events::FileInfo>(it->second);
   }
   // Records stored as core's FileInfo encoding, in path order (the map's).
   std::unique_ptr<core::KvCursor> records() override {
     std::map<std::string, std::string> encoded;
     for (const auto& [path, info] : byPath) {
       core::BinaryWriter w;
-      core::writeFileInfo(w, info);
+      events::writeFileInfo(w, info);
       encoded[path] = w.take();
     }
     return std::make_unique<testing::MemoryStore::MapCursor>(std::move(encoded));
   }
-  std::optional<core::FileStamp> stamp(std::string_view record) const override {
+  std::optional<events::FileStamp> stamp(std::string_view record) const override {
     core::BinaryReader r(record);
-    core::FileStamp stamp;
-    core::readFileStamp(r, stamp);
-    return r.ok() ? std::optional<core::FileStamp>(stamp) : std::nullopt;
+    events::FileStamp stamp;
+    events::readFileStamp(r, stamp);
+    return r.ok() ? std::optional<events::FileStamp>(stamp) : std::nullopt;
   }
-  core::Result<core::FileInfo> decode(std::string_view path, std::string_view record) const override {
+  core::Result<events::FileInfo> decode(std::string_view path, std::string_view record) const override {
     core::BinaryReader r(record);
-    core::FileInfo info;
+    events::FileInfo info;
     info.path = std::string(path);
-    core::readFileInfo(r, info);
+    events::readFileInfo(r, info);
     return info;
   }
 };
 
 struct PriorScan {
-  std::map<std::string, core::Observation> observed;  // the paths that came as observations
+  std::map<std::string, events::Observation> observed;  // the paths that came as observations
   std::multiset<std::uint64_t> unchanged;              // the keys that came as unchanged
   bool done = false;
   std::vector<bool> rootsMatched;                      // the ScanDone's
@@ -259,16 +260,16 @@ PriorScan scanWith(const config::ModuleConfig& module, core::PriorState& prior, 
   watcher::ScanOptions options;
   options.workers = workers;
   watcher::Scanner scanner({module}, watcher::resolveRoots({module}), &prior, clock, metrics, options);
-  core::BoundedQueue<core::Observation> queue(100000);
+  core::BoundedQueue<events::Observation> queue(100000);
   std::stop_source stop;
   scanner.run(stop.get_token(), queue);
   PriorScan result;
   while (auto o = queue.tryPop()) {
-    if (o->kind == core::Observation::Kind::ScanDone) {
+    if (o->kind == events::Observation::Kind::ScanDone) {
       CHECK(queue.size() == 0);  // the marker comes last
       result.done = true;
       result.rootsMatched = o->rootsMatched;
-    } else if (o->kind == core::Observation::Kind::Unchanged) {
+    } else if (o->kind == events::Observation::Kind::Unchanged) {
       CHECK(o->info.path.empty());
       result.unchanged.insert(o->unchangedKeys.begin(), o->unchangedKeys.end());
     } else {

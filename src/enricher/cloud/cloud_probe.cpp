@@ -42,7 +42,7 @@ struct ProviderState {
   std::vector<HttpResponse> responses;
   std::size_t pending = 0;
   bool finished = false;
-  std::optional<core::CloudInfo> cloud;
+  std::optional<events::CloudInfo> cloud;
 };
 
 class Probe {

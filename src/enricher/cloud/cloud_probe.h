@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "core/metadata.h"
+#include "events/metadata.h"
 
 namespace fim::enricher {
 
@@ -22,7 +22,7 @@ struct CloudProbeOptions {
 };
 
 struct CloudProbeResult {
-  std::optional<core::CloudInfo> cloud;  // nullopt: no provider answered validly in time
+  std::optional<events::CloudInfo> cloud;  // nullopt: no provider answered validly in time
   std::vector<std::string> failures;     // "gcp: GET /computeMetadata/...: HTTP 404", one per provider that failed
   std::chrono::milliseconds elapsed{0};
 };

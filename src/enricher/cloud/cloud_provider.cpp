@@ -64,7 +64,7 @@ core::Status expectOk(const HttpRequest& request, const HttpResponse& response) 
 // Providers whose whole answer is one JSON document from one GET.
 class JsonProvider : public CloudProvider {
  public:
-  using Parser = core::Result<core::CloudInfo> (*)(std::string_view);
+  using Parser = core::Result<events::CloudInfo> (*)(std::string_view);
   JsonProvider(std::string_view name, HttpRequest request, Parser parse)
       : name_(name), request_(std::move(request)), parse_(parse) {}
 
@@ -112,7 +112,7 @@ class AwsProvider : public CloudProvider {
 // Providers that answer one plain-text value per endpoint; every endpoint must answer.
 class TextProvider : public CloudProvider {
  public:
-  using Build = core::CloudInfo (*)(const std::vector<std::string>&);
+  using Build = events::CloudInfo (*)(const std::vector<std::string>&);
   TextProvider(std::string_view name, std::vector<HttpRequest> requests, Build build)
       : name_(name), requests_(std::move(requests)), build_(build) {}
 
@@ -154,7 +154,7 @@ std::unique_ptr<CloudProvider> makeProvider(const std::string& name) {
         std::vector<HttpRequest>{get("/2009-04-04/meta-data/instance-id"), get("/2009-04-04/meta-data/instance-type"),
                                  get("/2009-04-04/meta-data/hostname"), get("/2009-04-04/meta-data/placement/availability-zone")},
         [](const std::vector<std::string>& v) {
-          return core::CloudInfo{.provider = "openstack", .availabilityZone = v[3], .instanceId = v[0],
+          return events::CloudInfo{.provider = "openstack", .availabilityZone = v[3], .instanceId = v[0],
                                  .instanceName = v[2], .machineType = v[1], .serviceName = "Nova"};
         });
   }
@@ -164,7 +164,7 @@ std::unique_ptr<CloudProvider> makeProvider(const std::string& name) {
         std::vector<HttpRequest>{get("/hetzner/v1/metadata/instance-id"), get("/hetzner/v1/metadata/hostname"),
                                  get("/hetzner/v1/metadata/availability-zone"), get("/hetzner/v1/metadata/region")},
         [](const std::vector<std::string>& v) {
-          return core::CloudInfo{.provider = "hetzner", .region = v[3], .availabilityZone = v[2], .instanceId = v[0],
+          return events::CloudInfo{.provider = "hetzner", .region = v[3], .availabilityZone = v[2], .instanceId = v[0],
                                  .instanceName = v[1], .serviceName = "Cloud"};
         });
   }
@@ -210,11 +210,11 @@ core::Result<std::string> metadataText(std::string_view body) {
   return std::string(body);
 }
 
-core::Result<core::CloudInfo> parseAwsIdentityDocument(std::string_view json) {
+core::Result<events::CloudInfo> parseAwsIdentityDocument(std::string_view json) {
   simdjson::dom::parser parser;
   auto doc = parseObject(parser, json, "EC2 instance identity document");
   if (!doc) return std::unexpected(doc.error());
-  core::CloudInfo cloud{.provider = "aws",
+  events::CloudInfo cloud{.provider = "aws",
                         .region = text(*doc, "region"),
                         .availabilityZone = text(*doc, "availabilityZone"),
                         .instanceId = text(*doc, "instanceId"),
@@ -226,7 +226,7 @@ core::Result<core::CloudInfo> parseAwsIdentityDocument(std::string_view json) {
   return cloud;
 }
 
-core::Result<core::CloudInfo> parseGcpMetadata(std::string_view json) {
+core::Result<events::CloudInfo> parseGcpMetadata(std::string_view json) {
   simdjson::dom::parser parser;
   auto doc = parseObject(parser, json, "GCE metadata");
   if (!doc) return std::unexpected(doc.error());
@@ -234,7 +234,7 @@ core::Result<core::CloudInfo> parseGcpMetadata(std::string_view json) {
   if ((*doc)["instance"].get(instance) != simdjson::SUCCESS || !instance.is_object()) {
     return core::fail(core::ErrorCode::Parse, "GCE metadata has no instance object");
   }
-  core::CloudInfo cloud{.provider = "gcp",
+  events::CloudInfo cloud{.provider = "gcp",
                         .availabilityZone = lastSegment(text(instance, "zone")),
                         .instanceId = text(instance, "id"),
                         .instanceName = text(instance, "name"),
@@ -248,11 +248,11 @@ core::Result<core::CloudInfo> parseGcpMetadata(std::string_view json) {
   return cloud;
 }
 
-core::Result<core::CloudInfo> parseAzureCompute(std::string_view json) {
+core::Result<events::CloudInfo> parseAzureCompute(std::string_view json) {
   simdjson::dom::parser parser;
   auto doc = parseObject(parser, json, "Azure compute metadata");
   if (!doc) return std::unexpected(doc.error());
-  core::CloudInfo cloud{.provider = "azure",
+  events::CloudInfo cloud{.provider = "azure",
                         .region = text(*doc, "location"),
                         .instanceId = text(*doc, "vmId"),
                         .instanceName = text(*doc, "name"),
@@ -263,11 +263,11 @@ core::Result<core::CloudInfo> parseAzureCompute(std::string_view json) {
   return cloud;
 }
 
-core::Result<core::CloudInfo> parseDigitalOceanMetadata(std::string_view json) {
+core::Result<events::CloudInfo> parseDigitalOceanMetadata(std::string_view json) {
   simdjson::dom::parser parser;
   auto doc = parseObject(parser, json, "DigitalOcean metadata");
   if (!doc) return std::unexpected(doc.error());
-  core::CloudInfo cloud{.provider = "digitalocean",
+  events::CloudInfo cloud{.provider = "digitalocean",
                         .region = text(*doc, "region"),
                         .instanceId = text(*doc, "droplet_id"),
                         .serviceName = "Droplets"};

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/metadata.h"
+#include "events/metadata.h"
 #include "core/result.h"
 
 namespace fim::enricher {
@@ -38,7 +38,7 @@ class CloudProvider {
   // when none, the outcome.
   struct Next {
     std::vector<HttpRequest> requests;
-    std::optional<core::Result<core::CloudInfo>> outcome;
+    std::optional<core::Result<events::CloudInfo>> outcome;
   };
   virtual Next afterRound(std::size_t round, const std::vector<HttpResponse>& responses) const = 0;
 };
@@ -56,10 +56,10 @@ const std::vector<std::string>& allCloudProviders();
 std::vector<std::unique_ptr<CloudProvider>> makeCloudProviders(const std::vector<std::string>& names);
 
 // Parsers of each service's answer, each requiring the fields that identify an instance.
-[[nodiscard]] core::Result<core::CloudInfo> parseAwsIdentityDocument(std::string_view json);
-[[nodiscard]] core::Result<core::CloudInfo> parseGcpMetadata(std::string_view json);
-[[nodiscard]] core::Result<core::CloudInfo> parseAzureCompute(std::string_view json);
-[[nodiscard]] core::Result<core::CloudInfo> parseDigitalOceanMetadata(std::string_view json);
+[[nodiscard]] core::Result<events::CloudInfo> parseAwsIdentityDocument(std::string_view json);
+[[nodiscard]] core::Result<events::CloudInfo> parseGcpMetadata(std::string_view json);
+[[nodiscard]] core::Result<events::CloudInfo> parseAzureCompute(std::string_view json);
+[[nodiscard]] core::Result<events::CloudInfo> parseDigitalOceanMetadata(std::string_view json);
 
 // A one-value text answer (OpenStack's and Hetzner's per-field endpoints): trimmed, at most
 // 255 bytes of printable ASCII without '<' (an HTML error page is not a value).

@@ -17,7 +17,7 @@ BulkEncoder::~BulkEncoder() {
 
 void BulkEncoder::recycle(std::string&& body) { spare_ = std::move(body); }
 
-core::Result<std::string> BulkEncoder::encode(std::span<const core::EncodedEvent* const> events, const std::string& index) {
+core::Result<std::string> BulkEncoder::encode(std::span<const events::EncodedEvent* const> events, const std::string& index) {
   std::string& text = gzip() ? ndjson_ : spare_;
   text.clear();
   for (const auto* e : events) appendCreate(text, index, *e);

@@ -6,7 +6,7 @@
 #include <span>
 #include <string>
 
-#include "core/event.h"
+#include "events/file_event.h"
 #include "core/result.h"
 
 struct z_stream_s;
@@ -23,7 +23,7 @@ class BulkEncoder {
   bool gzip() const { return level_ > 0; }
   // The body for these events (encodeBulk's NDJSON, gzipped when gzip()). Give it back with
   // recycle() once sent, so the next request reuses its memory.
-  [[nodiscard]] core::Result<std::string> encode(std::span<const core::EncodedEvent* const> events, const std::string& index);
+  [[nodiscard]] core::Result<std::string> encode(std::span<const events::EncodedEvent* const> events, const std::string& index);
   void recycle(std::string&& body);
 
  private:

@@ -14,7 +14,7 @@ void writeString(JsonWriter& w, const std::string& s) { w.String(s.data(), stati
 
 }  // namespace
 
-void appendCreate(std::string& body, const std::string& index, const core::EncodedEvent& event) {
+void appendCreate(std::string& body, const std::string& index, const events::EncodedEvent& event) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
@@ -34,7 +34,7 @@ void appendCreate(std::string& body, const std::string& index, const core::Encod
   body += '\n';
 }
 
-std::string encodeBulk(std::span<const core::EncodedEvent* const> events, const std::string& index) {
+std::string encodeBulk(std::span<const events::EncodedEvent* const> events, const std::string& index) {
   std::size_t size = 0;
   for (const auto* e : events) size += e->json.size() + e->id.size() + index.size() + 40;
   std::string body;
@@ -43,7 +43,7 @@ std::string encodeBulk(std::span<const core::EncodedEvent* const> events, const 
   return body;
 }
 
-core::EncodedEvent deadLetterEvent(const core::EncodedEvent& original, const std::string& errorType,
+events::EncodedEvent deadLetterEvent(const events::EncodedEvent& original, const std::string& errorType,
                                    const std::string& errorMessage, const std::string& timestamp) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
@@ -60,7 +60,7 @@ core::EncodedEvent deadLetterEvent(const core::EncodedEvent& original, const std
   writeString(w, errorMessage);
   w.EndObject();
   w.EndObject();
-  return core::EncodedEvent{original.sequence, original.id, std::string(buffer.GetString(), buffer.GetSize())};
+  return events::EncodedEvent{original.sequence, original.id, std::string(buffer.GetString(), buffer.GetSize())};
 }
 
 core::Result<std::string> gzipCompress(std::string_view data, int level) {

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/event.h"
+#include "events/file_event.h"
 #include "core/result.h"
 
 namespace fim::output::es {
@@ -16,14 +16,14 @@ inline constexpr std::string_view kBulkPath = "/_bulk?filter_path=errors,items.*
 
 // One line `{"create":{"_index":"<index>","_id":"<id>"}}` (no _id when the event has none), then
 // the document, each line ending in '\n' as the bulk API requires.
-void appendCreate(std::string& body, const std::string& index, const core::EncodedEvent& event);
+void appendCreate(std::string& body, const std::string& index, const events::EncodedEvent& event);
 
 // The NDJSON body for these events, in order.
-std::string encodeBulk(std::span<const core::EncodedEvent* const> events, const std::string& index);
+std::string encodeBulk(std::span<const events::EncodedEvent* const> events, const std::string& index);
 
 // A dead letter document for an event Elasticsearch refused: the original document as `message`
 // (a string), error.type, error.message, @timestamp; the _id stays the original's.
-core::EncodedEvent deadLetterEvent(const core::EncodedEvent& original, const std::string& errorType,
+events::EncodedEvent deadLetterEvent(const events::EncodedEvent& original, const std::string& errorType,
                                    const std::string& errorMessage, const std::string& timestamp);
 
 // gzip (RFC 1952) of data at level 1..9, as Content-Encoding: gzip expects.

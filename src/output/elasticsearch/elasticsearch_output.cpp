@@ -94,7 +94,7 @@ core::Status ElasticsearchOutput::refuse(Worker& worker, const Batch& batch, con
     return {};
   }
   const std::string now = core::formatTimestamp(clock_.now());
-  std::vector<core::EncodedEvent> letters;
+  std::vector<events::EncodedEvent> letters;
   letters.reserve(events.size());
   for (std::size_t i = 0; i < events.size(); ++i) {
     letters.push_back(deadLetterEvent(batch.events[events[i]], types[i], reasons[i], now));
@@ -113,7 +113,7 @@ core::Status ElasticsearchOutput::refuse(Worker& worker, const Batch& batch, con
 
 core::Result<bool> ElasticsearchOutput::sendItems(Worker& worker, const Batch& batch, const Events& events,
                                                   WriteOutcome& out, std::stop_token stop) {
-  std::vector<const core::EncodedEvent*> documents;
+  std::vector<const events::EncodedEvent*> documents;
   documents.reserve(events.size());
   for (const std::size_t i : events) documents.push_back(&batch.events[i]);
   auto body = worker.encoder->encode(documents, batch.index);
@@ -202,7 +202,7 @@ core::Status ElasticsearchOutput::deliver(Worker& worker, const Batch& batch, co
   return {};
 }
 
-core::Result<WriteOutcome> ElasticsearchOutput::write(std::span<const core::EncodedEvent> events, std::stop_token stop) {
+core::Result<WriteOutcome> ElasticsearchOutput::write(std::span<const events::EncodedEvent> events, std::stop_token stop) {
   const auto chunks = chunkRanges(events.size(), static_cast<std::size_t>(options_.bulkMaxSize));
   active_.add(static_cast<std::int64_t>(events.size()));
   std::stop_source abort;  // a failure that retrying cannot fix stops the other connections

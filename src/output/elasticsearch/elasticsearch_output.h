@@ -34,7 +34,7 @@ class ElasticsearchOutput final : public Output {
   // Splits events into bulk requests of bulk_max_size, sent over `worker` connections at once.
   // A whole request answered 429/5xx or not answered puts its events in `retry`; an error is
   // returned only when no event could be sent (the first failure's cause).
-  [[nodiscard]] core::Result<WriteOutcome> write(std::span<const core::EncodedEvent> events, std::stop_token stop) override;
+  [[nodiscard]] core::Result<WriteOutcome> write(std::span<const events::EncodedEvent> events, std::stop_token stop) override;
   [[nodiscard]] core::Status flush() override { return {}; }  // every write is complete when it returns
   std::string describe() const override;
 
@@ -45,7 +45,7 @@ class ElasticsearchOutput final : public Output {
     std::unique_ptr<BulkEncoder> encoder;
   };
   struct Batch {
-    std::span<const core::EncodedEvent> events;
+    std::span<const events::EncodedEvent> events;
     const std::string& index;
     bool deadLetters;  // the dead letter documents of refused events
   };

@@ -53,7 +53,7 @@ bool ChangeTranslator::reportable(const std::optional<std::string>& path, bool i
   return path && matcher_.match(*path, isDirectory).has_value();
 }
 
-const core::ProcessInfo& ChangeTranslator::process(std::int32_t pid) {
+const events::ProcessInfo& ChangeTranslator::process(std::int32_t pid) {
   if (auto it = batchProcesses_.find(pid); it != batchProcesses_.end()) return it->second;
   return batchProcesses_.emplace(pid, processes_.lookup(pid, now_)).first->second;
 }

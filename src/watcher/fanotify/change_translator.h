@@ -12,7 +12,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "core/metadata.h"
+#include "events/metadata.h"
 #include "watcher/fanotify/directory_resolver.h"
 #include "watcher/fanotify/fanotify_event.h"
 #include "watcher/fanotify/root_matcher.h"
@@ -63,7 +63,7 @@ class ChangeTranslator {
   // A directory moved in from outside the roots: one mark sees its contents, but no event says
   // they arrived, so each reportable entry below it is reported as Created (as inotify does).
   void emitContents(const std::string& dir, std::int32_t pid, const ChangeSink& sink);
-  const core::ProcessInfo& process(std::int32_t pid);
+  const events::ProcessInfo& process(std::int32_t pid);
 
   DirectoryResolver& resolver_;
   const RootMatcher& matcher_;
@@ -71,7 +71,7 @@ class ChangeTranslator {
   FanotifyCounters& counters_;
   pid_t ownPid_;
   std::chrono::steady_clock::time_point now_;
-  std::unordered_map<std::int32_t, core::ProcessInfo> batchProcesses_;
+  std::unordered_map<std::int32_t, events::ProcessInfo> batchProcesses_;
   std::optional<PendingMove> pendingMove_;
 };
 

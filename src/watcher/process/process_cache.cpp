@@ -7,13 +7,13 @@ namespace fim::watcher::process {
 ProcessCache::ProcessCache(const ProcessReader& reader, std::chrono::milliseconds ttl, std::size_t maxEntries)
     : reader_(reader), ttl_(ttl), maxEntries_(maxEntries) {}
 
-core::ProcessInfo ProcessCache::lookup(std::int64_t pid, TimePoint now) {
+events::ProcessInfo ProcessCache::lookup(std::int64_t pid, TimePoint now) {
   const auto cached = entries_.find(pid);
   const bool fresh = cached != entries_.end() && now - cached->second.readAt < ttl_;
   const std::optional<ProcIdentity> current = reader_.identity(pid);
   if (!current) {
     if (fresh) return cached->second.snapshot.info;
-    core::ProcessInfo gone;
+    events::ProcessInfo gone;
     gone.pid = pid;
     gone.exited = true;
     return gone;
@@ -25,7 +25,7 @@ core::ProcessInfo ProcessCache::lookup(std::int64_t pid, TimePoint now) {
   return store(pid, reader_.read(pid), now);
 }
 
-const core::ProcessInfo& ProcessCache::store(std::int64_t pid, ProcessSnapshot snapshot, TimePoint now) {
+const events::ProcessInfo& ProcessCache::store(std::int64_t pid, ProcessSnapshot snapshot, TimePoint now) {
   if (entries_.size() >= maxEntries_ && !entries_.contains(pid)) {
     std::erase_if(entries_, [&](const auto& entry) { return now - entry.second.readAt >= ttl_; });
     if (entries_.size() >= maxEntries_) entries_.clear();  // a burst of distinct pids: start over

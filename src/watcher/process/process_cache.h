@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <unordered_map>
 
-#include "core/metadata.h"
+#include "events/metadata.h"
 #include "watcher/process/process_reader.h"
 
 namespace fim::watcher::process {
@@ -21,7 +21,7 @@ class ProcessCache {
 
   // Who `pid` is. A process that exited within `ttl` of being read keeps its cached details
   // (it made the change and then left); one never seen alive yields {pid, exited = true}.
-  core::ProcessInfo lookup(std::int64_t pid, TimePoint now);
+  events::ProcessInfo lookup(std::int64_t pid, TimePoint now);
 
   std::uint64_t reads() const { return reads_; }  // full /proc reads, for tests and benchmarks
 
@@ -31,7 +31,7 @@ class ProcessCache {
     TimePoint readAt;
   };
 
-  const core::ProcessInfo& store(std::int64_t pid, ProcessSnapshot snapshot, TimePoint now);
+  const events::ProcessInfo& store(std::int64_t pid, ProcessSnapshot snapshot, TimePoint now);
 
   const ProcessReader& reader_;
   std::chrono::milliseconds ttl_;

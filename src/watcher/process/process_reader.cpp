@@ -55,7 +55,7 @@ std::optional<ProcIdentity> ProcessReader::identity(std::int64_t pid) const {
 
 ProcessSnapshot ProcessReader::read(std::int64_t pid) const {
   ProcessSnapshot snapshot;
-  core::ProcessInfo& info = snapshot.info;
+  events::ProcessInfo& info = snapshot.info;
   info.pid = pid;
   const std::string base = dir(pid);
   // The start time first: it identifies the process whose files are read next.

@@ -6,14 +6,14 @@
 #include <optional>
 #include <string>
 
-#include "core/metadata.h"
+#include "events/metadata.h"
 #include "watcher/name_cache.h"
 #include "watcher/process/proc_parse.h"
 
 namespace fim::watcher::process {
 
 struct ProcessSnapshot {
-  core::ProcessInfo info;
+  events::ProcessInfo info;
   ProcIdentity identity;  // start time and comm when read; zero and empty when the process was gone
 };
 

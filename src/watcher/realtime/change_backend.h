@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/metadata.h"
+#include "events/metadata.h"
 #include "core/result.h"
 #include "watcher/roots.h"
 
@@ -37,7 +37,7 @@ struct RawChange {
   bool isDirectory = false;
   std::uint32_t cookie = 0;  // inotify rename cookie; 0 when the backend has none
   std::uint64_t inode = 0;   // when the backend knows it (fanotify file handles), else 0
-  std::optional<core::ProcessInfo> process;  // who did it, when the backend knows (fanotify)
+  std::optional<events::ProcessInfo> process;  // who did it, when the backend knows (fanotify)
 };
 
 using ChangeSink = std::function<void(RawChange&&)>;

@@ -12,7 +12,7 @@ void Coalescer::schedule(const std::string& path, Write& write, TimePoint due) {
 }
 
 void Coalescer::settleNow(const std::string& path, bool isDirectory, std::vector<Settled>& out,
-                          std::optional<core::ProcessInfo> process) {
+                          std::optional<events::ProcessInfo> process) {
   writes_.erase(path);
   out.push_back(Settled{Settled::Kind::Observe, path, {}, isDirectory, std::move(process)});
 }

@@ -28,7 +28,7 @@ struct Settled {
   std::string path;
   std::string oldPath;  // Move only
   bool isDirectory = false;
-  std::optional<core::ProcessInfo> process;
+  std::optional<events::ProcessInfo> process;
 };
 
 class Coalescer {
@@ -59,7 +59,7 @@ class Coalescer {
 
   // The writer of a change to path that is still waiting (a later close or write), if known: a
   // look taken now already sees that writer's content, so the event should name it.
-  const core::ProcessInfo* pendingWriter(const std::string& path) const {
+  const events::ProcessInfo* pendingWriter(const std::string& path) const {
     auto it = writes_.find(path);
     return it != writes_.end() && it->second.process ? &*it->second.process : nullptr;
   }
@@ -73,19 +73,19 @@ class Coalescer {
     TimePoint first;
     TimePoint due;
     bool contentOpen = false;  // written and not closed yet: attribute changes wait for the close
-    std::optional<core::ProcessInfo> process;
+    std::optional<events::ProcessInfo> process;
   };
   struct MoveFrom {
     std::string path;
     bool isDirectory = false;
     TimePoint at;
     std::map<std::string, Write> children;  // pending writes under a moved directory, by relative path
-    std::optional<core::ProcessInfo> process;
+    std::optional<events::ProcessInfo> process;
   };
 
   void schedule(const std::string& path, Write& write, TimePoint due);
   void settleNow(const std::string& path, bool isDirectory, std::vector<Settled>& out,
-                 std::optional<core::ProcessInfo> process);
+                 std::optional<events::ProcessInfo> process);
   void closed(RawChange&& change, TimePoint now, Duration wait, std::vector<Settled>& out);
   void dropWrites(const std::string& path, bool withChildren, MoveFrom* keep);
   void expireMovesTouching(const std::string& path, std::uint32_t cookie, std::vector<Settled>& out);

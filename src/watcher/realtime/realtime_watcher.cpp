@@ -38,7 +38,7 @@ std::vector<config::ModuleConfig> unthrottled(std::vector<config::ModuleConfig> 
 
 class RealtimeWatcher::Loop {
  public:
-  Loop(RealtimeWatcher& watcher, std::stop_token stop, core::BoundedQueue<core::Observation>& out)
+  Loop(RealtimeWatcher& watcher, std::stop_token stop, core::BoundedQueue<events::Observation>& out)
       : w_(watcher),
         stop_(stop),
         out_(out),
@@ -66,23 +66,23 @@ class RealtimeWatcher::Loop {
   void waitForInput(Steady::duration timeout);
   void startScan(ScanKind kind);
   void takeChange(RawChange&& change, std::vector<Settled>& settled);
-  void checkScanned(core::Observation& observation);
+  void checkScanned(events::Observation& observation);
   void takeInbox();
   void scanEnded();
   void settle(Settled&& settled);
   void lostEvents();
   void unwatched(const std::string& path);
   void timers(Steady::time_point now);
-  std::optional<core::Observation> look(const std::string& path);
+  std::optional<events::Observation> look(const std::string& path);
   std::optional<std::size_t> rootFor(std::string_view path) const;
   bool touchedDuringScan(std::string_view path) const;
-  void push(core::Observation&& observation) { (void)out_.push(std::move(observation), stop_); }
+  void push(events::Observation&& observation) { (void)out_.push(std::move(observation), stop_); }
   Steady::duration untilNext(Steady::time_point now);
 
   RealtimeWatcher& w_;
   std::stop_token stop_;
-  core::BoundedQueue<core::Observation>& out_;
-  core::BoundedQueue<core::Observation> inbox_{kInboxCapacity};  // the scanner's workers push here
+  core::BoundedQueue<events::Observation>& out_;
+  core::BoundedQueue<events::Observation> inbox_{kInboxCapacity};  // the scanner's workers push here
   std::atomic<bool> scanFinished_{false};  // the scan thread returned: what it pushed is in the inbox
   Coalescer coalescer_;
   std::vector<config::ModuleConfig> liveModules_ = unthrottled(w_.modules_);
@@ -94,7 +94,7 @@ class RealtimeWatcher::Loop {
   bool startupScanned_ = false;
   std::optional<ScanKind> queuedScan_;
   std::unordered_set<std::string> touched_;  // paths changed live while a scan runs
-  std::vector<core::Observation> taken_;     // from the inbox, one batch at a time
+  std::vector<events::Observation> taken_;     // from the inbox, one batch at a time
   std::vector<std::pair<std::size_t, std::string>> unwatched_;
   std::optional<Steady::time_point> nextVerify_;
   std::optional<Steady::time_point> nextUnwatched_;
@@ -139,8 +139,8 @@ void RealtimeWatcher::Loop::startScan(ScanKind kind) {
   if (kind != ScanKind::Unwatched) {
     // A path observed live before this scan (then deleted while events were being lost) must not
     // count as seen by it, or its record would survive the sweep.
-    core::Observation started;
-    started.kind = core::Observation::Kind::ScanStarted;
+    events::Observation started;
+    started.kind = events::Observation::Kind::ScanStarted;
     push(std::move(started));
   }
   ScanOptions options = w_.options_.scan;
@@ -207,10 +207,10 @@ void RealtimeWatcher::Loop::takeChange(RawChange&& change, std::vector<Settled>&
 
 // A scan's view of a path that changed live meanwhile may predate that change: the live look
 // decides, the scan only notes the path still exists (so the deletion sweep keeps it).
-void RealtimeWatcher::Loop::checkScanned(core::Observation& observation) {
-  if (observation.kind == core::Observation::Kind::Path && touchedDuringScan(observation.info.path)) {
-    core::Observation seen;
-    seen.kind = core::Observation::Kind::Unchanged;
+void RealtimeWatcher::Loop::checkScanned(events::Observation& observation) {
+  if (observation.kind == events::Observation::Kind::Path && touchedDuringScan(observation.info.path)) {
+    events::Observation seen;
+    seen.kind = events::Observation::Kind::Unchanged;
     seen.unchangedKeys.push_back(core::pathKey(observation.info.path));
     seen.root = observation.root;
     observation = std::move(seen);
@@ -242,13 +242,13 @@ void RealtimeWatcher::Loop::scanEnded() {
   }
 }
 
-std::optional<core::Observation> RealtimeWatcher::Loop::look(const std::string& path) {
+std::optional<events::Observation> RealtimeWatcher::Loop::look(const std::string& path) {
   auto root = rootFor(path);
   if (!root) return std::nullopt;
   const std::size_t module = w_.roots_[*root].module;
   auto observation = observer_.observe(path, *root, module, stop_);
   if (!observation) return std::nullopt;  // gone already: its deletion follows
-  if (!filters_[module].reported(path, observation->info.type == core::FileType::Dir)) return std::nullopt;
+  if (!filters_[module].reported(path, observation->info.type == events::FileType::Dir)) return std::nullopt;
   observation->storedKnown = false;  // the baseline reads its own current record
   observation->stored.reset();
   return observation;
@@ -260,8 +260,8 @@ void RealtimeWatcher::Loop::settle(Settled&& s) {
     case Settled::Kind::Observe:
       if (auto observation = look(s.path)) {
         // The last writer, when the backend knows it (one already waiting wrote what look() read).
-        const core::ProcessInfo* later = coalescer_.pendingWriter(s.path);
-        observation->process = later ? std::optional<core::ProcessInfo>(*later) : std::move(s.process);
+        const events::ProcessInfo* later = coalescer_.pendingWriter(s.path);
+        observation->process = later ? std::optional<events::ProcessInfo>(*later) : std::move(s.process);
         push(std::move(*observation));
       }
       return;
@@ -273,7 +273,7 @@ void RealtimeWatcher::Loop::settle(Settled&& s) {
           observation->info.path = s.path;
           observation->root = *root;
         }
-        observation->kind = core::Observation::Kind::Moved;
+        observation->kind = events::Observation::Kind::Moved;
         observation->previousPath = std::move(s.oldPath);
         observation->process = std::move(s.process);
         return push(std::move(*observation));
@@ -281,8 +281,8 @@ void RealtimeWatcher::Loop::settle(Settled&& s) {
       s.path = std::move(s.oldPath);  // moved out of sight (excluded, not included): deleted
       [[fallthrough]];
     case Settled::Kind::Delete: {
-      core::Observation gone;
-      gone.kind = core::Observation::Kind::Deleted;
+      events::Observation gone;
+      gone.kind = events::Observation::Kind::Deleted;
       gone.info.path = std::move(s.path);
       gone.root = rootFor(gone.info.path).value_or(0);
       gone.process = std::move(s.process);
@@ -418,7 +418,7 @@ void RealtimeWatcher::wake() const {
   if (wakeFd_ >= 0) (void)!::write(wakeFd_, &one, sizeof one);
 }
 
-void RealtimeWatcher::run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) {
+void RealtimeWatcher::run(std::stop_token stop, core::BoundedQueue<events::Observation>& out) {
   Loop loop(*this, stop, out);
   loop.run();
 }

@@ -46,7 +46,7 @@ class RealtimeWatcher final : public ObservationSource {
                   RealtimeOptions options);
   ~RealtimeWatcher() override;
 
-  void run(std::stop_token stop, core::BoundedQueue<core::Observation>& out) override;
+  void run(std::stop_token stop, core::BoundedQueue<events::Observation>& out) override;
   void requestRescan() override {
     rescanRequested_ = true;
     wake();

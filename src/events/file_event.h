@@ -1,0 +1,49 @@
+#pragma once
+// The events that flow from the baseline to the outputs: FileEvent (a change, as the durable
+// queue keeps it) → EnrichedEvent (with agent, host and cloud metadata) → EncodedEvent (its
+// ECS document).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "events/file_info.h"
+#include "events/metadata.h"
+
+namespace fim::events {
+
+enum class Action { Created, Updated, Deleted, AttributesModified, Moved, InitialScan, ConfigChange };
+
+const char* toString(Action action);   // event.action: "created", "initial_scan", ...
+const char* eventType(Action action);  // event.type: "creation", "change", "deletion", "info"
+
+struct FileEvent {
+  core::TimePoint timestamp;
+  std::vector<Action> actions;
+  FileInfo file;
+  std::optional<std::string> errorMessage;
+  std::size_t module = 0;  // index of the configured module that reported it
+  std::vector<std::string> changedAttributes;  // "hash.sha256", "mode", ...
+  std::optional<FileInfo> previous;            // the baseline's view before this change
+  std::optional<std::string> previousPath;     // moved: where the file was before
+  std::optional<ProcessInfo> process;          // who changed it, when the backend knows
+  std::uint64_t sequence = 0;                  // position in the durable queue (0: not queued)
+};
+
+struct EnrichedEvent {
+  FileEvent event;
+  std::shared_ptr<const Metadata> metadata;  // agent, host, cloud: shared by many events
+  std::vector<std::string> tags;
+};
+
+// One finished document on its way to an output.
+struct EncodedEvent {
+  std::uint64_t sequence = 0;  // the queue position to acknowledge once delivered
+  std::string id;              // deterministic _id: a redelivery is recognised as a duplicate
+  std::string json;            // the ECS document, no trailing newline
+};
+
+}  // namespace fim::events

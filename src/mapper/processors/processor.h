@@ -1,0 +1,33 @@
+#pragma once
+// Processor: one step of a Beats-style chain, changing an ECS document in place.
+
+#include <memory>
+
+#include <rapidjson/document.h>
+
+#include "config/processors_config.h"
+#include "core/result.h"
+
+namespace fim::mapper::processors {
+
+enum class Outcome {
+  Keep,    // done; the next processor runs
+  Drop,    // drop the event (drop_event)
+  Failed,  // could not do everything it was asked (a missing field, a clash); the event goes on, as in Beats
+};
+
+class Processor {
+ public:
+  virtual ~Processor() = default;
+  // Safe to call from several threads at once on different documents.
+  virtual Outcome run(rapidjson::Document& document) const = 0;
+};
+
+// The field processors (add_fields, add_tags, drop_fields, include_fields, rename).
+[[nodiscard]] core::Result<std::unique_ptr<Processor>> makeAddFields(const config::AddFieldsConfig& config);
+std::unique_ptr<Processor> makeAddTags(const config::AddTagsConfig& config);
+[[nodiscard]] core::Result<std::unique_ptr<Processor>> makeDropFields(const config::DropFieldsConfig& config);
+std::unique_ptr<Processor> makeIncludeFields(const config::IncludeFieldsConfig& config);
+std::unique_ptr<Processor> makeRename(const config::RenameConfig& config);
+
+}  // namespace fim::mapper::processors

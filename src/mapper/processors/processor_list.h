@@ -1,0 +1,35 @@
+#pragma once
+// ProcessorList: processors in config order, each behind its optional `when`, compiled once.
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "config/processors_config.h"
+#include "core/result.h"
+#include "mapper/processors/condition.h"
+#include "mapper/processors/processor.h"
+
+namespace fim::mapper::processors {
+
+class ProcessorList {
+ public:
+  // add_host_metadata and add_cloud_metadata configure the enrichers and are left out.
+  [[nodiscard]] static core::Result<ProcessorList> build(const std::vector<config::ProcessorConfig>& configs);
+
+  // Runs the steps in order until one drops the event. `failures` counts steps that failed.
+  Outcome run(rapidjson::Document& document, std::size_t& failures) const;
+  bool empty() const { return steps_.empty(); }
+  std::size_t size() const { return steps_.size(); }
+
+ private:
+  struct Step {
+    std::unique_ptr<Condition> when;  // null: always
+    std::unique_ptr<Processor> processor;
+  };
+  std::vector<Step> steps_;
+};
+
+}  // namespace fim::mapper::processors

@@ -1,0 +1,247 @@
+#include "queue/durable_queue.h"
+
+#include "queue/event_codec.h"
+#include "core/logging.h"
+
+namespace fim::queue {
+
+using core::ErrorCode;
+using core::Family;
+using core::KvStore;
+using core::Result;
+using core::Status;
+using core::WriteBatch;
+using core::failf;
+using core::logger;
+using events::FileEvent;
+
+namespace {
+
+constexpr const char* kNextKey = "queue.next_sequence";
+constexpr const char* kAppendedBytesKey = "queue.appended_bytes";
+constexpr const char* kAppendedEventsKey = "queue.appended_events";
+constexpr const char* kAckedBytesKey = "queue.acked_bytes";
+constexpr const char* kAckedEventsKey = "queue.acked_events";
+constexpr const char* kAckedSequenceKey = "queue.acked_sequence";
+constexpr std::uint64_t kRangeDeleteFrom = 64;  // entries per acknowledgement
+
+Result<std::uint64_t> readNumber(KvStore& store, const char* key) {
+  auto value = store.get(Family::Meta, key);
+  if (!value) return std::unexpected(value.error());
+  if (!*value) return std::uint64_t{0};
+  try {
+    return std::stoull(**value);
+  } catch (const std::exception&) {
+    return failf(ErrorCode::Parse, "the queue's counter {} holds \"{}\", not a number", key, **value);
+  }
+}
+
+}  // namespace
+
+std::string queueKey(std::uint64_t sequence) {
+  std::string key(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    key[static_cast<std::size_t>(i)] = static_cast<char>(sequence & 0xff);
+    sequence >>= 8;
+  }
+  return key;
+}
+
+std::uint64_t queueSequence(std::string_view key) {
+  if (key.size() != 8) return 0;
+  std::uint64_t sequence = 0;
+  for (char c : key) sequence = (sequence << 8) | static_cast<std::uint8_t>(c);
+  return sequence;
+}
+
+DurableQueue::DurableQueue(KvStore& store, std::uint64_t maxBytes, core::Metrics& metrics)
+    : store_(store),
+      maxBytes_(maxBytes),
+      eventsGauge_(metrics.gauge("queue.events")),
+      bytesGauge_(metrics.gauge("queue.bytes")),
+      backpressure_(metrics.counter("queue.backpressure")),
+      corrupt_(metrics.counter("queue.corrupt")) {}
+
+Status DurableQueue::open() {
+  std::uint64_t values[6];
+  const char* keys[6] = {kNextKey, kAppendedBytesKey, kAppendedEventsKey, kAckedBytesKey, kAckedEventsKey,
+                         kAckedSequenceKey};
+  for (int i = 0; i < 6; ++i) {
+    auto v = readNumber(store_, keys[i]);
+    if (!v) return std::unexpected(v.error());
+    values[i] = *v;
+  }
+  auto last = store_.lastKey(Family::Queue);
+  if (!last) return std::unexpected(last.error());
+  std::lock_guard lock(mutex_);
+  const std::uint64_t lastStored = *last ? queueSequence(**last) : 0;
+  next_ = std::max({values[0], lastStored + 1, std::uint64_t{1}});
+  pendingNext_ = next_;
+  appendedBytes_ = values[1];
+  appendedEvents_ = values[2];
+  ackedBytes_ = values[3];
+  ackedEvents_ = values[4];
+  ackedSequence_ = values[5];
+  lastPublished_ = next_ - 1;
+  cursor_ = ackedSequence_ + 1;
+  updateGauges();
+  return {};
+}
+
+void DurableQueue::append(WriteBatch& batch, FileEvent& event) {
+  std::uint64_t sequence;
+  {
+    std::lock_guard lock(mutex_);
+    sequence = pendingNext_++;
+  }
+  event.sequence = sequence;
+  std::string value = encodeEvent(event);
+  std::lock_guard lock(mutex_);
+  pendingBytes_ += value.size() + 8;
+  ++pendingEvents_;
+  batch.put(Family::Queue, queueKey(sequence), std::move(value));
+}
+
+void DurableQueue::seal(WriteBatch& batch) {
+  std::lock_guard lock(mutex_);
+  if (pendingEvents_ == 0) return;
+  batch.put(Family::Meta, kNextKey, std::to_string(pendingNext_));
+  batch.put(Family::Meta, kAppendedBytesKey, std::to_string(appendedBytes_ + pendingBytes_));
+  batch.put(Family::Meta, kAppendedEventsKey, std::to_string(appendedEvents_ + pendingEvents_));
+}
+
+void DurableQueue::published(bool written) {
+  {
+    std::lock_guard lock(mutex_);
+    if (written) {
+      appendedBytes_ += pendingBytes_;
+      appendedEvents_ += pendingEvents_;
+      next_ = pendingNext_;
+      lastPublished_ = next_ - 1;
+    } else {
+      pendingNext_ = next_;  // the entries were never stored: their sequences are free again
+    }
+    pendingBytes_ = pendingEvents_ = 0;
+    updateGauges();
+  }
+  changed_.notify_all();
+}
+
+bool DurableQueue::waitForSpace(std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  if (appendedBytes_ - ackedBytes_ < maxBytes_) return true;
+  backpressure_.add();
+  logger("queue").warn("the queue holds {} bytes, queue.max_size is {}: pausing until the output catches up",
+                       appendedBytes_ - ackedBytes_, maxBytes_);
+  const bool ok = changed_.wait(lock, stop, [&] { return appendedBytes_ - ackedBytes_ < maxBytes_; });
+  if (!ok) return false;
+  logger("queue").info("the queue has room again ({} bytes): resuming", appendedBytes_ - ackedBytes_);
+  lock.unlock();
+  if (onRoomAgain_) onRoomAgain_();
+  return true;
+}
+
+void DurableQueue::closeProducer() {
+  {
+    std::lock_guard lock(mutex_);
+    producerClosed_ = true;
+  }
+  changed_.notify_all();
+}
+
+Result<std::size_t> DurableQueue::read(std::vector<FileEvent>& out, std::size_t max, std::stop_token stop,
+                                       std::chrono::milliseconds wait) {
+  std::uint64_t from, upTo;
+  {
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, stop, wait, [&] { return cursor_ <= lastPublished_ || producerClosed_; });
+    if (cursor_ > lastPublished_) return std::size_t{0};
+    from = cursor_;
+    upTo = lastPublished_;
+  }
+  std::size_t added = 0;
+  std::uint64_t nextCursor = from;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> sizes;
+  auto scanned = store_.scanFrom(Family::Queue, queueKey(from), [&](std::string_view key, std::string_view value) {
+    const std::uint64_t sequence = queueSequence(key);
+    if (sequence == 0 || sequence > upTo) return false;
+    nextCursor = sequence + 1;
+    sizes.emplace_back(sequence, value.size() + 8);
+    auto event = decodeEvent(sequence, value);
+    if (!event) {
+      corrupt_.add();
+      logger("queue").error("skipping queue entry {}: {}", sequence, event.error().message());
+    } else {
+      out.push_back(std::move(*event));
+      ++added;
+    }
+    return added < max;
+  });
+  if (!scanned) return std::unexpected(scanned.error());
+  std::lock_guard lock(mutex_);
+  cursor_ = std::max(cursor_, nextCursor);
+  unacked_.insert(unacked_.end(), sizes.begin(), sizes.end());
+  return added;
+}
+
+bool DurableQueue::drained() const {
+  std::lock_guard lock(mutex_);
+  return producerClosed_ && cursor_ > lastPublished_;
+}
+
+Status DurableQueue::acknowledge(std::uint64_t sequence) {
+  WriteBatch batch;
+  std::uint64_t bytes = 0, events = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (sequence <= ackedSequence_) return {};
+    for (const auto& [s, size] : unacked_) {
+      if (s > sequence) break;
+      bytes += size;
+      ++events;
+    }
+    // RocksDB (7.x) re-sorts every range tombstone in the memtable whenever an iterator is created,
+    // so one range per small acknowledgement makes a trickle of live events slow down without
+    // bound; a point delete per entry would make a drained backlog's tombstones as many as its
+    // events. Large acknowledgements take one range from the previous one, small ones point deletes.
+    if (events >= kRangeDeleteFrom || sequence >= cursor_) {
+      batch.removeRange(Family::Queue, queueKey(ackedSequence_ + 1), queueKey(sequence + 1));
+    } else {
+      for (const auto& [s, size] : unacked_) {
+        if (s > sequence) break;
+        batch.remove(Family::Queue, queueKey(s));
+      }
+    }
+    batch.put(Family::Meta, kAckedSequenceKey, std::to_string(sequence));
+    batch.put(Family::Meta, kAckedBytesKey, std::to_string(ackedBytes_ + bytes));
+    batch.put(Family::Meta, kAckedEventsKey, std::to_string(ackedEvents_ + events));
+  }
+  if (auto written = store_.write(batch); !written) return written;
+  {
+    std::lock_guard lock(mutex_);
+    while (!unacked_.empty() && unacked_.front().first <= sequence) unacked_.pop_front();
+    ackedSequence_ = sequence;
+    ackedBytes_ += bytes;
+    ackedEvents_ += events;
+    updateGauges();
+  }
+  changed_.notify_all();
+  return {};
+}
+
+std::uint64_t DurableQueue::bytes() const {
+  std::lock_guard lock(mutex_);
+  return appendedBytes_ - ackedBytes_;
+}
+
+std::uint64_t DurableQueue::events() const {
+  std::lock_guard lock(mutex_);
+  return appendedEvents_ - ackedEvents_;
+}
+
+void DurableQueue::updateGauges() {
+  eventsGauge_.set(static_cast<std::int64_t>(appendedEvents_ - ackedEvents_));
+  bytesGauge_.set(static_cast<std::int64_t>(appendedBytes_ - ackedBytes_));
+}
+
+}  // namespace fim::queue

@@ -1,0 +1,88 @@
+#pragma once
+// DurableQueue: the events between the baseline and the outputs, kept in the store's Queue
+// family. The producer appends an event to the SAME core::WriteBatch that moves its baseline record,
+// so a change is durable exactly when the baseline has moved: a crash can neither lose a change
+// nor record one without its event. Keys are 8-byte big-endian sequence numbers (key order is
+// FIFO order); delivered entries are removed with one range delete.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "events/file_event.h"
+#include "core/kv_store.h"
+#include "core/metrics.h"
+#include "core/result.h"
+#include "queue/producer.h"
+
+namespace fim::queue {
+
+std::string queueKey(std::uint64_t sequence);
+std::uint64_t queueSequence(std::string_view key);  // 0 when the key is not a queue key
+
+class DurableQueue final : public Producer {
+ public:
+  DurableQueue(core::KvStore& store, std::uint64_t maxBytes, core::Metrics& metrics);
+
+  // Reads where the queue stands: what is stored and not yet acknowledged is delivered again.
+  [[nodiscard]] core::Status open();
+
+  // --- Producer (one thread) ---
+  // Adds the event to `batch` and sets event.sequence. Readers see it once the batch is written.
+  void append(core::WriteBatch& batch, events::FileEvent& event) override;
+  // Adds the queue's own counters to `batch`; call once, after the last append, before writing it.
+  void seal(core::WriteBatch& batch) override;
+  // The sealed batch was written (true) or not (false: its entries never existed).
+  void published(bool written) override;
+  // Blocks while the queue holds max_size bytes or more (backpressure, logged and counted).
+  // False when stop was requested first.
+  bool waitForSpace(std::stop_token stop) override;
+  // Called (on the producer's thread) when the producer resumes after waiting for space.
+  void onRoomAgain(std::function<void()> callback) { onRoomAgain_ = std::move(callback); }
+  // No more appends: a reader returns 0 from read() once it has read everything.
+  void closeProducer() override;
+
+  // --- Consumer (one thread) ---
+  // Appends up to `max` entries that follow the last one read, waiting up to `wait` for the first.
+  // Returns how many it appended; an entry that cannot be decoded is logged, counted and skipped.
+  [[nodiscard]] core::Result<std::size_t> read(std::vector<events::FileEvent>& out, std::size_t max, std::stop_token stop,
+                                         std::chrono::milliseconds wait);
+  // The producer closed the queue and every entry has been read.
+  bool drained() const;
+  // Every entry up to and including `sequence` was delivered: remove them.
+  [[nodiscard]] core::Status acknowledge(std::uint64_t sequence);
+
+  std::uint64_t bytes() const;   // stored and not yet acknowledged
+  std::uint64_t events() const;
+
+ private:
+  void updateGauges();
+
+  core::KvStore& store_;
+  const std::uint64_t maxBytes_;
+  std::function<void()> onRoomAgain_;
+  mutable std::mutex mutex_;
+  std::condition_variable_any changed_;
+  bool producerClosed_ = false;
+  // Producer side: committed totals, plus what the batch being built adds.
+  std::uint64_t next_ = 1;
+  std::uint64_t appendedBytes_ = 0, appendedEvents_ = 0;
+  std::uint64_t pendingBytes_ = 0, pendingEvents_ = 0, pendingNext_ = 1;
+  std::uint64_t lastPublished_ = 0;  // highest sequence known written
+  // Consumer side.
+  std::uint64_t cursor_ = 1;  // next sequence to read
+  std::uint64_t ackedBytes_ = 0, ackedEvents_ = 0, ackedSequence_ = 0;
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> unacked_;  // (sequence, bytes) read, not yet acknowledged
+  core::Gauge& eventsGauge_;
+  core::Gauge& bytesGauge_;
+  core::Counter& backpressure_;
+  core::Counter& corrupt_;
+};
+
+}  // namespace fim::queue

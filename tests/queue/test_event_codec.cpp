@@ -1,0 +1,112 @@
+#include <doctest/doctest.h>
+
+#include "queue/event_codec.h"
+
+using namespace fim;
+
+namespace {
+
+events::FileEvent fullEvent() {
+  events::FileEvent e;
+  e.timestamp = core::TimePoint(std::chrono::milliseconds(1763700000123));
+  e.actions = {events::Action::Updated, events::Action::AttributesModified};
+  e.file.path = "/etc/\xff" "bad";
+  e.file.type = events::FileType::File;
+  e.file.size = 42;
+  e.file.inode = 7;
+  e.file.device = 9;
+  e.file.uid = 1000;
+  e.file.gid = 100;
+  e.file.owner = "alice";
+  e.file.group = "users";
+  e.file.mode = 01755;
+  e.file.setuid = true;
+  e.file.mtime = core::TimePoint(std::chrono::seconds(1));
+  e.file.ctime = core::TimePoint(std::chrono::seconds(2));
+  e.file.mimeType = "text/plain";
+  e.file.acl = "user::rw-";
+  e.file.hashes[events::HashType::Sha256] = "ab";
+  e.file.hashes[events::HashType::Xxh64] = "cd";
+  e.errorMessage = "failed to hash: EIO";
+  e.module = 3;
+  e.changedAttributes = {"hash.sha256", "mode"};
+  events::FileInfo previous = e.file;
+  previous.path = "/etc/old";
+  previous.mode = 0644;
+  e.previous = previous;
+  e.previousPath = "/etc/old";
+  events::ProcessInfo p;
+  p.pid = 4242;
+  p.name = "vim";
+  p.executable = "/usr/bin/vim";
+  p.args = {"vim", "/etc/x"};
+  p.parentPid = 1;
+  p.workingDirectory = "/root";
+  p.userId = 0;
+  p.userName = "root";
+  p.groupId = 0;
+  p.groupName = "root";
+  p.containerId = "abc";
+  p.containerRuntime = "docker";
+  e.process = p;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("event codec: every field survives a round trip") {
+  const events::FileEvent e = fullEvent();
+  auto decoded = queue::decodeEvent(17, queue::encodeEvent(e));
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->sequence == 17);
+  CHECK((decoded->timestamp == e.timestamp));
+  CHECK((decoded->actions == e.actions));
+  CHECK(decoded->file.path == e.file.path);
+  CHECK(decoded->file.size == e.file.size);
+  CHECK(decoded->file.owner == "alice");
+  CHECK(decoded->file.mode == 01755);
+  CHECK(decoded->file.setuid);
+  CHECK_FALSE(decoded->file.setgid);
+  CHECK((decoded->file.hashes == e.file.hashes));
+  CHECK(decoded->file.acl == e.file.acl);
+  CHECK_FALSE(decoded->file.selinux.has_value());
+  CHECK(decoded->errorMessage == e.errorMessage);
+  CHECK(decoded->module == 3);
+  CHECK(decoded->changedAttributes == e.changedAttributes);
+  REQUIRE(decoded->previous.has_value());
+  CHECK(decoded->previous->path == "/etc/old");
+  CHECK(decoded->previous->mode == 0644);
+  CHECK(decoded->previousPath == "/etc/old");
+  REQUIRE(decoded->process.has_value());
+  CHECK(decoded->process->pid == 4242);
+  CHECK(decoded->process->args == e.process->args);
+  CHECK(decoded->process->parentPid == 1);
+  CHECK(decoded->process->userId == 0u);
+  CHECK(decoded->process->containerRuntime == "docker");
+}
+
+TEST_CASE("event codec: a minimal event keeps its absent fields absent") {
+  events::FileEvent e;
+  e.actions = {events::Action::Deleted};
+  e.file.path = "/x";
+  auto decoded = queue::decodeEvent(1, queue::encodeEvent(e));
+  REQUIRE(decoded.has_value());
+  CHECK_FALSE(decoded->file.size.has_value());
+  CHECK_FALSE(decoded->previous.has_value());
+  CHECK_FALSE(decoded->process.has_value());
+  CHECK_FALSE(decoded->errorMessage.has_value());
+}
+
+TEST_CASE("event codec: truncated, extended or foreign-version entries are errors") {
+  const std::string bytes = queue::encodeEvent(fullEvent());
+  for (std::size_t cut : {std::size_t{0}, std::size_t{1}, bytes.size() / 2, bytes.size() - 1}) {
+    CAPTURE(cut);
+    CHECK_FALSE(queue::decodeEvent(1, bytes.substr(0, cut)).has_value());
+  }
+  CHECK_FALSE(queue::decodeEvent(1, bytes + "x").has_value());
+  std::string other = bytes;
+  other[0] = static_cast<char>(queue::kEventVersion + 1);
+  auto decoded = queue::decodeEvent(5, other);
+  REQUIRE_FALSE(decoded.has_value());
+  CHECK(decoded.error().message().find("version") != std::string::npos);
+}
