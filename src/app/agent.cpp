@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "app/commands.h"
+#include "baseline/database_format.h"
 #include "baseline/rocksdb_store.h"
 #include "core/logging.h"
 #include "output/console_output.h"
@@ -44,9 +45,11 @@ Agent::Agent(const config::Config& config, core::Metrics& metrics) : config_(con
 core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, core::Metrics& metrics,
                                                    const core::Clock& clock) {
   auto agent = std::unique_ptr<Agent>(new Agent(config, metrics));
-  auto store = baseline::RocksDbStore::open(config.paths.data + "/fimbeat.db");
+  const std::string database = config.paths.data + "/fimbeat.db";
+  auto store = baseline::RocksDbStore::open(database);
   if (!store) return std::unexpected(store.error());
   agent->store_ = std::move(*store);
+  if (auto ready = baseline::prepareDatabase(*agent->store_, database); !ready) return std::unexpected(ready.error());
 
   agent->queue_ = std::make_unique<queue::DurableQueue>(*agent->store_, config.queue.maxSize, metrics);
   if (auto opened = agent->queue_->open(); !opened) return std::unexpected(opened.error());

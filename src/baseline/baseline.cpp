@@ -1,5 +1,6 @@
 #include "baseline/baseline.h"
 
+#include "baseline/classify.h"
 #include "baseline/diff.h"
 #include "core/logging.h"
 #include "core/paths.h"
@@ -9,15 +10,34 @@ namespace {
 
 constexpr std::size_t kBatchSize = 512;
 
-std::string encodeScanId(std::uint64_t id) { return std::to_string(id); }
+// The View's cursor: a store cursor whose records are decoded here, never by the watcher.
+class StoreRecords final : public RecordCursor {
+ public:
+  StoreRecords(std::unique_ptr<core::KvCursor> cursor, Baseline& baseline)
+      : cursor_(std::move(cursor)), baseline_(baseline) {}
+  void seek(std::string_view path) override { cursor_->seek(path); }
+  void next() override { cursor_->next(); }
+  bool valid() const override { return cursor_->valid(); }
+  std::string_view path() const override { return cursor_->key(); }
+  std::optional<events::FileStamp> stamp() const override {
+    auto stamp = stampOfRecord(cursor_->value());
+    if (!stamp) (void)info();  // says why, once
+    return stamp;
+  }
+  std::optional<events::FileInfo> info() const override {
+    auto record = decodeRecord(cursor_->key(), cursor_->value());
+    if (!record) {
+      baseline_.reportUndecodable(cursor_->key(), record.error());
+      return std::nullopt;
+    }
+    return std::move(*record);
+  }
+  core::Status status() const override { return cursor_->status(); }
 
-// Every stored field equal: writing the record again would change nothing but when it was seen.
-bool sameRecord(const events::FileInfo& a, const events::FileInfo& b) {
-  return a.type == b.type && a.size == b.size && a.inode == b.inode && a.device == b.device && a.uid == b.uid &&
-         a.gid == b.gid && a.owner == b.owner && a.group == b.group && a.mode == b.mode && a.setuid == b.setuid &&
-         a.setgid == b.setgid && a.mtime == b.mtime && a.ctime == b.ctime && a.targetPath == b.targetPath &&
-         a.mimeType == b.mimeType && a.selinux == b.selinux && a.acl == b.acl && a.hashes == b.hashes;
-}
+ private:
+  std::unique_ptr<core::KvCursor> cursor_;
+  Baseline& baseline_;
+};
 
 }  // namespace
 
@@ -33,7 +53,8 @@ Baseline::Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metr
       changes_(metrics.counter("baseline.changes")),
       unchanged_(metrics.counter("baseline.unchanged")),
       deleted_(metrics.counter("baseline.deleted")),
-      errors_(metrics.counter("baseline.errors")) {}
+      errors_(metrics.counter("baseline.errors")),
+      undecodable_(metrics.counter("baseline.records.undecodable")) {}
 
 core::Status Baseline::open() {
   for (std::size_t i = 0; i < roots_.size(); ++i) {
@@ -46,13 +67,7 @@ core::Status Baseline::open() {
     empty_ = false;
     return false;
   });
-  if (!any) return any;
-  auto last = store_.get(core::Family::Meta, kScanIdKey);
-  if (!last) return std::unexpected(last.error());
-  scanId_ = (*last ? std::stoull(**last) : 0) + 1;
-  core::WriteBatch batch;
-  batch.put(core::Family::Meta, kScanIdKey, encodeScanId(scanId_));
-  return store_.write(batch);
+  return any;
 }
 
 core::Result<std::optional<events::FileInfo>> Baseline::lookup(std::string_view path) {
@@ -60,18 +75,34 @@ core::Result<std::optional<events::FileInfo>> Baseline::lookup(std::string_view 
   if (!bytes) return std::unexpected(bytes.error());
   if (!*bytes) return std::optional<events::FileInfo>();
   auto record = decodeRecord(path, **bytes);
-  if (!record) return std::unexpected(record.error());
-  return std::optional<events::FileInfo>(std::move(record->info));
+  if (!record) {
+    reportUndecodable(path, record.error());
+    return std::optional<events::FileInfo>();
+  }
+  return std::optional<events::FileInfo>(std::move(*record));
 }
 
-std::unique_ptr<core::KvCursor> Baseline::records() { return store_.cursor(core::Family::Baseline); }
+std::unique_ptr<RecordCursor> Baseline::records() {
+  return std::make_unique<StoreRecords>(store_.cursor(core::Family::Baseline), *this);
+}
 
-std::optional<events::FileStamp> Baseline::stamp(std::string_view record) const { return stampOfRecord(record); }
+void Baseline::reportUndecodable(std::string_view path, const core::Error& error) {
+  {
+    std::lock_guard lock(reportedMutex_);
+    if (!reported_.insert(core::pathKey(path)).second) return;
+  }
+  undecodable_.add();
+  core::logger("baseline").error("{}: it counts as no record, and the next observation of the path replaces it",
+                                 error.message());
+}
 
-core::Result<events::FileInfo> Baseline::decode(std::string_view path, std::string_view record) const {
-  auto decoded = decodeRecord(path, record);
-  if (!decoded) return std::unexpected(decoded.error());
-  return std::move(decoded->info);
+events::FileInfo Baseline::recordOrPath(std::string_view key, std::string_view value) {
+  auto record = decodeRecord(key, value);
+  if (record) return std::move(*record);
+  reportUndecodable(key, record.error());
+  events::FileInfo unknown;  // what is left of it: the path
+  unknown.path = std::string(key);
+  return unknown;
 }
 
 std::uint64_t Baseline::recordCount() { return store_.approximateCount(core::Family::Baseline); }
@@ -96,14 +127,14 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Obs
     if (!stored) return std::unexpected(stored.error());
     old = std::move(*stored);
   }
-  Record record{now, clock_.now(), scanId_};
-  if (observation.errorMessage && old && record.info.hashes.empty()) {
-    record.info.hashes = old->hashes;  // an unreadable file keeps its last known hashes
+  events::FileInfo record = now;
+  if (observation.errorMessage && old && record.hashes.empty()) {
+    record.hashes = old->hashes;  // an unreadable file keeps its last known hashes
   }
   const bool rootKnown = observation.root < rootKnown_.size() && rootKnown_[observation.root];
-  Change change = diff(old ? &*old : nullptr, record.info, rootKnown);
+  Change change = diff(old ? &*old : nullptr, record, rootKnown);
   // An unchanged path costs no write: the seen set, not a stamp, protects it from the sweep.
-  if (!old || !sameRecord(*old, record.info)) {
+  if (!old || !identical(*old, record)) {
     pending_.put(core::Family::Baseline, now.path, encodeRecord(record));
     pendingKeys_.insert(key);
   }
@@ -114,9 +145,9 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Obs
   }
   changes_.add();
   events::FileEvent event;
-  event.timestamp = record.seenAt;
+  event.timestamp = clock_.now();
   event.actions = std::move(change.actions);
-  event.file = std::move(record.info);
+  event.file = std::move(record);
   event.errorMessage = observation.errorMessage;
   event.module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
   event.changedAttributes = std::move(change.changedAttributes);
@@ -146,21 +177,15 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
       batch.put(core::Family::Meta, rootKey(root.path), "1");
       continue;
     }
-    core::Status decoded = {};
     auto scanned = store_.scan(core::Family::Baseline, root.path, [&](std::string_view key, std::string_view value) {
       if (!core::isWithin(key, root.path) || seen_.contains(core::pathKey(key))) return true;
-      auto record = decodeRecord(key, value);
-      if (!record) {
-        decoded = std::unexpected(record.error());
-        return false;
-      }
       for (const auto& dir : unverified_) {
         if (key != dir && core::isWithin(key, dir)) return true;  // its directory could not be read: not known to be gone
       }
       events::FileEvent event;
       event.timestamp = clock_.now();
       event.actions = {events::Action::Deleted};
-      event.file = std::move(record->info);
+      event.file = recordOrPath(key, value);
       event.module = root.module;
       batch.remove(core::Family::Baseline, std::string(key));
       if (queue_) queue_->append(batch, event);
@@ -168,7 +193,6 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
       return true;
     });
     if (!scanned) return scanned;
-    if (!decoded) return decoded;
     batch.put(core::Family::Meta, rootKey(root.path), "1");
   }
   deleted_.add(static_cast<std::int64_t>(deleted.size() - before));

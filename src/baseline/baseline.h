@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <mutex>
 #include <vector>
 
 #include "baseline/record.h"
@@ -18,7 +19,7 @@
 #include "events/observation.h"
 #include "core/kv_store.h"
 #include "core/metrics.h"
-#include "core/prior_state.h"
+#include "baseline/view.h"
 
 namespace fim::baseline {
 
@@ -27,7 +28,7 @@ struct RootInfo {
   std::size_t module;  // the module that configured it
 };
 
-class Baseline final : public core::PriorState {
+class Baseline final : public View {
  public:
   // With a queue, every event is appended to it in the same write as the record it moved.
   Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metrics& metrics, const core::Clock& clock,
@@ -36,11 +37,15 @@ class Baseline final : public core::PriorState {
   // Reads which roots were scanned before and starts a new scan generation.
   [[nodiscard]] core::Status open();
 
-  // The stored state of a path (thread-safe: used by hashing workers to skip unchanged files).
+  // View: the recorded state of a path, and every record in path order (thread-safe: the
+  // watcher's walkers and workers read them while the baseline writes).
   [[nodiscard]] core::Result<std::optional<events::FileInfo>> lookup(std::string_view path) override;
-  [[nodiscard]] std::unique_ptr<core::KvCursor> records() override;
-  std::optional<events::FileStamp> stamp(std::string_view record) const override;
-  [[nodiscard]] core::Result<events::FileInfo> decode(std::string_view path, std::string_view record) const override;
+  [[nodiscard]] std::unique_ptr<RecordCursor> records() override;
+
+  // A stored record this fimbeat cannot decode (damaged, or of another format): logged once per
+  // path and counted (baseline.records.undecodable); it counts as no record, and the next
+  // observation of its path replaces it. Thread-safe.
+  void reportUndecodable(std::string_view path, const core::Error& error);
 
   // No record at all (exact, read at open()): a first run needs no lookups.
   bool empty() const { return empty_; }
@@ -76,6 +81,9 @@ class Baseline final : public core::PriorState {
   [[nodiscard]] core::Status flush();
 
  private:
+  // A stored record, or (reported) only its path when it cannot be decoded: a deletion or a move
+  // is still reported for it.
+  events::FileInfo recordOrPath(std::string_view key, std::string_view value);
   // Writes `batch` with the events from `first` on queued in it; on failure drops those events.
   [[nodiscard]] core::Status writeWithEvents(core::WriteBatch& batch, std::vector<events::FileEvent>& events,
                                              std::size_t first);
@@ -85,7 +93,6 @@ class Baseline final : public core::PriorState {
   std::vector<bool> rootKnown_;
   const core::Clock& clock_;
   queue::Producer* queue_;
-  std::uint64_t scanId_ = 0;
   bool empty_ = true;
   core::WriteBatch pending_;
   std::unordered_set<std::uint64_t> pendingKeys_;  // core::pathKey() of the records staged in pending_
@@ -95,10 +102,12 @@ class Baseline final : public core::PriorState {
   core::Counter& unchanged_;
   core::Counter& deleted_;
   core::Counter& errors_;
+  core::Counter& undecodable_;
+  std::mutex reportedMutex_;
+  std::unordered_set<std::uint64_t> reported_;  // core::pathKey() of the undecodable records logged
 };
 
 // Keys: a record is stored under its path; a root is "known" once fully scanned.
 std::string rootKey(std::string_view root);
-inline constexpr const char* kScanIdKey = "scan_id";
 
 }  // namespace fim::baseline

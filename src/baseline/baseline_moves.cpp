@@ -53,22 +53,15 @@ core::Status Baseline::applyRemoval(const events::Observation& observation, std:
   const std::string& top = observation.info.path;
   const std::size_t module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
   core::WriteBatch batch;
-  core::Status decoded = {};
   const std::size_t first = events.size();
   auto scanned = store_.scan(core::Family::Baseline, top, [&](std::string_view key, std::string_view value) {
     if (!core::isWithin(key, top)) return true;
-    auto record = decodeRecord(key, value);
-    if (!record) {
-      decoded = std::unexpected(record.error());
-      return false;
-    }
-    events.push_back(makeEvent(clock_.now(), events::Action::Deleted, std::move(record->info), module));
+    events.push_back(makeEvent(clock_.now(), events::Action::Deleted, recordOrPath(key, value), module));
     events.back().process = observation.process;
     batch.remove(core::Family::Baseline, std::string(key));
     return true;
   });
   if (!scanned) return scanned;
-  if (!decoded) return decoded;
   if (auto ok = writeWithEvents(batch, events, first); !ok) return ok;  // nothing was removed: report nothing
   deleted_.add(static_cast<std::int64_t>(events.size() - first));
   return {};
@@ -111,35 +104,36 @@ core::Status Baseline::applyMove(const events::Observation& observation, std::ve
   moved.previousPath = from;
   moved.errorMessage = observation.errorMessage;
   moved.process = observation.process;
-  Record record{info, now, scanId_};
-  if (observation.errorMessage && record.info.hashes.empty()) record.info.hashes = (*old)->hashes;
+  events::FileInfo record = info;
+  if (observation.errorMessage && record.hashes.empty()) record.hashes = (*old)->hashes;
   batch.remove(core::Family::Baseline, from);
   batch.put(core::Family::Baseline, to, encodeRecord(record));
   // Only a path actually found there counts as seen: a record moved to a path that was gone again
   // (its deletion may be among events a kernel queue overflow lost) is left to the running scan's sweep.
   if (!goneAgain) (void)seen_.insert(core::pathKey(to));
   events.push_back(std::move(moved));
-  // Everything below it (a directory): rekeyed as recorded, never rehashed.
-  core::Status decoded = {};
+  // Everything below it (a directory): rekeyed as recorded, never rehashed. A record that cannot
+  // be decoded is reported moved by its path and not carried over: the next observation of its new
+  // path records it afresh.
   auto scanned = store_.scan(core::Family::Baseline, from + "/", [&](std::string_view key, std::string_view value) {
-    auto child = decodeRecord(key, value);
-    if (!child) {
-      decoded = std::unexpected(child.error());
-      return false;
-    }
     const std::string newKey = to + std::string(key.substr(from.size()));
-    child->info.path = newKey;
-    child->seenAt = now;
+    auto child = decodeRecord(key, value);
     batch.remove(core::Family::Baseline, std::string(key));
-    batch.put(core::Family::Baseline, newKey, encodeRecord(*child));
-    (void)seen_.insert(core::pathKey(newKey));
-    events::FileEvent event = makeEvent(now, events::Action::Moved, std::move(child->info), module);
+    if (child) {
+      child->path = newKey;
+      batch.put(core::Family::Baseline, newKey, encodeRecord(*child));
+      (void)seen_.insert(core::pathKey(newKey));
+    } else {
+      reportUndecodable(key, child.error());
+      child = events::FileInfo{};
+      child->path = newKey;
+    }
+    events::FileEvent event = makeEvent(now, events::Action::Moved, std::move(*child), module);
     event.previousPath = std::string(key);
     events.push_back(std::move(event));
     return true;
   });
   if (!scanned) return scanned;
-  if (!decoded) return decoded;
   if (auto ok = writeWithEvents(batch, events, first); !ok) return ok;
   changes_.add(static_cast<std::int64_t>(events.size() - first));
   return {};
@@ -150,24 +144,17 @@ core::Status Baseline::sweepSubtree(const events::Observation& observation, std:
   const std::string& top = observation.info.path;
   const std::size_t module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
   core::WriteBatch batch;
-  core::Status decoded = {};
   const std::size_t first = events.size();
   auto scanned = store_.scan(core::Family::Baseline, top, [&](std::string_view key, std::string_view value) {
     if (!core::isWithin(key, top) || seen_.contains(core::pathKey(key))) return true;
     for (const auto& dir : unverified_) {
       if (key != dir && core::isWithin(key, dir)) return true;  // its directory could not be read
     }
-    auto record = decodeRecord(key, value);
-    if (!record) {
-      decoded = std::unexpected(record.error());
-      return false;
-    }
-    events.push_back(makeEvent(clock_.now(), events::Action::Deleted, std::move(record->info), module));
+    events.push_back(makeEvent(clock_.now(), events::Action::Deleted, recordOrPath(key, value), module));
     batch.remove(core::Family::Baseline, std::string(key));
     return true;
   });
   if (!scanned) return scanned;
-  if (!decoded) return decoded;
   if (auto ok = writeWithEvents(batch, events, first); !ok) return ok;
   deleted_.add(static_cast<std::int64_t>(events.size() - first));
   return {};

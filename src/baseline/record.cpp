@@ -4,39 +4,56 @@
 #include "events/file_info_codec.h"
 
 namespace fim::baseline {
+namespace {
 
-std::string encodeRecord(const Record& r) {
+constexpr std::size_t kVersion1Trailer = 16;  // version 1: when it was written (i64) and a scan id (u64)
+
+// Past the version byte, and for version 1 without its trailer: what holds the FileInfo; nullopt
+// for a version this fimbeat does not know.
+std::optional<std::string_view> payload(std::string_view bytes, std::uint8_t& version) {
+  if (bytes.empty()) return std::nullopt;
+  version = static_cast<std::uint8_t>(bytes.front());
+  bytes.remove_prefix(1);
+  if (version == kRecordVersion) return bytes;
+  if (version == 1 && bytes.size() >= kVersion1Trailer) return bytes.substr(0, bytes.size() - kVersion1Trailer);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string encodeRecord(const events::FileInfo& info) {
   core::BinaryWriter w;
   w.u8(kRecordVersion);
-  events::writeFileInfo(w, r.info);
-  w.time(r.seenAt);
-  w.u64(r.scanId);
+  events::writeFileInfo(w, info);
   return w.take();
 }
 
-core::Result<Record> decodeRecord(std::string_view path, std::string_view bytes) {
-  core::BinaryReader in(bytes);
-  const std::uint8_t version = in.u8();
-  if (in.ok() && version != kRecordVersion) {
-    return core::failf(core::ErrorCode::Parse, "baseline record of {} has version {}, this fimbeat reads version {}",
-                       std::string(path), version, kRecordVersion);
+core::Result<events::FileInfo> decodeRecord(std::string_view path, std::string_view bytes) {
+  std::uint8_t version = 0;
+  const auto body = payload(bytes, version);
+  if (!body) {
+    if (bytes.empty()) return core::failf(core::ErrorCode::Parse, "the baseline record of {} is empty", path);
+    return core::failf(core::ErrorCode::Parse, "the baseline record of {} has version {}; this fimbeat reads versions 1 to {}",
+                       path, version, kRecordVersion);
   }
-  Record r;
-  events::FileInfo& f = r.info;
-  f.path = std::string(path);
-  events::readFileInfo(in, f);
-  r.seenAt = in.time();
-  r.scanId = in.u64();
-  if (!in.ok()) return core::failf(core::ErrorCode::Parse, "baseline record of {} is truncated", std::string(path));
-  return r;
+  core::BinaryReader in(*body);
+  events::FileInfo info;
+  info.path = std::string(path);
+  events::readFileInfo(in, info);
+  if (!in.ok() || !in.atEnd()) {
+    return core::failf(core::ErrorCode::Parse, "the baseline record of {} (version {}) is damaged", path, version);
+  }
+  return info;
 }
 
 std::optional<events::FileStamp> stampOfRecord(std::string_view bytes) {
-  core::BinaryReader in(bytes);
-  if (in.u8() != kRecordVersion) return std::nullopt;
+  std::uint8_t version = 0;
+  const auto body = payload(bytes, version);
+  if (!body) return std::nullopt;
+  core::BinaryReader in(*body);
   events::FileStamp stamp;
   events::readFileStamp(in, stamp);
-  if (!in.ok()) return std::nullopt;
+  if (!in.ok() || !in.atEnd()) return std::nullopt;
   return stamp;
 }
 

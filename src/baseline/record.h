@@ -1,29 +1,25 @@
 #pragma once
-// Record: what the baseline remembers of one path, and its versioned binary encoding.
+// A record: what the baseline remembers of one path (stored under the path as its key), and its
+// versioned binary encoding. Version 2 is the FileInfo encoding alone; version 1 (databases of
+// format 1) also carried when the record was written and a scan id, read and ignored here.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "events/file_event.h"
 #include "core/result.h"
+#include "events/file_info.h"
 
 namespace fim::baseline {
 
-struct Record {
-  events::FileInfo info;      // metadata and hashes as last observed (info.path is the key)
-  core::TimePoint seenAt;    // when it was last written (an unchanged path is not rewritten)
-  std::uint64_t scanId = 0;  // the scan that last wrote it
-};
+inline constexpr std::uint8_t kRecordVersion = 2;
 
-inline constexpr std::uint8_t kRecordVersion = 1;
-
-std::string encodeRecord(const Record& record);
-// `path` is the key the record was stored under; an unknown version or a short record is an error.
-[[nodiscard]] core::Result<Record> decodeRecord(std::string_view path, std::string_view bytes);
-// The record's metadata read in place (pointing into `bytes`); nullopt for an unknown version
-// or a short record.
+std::string encodeRecord(const events::FileInfo& info);
+// `path` is the key the record was stored under. Versions 1 and 2 are read; another version, a
+// short record or bytes left over are an error that names the path and the version.
+[[nodiscard]] core::Result<events::FileInfo> decodeRecord(std::string_view path, std::string_view bytes);
+// The record's metadata read in place (pointing into `bytes`); nullopt when decodeRecord fails.
 std::optional<events::FileStamp> stampOfRecord(std::string_view bytes);
 
 }  // namespace fim::baseline

@@ -171,15 +171,22 @@ core::Result<events::FileInfo> MetadataReader::readStat(const std::string& path)
   return fromStat(path, st);
 }
 
-bool matchesStat(const events::FileStamp& o, const struct stat& st, std::string_view owner, std::string_view group) {
-  const events::FileType type = typeOf(st.st_mode);
-  if (o.type != type) return false;
-  if (type == events::FileType::File ? o.size != static_cast<std::uint64_t>(st.st_size) : o.size.has_value()) return false;
-  return o.inode == static_cast<std::uint64_t>(st.st_ino) && o.device == static_cast<std::uint64_t>(st.st_dev) &&
-         o.uid == static_cast<std::uint32_t>(st.st_uid) && o.gid == static_cast<std::uint32_t>(st.st_gid) &&
-         o.mode == static_cast<std::uint32_t>(st.st_mode & 07777) && o.setuid == ((st.st_mode & S_ISUID) != 0) &&
-         o.setgid == ((st.st_mode & S_ISGID) != 0) && o.mtime == toTimePoint(st.st_mtim) &&
-         o.ctime == toTimePoint(st.st_ctim) && o.owner == owner && o.group == group;
+events::FileStamp stampOfStat(const struct stat& st, std::string_view owner, std::string_view group) {
+  events::FileStamp s;
+  s.type = typeOf(st.st_mode);
+  if (s.type == events::FileType::File) s.size = static_cast<std::uint64_t>(st.st_size);
+  s.inode = static_cast<std::uint64_t>(st.st_ino);
+  s.device = static_cast<std::uint64_t>(st.st_dev);
+  s.uid = static_cast<std::uint32_t>(st.st_uid);
+  s.gid = static_cast<std::uint32_t>(st.st_gid);
+  s.owner = owner;
+  s.group = group;
+  s.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
+  s.setuid = (st.st_mode & S_ISUID) != 0;
+  s.setgid = (st.st_mode & S_ISGID) != 0;
+  s.mtime = toTimePoint(st.st_mtim);
+  s.ctime = toTimePoint(st.st_ctim);
+  return s;
 }
 
 events::FileInfo MetadataReader::fromStat(const std::string& path, const struct stat& st) const {

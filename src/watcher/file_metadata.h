@@ -11,11 +11,9 @@
 
 namespace fim::watcher {
 
-// Whether `recorded` still describes a path that lstat shows as `st`, owned by `owner`:`group`:
-// same type, size (files), inode, device, ids, names, mode bits and times. Labels and hashes are
-// not compared: with ctime, inode and device equal they cannot have been rewritten.
-bool matchesStat(const events::FileStamp& recorded, const struct stat& st, std::string_view owner,
-                 std::string_view group);
+// What lstat shows as `st`, owned by `owner`:`group`, as a stamp to classify against a record.
+// No MIME type or digests: those come from reading the content.
+events::FileStamp stampOfStat(const struct stat& st, std::string_view owner, std::string_view group);
 
 class MetadataReader {
  public:

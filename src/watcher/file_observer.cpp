@@ -10,12 +10,7 @@ core::TimePoint toTimePoint(const struct timespec& ts) {
 
 }  // namespace
 
-bool sameStamp(const events::FileInfo& a, const events::FileInfo& b) {
-  return a.type == b.type && a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime && a.inode == b.inode &&
-         a.device == b.device;
-}
-
-ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configured, core::PriorState* priorState,
+ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configured, baseline::View* priorState,
                                core::Metrics& metrics)
     : prior(priorState),
       files(metrics.counter("watcher.scan.files")),
@@ -27,11 +22,14 @@ ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configur
   for (const auto& m : configured) {
     Module settings;
     for (const auto& name : m.hashTypes) {
-      if (auto type = events::parseHashType(name)) settings.hashTypes.push_back(*type);
+      if (auto type = events::parseHashType(name)) {
+        settings.hashTypes.push_back(*type);
+        settings.wanted.hashTypes |= events::FileStamp::hashBit(*type);
+      }
     }
-    settings.maxFileSize = m.maxFileSize;
-    settings.mimeType = m.mimeType;
-    settings.verifyHashesAlways = m.verifyHashesAlways;
+    settings.maxFileSize = settings.wanted.maxFileSize = m.maxFileSize;
+    settings.mimeType = settings.wanted.mimeType = m.mimeType;
+    settings.wanted.verifyAlways = m.verifyHashesAlways;
     settings.limiter = std::make_unique<RateLimiter>(m.scanRatePerSec, std::max<std::uint64_t>(m.maxFileSize, 1));
     modules.push_back(std::move(settings));
   }
@@ -42,13 +40,11 @@ FileObserver::FileObserver(ObserverShared& shared) : shared_(shared), metadata_(
 }
 
 bool FileObserver::reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
-                               const ObserverShared::Module& settings) {
-  if (settings.verifyHashesAlways || !stored) return false;
+                               const ObserverShared::Module& settings) const {
+  if (!stored || stored->type != events::FileType::File) return false;
   const events::FileInfo& o = *stored;
-  if (o.type != events::FileType::File || !sameStamp(o, info)) return false;
-  for (auto type : settings.hashTypes) {
-    if (!o.hashes.count(type)) return false;
-  }
+  const events::FileStamp recorded = events::stampOf(o);
+  if (!baseline::reusable(recorded, baseline::classify(recorded, events::stampOf(info)), settings.wanted)) return false;
   for (auto type : settings.hashTypes) info.hashes[type] = o.hashes.at(type);
   if (settings.mimeType) info.mimeType = o.mimeType;
   return true;
@@ -155,7 +151,7 @@ std::optional<events::Observation> FileObserver::observe(const std::string& path
   // inode and device unchanged the labels are the recorded ones.
   const auto& old = observation.stored;
   events::FileInfo& now = observation.info;
-  const bool labelsKnown = old && sameStamp(*old, now);
+  const bool labelsKnown = old && baseline::classify(events::stampOf(*old), events::stampOf(now)).sameContent;
   if (labelsKnown) {
     now.selinux = old->selinux;
     now.acl = old->acl;

@@ -12,7 +12,8 @@
 #include "events/file_event.h"
 #include "events/observation.h"
 #include "core/metrics.h"
-#include "core/prior_state.h"
+#include "baseline/classify.h"
+#include "baseline/view.h"
 #include "watcher/file_hasher.h"
 #include "watcher/file_metadata.h"
 #include "watcher/mime_detector.h"
@@ -22,25 +23,21 @@
 
 namespace fim::watcher {
 
-// Same type, size, mtime, ctime, inode and device. ctime cannot be set from user space, so
-// equal stamps mean the content, labels and (for a file) hashes were not rewritten in place.
-bool sameStamp(const events::FileInfo& a, const events::FileInfo& b);
-
 // What every worker shares: per-module settings and rate limiters, names, the baseline view.
 struct ObserverShared {
   struct Module {
     std::vector<events::HashType> hashTypes;
     std::uint64_t maxFileSize = 0;
     bool mimeType = true;
-    bool verifyHashesAlways = false;
+    baseline::Wanted wanted;  // the same, as the baseline's classify() takes it
     std::unique_ptr<RateLimiter> limiter;  // scan_rate_per_sec, burst = max_file_size
   };
 
-  ObserverShared(const std::vector<config::ModuleConfig>& modules, core::PriorState* prior, core::Metrics& metrics);
+  ObserverShared(const std::vector<config::ModuleConfig>& modules, baseline::View* prior, core::Metrics& metrics);
 
   std::vector<Module> modules;
   NameCache names;
-  core::PriorState* prior;  // null: always hash
+  baseline::View* prior;  // null: always hash
   core::Counter& files;
   core::Counter& bytesHashed;
   core::Counter& reused;
@@ -71,7 +68,7 @@ class FileObserver {
   void addContent(events::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,
                   std::size_t module, std::optional<SafeFile>& file, bool labelsKnown);
   bool reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
-                   const ObserverShared::Module& settings);
+                   const ObserverShared::Module& settings) const;
 
   ObserverShared& shared_;
   MetadataReader metadata_;

@@ -15,7 +15,7 @@ constexpr std::size_t kWorkBatch = 16;  // paths a worker takes at once
 
 }  // namespace
 
-Scanner::Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, core::PriorState* prior,
+Scanner::Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, baseline::View* prior,
                  const core::Clock& clock, core::Metrics& metrics, ScanOptions options)
     : modules_(std::move(modules)),
       roots_(std::move(roots)),

@@ -19,7 +19,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/metrics.h"
-#include "core/prior_state.h"
+#include "baseline/view.h"
 #include "watcher/observation_source.h"
 #include "watcher/file_observer.h"
 #include "watcher/path_filter.h"
@@ -40,7 +40,7 @@ struct ScanOptions {
 
 class Scanner final : public ObservationSource {
  public:
-  Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, core::PriorState* prior,
+  Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, baseline::View* prior,
           const core::Clock& clock, core::Metrics& metrics, ScanOptions options);
 
   void run(std::stop_token stop, core::BoundedQueue<events::Observation>& out) override;

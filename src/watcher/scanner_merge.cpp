@@ -61,7 +61,7 @@ bool Scanner::Walker::walkTask(WorkItem dir) {
   return read;
 }
 
-bool Scanner::Walker::walkSubtree(WorkItem dir, core::KvCursor& records, std::size_t depth, int parentFd) {
+bool Scanner::Walker::walkSubtree(WorkItem dir, baseline::RecordCursor& records, std::size_t depth, int parentFd) {
   if (dir.lookUp) {  // read here what its parent's walker had not read yet
     struct stat st {};
     if (::lstat(dir.path.c_str(), &st) == 0) dir.st = st;
@@ -132,7 +132,7 @@ void Scanner::Walker::list(int fd, Listing& listing) {
   });
 }
 
-bool Scanner::Walker::mergeListing(int fd, Listing& listing, core::KvCursor& records, std::size_t depth) {
+bool Scanner::Walker::mergeListing(int fd, Listing& listing, baseline::RecordCursor& records, std::size_t depth) {
   const std::string& prefix = listing.prefix;
   std::vector<Pending>& pending = listing.pending;
   std::string child;
@@ -142,15 +142,15 @@ bool Scanner::Walker::mergeListing(int fd, Listing& listing, core::KvCursor& rec
     const std::string_view name = listing.name(event);
     // Records before the event: no entry of this directory matched them.
     while (records.valid()) {
-      const std::string_view key = records.key();
+      const std::string_view key = records.path();
       if (!key.starts_with(prefix)) break;
       const std::string_view rel = key.substr(prefix.size());
       if (!keyLess(rel, false, name, event.below)) break;
       skipUnmatched(records, listing, rel);
     }
     setChildPath(child, listing.path, name);
-    const bool atRecord = records.valid() && records.key().starts_with(prefix) &&
-                          records.key().substr(prefix.size()) == name && !event.below;
+    const bool atRecord = records.valid() && records.path().starts_with(prefix) &&
+                          records.path().substr(prefix.size()) == name && !event.below;
     if (!event.below) {
       if (event.given) {  // reported by whoever took it
         if (atRecord) records.next();
@@ -181,16 +181,16 @@ bool Scanner::Walker::mergeListing(int fd, Listing& listing, core::KvCursor& rec
     if (!walkSubtree(std::move(item), records, depth + 1, fd)) return false;
   }
   // Records after the last event: no entry matched them either.
-  while (records.valid() && records.key().starts_with(prefix)) {
-    skipUnmatched(records, listing, records.key().substr(prefix.size()));
+  while (records.valid() && records.path().starts_with(prefix)) {
+    skipUnmatched(records, listing, records.path().substr(prefix.size()));
   }
   return true;
 }
 
 bool Scanner::Walker::entryFound(int fd, Listing& listing, std::uint32_t index, const std::string& child,
-                core::KvCursor& records, bool atRecord) {
+                baseline::RecordCursor& records, bool atRecord) {
   const Entry& e = listing.entries[index];
-  core::KvCursor* record = atRecord ? &records : nullptr;
+  baseline::RecordCursor* record = atRecord ? &records : nullptr;
   // No record, unless the cursor stopped on an error: then the workers look it up.
   const bool storedKnown = atRecord || records.valid() || records.status().has_value();
   std::vector<Pending>& pending = listing.pending;
@@ -222,20 +222,13 @@ bool Scanner::Walker::entryFound(int fd, Listing& listing, std::uint32_t index, 
     return true;
   }
   if (!e.walk && record && statted) {
-    const auto stamp = s_.shared_.prior->stamp(record->value());
+    const auto stamp = record->stamp();  // nullopt: a record that cannot be decoded counts as none
     if (stamp && unchanged(*stamp, st, module)) return markUnchanged(child, st, module);
   }
   WorkItem item{child, listing.root, {}, {}};
   if (statted) item.st = st;
   item.storedKnown = storedKnown;
-  if (record) {
-    // Changed, or a directory: its whole record goes with it.
-    if (auto decoded = s_.shared_.prior->decode(record->key(), record->value())) {
-      item.stored = std::move(*decoded);
-    } else {
-      item.storedKnown = false;  // unreadable here: the baseline reads it itself, and says why it cannot
-    }
-  }
+  if (record) item.stored = record->info();  // changed, or a directory: its whole record goes with it
   if (e.walk) {
     pending.push_back(Pending{index, std::move(item), false});
     return true;
@@ -243,7 +236,7 @@ bool Scanner::Walker::entryFound(int fd, Listing& listing, std::uint32_t index, 
   return queueForWorkers(std::move(item));
 }
 
-void Scanner::Walker::skipUnmatched(core::KvCursor& records, const Listing& listing, std::string_view rel) {
+void Scanner::Walker::skipUnmatched(baseline::RecordCursor& records, const Listing& listing, std::string_view rel) {
   if (rel.empty()) {  // the directory's own record under the prefix "/": not a child
     records.next();
     return;
@@ -257,8 +250,8 @@ void Scanner::Walker::skipUnmatched(core::KvCursor& records, const Listing& list
   }
 }
 
-void Scanner::Walker::skipBelow(core::KvCursor& records, const std::string& below, std::size_t root, bool unmatched) {
-  if (!records.valid() || !records.key().starts_with(below)) return;
+void Scanner::Walker::skipBelow(baseline::RecordCursor& records, const std::string& below, std::size_t root, bool unmatched) {
+  if (!records.valid() || !records.path().starts_with(below)) return;
   if (unmatched) s_.rootUnmatched_[root] = true;
   records.seek(pastSubtree(std::string_view(below).substr(0, below.size() - 1), ""));
 }

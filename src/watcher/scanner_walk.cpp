@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/logging.h"
+#include "baseline/classify.h"
 #include "core/paths.h"
 #include "watcher/scanner_walker.h"
 
@@ -121,17 +122,10 @@ bool Scanner::Walker::markUnchanged(const std::string& path, const struct stat& 
   return unchanged_.size() < walk::kUnchangedBatch || flushUnchanged();
 }
 
-bool Scanner::Walker::unchanged(const events::FileStamp& o, const struct stat& st, std::size_t module) {
-  if (S_ISLNK(st.st_mode)) return false;
-  if (!matchesStat(o, st, userName(st.st_uid), groupName(st.st_gid))) return false;
-  if (o.type != events::FileType::File) return true;
-  const auto& settings = s_.shared_.modules[module];
-  if (settings.verifyHashesAlways || (settings.mimeType && !o.hasMimeType)) return false;
-  if (o.size.value_or(0) > settings.maxFileSize) return true;
-  for (auto type : settings.hashTypes) {
-    if (!(o.hashTypes & events::FileStamp::hashBit(type))) return false;
-  }
-  return true;
+bool Scanner::Walker::unchanged(const events::FileStamp& recorded, const struct stat& st, std::size_t module) {
+  if (S_ISLNK(st.st_mode)) return false;  // its resolved target may move with links elsewhere
+  const auto comparison = baseline::classify(recorded, stampOfStat(st, userName(st.st_uid), groupName(st.st_gid)));
+  return comparison.unchanged() && baseline::reusable(recorded, comparison, s_.shared_.modules[module].wanted);
 }
 
 bool Scanner::Walker::flushUnchanged() {

@@ -210,21 +210,21 @@ class Scanner::Walker {
   // Reports the directory, then reads it and everything below it that is not given to the
   // pool, beside `records` (positioned at the first record at or after its prefix). Returns
   // with `records` past everything below the directory. False when stopped.
-  bool walkSubtree(WorkItem dir, core::KvCursor& records, std::size_t depth, int parentFd = -1);
+  bool walkSubtree(WorkItem dir, baseline::RecordCursor& records, std::size_t depth, int parentFd = -1);
   // The directory's entries that are reported or entered, and their events in the store's order.
   void list(int fd, Listing& listing);
   // The events of `listing` in order, each after the records that sort before it.
-  bool mergeListing(int fd, Listing& listing, core::KvCursor& records, std::size_t depth);
+  bool mergeListing(int fd, Listing& listing, baseline::RecordCursor& records, std::size_t depth);
   // One entry, with its record when `atRecord` (the cursor is at it). A subdirectory to enter
   // waits in `pending` for what lies below it. False when stopped.
   bool entryFound(int fd, Listing& listing, std::uint32_t index, const std::string& child,
-                  core::KvCursor& records, bool atRecord);
+                  baseline::RecordCursor& records, bool atRecord);
   // A record no entry matched: a path gone, excluded or no longer reported, or (with '/' in
   // `rel`) below a subdirectory that is not entered. The baseline's sweep deals with them.
-  void skipUnmatched(core::KvCursor& records, const Listing& listing, std::string_view rel);
+  void skipUnmatched(baseline::RecordCursor& records, const Listing& listing, std::string_view rel);
   // Moves `records` past everything starting with `below`; `unmatched`: they are records of
   // paths this scan will not see.
-  void skipBelow(core::KvCursor& records, const std::string& below, std::size_t root, bool unmatched);
+  void skipBelow(baseline::RecordCursor& records, const std::string& below, std::size_t root, bool unmatched);
   // Another walker waits: hands it the last subdirectory not yet entered of the outermost
   // directory this walker is reading (the largest piece, most likely).
   void giveAway();
@@ -237,10 +237,9 @@ class Scanner::Walker {
     batch_.push_back(std::move(item));
     return batch_.size() < walk::kWalkBatch || work_.pushBatch(batch_, stop_);
   }
-  // The stored record still describes the entry: same identity, times, owner, mode and, for a
-  // file, every configured hash. Never true for a symlink, whose resolved target may move with
-  // links elsewhere.
-  bool unchanged(const events::FileStamp& o, const struct stat& st, std::size_t module);
+  // The record still describes the entry (baseline::classify) and holds everything the module
+  // would compute for it (baseline::reusable). Never true for a symlink.
+  bool unchanged(const events::FileStamp& recorded, const struct stat& st, std::size_t module);
 
   // Names from the shared cache, remembered for the ids met last (most entries share them).
   const std::string& userName(std::uint32_t uid) {

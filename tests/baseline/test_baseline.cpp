@@ -302,3 +302,78 @@ TEST_CASE("baseline: a record moved to a path that was gone again is left to the
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
   CHECK(fx.store.count(core::Family::Baseline) == 1);
 }
+
+TEST_CASE("baseline: a record it cannot decode is reported once, counts as none, and never blocks its path") {
+  Fixture fx;
+  {
+    auto first = fx.start();
+    for (const char* p : {"/a", "/a/future", "/a/damaged", "/a/gone", "/a/moved", "/a/dir", "/a/dir/child"}) {
+      REQUIRE(first->apply(observe(p, "1")).has_value());
+    }
+    std::vector<events::FileEvent> deleted;
+    REQUIRE(first->sweep(deleted).has_value());
+  }
+  core::WriteBatch damage;
+  std::string future = *fx.store.get(core::Family::Baseline, "/a/future").value();
+  future[0] = static_cast<char>(baseline::kRecordVersion + 7);  // written by a newer fimbeat
+  damage.put(core::Family::Baseline, "/a/future", future);
+  damage.put(core::Family::Baseline, "/a/damaged", "\x02garbage");
+  damage.put(core::Family::Baseline, "/a/gone", "");
+  damage.put(core::Family::Baseline, "/a/moved", "\x02");
+  damage.put(core::Family::Baseline, "/a/dir/child", "\x09");
+  REQUIRE(fx.store.write(damage).has_value());
+
+  auto second = fx.start();
+  auto& undecodable = fx.metrics.counter("baseline.records.undecodable");
+  // The next observation of each path is reported (the record says nothing to compare with) and
+  // rewrites the record.
+  for (const char* p : {"/a/future", "/a/damaged"}) {
+    CAPTURE(p);
+    auto e = second->apply(observe(p, "2"));
+    REQUIRE(e.has_value());
+    REQUIRE(e->has_value());
+    CHECK(actionsOf(**e) == "created");
+    CHECK_FALSE((*e)->previous.has_value());
+  }
+  REQUIRE(second->flush().has_value());
+  CHECK(undecodable.value() == 2);
+  for (const char* p : {"/a/future", "/a/damaged"}) {
+    auto rewritten = baseline::decodeRecord(p, *fx.store.get(core::Family::Baseline, p).value());
+    REQUIRE(rewritten.has_value());
+    CHECK(rewritten->hashes.at(events::HashType::Sha256) == "2");
+    auto again = second->apply(observe(p, "2"));
+    REQUIRE(again.has_value());
+    CHECK_FALSE(again->has_value());  // the next look finds it unchanged
+  }
+  // A move carries what it can: the undecodable child is reported moved and left to be recorded afresh.
+  events::Observation move = observe("/a/dir2", "1");
+  move.kind = events::Observation::Kind::Moved;
+  move.info.type = events::FileType::Dir;
+  move.previousPath = "/a/dir";
+  std::vector<events::FileEvent> moved;
+  REQUIRE(second->applyMove(move, moved).has_value());
+  REQUIRE(moved.size() == 2);
+  CHECK(moved[1].file.path == "/a/dir2/child");
+  CHECK(moved[1].previousPath == "/a/dir/child");
+  CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/dir/child")->has_value());
+  CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/dir2/child")->has_value());
+  // A deletion is reported by path.
+  events::Observation removal;
+  removal.kind = events::Observation::Kind::Deleted;
+  removal.info.path = "/a/moved";
+  std::vector<events::FileEvent> removed;
+  REQUIRE(second->applyRemoval(removal, removed).has_value());
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0].file.path == "/a/moved");
+  CHECK(actionsOf(removed[0]) == "deleted");
+  // And a path the scan no longer finds goes at the sweep, its record with it.
+  for (const char* p : {"/a", "/a/dir2"}) REQUIRE(second->apply(observe(p, "1")).has_value());
+  std::vector<events::FileEvent> swept;
+  REQUIRE(second->sweep(swept).has_value());
+  std::vector<std::string> gone;
+  for (const auto& e : swept) gone.push_back(e.file.path);
+  CHECK(gone == std::vector<std::string>{"/a/gone"});
+  CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/gone")->has_value());
+  CHECK(undecodable.value() == 5);  // each reported once
+  CHECK(second->lookup("/a/gone")->has_value() == false);
+}

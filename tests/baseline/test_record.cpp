@@ -1,12 +1,13 @@
 #include <doctest/doctest.h>
 
 #include "baseline/record.h"
+#include "core/binary_codec.h"
+#include "events/file_info_codec.h"
 
 using namespace fim;
 
 TEST_CASE("record: every field survives an encode/decode round trip") {
-  baseline::Record r;
-  auto& f = r.info;
+  events::FileInfo f;
   f.path = "/srv/bad\xff name";
   f.type = events::FileType::File;
   f.size = 123456789012ull;
@@ -27,14 +28,12 @@ TEST_CASE("record: every field survives an encode/decode round trip") {
   f.acl = "user::rwx,user:1000:r--,group::r-x,mask::r-x,other::r-x";
   f.hashes[events::HashType::Sha256] = "ab";
   f.hashes[events::HashType::Xxh64] = "cd";
-  r.seenAt = core::TimePoint(std::chrono::milliseconds(1700000000123));
-  r.scanId = 99;
 
-  const std::string bytes = baseline::encodeRecord(r);
+  const std::string bytes = baseline::encodeRecord(f);
   CHECK(static_cast<std::uint8_t>(bytes[0]) == baseline::kRecordVersion);
   auto back = baseline::decodeRecord(f.path, bytes);
   REQUIRE(back.has_value());
-  const auto& g = back->info;
+  const auto& g = *back;
   CHECK(g.path == f.path);
   CHECK((g.type == f.type));
   CHECK(g.size == f.size);
@@ -54,31 +53,29 @@ TEST_CASE("record: every field survives an encode/decode round trip") {
   CHECK(g.selinux == f.selinux);
   CHECK(g.acl == f.acl);
   CHECK((g.hashes == f.hashes));
-  CHECK((back->seenAt == r.seenAt));
-  CHECK(back->scanId == 99);
 }
 
-TEST_CASE("record: a truncated record or an unknown version is an error, never garbage") {
-  baseline::Record r;
-  r.info.path = "/x";
-  r.info.type = events::FileType::Dir;
+TEST_CASE("record: a truncated or extended record, or an unknown version, is an error, never garbage") {
+  events::FileInfo r;
+  r.path = "/x";
+  r.type = events::FileType::Dir;
   const std::string bytes = baseline::encodeRecord(r);
   for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
     CAPTURE(cut);
     CHECK_FALSE(baseline::decodeRecord("/x", bytes.substr(0, cut)).has_value());
   }
+  CHECK_FALSE(baseline::decodeRecord("/x", bytes + "?").has_value());
   std::string future = bytes;
   future[0] = static_cast<char>(baseline::kRecordVersion + 1);
   auto err = baseline::decodeRecord("/x", future);
   REQUIRE_FALSE(err.has_value());
-  CHECK(err.error().message().find("version") != std::string::npos);
+  CHECK(err.error().message() == "the baseline record of /x has version 3; this fimbeat reads versions 1 to 2");
 }
 
 namespace {
 
-baseline::Record fullRecord() {
-  baseline::Record r;
-  auto& f = r.info;
+events::FileInfo fullRecord() {
+  events::FileInfo f;
   f.path = "/etc/app.conf";
   f.type = events::FileType::File;
   f.size = 4096;
@@ -97,9 +94,17 @@ baseline::Record fullRecord() {
   f.acl = "user::rw-,user:1000:r--,group::r--,mask::r--,other::---";
   f.hashes[events::HashType::Sha256] = std::string(64, 'a');
   f.hashes[events::HashType::Xxh64] = std::string(16, 'b');
-  r.seenAt = core::TimePoint(std::chrono::milliseconds(1700000000123));
-  r.scanId = 7;
-  return r;
+  return f;
+}
+
+// A record as version 1 wrote it: the FileInfo encoding, then when it was written and a scan id.
+std::string version1Record(const events::FileInfo& info) {
+  core::BinaryWriter w;
+  w.u8(1);
+  events::writeFileInfo(w, info);
+  w.time(core::TimePoint(std::chrono::milliseconds(1700000000123)));
+  w.u64(7);
+  return w.take();
 }
 
 void checkSameStamp(const events::FileStamp& got, const events::FileStamp& want) {
@@ -124,11 +129,11 @@ void checkSameStamp(const events::FileStamp& got, const events::FileStamp& want)
 
 TEST_CASE("record: its stamp, read in place, says what stampOf says of its metadata") {
   SUBCASE("every field set") {
-    const baseline::Record r = fullRecord();
+    const events::FileInfo r = fullRecord();
     const std::string bytes = baseline::encodeRecord(r);
     auto stamp = baseline::stampOfRecord(bytes);
     REQUIRE(stamp.has_value());
-    checkSameStamp(*stamp, events::stampOf(r.info));
+    checkSameStamp(*stamp, events::stampOf(r));
     CHECK(stamp->hashTypes == (events::FileStamp::hashBit(events::HashType::Sha256) |
                                events::FileStamp::hashBit(events::HashType::Xxh64)));
     CHECK(stamp->hasMimeType);
@@ -138,24 +143,35 @@ TEST_CASE("record: its stamp, read in place, says what stampOf says of its metad
     CHECK(stamp->owner.data() + stamp->owner.size() <= bytes.data() + bytes.size());
   }
   SUBCASE("a directory: no size, no MIME type, no digests") {
-    baseline::Record r;
-    r.info.path = "/etc";
-    r.info.type = events::FileType::Dir;
-    r.info.owner = "root";
+    events::FileInfo r;
+    r.path = "/etc";
+    r.type = events::FileType::Dir;
+    r.owner = "root";
     const std::string bytes = baseline::encodeRecord(r);
     auto stamp = baseline::stampOfRecord(bytes);
     REQUIRE(stamp.has_value());
-    checkSameStamp(*stamp, events::stampOf(r.info));
+    checkSameStamp(*stamp, events::stampOf(r));
     CHECK_FALSE(stamp->size.has_value());
     CHECK_FALSE(stamp->hasMimeType);
     CHECK(stamp->hashTypes == 0);
   }
 }
 
-TEST_CASE("record: a record cut inside its metadata, or of an unknown version, has no stamp") {
+TEST_CASE("record: version 1, as databases of format 1 hold it, is read with the same stamp") {
+  const events::FileInfo f = fullRecord();
+  const std::string old = version1Record(f);
+  auto back = baseline::decodeRecord(f.path, old);
+  REQUIRE(back.has_value());
+  CHECK(baseline::encodeRecord(*back) == baseline::encodeRecord(f));
+  auto stamp = baseline::stampOfRecord(old);
+  REQUIRE(stamp.has_value());
+  checkSameStamp(*stamp, events::stampOf(f));
+  CHECK_FALSE(baseline::decodeRecord(f.path, old.substr(0, old.size() - 1)).has_value());
+}
+
+TEST_CASE("record: a record cut anywhere, or of an unknown version, has no stamp") {
   const std::string bytes = baseline::encodeRecord(fullRecord());
-  const std::size_t metadataEnd = bytes.size() - 16;  // seenAt and scanId follow the metadata
-  for (std::size_t cut = 0; cut < metadataEnd; ++cut) {
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
     CAPTURE(cut);
     CHECK_FALSE(baseline::stampOfRecord(bytes.substr(0, cut)).has_value());
   }

@@ -11,8 +11,8 @@
 #include <map>
 #include <set>
 
-#include "core/binary_codec.h"
-#include "events/file_info_codec.h"
+#include "baseline/baseline.h"
+#include "baseline/record.h"
 #include "core/metrics.h"
 #include "core/paths.h"
 #include "support/memory_store.h"
@@ -212,39 +212,28 @@ TEST_CASE("scanner: an unreadable directory becomes an observation with an error
 
 namespace {
 
-// The baseline as the scanner reads it: records by path, in path order.
-class MemoryPrior final : public core::PriorState {
+// The real baseline over an in-memory store, holding the records in byPath (written before each scan).
+class MemoryPrior {
  public:
   std::map<std::string, events::FileInfo> byPath;
 
-  core::Result<std::optional<events::FileInfo>> lookup(std::string_view path) override {
-    auto it = byPath.find(std::string(path));
-    if (it == byPath.end()) return std::optional<events::FileInfo>();
-    return std::optional<events::FileInfo>(it->second);
+  MemoryPrior() = default;
+  MemoryPrior(const MemoryPrior& other) : byPath(other.byPath) {}
+
+  baseline::View& view() {
+    store_ = std::make_unique<testing::MemoryStore>();
+    core::WriteBatch batch;
+    for (const auto& [path, info] : byPath) batch.put(core::Family::Baseline, path, baseline::encodeRecord(info));
+    REQUIRE(store_->write(batch).has_value());
+    baseline_ = std::make_unique<baseline::Baseline>(*store_, std::vector<baseline::RootInfo>{}, metrics_, clock_);
+    return *baseline_;
   }
-  // Records stored as core's FileInfo encoding, in path order (the map's).
-  std::unique_ptr<core::KvCursor> records() override {
-    std::map<std::string, std::string> encoded;
-    for (const auto& [path, info] : byPath) {
-      core::BinaryWriter w;
-      events::writeFileInfo(w, info);
-      encoded[path] = w.take();
-    }
-    return std::make_unique<testing::MemoryStore::MapCursor>(std::move(encoded));
-  }
-  std::optional<events::FileStamp> stamp(std::string_view record) const override {
-    core::BinaryReader r(record);
-    events::FileStamp stamp;
-    events::readFileStamp(r, stamp);
-    return r.ok() ? std::optional<events::FileStamp>(stamp) : std::nullopt;
-  }
-  core::Result<events::FileInfo> decode(std::string_view path, std::string_view record) const override {
-    core::BinaryReader r(record);
-    events::FileInfo info;
-    info.path = std::string(path);
-    events::readFileInfo(r, info);
-    return info;
-  }
+
+ private:
+  core::Metrics metrics_;
+  core::SystemClock clock_;
+  std::unique_ptr<testing::MemoryStore> store_;
+  std::unique_ptr<baseline::Baseline> baseline_;
 };
 
 struct PriorScan {
@@ -254,12 +243,13 @@ struct PriorScan {
   std::vector<bool> rootsMatched;                      // the ScanDone's
 };
 
-PriorScan scanWith(const config::ModuleConfig& module, core::PriorState& prior, std::size_t workers) {
+PriorScan scanWith(const config::ModuleConfig& module, MemoryPrior& records, std::size_t workers) {
+  baseline::View* prior = &records.view();
   core::SystemClock clock;
   core::Metrics metrics;
   watcher::ScanOptions options;
   options.workers = workers;
-  watcher::Scanner scanner({module}, watcher::resolveRoots({module}), &prior, clock, metrics, options);
+  watcher::Scanner scanner({module}, watcher::resolveRoots({module}), prior, clock, metrics, options);
   core::BoundedQueue<events::Observation> queue(100000);
   std::stop_source stop;
   scanner.run(stop.get_token(), queue);

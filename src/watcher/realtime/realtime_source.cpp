@@ -6,7 +6,7 @@
 namespace fim::watcher {
 
 std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::ModuleConfig>& configured,
-                                                      std::vector<Root> roots, core::PriorState* prior,
+                                                      std::vector<Root> roots, baseline::View* prior,
                                                       const core::Clock& clock, core::Metrics& metrics,
                                                       ScanOptions scan, const std::vector<OwnDirectory>& own,
                                                       const BackendFactories& factories) {

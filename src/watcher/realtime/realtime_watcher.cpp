@@ -396,7 +396,7 @@ void RealtimeWatcher::Loop::run() {
 }
 
 RealtimeWatcher::RealtimeWatcher(std::vector<config::ModuleConfig> modules, std::vector<Root> roots,
-                                 core::PriorState* prior, const core::Clock& clock, core::Metrics& metrics,
+                                 baseline::View* prior, const core::Clock& clock, core::Metrics& metrics,
                                  std::unique_ptr<ChangeBackend> backend, RealtimeOptions options)
     : modules_(std::move(modules)),
       roots_(std::move(roots)),

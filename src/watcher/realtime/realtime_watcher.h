@@ -17,7 +17,7 @@
 #include "config/config.h"
 #include "core/bounded_queue.h"
 #include "core/metrics.h"
-#include "core/prior_state.h"
+#include "baseline/view.h"
 #include "watcher/file_observer.h"
 #include "watcher/observation_source.h"
 #include "watcher/own_directories.h"
@@ -41,7 +41,7 @@ struct RealtimeOptions {
 
 class RealtimeWatcher final : public ObservationSource {
  public:
-  RealtimeWatcher(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, core::PriorState* prior,
+  RealtimeWatcher(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, baseline::View* prior,
                   const core::Clock& clock, core::Metrics& metrics, std::unique_ptr<ChangeBackend> backend,
                   RealtimeOptions options);
   ~RealtimeWatcher() override;
@@ -58,7 +58,7 @@ class RealtimeWatcher final : public ObservationSource {
 
   std::vector<config::ModuleConfig> modules_;
   std::vector<Root> roots_;
-  core::PriorState* prior_;
+  baseline::View* prior_;
   const core::Clock& clock_;
   core::Metrics& metrics_;
   std::unique_ptr<ChangeBackend> backend_;
@@ -74,7 +74,7 @@ class RealtimeWatcher final : public ObservationSource {
 // The realtime watcher with the backend chosen from the modules' `backend` options. fimbeat's
 // `own` directories are neither watched nor scanned (see own_directories.h).
 std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::ModuleConfig>& modules,
-                                                      std::vector<Root> roots, core::PriorState* prior,
+                                                      std::vector<Root> roots, baseline::View* prior,
                                                       const core::Clock& clock, core::Metrics& metrics,
                                                       ScanOptions scan, const std::vector<OwnDirectory>& own = {},
                                                       const BackendFactories& factories = {});
