@@ -107,7 +107,7 @@ events::FileInfo Baseline::recordOrPath(std::string_view key, std::string_view v
 
 std::uint64_t Baseline::recordCount() { return store_.approximateCount(core::Family::Baseline); }
 
-core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Observation& observation) {
+core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::PathSeen& observation) {
   // Flushed before staging, never between a record and its event.
   if (pending_.size() >= kBatchSize) {
     if (auto ok = flush(); !ok) return std::unexpected(ok.error());
@@ -202,36 +202,42 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
   return flush();
 }
 
+void Baseline::take(const events::Observation& observation) {
+  auto& log = core::logger("baseline");
+  const auto failed = [&](std::string_view path, const core::Error& error) {
+    log.error("updating the baseline for {} failed: {}", path, error.message());
+    errors_.add();
+  };
+  std::visit(
+      [&](const auto& o) {
+        using Kind = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<Kind, events::PathSeen>) {
+          if (auto event = apply(o); !event) failed(o.info.path, event.error());
+        } else if constexpr (std::is_same_v<Kind, events::PathsUnchanged>) {
+          seen_.addUnchanged(o.keys);
+          unchanged_.add(static_cast<std::int64_t>(o.keys.size()));
+        } else if constexpr (std::is_same_v<Kind, events::ScanStarted>) {
+          seen_.clear();
+          unverified_.clear();
+        } else if constexpr (std::is_same_v<Kind, events::ScanDone>) {
+          if (auto ok = sweep(taken_, o.rootsMatched); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
+        } else if constexpr (std::is_same_v<Kind, events::PathDeleted>) {
+          if (auto ok = applyRemoval(o, taken_); !ok) failed(o.path, ok.error());
+        } else if constexpr (std::is_same_v<Kind, events::PathMoved>) {
+          if (auto ok = applyMove(o, taken_); !ok) failed(o.now.info.path, ok.error());
+        } else if constexpr (std::is_same_v<Kind, events::SubtreeDone>) {
+          if (auto ok = sweepSubtree(o, taken_); !ok) failed(o.path, ok.error());
+        }
+      },
+      observation);
+  taken_.clear();  // queued with their records: the delivery reads them from there
+}
+
 void Baseline::run(std::stop_token stop, core::BoundedQueue<events::Observation>& in) {
   auto& log = core::logger("baseline");
   std::vector<events::Observation> batch;
-  std::vector<events::FileEvent> swept, realtime;
   while (queue_->waitForSpace(stop) && in.popBatch(batch, kBatchSize, stop) > 0) {
-    for (auto& observation : batch) {
-      if (observation.kind == events::Observation::Kind::Unchanged) {
-        seen_.addUnchanged(observation.unchangedKeys);
-        unchanged_.add(static_cast<std::int64_t>(observation.unchangedKeys.size()));
-        continue;
-      }
-      if (observation.kind == events::Observation::Kind::ScanStarted) {
-        seen_.clear();
-        unverified_.clear();
-        continue;
-      }
-      if (observation.kind == events::Observation::Kind::ScanDone) {
-        if (auto ok = sweep(swept, observation.rootsMatched); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
-        swept.clear();
-        continue;
-      }
-      if (applyRealtime(observation, realtime)) {
-        realtime.clear();
-        continue;
-      }
-      if (auto event = apply(observation); !event) {
-        log.error("updating the baseline for {} failed: {}", observation.info.path, event.error().message());
-        errors_.add();
-      }
-    }
+    for (const auto& observation : batch) take(observation);
     batch.clear();
     // One write per batch: the records and their events become durable together.
     if (auto ok = flush(); !ok) log.error("writing the baseline failed: {}", ok.error().message());

@@ -53,9 +53,9 @@ class Baseline final : public View {
   // About how many records the baseline holds: the expected total for progress estimates.
   std::uint64_t recordCount();
 
-  // Diffs one observation, stages the new record (and the event, when there is a queue) for the
+  // Diffs one path's state, stages the new record (and the event, when there is a queue) for the
   // next write, and returns the event to emit, if any.
-  [[nodiscard]] core::Result<std::optional<events::FileEvent>> apply(const events::Observation& observation);
+  [[nodiscard]] core::Result<std::optional<events::FileEvent>> apply(const events::PathSeen& seen);
 
   // After a full scan: every record under a root that the scan did not see is deleted (and its
   // event queued in the same write). The records of a root the scan says it matched in full
@@ -63,15 +63,16 @@ class Baseline final : public View {
   [[nodiscard]] core::Status sweep(std::vector<events::FileEvent>& deleted, const std::vector<bool>& rootsMatched = {});
 
   // Realtime changes (baseline_moves.cpp). Each appends the events to emit to `events`.
-  // Deleted: removes the record of info.path and of everything under it, one deleted event each.
-  [[nodiscard]] core::Status applyRemoval(const events::Observation& observation, std::vector<events::FileEvent>& events);
-  // Moved: the record at previousPath, and every record under it, move to info.path without
-  // rehashing; one moved event each. No record at previousPath: the new path is simply applied.
-  [[nodiscard]] core::Status applyMove(const events::Observation& observation, std::vector<events::FileEvent>& events);
-  // SubtreeDone: like sweep(), for the records under info.path only (an unwatched subtree was rescanned).
-  [[nodiscard]] core::Status sweepSubtree(const events::Observation& observation, std::vector<events::FileEvent>& events);
-  // Dispatches the realtime kinds above; false when the observation is of another kind.
-  bool applyRealtime(const events::Observation& observation, std::vector<events::FileEvent>& events);
+  // The record of the path and of everything under it removed, one deleted event each.
+  [[nodiscard]] core::Status applyRemoval(const events::PathDeleted& removal, std::vector<events::FileEvent>& events);
+  // The record at `from`, and every record under it, move to the new path without rehashing; one
+  // moved event each. No record at `from`: the new path is simply applied.
+  [[nodiscard]] core::Status applyMove(const events::PathMoved& move, std::vector<events::FileEvent>& events);
+  // Like sweep(), for the records under one path only (an unwatched subtree was rescanned).
+  [[nodiscard]] core::Status sweepSubtree(const events::SubtreeDone& done, std::vector<events::FileEvent>& events);
+
+  // Applies any kind of observation (the run loop's dispatch); errors are logged and counted.
+  void take(const events::Observation& observation);
 
   // Until `in` is closed and drained (or stop): events go to the queue, one write per batch of
   // observations. Closes the queue's producer side when it returns. Needs a queue.
@@ -103,6 +104,7 @@ class Baseline final : public View {
   core::Counter& deleted_;
   core::Counter& errors_;
   core::Counter& undecodable_;
+  std::vector<events::FileEvent> taken_;  // take()'s events, written with their records and then dropped
   std::mutex reportedMutex_;
   std::unordered_set<std::uint64_t> reported_;  // core::pathKey() of the undecodable records logged
 };

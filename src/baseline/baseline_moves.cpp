@@ -32,32 +32,16 @@ core::Status Baseline::writeWithEvents(core::WriteBatch& batch, std::vector<even
   return ok;
 }
 
-bool Baseline::applyRealtime(const events::Observation& observation, std::vector<events::FileEvent>& events) {
-  core::Status done;
-  switch (observation.kind) {
-    case events::Observation::Kind::Deleted: done = applyRemoval(observation, events); break;
-    case events::Observation::Kind::Moved: done = applyMove(observation, events); break;
-    case events::Observation::Kind::SubtreeDone: done = sweepSubtree(observation, events); break;
-    default: return false;
-  }
-  if (!done) {
-    core::logger("baseline").error("updating the baseline for {} failed: {}", observation.info.path,
-                                   done.error().message());
-    errors_.add();
-  }
-  return true;
-}
-
-core::Status Baseline::applyRemoval(const events::Observation& observation, std::vector<events::FileEvent>& events) {
+core::Status Baseline::applyRemoval(const events::PathDeleted& removal, std::vector<events::FileEvent>& events) {
   if (auto ok = flush(); !ok) return ok;
-  const std::string& top = observation.info.path;
-  const std::size_t module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
+  const std::string& top = removal.path;
+  const std::size_t module = removal.root < roots_.size() ? roots_[removal.root].module : 0;
   core::WriteBatch batch;
   const std::size_t first = events.size();
   auto scanned = store_.scan(core::Family::Baseline, top, [&](std::string_view key, std::string_view value) {
     if (!core::isWithin(key, top)) return true;
     events.push_back(makeEvent(clock_.now(), events::Action::Deleted, recordOrPath(key, value), module));
-    events.back().process = observation.process;
+    events.back().process = removal.process;
     batch.remove(core::Family::Baseline, std::string(key));
     return true;
   });
@@ -67,18 +51,17 @@ core::Status Baseline::applyRemoval(const events::Observation& observation, std:
   return {};
 }
 
-core::Status Baseline::applyMove(const events::Observation& observation, std::vector<events::FileEvent>& events) {
-  if (!observation.previousPath) return core::fail(core::ErrorCode::InvalidArgument, "a move without its old path");
+core::Status Baseline::applyMove(const events::PathMoved& move, std::vector<events::FileEvent>& events) {
   if (auto ok = flush(); !ok) return ok;
-  const std::string& from = *observation.previousPath;
+  const events::PathSeen& observation = move.now;
+  const std::string& from = move.from;
   const std::string& to = observation.info.path;
   auto old = lookup(from);
   if (!old) return std::unexpected(old.error());
   const bool goneAgain = observation.info.type == events::FileType::Unknown && !observation.errorMessage;
   if (!*old && goneAgain) return {};  // never known under either name and already gone: nothing to record
   if (!*old || from == to) {  // nothing known at the old path: the new one is simply a new path
-    events::Observation plain = observation;
-    plain.kind = events::Observation::Kind::Path;
+    events::PathSeen plain = observation;
     plain.storedKnown = false;
     auto event = apply(plain);
     if (!event) return std::unexpected(event.error());
@@ -139,10 +122,10 @@ core::Status Baseline::applyMove(const events::Observation& observation, std::ve
   return {};
 }
 
-core::Status Baseline::sweepSubtree(const events::Observation& observation, std::vector<events::FileEvent>& events) {
+core::Status Baseline::sweepSubtree(const events::SubtreeDone& done, std::vector<events::FileEvent>& events) {
   if (auto ok = flush(); !ok) return ok;
-  const std::string& top = observation.info.path;
-  const std::size_t module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
+  const std::string& top = done.path;
+  const std::size_t module = done.root < roots_.size() ? roots_[done.root].module : 0;
   core::WriteBatch batch;
   const std::size_t first = events.size();
   auto scanned = store_.scan(core::Family::Baseline, top, [&](std::string_view key, std::string_view value) {

@@ -1,9 +1,11 @@
 #pragma once
 // Observation: what the watcher saw, handed to the baseline, which diffs it against its records.
+// One small struct per kind, held in a std::variant.
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "events/file_info.h"
@@ -11,30 +13,52 @@
 
 namespace fim::events {
 
-// What the watcher saw of one path: metadata and hashes, before any comparison.
-struct Observation {
-  enum class Kind {
-    Path,      // info holds the path's current state
-    Unchanged,  // unchangedKeys only: paths the watcher saw exactly as the baseline records them
-    ScanDone,   // every path of a full scan has been observed: sweep for deletions
-    Deleted,    // info.path (and everything under it) is gone: remove the records, report each
-    Moved,      // info holds the state at its new path, previousPath where it was: records move with it
-    SubtreeDone,  // every path under info.path has been observed: sweep that subtree only
-    ScanStarted,  // a full scan begins: only what is observed from now on counts as seen by its sweep
-  };
-  Kind kind = Kind::Path;
+// A path's current state, as a scan or a live change found it (metadata, labels, digests).
+struct PathSeen {
   FileInfo info;
-  std::optional<std::string> errorMessage;  // e.g. "failed to hash ...": hashes are then absent
+  std::optional<std::string> errorMessage;  // e.g. "failed to hash ...": the digests are then absent
   std::size_t root = 0;                     // index of the configured root it was found under
   bool childrenUnknown = false;             // a directory that could not be read: its records stay
   bool storedKnown = false;                 // the watcher already read the baseline's record:
   std::optional<FileInfo> stored;           //   this (nullopt: no record), saving the baseline a read
-  std::optional<std::string> previousPath;  // Moved: the path it was renamed from
   std::optional<ProcessInfo> process;       // who changed it, when a realtime backend knows
-  std::vector<std::uint64_t> unchangedKeys;  // Unchanged: core::pathKey() of each such path
-  // ScanDone: per root, true when the scan matched every record below it to a path it saw (or
-  // to a directory it could not read): the sweep has nothing to look for there.
+};
+
+// Paths a scan saw exactly as the baseline records them (by core::pathKey): nothing to write.
+struct PathsUnchanged {
+  std::vector<std::uint64_t> keys;
+};
+
+// A full scan begins: only what is observed from now on counts as seen by its sweep.
+struct ScanStarted {};
+
+// Every path of a full scan has been observed: sweep for deletions. Per root, true when the scan
+// matched every record below it to a path it saw (or to a directory it could not read): the
+// sweep has nothing to look for there.
+struct ScanDone {
   std::vector<bool> rootsMatched;
 };
+
+// A path (and everything under it) is gone: its records are removed and each reported deleted.
+struct PathDeleted {
+  std::string path;
+  std::size_t root = 0;
+  std::optional<ProcessInfo> process;
+};
+
+// A path was renamed: its record (and every record under it) moves with it, not rehashed. `now`
+// is its state at the new path; its type is Unknown when it was gone again before it was read.
+struct PathMoved {
+  PathSeen now;
+  std::string from;
+};
+
+// Every path under `path` has been observed (an unwatched subtree was rescanned): sweep it only.
+struct SubtreeDone {
+  std::string path;
+  std::size_t root = 0;
+};
+
+using Observation = std::variant<PathSeen, PathsUnchanged, ScanStarted, ScanDone, PathDeleted, PathMoved, SubtreeDone>;
 
 }  // namespace fim::events

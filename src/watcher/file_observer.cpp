@@ -50,7 +50,7 @@ bool FileObserver::reuseHashes(events::FileInfo& info, const std::optional<event
   return true;
 }
 
-void FileObserver::addContent(events::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,
+void FileObserver::addContent(events::PathSeen& observation, ObserverShared::Module& settings, std::stop_token stop,
                               std::size_t module, std::optional<SafeFile>& file, bool labelsKnown) {
   events::FileInfo& info = observation.info;
   // From the open file when there is one: no second lookup of the path, and the same inode.
@@ -105,7 +105,7 @@ std::optional<std::string> FileObserver::detectMime(std::string_view head) {
   return mime_->detect(head);
 }
 
-std::optional<events::Observation> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,
+std::optional<events::PathSeen> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,
                                                        std::stop_token stop, Listed listed) {
   std::optional<SafeFile> file;
   std::optional<core::Result<events::FileInfo>> info;
@@ -128,14 +128,14 @@ std::optional<events::Observation> FileObserver::observe(const std::string& path
       return std::nullopt;
     }
     shared_.errors.add();
-    events::Observation failed;
+    events::PathSeen failed;
     failed.info.path = path;
     failed.errorMessage = info->error().message();
     failed.root = root;
     return failed;
   }
   shared_.files.add();
-  events::Observation observation;
+  events::PathSeen observation;
   observation.root = root;
   observation.info = std::move(**info);
   if (listed.stored) {

@@ -59,13 +59,13 @@ class FileObserver {
   explicit FileObserver(ObserverShared& shared);
 
   // nullopt when the path vanished before it could be read (the deletion sweep reports it).
-  std::optional<events::Observation> observe(const std::string& path, std::size_t root, std::size_t module,
+  std::optional<events::PathSeen> observe(const std::string& path, std::size_t root, std::size_t module,
                                            std::stop_token stop, Listed listed = {});
 
  private:
   // A regular file's labels, hashes and MIME type. `file`: the file, when already open.
   // `labelsKnown`: copied from the record, not to be read.
-  void addContent(events::Observation& observation, ObserverShared::Module& settings, std::stop_token stop,
+  void addContent(events::PathSeen& observation, ObserverShared::Module& settings, std::stop_token stop,
                   std::size_t module, std::optional<SafeFile>& file, bool labelsKnown);
   bool reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
                    const ObserverShared::Module& settings) const;

@@ -127,16 +127,11 @@ void Scanner::run(std::stop_token stop, core::BoundedQueue<events::Observation>&
   if (options_.logSummary) logProgress(elapsed(), true);
   if (!options_.subtrees.empty()) {
     for (const auto& [root, top] : options_.subtrees) {
-      events::Observation done;
-      done.kind = events::Observation::Kind::SubtreeDone;
-      done.info.path = top;
-      done.root = root;
-      if (!out.push(std::move(done), stop)) return;
+      if (!out.push(events::SubtreeDone{top, root}, stop)) return;
     }
     return;
   }
-  events::Observation done;
-  done.kind = events::Observation::Kind::ScanDone;
+  events::ScanDone done;
   for (std::size_t i = 0; i < roots_.size(); ++i) done.rootsMatched.push_back(!rootUnmatched_[i]);
   (void)out.push(std::move(done), stop);
 }

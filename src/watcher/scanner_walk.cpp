@@ -134,9 +134,7 @@ bool Scanner::Walker::flushUnchanged() {
   s_.shared_.reused.add(std::exchange(reused_, 0));
   s_.shared_.tooBig.add(std::exchange(tooBig_, 0));
   if (unchanged_.empty()) return true;
-  events::Observation seen;  // the baseline only notes they were seen
-  seen.kind = events::Observation::Kind::Unchanged;
-  seen.unchangedKeys = std::move(unchanged_);
+  events::PathsUnchanged seen{std::move(unchanged_)};  // the baseline only notes they were seen
   unchanged_ = {};
   return out_.push(std::move(seen), stop_);
 }

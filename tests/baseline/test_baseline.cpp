@@ -10,8 +10,8 @@ using events::Action;
 
 namespace {
 
-events::Observation observe(const std::string& path, const std::string& sha, std::size_t root = 0) {
-  events::Observation o;
+events::PathSeen observe(const std::string& path, const std::string& sha, std::size_t root = 0) {
+  events::PathSeen o;
   o.info.path = path;
   o.info.type = events::FileType::File;
   o.info.size = sha.size();
@@ -239,18 +239,12 @@ void runStage(Fixture& fx, queue::DurableQueue& queue, std::vector<events::Obser
   b.run({}, in);
 }
 
-events::Observation marker(events::Observation::Kind kind) {
-  events::Observation o;
-  o.kind = kind;
-  return o;
-}
-
 // Successive runs of the baseline stage on one store and queue, with the scan markers at hand.
 struct StageRuns {
   Fixture fx;
   queue::DurableQueue queue{fx.store, 1 << 20, fx.metrics};
-  const events::Observation started = marker(events::Observation::Kind::ScanStarted);
-  const events::Observation done = marker(events::Observation::Kind::ScanDone);
+  const events::Observation started = events::ScanStarted{};
+  const events::Observation done = events::ScanDone{};
 
   StageRuns() { REQUIRE(queue.open().has_value()); }
   void run(std::vector<events::Observation> observations) { runStage(fx, queue, observations); }
@@ -277,8 +271,7 @@ TEST_CASE("baseline: paths a scan reports as unchanged, by key, survive its swee
   REQUIRE(fx.store.count(core::Family::Baseline) == 3);
   const auto recordOf = [&](const char* path) { return **fx.store.get(core::Family::Baseline, path); };
   const std::string xBefore = recordOf("/a/x");
-  events::Observation unchanged = marker(events::Observation::Kind::Unchanged);
-  unchanged.unchangedKeys = {core::pathKey("/a/x"), core::pathKey("/a/z")};
+  const events::PathsUnchanged unchanged{{core::pathKey("/a/x"), core::pathKey("/a/z")}};
   const std::uint64_t changesBefore = fx.metrics.counter("baseline.changes").value();
   runs.run({runs.started, unchanged, runs.done});
   CHECK(fx.store.count(core::Family::Baseline) == 2);  // /a/y was not seen: deleted
@@ -293,10 +286,9 @@ TEST_CASE("baseline: a record moved to a path that was gone again is left to the
   Fixture& fx = runs.fx;
   runs.run({runs.started, observe("/a/x", "11"), observe("/a/keep", "22"), runs.done});
   // x was renamed to y and y deleted; the deletion was lost with an overflow, the rescan runs.
-  events::Observation moved;
-  moved.kind = events::Observation::Kind::Moved;
-  moved.info.path = "/a/y";  // type Unknown: y was gone when the watcher looked
-  moved.previousPath = "/a/x";
+  events::PathMoved moved;
+  moved.now.info.path = "/a/y";  // type Unknown: y was gone when the watcher looked
+  moved.from = "/a/x";
   runs.run({runs.started, moved, observe("/a/keep", "22"), runs.done});
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/x")->has_value());
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
@@ -346,10 +338,8 @@ TEST_CASE("baseline: a record it cannot decode is reported once, counts as none,
     CHECK_FALSE(again->has_value());  // the next look finds it unchanged
   }
   // A move carries what it can: the undecodable child is reported moved and left to be recorded afresh.
-  events::Observation move = observe("/a/dir2", "1");
-  move.kind = events::Observation::Kind::Moved;
-  move.info.type = events::FileType::Dir;
-  move.previousPath = "/a/dir";
+  events::PathMoved move{observe("/a/dir2", "1"), "/a/dir"};
+  move.now.info.type = events::FileType::Dir;
   std::vector<events::FileEvent> moved;
   REQUIRE(second->applyMove(move, moved).has_value());
   REQUIRE(moved.size() == 2);
@@ -358,9 +348,7 @@ TEST_CASE("baseline: a record it cannot decode is reported once, counts as none,
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/dir/child")->has_value());
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/dir2/child")->has_value());
   // A deletion is reported by path.
-  events::Observation removal;
-  removal.kind = events::Observation::Kind::Deleted;
-  removal.info.path = "/a/moved";
+  const events::PathDeleted removal{"/a/moved", 0, {}};
   std::vector<events::FileEvent> removed;
   REQUIRE(second->applyRemoval(removal, removed).has_value());
   REQUIRE(removed.size() == 1);

@@ -12,8 +12,8 @@ using namespace fim;
 
 namespace {
 
-events::Observation file(const std::string& path, const std::string& sha, std::uint64_t inode = 1) {
-  events::Observation o;
+events::PathSeen file(const std::string& path, const std::string& sha, std::uint64_t inode = 1) {
+  events::PathSeen o;
   o.info.path = path;
   o.info.type = events::FileType::File;
   o.info.size = sha.size();
@@ -23,8 +23,8 @@ events::Observation file(const std::string& path, const std::string& sha, std::u
   return o;
 }
 
-events::Observation dir(const std::string& path, std::uint64_t inode) {
-  events::Observation o;
+events::PathSeen dir(const std::string& path, std::uint64_t inode) {
+  events::PathSeen o;
   o.info.path = path;
   o.info.type = events::FileType::Dir;
   o.info.inode = inode;
@@ -32,18 +32,11 @@ events::Observation dir(const std::string& path, std::uint64_t inode) {
   return o;
 }
 
-events::Observation moved(events::Observation now, const std::string& from) {
-  now.kind = events::Observation::Kind::Moved;
-  now.previousPath = from;
-  return now;
-}
+events::PathMoved moved(events::PathSeen now, const std::string& from) { return events::PathMoved{std::move(now), from}; }
 
-events::Observation marker(events::Observation::Kind kind, const std::string& path) {
-  events::Observation o;
-  o.kind = kind;
-  o.info.path = path;
-  return o;
-}
+events::PathDeleted deleted(const std::string& path) { return events::PathDeleted{path, 0, {}}; }
+
+events::SubtreeDone subtreeDone(const std::string& path) { return events::SubtreeDone{path, 0}; }
 
 std::string actionsOf(const events::FileEvent& e) {
   std::string out;
@@ -63,11 +56,21 @@ struct Fixture {
     REQUIRE(base.sweep(none).has_value());  // the root is known: new paths are "created"
   }
 
-  void put(const events::Observation& o) { REQUIRE(base.apply(o).has_value()); }
+  void put(const events::PathSeen& o) { REQUIRE(base.apply(o).has_value()); }
 
-  std::vector<events::FileEvent> realtime(const events::Observation& o) {
+  std::vector<events::FileEvent> realtime(const events::PathMoved& o) {
     std::vector<events::FileEvent> events;
-    CHECK(base.applyRealtime(o, events));
+    CHECK(base.applyMove(o, events).has_value());
+    return events;
+  }
+  std::vector<events::FileEvent> realtime(const events::PathDeleted& o) {
+    std::vector<events::FileEvent> events;
+    CHECK(base.applyRemoval(o, events).has_value());
+    return events;
+  }
+  std::vector<events::FileEvent> realtime(const events::SubtreeDone& o) {
+    std::vector<events::FileEvent> events;
+    CHECK(base.sweepSubtree(o, events).has_value());
     return events;
   }
 
@@ -141,7 +144,7 @@ TEST_CASE("moves: a move from a path the baseline never knew is a creation") {
   REQUIRE(events.size() == 1);
   CHECK(actionsOf(events[0]) == "created");
   CHECK_FALSE(events[0].previousPath.has_value());
-  CHECK(fx.realtime(marker(events::Observation::Kind::Deleted, "/w/b")).size() == 1);  // recorded (once flushed)
+  CHECK(fx.realtime(deleted("/w/b")).size() == 1);  // recorded (once flushed)
 }
 
 TEST_CASE("moves: deleting a path removes its record; a directory takes its subtree with it") {
@@ -149,18 +152,18 @@ TEST_CASE("moves: deleting a path removes its record; a directory takes its subt
   fx.put(dir("/w/d", 1));
   fx.put(file("/w/d/x", "xx", 2));
   fx.put(file("/w/dx", "yy", 3));
-  auto events = fx.realtime(marker(events::Observation::Kind::Deleted, "/w/d"));
+  auto events = fx.realtime(deleted("/w/d"));
   REQUIRE(events.size() == 2);
   for (const auto& e : events) CHECK(actionsOf(e) == "deleted");
   CHECK(events[1].file.hashes.at(events::HashType::Sha256) == "xx");  // the last known state is reported
   CHECK(fx.store.count(core::Family::Baseline) == 1);
-  CHECK(fx.realtime(marker(events::Observation::Kind::Deleted, "/w/d")).empty());  // already gone: nothing
+  CHECK(fx.realtime(deleted("/w/d")).empty());  // already gone: nothing
 }
 
 TEST_CASE("moves: a deletion sees a record apply() has not flushed yet") {
   Fixture fx;
   fx.put(file("/w/new", "nn"));  // pending in the write batch
-  auto events = fx.realtime(marker(events::Observation::Kind::Deleted, "/w/new"));
+  auto events = fx.realtime(deleted("/w/new"));
   REQUIRE(events.size() == 1);
   CHECK(fx.store.count(core::Family::Baseline) == 0);
 }
@@ -172,11 +175,8 @@ TEST_CASE("moves: a subtree sweep deletes what the subtree rescan did not see, n
   fx.put(file("/w/t", "tt"));
   std::vector<events::FileEvent> none;
   REQUIRE(fx.base.sweep(none).has_value());  // a full scan saw all three; the seen set starts over
-  events::Observation unchanged = marker(events::Observation::Kind::Unchanged, "/w/s/a");
-  std::vector<events::FileEvent> events;
-  CHECK_FALSE(fx.base.applyRealtime(unchanged, events));  // not a realtime kind
   REQUIRE(fx.base.apply(file("/w/s/a", "aa")).has_value());
-  events = fx.realtime(marker(events::Observation::Kind::SubtreeDone, "/w/s"));
+  auto events = fx.realtime(subtreeDone("/w/s"));
   REQUIRE(events.size() == 1);
   CHECK(events[0].file.path == "/w/s/b");
   CHECK(fx.at("/w/t").has_value());
@@ -186,19 +186,19 @@ TEST_CASE("moves: a failing store reports the error and emits nothing") {
   Fixture fx;
   fx.put(file("/w/a", "aa", 7));
   std::vector<events::FileEvent> flushed;
-  REQUIRE(fx.base.applyRealtime(marker(events::Observation::Kind::SubtreeDone, "/none"), flushed));
+  REQUIRE(fx.base.sweepSubtree(subtreeDone("/none"), flushed).has_value());
   fx.store.failWrites = true;
   std::vector<events::FileEvent> events;
   CHECK_FALSE(fx.base.applyMove(moved(file("/w/b", "aa", 7), "/w/a"), events).has_value());
   CHECK(events.empty());
-  CHECK_FALSE(fx.base.applyRemoval(marker(events::Observation::Kind::Deleted, "/w/a"), events).has_value());
+  CHECK_FALSE(fx.base.applyRemoval(deleted("/w/a"), events).has_value());
   CHECK(events.empty());
 }
 
 TEST_CASE("moves: a move whose new path was gone before it could be read moves the record as it was") {
   Fixture fx;
   fx.put(file("/w/a", "aa", 7));
-  events::Observation unread;
+  events::PathSeen unread;
   unread.info.path = "/w/b";  // type Unknown: not read
   auto events = fx.realtime(moved(unread, "/w/a"));
   REQUIRE(events.size() == 1);

@@ -34,7 +34,7 @@ struct Observer {
   }
 
   // As the walker hands over a file listed as regular and new to the baseline: not stat()ed.
-  std::optional<events::Observation> listedRegular(const std::string& path) {
+  std::optional<events::PathSeen> listedRegular(const std::string& path) {
     return observer.observe(path, 0, 0, stop.get_token(), watcher::Listed{nullptr, &kNoRecord, true});
   }
 

@@ -119,7 +119,13 @@ struct Harness {
   }
 };
 
-bool isScanDone(const events::Observation& o) { return o.kind == events::Observation::Kind::ScanDone; }
+bool isScanDone(const events::Observation& o) { return std::holds_alternative<events::ScanDone>(o); }
+
+// The path a PathSeen observation is about; "" for the other kinds.
+std::string seenPath(const events::Observation& o) {
+  const auto* seen = std::get_if<events::PathSeen>(&o);
+  return seen ? seen->info.path : std::string();
+}
 
 }  // namespace
 
@@ -127,13 +133,12 @@ TEST_CASE("realtime watcher: a live change is observed exactly as the scan obser
   Harness h;
   const std::string f = (h.dir.path() / "f").string();
   REQUIRE(h.until(isScanDone));
-  auto scanned = std::find_if(h.seen.begin(), h.seen.end(), [&](const auto& o) { return o.info.path == f; });
+  auto scanned = std::find_if(h.seen.begin(), h.seen.end(), [&](const auto& o) { return seenPath(o) == f; });
   REQUIRE(scanned != h.seen.end());
-  const events::FileInfo fromScan = scanned->info;
+  const events::FileInfo fromScan = std::get<events::PathSeen>(*scanned).info;
   h.backend->report(h.change(RawChange::Kind::Closed, "f"));
-  REQUIRE(h.until([&](const events::Observation& o) { return o.info.path == f; }));
-  const events::Observation& live = h.seen.back();
-  CHECK((live.kind == events::Observation::Kind::Path));
+  REQUIRE(h.until([&](const events::Observation& o) { return seenPath(o) == f; }));
+  const events::PathSeen& live = std::get<events::PathSeen>(h.seen.back());
   CHECK(live.info.hashes == fromScan.hashes);
   CHECK(live.info.size == fromScan.size);
   CHECK(live.info.inode == fromScan.inode);
@@ -153,13 +158,14 @@ TEST_CASE("realtime watcher: moves and deletions become Moved and Deleted observ
   from.cookie = to.cookie = 42;
   h.backend->report(from);
   h.backend->report(to);
-  REQUIRE(h.until([](const events::Observation& o) { return o.kind == events::Observation::Kind::Moved; }));
-  CHECK(h.seen.back().info.path == (h.dir.path() / "g").string());
-  CHECK(h.seen.back().previousPath == std::optional<std::string>((h.dir.path() / "f").string()));
-  CHECK_FALSE(h.seen.back().info.hashes.empty());
+  REQUIRE(h.until([](const events::Observation& o) { return std::holds_alternative<events::PathMoved>(o); }));
+  const auto& moved = std::get<events::PathMoved>(h.seen.back());
+  CHECK(moved.now.info.path == (h.dir.path() / "g").string());
+  CHECK(moved.from == (h.dir.path() / "f").string());
+  CHECK_FALSE(moved.now.info.hashes.empty());
   h.backend->report(h.change(RawChange::Kind::Deleted, "gone"));
-  REQUIRE(h.until([](const events::Observation& o) { return o.kind == events::Observation::Kind::Deleted; }));
-  CHECK(h.seen.back().info.path == (h.dir.path() / "gone").string());
+  REQUIRE(h.until([](const events::Observation& o) { return std::holds_alternative<events::PathDeleted>(o); }));
+  CHECK(std::get<events::PathDeleted>(h.seen.back()).path == (h.dir.path() / "gone").string());
 }
 
 TEST_CASE("realtime watcher: lost events start a rescan of every root") {
@@ -179,10 +185,11 @@ TEST_CASE("realtime watcher: an unwatched directory is rescanned as a subtree, c
   h.backend->report(h.change(RawChange::Kind::Unwatched, "deep"));
   const std::size_t before = h.seen.size();
   REQUIRE(h.until([&](const events::Observation& o) {
-    return o.kind == events::Observation::Kind::SubtreeDone && o.info.path == deep;
+    const auto* done = std::get_if<events::SubtreeDone>(&o);
+    return done && done->path == deep;
   }));
   std::vector<std::string> rescanned;
-  for (std::size_t i = before; i < h.seen.size(); ++i) rescanned.push_back(h.seen[i].info.path);
+  for (std::size_t i = before; i < h.seen.size(); ++i) rescanned.push_back(seenPath(h.seen[i]));
   CHECK(std::find(rescanned.begin(), rescanned.end(), deep + "/x") != rescanned.end());
   CHECK(std::find(rescanned.begin(), rescanned.end(), (h.dir.path() / "f").string()) == rescanned.end());
   CHECK(h.metrics.counter("watcher.realtime.rescans").value() >= 1);

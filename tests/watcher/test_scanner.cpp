@@ -35,7 +35,7 @@ config::ModuleConfig moduleFor(const std::string& root, bool recursive) {
 }
 
 struct ScanResult {
-  std::map<std::string, events::Observation> seen;
+  std::map<std::string, events::PathSeen> seen;
   bool done = false;
   core::Metrics metrics;
 };
@@ -48,12 +48,14 @@ void scan(const std::vector<config::ModuleConfig>& modules, ScanResult& result) 
   std::stop_source stop;
   scanner.run(stop.get_token(), queue);
   while (auto o = queue.tryPop()) {
-    if (o->kind == events::Observation::Kind::ScanDone) {
+    if (std::holds_alternative<events::ScanDone>(*o)) {
       CHECK(queue.size() == 0);  // the marker comes last
       result.done = true;
       continue;
     }
-    CHECK(result.seen.emplace(o->info.path, *o).second);  // no path twice
+    REQUIRE(std::holds_alternative<events::PathSeen>(*o));
+    const auto& seen = std::get<events::PathSeen>(*o);
+    CHECK(result.seen.emplace(seen.info.path, seen).second);  // no path twice
   }
 }
 
@@ -237,7 +239,7 @@ class MemoryPrior {
 };
 
 struct PriorScan {
-  std::map<std::string, events::Observation> observed;  // the paths that came as observations
+  std::map<std::string, events::PathSeen> observed;  // the paths that came as observations
   std::multiset<std::uint64_t> unchanged;              // the keys that came as unchanged
   bool done = false;
   std::vector<bool> rootsMatched;                      // the ScanDone's
@@ -255,15 +257,16 @@ PriorScan scanWith(const config::ModuleConfig& module, MemoryPrior& records, std
   scanner.run(stop.get_token(), queue);
   PriorScan result;
   while (auto o = queue.tryPop()) {
-    if (o->kind == events::Observation::Kind::ScanDone) {
+    if (const auto* done = std::get_if<events::ScanDone>(&*o)) {
       CHECK(queue.size() == 0);  // the marker comes last
       result.done = true;
-      result.rootsMatched = o->rootsMatched;
-    } else if (o->kind == events::Observation::Kind::Unchanged) {
-      CHECK(o->info.path.empty());
-      result.unchanged.insert(o->unchangedKeys.begin(), o->unchangedKeys.end());
+      result.rootsMatched = done->rootsMatched;
+    } else if (const auto* unchanged = std::get_if<events::PathsUnchanged>(&*o)) {
+      result.unchanged.insert(unchanged->keys.begin(), unchanged->keys.end());
     } else {
-      CHECK(result.observed.emplace(o->info.path, *o).second);  // no path twice
+      REQUIRE(std::holds_alternative<events::PathSeen>(*o));
+      const auto& seen = std::get<events::PathSeen>(*o);
+      CHECK(result.observed.emplace(seen.info.path, seen).second);  // no path twice
     }
   }
   return result;

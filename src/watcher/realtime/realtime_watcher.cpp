@@ -73,7 +73,7 @@ class RealtimeWatcher::Loop {
   void lostEvents();
   void unwatched(const std::string& path);
   void timers(Steady::time_point now);
-  std::optional<events::Observation> look(const std::string& path);
+  std::optional<events::PathSeen> look(const std::string& path);
   std::optional<std::size_t> rootFor(std::string_view path) const;
   bool touchedDuringScan(std::string_view path) const;
   void push(events::Observation&& observation) { (void)out_.push(std::move(observation), stop_); }
@@ -139,9 +139,7 @@ void RealtimeWatcher::Loop::startScan(ScanKind kind) {
   if (kind != ScanKind::Unwatched) {
     // A path observed live before this scan (then deleted while events were being lost) must not
     // count as seen by it, or its record would survive the sweep.
-    events::Observation started;
-    started.kind = events::Observation::Kind::ScanStarted;
-    push(std::move(started));
+    push(events::ScanStarted{});
   }
   ScanOptions options = w_.options_.scan;
   std::vector<config::ModuleConfig> modules = w_.modules_;
@@ -208,13 +206,8 @@ void RealtimeWatcher::Loop::takeChange(RawChange&& change, std::vector<Settled>&
 // A scan's view of a path that changed live meanwhile may predate that change: the live look
 // decides, the scan only notes the path still exists (so the deletion sweep keeps it).
 void RealtimeWatcher::Loop::checkScanned(events::Observation& observation) {
-  if (observation.kind == events::Observation::Kind::Path && touchedDuringScan(observation.info.path)) {
-    events::Observation seen;
-    seen.kind = events::Observation::Kind::Unchanged;
-    seen.unchangedKeys.push_back(core::pathKey(observation.info.path));
-    seen.root = observation.root;
-    observation = std::move(seen);
-  }
+  const auto* seen = std::get_if<events::PathSeen>(&observation);
+  if (seen && touchedDuringScan(seen->info.path)) observation = events::PathsUnchanged{{core::pathKey(seen->info.path)}};
 }
 
 // A batch of the scan's observations, handed to the baseline in one go; all that is left once
@@ -242,7 +235,7 @@ void RealtimeWatcher::Loop::scanEnded() {
   }
 }
 
-std::optional<events::Observation> RealtimeWatcher::Loop::look(const std::string& path) {
+std::optional<events::PathSeen> RealtimeWatcher::Loop::look(const std::string& path) {
   auto root = rootFor(path);
   if (!root) return std::nullopt;
   const std::size_t module = w_.roots_[*root].module;
@@ -273,20 +266,14 @@ void RealtimeWatcher::Loop::settle(Settled&& s) {
           observation->info.path = s.path;
           observation->root = *root;
         }
-        observation->kind = events::Observation::Kind::Moved;
-        observation->previousPath = std::move(s.oldPath);
         observation->process = std::move(s.process);
-        return push(std::move(*observation));
+        return push(events::PathMoved{std::move(*observation), std::move(s.oldPath)});
       }
       s.path = std::move(s.oldPath);  // moved out of sight (excluded, not included): deleted
       [[fallthrough]];
     case Settled::Kind::Delete: {
-      events::Observation gone;
-      gone.kind = events::Observation::Kind::Deleted;
-      gone.info.path = std::move(s.path);
-      gone.root = rootFor(gone.info.path).value_or(0);
-      gone.process = std::move(s.process);
-      return push(std::move(gone));
+      const std::size_t root = rootFor(s.path).value_or(0);
+      return push(events::PathDeleted{std::move(s.path), root, std::move(s.process)});
     }
     case Settled::Kind::Rescan: return lostEvents();
     case Settled::Kind::Unwatched: return unwatched(s.path);
