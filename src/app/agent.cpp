@@ -156,6 +156,10 @@ bool Agent::stop(std::chrono::milliseconds grace) {
   }
   enricher_->stop();
   bool closed = true;
+  if (auto done = output_->close(); !done) {
+    core::logger("agent").error("closing the output failed: {}", done.error().message());
+    closed = false;
+  }
   if (auto done = store_->close(); !done) {
     core::logger("agent").error("closing the database failed: {}", done.error().message());
     closed = false;

@@ -19,6 +19,7 @@ class ConsoleOutput final : public Output {
   // pretty=false: each document as-is plus '\n'. pretty=true: re-indented with 4 spaces.
   [[nodiscard]] core::Result<WriteOutcome> write(std::span<const events::EncodedEvent> events, std::stop_token stop) override;
   [[nodiscard]] core::Status flush() override;
+  [[nodiscard]] core::Status close() override { return flush(); }
   std::string describe() const override;
 
  private:

@@ -168,7 +168,16 @@ FileOutput::FileOutput(const config::FileOutputConfig& config, const core::Clock
                        ? std::numeric_limits<std::uint64_t>::max()
                        : config.rotateEveryKb * 1024) {}
 
-FileOutput::~FileOutput() { (void)closeCurrent(false); }
+FileOutput::~FileOutput() {
+  if (fd_ >= 0) ::close(fd_);  // close() was not called: release the descriptor, write nothing
+}
+
+core::Status FileOutput::close() {
+  if (fd_ < 0) return {};  // closed already
+  auto flushed = flush();
+  auto closed = closeCurrent(false);
+  return flushed ? closed : flushed;
+}
 
 core::Result<std::unique_ptr<FileOutput>> FileOutput::open(const config::FileOutputConfig& config,
                                                            const core::Clock& clock) {

@@ -30,6 +30,7 @@ class FileOutput final : public Output {
   // before the failing point may already be on disk: a retry can duplicate them.
   [[nodiscard]] core::Result<WriteOutcome> write(std::span<const events::EncodedEvent> events, std::stop_token stop) override;
   [[nodiscard]] core::Status flush() override;
+  [[nodiscard]] core::Status close() override;
   std::string describe() const override;
 
   std::filesystem::path currentFile() const { return currentFile_; }

@@ -33,6 +33,8 @@ class Output {
                                                          std::stop_token stop) = 0;
   // Makes everything written so far durable (file) or visible (console).
   [[nodiscard]] virtual core::Status flush() = 0;
+  // The clean stop: flushed and released. Nothing is written after it; the destructor writes nothing.
+  [[nodiscard]] virtual core::Status close() = 0;
   // For log lines, e.g. "file output writing to /var/lib/fimbeat/events/fimbeat-20261121.ndjson".
   virtual std::string describe() const = 0;
 };

@@ -147,6 +147,17 @@ TEST_CASE("file output names the first file of a UTC date <filename>-<YYYYMMDD>.
   CHECK(other->currentFile() == dir.path() / "audit-20270102.ndjson");
 }
 
+TEST_CASE("file output: close() syncs and closes the file; a second close has nothing to do") {
+  TempDir dir;
+  FakeClock clock(utc(2026, 11, 21));
+  auto output = openOk(configFor(dir.path()), clock);
+  writeOk(*output, {R"({"a":1})"});
+  const auto file = output->currentFile();
+  REQUIRE(output->close().has_value());
+  CHECK(output->close().has_value());
+  CHECK(readAll(file) == "{\"a\":1}\n");
+}
+
 TEST_CASE("file output writes one document per line and reads back") {
   TempDir dir;
   FakeClock clock(utc(2026, 11, 21));

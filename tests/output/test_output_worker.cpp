@@ -41,6 +41,7 @@ class ScriptedOutput final : public Output {
     ++flushes;
     return {};
   }
+  core::Status close() override { return {}; }
   std::string describe() const override { return "scripted output"; }
 
   std::vector<std::vector<std::string>> writes;

@@ -36,6 +36,7 @@ class ElasticsearchOutput final : public Output {
   // returned only when no event could be sent (the first failure's cause).
   [[nodiscard]] core::Result<WriteOutcome> write(std::span<const events::EncodedEvent> events, std::stop_token stop) override;
   [[nodiscard]] core::Status flush() override { return {}; }  // every write is complete when it returns
+  [[nodiscard]] core::Status close() override { return {}; }
   std::string describe() const override;
 
  private:
