@@ -25,7 +25,7 @@ from cloud_metadata_server import EXPECTED_CLOUD, CloudMetadataServer
 from conftest import REPO, Agent, read_events, run_cli, wait_for, write_config, yaml_str
 
 FIELDS_YML = REPO / "fields" / "fields.yml"
-SAMPLE_EVENT = Path("/work/shared/reference/sample_event.json")
+SAMPLE_EVENT = REPO / "tests" / "data" / "fim_reference_event.json"  # the shape of Elastic's documented FIM event
 QUIET = "100ms"
 
 # The JSON types a value of each fields.yml type may have in a document.

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "support/skip.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,12 +86,14 @@ class Running {
 bool startOrSkip(FanotifyBackend& backend, const std::vector<config::ModuleConfig>& modules) {
   if (auto probe = FanotifyBackend::probe(); !probe) {
     MESSAGE("skipped: " << probe.error().message());
+    ::fim::testing::markSkipped();
     return false;
   }
   auto started = backend.start(watcher::resolveRoots(modules));
   if (!started && (started.error().code() == core::ErrorCode::PermissionDenied ||
                    started.error().code() == core::ErrorCode::Unavailable)) {
     MESSAGE("skipped: " << started.error().message());
+    ::fim::testing::markSkipped();
     return false;
   }
   REQUIRE_MESSAGE(started.has_value(), started.error().message());
@@ -582,82 +586,4 @@ TEST_CASE("fanotify: probe and start explain what is missing" * doctest::descrip
   auto started = backend.start(roots);
   REQUIRE_FALSE(started.has_value());
   CHECK(started.error().message().find("/proc/sys") != std::string::npos);
-}
-
-namespace {
-
-struct BenchRow {
-  std::string scenario;
-  std::uint64_t events = 0;
-  std::uint64_t reported = 0;
-  double seconds = 0;
-};
-
-// Queues the events of `script` (run by a live python child) while the backend is not reading,
-// then times how long the backend takes to read, resolve, filter and report all of them. The sink
-// only counts, so the table shows the backend, not a test's bookkeeping.
-BenchRow benchRun(const std::string& scenario, const std::string& script, const std::string& rootDir,
-                  const std::string& elsewhere) {
-  const std::vector modules{moduleFor({rootDir}, true)};
-  FanotifyBackend backend(modules);
-  BenchRow row{scenario};
-  if (!startOrSkip(backend, modules)) return row;
-  const std::string marker = rootDir + "/ready-" + std::to_string(std::hash<std::string>{}(scenario));
-  ChildProcess child = python(script + "\nopen(sys.argv[3], 'w').close()", {rootDir, elsewhere, marker});
-  REQUIRE(appears(marker));
-  std::atomic<bool> done{false};
-  const auto start = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point end;
-  {
-    std::jthread runner([&](std::stop_token stop) {
-      backend.run(stop, [&](RawChange&& c) {
-        if (c.kind == Kind::Closed && c.path == marker) {
-          end = std::chrono::steady_clock::now();
-          done = true;
-        }
-      });
-    });
-    const auto deadline = start + std::chrono::seconds(60);
-    while (!done && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-  }
-  REQUIRE(done);
-  row.seconds = std::chrono::duration<double>(end - start).count();
-  row.events = backend.stats().events;
-  row.reported = backend.stats().reported;
-  CHECK(child.release() == 0);
-  return row;
-}
-
-}  // namespace
-
-// Run with: build/test_watcher -tc="fanotify benchmark*" --no-skip
-TEST_CASE("fanotify benchmark: events per second through the backend" * doctest::skip()) {
-  TempDir inside;
-  TempDir outside;
-  constexpr int kFiles = 20000;
-  const std::string files = std::to_string(kFiles);
-  std::vector<BenchRow> rows;
-  rows.push_back(benchRun("in a root, one process", R"(
-for i in range()" + files + R"():
-    with open('%s/f%d' % (sys.argv[1], i), 'w') as f:
-        f.write('x')
-)", inside.str() + "", outside.str()));
-  std::filesystem::create_directory(inside.path() / "deep");
-  rows.push_back(benchRun("outside every root (filtered)", R"(
-for i in range()" + files + R"():
-    with open('%s/g%d' % (sys.argv[2], i), 'w') as f:
-        f.write('x')
-)", (inside.path() / "deep").string(), outside.str()));
-  rows.push_back(benchRun("in a root, 2000 directories", R"(
-for i in range()" + files + R"():
-    d = '%s/d%d' % (sys.argv[1], i % 2000)
-    os.makedirs(d, exist_ok=True)
-    with open('%s/h%d' % (d, i), 'w') as f:
-        f.write('x')
-)", inside.str(), outside.str()));
-  std::printf("\n%-34s %10s %10s %9s %14s\n", "scenario", "events", "reported", "seconds", "events/s");
-  for (const auto& r : rows) {
-    std::printf("%-34s %10llu %10llu %9.3f %14.0f\n", r.scenario.c_str(), static_cast<unsigned long long>(r.events),
-                static_cast<unsigned long long>(r.reported), r.seconds, r.seconds > 0 ? r.events / r.seconds : 0.0);
-  }
 }

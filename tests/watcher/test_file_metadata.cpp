@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "support/skip.h"
+
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -256,8 +258,7 @@ TEST_CASE("metadata: path with invalid UTF-8 bytes is kept byte for byte" * doct
 
 TEST_CASE("metadata: an id with no name gives an empty owner and group" * doctest::test_suite("metadata")) {
   if (::geteuid() != 0) {
-    MESSAGE("skipped: chown to an unused id needs root");
-    return;
+    FIM_SKIP("chown to an unused id needs root");
   }
   TempDir dir;
   const std::string path = dir.write("orphan", "x");
@@ -285,8 +286,7 @@ TEST_CASE("metadata: POSIX access ACL is reported only with extended entries" * 
   const int setErrno = errno;
   ::acl_free(acl);
   if (set != 0 && (setErrno == ENOTSUP || setErrno == EOPNOTSUPP)) {
-    MESSAGE("skipped: the temp filesystem has no POSIX ACL support (" << dir.str() << ")");
-    return;
+    FIM_SKIP("the temp filesystem has no POSIX ACL support (" << dir.str() << ")");
   }
   REQUIRE_MESSAGE(set == 0, std::strerror(setErrno));
 
@@ -324,8 +324,7 @@ TEST_CASE("metadata: selinux label from the xattr, trailing NUL stripped" * doct
   // The kernel stores whatever a privileged writer sets when no LSM claims the namespace.
   const std::string label = "system_u:object_r:fim_test_t:s0";
   if (::lsetxattr(path.c_str(), "security.selinux", label.c_str(), label.size() + 1, 0) != 0) {
-    MESSAGE("skipped setting a label: lsetxattr security.selinux: " << std::strerror(errno));
-    return;
+    FIM_SKIP("setting a label: lsetxattr security.selinux: " << std::strerror(errno));
   }
   const auto info = readOk(path);
   REQUIRE(info.selinux.has_value());

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "support/skip.h"
+
 #include <fcntl.h>
 #include <sys/acl.h>
 #include <sys/stat.h>
@@ -138,8 +140,7 @@ TEST_CASE("metadata: labels read through an open file are that file's, whatever 
   TempDir dir;
   const std::string path = dir.write("config", "x");
   if (!setAcl(path, "u::rw-,u:65534:r--,g::r--,m::r--,o::---")) {
-    MESSAGE("skipped: the temp filesystem has no POSIX ACL support (" << dir.str() << ")");
-    return;
+    FIM_SKIP("the temp filesystem has no POSIX ACL support (" << dir.str() << ")");
   }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   REQUIRE(fd >= 0);

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "support/skip.h"
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -196,8 +198,7 @@ TEST_CASE("process reader: a live child's name, executable, arguments, parent, c
 
 TEST_CASE("process reader: a child running as another user reports that user") {
   if (::geteuid() != 0) {
-    MESSAGE("skipped: switching users needs root");
-    return;
+    FIM_SKIP("switching users needs root");
   }
   ChildProcess child({"/bin/sh", "-c", "read line || :"}, {.cwd = "/", .uid = 65534, .gid = 65534});
   REQUIRE(child.started());
