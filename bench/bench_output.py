@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # integration-tests/, for es_endpoint
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration-tests"))  # for es_endpoint
 
 from es_endpoint import EsEndpoint  # noqa: E402
 
@@ -344,7 +344,7 @@ def main() -> None:
     parser.add_argument("--replay-seconds", type=float, default=5.0, help="length of each endpoint ceiling run (5)")
     parser.add_argument("--perf", action="store_true", help="perf record fimbeat for 3 s during the large run")
     args = parser.parse_args()
-    build = os.path.join(HERE, "../../build")
+    build = os.path.join(HERE, "../build")
     binary = os.path.abspath(os.environ.get("FIMBEAT_BIN", os.path.join(build, "fimbeat")))
     fill = os.path.abspath(os.environ.get("QUEUE_FILL_BIN", os.path.join(build, "bench_queue_fill")))
     for path, what in ((binary, "fimbeat (set FIMBEAT_BIN)"), (fill, "bench_queue_fill (set QUEUE_FILL_BIN)")):
