@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "watcher/mime_sniffer.h"
+
 namespace fim::watcher {
 namespace {
 
@@ -12,31 +14,38 @@ constexpr int kMagicFlags = MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS | MAGIC_ER
 
 }  // namespace
 
-MimeDetector::MimeDetector() {
-  magic_t cookie = ::magic_open(kMagicFlags);
-  if (cookie == nullptr) return;
-  if (::magic_load(cookie, nullptr) != 0) {  // no database: leave the detector disabled
-    ::magic_close(cookie);
-    return;
-  }
-  cookie_ = cookie;
-}
-
 MimeDetector::~MimeDetector() {
   if (cookie_ != nullptr) ::magic_close(cookie_);
 }
 
-MimeDetector::MimeDetector(MimeDetector&& other) noexcept : cookie_(std::exchange(other.cookie_, nullptr)) {}
+MimeDetector::MimeDetector(MimeDetector&& other) noexcept
+    : cookie_(std::exchange(other.cookie_, nullptr)), loadFailed_(other.loadFailed_) {}
 
 MimeDetector& MimeDetector::operator=(MimeDetector&& other) noexcept {
   if (this != &other) {
     if (cookie_ != nullptr) ::magic_close(cookie_);
     cookie_ = std::exchange(other.cookie_, nullptr);
+    loadFailed_ = other.loadFailed_;
   }
   return *this;
 }
 
 std::optional<std::string> MimeDetector::detect(std::string_view head) {
+  if (head.size() > kHeadSize) head = head.substr(0, kHeadSize);
+  if (auto sniffed = sniffMimeType(head)) return std::string(*sniffed);
+  return libmagic(head);
+}
+
+std::optional<std::string> MimeDetector::libmagic(std::string_view head) {
+  if (cookie_ == nullptr && !loadFailed_) {
+    magic_t cookie = ::magic_open(kMagicFlags);
+    if (cookie != nullptr && ::magic_load(cookie, nullptr) == 0) {
+      cookie_ = cookie;
+    } else {
+      if (cookie != nullptr) ::magic_close(cookie);
+      loadFailed_ = true;  // no database: no MIME types from libmagic
+    }
+  }
   if (cookie_ == nullptr) return std::nullopt;
   if (head.size() > kHeadSize) head = head.substr(0, kHeadSize);
   const char* type = ::magic_buffer(cookie_, head.data(), head.size());

@@ -1,5 +1,6 @@
 #pragma once
-// MimeDetector: libmagic's MIME type of a file's first bytes.
+// MimeDetector: the MIME type of a file's first bytes: from its signature when that decides
+// (mime_sniffer.h), else libmagic's.
 
 #include <cstddef>
 #include <optional>
@@ -17,21 +18,22 @@ class MimeDetector {
   // Bytes of the head that are looked at; callers pass what they already read, longer input is cut.
   static constexpr std::size_t kHeadSize = 4096;
 
-  MimeDetector();
+  MimeDetector() = default;
   ~MimeDetector();
   MimeDetector(const MimeDetector&) = delete;
   MimeDetector& operator=(const MimeDetector&) = delete;
   MimeDetector(MimeDetector&& other) noexcept;  // leaves `other` disabled
   MimeDetector& operator=(MimeDetector&& other) noexcept;
 
-  // False when libmagic or its database could not be loaded; detect() then always returns nullopt.
-  bool available() const { return cookie_ != nullptr; }
-
-  // e.g. "text/plain", "image/png"; nullopt when unavailable or libmagic fails on the buffer.
+  // e.g. "text/plain", "image/png"; nullopt when libmagic is needed and cannot be loaded, or fails.
   [[nodiscard]] std::optional<std::string> detect(std::string_view head);
 
+  // libmagic's verdict alone (loading it on first use); nullopt when it is unavailable or fails.
+  [[nodiscard]] std::optional<std::string> libmagic(std::string_view head);
+
  private:
-  magic_set* cookie_ = nullptr;
+  magic_set* cookie_ = nullptr;  // loaded on first use: its database is large
+  bool loadFailed_ = false;
 };
 
 }  // namespace fim::watcher
