@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import pytest
 
-from conftest import Agent, read_events, wait_for, write_config, yaml_str
+from conftest import TIMESTAMP_RE, Agent, read_events, wait_for, write_config, yaml_str
 
 QUIET = "200ms"
 BARRIER = "zz-barrier"
@@ -151,6 +151,20 @@ def test_create_and_write_is_one_created_event_with_the_final_content(live, tree
     assert docs[0]["file"]["size"] == 5000
     assert docs[0]["file"]["hash"]["sha1"] == sha1(b"x" * 5000)
     assert docs[0]["event"]["type"] == ["creation"]
+
+
+def test_a_live_change_says_when_it_was_read_and_the_latency_is_measured(live, tree):
+    docs = live.barrier()
+    assert docs == []
+    (tree / "a.txt").write_bytes(b"changed\n")
+    docs = live.barrier()
+    assert len(docs) == 1, docs
+    created, recorded = docs[0]["event"]["created"], docs[0]["@timestamp"]
+    assert TIMESTAMP_RE.match(created), created
+    assert created <= recorded, (created, recorded)  # read from the kernel, then recorded by the baseline
+    latency = live.metrics()["pipeline"]["live_latency_us"]
+    assert latency["count"] >= 2, latency  # the change and the barriers, all live
+    assert 0 < latency["p50"] <= latency["p99"] <= latency["max"], latency
 
 
 def test_write_append_and_truncate_are_each_one_updated(live, tree):

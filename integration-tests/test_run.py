@@ -148,6 +148,7 @@ def assert_scan_document(doc: dict, tags: list[str], started: float, ended: floa
         "action": ["initial_scan"],
         "module": "file_integrity",
         "dataset": "fim.event",
+        "created": doc["@timestamp"],  # found by the scan: read when the baseline recorded it
     }, doc
     assert doc["host"]["name"] == socket.gethostname(), doc
     assert doc["ecs"]["version"] and doc["service"] == {"type": "file_integrity"}, doc

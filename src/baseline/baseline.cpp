@@ -146,6 +146,8 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
   changes_.add();
   events::FileEvent event;
   event.timestamp = clock_.now();
+  event.created = observation.detected.value_or(event.timestamp);
+  event.live = observation.detected.has_value();
   event.actions = std::move(change.actions);
   event.file = std::move(record);
   event.errorMessage = observation.errorMessage;
@@ -183,7 +185,7 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
         if (key != dir && core::isWithin(key, dir)) return true;  // its directory could not be read: not known to be gone
       }
       events::FileEvent event;
-      event.timestamp = clock_.now();
+      event.timestamp = event.created = clock_.now();
       event.actions = {events::Action::Deleted};
       event.file = recordOrPath(key, value);
       event.module = root.module;

@@ -9,9 +9,13 @@
 namespace fim::baseline {
 namespace {
 
-events::FileEvent makeEvent(core::TimePoint at, events::Action action, events::FileInfo info, std::size_t module) {
+// `detected`: when the kernel event of a live change was read (event.created; else the timestamp).
+events::FileEvent makeEvent(core::TimePoint at, events::Action action, events::FileInfo info, std::size_t module,
+                            std::optional<core::TimePoint> detected) {
   events::FileEvent event;
   event.timestamp = at;
+  event.created = detected.value_or(at);
+  event.live = detected.has_value();
   event.actions = {action};
   event.file = std::move(info);
   event.module = module;
@@ -40,7 +44,7 @@ core::Status Baseline::applyRemoval(const events::PathDeleted& removal, std::vec
   const std::size_t first = events.size();
   auto scanned = store_.scan(core::Family::Baseline, top, [&](std::string_view key, std::string_view value) {
     if (!core::isWithin(key, top)) return true;
-    events.push_back(makeEvent(clock_.now(), events::Action::Deleted, recordOrPath(key, value), module));
+    events.push_back(makeEvent(clock_.now(), events::Action::Deleted, recordOrPath(key, value), module, removal.detected));
     events.back().process = removal.process;
     batch.remove(core::Family::Baseline, std::string(key));
     return true;
@@ -80,7 +84,7 @@ core::Status Baseline::applyMove(const events::PathMoved& move, std::vector<even
     info.path = to;
   }
   Change change = diff(&**old, info, true);
-  events::FileEvent moved = makeEvent(now, events::Action::Moved, info, module);
+  events::FileEvent moved = makeEvent(now, events::Action::Moved, info, module, observation.detected);
   moved.actions.insert(moved.actions.end(), change.actions.begin(), change.actions.end());
   moved.changedAttributes = std::move(change.changedAttributes);
   moved.previous = **old;
@@ -111,7 +115,7 @@ core::Status Baseline::applyMove(const events::PathMoved& move, std::vector<even
       child = events::FileInfo{};
       child->path = newKey;
     }
-    events::FileEvent event = makeEvent(now, events::Action::Moved, std::move(*child), module);
+    events::FileEvent event = makeEvent(now, events::Action::Moved, std::move(*child), module, observation.detected);
     event.previousPath = std::string(key);
     events.push_back(std::move(event));
     return true;
@@ -133,7 +137,7 @@ core::Status Baseline::sweepSubtree(const events::SubtreeDone& done, std::vector
     for (const auto& dir : unverified_) {
       if (key != dir && core::isWithin(key, dir)) return true;  // its directory could not be read
     }
-    events.push_back(makeEvent(clock_.now(), events::Action::Deleted, recordOrPath(key, value), module));
+    events.push_back(makeEvent(clock_.now(), events::Action::Deleted, recordOrPath(key, value), module, std::nullopt));
     batch.remove(core::Family::Baseline, std::string(key));
     return true;
   });

@@ -21,7 +21,10 @@ const char* toString(Action action);   // event.action: "created", "initial_scan
 const char* eventType(Action action);  // event.type: "creation", "change", "deletion", "info"
 
 struct FileEvent {
-  core::TimePoint timestamp;
+  core::TimePoint timestamp;                   // when the baseline recorded the change (@timestamp)
+  core::TimePoint created;                     // when fimbeat first read it (event.created): the
+                                               //   kernel event of a live change, else the diff
+  bool live = false;                           // seen by a realtime backend, not found by a scan
   std::vector<Action> actions;
   FileInfo file;
   std::optional<std::string> errorMessage;

@@ -22,6 +22,7 @@ struct PathSeen {
   bool storedKnown = false;                 // the watcher already read the baseline's record:
   std::optional<FileInfo> stored;           //   this (nullopt: no record), saving the baseline a read
   std::optional<ProcessInfo> process;       // who changed it, when a realtime backend knows
+  std::optional<core::TimePoint> detected;  // a live change: when its kernel event was read
 };
 
 // Paths a scan saw exactly as the baseline records them (by core::pathKey): nothing to write.
@@ -44,6 +45,7 @@ struct PathDeleted {
   std::string path;
   std::size_t root = 0;
   std::optional<ProcessInfo> process;
+  std::optional<core::TimePoint> detected;  // when its kernel event was read
 };
 
 // A path was renamed: its record (and every record under it) moves with it, not rehashed. `now`

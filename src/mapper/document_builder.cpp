@@ -36,6 +36,7 @@ Value eventObject(const events::FileEvent& e, Allocator& a) {
   Value category(rapidjson::kArrayType);
   category.PushBack("file", a);
   add(event, "category", std::move(category), a);
+  add(event, "created", timestampValue(e.created, a), a);
   addRef(event, "dataset", kDataset, a);
   addRef(event, "kind", "event", a);
   addRef(event, "module", kModule, a);

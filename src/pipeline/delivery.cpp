@@ -32,6 +32,7 @@ Delivery::Delivery(const config::Config& config, queue::DurableQueue& queue, con
       enricher_(enricher),
       reader_(queue, metrics, outputBatchSize(config)),
       builder_(config, metrics, processors),
+      latency_(metrics.histogram("pipeline.live_latency_us")),
       worker_(output, metrics, retryPolicy(config), [&queue](std::uint64_t sequence) {
         if (auto acked = queue.acknowledge(sequence); !acked) {
           core::logger("queue").error("removing delivered events from the queue failed: {}", acked.error().message());
@@ -40,10 +41,21 @@ Delivery::Delivery(const config::Config& config, queue::DurableQueue& queue, con
 
 bool Delivery::deliver(std::vector<events::FileEvent>& batch, std::stop_token stop) {
   const std::uint64_t last = batch.back().sequence;  // acknowledged even if a processor drops it
+  liveCreated_.clear();
+  for (const auto& event : batch) {
+    if (event.live) liveCreated_.push_back(event.created);
+  }
   enricher_.enrichBatch(batch, enriched_);
   builder_.mapBatch(enriched_, documents_);
   const bool delivered = worker_.deliver(stop, documents_, last);
   documents_.clear();
+  if (delivered) {
+    const auto now = std::chrono::system_clock::now();
+    for (const auto created : liveCreated_) {
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - created).count();
+      latency_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(us, 0)));
+    }
+  }
   return delivered;
 }
 

@@ -40,6 +40,8 @@ class Delivery {
   output::OutputWorker worker_;
   std::vector<events::EnrichedEvent> enriched_;
   std::vector<events::EncodedEvent> documents_;
+  std::vector<core::TimePoint> liveCreated_;  // event.created of the batch's live changes
+  core::Histogram& latency_;                  // pipeline.live_latency_us: kernel event read → written
 };
 
 // How many events the output takes per write: for Elasticsearch one full bulk request per worker

@@ -62,6 +62,8 @@ std::string encodeEvent(const FileEvent& e) {
   BinaryWriter w;
   w.u8(kEventVersion);
   w.time(e.timestamp);
+  w.time(e.created);
+  w.u8(e.live ? 1 : 0);
   w.u8(static_cast<std::uint8_t>(e.actions.size()));
   for (auto a : e.actions) w.u8(static_cast<std::uint8_t>(a));
   w.str(e.file.path);
@@ -84,13 +86,19 @@ std::string encodeEvent(const FileEvent& e) {
 core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view bytes) {
   BinaryReader r(bytes);
   const std::uint8_t version = r.u8();
-  if (r.ok() && version != kEventVersion) {
-    return failf(ErrorCode::Parse, "queued event {} has version {}, this fimbeat reads version {}", sequence, version,
-                 kEventVersion);
+  if (r.ok() && (version == 0 || version > kEventVersion)) {
+    return failf(ErrorCode::Parse, "queued event {} has version {}, this fimbeat reads versions 1 to {}", sequence,
+                 version, kEventVersion);
   }
   FileEvent e;
   e.sequence = sequence;
   e.timestamp = r.time();
+  if (version >= 2) {
+    e.created = r.time();
+    e.live = r.u8() != 0;
+  } else {
+    e.created = e.timestamp;
+  }
   const std::uint8_t actions = r.u8();
   for (std::uint8_t i = 0; i < actions && r.ok(); ++i) e.actions.push_back(static_cast<Action>(r.u8()));
   e.file.path = r.str();

@@ -124,3 +124,38 @@ TEST_CASE("a leaf that is also a prefix goes under \"value\"") {
   CHECK(doc2["a"]["value"].GetInt64() == 3);
   CHECK(doc2["a"].MemberCount() == 3);
 }
+
+TEST_CASE("histogram: percentiles within an eighth of the value, exact below 8, never above the max") {
+  fim::core::Histogram h;
+  CHECK(h.percentile(0.5) == 0);
+  for (std::uint64_t v = 1; v <= 1000; ++v) h.record(v);
+  CHECK(h.count() == 1000);
+  CHECK(h.max() == 1000);
+  const auto p50 = h.percentile(0.5), p99 = h.percentile(0.99);
+  CHECK(p50 >= 500);
+  CHECK(p50 <= 500 + 500 / 8);
+  CHECK(p99 >= 990);
+  CHECK(p99 <= 1000);
+  CHECK(h.percentile(1.0) == 1000);
+  fim::core::Histogram small;
+  for (std::uint64_t v : {3, 3, 5, 7}) small.record(v);
+  CHECK(small.percentile(0.5) == 3);
+  CHECK(small.percentile(1.0) == 7);
+  fim::core::Histogram huge;
+  huge.record(~0ull);
+  CHECK(huge.percentile(0.5) == ~0ull);
+}
+
+TEST_CASE("histogram: the registry reports its count, p50, p99 and max, and keeps kinds apart") {
+  fim::core::Metrics metrics;
+  auto& h = metrics.histogram("pipeline.latency_us");
+  CHECK(&h == &metrics.histogram("pipeline.latency_us"));
+  h.record(100);
+  h.record(200);
+  const auto snapshot = metrics.snapshot();
+  const std::vector<std::pair<std::string, std::int64_t>> expected{
+      {"pipeline.latency_us.count", 2}, {"pipeline.latency_us.max", 200}, {"pipeline.latency_us.p50", 103},
+      {"pipeline.latency_us.p99", 200}};
+  CHECK(snapshot == expected);
+  CHECK_THROWS_AS(metrics.counter("pipeline.latency_us"), std::logic_error);
+}

@@ -88,6 +88,8 @@ inline events::ProcessInfo editorProcess() {
 inline events::EnrichedEvent enrichedEvent(std::vector<events::Action> actions, events::FileInfo file) {
   events::EnrichedEvent e;
   e.event.timestamp = fixedTime();
+  e.event.created = fixedTime(1650445339361);  // read from the kernel 4 ms before the baseline recorded it
+  e.event.live = true;
   e.event.actions = std::move(actions);
   e.event.file = std::move(file);
   e.event.sequence = 17;

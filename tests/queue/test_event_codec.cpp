@@ -9,6 +9,8 @@ namespace {
 events::FileEvent fullEvent() {
   events::FileEvent e;
   e.timestamp = core::TimePoint(std::chrono::milliseconds(1763700000123));
+  e.created = core::TimePoint(std::chrono::microseconds(1763700000122517));
+  e.live = true;
   e.actions = {events::Action::Updated, events::Action::AttributesModified};
   e.file.path = "/etc/\xff" "bad";
   e.file.type = events::FileType::File;
@@ -60,6 +62,8 @@ TEST_CASE("event codec: every field survives a round trip") {
   REQUIRE(decoded.has_value());
   CHECK(decoded->sequence == 17);
   CHECK((decoded->timestamp == e.timestamp));
+  CHECK((decoded->created == e.created));
+  CHECK(decoded->live);
   CHECK((decoded->actions == e.actions));
   CHECK(decoded->file.path == e.file.path);
   CHECK(decoded->file.size == e.file.size);
@@ -95,6 +99,20 @@ TEST_CASE("event codec: a minimal event keeps its absent fields absent") {
   CHECK_FALSE(decoded->previous.has_value());
   CHECK_FALSE(decoded->process.has_value());
   CHECK_FALSE(decoded->errorMessage.has_value());
+}
+
+TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read; created is its timestamp") {
+  events::FileEvent e = fullEvent();
+  std::string v2 = queue::encodeEvent(e);
+  // Version 1 is version 2 without created (8 bytes) and live (1 byte) after the timestamp.
+  std::string v1 = v2.substr(0, 9) + v2.substr(18);
+  v1[0] = 1;
+  auto decoded = queue::decodeEvent(5, v1);
+  REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
+  CHECK((decoded->created == e.timestamp));
+  CHECK_FALSE(decoded->live);
+  CHECK(decoded->file.path == e.file.path);
+  CHECK(decoded->process->executable == "/usr/bin/vim");
 }
 
 TEST_CASE("event codec: truncated, extended or foreign-version entries are errors") {

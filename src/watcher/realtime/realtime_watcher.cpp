@@ -69,7 +69,8 @@ class RealtimeWatcher::Loop {
   void checkScanned(events::Observation& observation);
   void takeInbox();
   void scanEnded();
-  void settle(Settled&& settled);
+  // `read`: when the kernel events of this pass were read (event.created of what settles now).
+  void settle(Settled&& settled, core::TimePoint read);
   void lostEvents();
   void unwatched(const std::string& path);
   void timers(Steady::time_point now);
@@ -247,7 +248,7 @@ std::optional<events::PathSeen> RealtimeWatcher::Loop::look(const std::string& p
   return observation;
 }
 
-void RealtimeWatcher::Loop::settle(Settled&& s) {
+void RealtimeWatcher::Loop::settle(Settled&& s, core::TimePoint read) {
   observed_.add();
   switch (s.kind) {
     case Settled::Kind::Observe:
@@ -255,6 +256,7 @@ void RealtimeWatcher::Loop::settle(Settled&& s) {
         // The last writer, when the backend knows it (one already waiting wrote what look() read).
         const events::ProcessInfo* later = coalescer_.pendingWriter(s.path);
         observation->process = later ? std::optional<events::ProcessInfo>(*later) : std::move(s.process);
+        observation->detected = read;
         push(std::move(*observation));
       }
       return;
@@ -267,13 +269,14 @@ void RealtimeWatcher::Loop::settle(Settled&& s) {
           observation->root = *root;
         }
         observation->process = std::move(s.process);
+        observation->detected = read;
         return push(events::PathMoved{std::move(*observation), std::move(s.oldPath)});
       }
       s.path = std::move(s.oldPath);  // moved out of sight (excluded, not included): deleted
       [[fallthrough]];
     case Settled::Kind::Delete: {
       const std::size_t root = rootFor(s.path).value_or(0);
-      return push(events::PathDeleted{std::move(s.path), root, std::move(s.process)});
+      return push(events::PathDeleted{std::move(s.path), root, std::move(s.process), read});
     }
     case Settled::Kind::Rescan: return lostEvents();
     case Settled::Kind::Unwatched: return unwatched(s.path);
@@ -351,6 +354,7 @@ void RealtimeWatcher::Loop::run() {
   const ChangeSink sink = [&](RawChange&& change) { takeChange(std::move(change), settled); };
   while (!stop_.stop_requested()) {
     waitForInput(untilNext(Steady::now()));
+    const core::TimePoint read = w_.clock_.now();
     if (active_ && activeReadable_) {
       activeReadable_ = false;
       try {
@@ -363,7 +367,7 @@ void RealtimeWatcher::Loop::run() {
     }
     takeInbox();
     coalescer_.due(Steady::now(), settled);
-    for (auto& s : settled) settle(std::move(s));
+    for (auto& s : settled) settle(std::move(s), read);
     settled.clear();
     timers(Steady::now());
     if (w_.rescanRequested_.exchange(false)) {
