@@ -1,5 +1,6 @@
 #include "watcher/mime_sniffer.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -119,9 +120,14 @@ std::optional<std::string_view> sniffMimeType(std::string_view head) {
   }
   if (pythonBytecode(head)) return "application/x-bytecode.python";
   if (pgpKeyPacket(head)) return std::nullopt;  // libmagic reads the packet further
-  // Text never holds a NUL byte (UTF-16 and UTF-32 were left to libmagic above by their byte order mark).
-  if (head.find('\0') != std::string_view::npos) return "application/octet-stream";
-  return std::nullopt;  // text, or what looks like it: libmagic tells which
+  // Text in any 8-bit encoding libmagic knows never holds these control characters (its
+  // encoding.c calls them "not text"); UTF-16 and UTF-32 were left to libmagic above by their
+  // byte order mark. Anything else may be text: libmagic tells which.
+  const bool binary = std::any_of(head.begin(), head.end(), [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return b <= 0x06 || (b >= 0x0e && b <= 0x1a) || (b >= 0x1c && b <= 0x1f);
+  });
+  return binary ? std::optional<std::string_view>("application/octet-stream") : std::nullopt;
 }
 
 }  // namespace fim::watcher
