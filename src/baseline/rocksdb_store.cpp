@@ -46,9 +46,10 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
   options.keep_log_file_num = 2;
   options.max_background_jobs = 1;
   options.info_log_level = rocksdb::WARN_LEVEL;  // its LOG keeps warnings and errors, not option dumps
+  options.writable_file_max_buffer_size = 256 << 10;
   options.write_buffer_size = 4 << 20;
   rocksdb::ColumnFamilyOptions family;
-  family.write_buffer_size = 4 << 20;
+  family.write_buffer_size = 2 << 20;
   family.max_write_buffer_number = 2;
   // LZ4 in 8 KiB blocks: as small on disk as Snappy (the default) for these records, and a
   // directory's records read back in half the time (Debian's Snappy decodes slowly).

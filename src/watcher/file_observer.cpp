@@ -61,7 +61,7 @@ void FileObserver::addContent(events::PathSeen& observation, ObserverShared::Mod
     shared_.tooBig.add();
     readLabels();
     if (settings.mimeType) {
-      if (auto head = file ? readHead(*file) : readHead(info.path)) info.mimeType = detectMime(*head);
+      if (auto head = file ? readHead(*file) : readHead(info.path)) info.mimeType = shared_.mime.detect(*head);
     }
     return;
   }
@@ -97,12 +97,7 @@ void FileObserver::addContent(events::PathSeen& observation, ObserverShared::Mod
   info.size = static_cast<std::uint64_t>(outcome->stat.st_size);
   info.mtime = toTimePoint(outcome->stat.st_mtim);
   info.ctime = toTimePoint(outcome->stat.st_ctim);
-  if (settings.mimeType) info.mimeType = detectMime(outcome->head);
-}
-
-std::optional<std::string> FileObserver::detectMime(std::string_view head) {
-  if (!mime_) mime_.emplace();
-  return mime_->detect(head);
+  if (settings.mimeType) info.mimeType = shared_.mime.detect(outcome->head);
 }
 
 std::optional<events::PathSeen> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,

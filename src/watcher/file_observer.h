@@ -44,6 +44,7 @@ struct ObserverShared {
   core::Counter& tooBig;
   core::Counter& vanished;
   core::Counter& errors;
+  MimeDetector mime;  // shared: one copy of libmagic's database for every worker
 };
 
 // What the scanner's walker already knows of a path; each saves a lookup.
@@ -72,9 +73,6 @@ class FileObserver {
 
   ObserverShared& shared_;
   MetadataReader metadata_;
-  std::optional<std::string> detectMime(std::string_view head);
-
-  std::optional<MimeDetector> mime_;  // loaded on first use: libmagic's database is large
   std::vector<FileHasher> hashers_;  // one per module: each hashes that module's types
 };
 

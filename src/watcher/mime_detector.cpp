@@ -2,7 +2,6 @@
 
 #include <magic.h>
 
-#include <utility>
 
 #include "watcher/mime_sniffer.h"
 
@@ -18,18 +17,6 @@ MimeDetector::~MimeDetector() {
   if (cookie_ != nullptr) ::magic_close(cookie_);
 }
 
-MimeDetector::MimeDetector(MimeDetector&& other) noexcept
-    : cookie_(std::exchange(other.cookie_, nullptr)), loadFailed_(other.loadFailed_) {}
-
-MimeDetector& MimeDetector::operator=(MimeDetector&& other) noexcept {
-  if (this != &other) {
-    if (cookie_ != nullptr) ::magic_close(cookie_);
-    cookie_ = std::exchange(other.cookie_, nullptr);
-    loadFailed_ = other.loadFailed_;
-  }
-  return *this;
-}
-
 std::optional<std::string> MimeDetector::detect(std::string_view head) {
   if (head.size() > kHeadSize) head = head.substr(0, kHeadSize);
   if (auto sniffed = sniffMimeType(head)) return std::string(*sniffed);
@@ -37,6 +24,7 @@ std::optional<std::string> MimeDetector::detect(std::string_view head) {
 }
 
 std::optional<std::string> MimeDetector::libmagic(std::string_view head) {
+  std::lock_guard lock(mutex_);
   if (cookie_ == nullptr && !loadFailed_) {
     magic_t cookie = ::magic_open(kMagicFlags);
     if (cookie != nullptr && ::magic_load(cookie, nullptr) == 0) {

@@ -1,8 +1,11 @@
 #pragma once
 // MimeDetector: the MIME type of a file's first bytes: from its signature when that decides
-// (mime_sniffer.h), else libmagic's.
+// (mime_sniffer.h), else libmagic's. One per scan or realtime loop, shared by its workers:
+// libmagic's database costs about 9 MiB of memory per loaded copy, and it is needed only for
+// text, so its one copy is loaded on first use and its calls are serialised.
 
 #include <cstddef>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,8 +14,8 @@ struct magic_set;
 
 namespace fim::watcher {
 
-// NOT thread-safe: a libmagic cookie must not be shared, so keep one detector per worker thread.
-// Only ever given buffers the caller already read; libmagic never opens a path from the watched tree.
+// Thread-safe. libmagic is only ever given buffers the caller already read: it never opens a
+// path from the watched tree.
 class MimeDetector {
  public:
   // Bytes of the head that are looked at; callers pass what they already read, longer input is cut.
@@ -22,8 +25,6 @@ class MimeDetector {
   ~MimeDetector();
   MimeDetector(const MimeDetector&) = delete;
   MimeDetector& operator=(const MimeDetector&) = delete;
-  MimeDetector(MimeDetector&& other) noexcept;  // leaves `other` disabled
-  MimeDetector& operator=(MimeDetector&& other) noexcept;
 
   // e.g. "text/plain", "image/png"; nullopt when libmagic is needed and cannot be loaded, or fails.
   [[nodiscard]] std::optional<std::string> detect(std::string_view head);
@@ -32,7 +33,8 @@ class MimeDetector {
   [[nodiscard]] std::optional<std::string> libmagic(std::string_view head);
 
  private:
-  magic_set* cookie_ = nullptr;  // loaded on first use: its database is large
+  std::mutex mutex_;
+  magic_set* cookie_ = nullptr;
   bool loadFailed_ = false;
 };
 

@@ -110,6 +110,7 @@ bool pythonBytecode(std::string_view head) {
 
 std::optional<std::string_view> sniffMimeType(std::string_view head) {
   if (head.empty()) return "application/x-empty";
+  if (head.size() == 1) return "application/octet-stream";  // libmagic: "very short file (no magic)"
   if (auto type = elf(head)) return type;
   if (head.starts_with("\x7f" "ELF")) return std::nullopt;
   for (const auto& s : kSignatures) {

@@ -69,6 +69,7 @@ TEST_CASE("mime sniff: each signature it decides is named as libmagic names it")
       {"big-endian elf executable", elfHead(2, 2, 2)},
       {"python 3.11 bytecode", "\xa7\x0d\x0d\x0a\0\0\0\0"s + std::string(64, '\0')},
       {"zeros", std::string(300, '\0')},
+      {"one byte", "a"},
       {"tar", tar},
   };
   for (const auto& [name, head] : heads) {
