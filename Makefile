@@ -43,7 +43,7 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) --parallel 2 --target fimbeat
 
-unit: configure test-deps
+unit: test-deps configure
 	cmake --build $(BUILD_DIR) --parallel 2
 	ctest --test-dir $(BUILD_DIR) --output-on-failure
 
