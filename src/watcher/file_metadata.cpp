@@ -171,40 +171,40 @@ core::Result<events::FileInfo> MetadataReader::readStat(const std::string& path)
   return fromStat(path, st);
 }
 
+namespace {
+
+// What lstat gives, the same for a FileInfo and a FileStamp.
+template <typename Fields>
+void fillFromStat(Fields& f, const struct stat& st) {
+  f.type = typeOf(st.st_mode);
+  if (f.type == events::FileType::File) f.size = static_cast<std::uint64_t>(st.st_size);
+  f.inode = static_cast<std::uint64_t>(st.st_ino);
+  f.device = static_cast<std::uint64_t>(st.st_dev);
+  f.uid = static_cast<std::uint32_t>(st.st_uid);
+  f.gid = static_cast<std::uint32_t>(st.st_gid);
+  f.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
+  f.setuid = (st.st_mode & S_ISUID) != 0;
+  f.setgid = (st.st_mode & S_ISGID) != 0;
+  f.mtime = toTimePoint(st.st_mtim);
+  f.ctime = toTimePoint(st.st_ctim);
+}
+
+}  // namespace
+
 events::FileStamp stampOfStat(const struct stat& st, std::string_view owner, std::string_view group) {
   events::FileStamp s;
-  s.type = typeOf(st.st_mode);
-  if (s.type == events::FileType::File) s.size = static_cast<std::uint64_t>(st.st_size);
-  s.inode = static_cast<std::uint64_t>(st.st_ino);
-  s.device = static_cast<std::uint64_t>(st.st_dev);
-  s.uid = static_cast<std::uint32_t>(st.st_uid);
-  s.gid = static_cast<std::uint32_t>(st.st_gid);
+  fillFromStat(s, st);
   s.owner = owner;
   s.group = group;
-  s.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
-  s.setuid = (st.st_mode & S_ISUID) != 0;
-  s.setgid = (st.st_mode & S_ISGID) != 0;
-  s.mtime = toTimePoint(st.st_mtim);
-  s.ctime = toTimePoint(st.st_ctim);
   return s;
 }
 
 events::FileInfo MetadataReader::fromStat(const std::string& path, const struct stat& st) const {
   events::FileInfo info;
   info.path = path;
-  info.type = typeOf(st.st_mode);
-  if (info.type == events::FileType::File) info.size = static_cast<std::uint64_t>(st.st_size);
-  info.inode = static_cast<std::uint64_t>(st.st_ino);
-  info.device = static_cast<std::uint64_t>(st.st_dev);
-  info.uid = static_cast<std::uint32_t>(st.st_uid);
-  info.gid = static_cast<std::uint32_t>(st.st_gid);
+  fillFromStat(info, st);
   info.owner = names_.user(info.uid);
   info.group = names_.group(info.gid);
-  info.mode = static_cast<std::uint32_t>(st.st_mode & 07777);
-  info.setuid = (st.st_mode & S_ISUID) != 0;
-  info.setgid = (st.st_mode & S_ISGID) != 0;
-  info.mtime = toTimePoint(st.st_mtim);
-  info.ctime = toTimePoint(st.st_ctim);
   if (info.type == events::FileType::Symlink) {
     info.targetPath = symlinkTarget(path, static_cast<std::size_t>(st.st_size));
   }

@@ -16,9 +16,8 @@
 #include "baseline/record.h"
 #include "baseline/rocksdb_store.h"
 #include "config/loader.h"
-#include "core/binary_codec.h"
-#include "events/file_info_codec.h"
 #include "queue/durable_queue.h"
+#include "support/legacy_formats.h"
 #include "support/temp_dir.h"
 
 namespace fim::app {
@@ -107,6 +106,14 @@ std::uint64_t queuedEvents(const fs::path& database) {
   return n;
 }
 
+// One run that records the tree's five paths and stops cleanly.
+void recordTheTree(const Run& run, const config::Config& config, const core::Clock& clock) {
+  core::Metrics metrics;
+  auto agent = started(config, metrics, clock);
+  REQUIRE(waitUntil([&] { return run.documents().size() == 5; }));
+  REQUIRE(agent->stop(5s));
+}
+
 }  // namespace
 
 TEST_CASE("agent: stopped at once, it drains: every event the baseline recorded is delivered before stop() returns") {
@@ -161,12 +168,7 @@ TEST_CASE("agent: a record of a future version and a damaged one never blind the
   Run run;
   const auto config = run.config();
   core::SystemClock clock;
-  {
-    core::Metrics metrics;
-    auto agent = started(config, metrics, clock);
-    REQUIRE(waitUntil([&] { return run.documents().size() == 5; }));
-    REQUIRE(agent->stop(5s));
-  }
+  recordTheTree(run, config, clock);
   const auto a = (run.tree / "a.conf").string();
   const auto c = (run.tree / "sub" / "c.conf").string();
   {
@@ -209,12 +211,7 @@ TEST_CASE("agent: a database of the previous format (fimbeat 0.1) is migrated; n
   Run run;
   const auto config = run.config();
   core::SystemClock clock;
-  {
-    core::Metrics metrics;
-    auto agent = started(config, metrics, clock);
-    REQUIRE(waitUntil([&] { return run.documents().size() == 5; }));
-    REQUIRE(agent->stop(5s));
-  }
+  recordTheTree(run, config, clock);
   // Rewritten as format 1 held it: records of version 1 (with a write time and a scan id), a
   // scan id in meta, no format key.
   {
@@ -224,12 +221,7 @@ TEST_CASE("agent: a database of the previous format (fimbeat 0.1) is migrated; n
     REQUIRE((*store)->scan(core::Family::Baseline, "", [&](std::string_view key, std::string_view value) {
       auto info = baseline::decodeRecord(key, value);
       REQUIRE(info.has_value());
-      core::BinaryWriter w;
-      w.u8(1);
-      events::writeFileInfo(w, *info);
-      w.time(clock.now());
-      w.u64(4);
-      old.put(core::Family::Baseline, std::string(key), w.take());
+      old.put(core::Family::Baseline, std::string(key), testing::version1Record(*info, clock.now(), 4));
       return true;
     }).has_value());
     old.put(core::Family::Meta, "scan_id", "4");

@@ -6,6 +6,7 @@
 #include "baseline/record.h"
 #include "core/binary_codec.h"
 #include "events/file_info_codec.h"
+#include "support/legacy_formats.h"
 #include "support/memory_store.h"
 
 using namespace fim;
@@ -21,17 +22,6 @@ events::FileInfo file(const std::string& path) {
   f.mode = 0644;
   f.hashes[events::HashType::Sha1] = "da39";
   return f;
-}
-
-// A record exactly as fimbeat 0.1 (format 1) wrote it: version 1, the FileInfo, when it was
-// written and the scan that wrote it.
-std::string version1Record(const events::FileInfo& info) {
-  core::BinaryWriter w;
-  w.u8(1);
-  events::writeFileInfo(w, info);
-  w.time(core::TimePoint(std::chrono::milliseconds(1700000000123)));
-  w.u64(3);
-  return w.take();
 }
 
 std::string formatOf(testing::MemoryStore& store) {
@@ -54,7 +44,7 @@ TEST_CASE("database format: format 1 (no format key, records of version 1) is mi
   core::WriteBatch old;
   for (int i = 0; i < 2500; ++i) {  // more than one migration batch
     const auto f = file(fmt::format("/etc/f{:04}", i));
-    old.put(core::Family::Baseline, f.path, version1Record(f));
+    old.put(core::Family::Baseline, f.path, testing::version1Record(f));
   }
   old.put(core::Family::Baseline, "/etc/zz-damaged", std::string("\x01\x05", 2));
   old.put(core::Family::Meta, "scan_id", "3");

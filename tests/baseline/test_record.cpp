@@ -3,6 +3,7 @@
 #include "baseline/record.h"
 #include "core/binary_codec.h"
 #include "events/file_info_codec.h"
+#include "support/legacy_formats.h"
 
 using namespace fim;
 
@@ -97,15 +98,6 @@ events::FileInfo fullRecord() {
   return f;
 }
 
-// A record as version 1 wrote it: the FileInfo encoding, then when it was written and a scan id.
-std::string version1Record(const events::FileInfo& info) {
-  core::BinaryWriter w;
-  w.u8(1);
-  events::writeFileInfo(w, info);
-  w.time(core::TimePoint(std::chrono::milliseconds(1700000000123)));
-  w.u64(7);
-  return w.take();
-}
 
 void checkSameStamp(const events::FileStamp& got, const events::FileStamp& want) {
   CHECK((got.type == want.type));
@@ -159,7 +151,7 @@ TEST_CASE("record: its stamp, read in place, says what stampOf says of its metad
 
 TEST_CASE("record: version 1, as databases of format 1 hold it, is read with the same stamp") {
   const events::FileInfo f = fullRecord();
-  const std::string old = version1Record(f);
+  const std::string old = testing::version1Record(f);
   auto back = baseline::decodeRecord(f.path, old);
   REQUIRE(back.has_value());
   CHECK(baseline::encodeRecord(*back) == baseline::encodeRecord(f));

@@ -8,30 +8,15 @@
 
 #include "queue/durable_queue.h"
 #include "support/memory_store.h"
+#include "support/queue_events.h"
 
 namespace fim::pipeline {
 namespace {
 
 using namespace std::chrono_literals;
 
-events::FileEvent eventFor(const std::string& path) {
-  events::FileEvent e;
-  e.actions = {events::Action::Created};
-  e.file.path = path;
-  return e;
-}
-
-// Appends one batch of events as the baseline does: in the same write, then published.
 void produce(queue::DurableQueue& queue, core::KvStore& store, const std::vector<std::string>& paths) {
-  core::WriteBatch batch;
-  for (const auto& path : paths) {
-    auto event = eventFor(path);
-    queue.append(batch, event);
-  }
-  queue.seal(batch);
-  const auto written = store.write(batch);
-  queue.published(written.has_value());
-  REQUIRE(written.has_value());
+  REQUIRE(testing::appendCreated(queue, store, paths));
 }
 
 std::vector<std::string> pathsOf(const std::vector<events::FileEvent>& batch) {

@@ -5,29 +5,17 @@
 #include "queue/durable_queue.h"
 #include "queue/event_codec.h"
 #include "support/memory_store.h"
+#include "support/queue_events.h"
 
 using namespace fim;
 using namespace std::chrono_literals;
 
 namespace {
 
-events::FileEvent eventFor(const std::string& path) {
-  events::FileEvent e;
-  e.actions = {events::Action::Created};
-  e.file.path = path;
-  return e;
-}
+using testing::createdEvent;
 
-// Appends the paths in one sealed batch and writes it, as the baseline does.
 void appendAll(queue::DurableQueue& queue, core::KvStore& store, const std::vector<std::string>& paths) {
-  core::WriteBatch batch;
-  for (const auto& p : paths) {
-    auto e = eventFor(p);
-    queue.append(batch, e);
-  }
-  queue.seal(batch);
-  auto written = store.write(batch);
-  queue.published(written.has_value());
+  (void)testing::appendCreated(queue, store, paths);
 }
 
 std::vector<events::FileEvent> readAll(queue::DurableQueue& queue, std::size_t max = 100) {
@@ -55,7 +43,7 @@ TEST_CASE("durable queue: entries are read in order once written, and acknowledg
   REQUIRE(queue.open().has_value());
 
   core::WriteBatch batch;
-  auto e = eventFor("/a");
+  auto e = createdEvent("/a");
   queue.append(batch, e);
   CHECK(e.sequence == 1);
   CHECK(readAll(queue).empty());  // not written yet
