@@ -129,7 +129,7 @@ TEST_CASE("agent: stopped at once, it drains: every event the baseline recorded 
   CHECK(queuedEvents(run.database()) == 0);
 }
 
-TEST_CASE("agent: a full run reports every path, then a live change; stop() leaves nothing queued") {
+TEST_CASE("agent: a full run reports every path, then a live change, stop() leaves nothing queued") {
   Run run;
   const auto config = run.config();
   core::Metrics metrics;
@@ -207,7 +207,7 @@ TEST_CASE("agent: a record of a future version and a damaged one never blind the
   CHECK(metrics.counter("baseline.records.undecodable").value() == 2);
 }
 
-TEST_CASE("agent: a database of the previous format (fimbeat 0.1) is migrated; nothing is reported as changed") {
+TEST_CASE("agent: a database of the previous format (fimbeat 0.1) is migrated, nothing is reported as changed") {
   Run run;
   const auto config = run.config();
   core::SystemClock clock;

@@ -50,7 +50,7 @@ TEST_CASE("defaults: no -e, no selectors, strict permissions on") {
   CHECK(options->load.strictPerms);
 }
 
-TEST_CASE("--strict.perms takes a boolean; -d '*' selects everything") {
+TEST_CASE("--strict.perms takes a boolean, -d '*' selects everything") {
   CHECK_FALSE(parse({"--strict.perms=false"})->load.strictPerms);
   CHECK(parse({"--strict.perms"})->load.strictPerms);
   CHECK(parse({"-d", "*"})->debugSelectors == std::vector<std::string>{"*"});

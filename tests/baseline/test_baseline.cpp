@@ -68,7 +68,7 @@ TEST_CASE("baseline: first run is initial_scan, a second run with a new file say
   CHECK((*updated)->changedAttributes == std::vector<std::string>{"hash.sha256", "size"});
 }
 
-TEST_CASE("baseline: paths not seen by a scan are deleted; root /a never touches /ab") {
+TEST_CASE("baseline: paths not seen by a scan are deleted, root /a never touches /ab") {
   Fixture fx;
   {
     auto first = fx.start();

@@ -74,7 +74,7 @@ TEST_CASE("database format: format 1 (no format key, records of version 1) is mi
   CHECK(store.writes == writes);  // nothing left to do
 }
 
-TEST_CASE("database format: a newer format is refused with both formats named; an unreadable one too") {
+TEST_CASE("database format: a newer format is refused with both formats named, an unreadable one too") {
   testing::MemoryStore store;
   core::WriteBatch newer;
   newer.put(core::Family::Meta, baseline::kFormatKey, "3");

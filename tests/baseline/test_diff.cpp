@@ -88,7 +88,7 @@ TEST_CASE("diff: every attribute, alone, is reported by name with the right acti
   }
 }
 
-TEST_CASE("diff: setuid and setgid are their own attributes, not a mode change; the sticky bit is mode") {
+TEST_CASE("diff: setuid and setgid are their own attributes, not a mode change, the sticky bit is mode") {
   const auto old = regularFile();
   auto now = old;
   now.mode = 04644;

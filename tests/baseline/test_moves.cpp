@@ -83,7 +83,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("moves: a renamed file is one moved event on the new path; its record moves with it") {
+TEST_CASE("moves: a renamed file is one moved event on the new path, its record moves with it") {
   Fixture fx;
   fx.put(file("/w/a", "aa", 7));
   auto events = fx.realtime(moved(file("/w/b", "aa", 7), "/w/a"));
@@ -147,7 +147,7 @@ TEST_CASE("moves: a move from a path the baseline never knew is a creation") {
   CHECK(fx.realtime(deleted("/w/b")).size() == 1);  // recorded (once flushed)
 }
 
-TEST_CASE("moves: deleting a path removes its record; a directory takes its subtree with it") {
+TEST_CASE("moves: deleting a path removes its record, a directory takes its subtree with it") {
   Fixture fx;
   fx.put(dir("/w/d", 1));
   fx.put(file("/w/d/x", "xx", 2));

@@ -176,7 +176,7 @@ TEST_CASE("quoting in equals and add_fields follows YAML typing") {
   CHECK_FALSE(terms[1].quoted);
 }
 
-TEST_CASE("module processors stay with their module; metadata processors configure the enrichers") {
+TEST_CASE("module processors stay with their module, metadata processors configure the enrichers") {
   auto loaded = loadYaml(
       "fimbeat.modules:\n- module: file_integrity\n  paths: [/etc]\n  processors:\n  - add_tags: {tags: [etc]}\n"
       "  - add_cloud_metadata: ~\n"
@@ -207,7 +207,7 @@ TEST_CASE("cloud metadata stays off without the processor") {
   CHECK(config.hostMetadata.netinfo);
 }
 
-TEST_CASE("processors fimbeat does not run get exactly one warning; the ones it runs get none") {
+TEST_CASE("processors fimbeat does not run get exactly one warning, the ones it runs get none") {
   auto loaded = loadYaml(kHead +
                          "processors:\n- add_host_metadata: ~\n- add_docker_metadata: ~\n"
                          "- add_kubernetes_metadata:\n    host: node-1\n    namespace: x\n"

@@ -31,7 +31,7 @@ TEST_CASE("bad sizes are errors that show the value and an example") {
   }
 }
 
-TEST_CASE("durations follow Go's syntax; a bare number is seconds") {
+TEST_CASE("durations follow Go's syntax, a bare number is seconds") {
   struct Case { const char* text; Duration value; };
   const Case cases[] = {
       {"1s", 1s},   {"5m", 5min},    {"12h", 12h},  {"1h30m", 90min}, {"300ms", 300ms},

@@ -124,7 +124,7 @@ TEST_CASE("options not implemented yet are accepted with one warning each") {
   CHECK(loaded->warnings.size() == 6);
 }
 
-TEST_CASE("a disabled module is kept but marked disabled; a disabled second output is fine") {
+TEST_CASE("a disabled module is kept but marked disabled, a disabled second output is fine") {
   auto loaded = loadYaml(kModuleHead + "  enabled: false\n" + kFileOutput + "output.console:\n  enabled: false\n");
   REQUIRE(loaded.has_value());
   CHECK_FALSE(loaded->config.modules[0].enabled);

@@ -173,7 +173,7 @@ TEST_CASE("a stop request wakes a blocked pop, and pop honours stop even with it
   CHECK(q.size() == 1);
 }
 
-TEST_CASE("close lets consumers drain, then returns nullopt; producers fail") {
+TEST_CASE("close lets consumers drain, then returns nullopt, producers fail") {
   BoundedQueue<int> q(4);
   std::stop_source never;
   REQUIRE(q.push(1, never.get_token()));
@@ -320,7 +320,7 @@ TEST_CASE("pushBatch moves every item in order, waiting for room, and clears the
   CHECK(got == std::vector<int>{1, 2, 3, 4, 5, 6, 7});
 }
 
-TEST_CASE("pushBatch fails on a closed queue; popBatchFor returns 0 after its timeout") {
+TEST_CASE("pushBatch fails on a closed queue, popBatchFor returns 0 after its timeout") {
   fim::core::BoundedQueue<int> queue(4);
   std::stop_source stop;
   std::vector<int> out;

@@ -112,7 +112,7 @@ TEST_CASE("agent id: a corrupt meta.json is replaced by a new id, with the flag 
   }
 }
 
-TEST_CASE("agent id: a missing data directory is created; a symlinked meta.json is refused") {
+TEST_CASE("agent id: a missing data directory is created, a symlinked meta.json is refused") {
   TempDir base;
   const auto data = base.path() / "a" / "b";
   auto identity = loadOrCreateAgentId(data.string(), FixedClock());

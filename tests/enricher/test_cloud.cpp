@@ -235,7 +235,7 @@ TEST_CASE("probe: OpenStack and Hetzner from their per-field text endpoints") {
   CHECK(hz.cloud->region == "eu-central");
 }
 
-TEST_CASE("probe: all providers at once; the one that answers wins, the others fail fast") {
+TEST_CASE("probe: all providers at once, the one that answers wins, the others fail fast") {
   FakeMetadataServer server;
   server.serveGcp(kGcpMetadata);
   server.start();

@@ -77,7 +77,7 @@ TEST_CASE("enrich: the current snapshot and the module's tags, global first, eac
   CHECK(first.event.file.path == "/etc/passwd");
 }
 
-TEST_CASE("refresh: a new snapshot is swapped in; events already enriched keep theirs") {
+TEST_CASE("refresh: a new snapshot is swapped in, events already enriched keep theirs") {
   core::Metrics metrics;
   const auto config = twoModules();
   Enricher enricher(config, metrics, initialMetadata("old-name"));

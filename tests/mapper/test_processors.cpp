@@ -161,7 +161,7 @@ TEST_CASE("if/then/else runs one branch") {
   CHECK(runChain("- if.has_fields: [x]\n  then:\n  - add_tags: {tags: [x]}\n", R"({"a":1})").json == R"({"a":1})");
 }
 
-TEST_CASE("module processors run before the global ones; each module has its own") {
+TEST_CASE("module processors run before the global ones, each module has its own") {
   const auto config = loadConfig(
       "processors:\n- add_tags: {tags: [global]}\n- drop_event.when.has_fields: [moved]\n"
       "fimbeat.modules.1:\n  module: file_integrity\n  paths: [/var]\n  processors:\n  - add_tags: {tags: [second]}\n",

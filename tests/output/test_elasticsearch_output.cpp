@@ -199,7 +199,7 @@ struct Fixture {
   }
 };
 
-TEST_CASE_FIXTURE(Fixture, "every item ends in its bucket; only 429 and 5xx items are handed back, in order") {
+TEST_CASE_FIXTURE(Fixture, "every item ends in its bucket, only 429 and 5xx items are handed back, in order") {
   // Statuses by document number on the first request; the retried ones succeed the second time.
   const std::vector<int> first{201, 200, 409, 429, 400, 500, 503, 201};
   TestServer server([&](const std::vector<BulkItem>& items, int n) {
@@ -260,7 +260,7 @@ TEST_CASE_FIXTURE(Fixture, "refused items go to the dead letter index with the r
   CHECK(std::string_view(letter["error"]["type"]) == "mapper_parsing_exception");
 }
 
-TEST_CASE_FIXTURE(Fixture, "413 splits the batch in halves until it fits; one event over the limit is non-indexable") {
+TEST_CASE_FIXTURE(Fixture, "413 splits the batch in halves until it fits, one event over the limit is non-indexable") {
   TestServer server([](const std::vector<BulkItem>& items, int) {
     const bool huge = std::any_of(items.begin(), items.end(), [](const BulkItem& i) { return i.doc.size() > 1000; });
     return items.size() > 2 || huge ? BulkReply{413, {}} : BulkReply{};

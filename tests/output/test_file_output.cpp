@@ -147,7 +147,7 @@ TEST_CASE("file output names the first file of a UTC date <filename>-<YYYYMMDD>.
   CHECK(other->currentFile() == dir.path() / "audit-20270102.ndjson");
 }
 
-TEST_CASE("file output: close() syncs and closes the file; a second close has nothing to do") {
+TEST_CASE("file output: close() syncs and closes the file, a second close has nothing to do") {
   TempDir dir;
   FakeClock clock(utc(2026, 11, 21));
   auto output = openOk(configFor(dir.path()), clock);

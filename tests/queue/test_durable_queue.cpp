@@ -162,7 +162,7 @@ TEST_CASE("durable queue: the producer waits while the queue is full, until an a
   CHECK(roomAgain.load() == 1);  // no wait, no callback
 }
 
-TEST_CASE("durable queue: drained once the producer closed and everything was read; corrupt entries are skipped") {
+TEST_CASE("durable queue: drained once the producer closed and everything was read, corrupt entries are skipped") {
   testing::MemoryStore store;
   core::Metrics metrics;
   queue::DurableQueue queue(store, 1 << 20, metrics);

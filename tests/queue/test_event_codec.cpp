@@ -101,7 +101,7 @@ TEST_CASE("event codec: a minimal event keeps its absent fields absent") {
   CHECK_FALSE(decoded->errorMessage.has_value());
 }
 
-TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read; created is its timestamp") {
+TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read, created is its timestamp") {
   events::FileEvent e = fullEvent();
   std::string v2 = queue::encodeEvent(e);
   // Version 1 is version 2 without created (8 bytes) and live (1 byte) after the timestamp.

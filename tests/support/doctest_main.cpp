@@ -1,9 +1,11 @@
 // The test binaries' main: doctest's, plus the exit code ctest reads as "skipped" (77) when every
-// test case that ran called testing::markSkipped() (support/skip.h) and none failed.
+// test case that ran called testing::markSkipped() (support/skip.h) and none failed, and a failure
+// when no test case ran at all (a filter that matches nothing must never count as a pass).
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstdio>
 
 #include "support/skip.h"
 
@@ -50,6 +52,10 @@ int main(int argc, char** argv) {
   doctest::Context context(argc, argv);
   const int result = context.run();
   if (context.shouldExit()) return result;
-  if (result == 0 && casesRun > 0 && casesSkipped == casesRun) return 77;
-  return result;
+  if (result != 0) return result;
+  if (casesRun == 0) {
+    std::fprintf(stderr, "no test case ran: the filter matched none\n");
+    return 1;
+  }
+  return casesSkipped == casesRun ? 77 : 0;
 }

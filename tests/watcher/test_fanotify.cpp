@@ -245,7 +245,7 @@ TEST_CASE("fanotify: the user of a child running as nobody") {
   CHECK(child.release() == 0);
 }
 
-TEST_CASE("fanotify: excluded directories and files produce nothing; a non-recursive root ignores grandchildren") {
+TEST_CASE("fanotify: excluded directories and files produce nothing, a non-recursive root ignores grandchildren") {
   TempDir flat;
   TempDir deep;
   const std::vector modules{moduleFor({flat.str()}, false), moduleFor({deep.str()}, true, {"/skip$", R"(\.tmp$)"})};

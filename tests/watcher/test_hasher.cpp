@@ -202,7 +202,7 @@ TEST_SUITE("file_hasher") {
     CHECK(second->bytesRead == 0);
   }
 
-  TEST_CASE("a multi-chunk file read through a limiter equals the one-shot digests; head is 4096 bytes") {
+  TEST_CASE("a multi-chunk file read through a limiter equals the one-shot digests, head is 4096 bytes") {
     TempDir dir;
     const std::string data = pattern();
     const std::string path = dir.write("big.bin", data);
@@ -371,7 +371,7 @@ TEST_SUITE("safe_file_open") {
     CHECK(file->fd() == -1);
   }
 
-  TEST_CASE("FIFOs, directories and symlinks are refused; a missing file is NotFound") {
+  TEST_CASE("FIFOs, directories and symlinks are refused, a missing file is NotFound") {
     TempDir dir;
     const std::string fifo = makeFifo(dir);
     auto fromFifo = watcher::SafeFile::openForRead(fifo);

@@ -113,7 +113,7 @@ TEST_CASE("inotify: watches every directory of a recursive root, none for files 
   CHECK(r.reported("skip/inner/new").empty());
 }
 
-TEST_CASE("inotify: a non-recursive root watches only itself; new subdirectories are reported, not entered") {
+TEST_CASE("inotify: a non-recursive root watches only itself, new subdirectories are reported, not entered") {
   Running r({}, false);
   r.dir.write("sub/file", "x");
   r.start();

@@ -119,7 +119,7 @@ TEST_CASE("mime sniff: on the heads of this machine's files it agrees with libma
   CHECK(static_cast<double>(agreed) >= 0.995 * static_cast<double>(decided));
 }
 
-TEST_CASE("mime detector: text goes to libmagic, loaded on first use; without its database binary types still come") {
+TEST_CASE("mime detector: text goes to libmagic, loaded on first use, without its database binary types still come") {
   watcher::MimeDetector mime;
   CHECK(mime.detect("hello world\n") == std::optional<std::string>("text/plain"));
   const std::string text(3 * watcher::MimeDetector::kHeadSize, 'a');

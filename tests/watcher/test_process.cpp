@@ -212,7 +212,7 @@ TEST_CASE("process reader: a child running as another user reports that user") {
   CHECK(child.release() == 0);
 }
 
-TEST_CASE("process reader: a reaped process is exited with only its pid; a zombie keeps its status") {
+TEST_CASE("process reader: a reaped process is exited with only its pid, a zombie keeps its status") {
   watcher::NameCache names;
   ProcessReader reader(names);
   const pid_t gone = ::fork();

@@ -106,7 +106,7 @@ TEST_CASE("coalescer: attribute changes and closes of idle files are looked at a
   CHECK(fx.take() == "observe:/w/f observe:/w/g observe:/w/d");
 }
 
-TEST_CASE("coalescer: moved-from and moved-to with one cookie are one move; pending writes follow it") {
+TEST_CASE("coalescer: moved-from and moved-to with one cookie are one move, pending writes follow it") {
   Fixture fx;
   fx.feed(change(RawChange::Kind::Modified, "/w/a"));
   fx.feed(change(RawChange::Kind::MovedFrom, "/w/a", 7));

@@ -274,7 +274,7 @@ PriorScan scanWith(const config::ModuleConfig& module, MemoryPrior& records, std
 
 }  // namespace
 
-TEST_CASE("scanner: walkers in parallel settle what the baseline records as it is; only changes are observed") {
+TEST_CASE("scanner: walkers in parallel settle what the baseline records as it is, only changes are observed") {
   TempDir dir;
   for (int d = 0; d < 12; ++d) {
     for (int f = 0; f < 6; ++f) dir.write(fmt::format("d{}/s{}/f{}", d % 4, d, f), "x");
