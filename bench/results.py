@@ -30,7 +30,8 @@ def _commit():
     try:
         sha = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", HERE, "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", HERE, "status", "--porcelain", "--untracked-files=no", "--",
+                                ":(top)", ":(top,exclude)bench/RESULTS.md"],
                                capture_output=True, text=True).stdout.strip()
         return sha + (" with uncommitted changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
