@@ -43,7 +43,7 @@ core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& c
 Agent::Agent(const config::Config& config, core::Metrics& metrics) : config_(config), metrics_(metrics) {}
 
 core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, core::Metrics& metrics,
-                                                   const core::Clock& clock) {
+                                                   core::Health& health, const core::Clock& clock) {
   auto agent = std::unique_ptr<Agent>(new Agent(config, metrics));
   const std::string database = config.paths.data + "/fimbeat.db";
   auto store = baseline::RocksDbStore::open(database);
@@ -51,7 +51,7 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   agent->store_ = std::move(*store);
   if (auto ready = baseline::prepareDatabase(*agent->store_, database); !ready) return std::unexpected(ready.error());
 
-  agent->queue_ = std::make_unique<queue::DurableQueue>(*agent->store_, config.queue.maxSize, metrics);
+  agent->queue_ = std::make_unique<queue::DurableQueue>(*agent->store_, config.queue.maxSize, metrics, &health);
   if (auto opened = agent->queue_->open(); !opened) return std::unexpected(opened.error());
   if (agent->queue_->events() > 0) {
     core::logger("agent").info("{} events ({} bytes) from the last run are still queued: delivering them first",
@@ -70,7 +70,7 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   scan.expectedPaths = agent->baseline_->recordCount();
   scan.baselineEmpty = agent->baseline_->empty();
   agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan,
-                                               watcher::ownDirectories(config));
+                                               watcher::ownDirectories(config), {}, &health);
   // Changes made while the full queue held the watcher back are verified once there is room.
   agent->queue_->onRoomAgain([source = agent->source_.get()] { source->requestRescan(); });
 
@@ -85,7 +85,7 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   agent->output_ = std::move(*output);
   const mapper::DocumentFilter* filter = agent->processors_->empty() ? nullptr : agent->processors_.get();
   agent->delivery_ = std::make_unique<pipeline::Delivery>(config, *agent->queue_, *agent->enricher_, filter,
-                                                          *agent->output_, metrics);
+                                                          *agent->output_, metrics, &health);
   return agent;
 }
 

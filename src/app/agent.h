@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "core/bounded_queue.h"
 #include "core/clock.h"
+#include "core/health.h"
 #include "core/kv_store.h"
 #include "core/metrics.h"
 #include "enricher/enricher.h"
@@ -32,7 +33,7 @@ namespace fim::app {
 class Agent {
  public:
   [[nodiscard]] static core::Result<std::unique_ptr<Agent>> create(const config::Config& config, core::Metrics& metrics,
-                                                                   const core::Clock& clock);
+                                                                   core::Health& health, const core::Clock& clock);
   ~Agent();
 
   void start();

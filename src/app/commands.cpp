@@ -219,8 +219,9 @@ int runAgent(const CliOptions& options) {
   log.info("fimbeat {} starting with config {} (path.data {})", FIMBEAT_VERSION, config.configFile, config.paths.data);
 
   core::Metrics metrics;
+  core::Health health;
   core::SystemClock clock;
-  auto agent = Agent::create(config, metrics, clock);
+  auto agent = Agent::create(config, metrics, health, clock);
   if (!agent) {
     log.critical("cannot start: {}", agent.error().message());
     std::cerr << "cannot start: " << agent.error().message() << "\n";

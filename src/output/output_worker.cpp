@@ -16,10 +16,12 @@ constexpr std::chrono::milliseconds kQuietBeforeFlush{150};  // under the reader
 
 }  // namespace
 
-OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, RetryPolicy retry, Acknowledge acknowledge)
+OutputWorker::OutputWorker(Output& output, core::Metrics& metrics, RetryPolicy retry, Acknowledge acknowledge,
+                           core::Health* health)
     : output_(output),
       retry_(retry),
       acknowledge_(std::move(acknowledge)),
+      health_(health),
       acked_(metrics.counter("output.events.acked")),
       duplicates_(metrics.counter("output.events.duplicates")),
       dropped_(metrics.counter("output.events.dropped")),
@@ -53,9 +55,14 @@ bool OutputWorker::deliver(std::stop_token stop, const std::vector<events::Encod
       log.debug("{} events to send again, in {} ms", left.size(), delay.count());
     } else {
       log.error("writing {} events failed, retrying in {} ms: {}", left.size(), delay.count(), written.error().message());
+      if (health_) {
+        health_->set(core::Health::kOutput, "write", core::HealthState::Degraded,
+                     "retrying: " + written.error().message());
+      }
     }
     if (!waitUnlessStopped(stop, delay)) return false;
   }
+  if (health_) health_->clear(core::Health::kOutput, "write");
   if (acknowledge_ && lastSequence > 0) acknowledge_(lastSequence);
   if (documents.empty()) return true;
   std::uint64_t size = 0;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "events/file_event.h"
+#include "core/health.h"
 #include "core/metrics.h"
 #include "output/backoff.h"
 #include "output/output.h"
@@ -24,7 +25,9 @@ class OutputWorker {
   // every entry up to it).
   using Acknowledge = std::function<void(std::uint64_t)>;
 
-  OutputWorker(Output& output, core::Metrics& metrics, RetryPolicy retry, Acknowledge acknowledge = {});
+  // `health` (may be null): the output unit is DEGRADED while writes fail, with the cause.
+  OutputWorker(Output& output, core::Metrics& metrics, RetryPolicy retry, Acknowledge acknowledge = {},
+               core::Health* health = nullptr);
 
   // Writes `documents`, retrying until every one is delivered, then acknowledges every queue
   // entry up to `lastSequence` (which covers entries a processor dropped). False when stop was
@@ -44,6 +47,7 @@ class OutputWorker {
   Output& output_;
   RetryPolicy retry_;
   Acknowledge acknowledge_;
+  core::Health* health_;
   bool dirty_ = false;  // written since the last flush
   std::chrono::steady_clock::time_point lastFlush_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point lastWrite_;

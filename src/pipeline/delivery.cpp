@@ -27,7 +27,8 @@ output::RetryPolicy retryPolicy(const config::Config& config) {
 }
 
 Delivery::Delivery(const config::Config& config, queue::DurableQueue& queue, const enricher::Enricher& enricher,
-                   const mapper::DocumentFilter* processors, output::Output& output, core::Metrics& metrics)
+                   const mapper::DocumentFilter* processors, output::Output& output, core::Metrics& metrics,
+                   core::Health* health)
     : queue_(queue),
       enricher_(enricher),
       reader_(queue, metrics, outputBatchSize(config)),
@@ -37,7 +38,7 @@ Delivery::Delivery(const config::Config& config, queue::DurableQueue& queue, con
         if (auto acked = queue.acknowledge(sequence); !acked) {
           core::logger("queue").error("removing delivered events from the queue failed: {}", acked.error().message());
         }
-      }) {}
+      }, health) {}
 
 bool Delivery::deliver(std::vector<events::FileEvent>& batch, std::stop_token stop) {
   const std::uint64_t last = batch.back().sequence;  // acknowledged even if a processor drops it

@@ -23,7 +23,8 @@ class Delivery {
  public:
   // `processors` may be null (none configured). Everything passed must outlive the Delivery.
   Delivery(const config::Config& config, queue::DurableQueue& queue, const enricher::Enricher& enricher,
-           const mapper::DocumentFilter* processors, output::Output& output, core::Metrics& metrics);
+           const mapper::DocumentFilter* processors, output::Output& output, core::Metrics& metrics,
+           core::Health* health = nullptr);
 
   // Until the queue's producer is closed and everything read is delivered, or stop. Events not
   // delivered when stopped stay in the durable queue for the next start. True when it drained.

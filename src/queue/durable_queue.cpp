@@ -54,9 +54,10 @@ std::uint64_t queueSequence(std::string_view key) {
   return sequence;
 }
 
-DurableQueue::DurableQueue(KvStore& store, std::uint64_t maxBytes, core::Metrics& metrics)
+DurableQueue::DurableQueue(KvStore& store, std::uint64_t maxBytes, core::Metrics& metrics, core::Health* health)
     : store_(store),
       maxBytes_(maxBytes),
+      health_(health),
       eventsGauge_(metrics.gauge("queue.events")),
       bytesGauge_(metrics.gauge("queue.bytes")),
       backpressure_(metrics.counter("queue.backpressure")),
@@ -131,9 +132,13 @@ bool DurableQueue::waitForSpace(std::stop_token stop) {
   std::unique_lock lock(mutex_);
   if (appendedBytes_ - ackedBytes_ < maxBytes_) return true;
   backpressure_.add();
-  logger("queue").warn("the queue holds {} bytes, queue.max_size is {}: pausing until the output catches up",
-                       appendedBytes_ - ackedBytes_, maxBytes_);
+  const std::string why = fmt::format("the queue holds {} bytes, queue.max_size is {}: watching paused until the "
+                                      "output catches up",
+                                      appendedBytes_ - ackedBytes_, maxBytes_);
+  logger("queue").warn("{}", why);
+  if (health_) health_->set(core::Health::kQueue, "max_size", core::HealthState::Degraded, why);
   const bool ok = changed_.wait(lock, stop, [&] { return appendedBytes_ - ackedBytes_ < maxBytes_; });
+  if (health_) health_->clear(core::Health::kQueue, "max_size");
   if (!ok) return false;
   logger("queue").info("the queue has room again ({} bytes): resuming", appendedBytes_ - ackedBytes_);
   lock.unlock();

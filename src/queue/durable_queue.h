@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "events/file_event.h"
+#include "core/health.h"
 #include "core/kv_store.h"
 #include "core/metrics.h"
 #include "core/result.h"
@@ -28,7 +29,8 @@ std::uint64_t queueSequence(std::string_view key);  // 0 when the key is not a q
 
 class DurableQueue final : public Producer {
  public:
-  DurableQueue(core::KvStore& store, std::uint64_t maxBytes, core::Metrics& metrics);
+  // `health` (may be null) hears when the queue is full: the queue unit is DEGRADED while it is.
+  DurableQueue(core::KvStore& store, std::uint64_t maxBytes, core::Metrics& metrics, core::Health* health = nullptr);
 
   // Reads where the queue stands: what is stored and not yet acknowledged is delivered again.
   [[nodiscard]] core::Status open();
@@ -66,6 +68,7 @@ class DurableQueue final : public Producer {
 
   core::KvStore& store_;
   const std::uint64_t maxBytes_;
+  core::Health* health_;
   std::function<void()> onRoomAgain_;
   mutable std::mutex mutex_;
   std::condition_variable_any changed_;

@@ -88,8 +88,9 @@ bool waitUntil(Predicate done, std::chrono::seconds limit = 20s) {
   return true;
 }
 
-std::unique_ptr<Agent> started(const config::Config& config, core::Metrics& metrics, const core::Clock& clock) {
-  auto agent = Agent::create(config, metrics, clock);
+std::unique_ptr<Agent> started(const config::Config& config, core::Metrics& metrics, const core::Clock& clock,
+                               core::Health& health) {
+  auto agent = Agent::create(config, metrics, health, clock);
   REQUIRE_MESSAGE(agent.has_value(), (agent ? "" : agent.error().message()));
   (*agent)->start();
   return std::move(*agent);
@@ -99,6 +100,7 @@ std::uint64_t queuedEvents(const fs::path& database) {
   auto store = baseline::RocksDbStore::open(database.string());
   REQUIRE(store.has_value());
   core::Metrics metrics;
+  core::Health health;
   queue::DurableQueue queue(**store, 1 << 30, metrics);
   REQUIRE(queue.open().has_value());
   const auto n = queue.events();
@@ -109,7 +111,8 @@ std::uint64_t queuedEvents(const fs::path& database) {
 // One run that records the tree's five paths and stops cleanly.
 void recordTheTree(const Run& run, const config::Config& config, const core::Clock& clock) {
   core::Metrics metrics;
-  auto agent = started(config, metrics, clock);
+  core::Health health;
+  auto agent = started(config, metrics, clock, health);
   REQUIRE(waitUntil([&] { return run.documents().size() == 5; }));
   REQUIRE(agent->stop(5s));
 }
@@ -120,8 +123,9 @@ TEST_CASE("agent: stopped at once, it drains: every event the baseline recorded 
   Run run;
   const auto config = run.config();
   core::Metrics metrics;
+  core::Health health;
   core::SystemClock clock;
-  auto agent = started(config, metrics, clock);
+  auto agent = started(config, metrics, clock, health);
   CHECK(agent->stop(5s));  // the scan may still be running: what it handed over is drained
   const auto recorded = metrics.counter("baseline.changes").value() + metrics.counter("baseline.deleted").value();
   CHECK(static_cast<std::int64_t>(run.documents().size()) == recorded);
@@ -133,8 +137,9 @@ TEST_CASE("agent: a full run reports every path, then a live change, stop() leav
   Run run;
   const auto config = run.config();
   core::Metrics metrics;
+  core::Health health;
   core::SystemClock clock;
-  auto agent = started(config, metrics, clock);
+  auto agent = started(config, metrics, clock, health);
   REQUIRE(waitUntil([&] { return run.documents().size() == 5; }));  // the root, sub and three files
   rewrite(run.tree / "a.conf", "changed");
   REQUIRE(waitUntil([&] { return run.documentsAbout(run.tree / "a.conf") == 2; }));
@@ -150,14 +155,19 @@ TEST_CASE("agent: events it could not deliver stay in the durable queue and go o
   core::SystemClock clock;
   {
     core::Metrics metrics;
-    auto agent = started(unreachable, metrics, clock);
+    core::Health health;
+    auto agent = started(unreachable, metrics, clock, health);
     REQUIRE(waitUntil([&] { return metrics.counter("output.write.errors").value() > 0; }));
+    const auto output = health.unit(core::Health::kOutput);
+    CHECK((output.state == core::HealthState::Degraded));
+    CHECK(output.message.find("127.0.0.1:9") != std::string::npos);
     CHECK_FALSE(agent->stop(300ms));  // not drained: the events wait for the next start
   }
   const auto queued = queuedEvents(run.database());
   CHECK(queued == 5);
   core::Metrics metrics;
-  auto agent = started(run.config(), metrics, clock);
+  core::Health health;
+  auto agent = started(run.config(), metrics, clock, health);
   REQUIRE(waitUntil([&] { return run.documents().size() == queued; }));
   CHECK(agent->stop(5s));
   CHECK(queuedEvents(run.database()) == 0);
@@ -187,7 +197,8 @@ TEST_CASE("agent: a record of a future version and a damaged one never blind the
   }
   const auto before = run.documents().size();
   core::Metrics metrics;
-  auto agent = started(config, metrics, clock);
+  core::Health health;
+  auto agent = started(config, metrics, clock, health);
   // The start-up scan meets both records: each is reported once and its path observed afresh.
   REQUIRE(waitUntil([&] { return metrics.counter("baseline.records.undecodable").value() == 2; }));
   REQUIRE(waitUntil([&] { return run.documents().size() == before + 2; }));
@@ -231,7 +242,8 @@ TEST_CASE("agent: a database of the previous format (fimbeat 0.1) is migrated, n
   }
   const auto before = run.documents().size();
   core::Metrics metrics;
-  auto agent = started(config, metrics, clock);
+  core::Health health;
+  auto agent = started(config, metrics, clock, health);
   REQUIRE(agent->stop(5s));
   CHECK(run.documents().size() == before);  // the migrated records still describe every path
   CHECK(metrics.counter("baseline.records.undecodable").value() == 0);

@@ -9,6 +9,7 @@
 
 #include <rapidjson/document.h>
 
+#include "core/health.h"
 #include "core/metrics.h"
 
 using fim::core::Metrics;
@@ -158,4 +159,28 @@ TEST_CASE("histogram: the registry reports its count, p50, p99 and max, and keep
       {"pipeline.latency_us.p99", 200}};
   CHECK(snapshot == expected);
   CHECK_THROWS_AS(metrics.counter("pipeline.latency_us"), std::logic_error);
+}
+
+TEST_CASE("health: the worst condition wins, per unit and overall, and clearing restores it") {
+  fim::core::Health health;
+  using fim::core::Health;
+  using fim::core::HealthState;
+  CHECK((health.overall().state == HealthState::Healthy));
+  health.set(Health::kQueue, "max_size", HealthState::Degraded, "the queue is full");
+  health.set(Health::kOutput, "write", HealthState::Degraded, "retrying: connection refused");
+  health.set(Health::kOutput, "auth", HealthState::Failed, "authentication failed");
+  CHECK((health.unit(Health::kOutput).state == HealthState::Failed));
+  CHECK(health.unit(Health::kOutput).message == "authentication failed");
+  const auto overall = health.overall();
+  CHECK((overall.state == HealthState::Failed));
+  CHECK(overall.message == "output: authentication failed");
+  const auto before = health.generation();
+  health.set(Health::kOutput, "auth", HealthState::Failed, "authentication failed");  // no change
+  CHECK(health.generation() == before);
+  health.clear(Health::kOutput, "auth");
+  health.set(Health::kOutput, "write", HealthState::Healthy, "");
+  CHECK((health.overall().state == HealthState::Degraded));
+  CHECK(health.overall().message == "queue: the queue is full");
+  CHECK(health.units().size() == 1);
+  CHECK(std::string(fim::core::toString(HealthState::Degraded)) == "DEGRADED");
 }

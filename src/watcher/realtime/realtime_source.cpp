@@ -9,10 +9,11 @@ std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::
                                                       std::vector<Root> roots, baseline::View* prior,
                                                       const core::Clock& clock, core::Metrics& metrics,
                                                       ScanOptions scan, const std::vector<OwnDirectory>& own,
-                                                      const BackendFactories& factories) {
+                                                      const BackendFactories& factories, core::Health* health) {
   const std::vector<config::ModuleConfig> modules = excludeOwnDirectories(configured, roots, own);
   RealtimeOptions options;
   options.scan = std::move(scan);
+  options.health = health;
   for (const auto& m : modules) {
     if (!m.enabled || m.rescanInterval <= std::chrono::nanoseconds::zero()) continue;
     if (options.rescanInterval == std::chrono::nanoseconds::zero() || m.rescanInterval < options.rescanInterval) {

@@ -78,6 +78,9 @@ class RealtimeWatcher::Loop {
   std::optional<std::size_t> rootFor(std::string_view path) const;
   bool touchedDuringScan(std::string_view path) const;
   void push(events::Observation&& observation) { (void)out_.push(std::move(observation), stop_); }
+  void health(std::string_view condition, core::HealthState state, std::string message = {}) {
+    if (w_.options_.health) w_.options_.health->set(core::Health::kWatcher, condition, state, std::move(message));
+  }
   Steady::duration untilNext(Steady::time_point now);
 
   RealtimeWatcher& w_;
@@ -229,6 +232,7 @@ void RealtimeWatcher::Loop::scanEnded() {
   scanThread_ = {};
   scanning_ = false;
   touched_.clear();
+  health("rescan", core::HealthState::Healthy);
   if (queuedScan_) {
     const ScanKind next = *queuedScan_;
     queuedScan_.reset();
@@ -291,6 +295,7 @@ void RealtimeWatcher::Loop::lostEvents() {
   core::logger("watcher").warn("the kernel's event queue overflowed and changes were lost: rescanning every "
                                "configured path against the baseline (raise fs.inotify.max_queued_events if "
                                "this repeats)");
+  health("rescan", core::HealthState::Degraded, "changes were lost by the kernel: rescanning every path");
   if (scanning_) {
     queuedScan_ = ScanKind::Full;
   } else {
@@ -303,6 +308,8 @@ void RealtimeWatcher::Loop::unwatched(const std::string& path) {
     if (auto replacement = w_.options_.fallbackOnWatchLimit()) {
       if (replacement->start(w_.roots_)) {
         core::logger("watcher").warn("out of inotify watches: switching to the {} backend", replacement->name());
+        health("backend", core::HealthState::Degraded,
+               std::string("out of inotify watches: switched to ") + replacement->name());
         fallback_ = std::move(replacement);
         startBackend(*fallback_);
         return lostEvents();
@@ -312,6 +319,9 @@ void RealtimeWatcher::Loop::unwatched(const std::string& path) {
   auto root = rootFor(path);
   if (!root) return;
   unwatched_.emplace_back(*root, path);
+  health("unwatched", core::HealthState::Degraded,
+         fmt::format("{} directories cannot be watched (out of inotify watches): rescanned every {} s",
+                     unwatched_.size(), w_.options_.unwatchedRescanInterval.count() / 1000));
   if (!nextUnwatched_) nextUnwatched_ = Steady::now() + w_.options_.unwatchedRescanInterval;
 }
 
@@ -341,6 +351,8 @@ void RealtimeWatcher::Loop::run() {
   if (auto started = w_.backend_->start(w_.roots_); !started) {
     log.error("real-time watching is off ({} backend): {}; changes are found by scans only", w_.backend_->name(),
               started.error().message());
+    health("backend", core::HealthState::Degraded,
+           fmt::format("real-time watching is off ({}): {}", w_.backend_->name(), started.error().message()));
   } else {
     startBackend(*w_.backend_);
     log.info("watching {} path(s) in real time with {}", w_.roots_.size(), w_.backend_->name());

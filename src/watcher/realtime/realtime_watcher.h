@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "core/bounded_queue.h"
+#include "core/health.h"
 #include "core/metrics.h"
 #include "baseline/view.h"
 #include "watcher/file_observer.h"
@@ -37,6 +38,7 @@ struct RealtimeOptions {
   // When the backend runs out of watches: a backend to take over (the lead wires fanotify here
   // for privileged runs). Empty or returning null: unwatched directories are rescanned instead.
   BackendFactory fallbackOnWatchLimit;
+  core::Health* health = nullptr;  // the watcher unit: DEGRADED while live changes may be missed
 };
 
 class RealtimeWatcher final : public ObservationSource {
@@ -77,6 +79,7 @@ std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::
                                                       std::vector<Root> roots, baseline::View* prior,
                                                       const core::Clock& clock, core::Metrics& metrics,
                                                       ScanOptions scan, const std::vector<OwnDirectory>& own = {},
-                                                      const BackendFactories& factories = {});
+                                                      const BackendFactories& factories = {},
+                                                      core::Health* health = nullptr);
 
 }  // namespace fim::watcher
