@@ -164,7 +164,7 @@ bool Agent::stop(std::chrono::milliseconds grace) {
     core::logger("agent").error("closing the database failed: {}", done.error().message());
     closed = false;
   }
-  return delivered_ && closed;
+  return closed;
 }
 
 }  // namespace fim::app

@@ -48,7 +48,7 @@ core::LogOptions logOptions(const CliOptions& options, const config::Config& con
   return log;
 }
 
-// Waits for SIGINT/SIGTERM (blocked in every thread, taken here) or for the agent to fail.
+// Waits for SIGINT, SIGTERM or SIGHUP (blocked in every thread, taken here) or for the agent to fail.
 int waitForSignal(const Agent& agent, const sigset_t& signals) {
   const timespec tick{0, 200'000'000};
   while (!agent.failed()) {
@@ -198,10 +198,12 @@ int exportConfig(const CliOptions& options) {
 
 int runAgent(const CliOptions& options) {
   // Block the stop signals before any thread starts so that every thread inherits the mask.
+  // SIGHUP stops gracefully too, as in Beats (a closed terminal must not lose the final flush).
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto loaded = loadConfig(options);
