@@ -6,6 +6,8 @@ file systems, flipped bytes, setpriv); a test that cannot make its fault here sa
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -31,6 +33,129 @@ def file_output(out: Path) -> str:
 
 def paths_of(docs: list[dict]) -> list[str]:
     return [d["file"]["path"] for d in docs]
+
+
+@contextlib.contextmanager
+def loop_mounted_ext4(where: Path, megabytes: int):
+    """A small ext4 file system of its own, loop-mounted at `where` (root, mkfs.ext4 and loop devices needed)."""
+    if os.geteuid() != 0 or not shutil.which("mkfs.ext4") or not Path("/dev/loop-control").exists():
+        pytest.skip("a loop-mounted file system needs root, mkfs.ext4 (e2fsprogs) and /dev/loop-control")
+    image = where.with_suffix(".img")
+    with open(image, "wb") as f:
+        f.truncate(megabytes << 20)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
+    where.mkdir()
+    mounted = subprocess.run(["mount", "-o", "loop", str(image), str(where)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot loop-mount a file system here: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(directory: Path, leave: int = 0) -> Path:
+    """Writes a filler file until the file system has at most `leave` bytes free."""
+    filler = directory / "filler"
+    with open(filler, "wb") as f:
+        chunk = b"\0" * (1 << 16)
+        try:
+            while True:
+                st = os.statvfs(directory)
+                free = st.f_bavail * st.f_frsize
+                if free <= leave:
+                    break
+                f.write(chunk[: min(len(chunk), max(4096, free - leave))])
+                f.flush()
+        except OSError:
+            pass  # full
+    return filler
+
+
+def free_bytes(directory: Path) -> int:
+    st = os.statvfs(directory)
+    return st.f_bavail * st.f_frsize
+
+
+def final_states_lost(tree: Path, docs: list[dict], deleted: list[Path]) -> list[str]:
+    """Paths whose last document does not say what the path is now: the file's content (SHA-1),
+    or that it is gone."""
+    last: dict[str, dict] = {}
+    for d in docs:
+        last[d["file"]["path"]] = d
+    lost = []
+    for path in sorted(tree.iterdir()):
+        doc = last.get(str(path))
+        want = hashlib.sha1(path.read_bytes()).hexdigest()  # the default hash_types: [sha1]
+        if doc is None or doc["file"].get("hash", {}).get("sha1") != want:
+            lost.append(str(path))
+    for path in deleted:
+        doc = last.get(str(path))
+        if doc is None or "deleted" not in doc["event"]["action"]:
+            lost.append(str(path))
+    return lost
+
+
+# --- 1. disk full on path.data ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("min_free", ["4MiB", "0"], ids=["reserve", "no-reserve"])
+def test_a_full_disk_pauses_the_watcher_and_no_final_state_is_lost(workspace, start_agent, min_free):
+    """With a reserve, fimbeat pauses before the disk is full; with none (queue.min_free: 0) RocksDB
+    meets the full disk itself, and the failed write must be an error fimbeat recovers from, not an
+    abort. Either way it keeps running and, once there is room, reports every path's final state."""
+    with loop_mounted_ext4(workspace / "data", 24) as data:
+        tree = workspace / "tree"
+        tree.mkdir()
+        for i in range(200):
+            (tree / f"f{i:03}").write_text(f"{i}\n")
+        config = write_config(workspace / "fimbeat.yml", module(tree) + file_output(workspace / "out") +
+                              f"path.data: {yaml_str(data / 'fimbeat')}\nqueue.min_free: {yaml_str(min_free)}\n")
+        agent = start_agent(config)
+        wait_for(agent.scan_done, message="the start-up scan", agent=agent)
+        filler = fill(data)
+        deleted = []
+        for round_ in range(30):
+            for i in range(200 - len(deleted)):
+                (tree / f"f{i:03}").write_text(f"round {round_} file {i} " + "x" * 200 + "\n")
+            (tree / f"new{round_:02}").write_text(f"new {round_}\n")
+            if round_ < 10:
+                (tree / f"f{199 - round_:03}").unlink()
+                deleted.append(tree / f"f{199 - round_:03}")
+            time.sleep(0.1)
+        paused = "queue.min_free keeps" if min_free != "0" else "refuses writes"
+        wait_for(lambda: any(paused in m for m in agent.log_messages()), timeout=30,
+                 message=f"a log line saying why watching pauses ({paused})", agent=agent)
+        assert agent.running(), agent.describe()
+        filler.unlink()
+        room = time.monotonic()
+
+        def settled() -> bool:
+            return not final_states_lost(tree, read_events(workspace / "out", complete_only=True), deleted)
+
+        wait_for(settled, timeout=60, message="every path's final state reported after the disk had room", agent=agent)
+        recovered = time.monotonic() - room
+        print(f"min_free {min_free}: every final state reported {recovered:.1f} s after the disk had room")
+        assert agent.stop() == 0, agent.describe()
+        assert not final_states_lost(tree, read_events(workspace / "out"), deleted)
+
+
+def test_starting_on_a_nearly_full_disk_waits_for_room_instead_of_aborting(workspace, start_agent):
+    with loop_mounted_ext4(workspace / "data", 24) as data:
+        tree = workspace / "tree"
+        tree.mkdir()
+        (tree / "a").write_text("a\n")
+        filler = fill(data, leave=1_500_000)
+        config = write_config(workspace / "fimbeat.yml", module(tree) + file_output(workspace / "out") +
+                              f"path.data: {yaml_str(data / 'fimbeat')}\nqueue.min_free: 4MiB\n")
+        agent = start_agent(config)
+        wait_for(lambda: any("queue.min_free" in m for m in agent.log_messages()), timeout=30,
+                 message="the reserve named in the log", agent=agent)
+        assert agent.running(), agent.describe()
+        filler.unlink()
+        wait_for(lambda: {"/".join(p.split("/")[-1:]) for p in paths_of(read_events(workspace / "out"))} >= {"a"},
+                 timeout=30, message="the tree reported once there is room", agent=agent)
+        assert agent.stop() == 0, agent.describe()
 
 
 # --- 6. YAML aliases ---------------------------------------------------------------------------
@@ -125,3 +250,38 @@ def test_after_an_outage_delivery_resumes_within_backoff_max(workspace, start_ag
         assert agent.stop() == 0
     finally:
         es.stop()
+
+
+# --- 11. WAL damage after a crash --------------------------------------------------------------
+
+
+def test_a_write_ahead_log_damaged_by_a_crash_is_reported_and_its_changes_come_again(workspace, start_agent):
+    tree = workspace / "tree"
+    tree.mkdir()
+    for i in range(100):
+        (tree / f"f{i:03}").write_text(f"{i}\n")
+    config = write_config(workspace / "fimbeat.yml", module(tree) + file_output(workspace / "out"))
+    agent = start_agent(config)
+    wait_for(lambda: len(read_events(workspace / "out", complete_only=True)) == 101, agent=agent)
+    for i in range(100):
+        (tree / f"f{i:03}").write_text(f"changed {i}\n")
+    wait_for(lambda: len(read_events(workspace / "out", complete_only=True)) >= 201, agent=agent)
+    agent.kill()  # a crash: what the database holds is only in its write-ahead log
+    logs = sorted((workspace / "home" / "data" / "fimbeat.db").glob("*.log"), key=lambda p: p.stat().st_size)
+    assert logs and logs[-1].stat().st_size > 4096, [(p.name, p.stat().st_size) for p in logs]
+    wal = bytearray(logs[-1].read_bytes())
+    middle = len(wal) // 2
+    wal[middle:middle + 64] = bytes(b ^ 0xFF for b in wal[middle:middle + 64])
+    logs[-1].write_bytes(bytes(wal))
+    before = len(read_events(workspace / "out"))
+
+    again = start_agent(config, name="again")
+    wait_for(again.scan_done, message="the start-up scan", agent=again)
+    dropped = [m for m in again.log_messages() if "RocksDB dropped" in m]
+    assert dropped, again.describe()
+    assert "reported again" in dropped[0]
+    # What the lost records said is reported again: every path's last document is its final state.
+    wait_for(lambda: not final_states_lost(tree, read_events(workspace / "out", complete_only=True), []),
+             message="every final state reported", agent=again)
+    assert len(read_events(workspace / "out")) > before, "the changes the damaged log held are reported again"
+    assert again.stop() == 0, again.describe()

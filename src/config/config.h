@@ -2,6 +2,7 @@
 // Config: the validated, typed settings of every stage. Immutable once loaded.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,10 @@ struct CloudMetadataConfig {
 // queue.*: the durable event queue in the RocksDB database under path.data.
 struct QueueConfig {
   std::uint64_t maxSize = 1ull << 30;  // queue.max_size: when reached, the watcher pauses
+  // queue.min_free: below this much free space on path.data's file system the watcher pauses.
+  // A size, a percentage of the file system, or (the default) the smaller of 64 MiB and 5 %.
+  std::optional<std::uint64_t> minFreeBytes = 64ull << 20;
+  std::optional<double> minFreePercent = 5.0;
 };
 
 // The data stream events go to: <type>-<dataset>-<namespace>, also written into each document.
