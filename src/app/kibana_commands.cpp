@@ -33,6 +33,10 @@ int writeFolder(const std::string& folder, const kibana::ImportPlan& plan) {
   return 0;
 }
 
+// Where Kibana is. The hook for issue 19: when cloud.id is set and setup.kibana.host is not, the
+// Kibana host decoded from cloud.id goes into the copy returned here.
+config::KibanaConfig kibanaSettings(const config::Config& config) { return config.setup.kibana; }
+
 }  // namespace
 
 std::string dataViewTitle(const config::Config& config) {
@@ -41,7 +45,8 @@ std::string dataViewTitle(const config::Config& config) {
 }
 
 int setupDashboards(const config::Config& config) {
-  auto loaded = kibana::loadDashboards(config.setup.kibana, config.setup.dashboards, dataViewTitle(config), std::cout);
+  const auto settings = kibanaSettings(config);
+  auto loaded = kibana::loadDashboards(settings, config.setup.dashboards, dataViewTitle(config), std::cout);
   if (!loaded) {
     std::cerr << "Loading dashboards failed: " << loaded.error().message() << "\n";
     return 1;
@@ -57,7 +62,8 @@ bool loadDashboardsAtStart(const config::Config& config, const sigset_t& signals
     return ::sigtimedwait(&signals, nullptr, &wait) < 0;  // a signal taken here means stop
   };
   std::ostringstream progress;
-  auto loaded = kibana::loadDashboards(config.setup.kibana, config.setup.dashboards, dataViewTitle(config), progress, pause);
+  const auto settings = kibanaSettings(config);
+  auto loaded = kibana::loadDashboards(settings, config.setup.dashboards, dataViewTitle(config), progress, pause);
   std::istringstream lines(progress.str());
   for (std::string line; std::getline(lines, line);) log.info("{}", line);
   if (!loaded) {
