@@ -99,6 +99,7 @@ def test_credentials_come_from_output_elasticsearch_when_kibana_has_none(fimbeat
         output = f"output.elasticsearch:\n  hosts: [{yaml_str(es.url)}]\n  username: elastic\n  password: s3cret\n"
         result = run_setup(fimbeat_bin, config(workspace, kb.url, output=output), "--dashboards")
         assert result.returncode == 0, result.stderr
+        assert "with output.elasticsearch's credentials" in result.stdout, result.stdout
         assert sorted(kb.stored()) == SHIPPED
 
 

@@ -46,7 +46,8 @@ core::Status loadDashboards(const config::KibanaConfig& kibana, const config::Da
   auto status = client.waitForKibana(dashboards, out, pause);
   if (!status) return std::unexpected(status.error().context("Kibana at " + client.base()));
   out << "Kibana " << status->version << " at " << client.base()
-      << (kibana.spaceId.empty() ? std::string() : ", space " + kibana.spaceId) << "\n";
+      << (kibana.spaceId.empty() ? std::string() : ", space " + kibana.spaceId)
+      << (kibana.credentialsFromOutput ? ", with output.elasticsearch's credentials" : "") << "\n";
   auto result = client.importObjects(plan->lines);
   if (!result) return std::unexpected(result.error().context("Kibana at " + client.base()));
   if (!result->success || !result->problems.empty()) {

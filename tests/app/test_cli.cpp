@@ -89,7 +89,7 @@ TEST_CASE("usage lists the subcommands and the global flags") {
   }
 }
 
-TEST_CASE("setup takes --index-management and --dashboards; export dashboard takes --id and --folder") {
+TEST_CASE("setup takes --index-management and --dashboards, export dashboard takes --id and --folder") {
   auto both = parse({"setup"});
   REQUIRE(both.has_value());
   CHECK((both->command == Command::Setup));

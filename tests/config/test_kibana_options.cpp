@@ -112,7 +112,7 @@ TEST_CASE("every bad setup.kibana or setup.dashboards value is an error with its
         std::string::npos);
 }
 
-TEST_CASE("legacy setup.dashboards options are warned about; secrets of setup.kibana are redacted") {
+TEST_CASE("legacy setup.dashboards options are warned about, secrets of setup.kibana are redacted") {
   auto loaded = loadYaml(kFile + "setup.dashboards.url: http://x/d.zip\nsetup.kibana.username: u\n"
                                  "setup.kibana.password: kb-secret\nsetup.kibana.ssl.key_passphrase: kp-secret\n");
   REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));

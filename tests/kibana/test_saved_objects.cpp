@@ -71,7 +71,7 @@ TEST_CASE("only_dashboards leaves the data view out, only_index sends only data 
   CHECK(missing.error().message().find("no dashboard \"nope\"") != std::string::npos);
 }
 
-TEST_CASE("a missing referenced object is an error naming the file; a missing data view is left to Kibana") {
+TEST_CASE("a missing referenced object is an error naming the file, a missing data view is left to Kibana") {
   TempDir dir;
   dir.write("dashboard/a.json", object("dashboard", "a", ref("index-pattern", "elsewhere") + "," + ref("lens", "gone")));
   auto result = collectObjects(dir.str(), {});
@@ -98,7 +98,7 @@ TEST_CASE("string replacements apply to the text before it is read") {
   CHECK((*objects)[0].text.find("on web-01") != std::string::npos);
 }
 
-TEST_CASE("attributes Kibana stores as JSON strings are encoded; the rest is kept as it is") {
+TEST_CASE("attributes Kibana stores as JSON strings are encoded, the rest is kept as it is") {
   ObjectFile dashboard;
   dashboard.path = "d.json";
   dashboard.type = "dashboard";
@@ -124,7 +124,7 @@ TEST_CASE("attributes Kibana stores as JSON strings are encoded; the rest is kep
   CHECK(std::string_view(root["coreMigrationVersion"].get_string().value()) == "8.8.0");
 }
 
-TEST_CASE("an attribute already encoded stays a string; lens state stays an object; a data view takes the configured title") {
+TEST_CASE("an attribute already encoded stays a string, lens state stays an object, a data view takes the configured title") {
   ObjectFile lens{"l.json", "lens", "l", "", {}, R"({"type":"lens","id":"l","attributes":{"title":"L","state":{"query":{"query":""}},
     "visState":"{\"a\":1}"},"references":[]})"};
   simdjson::dom::parser parser;
