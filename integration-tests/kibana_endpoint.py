@@ -37,8 +37,9 @@ from urllib.parse import parse_qs, urlsplit
 from kibana_schemas import UNCHECKED_TYPES, VALIDATORS, ShapeError, validate_object
 
 # The newest migration version of each type that Kibana knows, per release line (an object with a
-# higher one is refused). 8.11: coreMigrationVersion 8.8.0; 9.2: dashboard and search moved to
-# model versions (10.<model>.0).
+# higher one is refused). 8.11: coreMigrationVersion 8.8.0, dashboard and lens 8.9.0, search and
+# index-pattern 8.0.0. 9.2: dashboard and search on model versions (10.3.0, 10.9.0, as Elastic's
+# fim package 1.18 ships them); the other types keep their 8.11 values here (a lower bound).
 TYPE_VERSIONS = {
     "8.11": {"core": "8.8.0", "dashboard": "8.9.0", "search": "8.0.0", "lens": "8.9.0", "index-pattern": "8.0.0",
              "visualization": "8.5.0", "map": "8.4.0", "tag": "8.0.0", "query": "8.0.0"},
