@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "config/kibana_config.h"
 #include "config/node.h"
 #include "config/output_config.h"
 #include "config/processors_config.h"
@@ -92,12 +93,15 @@ struct DataStreamConfig {
   std::string name() const { return type + "-" + dataset + "-" + ns; }
 };
 
-// setup.*: the index management fimbeat does on connect and with `fimbeat setup --index-management`.
+// setup.*: the index management fimbeat does on connect and with `fimbeat setup --index-management`,
+// and the Kibana dashboards of `fimbeat setup --dashboards`.
 struct SetupConfig {
   bool templateEnabled = true;    // setup.template.enabled
   bool templateOverwrite = false;  // setup.template.overwrite
   bool ilmEnabled = true;          // setup.ilm.enabled
   std::string ilmPolicyName = "fimbeat";  // setup.ilm.policy_name
+  KibanaConfig kibana;             // setup.kibana.*
+  DashboardsConfig dashboards;     // setup.dashboards.*
 };
 
 struct Config {

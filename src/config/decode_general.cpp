@@ -95,8 +95,8 @@ void decodeDataStream(MapReader& top, DataStreamConfig& out) {
   reader.finish();
 }
 
-// setup.*: index management is acted on; dashboards and Kibana are not.
-void decodeSetup(MapReader& top, SetupConfig& out) {
+// setup.*: index management, and Kibana's dashboards (decode_kibana.cpp).
+void decodeSetup(MapReader& top, const Config& config, SetupConfig& out) {
   MapReader reader(top.take("setup"), "setup", top.diagnostics());
   MapReader templ(reader.take("template"), "setup.template", top.diagnostics());
   templ.boolean("enabled", out.templateEnabled);
@@ -116,8 +116,7 @@ void decodeSetup(MapReader& top, SetupConfig& out) {
   ilm.notImplemented("check_exists", "fimbeat always checks");
   ilm.notImplemented("overwrite", "an existing policy is always updated");
   ilm.finish();
-  reader.notImplemented("dashboards", "dashboards are not implemented");
-  reader.notImplemented("kibana", "Kibana setup is not implemented");
+  decodeKibanaSetup(reader, config, out);
   reader.finish();
 }
 
@@ -167,7 +166,7 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) 
   top.string("name", config.name);  // agent.name; the host name when unset
   top.strings("tags", config.tags);
   decodeDataStream(top, config.dataStream);
-  decodeSetup(top, config.setup);
+  decodeSetup(top, config, config.setup);
   decodeQueue(top, config.queue);
   if (const Node* processors = top.take("processors")) {
     decodeProcessors(*processors, "processors", diagnostics, config.processors,
