@@ -196,7 +196,7 @@ core::Result<Loaded> loadText(const std::string& yaml, const std::string& source
   config.configFile = sourceName;
   config.paths = resolvePaths(root, options, diagnostics);
   expandTree(root, options.environment, diagnostics);
-  if (!diagnostics.hasErrors()) decodeTopLevel(root, config, diagnostics);
+  if (!diagnostics.hasErrors()) decodeTopLevel(root, config, diagnostics, options.requireModules);
   if (diagnostics.hasErrors()) {
     return core::fail(core::ErrorCode::InvalidArgument, diagnostics.errorReport());
   }

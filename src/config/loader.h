@@ -22,6 +22,7 @@ struct LoadOptions {
   bool strictPerms = true;
   std::string defaultHome;                // where path.home falls back to (the binary's folder)
   Lookup environment = processEnvironment;
+  bool requireModules = true;  // false when Fleet's policy brings the modules and the output (enrolled)
 };
 
 struct Loaded {
