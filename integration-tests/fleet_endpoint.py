@@ -44,6 +44,7 @@ import json
 import os
 import re
 import secrets
+import select
 import socket
 import threading
 import time
@@ -152,7 +153,7 @@ class AgentRecord:
     delivered_actions: set = field(default_factory=set)
     issued_tokens: list = field(default_factory=list)
     seq: int = 0  # highest .fleet-actions seq delivered
-    in_flight: int = 0
+    in_flight: list = field(default_factory=list)  # per open checkin: a callable telling if its client left
     unenroll_acked: bool = False
     output_keys: dict = field(default_factory=dict)  # output name -> "id:key"
     next_allowed_checkin: float = 0.0
@@ -484,7 +485,7 @@ class FleetServer:
             out.append(doc)
         return out
 
-    def checkin(self, headers: Any, agent_id: str, body: dict) -> dict:
+    def checkin(self, headers: Any, agent_id: str, body: dict, gone=lambda: False) -> Optional[dict]:
         self.check_schema("checkinRequest", body, "checkin request")
         if not body.get("status"):
             raise HttpError(400, "BadRequest", "checkin status missing")
@@ -495,8 +496,9 @@ class FleetServer:
             if time.monotonic() < agent.next_allowed_checkin:
                 self.violation(f"checkin by {agent_id} {agent.next_allowed_checkin - time.monotonic():.2f} s "
                                f"before the backoff after an error answer allowed it")
-            agent.in_flight += 1
-            if agent.in_flight > 1:
+            agent.in_flight = [g for g in agent.in_flight if not g()]  # a killed client's poll is over
+            agent.in_flight.append(gone)
+            if len(agent.in_flight) > 1:
                 self.violation(f"two checkins in flight at once for {agent_id}")
             token = body.get("ack_token")
             if token and token not in agent.issued_tokens:
@@ -532,12 +534,15 @@ class FleetServer:
                         agent.delivered_actions.add(policy["id"])
                         return {"action": "checkin", "ack_token": "", "actions": [policy]}
                     left = deadline - time.monotonic()
+                    if gone():
+                        return None  # the client closed the connection (it was killed or gave up)
                     if left <= 0 or self._server is None:
                         return {"action": "checkin", "ack_token": ""}
                     self.changed.wait(min(left, 0.2))
         finally:
             with self.lock:
-                agent.in_flight -= 1
+                if gone in agent.in_flight:
+                    agent.in_flight.remove(gone)
 
     def _render(self, doc: ActionDoc) -> dict:
         action = {"id": doc.id, "type": doc.type, "agent_id": doc.agent_id, "created_at": now_iso(),
@@ -663,6 +668,13 @@ def _make_handler(fleet: FleetServer) -> type:
                 fleet.requests.append({"route": "status", "status": status, "headers": dict(self.headers), "body": None})
             self._answer(status, body, "status")
 
+        def _gone(self) -> bool:
+            try:
+                ready, _, _ = select.select([self.connection], [], [], 0)
+                return bool(ready) and self.connection.recv(1, socket.MSG_PEEK) == b""
+            except OSError:
+                return True
+
         def _text(self, status: int) -> None:
             self.send_response(status)
             self.send_header("Content-Length", "0")
@@ -685,7 +697,9 @@ def _make_handler(fleet: FleetServer) -> type:
                 if route == "enroll":
                     status, response, schema = 200, fleet.enroll(self.headers, body), "enrollResponse"
                 elif route == "checkin":
-                    status, response, schema = 200, fleet.checkin(self.headers, agent_id, body), "checkinResponse"
+                    status, response, schema = 200, fleet.checkin(self.headers, agent_id, body, self._gone), "checkinResponse"
+                    if response is None:
+                        return
                 elif route == "acks":
                     (status, response), schema = fleet.ack(self.headers, agent_id, body), "ackResponse"
                 else:
