@@ -437,3 +437,56 @@ def test_several_hosts_a_dead_one_is_skipped(managed, fleet, es):
     assert out.returncode == 0, out.stderr
     agent = managed.start()
     wait_for(acked(fleet, f"policy:{POLICY}:1"), message="policy through the live host", agent=agent)
+
+
+def test_removing_a_path_from_the_policy_emits_no_deleted_flood(managed, fleet, es):
+    tree2 = managed.workspace / "tree2"
+    tree2.mkdir()
+    for i in range(5):
+        (tree2 / f"f{i}.txt").write_text(f"{i}\n")
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree), str(tree2)])
+    wait_for(lambda: str(tree2 / "f4.txt") in managed.paths_in(), message="tree2 shipped", agent=agent)
+    fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree)]))
+    wait_for(acked(fleet, f"policy:{POLICY}:2"), message="revision 2 acked", agent=agent)
+    (managed.tree / "marker.txt").write_text("m\n")
+    wait_for(lambda: str(managed.tree / "marker.txt") in managed.paths_in(), message="new policy ships", agent=agent)
+    deleted = [d["file"]["path"] for d in es.documents("logs-fim.event-default")
+               if "deleted" in d["event"]["type"] and d["file"]["path"].startswith(str(tree2))]
+    assert deleted == []
+
+
+def dead_url() -> str:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+    return url
+
+
+def test_fleet_hosts_from_the_policy_are_checked_before_use(managed, fleet, es):
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+    unreachable = fim_policy([es.url], [str(managed.tree)])
+    unreachable["fleet"] = {"hosts": [dead_url()]}
+    fleet.set_policy(POLICY, unreachable)
+    wait_for(lambda: "rev 2 rejected" in fleet.agent().last_message, message="unreachable hosts rejected", agent=agent)
+    assert "Fleet Server hosts" in fleet.agent().last_message
+    hosts = [dead_url(), fleet.url]
+    reachable = fim_policy([es.url], [str(managed.tree)])
+    reachable["fleet"] = {"hosts": hosts}
+    fleet.set_policy(POLICY, reachable)
+    wait_for(acked(fleet, f"policy:{POLICY}:3"), message="reachable hosts applied", agent=agent)
+    wait_for(lambda: managed.status()["enrollment"]["hosts"] == hosts, message="hosts switched", agent=agent)
+    before = len(fleet.routes("checkin"))
+    wait_for(lambda: len(fleet.routes("checkin")) > before + 1, timeout=15, message="checkins go on", agent=agent)
+
+
+def test_a_change_of_health_reaches_fleet_without_waiting_for_the_poll(managed, fleet, es):
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+    wait_for(lambda: fleet.agent().last_status == "online", message="online", agent=agent)
+    fleet.poll_seconds = 120  # a poll now outlasts the test's deadlines
+    open_polls = len(fleet.routes("checkin"))
+    es.fail_requests(503, count=100_000)
+    (managed.tree / "retry.txt").write_text("r\n")
+    wait_for(lambda: fleet.agent().last_status == "degraded", timeout=30, message="DEGRADED reported", agent=agent)
+    assert "output" in fleet.agent().last_message
+    assert len(fleet.routes("checkin")) >= open_polls  # the open poll was ended by the client, not answered

@@ -212,7 +212,8 @@ int runAgent(const CliOptions& options) {
   {
     CliOptions relaxed = options;
     relaxed.load.requireModules = false;
-    if (auto local = loadConfig(relaxed)) {
+    auto local = loadConfig(relaxed);
+    if (local && enrolledInFleet(local->config.paths.data)) {
       auto log = logOptions(options, local->config);
       if (auto logging = core::initLogging(log); !logging) {
         std::cerr << "cannot set up logging: " << logging.error().message() << "\n";

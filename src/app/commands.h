@@ -32,6 +32,7 @@ int fleetStatus(const CliOptions& options);              // fimbeat status [--js
 
 // `fimbeat run` when the data directory holds a Fleet enrollment: the exit code; nullopt when
 // fimbeat is standalone (fleet_commands.cpp).
+bool enrolledInFleet(const std::string& dataDir);  // a Fleet state file exists
 std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_t& signals,
                                         const std::function<void(const std::string&)>& setLogLevel);
 

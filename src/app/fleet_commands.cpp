@@ -109,6 +109,11 @@ void printHuman(const fleet::FleetState& s) {
 
 }  // namespace
 
+bool enrolledInFleet(const std::string& dataDir) {
+  std::error_code ec;
+  return std::filesystem::exists(fleet::stateDirectory(dataDir) + "/state.json", ec);
+}
+
 int fleetStatus(const CliOptions& options) {
   auto loaded = loadLocal(options);
   if (!loaded) {

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <simdjson.h>
 
 #include "core/logging.h"
@@ -35,6 +37,19 @@ std::optional<std::chrono::system_clock::time_point> parseTime(const std::string
 }
 
 std::string nowIso() { return core::formatTimestamp(std::chrono::system_clock::now()); }
+
+// The policy's fleet.hosts ([] when absent).
+std::vector<std::string> fleetHosts(const std::string& policyJson) {
+  std::vector<std::string> out;
+  simdjson::dom::parser parser;
+  simdjson::dom::array hosts;
+  if (parser.parse(policyJson).at_pointer("/fleet/hosts").get(hosts) != simdjson::SUCCESS) return out;
+  for (auto h : hosts) {
+    std::string_view v;
+    if (h.get(v) == simdjson::SUCCESS) out.emplace_back(v);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -90,9 +105,33 @@ core::Result<FleetResponse> FleetClient::checkin(std::stop_token stop) {
   }
   request.pollTimeout = goDuration(config_.pollTimeout);
   const auto path = "/api/fleet/agents/" + state_.enrollment.agentId + "/checkin";
+  // A change of health ends the open poll so that Fleet hears of it now, at most once per
+  // fleet.checkin.min_interval (design §7.5); a stop ends it too.
+  std::stop_source poll;
+  std::stop_callback forward(stop, [&poll] { poll.request_stop(); });
+  healthChanged_ = false;
+  const auto generation = health_.generation();
+  const auto earliest = lastFastCheckin_ + config_.minInterval;
+  std::jthread watch([&, generation, earliest](std::stop_token done) {
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    while (!done.stop_requested()) {
+      cv.wait_for(lock, done, 200ms, [] { return false; });
+      if (health_.generation() != generation && std::chrono::steady_clock::now() >= earliest) {
+        healthChanged_ = true;
+        poll.request_stop();
+        return;
+      }
+    }
+  });
   // Client timeout: the poll plus a minute (the server answers by poll_timeout - 1m at the latest).
-  return transport_.send("POST", path, checkinBody(request), state_.enrollment.accessApiKey,
-                         config_.pollTimeout + std::chrono::minutes(1), config_.gzip, stop);
+  auto response = transport_.send("POST", path, checkinBody(request), state_.enrollment.accessApiKey,
+                                  config_.pollTimeout + std::chrono::minutes(1), config_.gzip, poll.get_token());
+  watch.request_stop();
+  watch.join();
+  if (healthChanged_ && !response) lastFastCheckin_ = std::chrono::steady_clock::now();
+  return response;
 }
 
 milliseconds FleetClient::onCheckinFailure(const core::Result<FleetResponse>& response) {
@@ -154,6 +193,10 @@ void FleetClient::run(std::stop_token stop) {
     }
     auto response = checkin(stop);
     if (stop.stop_requested()) break;
+    if (!response && healthChanged_) {
+      core::logger("fleet").debug("health changed: checking in again at once");
+      continue;
+    }
     core::Result<CheckinResult> parsed = core::fail(core::ErrorCode::Unavailable, "");
     if (response && response->status == 200) parsed = parseCheckinResponse(response->body);
     if (response && response->status == 200 && !parsed) {  // unreadable: the ack_token stays as it was
@@ -169,7 +212,6 @@ void FleetClient::run(std::stop_token stop) {
     failures_ = unauthorized_ = 0;
     state_.connectivity = {"connected", "", nowIso(), 0};
     throttle_ = false;
-    bool fresh = false;
     for (auto& action : parsed->actions) {
       if (std::find(state_.done.begin(), state_.done.end(), action.id) != state_.done.end()) continue;
       bool queued = false;
@@ -181,11 +223,10 @@ void FleetClient::run(std::stop_token stop) {
         continue;
       }
       state_.inbox.push_back(action.json);
-      fresh = true;
     }
     if (!parsed->ackToken.empty()) state_.ackToken = parsed->ackToken;
     save();  // the ack_token with the actions it delivered, before any runs (design §7.3 rule 1)
-    const bool ran = fresh && executeInbox();
+    const bool ran = executeInbox();  // the new actions, and scheduled ones now due
     flushAcks(stop);
     std::uniform_int_distribution<int> jitter(0, 500);
     const auto wait = ran ? 0ms : throttle_ ? duration_cast<milliseconds>(config_.minInterval) : 1000ms + milliseconds(jitter(random_));
@@ -270,6 +311,17 @@ std::string FleetClient::execute(const Action& action, bool& ack) {
   return fmt::format("fimbeat does not support {} actions", action.type);
 }
 
+bool FleetClient::anyReachable(const std::vector<std::string>& hosts) {
+  // Any HTTP answer, 429 and 503 included, proves a host reachable (elastic/elastic-agent#15557).
+  for (const auto& host : hosts) {
+    Enrollment one = state_.enrollment;
+    one.hosts = {host};
+    FleetTransport probe(one, transport_.agentVersion());
+    if (probe.send("GET", "/api/status", "", state_.enrollment.accessApiKey, std::chrono::seconds(15))) return true;
+  }
+  return false;
+}
+
 std::string FleetClient::applyPolicy(const Action& action, bool& ack) {
   auto& log = core::logger("fleet");
   simdjson::dom::parser parser;
@@ -305,9 +357,13 @@ std::string FleetClient::applyPolicy(const Action& action, bool& ack) {
                     sameAsLast && state_.last->status == "applying" ? state_.last->attempts + 1 : 1};
   state_.last = last;
   save();  // a crash from here on counts as a failed attempt (design §7.3 rule 4)
+  const auto hosts = fleetHosts(policyJson);
   if (policyJson.empty()) {
     state_.last->status = "rejected";
     state_.last->error = "the POLICY_CHANGE action carries no policy";
+  } else if (!hosts.empty() && hosts != state_.enrollment.hosts && !anyReachable(hosts)) {
+    state_.last->status = "rejected";
+    state_.last->error = fmt::format("none of the policy's Fleet Server hosts ({}) answers", fmt::join(hosts, ", "));
   } else if (auto applied = target_.apply(policyJson); !applied) {
     state_.last->status = "rejected";
     state_.last->error = applied.error().message();
@@ -320,6 +376,11 @@ std::string FleetClient::applyPolicy(const Action& action, bool& ack) {
   }
   state_.last->status = "applied";
   state_.good = record;
+  if (!hosts.empty() && hosts != state_.enrollment.hosts) {
+    log.info("Fleet Server hosts from the policy: {}", fmt::join(hosts, ", "));
+    state_.enrollment.hosts = hosts;
+    transport_.setHosts(state_.enrollment);
+  }
   log.info("policy {} rev {} applied", record.id, record.revision);
   return {};
 }

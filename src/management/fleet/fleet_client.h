@@ -4,6 +4,7 @@
 // actions executed once each (deduplicated by id), their acks kept in an outbox that survives
 // restarts; equal-jitter backoff over several hosts; health in every checkin.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -44,6 +45,7 @@ class FleetClient {
   bool executeInbox();
   std::string execute(const Action& action, bool& ack);  // the ack's error, "" on success
   std::string applyPolicy(const Action& action, bool& ack);
+  bool anyReachable(const std::vector<std::string>& hosts);
   void flushAcks(std::stop_token stop);
   void save();
   // The wait after a failed checkin; updates the connectivity state.
@@ -62,6 +64,8 @@ class FleetClient {
   int failures_ = 0;
   int unauthorized_ = 0;
   bool throttle_ = false;  // the last checkin only re-delivered a rejected policy
+  std::atomic<bool> healthChanged_{false};  // the last poll was ended by a change of health
+  std::chrono::steady_clock::time_point lastFastCheckin_{};
   std::mutex waitMutex_;
   std::condition_variable_any waitChanged_;
 };

@@ -58,6 +58,12 @@ std::string sha256Hex(const std::string& data) {
 
 FleetTransport::FleetTransport(const Enrollment& enrollment, std::string agentVersion)
     : agentVersion_(std::move(agentVersion)) {
+  setHosts(enrollment);
+}
+
+void FleetTransport::setHosts(const Enrollment& enrollment) {
+  hosts_.clear();
+  current_ = 0;
   for (const auto& host : enrollment.hosts) {
     auto url = output::es::parseHostUrl(host, "https", "", 8220);
     if (url) hosts_.push_back(*url);

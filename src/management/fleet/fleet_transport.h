@@ -37,13 +37,13 @@ class FleetTransport {
                                                  std::chrono::nanoseconds timeout, bool gzipBody = false,
                                                  std::stop_token stop = {});
   void setAgentVersion(std::string version) { agentVersion_ = std::move(version); }
+  void setHosts(const Enrollment& enrollment);  // fleet.hosts of a policy
   const std::string& agentVersion() const { return agentVersion_; }
   // The server's major.minor.0 from an authenticated GET /api/status (design decision 2); "" if unknown.
   std::string serverVersion(const std::string& authorization, std::stop_token stop = {});
 
  private:
   std::vector<output::es::HostUrl> hosts_;
-  std::vector<std::string> badHosts_;
   output::es::HttpClientOptions options_;
   std::string agentVersion_;
   std::size_t current_ = 0;
