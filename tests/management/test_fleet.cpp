@@ -16,7 +16,7 @@ using namespace fim::management::fleet;
 namespace {
 
 // The policy of design §4.4: the fim package's defaults as Fleet Server sends them.
-const char* kPolicy = R"({"id":"6f2b1c70-fim","revision":3,
+const char* kPolicy = R"json({"id":"6f2b1c70-fim","revision":3,
  "outputs":{"default":{"type":"elasticsearch","hosts":["https://es.example.org:9200"],"preset":"balanced",
    "api_key":"pVuaCfGcBCdbkQm-e5aO:ui2lp2axTNmsyakw9tvNnw"}},
  "agent":{"monitoring":{"enabled":false,"logs":false,"metrics":false,"traces":false}},
@@ -30,7 +30,7 @@ const char* kPolicy = R"({"id":"6f2b1c70-fim","revision":3,
      "exclude_files":["(?i)\\.sw[nop]$","~$","/\\.git($|/)","\\.tmp$","\\.log$","\\.db$"],
      "include_files":null,"keep_null":false,"tags":["fim-event"],
      "processors":[{"add_host_metadata":{"replace_fields":true}}]}]},
-  {"id":"logfile-1","type":"logfile","use_output":"default","streams":[]}]})";
+  {"id":"logfile-1","type":"logfile","use_output":"default","streams":[]}]})json";
 
 }  // namespace
 
@@ -126,7 +126,7 @@ TEST_CASE("the state file round-trips, is 0600 in a 0700 directory, and a newer 
   REQUIRE(loaded.has_value());
   REQUIRE(loaded->has_value());
   const auto& l = **loaded;
-  CHECK(l.lifecycle == Lifecycle::Enrolled);
+  CHECK(std::string(toString(l.lifecycle)) == "enrolled");
   CHECK(l.enrollment.accessApiKey == "secret-key");
   CHECK(l.enrollment.hosts.size() == 2);
   CHECK(l.ackToken == "tok");
