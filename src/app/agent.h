@@ -43,6 +43,11 @@ class Agent {
   bool stop(std::chrono::milliseconds grace);
   // After stop(): the delivery drained the queue (nothing waits for the next start).
   bool drained() const { return delivered_.load(); }
+  // The baseline met a damaged database (baseline::Baseline::damaged()): the caller stops the
+  // agent, rebuilds the database (baseline/rebuild.h) and creates the agent again.
+  bool rebuildNeeded() const { return baseline_ && baseline_->damaged(); }
+  std::string damage() const { return baseline_ ? baseline_->damage() : std::string(); }
+  static std::string databasePath(const config::Config& config);
   // A stage died of an unexpected exception; the caller should stop the agent.
   bool failed() const { return failed_.load(); }
   // After stop(): a stage is stuck in a call that cannot be interrupted (a write to a stdout
