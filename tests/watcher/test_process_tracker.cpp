@@ -1,20 +1,35 @@
 // Who-data that does not race: the table of processes read at exec, the cache's recall of
-// processes /proc no longer describes.
+// processes /proc no longer describes, and the tracker on the kernel's real process events.
 
 #include <doctest/doctest.h>
+
+#include "support/skip.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <thread>
 
+#include "core/health.h"
 #include "core/metrics.h"
 #include "support/temp_dir.h"
+#include "test_process_support.h"
 #include "watcher/name_cache.h"
 #include "watcher/process/process_cache.h"
 #include "watcher/process/process_table.h"
+#include "watcher/process/process_tracker.h"
+#include "watcher/process/tracker_priority.h"
 
 using namespace fim;
 using namespace fim::watcher::process;
+using fim::testing::ChildProcess;
 using fim::testing::TempDir;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -74,6 +89,16 @@ class FakeHistory final : public ProcessHistory {
   int recalls = 0;
   std::optional<Clock::time_point> drainedAt;
 };
+
+template <typename Predicate>
+bool eventually(Predicate done) {
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -237,4 +262,102 @@ TEST_CASE("process cache: a zombie is recalled while its comm and start time mat
   proc.process(300, "vim", 9000, "/usr/bin/vim", {"vim", "f"});
   CHECK(cache.lookup(300, now).executable == "/usr/bin/vim");
   CHECK(history.recalls == asked);
+}
+
+TEST_CASE("process tracker: a process that exits at once is still named, until its changes were read") {
+  core::Metrics metrics;
+  ProcessTracker tracker("/proc", {}, {}, &metrics);
+  if (auto started = tracker.start(); !started) {
+    FIM_SKIP("the kernel's process events are not available here: " << started.error().message());
+  }
+  CHECK(metrics.gauge("watcher.process.tracking").value() == 1);
+  // A process that waits for the test, so that it is read while alive for sure.
+  ChildProcess child({"/bin/sh", "-c", "read line || :", "zero"});
+  REQUIRE(child.started());
+  const pid_t pid = child.pid();
+  REQUIRE(eventually([&] {
+    const auto seen = tracker.recall(pid);
+    return seen && seen->info.executable == "/usr/bin/dash";
+  }));
+  CHECK(child.release() == 0);
+  const auto remembered = tracker.recall(pid);
+  REQUIRE(remembered.has_value());
+  CHECK(remembered->info.args == std::vector<std::string>{"/bin/sh", "-c", "read line || :", "zero"});
+  CHECK(remembered->info.parentPid == ::getpid());
+  tracker.drained(Clock::now());
+  CHECK_FALSE(tracker.recall(pid).has_value());
+
+  // Processes that exit at once, reaped before they are looked up.
+  int named = 0;
+  constexpr int kRuns = 20;
+  for (int i = 0; i < kRuns; ++i) {
+    const pid_t brief = ::fork();
+    if (brief == 0) {
+      ::execl("/bin/true", "true", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    REQUIRE(brief > 0);
+    REQUIRE(::waitpid(brief, nullptr, 0) == brief);
+    const auto recalled = tracker.recall(brief);
+    if (recalled && recalled->info.executable == "/usr/bin/true") ++named;
+  }
+  MESSAGE(named << " of " << kRuns << " processes that exited at once were named");
+  CHECK(named >= kRuns * 9 / 10);
+  CHECK(metrics.counter("watcher.process.events").value() > 0);
+  CHECK(metrics.counter("watcher.process.events_lost").value() == 0);
+}
+
+namespace {
+
+// Drops `capability` from the calling thread's effective set (other threads keep theirs).
+bool dropEffective(int capability) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) return false;
+  if ((data[capability / 32].effective & (1u << (capability % 32))) == 0) return false;
+  data[capability / 32].effective &= ~(1u << (capability % 32));
+  return ::syscall(SYS_capset, &header, data) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("process tracker: without CAP_NET_ADMIN it says so in the log and the health, and recalls nothing") {
+  core::Metrics metrics;
+  core::Health health;
+  ProcessTracker tracker("/proc", {}, {}, &metrics, &health);
+  bool dropped = false;
+  // The tracker's socket is opened with the credentials of the thread that starts it.
+  std::thread([&] {
+    dropped = dropEffective(CAP_NET_ADMIN);
+    if (dropped) tracker.startAndReport();
+  }).join();
+  if (!dropped) FIM_SKIP("this test runs without CAP_NET_ADMIN already");
+  if (tracker.running()) FIM_SKIP("this kernel gives its process events without CAP_NET_ADMIN");
+  CHECK(metrics.gauge("watcher.process.tracking").value() == 0);
+  const core::HealthReport report = health.unit(core::Health::kWatcher);
+  CHECK(std::string(core::toString(report.state)) == "DEGRADED");
+  CHECK(report.message.find("CAP_NET_ADMIN") != std::string::npos);
+  CHECK(report.message.find("who-data") != std::string::npos);
+  CHECK_FALSE(tracker.recall(::getpid()).has_value());
+  tracker.startAndReport();  // once only: a backend started again does not try again
+  CHECK_FALSE(tracker.running());
+}
+
+TEST_CASE("tracker priority: real time when privileged, normal while over its CPU budget") {
+  // On a thread of its own: the test's thread keeps its priority.
+  std::thread([] {
+    TrackerPriority priority(0.5, milliseconds(20));
+    if (priority.raise() == TrackerPriority::Level::Normal) {
+      MESSAGE("no CAP_SYS_NICE: the priority cannot be raised here");
+      return;
+    }
+    const bool realTime = priority.level() == TrackerPriority::Level::RealTime;
+    if (realTime) CHECK(::sched_getscheduler(0) == SCHED_FIFO);
+    bool lowered = false;
+    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (!lowered && Clock::now() < deadline) lowered = priority.account();  // all CPU, no rest
+    CHECK(lowered);
+    CHECK(priority.lowered());
+    CHECK(::sched_getscheduler(0) == SCHED_OTHER);
+  }).join();
 }

@@ -25,8 +25,11 @@ core::Error openError(const std::string& what, int err) {
                        what + ": operation not permitted: the kernel's process events need CAP_NET_ADMIN");
   }
   if (err == EPROTONOSUPPORT || err == ENOENT || err == ECONNREFUSED) {
+    // The connector exists in the host's network namespace only.
     return core::Error(core::ErrorCode::Unavailable,
-                       what + ": the kernel has no process events connector (CONFIG_PROC_EVENTS)");
+                       what + ": no process events connector here (" + std::strerror(err) +
+                           "): fimbeat must run in the host's network namespace, on a kernel built with "
+                           "CONFIG_PROC_EVENTS");
   }
   return core::errnoError(what, err);
 }
