@@ -75,8 +75,10 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   scan.workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
   scan.expectedPaths = agent->baseline_->recordCount();
   scan.baselineEmpty = agent->baseline_->empty();
+  agent->processes_ = std::make_unique<watcher::process::ProcessTracker>(
+      "/proc", watcher::process::ArgsLimits{}, watcher::process::ProcessTrackerOptions{}, &metrics, &health);
   agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan,
-                                               watcher::ownDirectories(config), {}, &health);
+                                               watcher::ownDirectories(config), {}, &health, agent->processes_.get());
   // Changes made while the queue held the watcher back (full, or the disk full) are verified once
   // there is room.
   agent->queue_->onRoomAgain([source = agent->source_.get()] { source->requestRescan(); });

@@ -27,6 +27,7 @@
 #include "pipeline/delivery.h"
 #include "queue/durable_queue.h"
 #include "watcher/observation_source.h"
+#include "watcher/process/process_tracker.h"
 
 namespace fim::app {
 
@@ -70,6 +71,7 @@ class Agent {
   std::unique_ptr<core::KvStore> store_;
   std::unique_ptr<queue::DurableQueue> queue_;
   std::unique_ptr<baseline::Baseline> baseline_;
+  std::unique_ptr<watcher::process::ProcessTracker> processes_;  // who-data; the fanotify backend starts it
   std::unique_ptr<watcher::ObservationSource> source_;
   std::unique_ptr<mapper::processors::ProcessorChain> processors_;
   std::unique_ptr<enricher::Enricher> enricher_;
