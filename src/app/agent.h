@@ -41,6 +41,8 @@ class Agent {
   // stop if that takes longer than `grace`, then closes the output and the database. True when
   // every event was delivered and every close succeeded.
   bool stop(std::chrono::milliseconds grace);
+  // Who this agent is (agent.*, host.*), as its events carry it; for the monitoring endpoint.
+  std::shared_ptr<const events::Metadata> metadata() const { return enricher_->metadata(); }
   // A stage died of an unexpected exception; the caller should stop the agent.
   bool failed() const { return failed_.load(); }
   // After stop(): a stage is stuck in a call that cannot be interrupted (a write to a stdout

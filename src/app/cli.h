@@ -10,7 +10,8 @@
 
 namespace fim::app {
 
-enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, Setup, Version, Help };
+enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, Setup, Version, Help,
+                     KeystoreCreate, KeystoreAdd, KeystoreList, KeystoreRemove };
 
 struct CliOptions {
   Command command = Command::Run;
@@ -18,6 +19,11 @@ struct CliOptions {
   bool logToStderr = false;                // -e
   std::vector<std::string> debugSelectors;  // -d a,b or -d '*'
   bool indexManagement = false;             // setup --index-management (the only setup fimbeat does)
+  // --environment, as Beats: default, systemd, container, macos_service, windows_service (lower case).
+  std::string environment = "default";
+  std::string keystoreKey;                  // keystore add/remove KEY
+  bool force = false;                       // keystore create/add --force
+  bool fromStdin = false;                   // keystore add --stdin
 };
 
 // Unknown flags and subcommands are errors whose message is meant to be followed by usage().
