@@ -15,9 +15,10 @@ BUILD_PACKAGES := g++ cmake ninja-build pkg-config make \
 # What the tests and the benchmarks need besides: their runner, the tools fimbeat is compared with,
 # and what the package, service, deploy and keystore tests check with.
 TEST_PACKAGES := python3 python3-pytest aide inotify-tools \
-  dpkg-dev lintian systemd python3-yaml python3-cryptography
-# What `make package` needs besides the build packages: dpkg-shlibdeps computes the dependencies.
-PACKAGE_PACKAGES := dpkg-dev
+  dpkg-dev file lintian systemd man-db python3-yaml python3-cryptography
+# What `make package` needs besides the build packages: CPack finds the binaries with file(1), and
+# dpkg-shlibdeps computes their dependencies.
+PACKAGE_PACKAGES := dpkg-dev file
 
 .PHONY: deps test-deps configure build package test unit integration run bench bench-scan bench-latency bench-output clean
 

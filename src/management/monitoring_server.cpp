@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include "core/logging.h"
@@ -30,11 +31,11 @@ std::string describe(const sockaddr_storage& addr) {
   if (addr.ss_family == AF_INET) {
     const auto& in = reinterpret_cast<const sockaddr_in&>(addr);
     ::inet_ntop(AF_INET, &in.sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(in.sin_port));
+    return fmt::format("{}:{}", host, ntohs(in.sin_port));
   }
   const auto& in6 = reinterpret_cast<const sockaddr_in6&>(addr);
   ::inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof host);
-  return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6.sin6_port));
+  return fmt::format("[{}]:{}", host, ntohs(in6.sin6_port));
 }
 
 // A unix socket left by an agent that died is replaced; anything else at the path is an error.
@@ -153,6 +154,12 @@ core::Status MonitoringServer::bind(const config::HttpConfig& config) {
 void MonitoringServer::route() {
   auto& s = *listener_;
   s.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
+  // httplib's default also sets SO_REUSEPORT, with which a second agent would share the port
+  // silently; SO_REUSEADDR alone still lets a restart bind while old connections linger.
+  s.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     if (req.method == "GET" || req.method == "HEAD") return httplib::Server::HandlerResponse::Unhandled;
     res.status = 405;
