@@ -48,14 +48,14 @@ set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "file integrity monitoring agent shipping changes as ECS events")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "file integrity monitoring agent shipping changes as ECS events
- fimbeat keeps a baseline of the files it watches, sees every change in real
- time with inotify or fanotify (naming the process that made it), and ships
- each change as an Elastic Common Schema event to Elasticsearch, to local
- files or to the console. It reads Auditbeat's file_integrity configuration.
- .
- The package installs a systemd unit, enabled but not started: check
- /etc/fimbeat/fimbeat.yml, then run `systemctl start fimbeat`.")
+# CPack writes the summary as the synopsis and indents each line of the description itself.
+set(CPACK_PACKAGE_DESCRIPTION "fimbeat keeps a baseline of the files it watches, sees every change in real
+time with inotify or fanotify (naming the process that made it), and ships
+each change as an Elastic Common Schema event to Elasticsearch, to local
+files or to the console. It reads Auditbeat's file_integrity configuration.
+
+The package installs a systemd unit, enabled but not started: check
+/etc/fimbeat/fimbeat.yml, then run `systemctl start fimbeat`.")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${fim_package_dir}/postinst ${fim_package_dir}/prerm ${fim_package_dir}/postrm ${fim_package_dir}/conffiles)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
