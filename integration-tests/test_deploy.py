@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, wait_for
 
 yaml = pytest.importorskip("yaml", reason="python3-yaml is not installed (make test-deps installs it)")
 
@@ -271,3 +271,27 @@ def test_systemd_drop_in_example_verifies_with_the_unit(tmp_path):
     # The drop-in is really read: a misspelt key in it is reported with its file and line.
     broken = verify_with_drop_in(tmp_path, DROP_IN.read_text().replace("PrivateTmp=no", "PrivateTempDir=no"))
     assert "override.conf" in broken.stdout + broken.stderr and "PrivateTempDir" in broken.stdout + broken.stderr
+
+
+@pytest.mark.parametrize("environment", ["default", "systemd", "container", "macOS_service"])
+def test_environment_chooses_where_the_log_goes_as_beats_does(fimbeat_bin, workspace, start_agent, environment):
+    """systemd and container: stderr (systemd without @timestamp, the journal's own); the others:
+    files under path.logs."""
+    watched = workspace / "watched"
+    watched.mkdir()
+    config = workspace / "fimbeat.yml"
+    config.write_text(f"fimbeat.modules: [{{module: file_integrity, paths: ['{watched}']}}]\n"
+                      f"output.file.path: '{workspace / 'events'}'\n")
+    config.chmod(0o600)
+    agent = start_agent(config, log_to_stderr=False, args=["--environment", environment])
+    log_file = workspace / "home" / "logs" / "fimbeat.ndjson"
+    if environment in ("systemd", "container"):
+        wait_for(agent.scan_done, message="the scan's line on stderr", agent=agent)
+        records = agent.log_records()
+        assert all(("@timestamp" in r) == (environment == "container") for r in records), records[:2]
+        assert not log_file.exists()
+    else:
+        wait_for(lambda: log_file.exists() and b"scan done" in log_file.read_bytes(), agent=agent,
+                 message=f"the scan's line in {log_file}")
+        assert agent.stderr_text() == ""
+    assert agent.stop() == 0
