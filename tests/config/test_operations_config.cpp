@@ -55,7 +55,7 @@ TEST_CASE("http.* and logging.metrics.* are read, and bad values name their key 
   CHECK(contains(errorsOf(kMinimal + "http.prot: 1\n"), "http.prot"));
 }
 
-TEST_CASE("${NAME} resolves from the keystore before the environment; keystore values are literal and secret") {
+TEST_CASE("${NAME} resolves from the keystore before the environment, and keystore values are literal and secret") {
   const std::string yaml = kMinimal + "name: ${AGENT}\ntags: ['${ONLY_ENV}', 'x-${TOKEN}']\n";
   auto loaded = config::loadText(yaml, "test.yml",
                                  withKeystore({{"AGENT", "from-keystore"}, {"TOKEN", "a${literal}"}},

@@ -31,7 +31,7 @@ TEST_CASE("writePrivateFile replaces a file whole with the mode given, whatever 
   CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
 }
 
-TEST_CASE("readPrivateFile: nullopt when missing; a symlink, a directory or an oversized file is an error") {
+TEST_CASE("readPrivateFile: nullopt when missing, and a symlink, a directory or an oversized file is an error") {
   testing::TempDir tmp;
   CHECK(core::readPrivateFile(tmp.str() + "/missing", 10).value() == std::nullopt);
   const std::string target = tmp.write("target", "0123456789");
