@@ -10,15 +10,18 @@
 
 namespace fim::app {
 
-enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, Setup, Version, Help,
-                     KeystoreCreate, KeystoreAdd, KeystoreList, KeystoreRemove };
+enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, ExportDashboard, Setup,
+                     Version, Help, KeystoreCreate, KeystoreAdd, KeystoreList, KeystoreRemove };
 
 struct CliOptions {
   Command command = Command::Run;
   config::LoadOptions load;
   bool logToStderr = false;                // -e
   std::vector<std::string> debugSelectors;  // -d a,b or -d '*'
-  bool indexManagement = false;             // setup --index-management (the only setup fimbeat does)
+  bool indexManagement = false;             // setup --index-management
+  bool dashboards = false;                  // setup --dashboards; `setup` without either does both
+  std::string dashboardId;                  // export dashboard --id
+  std::string folder;                       // export dashboard --folder
   // --environment, as Beats: default, systemd, container, macos_service, windows_service (lower case).
   std::string environment = "default";
   std::string keystoreKey;                  // keystore add/remove KEY
