@@ -16,12 +16,16 @@ install(FILES ${CMAKE_SOURCE_DIR}/deploy/systemd/fimbeat.service DESTINATION /li
 install(FILES ${CMAKE_SOURCE_DIR}/fields/fields.yml DESTINATION share/fimbeat)
 install(FILES ${CMAKE_SOURCE_DIR}/templates/index-template.json ${CMAKE_SOURCE_DIR}/templates/ilm-policy.json
         DESTINATION share/fimbeat/templates)
-# Kibana's saved objects, when the repository has them (an empty folder installs as one).
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/kibana/ DESTINATION share/fimbeat/kibana OPTIONAL)
+# Kibana's saved objects: `fimbeat setup --dashboards` reads them from <path.home>/kibana.
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/kibana/ DESTINATION share/fimbeat/kibana
+        FILES_MATCHING PATTERN "*.json")
+# The modes lintian would warn about are the ones the package means: each override says why.
+install(FILES ${fim_package_dir}/lintian-overrides DESTINATION share/lintian/overrides RENAME fimbeat)
 install(FILES ${fim_package_dir}/fimbeat.bash-completion DESTINATION share/bash-completion/completions
         RENAME fimbeat)
 install(FILES ${fim_package_dir}/copyright ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/CHANGELOG.md
               ${CMAKE_SOURCE_DIR}/docs/operations.md ${CMAKE_SOURCE_DIR}/docs/configuration.md
+              ${CMAKE_SOURCE_DIR}/docs/kibana.md
         DESTINATION share/doc/fimbeat)
 
 # The man page and the Debian changelog, compressed as Debian wants them (gzip -9n: no name or time).
@@ -35,6 +39,9 @@ add_custom_command(OUTPUT ${fim_generated}/changelog.gz
 add_custom_target(fim_package_files ALL DEPENDS ${fim_generated}/fimbeat.1.gz ${fim_generated}/changelog.gz)
 install(FILES ${fim_generated}/fimbeat.1.gz DESTINATION share/man/man1)
 install(FILES ${fim_generated}/changelog.gz DESTINATION share/doc/fimbeat)
+
+# cpack installs fimbeat and the generated files only (make package builds them): not every test.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME fimbeat)
