@@ -10,7 +10,8 @@
 
 namespace fim::app {
 
-enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, ExportDashboard, Setup, Version, Help };
+enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, ExportDashboard, Setup,
+                     Version, Help, KeystoreCreate, KeystoreAdd, KeystoreList, KeystoreRemove };
 
 struct CliOptions {
   Command command = Command::Run;
@@ -21,6 +22,11 @@ struct CliOptions {
   bool dashboards = false;                  // setup --dashboards; `setup` without either does both
   std::string dashboardId;                  // export dashboard --id
   std::string folder;                       // export dashboard --folder
+  // --environment, as Beats: default, systemd, container, macos_service, windows_service (lower case).
+  std::string environment = "default";
+  std::string keystoreKey;                  // keystore add/remove KEY
+  bool force = false;                       // keystore create/add --force
+  bool fromStdin = false;                   // keystore add --stdin
 };
 
 // Unknown flags and subcommands are errors whose message is meant to be followed by usage().

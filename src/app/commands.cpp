@@ -11,6 +11,8 @@
 #include "app/agent.h"
 #include "baseline/rebuild.h"
 #include "core/logging.h"
+#include "management/keystore.h"
+#include "management/monitoring.h"
 #include "mapper/schema.h"
 #include "mapper/template_generator.h"
 #include "output/elasticsearch/http_client.h"
@@ -33,6 +35,7 @@ constexpr auto kShutdownGrace = 3500ms;  // plus the stuck-stage wait, SIGTERM t
 core::Result<config::Loaded> loadConfig(const CliOptions& options) {
   config::LoadOptions load = options.load;
   if (load.defaultHome.empty()) load.defaultHome = binaryDirectory();
+  load.keystore = management::keystoreLookup;
   return config::load(load);
 }
 
@@ -40,7 +43,11 @@ namespace {
 
 core::LogOptions logOptions(const CliOptions& options, const config::Config& config) {
   core::LogOptions log;
-  log.toStderr = options.logToStderr || config.logging.toStderr;
+  // As Beats: under systemd or in a container, stderr unless the config asks for files.
+  const bool stderrEnvironment = options.environment == "systemd" || options.environment == "container";
+  log.toStderr = options.logToStderr || config.logging.toStderr ||
+                 (stderrEnvironment && config.tree.find("logging.to_files") == nullptr);
+  log.timestamps = options.environment != "systemd";
   log.toFiles = config.logging.toFiles;
   log.logsDir = config.logging.filesPath;
   log.fileName = config.logging.filesName;
@@ -79,6 +86,19 @@ int loadElasticsearchConfig(const CliOptions& options, std::optional<config::Loa
   }
   out = std::move(*loaded);
   return 0;
+}
+
+core::Result<std::unique_ptr<management::Monitoring>> startMonitoring(const config::Config& config, const Agent& agent,
+                                                                     const core::Metrics& metrics,
+                                                                     const core::Health& health) {
+  management::BeatInfo info = management::beatInfoOf(config);
+  const auto metadata = agent.metadata();
+  info.name = metadata->agent.name;
+  info.hostname = metadata->host.hostname;
+  info.uuid = metadata->agent.id;
+  info.ephemeralId = metadata->agent.ephemeralId;
+  info.version = FIMBEAT_VERSION;
+  return management::Monitoring::start(config, std::move(info), metrics, health);
 }
 
 }  // namespace
@@ -240,6 +260,13 @@ int runAgent(const CliOptions& options) {
     core::shutdownLogging();
     return 1;
   }
+  auto monitoring = startMonitoring(config, **agent, metrics, health);
+  if (!monitoring) {
+    log.critical("cannot start: {}", monitoring.error().message());
+    std::cerr << "cannot start: " << monitoring.error().message() << "\n";
+    core::shutdownLogging();
+    return 1;
+  }
   (*agent)->start();
   int sig = waitForSignal(**agent, signals);
   int rebuilds = 0;
@@ -276,7 +303,8 @@ int runAgent(const CliOptions& options) {
   }
   log.info("stopping ({})", sig > 0 ? strsignal(sig) : (*agent)->rebuildNeeded() ? "damaged database" : "a stage failed");
   const bool clean = (*agent)->stop(kShutdownGrace);
-  log.info("fimbeat stopped; metrics: {}", metrics.toJson());
+  (*monitoring)->stop();  // "Total metrics", once every stage has stopped
+  log.info("fimbeat stopped");
   if ((*agent)->stuck()) {
     core::shutdownLogging();
     std::_Exit(1);  // a stuck thread cannot be joined; leave without running destructors
