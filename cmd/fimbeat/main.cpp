@@ -7,6 +7,7 @@
 
 #include "app/cli.h"
 #include "app/commands.h"
+#include "app/keystore_commands.h"
 
 int main(int argc, char** argv) {
   using fim::app::Command;
@@ -34,6 +35,10 @@ int main(int argc, char** argv) {
       case Command::Enroll: return fim::app::enroll(*options);
       case Command::Unenroll: return fim::app::unenroll(*options);
       case Command::Status: return fim::app::fleetStatus(*options);
+      case Command::KeystoreCreate:
+      case Command::KeystoreAdd:
+      case Command::KeystoreList:
+      case Command::KeystoreRemove: return fim::app::keystoreCommand(*options, std::cin, std::cout, std::cerr);
     }
   } catch (const std::exception& e) {
     std::cerr << "fimbeat: " << e.what() << "\n";

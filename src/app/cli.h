@@ -10,8 +10,9 @@
 
 namespace fim::app {
 
-enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, ExportDashboard, Setup, Version, Help,
-                     Enroll, Unenroll, Status };
+enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, ExportDashboard, Setup,
+                     Version, Help, KeystoreCreate, KeystoreAdd, KeystoreList, KeystoreRemove, Enroll, Unenroll,
+                     Status };
 
 struct CliOptions {
   Command command = Command::Run;
@@ -29,8 +30,12 @@ struct CliOptions {
   std::vector<std::string> certificateAuthorities;  // --certificate-authorities
   bool insecure = false;                    // --insecure
   std::string proxyUrl;                     // --proxy-url
-  bool force = false;                       // --force
   bool json = false;                        // status --json
+  // --environment, as Beats: default, systemd, container, macos_service, windows_service (lower case).
+  std::string environment = "default";
+  std::string keystoreKey;                  // keystore add/remove KEY
+  bool force = false;                       // keystore create/add --force, enroll --force
+  bool fromStdin = false;                   // keystore add --stdin
 };
 
 // Unknown flags and subcommands are errors whose message is meant to be followed by usage().

@@ -9,7 +9,10 @@
 
 
 #include "app/agent.h"
+#include "baseline/rebuild.h"
 #include "core/logging.h"
+#include "management/keystore.h"
+#include "management/monitoring.h"
 #include "mapper/schema.h"
 #include "mapper/template_generator.h"
 #include "output/elasticsearch/http_client.h"
@@ -32,6 +35,7 @@ constexpr auto kShutdownGrace = 3500ms;  // plus the stuck-stage wait, SIGTERM t
 core::Result<config::Loaded> loadConfig(const CliOptions& options) {
   config::LoadOptions load = options.load;
   if (load.defaultHome.empty()) load.defaultHome = binaryDirectory();
+  load.keystore = management::keystoreLookup;
   return config::load(load);
 }
 
@@ -39,7 +43,11 @@ namespace {
 
 core::LogOptions logOptions(const CliOptions& options, const config::Config& config) {
   core::LogOptions log;
-  log.toStderr = options.logToStderr || config.logging.toStderr;
+  // As Beats: under systemd or in a container, stderr unless the config asks for files.
+  const bool stderrEnvironment = options.environment == "systemd" || options.environment == "container";
+  log.toStderr = options.logToStderr || config.logging.toStderr ||
+                 (stderrEnvironment && config.tree.find("logging.to_files") == nullptr);
+  log.timestamps = options.environment != "systemd";
   log.toFiles = config.logging.toFiles;
   log.logsDir = config.logging.filesPath;
   log.fileName = config.logging.filesName;
@@ -52,10 +60,13 @@ core::LogOptions logOptions(const CliOptions& options, const config::Config& con
   return log;
 }
 
-// Waits for SIGINT, SIGTERM or SIGHUP (blocked in every thread, taken here) or for the agent to fail.
+constexpr int kMaxRebuilds = 3;  // of a database damaged while running, in one run
+
+// Waits for SIGINT, SIGTERM or SIGHUP (blocked in every thread, taken here), for the agent to
+// fail or for its database to need a rebuild.
 int waitForSignal(const Agent& agent, const sigset_t& signals) {
   const timespec tick{0, 200'000'000};
-  while (!agent.failed()) {
+  while (!agent.failed() && !agent.rebuildNeeded()) {
     const int sig = ::sigtimedwait(&signals, nullptr, &tick);
     if (sig > 0) return sig;
   }
@@ -75,6 +86,19 @@ int loadElasticsearchConfig(const CliOptions& options, std::optional<config::Loa
   }
   out = std::move(*loaded);
   return 0;
+}
+
+core::Result<std::unique_ptr<management::Monitoring>> startMonitoring(const config::Config& config, const Agent& agent,
+                                                                     const core::Metrics& metrics,
+                                                                     const core::Health& health) {
+  management::BeatInfo info = management::beatInfoOf(config);
+  const auto metadata = agent.metadata();
+  info.name = metadata->agent.name;
+  info.hostname = metadata->host.hostname;
+  info.uuid = metadata->agent.id;
+  info.ephemeralId = metadata->agent.ephemeralId;
+  info.version = FIMBEAT_VERSION;
+  return management::Monitoring::start(config, std::move(info), metrics, health);
 }
 
 }  // namespace
@@ -258,17 +282,57 @@ int runAgent(const CliOptions& options) {
     core::shutdownLogging();
     return 1;
   }
+  auto monitoring = startMonitoring(config, **agent, metrics, health);
+  if (!monitoring) {
+    log.critical("cannot start: {}", monitoring.error().message());
+    std::cerr << "cannot start: " << monitoring.error().message() << "\n";
+    core::shutdownLogging();
+    return 1;
+  }
   (*agent)->start();
-  const int sig = waitForSignal(**agent, signals);
-  log.info("stopping ({})", sig > 0 ? strsignal(sig) : "a stage failed");
+  int sig = waitForSignal(**agent, signals);
+  int rebuilds = 0;
+  while (sig == 0 && (*agent)->rebuildNeeded()) {
+    if (++rebuilds > kMaxRebuilds) {  // the disk keeps damaging what is written: a person must look
+      log.critical("the database was damaged again after {} rebuilds: {}; stopping (check the disk under path.data)",
+                   kMaxRebuilds, (*agent)->damage());
+      break;
+    }
+    // A damaged database is never run with its blind spot: the stages stop, it is moved aside and
+    // rebuilt from what is readable, and the stages start again on the new one.
+    const std::string damage = (*agent)->damage();
+    log.error("stopping the stages to rebuild the damaged database");
+    (void)(*agent)->stop(kShutdownGrace);  // what cannot be written now is reported by the rebuild's scan
+    if ((*agent)->stuck()) {
+      core::shutdownLogging();
+      std::_Exit(1);
+    }
+    agent->reset();
+    auto rebuilt = baseline::rebuildDatabase(Agent::databasePath(config), damage);
+    if (rebuilt) {
+      baseline::reportRebuilt(*rebuilt, &health);
+      agent = Agent::create(config, metrics, health, clock);
+    }
+    if (!rebuilt || !agent) {
+      const std::string why = rebuilt ? agent.error().message() : rebuilt.error().message();
+      log.critical("cannot start again after the database was damaged: {}", why);
+      std::cerr << "cannot start again after the database was damaged: " << why << "\n";
+      core::shutdownLogging();
+      return 1;
+    }
+    (*agent)->start();
+    sig = waitForSignal(**agent, signals);
+  }
+  log.info("stopping ({})", sig > 0 ? strsignal(sig) : (*agent)->rebuildNeeded() ? "damaged database" : "a stage failed");
   const bool clean = (*agent)->stop(kShutdownGrace);
-  log.info("fimbeat stopped; metrics: {}", metrics.toJson());
+  (*monitoring)->stop();  // "Total metrics", once every stage has stopped
+  log.info("fimbeat stopped");
   if ((*agent)->stuck()) {
     core::shutdownLogging();
     std::_Exit(1);  // a stuck thread cannot be joined; leave without running destructors
   }
   core::shutdownLogging();
-  return (clean && !(*agent)->failed()) ? 0 : 1;
+  return (clean && !(*agent)->failed() && !(*agent)->rebuildNeeded()) ? 0 : 1;
 }
 
 }  // namespace fim::app

@@ -23,6 +23,7 @@
 #include "core/time_format.h"
 #include "enricher/agent_id.h"
 #include "management/fleet/fleet_client.h"
+#include "management/keystore.h"
 #include "management/fleet/fleet_messages.h"
 #include "management/fleet/fleet_state.h"
 #include "management/fleet/fleet_transport.h"
@@ -347,6 +348,7 @@ std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_
   config::LoadOptions load = options.load;
   if (load.defaultHome.empty()) load.defaultHome = binaryDirectory();
   load.configFile = config.configFile;
+  load.keystore = management::keystoreLookup;  // ${KEY} in the local file, as loadConfig resolves it
   ManagedAgent managed(localYaml, load, state.enrollment.agentId, metrics, health, clock, setLogLevel);
   if (!state.logLevel.empty()) setLogLevel(state.logLevel);
   if (state.good && state.unenrollReason.empty()) {

@@ -31,6 +31,15 @@ struct LoggingConfig {
   std::uint64_t rotateEveryBytes = 10 * 1024 * 1024;
   int keepFiles = 7;
   unsigned permissions = 0600;
+  bool metricsEnabled = true;                       // logging.metrics.enabled: the periodic metrics line
+  Duration metricsPeriod = std::chrono::seconds(30);  // logging.metrics.period
+};
+
+// http.*: the monitoring endpoint, off by default as in Beats.
+struct HttpConfig {
+  bool enabled = false;
+  std::string host = "localhost";  // a host name or address, or unix:///path for a unix socket
+  int port = 5066;                 // 0: an ephemeral port, logged when bound
 };
 
 // The 16 hash names Auditbeat's file_integrity module accepts, in its documented order.
@@ -121,6 +130,7 @@ struct FleetConfig {
 struct Config {
   PathsConfig paths;
   LoggingConfig logging;
+  HttpConfig http;
   std::string name;
   std::vector<std::string> tags;
   std::vector<ModuleConfig> modules;
