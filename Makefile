@@ -14,7 +14,7 @@ BUILD_PACKAGES := g++ cmake ninja-build pkg-config make \
   libacl1-dev libselinux1-dev
 # What the tests and the benchmarks need besides: their runner, the tools fimbeat is compared with,
 # and what the package, service, deploy and keystore tests check with.
-TEST_PACKAGES := python3 python3-pytest python3-yaml aide inotify-tools \
+TEST_PACKAGES := python3 python3-pytest python3-yaml python3-jsonschema aide inotify-tools \
   dpkg-dev file lintian systemd man-db python3-cryptography
 # What `make package` needs besides the build packages: CPack finds the binaries with file(1), and
 # dpkg-shlibdeps computes their dependencies.

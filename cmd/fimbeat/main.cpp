@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
       case Command::ExportDashboard: return fim::app::exportDashboard(*options);
       case Command::Setup: return fim::app::setup(*options);
       case Command::Run: return fim::app::runAgent(*options);
+      case Command::Enroll: return fim::app::enroll(*options);
+      case Command::Unenroll: return fim::app::unenroll(*options);
+      case Command::Status: return fim::app::fleetStatus(*options);
       case Command::KeystoreCreate:
       case Command::KeystoreAdd:
       case Command::KeystoreList:

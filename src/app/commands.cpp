@@ -232,6 +232,28 @@ int runAgent(const CliOptions& options) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Enrolled in Fleet: the policy brings the modules and the output (fleet_commands.cpp).
+  {
+    CliOptions relaxed = options;
+    relaxed.load.requireModules = false;
+    auto local = loadConfig(relaxed);
+    if (local && enrolledInFleet(local->config.paths.data)) {
+      auto log = logOptions(options, local->config);
+      if (auto logging = core::initLogging(log); !logging) {
+        std::cerr << "cannot set up logging: " << logging.error().message() << "\n";
+        return 1;
+      }
+      const auto setLevel = [log](const std::string& level) mutable {
+        auto changed = log;
+        if (!level.empty()) changed.level = level == "trace" ? "debug" : level;
+        (void)core::initLogging(changed);
+      };
+      if (auto managed = runManagedIfEnrolled(options, signals, setLevel)) {
+        core::shutdownLogging();
+        return *managed;
+      }
+    }
+  }
   auto loaded = loadConfig(options);
   if (!loaded) {
     std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";

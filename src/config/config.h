@@ -113,6 +113,20 @@ struct SetupConfig {
   DashboardsConfig dashboards;     // setup.dashboards.*
 };
 
+// fleet.*: how a fimbeat enrolled in Fleet checks in (docs/fleet.md). The Fleet hosts, TLS
+// settings and keys come from `fimbeat enroll` and the policy, not from here.
+struct FleetConfig {
+  std::string agentVersion;                         // fleet.agent_version: the User-Agent version; "" = the server's
+  Duration pollTimeout = std::chrono::minutes(10);  // fleet.checkin.poll_timeout, sent as poll_timeout
+  Duration minInterval = std::chrono::seconds(30);  // fleet.checkin.min_interval: re-delivery of a rejected policy
+  bool gzip = true;                                 // fleet.checkin.compression: gzip | none
+  Duration backoffInit = std::chrono::seconds(60);  // fleet.backoff.init (checkins; enroll: at most 5 s)
+  Duration backoffMax = std::chrono::minutes(10);   // fleet.backoff.max
+  int unauthorizedLimit = 6;                        // fleet.unauthorized_limit: 401s in a row before "revoked"
+  Duration revokedInterval = std::chrono::hours(1); // fleet.revoked_interval: checkins once revoked or deleted
+  int applyAttempts = 3;                            // fleet.apply_attempts: crashed applies before a rejection
+};
+
 struct Config {
   PathsConfig paths;
   LoggingConfig logging;
@@ -127,6 +141,7 @@ struct Config {
   HostMetadataConfig hostMetadata;
   CloudMetadataConfig cloudMetadata;
   std::vector<ProcessorConfig> processors;
+  FleetConfig fleet;
   std::string configFile;
   Node tree;  // the effective tree after overrides and expansion, for `export config`
 };

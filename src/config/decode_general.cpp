@@ -176,18 +176,43 @@ void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out)
   reader.finish();
 }
 
-void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) {
+void decodeFleet(MapReader& top, FleetConfig& out) {
+  MapReader reader(top.take("fleet"), "fleet", top.diagnostics());
+  reader.string("agent_version", out.agentVersion);
+  MapReader checkin(reader.take("checkin"), "fleet.checkin", top.diagnostics());
+  checkin.duration("poll_timeout", out.pollTimeout);
+  checkin.duration("min_interval", out.minInterval);
+  std::string compression = out.gzip ? "gzip" : "none";
+  checkin.oneOf("compression", compression, {"gzip", "none"});
+  out.gzip = compression == "gzip";
+  checkin.finish();
+  MapReader backoff(reader.take("backoff"), "fleet.backoff", top.diagnostics());
+  backoff.duration("init", out.backoffInit);
+  backoff.duration("max", out.backoffMax);
+  backoff.finish();
+  reader.integer("unauthorized_limit", out.unauthorizedLimit, 1, 1000);
+  reader.duration("revoked_interval", out.revokedInterval);
+  reader.integer("apply_attempts", out.applyAttempts, 1, 100);
+  if (out.pollTimeout < std::chrono::seconds(1) || out.backoffInit <= Duration::zero() || out.backoffMax < out.backoffInit) {
+    top.diagnostics().error(reader.node() ? reader.node()->origin : Origin{}, "fleet",
+                            "fleet.checkin.poll_timeout must be at least 1s and fleet.backoff.max at least fleet.backoff.init (> 0)");
+  }
+  reader.finish();
+}
+
+void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics, bool requireModules) {
   MapReader top(&root, "", diagnostics);
   decodeModuleSection(top, "fimbeat", config.modules);
   decodeModuleSection(top, "auditbeat", config.modules);
-  if (config.modules.empty() && !diagnostics.hasErrors()) {
+  decodeFleet(top, config.fleet);
+  if (requireModules && config.modules.empty() && !diagnostics.hasErrors()) {
     diagnostics.error(Origin{config.configFile, 0}, "fimbeat.modules",
                       "no module is configured: add `fimbeat.modules: [{module: file_integrity, paths: [/etc]}]`");
   }
   decodePaths(top);
   decodeLogging(top, config.paths, config.logging);
   decodeHttp(top, config.http);
-  decodeOutputs(top, config.paths, config.output);
+  decodeOutputs(top, config.paths, config.output, requireModules);
   top.string("name", config.name);  // agent.name; the host name when unset
   top.strings("tags", config.tags);
   decodeDataStream(top, config.dataStream);

@@ -204,7 +204,7 @@ core::Result<Loaded> loadText(const std::string& yaml, const std::string& source
     }
   }
   expandTree(root, keystore, options.environment, diagnostics);
-  if (!diagnostics.hasErrors()) decodeTopLevel(root, config, diagnostics);
+  if (!diagnostics.hasErrors()) decodeTopLevel(root, config, diagnostics, options.requireModules);
   if (diagnostics.hasErrors()) {
     return core::fail(core::ErrorCode::InvalidArgument, diagnostics.errorReport());
   }

@@ -23,6 +23,7 @@ struct LoadOptions {
   bool strictPerms = true;
   std::string defaultHome;                // where path.home falls back to (the binary's folder)
   Lookup environment = processEnvironment;
+  bool requireModules = true;  // false when Fleet's policy brings the modules and the output (enrolled)
   // Opens the keystore under path.data once path.data is known; its values resolve ${NAME}
   // before the environment. Unset: no keystore. An error (a corrupt keystore) fails the load.
   std::function<core::Result<Lookup>(const std::string& dataDir)> keystore;
