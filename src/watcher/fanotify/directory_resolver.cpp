@@ -9,17 +9,55 @@
 #include <climits>
 #include <vector>
 
+#include "watcher/directory_tree.h"
+#include "watcher/unique_fd.h"
+
 namespace fim::watcher::fanotify {
 namespace {
 
 constexpr std::string_view kDeletedSuffix = " (deleted)";
 
-std::string fdPath(int fd) {
+constexpr int kMaxClimb = 1 << 16;  // levels walked up from a directory whose path is too long to read
+
+// The path of an open object as /proc/self/fd names it; "" when unreadable, and errno says why
+// (ENAMETOOLONG: longer than PATH_MAX).
+std::string procPath(int fd) {
   const std::string link = "/proc/self/fd/" + std::to_string(fd);
-  char target[PATH_MAX];
-  const ssize_t n = ::readlink(link.c_str(), target, sizeof(target));
-  if (n <= 0) return "";
-  return std::string(target, static_cast<std::size_t>(n));
+  std::string target(PATH_MAX, '\0');
+  const ssize_t n = ::readlink(link.c_str(), target.data(), target.size());
+  if (n <= 0 || static_cast<std::size_t>(n) >= target.size()) {
+    if (n > 0) errno = ENAMETOOLONG;
+    return "";
+  }
+  target.resize(static_cast<std::size_t>(n));
+  return target;
+}
+
+// The name under which the directory `child` (device and inode) appears in the open directory `parent`.
+std::optional<std::string> nameIn(int parent, const struct stat& child, std::vector<char>& buffer) {
+  EntryReader entries(parent, buffer);
+  while (const auto* entry = entries.next()) {
+    if (isDot(entry->d_name) || entry->d_ino != child.st_ino) continue;
+    struct stat st {};
+    if (::fstatat(parent, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == child.st_ino &&
+        st.st_dev == child.st_dev) {
+      return std::string(entry->d_name);
+    }
+  }
+  return std::nullopt;
+}
+
+// The handle of the open directory `fd` as fanotify reports it, keyed as FileId::key() is; "" when none.
+std::string handleKey(std::uint64_t fsid, int fd) {
+  std::vector<std::uint64_t> storage((sizeof(file_handle) + MAX_HANDLE_SZ + 7) / 8);
+  auto* handle = reinterpret_cast<file_handle*>(storage.data());
+  handle->handle_bytes = MAX_HANDLE_SZ;
+  int mountId = 0;
+  if (::name_to_handle_at(fd, "", handle, &mountId, AT_EMPTY_PATH) != 0) return "";
+  std::string key(sizeof(fsid) + sizeof(file_handle) + handle->handle_bytes, '\0');
+  std::memcpy(key.data(), &fsid, sizeof(fsid));
+  std::memcpy(key.data() + sizeof(fsid), handle, sizeof(file_handle) + handle->handle_bytes);
+  return key;
 }
 
 constexpr long kExt4Magic = 0xEF53;  // ext2, ext3 and ext4
@@ -88,13 +126,13 @@ std::optional<std::string> DirectoryResolver::directory(const FileId& id) {
   std::string key = id.key();
   if (const auto hit = byKey_.find(key); hit != byKey_.end()) return hit->second;
   ++lookups_;
-  const int fd = open(id);
-  if (fd < 0) {
+  const UniqueFd fd(open(id));
+  if (!fd) {
     ++failures_;  // ESTALE: deleted before we got to it
     return std::nullopt;
   }
-  std::string path = fdPath(fd);
-  ::close(fd);
+  std::string path = procPath(fd.get());
+  if (path.empty() && errno == ENAMETOOLONG) path = climb(id.fsid, fd.get());
   // Not reachable from the mount we hold, or unlinked meanwhile: no usable path.
   if (path.empty() || path.front() != '/' || path.ends_with(kDeletedSuffix)) {
     ++failures_;
@@ -102,6 +140,38 @@ std::optional<std::string> DirectoryResolver::directory(const FileId& id) {
   }
   insert(std::move(key), path);
   return path;
+}
+
+// Past PATH_MAX the kernel names no path: the directory's ancestors are climbed through ".."
+// (each found by its inode in its parent's listing) up to one whose path is cached or short
+// enough for the kernel to name, and the names climbed are appended to that path.
+std::string DirectoryResolver::climb(std::uint64_t fsid, int fd) const {
+  std::vector<std::string> names;  // from the directory up
+  std::vector<char> buffer(32 * 1024);
+  UniqueFd current(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  for (int level = 0; current && level < kMaxClimb; ++level) {
+    struct stat st {};
+    UniqueFd parent(::openat(current.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!parent || ::fstat(current.get(), &st) != 0) return "";
+    auto name = nameIn(parent.get(), st, buffer);
+    if (!name) return "";  // moved meanwhile, or a mount point
+    names.push_back(std::move(*name));
+    current = std::move(parent);
+    std::string path;
+    if (const auto hit = byKey_.find(handleKey(fsid, current.get())); hit != byKey_.end()) {
+      path = hit->second;
+    } else {
+      path = procPath(current.get());
+      if (path.empty() && errno != ENAMETOOLONG) return "";
+      if (path.empty()) continue;
+    }
+    for (auto it = names.rbegin(); it != names.rend(); ++it) {
+      if (path != "/") path += '/';
+      path += *it;
+    }
+    return path;
+  }
+  return "";
 }
 
 std::optional<std::uint64_t> DirectoryResolver::inode(const FileId& id) const {
@@ -114,6 +184,16 @@ std::optional<std::uint64_t> DirectoryResolver::inode(const FileId& id) const {
   const int rc = ::fstat(fd, &st);
   ::close(fd);
   if (rc != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_ino);
+}
+
+std::optional<std::uint64_t> DirectoryResolver::entryInode(const FileId& dir) const {
+  const UniqueFd fd(open(dir));
+  if (!fd) return std::nullopt;
+  const bool self = dir.name.empty() || dir.name == ".";
+  const std::string name(self ? std::string_view() : dir.name);
+  struct stat st {};
+  if (::fstatat(fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW | (self ? AT_EMPTY_PATH : 0)) != 0) return std::nullopt;
   return static_cast<std::uint64_t>(st.st_ino);
 }
 

@@ -36,6 +36,10 @@ class DirectoryResolver {
   // The inode number of the object `id` names (for pairing moves), or nullopt when it is gone.
   std::optional<std::uint64_t> inode(const FileId& id) const;
 
+  // The inode number of the entry `dir.name` of the directory `dir` names (the directory's own
+  // for "."), stat()ed through the directory: nullopt when either is gone.
+  std::optional<std::uint64_t> entryInode(const FileId& dir) const;
+
   // Drops `path` and every cached directory below it.
   void forget(std::string_view path);
   void clear();
@@ -47,6 +51,7 @@ class DirectoryResolver {
  private:
   int open(const FileId& id) const;  // O_PATH fd or -1
   void insert(std::string key, const std::string& path);
+  std::string climb(std::uint64_t fsid, int fd) const;  // the path of a directory deeper than PATH_MAX
 
   std::size_t maxEntries_;
   struct Mount {

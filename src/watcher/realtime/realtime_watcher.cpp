@@ -1,5 +1,6 @@
 #include "watcher/realtime/realtime_watcher.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -14,6 +15,7 @@
 
 #include "core/logging.h"
 #include "core/paths.h"
+#include "watcher/open_beneath.h"
 
 namespace fim::watcher {
 namespace {
@@ -193,16 +195,17 @@ void RealtimeWatcher::Loop::takeChange(RawChange&& change, std::vector<Settled>&
     touched_.insert(change.path);
     if (!change.oldPath.empty()) touched_.insert(change.oldPath);
   }
-  if (change.kind == RawChange::Kind::Created && !change.isDirectory) {
+  std::optional<Coalescer::Duration> quiet;
+  const auto root = rootFor(change.path);
+  if (root) quiet = std::chrono::duration_cast<Coalescer::Duration>(w_.modules_[w_.roots_[*root].module].quietPeriod);
+  if (root && change.kind == RawChange::Kind::Created && !change.isDirectory) {
     // A hard link, symlink, fifo or device is complete once created: nothing will write it.
     struct stat st {};
-    if (::lstat(change.path.c_str(), &st) == 0 && (!S_ISREG(st.st_mode) || st.st_nlink > 1)) {
+    const auto parent = openParentUnder(w_.roots_[*root].path, change.path);
+    if (parent && ::fstatat(parent->dir.get(), baseName(change.path), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (!S_ISREG(st.st_mode) || st.st_nlink > 1)) {
       change.kind = RawChange::Kind::Closed;
     }
-  }
-  std::optional<Coalescer::Duration> quiet;
-  if (auto root = rootFor(change.path)) {
-    quiet = std::chrono::duration_cast<Coalescer::Duration>(w_.modules_[w_.roots_[*root].module].quietPeriod);
   }
   coalescer_.add(std::move(change), Steady::now(), settled, quiet);
 }
@@ -244,7 +247,18 @@ std::optional<events::PathSeen> RealtimeWatcher::Loop::look(const std::string& p
   auto root = rootFor(path);
   if (!root) return std::nullopt;
   const std::size_t module = w_.roots_[*root].module;
-  auto observation = observer_.observe(path, *root, module, stop_);
+  // Its directory, opened component by component below the root: no full path is looked up.
+  auto parent = openParentUnder(w_.roots_[*root].path, path);
+  if (!parent && parent.error().code() == core::ErrorCode::NotFound) return std::nullopt;  // its deletion follows
+  if (!parent) {  // unreadable: said in the path's document
+    shared_.errors.add();
+    events::PathSeen failed;
+    failed.info.path = path;
+    failed.root = *root;
+    failed.errorMessage = parent.error().message();
+    return failed;
+  }
+  auto observation = observer_.observe(parent->at(), *root, module, stop_);
   if (!observation) return std::nullopt;  // gone already: its deletion follows
   if (!filters_[module].reported(path, observation->info.type == events::FileType::Dir)) return std::nullopt;
   observation->storedKnown = false;  // the baseline reads its own current record
