@@ -1,15 +1,22 @@
-"""Never blind, never silent (issue 16): paths longer than PATH_MAX.
+"""Never blind, never silent (issue 16): paths longer than PATH_MAX, and missing capabilities.
 
 A chain of 2,000 directories of 10-byte names puts a file 22,000 bytes of path deep, far past
 PATH_MAX (4,096), where no system call can take the whole path: fimbeat must reach it through
-its parents' descriptors at the first scan and at the second scan (the merge walk against the
-baseline).
+its parents' descriptors at the first scan, at the second scan (the merge walk against the
+baseline) and when the chain is made live.
+
+Run as root without CAP_DAC_READ_SEARCH (setpriv), fanotify can mark filesystems but never open
+the file handles its events carry: fimbeat must prove that at start, say which capability is
+missing and watch with inotify instead, so that live changes are still reported.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Optional
 
@@ -152,3 +159,44 @@ def test_a_chain_2000_directories_deep_made_live_is_reported_to_its_leaf(workspa
     assert [d for d in docs if "error" in d] == []
     created = {d["file"]["path"] for d in docs if "created" in d["event"]["action"]}
     assert all(str(tree) + ("/" + NAME) * level in created for level in range(1, DEPTH + 1))
+
+
+CAP_DAC_READ_SEARCH = 2
+DROP_DAC_READ_SEARCH = ["--inh-caps", "-dac_read_search", "--bounding-set", "-dac_read_search"]
+
+
+def without_dac_read_search() -> list[str]:
+    """setpriv's command line that runs a program as root without CAP_DAC_READ_SEARCH (or a skip)."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is missing: cannot drop CAP_DAC_READ_SEARCH")
+    wrapper = [setpriv, *DROP_DAC_READ_SEARCH, "--"]
+    status = subprocess.run([*wrapper, "cat", "/proc/self/status"], capture_output=True, text=True, timeout=10)
+    effective = re.search(r"^CapEff:\s*([0-9a-f]+)$", status.stdout, re.M)
+    if status.returncode != 0 or effective is None:
+        pytest.skip(f"setpriv cannot drop capabilities here: {status.stderr.strip()[:200]}")
+    if int(effective.group(1), 16) & (1 << CAP_DAC_READ_SEARCH):
+        pytest.skip("setpriv ran the program with CAP_DAC_READ_SEARCH still effective")
+    return wrapper
+
+
+@pytest.mark.parametrize("backend", ["auto", "fanotify"])
+def test_fanotify_without_cap_dac_read_search_falls_back_to_inotify_and_says_why(workspace, start_agent, backend):
+    if reason := fanotify_reason():
+        pytest.skip(reason)
+    wrapper = without_dac_read_search()
+    root = workspace / "watched"
+    root.mkdir()
+    agent = start_agent(config_for(workspace, root, backend), wrapper=wrapper)
+    wait_for(agent.scan_done, message="the start-up scan", agent=agent)
+    messages = agent.log_messages()
+    fallback = [m for m in messages if "CAP_DAC_READ_SEARCH" in m and "using inotify" in m]
+    assert len(fallback) == 1, agent.describe()
+    assert any(m.startswith("watching 1 path(s) in real time with inotify") for m in messages), agent.describe()
+
+    (root / "live.txt").write_bytes(b"seen live\n")
+    found = wait_for(lambda: document(workspace, str(root / "live.txt"), "created"), timeout=30,
+                     message="the live file's created document", agent=agent)
+    assert found["file"]["hash"]["sha256"] == hashlib.sha256(b"seen live\n").hexdigest()
+    assert agent.stop() == 0, agent.describe()
+    print("fallback message:", fallback[0])

@@ -35,12 +35,14 @@ void ChangeTranslator::beginBatch(std::chrono::steady_clock::time_point now) {
 
 std::optional<std::string> ChangeTranslator::pathOf(const std::optional<FileId>& dir) {
   if (!dir) return std::nullopt;
-  std::optional<std::string> path = resolver_.directory(*dir);
+  auto path = resolver_.directory(*dir);
   if (!path) {
     counters_.unresolved.fetch_add(1, std::memory_order_relaxed);
+    // A directory deleted first has nothing left to report; any other failure hides a change.
+    if (path.error().code() != core::ErrorCode::NotFound && !blind_) blind_ = path.error().message();
     return std::nullopt;
   }
-  if (dir->name.empty() || dir->name == ".") return path;  // an event on the directory itself
+  if (dir->name.empty() || dir->name == ".") return std::move(*path);  // an event on the directory itself
   return join(*path, dir->name);
 }
 
@@ -86,6 +88,15 @@ void ChangeTranslator::emitMove(RawChange::Kind kind, std::string path, bool isD
 }
 
 void ChangeTranslator::translate(const Event& event, const ChangeSink& sink) {
+  translateEvent(event, sink);
+  if (!blind_) return;
+  // The change cannot be named: the realtime watcher rescans so that it is still reported.
+  counters_.blind.fetch_add(1, std::memory_order_relaxed);
+  sink(RawChange{.kind = RawChange::Kind::Unresolved, .detail = std::move(*blind_)});
+  blind_.reset();
+}
+
+void ChangeTranslator::translateEvent(const Event& event, const ChangeSink& sink) {
   counters_.events.fetch_add(1, std::memory_order_relaxed);
   if (event.mask & FAN_Q_OVERFLOW) {
     counters_.overflows.fetch_add(1, std::memory_order_relaxed);

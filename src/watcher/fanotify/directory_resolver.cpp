@@ -113,6 +113,30 @@ core::Status DirectoryResolver::addFilesystem(std::uint64_t fsid, const std::str
   return {};
 }
 
+core::Status DirectoryResolver::proveHandles(std::uint64_t fsid, const std::string& path) const {
+  const auto mount = mounts_.find(fsid);
+  if (mount == mounts_.end()) return core::fail(core::ErrorCode::Internal, "no directory kept for the filesystem of " + path);
+  std::vector<std::uint64_t> storage((sizeof(file_handle) + MAX_HANDLE_SZ + 7) / 8);
+  auto* handle = reinterpret_cast<file_handle*>(storage.data());
+  handle->handle_bytes = MAX_HANDLE_SZ;
+  int mountId = 0;
+  if (::name_to_handle_at(AT_FDCWD, path.c_str(), handle, &mountId, 0) != 0) {
+    return std::unexpected(core::errnoError("name_to_handle_at " + path, errno));
+  }
+  const UniqueFd fd(::open_by_handle_at(mount->second.fd, handle, O_PATH | O_CLOEXEC));
+  if (fd) return {};
+  const int err = errno;
+  if (err == EPERM) {
+    return core::fail(core::ErrorCode::PermissionDenied,
+                      "fanotify reports file handles, and opening them (open_by_handle_at on a handle of " + path +
+                          ": Operation not permitted) needs CAP_DAC_READ_SEARCH, which this process lacks: "
+                          "without it every live change would be lost");
+  }
+  return core::fail(core::ErrorCode::Unavailable,
+                    "open_by_handle_at on a handle of " + path + " failed (" + std::strerror(err) +
+                        "): fanotify's file handles cannot be resolved on this filesystem");
+}
+
 int DirectoryResolver::open(const FileId& id) const {
   const auto mount = mounts_.find(id.fsid);
   if (mount == mounts_.end()) return -1;
@@ -122,21 +146,36 @@ int DirectoryResolver::open(const FileId& id) const {
   return ::open_by_handle_at(mount->second.fd, reinterpret_cast<file_handle*>(aligned.data()), O_PATH | O_CLOEXEC);
 }
 
-std::optional<std::string> DirectoryResolver::directory(const FileId& id) {
+core::Result<std::string> DirectoryResolver::directory(const FileId& id) {
   std::string key = id.key();
   if (const auto hit = byKey_.find(key); hit != byKey_.end()) return hit->second;
   ++lookups_;
+  if (!mounts_.contains(id.fsid)) {
+    ++failures_;
+    return core::fail(core::ErrorCode::Internal, "a file handle of a filesystem that is not marked");
+  }
   const UniqueFd fd(open(id));
   if (!fd) {
-    ++failures_;  // ESTALE: deleted before we got to it
-    return std::nullopt;
+    const int err = errno;
+    ++failures_;
+    if (err == ESTALE || err == ENOENT) return core::fail(core::ErrorCode::NotFound, "directory deleted");
+    if (err == EPERM) {
+      return core::fail(core::ErrorCode::PermissionDenied,
+                        "open_by_handle_at: Operation not permitted (CAP_DAC_READ_SEARCH is needed)");
+    }
+    return std::unexpected(core::errnoError("open_by_handle_at", err));
   }
   std::string path = procPath(fd.get());
   if (path.empty() && errno == ENAMETOOLONG) path = climb(id.fsid, fd.get());
-  // Not reachable from the mount we hold, or unlinked meanwhile: no usable path.
-  if (path.empty() || path.front() != '/' || path.ends_with(kDeletedSuffix)) {
+  if (path.ends_with(kDeletedSuffix)) {
     ++failures_;
-    return std::nullopt;
+    return core::fail(core::ErrorCode::NotFound, "directory deleted");
+  }
+  if (path.empty() || path.front() != '/') {
+    ++failures_;
+    return core::fail(core::ErrorCode::Unavailable,
+                      "the directory is not reachable from the mount fimbeat resolves handles through" +
+                          (path.empty() ? std::string() : " (" + path + ")"));
   }
   insert(std::move(key), path);
   return path;

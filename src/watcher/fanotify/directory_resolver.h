@@ -28,10 +28,15 @@ class DirectoryResolver {
   // statfs's f_type: it tells which handle formats can be read without opening them.
   [[nodiscard]] core::Status addFilesystem(std::uint64_t fsid, const std::string& directory, long fsType);
   bool hasFilesystem(std::uint64_t fsid) const { return mounts_.contains(fsid); }
+  // Proves that handles of the filesystem `fsid` can be opened: a real handle of `path` (on it) is
+  // opened through open_by_handle_at. PermissionDenied names CAP_DAC_READ_SEARCH.
+  [[nodiscard]] core::Status proveHandles(std::uint64_t fsid, const std::string& path) const;
   std::size_t filesystems() const { return mounts_.size(); }
 
-  // The path of the directory `id` names, or nullopt when it is gone or on no known filesystem.
-  std::optional<std::string> directory(const FileId& id);
+  // The path of the directory `id` names. NotFound when it is gone (deleted before the event was
+  // read: nothing there to report); any other error is a blind spot (a handle that cannot be
+  // opened, a path not reachable from the mount held), its message says why.
+  [[nodiscard]] core::Result<std::string> directory(const FileId& id);
 
   // The inode number of the object `id` names (for pairing moves), or nullopt when it is gone.
   std::optional<std::uint64_t> inode(const FileId& id) const;

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "core/result.h"
+
 #include "events/metadata.h"
 #include "watcher/name_cache.h"
 #include "watcher/process/proc_parse.h"
@@ -30,6 +32,10 @@ class ProcessReader {
   // {pid, exited = true}; a zombie yields exited = true with what its status still holds (name,
   // parent, ids); a file that cannot be read leaves its fields empty.
   ProcessSnapshot read(std::int64_t pid) const;
+
+  // Proves that another process's executable can be read (that of `pid`, e.g. 1), as who-data
+  // needs. PermissionDenied names CAP_SYS_PTRACE; nothing to prove when `pid` is this process.
+  [[nodiscard]] core::Status proveReadable(std::int64_t pid) const;
 
  private:
   std::string dir(std::int64_t pid) const;

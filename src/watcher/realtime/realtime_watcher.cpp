@@ -24,6 +24,7 @@ using Steady = std::chrono::steady_clock;
 constexpr std::size_t kInboxCapacity = 512;  // scan observations waiting for the loop
 constexpr std::size_t kTakeBatch = 256;
 constexpr std::chrono::milliseconds kLongestWait{1000};
+constexpr std::chrono::seconds kUnresolvedLogEvery{60};  // one log line at most, with the count since the last
 
 std::string_view parentOf(std::string_view path) {
   const auto slash = path.rfind('/');
@@ -49,6 +50,7 @@ class RealtimeWatcher::Loop {
         observer_(shared_),
         rescans_(watcher.metrics_.counter("watcher.realtime.rescans")),
         lost_(watcher.metrics_.counter("watcher.realtime.overflows_handled")),
+        unresolved_(watcher.metrics_.counter("watcher.realtime.unresolved")),
         observed_(watcher.metrics_.counter("watcher.realtime.changes")),
         paired_(watcher.metrics_.gauge("watcher.realtime.renames_paired")),
         unpaired_(watcher.metrics_.gauge("watcher.realtime.moves_unpaired")),
@@ -74,6 +76,9 @@ class RealtimeWatcher::Loop {
   // `read`: when the kernel events of this pass were read (event.created of what settles now).
   void settle(Settled&& settled, core::TimePoint read);
   void lostEvents();
+  void rescanAll();
+  void unresolvedChange(const std::string& why);
+  void startFailed(const core::Error& error);
   void unwatched(const std::string& path);
   void timers(Steady::time_point now);
   std::optional<events::PathSeen> look(const std::string& path);
@@ -107,6 +112,11 @@ class RealtimeWatcher::Loop {
   std::unique_ptr<ChangeBackend> fallback_;
   core::Counter& rescans_;
   core::Counter& lost_;
+  core::Counter& unresolved_;
+  std::optional<Steady::time_point> nextUnresolvedLog_;
+  std::uint64_t unresolvedUnlogged_ = 0;
+  bool unresolvedPending_ = false;   // a change without a path waits for a full rescan to start
+  bool unresolvedCovered_ = false;   // the running full rescan reports such changes
   core::Counter& observed_;
   core::Gauge& paired_;
   core::Gauge& unpaired_;
@@ -146,6 +156,8 @@ void RealtimeWatcher::Loop::startScan(ScanKind kind) {
     // A path observed live before this scan (then deleted while events were being lost) must not
     // count as seen by it, or its record would survive the sweep.
     push(events::ScanStarted{});
+    unresolvedCovered_ = unresolvedPending_;
+    unresolvedPending_ = false;
   }
   ScanOptions options = w_.options_.scan;
   std::vector<config::ModuleConfig> modules = w_.modules_;
@@ -236,6 +248,8 @@ void RealtimeWatcher::Loop::scanEnded() {
   scanning_ = false;
   touched_.clear();
   health("rescan", core::HealthState::Healthy);
+  if (unresolvedCovered_ && !unresolvedPending_) health("unresolved", core::HealthState::Healthy);
+  unresolvedCovered_ = false;
   if (queuedScan_) {
     const ScanKind next = *queuedScan_;
     queuedScan_.reset();
@@ -298,6 +312,7 @@ void RealtimeWatcher::Loop::settle(Settled&& s, core::TimePoint read) {
     }
     case Settled::Kind::Rescan: return lostEvents();
     case Settled::Kind::Unwatched: return unwatched(s.path);
+    case Settled::Kind::Unresolved: return unresolvedChange(s.oldPath);
   }
 }
 
@@ -310,11 +325,57 @@ void RealtimeWatcher::Loop::lostEvents() {
                                "configured path against the baseline (raise fs.inotify.max_queued_events if "
                                "this repeats)");
   health("rescan", core::HealthState::Degraded, "changes were lost by the kernel: rescanning every path");
+  rescanAll();
+}
+
+void RealtimeWatcher::Loop::rescanAll() {
   if (scanning_) {
     queuedScan_ = ScanKind::Full;
   } else {
     startScan(ScanKind::Full);
   }
+}
+
+// The backend saw a change but cannot say where: a blind spot until every root is rescanned
+// against the baseline, which reports the change. Counted; logged at most once a minute.
+void RealtimeWatcher::Loop::unresolvedChange(const std::string& why) {
+  unresolved_.add();
+  ++unresolvedUnlogged_;
+  const auto now = Steady::now();
+  const std::string message = "a live change could not be resolved to a path (" + why +
+                              "): rescanning every configured path against the baseline to report it";
+  if (!nextUnresolvedLog_ || now >= *nextUnresolvedLog_) {
+    core::logger("watcher").warn("{} ({} such change{} since the last message)", message, unresolvedUnlogged_,
+                                 unresolvedUnlogged_ == 1 ? "" : "s");
+    unresolvedUnlogged_ = 0;
+    nextUnresolvedLog_ = now + kUnresolvedLogEvery;
+  }
+  health("unresolved", core::HealthState::Degraded, message);
+  if (unresolvedPending_ || queuedScan_ == ScanKind::Full) return;  // a rescan to come covers it already
+  unresolvedPending_ = true;
+  rescans_.add();
+  rescanAll();
+}
+
+// The chosen backend cannot start: a fallback (inotify for fanotify) takes over when there is one.
+void RealtimeWatcher::Loop::startFailed(const core::Error& error) {
+  auto& log = core::logger("watcher");
+  if (w_.options_.fallbackOnStartFailure) {
+    if (auto replacement = w_.options_.fallbackOnStartFailure()) {
+      if (auto started = replacement->start(w_.roots_)) {
+        log.warn("the {} backend cannot be used: {}; using {} instead", w_.backend_->name(), error.message(),
+                 replacement->name());
+        fallback_ = std::move(replacement);
+        startBackend(*fallback_);
+        log.info("watching {} path(s) in real time with {}", w_.roots_.size(), fallback_->name());
+        return;
+      }
+    }
+  }
+  log.error("real-time watching is off ({} backend): {}; changes are found by scans only", w_.backend_->name(),
+            error.message());
+  health("backend", core::HealthState::Degraded,
+         fmt::format("real-time watching is off ({}): {}", w_.backend_->name(), error.message()));
 }
 
 void RealtimeWatcher::Loop::unwatched(const std::string& path) {
@@ -363,10 +424,7 @@ Steady::duration RealtimeWatcher::Loop::untilNext(Steady::time_point now) {
 void RealtimeWatcher::Loop::run() {
   auto& log = core::logger("watcher");
   if (auto started = w_.backend_->start(w_.roots_); !started) {
-    log.error("real-time watching is off ({} backend): {}; changes are found by scans only", w_.backend_->name(),
-              started.error().message());
-    health("backend", core::HealthState::Degraded,
-           fmt::format("real-time watching is off ({}): {}", w_.backend_->name(), started.error().message()));
+    startFailed(started.error());
   } else {
     startBackend(*w_.backend_);
     log.info("watching {} path(s) in real time with {}", w_.roots_.size(), w_.backend_->name());
