@@ -13,7 +13,7 @@ BUILD_PACKAGES := g++ cmake ninja-build pkg-config make \
   libfmt-dev libb2-dev libxxhash-dev libmagic-dev libcpp-httplib-dev zlib1g-dev \
   libacl1-dev libselinux1-dev
 # What the tests and the benchmarks need besides: their runner, and the tools fimbeat is compared with.
-TEST_PACKAGES := python3 python3-pytest aide inotify-tools
+TEST_PACKAGES := python3 python3-pytest python3-yaml aide inotify-tools
 
 .PHONY: deps test-deps configure build test unit integration run bench bench-scan bench-latency bench-output clean
 

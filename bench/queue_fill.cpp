@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
     }
     queue.seal(batch);
     auto written = (*store)->write(batch);
-    queue.published(written.has_value());
+    queue.published(written);
     if (!written) {
       std::fprintf(stderr, "%s\n", written.error().message().c_str());
       return 1;

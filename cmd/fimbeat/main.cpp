@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
       case Command::TestOutput: return fim::app::testOutput(*options);
       case Command::ExportTemplate: return fim::app::exportTemplate(*options);
       case Command::ExportIlmPolicy: return fim::app::exportIlmPolicy(*options);
-      case Command::Setup: return fim::app::setupIndexManagement(*options);
+      case Command::ExportDashboard: return fim::app::exportDashboard(*options);
+      case Command::Setup: return fim::app::setup(*options);
       case Command::Run: return fim::app::runAgent(*options);
     }
   } catch (const std::exception& e) {

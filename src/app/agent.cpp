@@ -52,6 +52,8 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   if (auto ready = baseline::prepareDatabase(*agent->store_, database); !ready) return std::unexpected(ready.error());
 
   agent->queue_ = std::make_unique<queue::DurableQueue>(*agent->store_, config.queue.maxSize, metrics, &health);
+  agent->queue_->reserve({config.queue.minFreeBytes, config.queue.minFreePercent,
+                          [database] { return queue::freeSpaceOf(database); }});
   if (auto opened = agent->queue_->open(); !opened) return std::unexpected(opened.error());
   if (agent->queue_->events() > 0) {
     core::logger("agent").info("{} events ({} bytes) from the last run are still queued: delivering them first",
@@ -71,7 +73,8 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   scan.baselineEmpty = agent->baseline_->empty();
   agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan,
                                                watcher::ownDirectories(config), {}, &health);
-  // Changes made while the full queue held the watcher back are verified once there is room.
+  // Changes made while the queue held the watcher back (full, or the disk full) are verified once
+  // there is room.
   agent->queue_->onRoomAgain([source = agent->source_.get()] { source->requestRescan(); });
 
   auto processors = mapper::processors::ProcessorChain::build(config, metrics);
@@ -164,7 +167,7 @@ bool Agent::stop(std::chrono::milliseconds grace) {
     core::logger("agent").error("closing the database failed: {}", done.error().message());
     closed = false;
   }
-  return delivered_ && closed;
+  return closed;
 }
 
 }  // namespace fim::app

@@ -39,8 +39,10 @@ class Agent {
   void start();
   // Stops the watcher, lets the baseline and the delivery drain and flush, forces every stage to
   // stop if that takes longer than `grace`, then closes the output and the database. True when
-  // every event was delivered and every close succeeded.
+  // every close succeeded: events not delivered yet are durable and go out at the next start.
   bool stop(std::chrono::milliseconds grace);
+  // After stop(): the delivery drained the queue (nothing waits for the next start).
+  bool drained() const { return delivered_.load(); }
   // A stage died of an unexpected exception; the caller should stop the agent.
   bool failed() const { return failed_.load(); }
   // After stop(): a stage is stuck in a call that cannot be interrupted (a write to a stdout

@@ -25,6 +25,9 @@ po::options_description globalFlags() {
       ("path.data", po::value<std::string>()->value_name("DIR"), "data directory (default: <path.home>/data)")
       ("path.logs", po::value<std::string>()->value_name("DIR"), "logs directory (default: <path.home>/logs)")
       ("index-management", po::bool_switch(), "setup: install the ILM policy and the index template")
+      ("dashboards", po::bool_switch(), "setup: import the Kibana dashboards")
+      ("id", po::value<std::string>()->value_name("ID"), "export dashboard: the dashboard's id")
+      ("folder", po::value<std::string>()->value_name("DIR"), "export dashboard: write the objects to DIR/<type>/<id>.json")
       ("strict.perms", po::value<bool>()->default_value(true)->implicit_value(true)->value_name("BOOL"),
        "refuse a config file that others can write (default true)");
   return flags;
@@ -51,10 +54,30 @@ core::Result<Command> commandOf(const std::vector<std::string>& words) {
   if (words.size() == 2 && words[0] == "export" && words[1] == "config") return Command::ExportConfig;
   if (words.size() == 2 && words[0] == "export" && words[1] == "template") return Command::ExportTemplate;
   if (words.size() == 2 && words[0] == "export" && words[1] == "ilm-policy") return Command::ExportIlmPolicy;
+  if (words.size() == 2 && words[0] == "export" && words[1] == "dashboard") return Command::ExportDashboard;
   if (words.size() == 1 && words[0] == "setup") return Command::Setup;
   std::string joined;
   for (const auto& w : words) joined += (joined.empty() ? "" : " ") + w;
   return core::fail(core::ErrorCode::InvalidArgument, "unknown command \"" + joined + "\"");
+}
+
+// The flags that belong to one command: setup's and export dashboard's.
+core::Status readCommandFlags(const po::variables_map& vm, CliOptions& options) {
+  options.indexManagement = vm["index-management"].as<bool>();
+  options.dashboards = vm["dashboards"].as<bool>();
+  if ((options.indexManagement || options.dashboards) && options.command != Command::Setup) {
+    return core::fail(core::ErrorCode::InvalidArgument, "--index-management and --dashboards only go with `fimbeat setup`");
+  }
+  if (vm.count("id")) options.dashboardId = vm["id"].as<std::string>();
+  if (vm.count("folder")) options.folder = vm["folder"].as<std::string>();
+  const bool exportDashboard = options.command == Command::ExportDashboard;
+  if ((vm.count("id") || vm.count("folder")) && !exportDashboard) {
+    return core::fail(core::ErrorCode::InvalidArgument, "--id and --folder only go with `fimbeat export dashboard`");
+  }
+  if (exportDashboard && options.dashboardId.empty()) {
+    return core::fail(core::ErrorCode::InvalidArgument, "`fimbeat export dashboard` needs --id ID (the files under kibana/dashboard/ are named by id)");
+  }
+  return {};
 }
 
 }  // namespace
@@ -68,7 +91,9 @@ std::string usage() {
          "  fimbeat export config [flags] print the effective configuration (secrets redacted)\n"
          "  fimbeat export template       print the index template fimbeat installs\n"
          "  fimbeat export ilm-policy     print the ILM policy fimbeat installs\n"
-         "  fimbeat setup --index-management  install the ILM policy and the index template in Elasticsearch\n"
+         "  fimbeat export dashboard --id ID [--folder DIR]  print a dashboard and its objects as setup sends them\n"
+         "  fimbeat setup [--index-management] [--dashboards]  install the ILM policy and the index template in\n"
+         "                                Elasticsearch, the dashboards in Kibana; without flags both\n"
          "  fimbeat version               print the version\n\n"
       << globalFlags();
   return out.str();
@@ -98,10 +123,7 @@ core::Result<CliOptions> parseCommandLine(int argc, const char* const* argv) {
   if (vm.count("-E")) options.load.overrides = vm["-E"].as<std::vector<std::string>>();
   if (vm.count("-d")) options.debugSelectors = splitSelectors(vm["-d"].as<std::vector<std::string>>());
   options.logToStderr = vm["-e"].as<bool>();
-  options.indexManagement = vm["index-management"].as<bool>();
-  if (options.indexManagement && options.command != Command::Setup) {
-    return core::fail(core::ErrorCode::InvalidArgument, "--index-management only goes with `fimbeat setup`");
-  }
+  if (auto status = readCommandFlags(vm, options); !status) return std::unexpected(status.error());
   options.load.strictPerms = vm["strict.perms"].as<bool>();
   if (vm.count("path.home")) options.load.pathHome = vm["path.home"].as<std::string>();
   if (vm.count("path.config")) options.load.pathConfig = vm["path.config"].as<std::string>();

@@ -10,14 +10,17 @@
 
 namespace fim::app {
 
-enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, Setup, Version, Help };
+enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, ExportDashboard, Setup, Version, Help };
 
 struct CliOptions {
   Command command = Command::Run;
   config::LoadOptions load;
   bool logToStderr = false;                // -e
   std::vector<std::string> debugSelectors;  // -d a,b or -d '*'
-  bool indexManagement = false;             // setup --index-management (the only setup fimbeat does)
+  bool indexManagement = false;             // setup --index-management
+  bool dashboards = false;                  // setup --dashboards; `setup` without either does both
+  std::string dashboardId;                  // export dashboard --id
+  std::string folder;                       // export dashboard --folder
 };
 
 // Unknown flags and subcommands are errors whose message is meant to be followed by usage().

@@ -30,14 +30,18 @@ using namespace std::chrono_literals;
 
 constexpr auto kShutdownGrace = 3500ms;  // plus the stuck-stage wait, SIGTERM to exit stays under 5 s
 
+}  // namespace
+
 core::Result<config::Loaded> loadConfig(const CliOptions& options) {
   config::LoadOptions load = options.load;
   if (load.defaultHome.empty()) load.defaultHome = binaryDirectory();
   return config::load(load);
 }
 
+namespace {
+
 // A scan holds a directory's descriptor while subdirectories of it wait to be read, up to one per
-// level of a deep tree (docs/realtime.md): the soft limit on descriptors becomes the hard one.
+// level of a deep tree (docs/baseline.md): the soft limit on descriptors becomes the hard one.
 void raiseDescriptorLimit() {
   rlimit limit {};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
@@ -63,7 +67,7 @@ core::LogOptions logOptions(const CliOptions& options, const config::Config& con
   return log;
 }
 
-// Waits for SIGINT/SIGTERM (blocked in every thread, taken here) or for the agent to fail.
+// Waits for SIGINT, SIGTERM or SIGHUP (blocked in every thread, taken here) or for the agent to fail.
 int waitForSignal(const Agent& agent, const sigset_t& signals) {
   const timespec tick{0, 200'000'000};
   while (!agent.failed()) {
@@ -144,14 +148,12 @@ int exportIlmPolicy(const CliOptions&) {
   return 0;
 }
 
-int setupIndexManagement(const CliOptions& options) {
-  if (!options.indexManagement) {
-    std::cerr << "fimbeat setup: only --index-management is supported (dashboards are not implemented)\n";
+int setupIndexManagement(const config::Config& loaded) {
+  if (loaded.output.kind != config::OutputKind::Elasticsearch) {
+    std::cerr << "Index setup needs output.elasticsearch; the configured output is not Elasticsearch\n";
     return 1;
   }
-  std::optional<config::Loaded> loaded;
-  if (int rc = loadElasticsearchConfig(options, loaded); rc != 0) return rc;
-  auto config = loaded->config;
+  auto config = loaded;
   config.setup.templateEnabled = true;  // explicit request: as beats, setup runs even when disabled for runs
   auto setup = indexSetup(config);
   const auto& es = config.output.elasticsearch;
@@ -213,10 +215,12 @@ int exportConfig(const CliOptions& options) {
 
 int runAgent(const CliOptions& options) {
   // Block the stop signals before any thread starts so that every thread inherits the mask.
+  // SIGHUP stops gracefully too, as in Beats (a closed terminal must not lose the final flush).
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto loaded = loadConfig(options);
@@ -232,6 +236,10 @@ int runAgent(const CliOptions& options) {
   auto& log = core::logger("agent");
   for (const auto& w : loaded->warnings) core::logger("config").warn("{}", w.describe());
   log.info("fimbeat {} starting with config {} (path.data {})", FIMBEAT_VERSION, config.configFile, config.paths.data);
+  if (config.setup.dashboards.enabled && !loadDashboardsAtStart(config, signals)) {
+    core::shutdownLogging();
+    return 1;
+  }
 
   raiseDescriptorLimit();
   core::Metrics metrics;

@@ -1,14 +1,20 @@
 #pragma once
 // The subcommands; each returns the process exit code.
 
+#include <signal.h>
+
 #include <optional>
 #include <string>
 
 #include "app/cli.h"
 #include "config/config.h"
+#include "config/loader.h"
 #include "output/elasticsearch/index_setup.h"
 
 namespace fim::app {
+
+// The configuration a command runs with (-c, -E, --path.*; path.home defaults to the binary's folder).
+[[nodiscard]] core::Result<config::Loaded> loadConfig(const CliOptions& options);
 
 int runAgent(const CliOptions& options);
 int testConfig(const CliOptions& options);
@@ -17,7 +23,18 @@ int printVersion();
 int testOutput(const CliOptions& options);               // fimbeat test output
 int exportTemplate(const CliOptions& options);           // fimbeat export template
 int exportIlmPolicy(const CliOptions& options);          // fimbeat export ilm-policy
-int setupIndexManagement(const CliOptions& options);     // fimbeat setup --index-management
+int setup(const CliOptions& options);                    // fimbeat setup [--index-management] [--dashboards]
+int exportDashboard(const CliOptions& options);          // fimbeat export dashboard --id ID [--folder DIR]
+
+// Installs the ILM policy and the index template through output.elasticsearch; the exit code.
+int setupIndexManagement(const config::Config& config);
+// Imports setup.dashboards.directory into setup.kibana (kibana_commands.cpp); the exit code.
+int setupDashboards(const config::Config& config);
+// setup.dashboards.enabled: the import at `fimbeat run`'s start, logged; a stop signal (blocked,
+// in `signals`) ends the wait for Kibana. False when the agent must not start.
+bool loadDashboardsAtStart(const config::Config& config, const sigset_t& signals);
+// The data view's index pattern: setup.dashboards.index, else <data_stream.type>-<dataset>-*.
+std::string dataViewTitle(const config::Config& config);
 
 // Where documents go: output.elasticsearch.index when set, else the data stream's name.
 std::string writeTarget(const config::Config& config);

@@ -163,7 +163,7 @@ core::Status Baseline::flush() {
   if (pending_.empty()) return {};
   if (queue_) queue_->seal(pending_);
   auto ok = store_.write(pending_);
-  if (queue_) queue_->published(ok.has_value());
+  if (queue_) queue_->published(ok);
   pending_.clear();
   pendingKeys_.clear();
   return ok;

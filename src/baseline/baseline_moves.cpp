@@ -31,7 +31,7 @@ core::Status Baseline::writeWithEvents(core::WriteBatch& batch, std::vector<even
     queue_->seal(batch);
   }
   auto ok = store_.write(batch);
-  if (queue_) queue_->published(ok.has_value());
+  if (queue_) queue_->published(ok);
   if (!ok) events.resize(first);
   return ok;
 }

@@ -8,6 +8,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_manager.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -43,9 +44,16 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   options.max_open_files = 64;       // keep the agent's descriptor use small
-  options.keep_log_file_num = 2;
   options.max_background_jobs = 1;
-  options.info_log_level = rocksdb::WARN_LEVEL;  // its LOG keeps warnings and errors, not option dumps
+  auto logger = std::make_shared<RocksDbLogger>();  // warnings and errors to fimbeat's log, no LOG file
+  options.info_log = logger;
+  options.info_log_level = rocksdb::WARN_LEVEL;
+  // No preallocation: the database takes only the space it fills, so queue.min_free can act
+  // before the disk is full, and a nearly full disk does not refuse the open.
+  options.allow_fallocate = false;
+  options.manifest_preallocation_size = 64 << 10;
+  // With a file manager RocksDB recovers by itself from a write that failed on a full disk.
+  options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default(), logger));
   options.writable_file_max_buffer_size = 256 << 10;
   options.write_buffer_size = 4 << 20;
   rocksdb::ColumnFamilyOptions family;
@@ -79,6 +87,13 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
                                       status));
   }
   store->db_.reset(db);
+  store->logger_ = std::move(logger);
+  if (const auto dropped = store->logger_->droppedWalBytes(); dropped > 0) {
+    core::logger("database").warn(
+        "the write-ahead log was damaged (a crash or a failing disk): RocksDB dropped {} bytes of it while "
+        "recovering; the changes they held are reported again by this start's scan",
+        dropped);
+  }
   return store;
 }
 
@@ -107,6 +122,11 @@ RocksDbStore::~RocksDbStore() { release(); }
 
 rocksdb::ColumnFamilyHandle* RocksDbStore::handle(core::Family family) const {
   return handles_[static_cast<std::size_t>(family)];
+}
+
+core::Status RocksDbStore::resume() {
+  if (auto status = db_->Resume(); !status.ok()) return std::unexpected(storeError("resuming the database", status));
+  return {};
 }
 
 core::Result<std::optional<std::string>> RocksDbStore::get(core::Family family, std::string_view key) {

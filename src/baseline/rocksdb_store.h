@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "baseline/rocksdb_logger.h"
 #include "core/kv_store.h"
 
 namespace rocksdb {
@@ -31,6 +32,8 @@ class RocksDbStore final : public core::KvStore {
                                       const std::function<bool(std::string_view, std::string_view)>& visit) override;
   [[nodiscard]] core::Result<std::optional<std::string>> lastKey(core::Family family) override;
   std::uint64_t approximateCount(core::Family family) override;
+  // RocksDB stops taking writes after one failed (a full disk); this clears that once there is room.
+  [[nodiscard]] core::Status resume() override;
 
   // The clean stop: memtables written to table files (the next start replays no log), then the
   // database closed. Nothing may be called after it.
@@ -41,6 +44,7 @@ class RocksDbStore final : public core::KvStore {
   rocksdb::ColumnFamilyHandle* handle(core::Family family) const;
   void release();
 
+  std::shared_ptr<RocksDbLogger> logger_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // index = core::Family, then "default" last
 };

@@ -2,9 +2,11 @@
 // Config: the validated, typed settings of every stage. Immutable once loaded.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "config/kibana_config.h"
 #include "config/node.h"
 #include "config/output_config.h"
 #include "config/processors_config.h"
@@ -77,6 +79,10 @@ struct CloudMetadataConfig {
 // queue.*: the durable event queue in the RocksDB database under path.data.
 struct QueueConfig {
   std::uint64_t maxSize = 1ull << 30;  // queue.max_size: when reached, the watcher pauses
+  // queue.min_free: below this much free space on path.data's file system the watcher pauses.
+  // A size, a percentage of the file system, or (the default) the smaller of 64 MiB and 5 %.
+  std::optional<std::uint64_t> minFreeBytes = 64ull << 20;
+  std::optional<double> minFreePercent = 5.0;
 };
 
 // The data stream events go to: <type>-<dataset>-<namespace>, also written into each document.
@@ -87,12 +93,15 @@ struct DataStreamConfig {
   std::string name() const { return type + "-" + dataset + "-" + ns; }
 };
 
-// setup.*: the index management fimbeat does on connect and with `fimbeat setup --index-management`.
+// setup.*: the index management fimbeat does on connect and with `fimbeat setup --index-management`,
+// and the Kibana dashboards of `fimbeat setup --dashboards`.
 struct SetupConfig {
   bool templateEnabled = true;    // setup.template.enabled
   bool templateOverwrite = false;  // setup.template.overwrite
   bool ilmEnabled = true;          // setup.ilm.enabled
   std::string ilmPolicyName = "fimbeat";  // setup.ilm.policy_name
+  KibanaConfig kibana;             // setup.kibana.*
+  DashboardsConfig dashboards;     // setup.dashboards.*
 };
 
 struct Config {

@@ -11,6 +11,12 @@ void decodeModuleSection(MapReader& top, std::string_view beatName, std::vector<
 void decodeModule(const Node& node, const std::string& path, Diagnostics& diagnostics, std::vector<ModuleConfig>& out);
 void decodeOutputs(MapReader& top, const PathsConfig& paths, OutputConfig& out);
 void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out);
+// setup.kibana and setup.dashboards; credentials missing from setup.kibana come from `output`.
+void decodeKibanaSetup(MapReader& setup, const Config& config, SetupConfig& out);
+// "" when host is a valid [scheme://][user@]host[:port][/path], else what is wrong with it.
+std::string hostProblem(const std::string& host);
+// <parent>.ssl: the TLS options of an HTTP client (output.elasticsearch.ssl, setup.kibana.ssl).
+void decodeSsl(MapReader& parent, Diagnostics& diagnostics, ElasticsearchSslConfig& out);
 // Where add_host_metadata / add_cloud_metadata write their options; null in a module's list,
 // where they are validated but not read (host and cloud metadata are the same for every event).
 struct MetadataTargets {

@@ -1,6 +1,7 @@
 // Top-level beats settings: path.*, logging.*, data_stream, processors and the sections not acted on yet.
 
 #include <algorithm>
+#include <string>
 
 #include "config/decode.h"
 
@@ -55,6 +56,30 @@ void decodeQueue(MapReader& top, QueueConfig& out) {
   if (out.maxSize < 1024 * 1024) {
     reader.diagnostics().error(reader.take("max_size")->origin, "queue.max_size", "must be at least 1MiB");
   }
+  if (const Node* minFree = reader.take("min_free"); minFree && minFree->isScalar()) {
+    const std::string& text = minFree->scalar;
+    if (!text.empty() && text.back() == '%') {
+      double percent = -1;
+      try {
+        percent = std::stod(text.substr(0, text.size() - 1));
+      } catch (const std::exception&) {
+      }
+      if (percent < 0 || percent > 50) {
+        reader.diagnostics().error(minFree->origin, "queue.min_free", "\"" + text + "\" must be a percentage from 0% to 50%");
+      } else {
+        out.minFreeBytes.reset();
+        out.minFreePercent = percent;
+      }
+    } else if (auto bytes = parseSize(text); bytes) {
+      out.minFreeBytes = *bytes;
+      out.minFreePercent.reset();
+    } else {
+      reader.diagnostics().error(minFree->origin, "queue.min_free",
+                                 "\"" + text + "\" must be a size (\"64MiB\") or a percentage of the file system (\"5%\")");
+    }
+  } else if (minFree) {
+    reader.diagnostics().error(minFree->origin, "queue.min_free", "must be a size or a percentage, got " + minFree->kindName());
+  }
   reader.notImplemented("mem", "fimbeat's queue is always on disk (RocksDB under path.data); size it with queue.max_size");
   reader.notImplemented("disk", "fimbeat's queue is always on disk (RocksDB under path.data); size it with queue.max_size");
   reader.finish();
@@ -70,8 +95,8 @@ void decodeDataStream(MapReader& top, DataStreamConfig& out) {
   reader.finish();
 }
 
-// setup.*: index management is acted on; dashboards and Kibana are not.
-void decodeSetup(MapReader& top, SetupConfig& out) {
+// setup.*: index management, and Kibana's dashboards (decode_kibana.cpp).
+void decodeSetup(MapReader& top, const Config& config, SetupConfig& out) {
   MapReader reader(top.take("setup"), "setup", top.diagnostics());
   MapReader templ(reader.take("template"), "setup.template", top.diagnostics());
   templ.boolean("enabled", out.templateEnabled);
@@ -91,8 +116,7 @@ void decodeSetup(MapReader& top, SetupConfig& out) {
   ilm.notImplemented("check_exists", "fimbeat always checks");
   ilm.notImplemented("overwrite", "an existing policy is always updated");
   ilm.finish();
-  reader.notImplemented("dashboards", "dashboards are not implemented");
-  reader.notImplemented("kibana", "Kibana setup is not implemented");
+  decodeKibanaSetup(reader, config, out);
   reader.finish();
 }
 
@@ -142,7 +166,7 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) 
   top.string("name", config.name);  // agent.name; the host name when unset
   top.strings("tags", config.tags);
   decodeDataStream(top, config.dataStream);
-  decodeSetup(top, config.setup);
+  decodeSetup(top, config, config.setup);
   decodeQueue(top, config.queue);
   if (const Node* processors = top.take("processors")) {
     decodeProcessors(*processors, "processors", diagnostics, config.processors,

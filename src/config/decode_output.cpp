@@ -49,6 +49,8 @@ void decodeConsole(const Node& node, Diagnostics& diagnostics, ConsoleOutputConf
   reader.finish();
 }
 
+}  // namespace
+
 // A host as beats accepts it: [scheme://][user@]host[:port][/path]; scheme http or https.
 std::string hostProblem(const std::string& host) {
   if (host.empty()) return "must not be empty";
@@ -86,7 +88,7 @@ std::string hostProblem(const std::string& host) {
 }
 
 void decodeSsl(MapReader& parent, Diagnostics& diagnostics, ElasticsearchSslConfig& out) {
-  MapReader reader(parent.take("ssl"), "output.elasticsearch.ssl", diagnostics);
+  MapReader reader(parent.take("ssl"), parent.keyPath("ssl"), diagnostics);
   if (reader.has("enabled")) {
     bool enabled = true;
     reader.boolean("enabled", enabled);
@@ -124,6 +126,8 @@ void decodeSsl(MapReader& parent, Diagnostics& diagnostics, ElasticsearchSslConf
   }
   reader.finish();
 }
+
+namespace {
 
 void decodeNonIndexablePolicy(MapReader& parent, Diagnostics& diagnostics, ElasticsearchOutputConfig& out) {
   const Node* node = parent.take("non_indexable_policy");

@@ -27,7 +27,9 @@ std::string absolute(const std::string& path) {
 core::Result<Node> parseYaml(const std::string& text, const std::string& sourceName) {
   try {
     YAML::Node yaml = YAML::Load(text);
-    Node root = Node::fromYaml(yaml, sourceName);
+    auto parsed = Node::fromYaml(yaml, sourceName);
+    if (!parsed) return std::unexpected(parsed.error());
+    Node root = std::move(*parsed);
     if (root.isNull()) return Node::map(Origin{sourceName, 1});
     if (!root.isMap()) {
       return core::failf(core::ErrorCode::Parse, "{}: the config must be a map of settings, got {}",
@@ -77,7 +79,9 @@ Node parseOverrideValue(const std::string& text, const Origin& origin) {
   }
   Node value;
   try {
-    value = Node::fromYaml(YAML::Load(masked), origin.source);
+    auto parsed = Node::fromYaml(YAML::Load(masked), origin.source);
+    if (!parsed) return Node::scalarValue(text, origin);  // aliases beyond the cap: the text as it is
+    value = std::move(*parsed);
   } catch (const YAML::Exception&) {
     return Node::scalarValue(text, origin);
   }
@@ -209,6 +213,11 @@ core::Result<Loaded> load(const LoadOptions& options) {
   }
   if (options.strictPerms) {
     if (auto ok = checkOwnershipAndPermissions(file); !ok) return std::unexpected(ok.error());
+  }
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) {
+    return core::failf(core::ErrorCode::InvalidArgument, "{} is a directory, not a config file (give the file with -c FILE)",
+                       file);
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) {

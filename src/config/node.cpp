@@ -44,7 +44,31 @@ Node Node::scalarValue(std::string value, Origin origin) {
   return node;
 }
 
-Node Node::fromYaml(const YAML::Node& yaml, const std::string& source) {
+namespace {
+
+// A YAML alias repeats what its anchor holds, so ten lines of aliases of aliases can expand to
+// billions of values ("billion laughs"). The expanded tree is capped, like go-yaml caps Beats'.
+constexpr std::size_t kMaxValues = 100'000;
+
+struct TooManyValues {};
+
+}  // namespace
+
+core::Result<Node> Node::fromYaml(const YAML::Node& yaml, const std::string& source) {
+  std::size_t budget = kMaxValues;
+  try {
+    return fromYaml(yaml, source, budget);
+  } catch (const TooManyValues&) {
+    return core::failf(core::ErrorCode::Parse,
+                       "{}: the configuration expands to more than {} values through YAML aliases (an alias "
+                       "repeats its anchor's whole content); refused",
+                       source, kMaxValues);
+  }
+}
+
+Node Node::fromYaml(const YAML::Node& yaml, const std::string& source, std::size_t& budget) {
+  if (budget == 0) throw TooManyValues{};
+  --budget;
   Node node;
   node.origin = Origin{source, lineOf(yaml)};
   switch (yaml.Type()) {
@@ -59,12 +83,12 @@ Node Node::fromYaml(const YAML::Node& yaml, const std::string& source) {
       break;
     case YAML::NodeType::Sequence:
       node.kind = Kind::Sequence;
-      for (const auto& item : yaml) node.items.push_back(fromYaml(item, source));
+      for (const auto& item : yaml) node.items.push_back(fromYaml(item, source, budget));
       break;
     case YAML::NodeType::Map:
       node.kind = Kind::Map;
       for (const auto& kv : yaml) {
-        Node value = fromYaml(kv.second, source);
+        Node value = fromYaml(kv.second, source, budget);
         Origin keyOrigin{source, lineOf(kv.first)};
         if (value.isNull() || value.origin.line == 0) value.origin = keyOrigin;  // an empty value has no mark of its own
         node.mergeEntry(kv.first.Scalar(), std::move(value), keyOrigin);

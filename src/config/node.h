@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.h"
+
 namespace YAML { class Node; }
 
 namespace fim::config {
@@ -29,7 +31,8 @@ struct Node {
   std::vector<Entry> entries;  // Map, in file order
   Origin origin;
 
-  static Node fromYaml(const YAML::Node& yaml, const std::string& source);
+  // Fails when aliases expand the tree beyond 100,000 values.
+  static core::Result<Node> fromYaml(const YAML::Node& yaml, const std::string& source);
   static Node map(Origin origin);
   static Node scalarValue(std::string value, Origin origin);
 
@@ -49,6 +52,9 @@ struct Node {
 
   YAML::Node toYaml() const;
   std::string kindName() const;
+
+ private:
+  static Node fromYaml(const YAML::Node& yaml, const std::string& source, std::size_t& budget);
 };
 
 struct Entry {

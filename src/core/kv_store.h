@@ -74,6 +74,8 @@ class KvStore {
   [[nodiscard]] virtual Result<std::optional<std::string>> lastKey(Family family) = 0;
   // About how many keys the family holds (cheap; for progress estimates only).
   virtual std::uint64_t approximateCount(Family family) = 0;
+  // After a write failed (a full disk): asks the store to take writes again. Fails while it cannot.
+  [[nodiscard]] virtual Status resume() { return {}; }
   // The clean stop: whatever the store keeps in memory is made durable. Nothing is called after it.
   [[nodiscard]] virtual Status close() = 0;
 };

@@ -33,12 +33,12 @@ Delivery::Delivery(const config::Config& config, queue::DurableQueue& queue, con
       enricher_(enricher),
       reader_(queue, metrics, outputBatchSize(config)),
       builder_(config, metrics, processors),
-      latency_(metrics.histogram("pipeline.live_latency_us")),
       worker_(output, metrics, retryPolicy(config), [&queue](std::uint64_t sequence) {
         if (auto acked = queue.acknowledge(sequence); !acked) {
           core::logger("queue").error("removing delivered events from the queue failed: {}", acked.error().message());
         }
-      }, health) {}
+      }, health),
+      latency_(metrics.histogram("pipeline.live_latency_us")) {}
 
 bool Delivery::deliver(std::vector<events::FileEvent>& batch, std::stop_token stop) {
   const std::uint64_t last = batch.back().sequence;  // acknowledged even if a processor drops it

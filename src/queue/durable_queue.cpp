@@ -61,6 +61,7 @@ DurableQueue::DurableQueue(KvStore& store, std::uint64_t maxBytes, core::Metrics
       eventsGauge_(metrics.gauge("queue.events")),
       bytesGauge_(metrics.gauge("queue.bytes")),
       backpressure_(metrics.counter("queue.backpressure")),
+      diskFull_(metrics.counter("queue.disk_full")),
       corrupt_(metrics.counter("queue.corrupt")) {}
 
 Status DurableQueue::open() {
@@ -111,7 +112,7 @@ void DurableQueue::seal(WriteBatch& batch) {
   batch.put(Family::Meta, kAppendedEventsKey, std::to_string(appendedEvents_ + pendingEvents_));
 }
 
-void DurableQueue::published(bool written) {
+void DurableQueue::published(const Status& written) {
   {
     std::lock_guard lock(mutex_);
     if (written) {
@@ -121,6 +122,7 @@ void DurableQueue::published(bool written) {
       lastPublished_ = next_ - 1;
     } else {
       pendingNext_ = next_;  // the entries were never stored: their sequences are free again
+      storeFailure_ = written.error().message();
     }
     pendingBytes_ = pendingEvents_ = 0;
     updateGauges();
@@ -128,19 +130,68 @@ void DurableQueue::published(bool written) {
   changed_.notify_all();
 }
 
+std::pair<std::string, std::string> DurableQueue::blocked() {
+  if (appendedBytes_ - ackedBytes_ >= maxBytes_) {
+    return {"max_size", fmt::format("the queue holds {} bytes, queue.max_size is {}: pausing until the output "
+                                    "catches up",
+                                    appendedBytes_ - ackedBytes_, maxBytes_)};
+  }
+  if (reserve_.probe) {
+    auto space = reserve_.probe();
+    if (!space) return {"min_free", space.error().message() + ": pausing"};
+    const std::uint64_t need = reserve_.required(space->total);
+    if (space->available < need) {
+      return {"min_free", fmt::format("path.data has {} bytes free, queue.min_free keeps {}: pausing until there "
+                                      "is room (what changes meanwhile is found by a rescan)",
+                                      space->available, need)};
+    }
+  }
+  if (!storeFailure_.empty()) {
+    return {"write_failed", "the database refuses writes (" + storeFailure_ +
+                                "): pausing until it takes them again (what changes meanwhile is found by a rescan)"};
+  }
+  return {};
+}
+
+void DurableQueue::retryStore(std::unique_lock<std::mutex>& lock) {
+  if (storeFailure_.empty()) return;
+  if (reserve_.probe) {
+    auto space = reserve_.probe();
+    if (!space || space->available < reserve_.required(space->total)) return;
+  }
+  lock.unlock();
+  auto resumed = store_.resume();
+  lock.lock();
+  if (resumed) storeFailure_.clear();  // else it is still recovering: the first failure stays the reason
+}
+
 bool DurableQueue::waitForSpace(std::stop_token stop) {
   std::unique_lock lock(mutex_);
-  if (appendedBytes_ - ackedBytes_ < maxBytes_) return true;
-  backpressure_.add();
-  const std::string why = fmt::format("the queue holds {} bytes, queue.max_size is {}: watching paused until the "
-                                      "output catches up",
-                                      appendedBytes_ - ackedBytes_, maxBytes_);
+  retryStore(lock);
+  auto [condition, why] = blocked();
+  if (condition.empty()) return true;
+  if (health_) health_->set(core::Health::kQueue, condition, core::HealthState::Degraded, why);
   logger("queue").warn("{}", why);
-  if (health_) health_->set(core::Health::kQueue, "max_size", core::HealthState::Degraded, why);
-  const bool ok = changed_.wait(lock, stop, [&] { return appendedBytes_ - ackedBytes_ < maxBytes_; });
-  if (health_) health_->clear(core::Health::kQueue, "max_size");
-  if (!ok) return false;
-  logger("queue").info("the queue has room again ({} bytes): resuming", appendedBytes_ - ackedBytes_);
+  (condition == "max_size" ? backpressure_ : diskFull_).add();
+  while (!condition.empty()) {
+    // Acknowledgements wake a full queue at once; the disk is looked at again every second.
+    changed_.wait_for(lock, stop, std::chrono::seconds(1),
+                      [&] { return condition == "max_size" && appendedBytes_ - ackedBytes_ < maxBytes_; });
+    if (stop.stop_requested()) break;
+    retryStore(lock);
+    auto [now, nowWhy] = blocked();
+    if (now != condition) {
+      if (health_) health_->clear(core::Health::kQueue, condition);
+      if (!now.empty()) {
+        logger("queue").warn("{}", nowWhy);
+        if (health_) health_->set(core::Health::kQueue, now, core::HealthState::Degraded, nowWhy);
+      }
+      condition = now;
+    }
+  }
+  if (health_ && !condition.empty()) health_->clear(core::Health::kQueue, condition);
+  if (stop.stop_requested()) return false;
+  logger("queue").info("room again (the queue holds {} bytes): resuming", appendedBytes_ - ackedBytes_);
   lock.unlock();
   if (onRoomAgain_) onRoomAgain_();
   return true;

@@ -20,6 +20,7 @@
 #include "core/kv_store.h"
 #include "core/metrics.h"
 #include "core/result.h"
+#include "queue/free_space.h"
 #include "queue/producer.h"
 
 namespace fim::queue {
@@ -34,18 +35,23 @@ class DurableQueue final : public Producer {
 
   // Reads where the queue stands: what is stored and not yet acknowledged is delivered again.
   [[nodiscard]] core::Status open();
+  // Below this much free space the producer waits as when the queue is full (queue.min_free).
+  void reserve(SpaceReserve reserve) { reserve_ = std::move(reserve); }
 
   // --- Producer (one thread) ---
   // Adds the event to `batch` and sets event.sequence. Readers see it once the batch is written.
   void append(core::WriteBatch& batch, events::FileEvent& event) override;
   // Adds the queue's own counters to `batch`; call once, after the last append, before writing it.
   void seal(core::WriteBatch& batch) override;
-  // The sealed batch was written (true) or not (false: its entries never existed).
-  void published(bool written) override;
-  // Blocks while the queue holds max_size bytes or more (backpressure, logged and counted).
-  // False when stop was requested first.
+  // The sealed batch was written, or not: its entries never existed. A failed write pauses the
+  // producer until the store takes writes again.
+  void published(const core::Status& written) override;
+  // Blocks while the queue holds max_size bytes or more, while path.data's file system has less
+  // than the reserve free, or while the store refuses writes: logged, counted and DEGRADED in
+  // health, and checked again every second. False when stop was requested first.
   bool waitForSpace(std::stop_token stop) override;
-  // Called (on the producer's thread) when the producer resumes after waiting for space.
+  // Called (on the producer's thread) when the producer resumes after waiting: what was changed
+  // meanwhile is found by a rescan.
   void onRoomAgain(std::function<void()> callback) { onRoomAgain_ = std::move(callback); }
   // No more appends: a reader returns 0 from read() once it has read everything.
   void closeProducer() override;
@@ -65,9 +71,16 @@ class DurableQueue final : public Producer {
 
  private:
   void updateGauges();
+  // Why the producer must wait now (empty: it need not), as {health condition, message}.
+  // Probes the disk; called with mutex_ held.
+  std::pair<std::string, std::string> blocked();
+  // The store refused a write: once the disk has room again, asks it to resume.
+  void retryStore(std::unique_lock<std::mutex>& lock);
 
   core::KvStore& store_;
   const std::uint64_t maxBytes_;
+  SpaceReserve reserve_;
+  std::string storeFailure_;  // the last write's error while the store refuses writes
   core::Health* health_;
   std::function<void()> onRoomAgain_;
   mutable std::mutex mutex_;
@@ -85,6 +98,7 @@ class DurableQueue final : public Producer {
   core::Gauge& eventsGauge_;
   core::Gauge& bytesGauge_;
   core::Counter& backpressure_;
+  core::Counter& diskFull_;
   core::Counter& corrupt_;
 };
 

@@ -17,9 +17,10 @@ class Producer {
   virtual void append(core::WriteBatch& batch, events::FileEvent& event) = 0;
   // Adds the queue's own counters to `batch`; call once, after the last append, before writing it.
   virtual void seal(core::WriteBatch& batch) = 0;
-  // The sealed batch was written (true) or not (false: its entries never existed).
-  virtual void published(bool written) = 0;
-  // Blocks while the queue is full (backpressure, logged and counted). False when stopped first.
+  // The sealed batch was written, or not (its entries never existed; the store's error says why).
+  virtual void published(const core::Status& written) = 0;
+  // Blocks while the queue is full, the disk is nearly full or the store refuses writes
+  // (backpressure, logged and counted). False when stopped first.
   virtual bool waitForSpace(std::stop_token stop) = 0;
   // No more appends: readers end once they have read everything.
   virtual void closeProducer() = 0;

@@ -88,3 +88,26 @@ TEST_CASE("usage lists the subcommands and the global flags") {
     CHECK(text.find(part) != std::string::npos);
   }
 }
+
+TEST_CASE("setup takes --index-management and --dashboards, export dashboard takes --id and --folder") {
+  auto both = parse({"setup"});
+  REQUIRE(both.has_value());
+  CHECK((both->command == Command::Setup));
+  CHECK_FALSE(both->indexManagement);
+  CHECK_FALSE(both->dashboards);
+  auto dashboards = parse({"setup", "--dashboards"});
+  REQUIRE(dashboards.has_value());
+  CHECK(dashboards->dashboards);
+  CHECK_FALSE(dashboards->indexManagement);
+  auto exported = parse({"export", "dashboard", "--id", "fimbeat-host-timeline", "--folder", "/tmp/out"});
+  REQUIRE(exported.has_value());
+  CHECK((exported->command == Command::ExportDashboard));
+  CHECK(exported->dashboardId == "fimbeat-host-timeline");
+  CHECK(exported->folder == "/tmp/out");
+}
+
+TEST_CASE("command flags outside their command, and export dashboard without --id, are errors") {
+  CHECK(parse({"run", "--dashboards"}).error().message().find("only go with `fimbeat setup`") != std::string::npos);
+  CHECK(parse({"setup", "--id", "x"}).error().message().find("only go with `fimbeat export dashboard`") != std::string::npos);
+  CHECK(parse({"export", "dashboard"}).error().message().find("needs --id ID") != std::string::npos);
+}

@@ -86,6 +86,13 @@ TEST_CASE("every validation message names the key path and the line") {
       {"a map where a list belongs", "fimbeat.modules:\n- module: file_integrity\n  paths: {a: b}\n" + kFileOutput,
        "fimbeat.modules.0.paths: expected a list of values, got a map"},
       {"a section that is a value", kModuleHead + "output: file\n", "test.yml:4: output: expected a map of options"},
+      {"min_free neither a size nor a percentage", kModuleHead + kFileOutput + "queue.min_free: plenty\n",
+       "test.yml:5: queue.min_free: \"plenty\" must be a size (\"64MiB\") or a percentage of the file system (\"5%\")"},
+      {"min_free percentage out of range", kModuleHead + kFileOutput + "queue.min_free: 80%\n",
+       "test.yml:5: queue.min_free: \"80%\" must be a percentage from 0% to 50%"},
+      {"an alias bomb", kModuleHead + kFileOutput + "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+       "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n",
+       "test.yml: the configuration expands to more than 100000 values through YAML aliases"},
   };
   for (const auto& c : cases) {
     const std::string name = c.name;
@@ -94,6 +101,21 @@ TEST_CASE("every validation message names the key path and the line") {
     CAPTURE(errors);
     CHECK(errors.find(c.expected) != std::string::npos);
   }
+}
+
+TEST_CASE("queue.min_free: the smaller of 64 MiB and 5 % by default, else a size or a percentage") {
+  auto defaults = loadYaml(kModuleHead + kFileOutput);
+  REQUIRE(defaults);
+  CHECK(defaults->config.queue.minFreeBytes == std::optional<std::uint64_t>(64ull << 20));
+  CHECK(defaults->config.queue.minFreePercent == std::optional<double>(5.0));
+  auto bytes = loadYaml(kModuleHead + kFileOutput + "queue.min_free: 1GiB\n");
+  REQUIRE(bytes);
+  CHECK(bytes->config.queue.minFreeBytes == std::optional<std::uint64_t>(1ull << 30));
+  CHECK_FALSE(bytes->config.queue.minFreePercent.has_value());
+  auto percent = loadYaml(kModuleHead + kFileOutput + "queue.min_free: 2.5%\n");
+  REQUIRE(percent);
+  CHECK_FALSE(percent->config.queue.minFreeBytes.has_value());
+  CHECK(percent->config.queue.minFreePercent == std::optional<double>(2.5));
 }
 
 TEST_CASE("all problems are reported at once, each on its own line") {
@@ -109,13 +131,13 @@ TEST_CASE("all problems are reported at once, each on its own line") {
 
 TEST_CASE("options not implemented yet are accepted with one warning each") {
   auto loaded = loadYaml(kModuleHead + "  backend: kprobes\n  file_parsers: [file_elf]\n" + kFileOutput +
-                         "setup.template.settings:\n  index.number_of_shards: 1\nsetup.kibana: ~\n"
+                         "setup.template.settings:\n  index.number_of_shards: 1\nseccomp: ~\n"
                          "http.enabled: true\nprocessors:\n- add_docker_metadata: ~\n");
   REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));
   const std::string warnings = warningsOf(*loaded);
   CAPTURE(warnings);
   for (const char* key : {"fimbeat.modules.0.backend", "fimbeat.modules.0.file_parsers",
-                          "setup.template.settings.index.number_of_shards", "setup.kibana", "http.enabled",
+                          "setup.template.settings.index.number_of_shards", "seccomp", "http.enabled",
                           "processors.0.add_docker_metadata"}) {
     CAPTURE(key);
     CHECK(std::count_if(loaded->warnings.begin(), loaded->warnings.end(),

@@ -1,8 +1,11 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <functional>
 #include <thread>
 
 #include "queue/durable_queue.h"
+#include "core/health.h"
 #include "queue/event_codec.h"
 #include "support/memory_store.h"
 #include "support/queue_events.h"
@@ -49,7 +52,7 @@ TEST_CASE("durable queue: entries are read in order once written, and acknowledg
   CHECK(readAll(queue).empty());  // not written yet
   queue.seal(batch);
   REQUIRE(store.write(batch).has_value());
-  queue.published(true);
+  queue.published({});
   appendAll(queue, store, {"/b", "/c"});
 
   auto events = readAll(queue, 2);
@@ -160,6 +163,70 @@ TEST_CASE("durable queue: the producer waits while the queue is full, until an a
   CHECK(roomAgain.load() == 1);  // the watcher is asked to verify what it may have missed
   CHECK(queue.waitForSpace({}));
   CHECK(roomAgain.load() == 1);  // no wait, no callback
+}
+
+namespace {
+
+// Calls waitForSpace on a thread of its own; done once it returned.
+struct WaitingProducer {
+  explicit WaitingProducer(queue::DurableQueue& queue) : thread([&] { resumed = queue.waitForSpace({}); done = true; }) {}
+  std::atomic<bool> resumed{false}, done{false};
+  std::jthread thread;
+};
+
+bool eventually(const std::function<bool()>& predicate) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!predicate() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  return predicate();
+}
+
+}  // namespace
+
+TEST_CASE("durable queue: below queue.min_free the producer waits, DEGRADED, and resumes with a rescan once there is room") {
+  testing::MemoryStore store;
+  core::Metrics metrics;
+  core::Health health;
+  queue::DurableQueue queue(store, 1 << 20, metrics, &health);
+  REQUIRE(queue.open().has_value());
+  std::atomic<std::uint64_t> available{100};
+  queue.reserve({10, 5.0, [&]() -> core::Result<queue::FreeSpace> { return queue::FreeSpace{available.load(), 1000}; }});
+  CHECK(queue.waitForSpace({}));  // 100 free; the reserve is the smaller of 10 bytes and 5 % (50)
+
+  available = 9;
+  std::atomic<int> roomAgain{0};
+  queue.onRoomAgain([&] { ++roomAgain; });
+  WaitingProducer producer(queue);
+  REQUIRE(eventually([&] { return metrics.counter("queue.disk_full").value() == 1; }));
+  const auto unit = health.unit(core::Health::kQueue);
+  CHECK((unit.state == core::HealthState::Degraded));
+  CHECK(unit.message.find("queue.min_free keeps 10") != std::string::npos);
+  CHECK_FALSE(producer.done.load());
+  available = 11;
+  REQUIRE(eventually([&] { return producer.done.load(); }));
+  CHECK(producer.resumed.load());
+  CHECK(roomAgain.load() == 1);
+  CHECK((health.unit(core::Health::kQueue).state == core::HealthState::Healthy));
+}
+
+TEST_CASE("durable queue: a write the store refused pauses the producer until the store takes writes again") {
+  testing::MemoryStore store;
+  core::Metrics metrics;
+  core::Health health;
+  queue::DurableQueue queue(store, 1 << 20, metrics, &health);
+  REQUIRE(queue.open().has_value());
+  store.failWrites = true;
+  CHECK_FALSE(testing::appendCreated(queue, store, {"/refused"}));
+  std::atomic<int> roomAgain{0};
+  queue.onRoomAgain([&] { ++roomAgain; });
+  WaitingProducer producer(queue);
+  REQUIRE(eventually([&] { return metrics.counter("queue.disk_full").value() == 1; }));
+  CHECK(health.unit(core::Health::kQueue).message.find("injected write failure") != std::string::npos);
+  CHECK_FALSE(producer.done.load());
+  store.failWrites = false;  // resume() now succeeds
+  REQUIRE(eventually([&] { return producer.done.load(); }));
+  CHECK(producer.resumed.load());
+  CHECK(roomAgain.load() == 1);  // what changed while writes failed is found by a rescan
+  CHECK(testing::appendCreated(queue, store, {"/taken"}));
 }
 
 TEST_CASE("durable queue: drained once the producer closed and everything was read, corrupt entries are skipped") {

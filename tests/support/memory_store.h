@@ -1,6 +1,7 @@
 #pragma once
 // MemoryStore: an in-memory KvStore for tests, with an optional failure switch.
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,11 @@ class MemoryStore final : public core::KvStore {
       }
     }
     ++writes;
+    return {};
+  }
+
+  core::Status resume() override {
+    if (failWrites) return core::fail(core::ErrorCode::Io, "injected write failure", true);
     return {};
   }
 
@@ -100,7 +106,8 @@ class MemoryStore final : public core::KvStore {
     return data_[family].size();
   }
 
-  bool failWrites = false;
+  // Writes (and resume(), as RocksDB's after a failed write) fail while set.
+  std::atomic<bool> failWrites{false};
   int writes = 0;
 
  private:

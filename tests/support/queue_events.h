@@ -26,7 +26,7 @@ inline bool appendCreated(queue::DurableQueue& queue, core::KvStore& store, cons
   }
   queue.seal(batch);
   const auto written = store.write(batch);
-  queue.published(written.has_value());
+  queue.published(written);
   return written.has_value();
 }
 

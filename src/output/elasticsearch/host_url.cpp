@@ -6,8 +6,10 @@ namespace fim::output::es {
 
 std::string HostUrl::base() const { return scheme + "://" + host + ":" + std::to_string(port) + path; }
 
-core::Result<HostUrl> parseHostUrl(const std::string& text, const std::string& protocol, const std::string& pathPrefix) {
+core::Result<HostUrl> parseHostUrl(const std::string& text, const std::string& protocol, const std::string& pathPrefix,
+                                   int defaultPort) {
   HostUrl url;
+  url.port = defaultPort;
   url.scheme = protocol.empty() ? "http" : protocol;
   std::string rest = text;
   if (const auto scheme = rest.find("://"); scheme != std::string::npos) {

@@ -19,8 +19,8 @@ struct HostUrl {
 };
 
 // "es:9200", "https://es", "http://user:pw@[::1]:9201/prefix"; a host without scheme takes `protocol`
-// (default http), a host without path takes `pathPrefix`, a missing port is 9200.
+// (default http), a host without path takes `pathPrefix`, a missing port is defaultPort (Kibana: 5601).
 [[nodiscard]] core::Result<HostUrl> parseHostUrl(const std::string& text, const std::string& protocol,
-                                                 const std::string& pathPrefix);
+                                                 const std::string& pathPrefix, int defaultPort = 9200);
 
 }  // namespace fim::output::es

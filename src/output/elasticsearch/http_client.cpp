@@ -87,8 +87,12 @@ CURLcode onSslContext(CURL*, void* sslCtx, void* fingerprint) {
 
 std::string apiKeyHeader(const std::string& apiKey) { return "Authorization: ApiKey " + core::base64(apiKey); }
 
-HttpClient::HttpClient(HostUrl url, const config::ElasticsearchOutputConfig& options)
-    : url_(std::move(url)), options_(options) {
+HttpClientOptions httpClientOptions(const config::ElasticsearchOutputConfig& output) {
+  return HttpClientOptions{output.username, output.password, output.apiKey, output.headers, output.timeout,
+                           output.idleConnectionTimeout, output.proxyUrl, output.proxyDisable, output.ssl};
+}
+
+HttpClient::HttpClient(HostUrl url, HttpClientOptions options) : url_(std::move(url)), options_(std::move(options)) {
   std::call_once(curlInit, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   caBundle_ = readCaBundle(options_.ssl.certificateAuthorities);
   if (!options_.apiKey.empty()) authorization_ = apiKeyHeader(options_.apiKey);
@@ -178,6 +182,7 @@ core::Result<HttpResponse> HttpClient::send(const HttpRequest& request, std::sto
   if (request.gzip) headers = curl_slist_append(headers, "Content-Encoding: gzip");
   if (!authorization_.empty()) headers = curl_slist_append(headers, authorization_.c_str());
   for (const auto& [name, value] : options_.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
+  for (const auto& [name, value] : request.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   char errorBuffer[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errorBuffer);

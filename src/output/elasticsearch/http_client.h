@@ -1,6 +1,7 @@
 #pragma once
-// HttpClient: one libcurl easy handle kept alive for one Elasticsearch host (keep-alive
-// connection reuse, TCP keepalive), with the output's TLS, auth, proxy and header settings.
+// HttpClient: one libcurl easy handle kept alive for one host (keep-alive connection reuse, TCP
+// keepalive), with TLS, auth, proxy and header settings. fimbeat's one HTTP client: the
+// Elasticsearch output and the Kibana setup both use it.
 
 #include <chrono>
 #include <map>
@@ -26,14 +27,32 @@ struct HttpRequest {
   std::string body;
   std::string contentType = "application/json";
   bool gzip = false;           // body already gzip-compressed: send Content-Encoding: gzip
+  std::map<std::string, std::string> headers;  // besides the client's own (e.g. kbn-xsrf)
 };
+
+// The connection settings of an HttpClient (output.elasticsearch.*, setup.kibana.*).
+struct HttpClientOptions {
+  std::string username;
+  std::string password;  // secret
+  std::string apiKey;    // secret, "id:key"
+  std::map<std::string, std::string> headers;
+  std::chrono::nanoseconds timeout = std::chrono::seconds(90);
+  std::chrono::nanoseconds idleConnectionTimeout = std::chrono::seconds(3);
+  std::string proxyUrl;
+  bool proxyDisable = false;
+  config::ElasticsearchSslConfig ssl;
+};
+
+HttpClientOptions httpClientOptions(const config::ElasticsearchOutputConfig& output);
 
 // `Authorization: ApiKey <base64(id:key)>` for api_key "id:key".
 std::string apiKeyHeader(const std::string& apiKey);
 
 class HttpClient {
  public:
-  HttpClient(HostUrl url, const config::ElasticsearchOutputConfig& options);
+  HttpClient(HostUrl url, HttpClientOptions options);
+  HttpClient(HostUrl url, const config::ElasticsearchOutputConfig& output)
+      : HttpClient(std::move(url), httpClientOptions(output)) {}
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -51,7 +70,7 @@ class HttpClient {
   void configure();
 
   HostUrl url_;
-  const config::ElasticsearchOutputConfig& options_;
+  const HttpClientOptions options_;
   std::string caBundle_;  // every configured CA as one PEM blob
   std::string authorization_;
   void* curl_ = nullptr;
