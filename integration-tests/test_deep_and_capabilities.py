@@ -114,6 +114,7 @@ def test_a_file_2000_directories_deep_is_scanned_then_settled_unchanged_then_upd
     found = wait_for(lambda: document(workspace, leaf, "initial_scan"), timeout=60, interval=POLL,
                      message="the leaf's initial_scan document", agent=first)
     assert found["file"]["hash"]["sha256"] == hashlib.sha256(b"deep\n").hexdigest()
+    print(f"deepest path reported at start: {DEPTH} levels, {len(leaf.encode())} bytes")
     assert first.stop() == 0, first.describe()
     docs = read_events(workspace / "events")
     assert [d for d in docs if "error" in d] == []
@@ -151,6 +152,7 @@ def test_a_chain_2000_directories_deep_made_live_is_reported_to_its_leaf(workspa
     found = wait_for(lambda: document(workspace, leaf, "created"), timeout=120, interval=POLL,
                      message="the live leaf's created document", agent=agent)
     assert found["file"]["hash"]["sha256"] == hashlib.sha256(b"made live\n").hexdigest()
+    print(f"deepest path reported live ({backend}): {DEPTH} levels, {len(leaf.encode())} bytes")
     deepest = wait_for(lambda: document(workspace, deep_path(tree), "created"), timeout=60, interval=POLL,
                        message="the deepest directory's created document", agent=agent)
     assert deepest["file"]["type"] == "dir"
