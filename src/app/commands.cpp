@@ -1,9 +1,12 @@
 #include "app/commands.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -40,6 +43,18 @@ core::Result<config::Loaded> loadConfig(const CliOptions& options) {
 }
 
 namespace {
+
+// A scan holds a directory's descriptor while subdirectories of it wait to be read, up to one per
+// level of a deep tree (docs/baseline.md): the soft limit on descriptors becomes the hard one.
+void raiseDescriptorLimit() {
+  rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const auto soft = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    core::logger("agent").warn("cannot raise the open file limit from {}: {}", soft, std::strerror(errno));
+  }
+}
 
 core::LogOptions logOptions(const CliOptions& options, const config::Config& config) {
   core::LogOptions log;
@@ -272,6 +287,7 @@ int runAgent(const CliOptions& options) {
     return 1;
   }
 
+  raiseDescriptorLimit();
   core::Metrics metrics;
   core::Health health;
   core::SystemClock clock;
