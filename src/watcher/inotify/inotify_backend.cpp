@@ -251,7 +251,10 @@ void InotifyBackend::handle(const ::inotify_event& event, const ChangeSink& sink
   if (!pairsMove) settleDirectoryMove(sink);
   if (event.mask & IN_CREATE) {
     sink(rawChange(RawChange::Kind::Created, path, isDir));
-    if (isDir && recursive) addTree(path, dir.root, &sink);
+    // A directory the walk of its parent already watched was listed after its watch was placed:
+    // its contents are reported and its changes come as events. Walking it again for each level
+    // of a chain made faster than fimbeat reads would cost the square of the chain's depth.
+    if (isDir && recursive && !dirs_.contains(path)) addTree(path, dir.root, &sink);
   } else if (event.mask & IN_MOVED_TO) {
     sink(rawChange(RawChange::Kind::MovedTo, path, isDir, event.cookie));
     if (pairsMove) {
