@@ -205,9 +205,12 @@ int enroll(const CliOptions& options) {
   transport.setAgentVersion(agentVersionFor(transport, config.fleet, options.enrollmentToken));
   const auto body = fleet::enrollBody(e, fleet::localMetadataJson(e.agentId, transport.agentVersion(), ""));
   auto wait = std::min<std::chrono::nanoseconds>(config.fleet.backoffInit, 5s);
+  const auto requestTimeout = config.fleet.timeout > 0s ? std::min<std::chrono::nanoseconds>(60s, config.fleet.timeout)
+                                                        : std::chrono::nanoseconds(60s);
   for (int attempt = 1; attempt <= kEnrollAttempts; ++attempt) {
-    auto response = transport.send("POST", "/api/fleet/agents/enroll", body, options.enrollmentToken, 60s);
+    auto response = transport.send("POST", "/api/fleet/agents/enroll", body, options.enrollmentToken, requestTimeout);
     std::string problem;
+    std::chrono::nanoseconds retryAfter{};  // a proxy's Retry-After, up to fleet.backoff.max
     if (!response) {
       problem = response.error().message();
     } else if (response->status == 200) {
@@ -242,6 +245,7 @@ int enroll(const CliOptions& options) {
       return 1;
     } else if (response->status == 429 || response->status == 408 || response->status >= 500) {
       problem = fmt::format("HTTP {} {}", response->status, response->errorName);
+      if (response->retryAfter) retryAfter = std::min<std::chrono::nanoseconds>(*response->retryAfter, config.fleet.backoffMax);
     } else {
       std::cerr << "Fleet Server refused the enrollment: HTTP " << response->status << " " << response->errorName
                 << ": " << response->message << "\n";
@@ -253,9 +257,10 @@ int enroll(const CliOptions& options) {
                 << "same agent id: run the same command again\n";
       return 1;
     }
+    const auto pause = std::max(wait, retryAfter);
     std::cerr << "enrollment attempt " << attempt << " failed (" << problem << "); retrying in "
-              << std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() << " ms\n";
-    std::this_thread::sleep_for(wait);
+              << std::chrono::duration_cast<std::chrono::milliseconds>(pause).count() << " ms\n";
+    std::this_thread::sleep_for(pause);
     wait = std::min<std::chrono::nanoseconds>(wait * 2, config.fleet.backoffMax);
   }
   return 1;
