@@ -22,6 +22,7 @@
 #include "core/logging.h"
 #include "core/time_format.h"
 #include "enricher/agent_id.h"
+#include "enricher/enricher.h"
 #include "management/fleet/fleet_client.h"
 #include "management/keystore.h"
 #include "management/fleet/fleet_messages.h"
@@ -350,6 +351,23 @@ std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_
   core::Metrics metrics;
   core::Health health;
   core::SystemClock clock;
+  // The monitoring endpoint and the metrics lines (http.*, logging.metrics.* of the local file), as
+  // when standalone; what the policy runs is counted in the same metrics.
+  auto metadata = enricher::collectMetadata(config, clock, FIMBEAT_VERSION);
+  if (!metadata) {
+    log.critical("cannot start: {}", metadata.error().message());
+    std::cerr << "cannot start: " << metadata.error().message() << "\n";
+    return 1;
+  }
+  config::Config shown = config;  // the policy, not the local file, brings modules and output
+  shown.output.kind = config::OutputKind::Elasticsearch;
+  shown.modules.clear();
+  auto monitoring = startMonitoring(shown, *metadata, metrics, health);
+  if (!monitoring) {
+    log.critical("cannot start: {}", monitoring.error().message());
+    std::cerr << "cannot start: " << monitoring.error().message() << "\n";
+    return 1;
+  }
   config::LoadOptions load = options.load;
   if (load.defaultHome.empty()) load.defaultHome = binaryDirectory();
   load.configFile = config.configFile;
@@ -383,7 +401,8 @@ std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_
   checkins.request_stop();
   checkins.join();
   const bool clean = managed.stop(3500ms);
-  core::logger("agent").info("fimbeat stopped; metrics: {}", metrics.toJson());
+  (*monitoring)->stop();  // "Total metrics", once every stage has stopped
+  core::logger("agent").info("fimbeat stopped");
   if (managed.stuck()) {
     core::shutdownLogging();
     std::_Exit(1);
