@@ -200,7 +200,7 @@ void decodeFleet(MapReader& top, FleetConfig& out) {
   }
   if (out.timeout != Duration::zero() && out.timeout <= out.pollTimeout) {
     top.diagnostics().error(reader.node() ? reader.node()->origin : Origin{}, "fleet.timeout",
-                            "fleet.timeout must be longer than fleet.checkin.poll_timeout (a checkin may wait that long for news)");
+                            "must be longer than fleet.checkin.poll_timeout (a checkin may wait that long for news)");
   }
   reader.finish();
 }
