@@ -14,15 +14,12 @@ const std::vector<std::string> kLogLevels{"debug", "info", "warning", "warn", "e
 const std::vector<std::pair<std::string, std::string>> kPendingSections{
     {"http", "the monitoring endpoint is not implemented yet"},
     {"monitoring", "self-monitoring is not implemented"},
-    {"fields", "custom fields arrive with the ECS mapper"},
-    {"fields_under_root", "custom fields arrive with the ECS mapper"},
     {"max_procs", "fimbeat sizes its worker pools itself"},
     {"seccomp", "no seccomp filter is installed"},
     {"instrumentation", "APM instrumentation is not implemented"},
     {"keystore", "the secrets keystore is not implemented"},
     {"features", "no feature flags exist"},
     {"timestamp", "timestamps always have millisecond precision"},
-    {"cloud", "Elastic Cloud ids are not implemented"},
     {"xpack", "X-Pack monitoring is not implemented"},
     {"migration", "no migration settings exist"},
 };
@@ -158,7 +155,8 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) 
   decodeModuleSection(top, "auditbeat", config.modules);
   if (config.modules.empty() && !diagnostics.hasErrors()) {
     diagnostics.error(Origin{config.configFile, 0}, "fimbeat.modules",
-                      "no module is configured: add `fimbeat.modules: [{module: file_integrity, paths: [/etc]}]`");
+                      "no file_integrity module is configured (other Auditbeat modules are skipped, disabled ones "
+                      "ignored): add `fimbeat.modules: [{module: file_integrity, paths: [/etc]}]`");
   }
   decodePaths(top);
   decodeLogging(top, config.paths, config.logging);
@@ -172,6 +170,8 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) 
     decodeProcessors(*processors, "processors", diagnostics, config.processors,
                      MetadataTargets{&config.hostMetadata, &config.cloudMetadata});
   }
+  decodeCustomFields(top, config.processors);
+  top.take("cloud");  // applied to output.elasticsearch and setup.kibana before decoding (cloud_id.cpp)
   for (const auto& [key, why] : kPendingSections) top.notImplemented(key, why);
   top.finish();
 }

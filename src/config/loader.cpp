@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/cloud_id.h"
 #include "config/decode.h"
 
 namespace fim::config {
@@ -196,6 +197,7 @@ core::Result<Loaded> loadText(const std::string& yaml, const std::string& source
   config.configFile = sourceName;
   config.paths = resolvePaths(root, options, diagnostics);
   expandTree(root, options.environment, diagnostics);
+  if (!diagnostics.hasErrors()) applyCloudSettings(root, diagnostics);
   if (!diagnostics.hasErrors()) decodeTopLevel(root, config, diagnostics);
   if (diagnostics.hasErrors()) {
     return core::fail(core::ErrorCode::InvalidArgument, diagnostics.errorReport());
@@ -206,11 +208,10 @@ core::Result<Loaded> loadText(const std::string& yaml, const std::string& source
 
 core::Result<Loaded> load(const LoadOptions& options) {
   LoadOptions resolved = options;
-  std::string file = options.configFile;
-  if (file.empty()) {
-    const std::string home = absolute(options.pathHome.value_or(options.defaultHome));
-    file = options.pathConfig.value_or(home) + "/fimbeat.yml";
-  }
+  // As Beats: -c is relative to path.config, which defaults to path.home (the binary's directory).
+  const std::string home = absolute(options.pathHome.value_or(options.defaultHome));
+  std::string file = options.configFile.empty() ? std::string("fimbeat.yml") : options.configFile;
+  if (!fs::path(file).is_absolute()) file = (fs::path(options.pathConfig.value_or(home)) / file).string();
   if (options.strictPerms) {
     if (auto ok = checkOwnershipAndPermissions(file); !ok) return std::unexpected(ok.error());
   }
