@@ -1,36 +1,137 @@
 #include "app/cli.h"
 
+#include <algorithm>
+#include <map>
 #include <sstream>
 
-#include <boost/program_options.hpp>
+#include <fmt/format.h>
 
 namespace fim::app {
 namespace {
 
-namespace po = boost::program_options;
+// Beats parse their command line with cobra/pflag after rewriting every "-name" longer than two
+// characters into "--name" (libbeat/cmd/root.go), and register Go's one-letter flags with the
+// letter as both name and shorthand. So `-c`, `--c`, `-path.home`, `--path.home`,
+// `-strict.perms=false` all work, names are matched exactly (no abbreviations), and a boolean
+// takes its value only after '='. This table is that flag set.
+enum class Kind { Bool, String, Strings };
+enum class Scope { Global, Run, Setup, ExportDashboard };
 
-po::options_description globalFlags() {
-  po::options_description flags("Global flags");
-  flags.add_options()
-      ("help,h", "show this help")
-      ("config,c", po::value<std::string>()->value_name("FILE"),
-       "configuration file (default: fimbeat.yml in path.config)")
-      (",e", po::bool_switch(), "log to stderr instead of files")
-      (",d", po::value<std::vector<std::string>>()->composing()->value_name("SELECTORS"),
-       "debug logging for these components, comma-separated; '*' for all")
-      (",E", po::value<std::vector<std::string>>()->composing()->value_name("key=value"),
-       "override a configuration setting (repeatable)")
-      ("path.home", po::value<std::string>()->value_name("DIR"), "home directory (default: the binary's directory)")
-      ("path.config", po::value<std::string>()->value_name("DIR"), "configuration directory (default: path.home)")
-      ("path.data", po::value<std::string>()->value_name("DIR"), "data directory (default: <path.home>/data)")
-      ("path.logs", po::value<std::string>()->value_name("DIR"), "logs directory (default: <path.home>/logs)")
-      ("index-management", po::bool_switch(), "setup: install the ILM policy and the index template")
-      ("dashboards", po::bool_switch(), "setup: import the Kibana dashboards")
-      ("id", po::value<std::string>()->value_name("ID"), "export dashboard: the dashboard's id")
-      ("folder", po::value<std::string>()->value_name("DIR"), "export dashboard: write the objects to DIR/<type>/<id>.json")
-      ("strict.perms", po::value<bool>()->default_value(true)->implicit_value(true)->value_name("BOOL"),
-       "refuse a config file that others can write (default true)");
-  return flags;
+struct Flag {
+  std::string_view name;
+  char shorthand;
+  Kind kind;
+  Scope scope;
+  std::string_view valueName;
+  std::string_view help;
+};
+
+constexpr Flag kFlags[] = {
+    {"help", 'h', Kind::Bool, Scope::Global, "", "show this help"},
+    {"c", 'c', Kind::Strings, Scope::Global, "FILE", "configuration file, relative to path.config (default fimbeat.yml)"},
+    {"config", 0, Kind::Strings, Scope::Global, "FILE", "same as -c"},
+    {"e", 'e', Kind::Bool, Scope::Global, "", "log to stderr and not to files"},
+    {"v", 'v', Kind::Bool, Scope::Global, "", "log at least at info level"},
+    {"d", 'd', Kind::Strings, Scope::Global, "SELECTORS", "debug logging for these components, comma-separated; '*' for all"},
+    {"E", 'E', Kind::Strings, Scope::Global, "key=value", "override a configuration setting (repeatable)"},
+    {"path.home", 0, Kind::String, Scope::Global, "DIR", "home directory (default: the binary's directory)"},
+    {"path.config", 0, Kind::String, Scope::Global, "DIR", "configuration directory (default: path.home)"},
+    {"path.data", 0, Kind::String, Scope::Global, "DIR", "data directory (default: <path.home>/data)"},
+    {"path.logs", 0, Kind::String, Scope::Global, "DIR", "logs directory (default: <path.home>/logs)"},
+    {"strict.perms", 0, Kind::Bool, Scope::Global, "", "refuse a config file that others can write (default true)"},
+    {"index-management", 0, Kind::Bool, Scope::Setup, "", "setup: install the ILM policy and the index template"},
+    {"dashboards", 0, Kind::Bool, Scope::Setup, "", "setup: import the Kibana dashboards"},
+    {"id", 0, Kind::String, Scope::ExportDashboard, "ID", "export dashboard: the dashboard's id"},
+    {"folder", 0, Kind::String, Scope::ExportDashboard, "DIR", "export dashboard: write the objects to DIR/<type>/<id>.json"},
+};
+
+// Flags other beats (or Go's runtime) document that fimbeat has no use for: refused with the reason.
+const std::map<std::string, std::string, std::less<>> kRefused{
+    {"once", "fimbeat watches continuously; for a one-time check of the paths run it and stop it after the scan"},
+    {"N", "publishing cannot be disabled; use output.console or output.file to see events without Elasticsearch"},
+    {"httpprof", "Go's profiler does not exist in fimbeat"},
+    {"cpuprofile", "Go's profiler does not exist in fimbeat"},
+    {"memprofile", "Go's profiler does not exist in fimbeat"},
+    {"pipelines", "ingest pipelines are Filebeat's; fimbeat's documents need none"},
+    {"machine-learning", "machine learning jobs are not shipped by fimbeat"},
+    {"system.hostfs", "Metricbeat's flag; fimbeat reads the host's own /proc and /etc"},
+};
+
+const Flag* findFlag(std::string_view name) {
+  for (const auto& flag : kFlags) {
+    if (flag.name == name) return &flag;
+  }
+  return nullptr;
+}
+
+const Flag* findShorthand(char letter) {
+  for (const auto& flag : kFlags) {
+    if (flag.shorthand == letter) return &flag;
+  }
+  return nullptr;
+}
+
+// Go's strconv.ParseBool.
+std::optional<bool> parseGoBool(std::string_view text) {
+  for (std::string_view yes : {"1", "t", "T", "TRUE", "true", "True"}) {
+    if (text == yes) return true;
+  }
+  for (std::string_view no : {"0", "f", "F", "FALSE", "false", "False"}) {
+    if (text == no) return false;
+  }
+  return std::nullopt;
+}
+
+struct Parsed {
+  std::map<std::string_view, std::vector<std::string>> values;  // by the flag's name, in order
+  std::vector<std::string> words;                               // the command
+};
+
+core::Result<Parsed> scan(int argc, const char* const* argv) {
+  Parsed parsed;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      for (++i; i < argc; ++i) parsed.words.emplace_back(argv[i]);
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      parsed.words.push_back(arg);
+      continue;
+    }
+    const bool shorthand = arg.size() == 2;
+    std::string name = shorthand ? arg.substr(1) : arg.substr(arg[1] == '-' ? 2 : 1);
+    std::optional<std::string> inlineValue;
+    if (const auto eq = name.find('='); !shorthand && eq != std::string::npos) {
+      inlineValue = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    const std::string shown = shorthand ? arg : "--" + name;
+    const Flag* flag = shorthand ? findShorthand(name[0]) : findFlag(name);
+    if (!flag) {
+      if (auto refused = kRefused.find(name); refused != kRefused.end()) {
+        return core::failf(core::ErrorCode::InvalidArgument, "flag {} is not supported: {}", shown, refused->second);
+      }
+      return core::failf(core::ErrorCode::InvalidArgument, "unknown flag: {}", shown);
+    }
+    std::string value;
+    if (flag->kind == Kind::Bool) {
+      const auto boolean = parseGoBool(inlineValue.value_or("true"));
+      if (!boolean) {
+        return core::failf(core::ErrorCode::InvalidArgument, "invalid argument \"{}\" for {}: expected true or false",
+                           *inlineValue, shown);
+      }
+      value = *boolean ? "true" : "false";
+    } else if (inlineValue) {
+      value = *inlineValue;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return core::failf(core::ErrorCode::InvalidArgument, "flag needs an argument: {}", shown);
+    }
+    parsed.values[flag->name].push_back(std::move(value));
+  }
+  return parsed;
 }
 
 std::vector<std::string> splitSelectors(const std::vector<std::string>& values) {
@@ -61,21 +162,61 @@ core::Result<Command> commandOf(const std::vector<std::string>& words) {
   return core::fail(core::ErrorCode::InvalidArgument, "unknown command \"" + joined + "\"");
 }
 
-// The flags that belong to one command: setup's and export dashboard's.
-core::Status readCommandFlags(const po::variables_map& vm, CliOptions& options) {
-  options.indexManagement = vm["index-management"].as<bool>();
-  options.dashboards = vm["dashboards"].as<bool>();
-  if ((options.indexManagement || options.dashboards) && options.command != Command::Setup) {
-    return core::fail(core::ErrorCode::InvalidArgument, "--index-management and --dashboards only go with `fimbeat setup`");
+// A flag given to a command it does not belong to.
+core::Status checkScopes(const Parsed& parsed, Command command) {
+  for (const auto& [name, values] : parsed.values) {
+    const Flag* flag = findFlag(name);
+    if (flag->scope == Scope::Setup && command != Command::Setup) {
+      return core::failf(core::ErrorCode::InvalidArgument, "--{} only goes with `fimbeat setup`", name);
+    }
+    if (flag->scope == Scope::ExportDashboard && command != Command::ExportDashboard) {
+      return core::failf(core::ErrorCode::InvalidArgument, "--{} only goes with `fimbeat export dashboard`", name);
+    }
   }
-  if (vm.count("id")) options.dashboardId = vm["id"].as<std::string>();
-  if (vm.count("folder")) options.folder = vm["folder"].as<std::string>();
-  const bool exportDashboard = options.command == Command::ExportDashboard;
-  if ((vm.count("id") || vm.count("folder")) && !exportDashboard) {
-    return core::fail(core::ErrorCode::InvalidArgument, "--id and --folder only go with `fimbeat export dashboard`");
+  return {};
+}
+
+const std::vector<std::string>* valuesOf(const Parsed& parsed, std::string_view name) {
+  auto it = parsed.values.find(name);
+  return it == parsed.values.end() ? nullptr : &it->second;
+}
+
+bool boolOf(const Parsed& parsed, std::string_view name, bool fallback) {
+  const auto* values = valuesOf(parsed, name);
+  return values ? values->back() == "true" : fallback;  // the last one wins, as in Go
+}
+
+std::optional<std::string> stringOf(const Parsed& parsed, std::string_view name) {
+  const auto* values = valuesOf(parsed, name);
+  return values ? std::optional(values->back()) : std::nullopt;
+}
+
+core::Status readOptions(const Parsed& parsed, CliOptions& options) {
+  std::vector<std::string> files;
+  for (const char* name : {"c", "config"}) {
+    if (const auto* values = valuesOf(parsed, name)) files.insert(files.end(), values->begin(), values->end());
   }
-  if (exportDashboard && options.dashboardId.empty()) {
-    return core::fail(core::ErrorCode::InvalidArgument, "`fimbeat export dashboard` needs --id ID (the files under kibana/dashboard/ are named by id)");
+  if (files.size() > 1) {
+    return core::fail(core::ErrorCode::InvalidArgument,
+                      "-c is given more than once: fimbeat reads one config file (Beats would merge them); merge them into one");
+  }
+  if (!files.empty()) options.load.configFile = files.front();
+  if (const auto* values = valuesOf(parsed, "E")) options.load.overrides = *values;
+  if (const auto* values = valuesOf(parsed, "d")) options.debugSelectors = splitSelectors(*values);
+  options.logToStderr = boolOf(parsed, "e", false);
+  options.verbose = boolOf(parsed, "v", false);
+  options.load.strictPerms = boolOf(parsed, "strict.perms", true);
+  options.load.pathHome = stringOf(parsed, "path.home");
+  options.load.pathConfig = stringOf(parsed, "path.config");
+  options.load.pathData = stringOf(parsed, "path.data");
+  options.load.pathLogs = stringOf(parsed, "path.logs");
+  options.indexManagement = boolOf(parsed, "index-management", false);
+  options.dashboards = boolOf(parsed, "dashboards", false);
+  options.dashboardId = stringOf(parsed, "id").value_or("");
+  options.folder = stringOf(parsed, "folder").value_or("");
+  if (options.command == Command::ExportDashboard && options.dashboardId.empty()) {
+    return core::fail(core::ErrorCode::InvalidArgument,
+                      "`fimbeat export dashboard` needs --id ID (the files under kibana/dashboard/ are named by id)");
   }
   return {};
 }
@@ -95,40 +236,29 @@ std::string usage() {
          "  fimbeat setup [--index-management] [--dashboards]  install the ILM policy and the index template in\n"
          "                                Elasticsearch, the dashboards in Kibana; without flags both\n"
          "  fimbeat version               print the version\n\n"
-      << globalFlags();
+         "Flags (as in Beats: -name and --name are the same flag, booleans take a value only as -name=false):\n";
+  for (const auto& flag : kFlags) {
+    std::string left = flag.shorthand ? fmt::format("-{}, --{}", flag.shorthand, flag.name) : fmt::format("    --{}", flag.name);
+    if (flag.name.size() == 1) left = fmt::format("-{}", flag.name);
+    if (!flag.valueName.empty()) left.append(" ").append(flag.valueName);
+    out << fmt::format("  {:<28} {}\n", left, flag.help);
+  }
   return out.str();
 }
 
 core::Result<CliOptions> parseCommandLine(int argc, const char* const* argv) {
-  po::options_description all = globalFlags();
-  all.add_options()("command", po::value<std::vector<std::string>>()->composing(), "");
-  po::positional_options_description positional;
-  positional.add("command", -1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return core::fail(core::ErrorCode::InvalidArgument, e.what());
-  }
+  auto parsed = scan(argc, argv);
+  if (!parsed) return std::unexpected(parsed.error());
   CliOptions options;
-  if (vm.count("help")) {
+  if (boolOf(*parsed, "help", false)) {
     options.command = Command::Help;
     return options;
   }
-  auto command = commandOf(vm.count("command") ? vm["command"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  auto command = commandOf(parsed->words);
   if (!command) return std::unexpected(command.error());
   options.command = *command;
-  if (vm.count("config")) options.load.configFile = vm["config"].as<std::string>();
-  if (vm.count("-E")) options.load.overrides = vm["-E"].as<std::vector<std::string>>();
-  if (vm.count("-d")) options.debugSelectors = splitSelectors(vm["-d"].as<std::vector<std::string>>());
-  options.logToStderr = vm["-e"].as<bool>();
-  if (auto status = readCommandFlags(vm, options); !status) return std::unexpected(status.error());
-  options.load.strictPerms = vm["strict.perms"].as<bool>();
-  if (vm.count("path.home")) options.load.pathHome = vm["path.home"].as<std::string>();
-  if (vm.count("path.config")) options.load.pathConfig = vm["path.config"].as<std::string>();
-  if (vm.count("path.data")) options.load.pathData = vm["path.data"].as<std::string>();
-  if (vm.count("path.logs")) options.load.pathLogs = vm["path.logs"].as<std::string>();
+  if (auto status = checkScopes(*parsed, options.command); !status) return std::unexpected(status.error());
+  if (auto status = readOptions(*parsed, options); !status) return std::unexpected(status.error());
   return options;
 }
 
