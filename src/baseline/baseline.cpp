@@ -54,7 +54,8 @@ Baseline::Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metr
       unchanged_(metrics.counter("baseline.unchanged")),
       deleted_(metrics.counter("baseline.deleted")),
       errors_(metrics.counter("baseline.errors")),
-      undecodable_(metrics.counter("baseline.records.undecodable")) {}
+      undecodable_(metrics.counter("baseline.records.undecodable")),
+      outOfScope_(metrics.counter("baseline.records.out_of_scope")) {}
 
 core::Status Baseline::open() {
   for (std::size_t i = 0; i < roots_.size(); ++i) {
@@ -189,6 +190,11 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
       event.actions = {events::Action::Deleted};
       event.file = recordOrPath(key, value);
       event.module = root.module;
+      if (root.inScope && !root.inScope(key, event.file.type == events::FileType::Dir)) {
+        batch.remove(core::Family::Baseline, std::string(key));  // excluded since: still there, no longer watched
+        outOfScope_.add();
+        return true;
+      }
       batch.remove(core::Family::Baseline, std::string(key));
       if (queue_) queue_->append(batch, event);
       deleted.push_back(std::move(event));

@@ -3,6 +3,7 @@
 // observations into change events by diffing them against it.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,10 @@ namespace fim::baseline {
 struct RootInfo {
   std::string path;    // absolute, symlinks resolved
   std::size_t module;  // the module that configured it
+  // Whether the module still watches a path under the root (exclude_files / include_files as
+  // configured now); empty: every path. A record outside is dropped quietly by the sweep, not
+  // reported deleted, as Auditbeat does: the file is still there.
+  std::function<bool(std::string_view path, bool isDirectory)> inScope;
 };
 
 class Baseline final : public View {
@@ -104,6 +109,7 @@ class Baseline final : public View {
   core::Counter& deleted_;
   core::Counter& errors_;
   core::Counter& undecodable_;
+  core::Counter& outOfScope_;
   std::vector<events::FileEvent> taken_;  // take()'s events, written with their records and then dropped
   std::mutex reportedMutex_;
   std::unordered_set<std::uint64_t> reported_;  // core::pathKey() of the undecodable records logged

@@ -150,7 +150,7 @@ TEST_CASE("a boolean flag does not take the next word as its value") {
   CHECK(parse({"--strict.perms", "false"}).error().message() == "unknown command \"false\"");
 }
 
-TEST_CASE("-- ends the flags; flags of other beats are refused with the reason") {
+TEST_CASE("-- ends the flags, flags of other beats are refused with the reason") {
   CHECK(parse({"--", "version"})->command == Command::Version);
   CHECK_FALSE(parse({"--", "-e"}).has_value());  // a command word, not a flag
   auto once = parse({"--once"});

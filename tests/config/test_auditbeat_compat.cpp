@@ -45,7 +45,7 @@ TEST_CASE("auditd and system modules are skipped with one warning each, disabled
   CHECK(contains(errorsOf(module("") + "fimbeat.modules:\n- module: packetbeat\n"), "unknown module \"packetbeat\""));
 }
 
-TEST_CASE("force_backend is the older name of backend; both at once is an error") {
+TEST_CASE("force_backend is the older name of backend, both at once is an error") {
   auto loaded = loadYaml(module("  force_backend: fsnotify\n"));
   REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));
   CHECK(loaded->config.modules[0].backend == "fsnotify");
@@ -53,7 +53,7 @@ TEST_CASE("force_backend is the older name of backend; both at once is an error"
   CHECK(contains(errorsOf(module("  force_backend: nope\n")), "auditbeat.modules.0.force_backend"));
 }
 
-TEST_CASE("service.name is read; flush_interval is ignored with a warning as Auditbeat ignores it on Linux") {
+TEST_CASE("service.name is read, flush_interval is ignored with a warning as Auditbeat ignores it on Linux") {
   auto loaded = loadYaml(module("  service.name: payroll\n  flush_interval: 1m\n"));
   REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));
   CHECK(loaded->config.modules[0].serviceName == "payroll");
@@ -99,7 +99,7 @@ TEST_CASE("cloud.id decodes to Elasticsearch and Kibana hosts, as Beats decode i
   CHECK_FALSE(config::decodeCloudId("label:" + core::base64("only-a-host")).has_value());
 }
 
-TEST_CASE("cloud.id and cloud.auth overwrite output.elasticsearch and setup.kibana; never silently localhost") {
+TEST_CASE("cloud.id and cloud.auth overwrite output.elasticsearch and setup.kibana, never silently localhost") {
   const std::string id = "prod:" + core::base64("example.com:9243$es1$kb1");
   auto loaded = loadYaml("fimbeat.modules:\n- module: file_integrity\n  paths: [/etc]\n"
                          "cloud.id: \"" + id + "\"\ncloud.auth: elastic:s3cr:et\n"
