@@ -33,6 +33,7 @@ struct FileEvent {
   std::optional<FileInfo> previous;            // the baseline's view before this change
   std::optional<std::string> previousPath;     // moved: where the file was before
   std::optional<ProcessInfo> process;          // who changed it, when the backend knows
+  bool baselineRebuilt = false;                // found by the scan that rebuilt a damaged baseline
   std::uint64_t sequence = 0;                  // position in the durable queue (0: not queued)
 };
 

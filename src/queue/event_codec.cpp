@@ -13,6 +13,8 @@ using namespace events;
 
 namespace {
 
+constexpr std::uint8_t kBaselineRebuilt = 1;  // the flags byte of version 3
+
 void writeProcess(BinaryWriter& w, const ProcessInfo& p) {
   w.i64(p.pid);
   w.u8(p.exited ? 1 : 0);
@@ -80,6 +82,7 @@ std::string encodeEvent(const FileEvent& e) {
   w.optStr(e.previousPath);
   w.u8(e.process ? 1 : 0);
   if (e.process) writeProcess(w, *e.process);
+  w.u8(e.baselineRebuilt ? kBaselineRebuilt : 0);  // version 3: flags
   return w.take();
 }
 
@@ -119,6 +122,7 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
     readProcess(r, process);
     e.process = std::move(process);
   }
+  if (version >= 3) e.baselineRebuilt = (r.u8() & kBaselineRebuilt) != 0;
   if (!r.ok() || !r.atEnd()) return failf(ErrorCode::Parse, "queued event {} is truncated or malformed", sequence);
   return e;
 }

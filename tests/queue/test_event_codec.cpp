@@ -103,9 +103,10 @@ TEST_CASE("event codec: a minimal event keeps its absent fields absent") {
 
 TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read, created is its timestamp") {
   events::FileEvent e = fullEvent();
-  std::string v2 = queue::encodeEvent(e);
-  // Version 1 is version 2 without created (8 bytes) and live (1 byte) after the timestamp.
-  std::string v1 = v2.substr(0, 9) + v2.substr(18);
+  std::string v3 = queue::encodeEvent(e);
+  // Version 1 is version 3 without created (8 bytes) and live (1 byte) after the timestamp, and
+  // without the flags byte at the end.
+  std::string v1 = v3.substr(0, 9) + v3.substr(18, v3.size() - 19);
   v1[0] = 1;
   auto decoded = queue::decodeEvent(5, v1);
   REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
@@ -113,6 +114,21 @@ TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read
   CHECK_FALSE(decoded->live);
   CHECK(decoded->file.path == e.file.path);
   CHECK(decoded->process->executable == "/usr/bin/vim");
+}
+
+TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebuilt flag round-trips in version 3") {
+  events::FileEvent e = fullEvent();
+  e.baselineRebuilt = true;
+  const std::string v3 = queue::encodeEvent(e);
+  auto decoded = queue::decodeEvent(7, v3);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->baselineRebuilt);
+  std::string v2 = v3.substr(0, v3.size() - 1);
+  v2[0] = 2;
+  auto old = queue::decodeEvent(8, v2);
+  REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
+  CHECK_FALSE(old->baselineRebuilt);
+  CHECK(old->file.path == e.file.path);
 }
 
 TEST_CASE("event codec: truncated, extended or foreign-version entries are errors") {
