@@ -724,7 +724,8 @@ def test_documents_match_reference_sample_types(change_run, schema, kind):
     check_document(doc, schema)
     assert actions(doc) == [kind] or kind in actions(doc), actions(doc)
     # The sample's fields fimbeat has no way to know: Fleet's and the ingest pipeline's. fimbeat's
-    # template maps elastic_agent.* and event.ingested (the fim package does) but never writes them.
+    # template maps elastic_agent.* and event.ingested (the fim package does) but writes elastic_agent.* only when
+    # managed by Fleet (test_fleet.py checks them there).
     set_by_fleet = {"elastic_agent.id", "elastic_agent.snapshot", "elastic_agent.version", "event.agent_id_status",
                     "event.ingested"}
     knowable = {name: value for name, value in leaves(sample) if name in schema.leaves and name not in set_by_fleet}

@@ -1,7 +1,9 @@
 #include "app/cli.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -15,7 +17,8 @@ namespace {
 // `-strict.perms=false` all work, names are matched exactly (no abbreviations), and a boolean
 // takes its value only after '='. This table is that flag set.
 enum class Kind { Bool, String, Strings };
-enum class Scope { Global, Run, Setup, ExportDashboard };
+// Where a flag may appear: anywhere, or only with the commands its scope names (scopeAllows).
+enum class Scope { Global, Setup, ExportDashboard, Enroll, Status, KeystoreAdd, Force };
 
 struct Flag {
   std::string_view name;
@@ -43,6 +46,19 @@ constexpr Flag kFlags[] = {
     {"dashboards", 0, Kind::Bool, Scope::Setup, "", "setup: import the Kibana dashboards"},
     {"id", 0, Kind::String, Scope::ExportDashboard, "ID", "export dashboard: the dashboard's id"},
     {"folder", 0, Kind::String, Scope::ExportDashboard, "DIR", "export dashboard: write the objects to DIR/<type>/<id>.json"},
+    {"environment", 0, Kind::String, Scope::Global, "ENV",
+     "where fimbeat runs: default, systemd (stderr for the journal, without timestamps), container (stderr), "
+     "macos_service, windows_service"},
+    {"force", 0, Kind::Bool, Scope::Force, "", "keystore create/add: replace what exists; enroll: enroll again"},
+    {"stdin", 0, Kind::Bool, Scope::KeystoreAdd, "", "keystore add: read the value from standard input"},
+    {"url", 0, Kind::Strings, Scope::Enroll, "URL", "enroll: the Fleet Server URL, https://host:8220 (repeatable)"},
+    {"enrollment-token", 0, Kind::String, Scope::Enroll, "TOKEN", "enroll: the enrollment token from Kibana's Fleet"},
+    {"tag", 0, Kind::Strings, Scope::Enroll, "TAG", "enroll: a tag for the agent (repeatable)"},
+    {"certificate-authorities", 0, Kind::Strings, Scope::Enroll, "FILE",
+     "enroll: a PEM file of CAs that sign Fleet Server's certificate (repeatable)"},
+    {"insecure", 0, Kind::Bool, Scope::Enroll, "", "enroll: do not verify Fleet Server's TLS certificate"},
+    {"proxy-url", 0, Kind::String, Scope::Enroll, "URL", "enroll: a proxy for Fleet Server"},
+    {"json", 0, Kind::Bool, Scope::Status, "", "status: print the state as JSON"},
 };
 
 // Flags other beats (or Go's runtime) document that fimbeat has no use for: refused with the reason.
@@ -146,7 +162,30 @@ std::vector<std::string> splitSelectors(const std::vector<std::string>& values) 
   return out;
 }
 
-core::Result<Command> commandOf(const std::vector<std::string>& words) {
+// `keystore create|list`, `keystore add|remove KEY`; the key goes to `key`.
+std::optional<Command> keystoreCommandOf(const std::vector<std::string>& words, std::string& key) {
+  if (words.size() < 2 || words[0] != "keystore") return std::nullopt;
+  if (words.size() == 2 && words[1] == "create") return Command::KeystoreCreate;
+  if (words.size() == 2 && words[1] == "list") return Command::KeystoreList;
+  if (words.size() == 3 && (words[1] == "add" || words[1] == "remove")) {
+    key = words[2];
+    return words[1] == "add" ? Command::KeystoreAdd : Command::KeystoreRemove;
+  }
+  return std::nullopt;
+}
+
+core::Result<std::string> environmentOf(std::string value) {
+  for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* known : {"default", "systemd", "container", "macos_service", "windows_service"}) {
+    if (value == known) return value;
+  }
+  return core::fail(core::ErrorCode::InvalidArgument,
+                    "--environment '" + value + "' is not supported (default, systemd, container, macos_service, "
+                    "windows_service)");
+}
+
+core::Result<Command> commandOf(const std::vector<std::string>& words, std::string& keystoreKey) {
+  if (auto keystore = keystoreCommandOf(words, keystoreKey)) return *keystore;
   if (words.empty() || (words.size() == 1 && words[0] == "run")) return Command::Run;
   if (words.size() == 1 && words[0] == "version") return Command::Version;
   if (words.size() == 1 && words[0] == "help") return Command::Help;
@@ -157,20 +196,47 @@ core::Result<Command> commandOf(const std::vector<std::string>& words) {
   if (words.size() == 2 && words[0] == "export" && words[1] == "ilm-policy") return Command::ExportIlmPolicy;
   if (words.size() == 2 && words[0] == "export" && words[1] == "dashboard") return Command::ExportDashboard;
   if (words.size() == 1 && words[0] == "setup") return Command::Setup;
+  if (words.size() == 1 && words[0] == "enroll") return Command::Enroll;
+  if (words.size() == 1 && words[0] == "unenroll") return Command::Unenroll;
+  if (words.size() == 1 && words[0] == "status") return Command::Status;
   std::string joined;
   for (const auto& w : words) joined += (joined.empty() ? "" : " ") + w;
   return core::fail(core::ErrorCode::InvalidArgument, "unknown command \"" + joined + "\"");
+}
+
+bool scopeAllows(Scope scope, Command command) {
+  switch (scope) {
+    case Scope::Global: return true;
+    case Scope::Setup: return command == Command::Setup;
+    case Scope::ExportDashboard: return command == Command::ExportDashboard;
+    case Scope::Enroll: return command == Command::Enroll;
+    case Scope::Status: return command == Command::Status;
+    case Scope::KeystoreAdd: return command == Command::KeystoreAdd;
+    case Scope::Force:
+      return command == Command::KeystoreCreate || command == Command::KeystoreAdd || command == Command::Enroll;
+  }
+  return false;
+}
+
+std::string_view scopeText(Scope scope) {
+  switch (scope) {
+    case Scope::Global: return "any command";
+    case Scope::Setup: return "`fimbeat setup`";
+    case Scope::ExportDashboard: return "`fimbeat export dashboard`";
+    case Scope::Enroll: return "`fimbeat enroll`";
+    case Scope::Status: return "`fimbeat status`";
+    case Scope::KeystoreAdd: return "`fimbeat keystore add KEY`";
+    case Scope::Force: return "`fimbeat keystore create`, `keystore add` or `enroll`";
+  }
+  return "";
 }
 
 // A flag given to a command it does not belong to.
 core::Status checkScopes(const Parsed& parsed, Command command) {
   for (const auto& [name, values] : parsed.values) {
     const Flag* flag = findFlag(name);
-    if (flag->scope == Scope::Setup && command != Command::Setup) {
-      return core::failf(core::ErrorCode::InvalidArgument, "--{} only goes with `fimbeat setup`", name);
-    }
-    if (flag->scope == Scope::ExportDashboard && command != Command::ExportDashboard) {
-      return core::failf(core::ErrorCode::InvalidArgument, "--{} only goes with `fimbeat export dashboard`", name);
+    if (!scopeAllows(flag->scope, command)) {
+      return core::failf(core::ErrorCode::InvalidArgument, "--{} only goes with {}", name, scopeText(flag->scope));
     }
   }
   return {};
@@ -214,6 +280,20 @@ core::Status readOptions(const Parsed& parsed, CliOptions& options) {
   options.dashboards = boolOf(parsed, "dashboards", false);
   options.dashboardId = stringOf(parsed, "id").value_or("");
   options.folder = stringOf(parsed, "folder").value_or("");
+  if (auto environment = stringOf(parsed, "environment")) {
+    auto known = environmentOf(*environment);
+    if (!known) return std::unexpected(known.error());
+    options.environment = *known;
+  }
+  options.force = boolOf(parsed, "force", false);
+  options.fromStdin = boolOf(parsed, "stdin", false);
+  if (const auto* values = valuesOf(parsed, "url")) options.fleetUrls = *values;
+  options.enrollmentToken = stringOf(parsed, "enrollment-token").value_or("");
+  if (const auto* values = valuesOf(parsed, "tag")) options.tags = *values;
+  if (const auto* values = valuesOf(parsed, "certificate-authorities")) options.certificateAuthorities = *values;
+  options.insecure = boolOf(parsed, "insecure", false);
+  if (auto proxy = stringOf(parsed, "proxy-url")) options.proxyUrl = *proxy;
+  options.json = boolOf(parsed, "json", false);
   if (options.command == Command::ExportDashboard && options.dashboardId.empty()) {
     return core::fail(core::ErrorCode::InvalidArgument,
                       "`fimbeat export dashboard` needs --id ID (the files under kibana/dashboard/ are named by id)");
@@ -235,6 +315,14 @@ std::string usage() {
          "  fimbeat export dashboard --id ID [--folder DIR]  print a dashboard and its objects as setup sends them\n"
          "  fimbeat setup [--index-management] [--dashboards]  install the ILM policy and the index template in\n"
          "                                Elasticsearch, the dashboards in Kibana; without flags both\n"
+         "  fimbeat enroll --url URL --enrollment-token TOKEN [--tag T]... [--certificate-authorities F]\n"
+         "                 [--insecure] [--proxy-url U] [--force]   enroll in Fleet; `run` is then managed by Fleet\n"
+         "  fimbeat status [--json]       the Fleet enrollment, connectivity, policy revisions and pending acks\n"
+         "  fimbeat unenroll              leave Fleet (the queue and the baseline stay on disk)\n"
+         "  fimbeat keystore create [--force]        create the keystore (<path.data>/fimbeat.keystore)\n"
+         "  fimbeat keystore add KEY [--stdin] [--force]  add a secret for ${KEY} (prompted, or read from stdin)\n"
+         "  fimbeat keystore list         list the keystore's keys\n"
+         "  fimbeat keystore remove KEY   remove a key from the keystore\n"
          "  fimbeat version               print the version\n\n"
          "Flags (as in Beats: -name and --name are the same flag, booleans take a value only as -name=false):\n";
   for (const auto& flag : kFlags) {
@@ -254,7 +342,7 @@ core::Result<CliOptions> parseCommandLine(int argc, const char* const* argv) {
     options.command = Command::Help;
     return options;
   }
-  auto command = commandOf(parsed->words);
+  auto command = commandOf(parsed->words, options.keystoreKey);
   if (!command) return std::unexpected(command.error());
   options.command = *command;
   if (auto status = checkScopes(*parsed, options.command); !status) return std::unexpected(status.error());
