@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <memory>
 
 #include "app/commands.h"
 #include "baseline/database_format.h"
@@ -14,6 +16,7 @@
 #include "output/elasticsearch/elasticsearch_output.h"
 #include "output/file_output.h"
 #include "watcher/own_directories.h"
+#include "watcher/path_filter.h"
 #include "watcher/realtime/realtime_watcher.h"
 #include "watcher/roots.h"
 
@@ -21,6 +24,20 @@ namespace fim::app {
 namespace {
 
 constexpr std::chrono::milliseconds kStuckWait{800};  // after the grace period and a forced stop
+
+// What the module's exclude_files / include_files let the watcher see under `root` now: a path
+// is out of scope when it or a directory between it and the root is excluded.
+std::function<bool(std::string_view, bool)> inScope(const config::ModuleConfig& module, const std::string& root) {
+  auto filter = std::make_shared<watcher::PathFilter>(module);
+  if (!filter->hasPatterns()) return {};
+  return [filter, root](std::string_view path, bool isDirectory) {
+    if (!filter->reported(path, isDirectory)) return false;
+    for (std::size_t slash = path.rfind('/'); slash != std::string_view::npos && slash > root.size(); slash = path.rfind('/', slash - 1)) {
+      if (filter->excluded(path.substr(0, slash))) return false;
+    }
+    return true;
+  };
+}
 
 }  // namespace
 
@@ -65,7 +82,7 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
 
   const auto roots = watcher::resolveRoots(config.modules);
   std::vector<baseline::RootInfo> rootInfo;
-  for (const auto& r : roots) rootInfo.push_back(baseline::RootInfo{r.path, r.module});
+  for (const auto& r : roots) rootInfo.push_back(baseline::RootInfo{r.path, r.module, inScope(config.modules[r.module], r.path)});
   agent->baseline_ =
       std::make_unique<baseline::Baseline>(*agent->store_, std::move(rootInfo), metrics, clock, agent->queue_.get(),
                                            &health);

@@ -1,5 +1,6 @@
 #pragma once
-// Command line: beats conventions (`fimbeat [run]`, `test config`, `export config`, `version`).
+// Command line as Beats parse it: `fimbeat [run]`, `test config`, `export config`, `version`;
+// -name and --name are one flag, names match exactly, booleans take values only after '='.
 
 #include <optional>
 #include <string>
@@ -17,7 +18,8 @@ enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, 
 struct CliOptions {
   Command command = Command::Run;
   config::LoadOptions load;
-  bool logToStderr = false;                // -e
+  bool logToStderr = false;                // -e: stderr only, no log files (as Beats)
+  bool verbose = false;                    // -v: at least info level
   std::vector<std::string> debugSelectors;  // -d a,b or -d '*'
   bool indexManagement = false;             // setup --index-management
   bool dashboards = false;                  // setup --dashboards; `setup` without either does both

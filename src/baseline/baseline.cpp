@@ -60,6 +60,7 @@ Baseline::Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metr
       deleted_(metrics.counter("baseline.deleted")),
       errors_(metrics.counter("baseline.errors")),
       undecodable_(metrics.counter("baseline.records.undecodable")),
+      outOfScope_(metrics.counter("baseline.records.out_of_scope")),
       corruption_(metrics.counter("baseline.corruption")),
       health_(health) {}
 
@@ -236,6 +237,11 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
       event.file = recordOrPath(key, value);
       event.module = root.module;
       event.baselineRebuilt = rebuilding_;
+      if (root.inScope && !root.inScope(key, event.file.type == events::FileType::Dir)) {
+        batch.remove(core::Family::Baseline, std::string(key));  // excluded since: still there, no longer watched
+        outOfScope_.add();
+        return true;
+      }
       batch.remove(core::Family::Baseline, std::string(key));
       if (queue_) queue_->append(batch, event);
       deleted.push_back(std::move(event));

@@ -3,6 +3,7 @@
 // observations into change events by diffing them against it.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,10 @@ namespace fim::baseline {
 struct RootInfo {
   std::string path;    // absolute, symlinks resolved
   std::size_t module;  // the module that configured it
+  // Whether the module still watches a path under the root (exclude_files / include_files as
+  // configured now); empty: every path. A record outside is dropped quietly by the sweep, not
+  // reported deleted, as Auditbeat does: the file is still there.
+  std::function<bool(std::string_view path, bool isDirectory)> inScope;
 };
 
 class Baseline final : public View {
@@ -120,6 +125,7 @@ class Baseline final : public View {
   core::Counter& deleted_;
   core::Counter& errors_;
   core::Counter& undecodable_;
+  core::Counter& outOfScope_;
   core::Counter& corruption_;
   core::Health* health_;
   bool rebuilding_ = false;  // the first full scan after a rebuild has not finished yet

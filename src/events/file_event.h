@@ -48,6 +48,7 @@ struct EncodedEvent {
   std::uint64_t sequence = 0;  // the queue position to acknowledge once delivered
   std::string id;              // deterministic _id: a redelivery is recognised as a duplicate
   std::string json;            // the ECS document, no trailing newline
+  std::string index;           // Elasticsearch: the index from a format string; "" for the output's target
 };
 
 }  // namespace fim::events
