@@ -105,20 +105,20 @@ int loadElasticsearchConfig(const CliOptions& options, std::optional<config::Loa
   return 0;
 }
 
-core::Result<std::unique_ptr<management::Monitoring>> startMonitoring(const config::Config& config, const Agent& agent,
+}  // namespace
+
+core::Result<std::unique_ptr<management::Monitoring>> startMonitoring(const config::Config& config,
+                                                                     const events::Metadata& metadata,
                                                                      const core::Metrics& metrics,
                                                                      const core::Health& health) {
   management::BeatInfo info = management::beatInfoOf(config);
-  const auto metadata = agent.metadata();
-  info.name = metadata->agent.name;
-  info.hostname = metadata->host.hostname;
-  info.uuid = metadata->agent.id;
-  info.ephemeralId = metadata->agent.ephemeralId;
+  info.name = metadata.agent.name;
+  info.hostname = metadata.host.hostname;
+  info.uuid = metadata.agent.id;
+  info.ephemeralId = metadata.agent.ephemeralId;
   info.version = FIMBEAT_VERSION;
   return management::Monitoring::start(config, std::move(info), metrics, health);
 }
-
-}  // namespace
 
 std::string writeTarget(const config::Config& config) {
   const std::string& index = config.output.elasticsearch.index;
@@ -308,7 +308,7 @@ int runAgent(const CliOptions& options) {
     core::shutdownLogging();
     return 1;
   }
-  auto monitoring = startMonitoring(config, **agent, metrics, health);
+  auto monitoring = startMonitoring(config, *(*agent)->metadata(), metrics, health);
   if (!monitoring) {
     log.critical("cannot start: {}", monitoring.error().message());
     std::cerr << "cannot start: " << monitoring.error().message() << "\n";

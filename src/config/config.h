@@ -122,6 +122,7 @@ struct SetupConfig {
 struct FleetConfig {
   std::string agentVersion;                         // fleet.agent_version: the User-Agent version; "" = the server's
   Duration pollTimeout = std::chrono::minutes(10);  // fleet.checkin.poll_timeout, sent as poll_timeout
+  Duration timeout{};                               // fleet.timeout: the longest a Fleet request may take; 0 = poll_timeout + 1m
   Duration minInterval = std::chrono::seconds(30);  // fleet.checkin.min_interval: re-delivery of a rejected policy
   bool gzip = true;                                 // fleet.checkin.compression: gzip | none
   Duration backoffInit = std::chrono::seconds(60);  // fleet.backoff.init (checkins; enroll: at most 5 s)

@@ -176,6 +176,7 @@ void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out)
 void decodeFleet(MapReader& top, FleetConfig& out) {
   MapReader reader(top.take("fleet"), "fleet", top.diagnostics());
   reader.string("agent_version", out.agentVersion);
+  reader.duration("timeout", out.timeout);
   MapReader checkin(reader.take("checkin"), "fleet.checkin", top.diagnostics());
   checkin.duration("poll_timeout", out.pollTimeout);
   checkin.duration("min_interval", out.minInterval);
@@ -193,6 +194,10 @@ void decodeFleet(MapReader& top, FleetConfig& out) {
   if (out.pollTimeout < std::chrono::seconds(1) || out.backoffInit <= Duration::zero() || out.backoffMax < out.backoffInit) {
     top.diagnostics().error(reader.node() ? reader.node()->origin : Origin{}, "fleet",
                             "fleet.checkin.poll_timeout must be at least 1s and fleet.backoff.max at least fleet.backoff.init (> 0)");
+  }
+  if (out.timeout != Duration::zero() && out.timeout <= out.pollTimeout) {
+    top.diagnostics().error(reader.node() ? reader.node()->origin : Origin{}, "fleet.timeout",
+                            "must be longer than fleet.checkin.poll_timeout (a checkin may wait that long for news)");
   }
   reader.finish();
 }

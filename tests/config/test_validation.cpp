@@ -75,6 +75,8 @@ TEST_CASE("every validation message names the key path and the line") {
        "test.yml:5: logging.level: \"loud\" is not one of: debug, info, warning, warn, error, critical"},
       {"bad keepfiles", kModuleHead + kFileOutput + "logging.files.keepfiles: 0\n",
        "logging.files.keepfiles: must be between 2 and 1024, got 0"},
+      {"fleet.timeout not above the poll", kModuleHead + kFileOutput + "fleet.timeout: 5m\nfleet.checkin.poll_timeout: 5m\n",
+       "fleet.timeout: must be longer than fleet.checkin.poll_timeout"},
       {"unknown processor with suggestion", kModuleHead + kFileOutput + "processors:\n- add_host_metdata: ~\n",
        "test.yml:6: processors.0.add_host_metdata: unknown processor \"add_host_metdata\"; did you mean \"add_host_metadata\"?"},
       {"processor entry with two processors", kModuleHead + kFileOutput + "processors:\n- add_tags: {}\n  drop_event: {}\n",
