@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "config/units.h"
+
 namespace fim::app {
 namespace {
 
@@ -18,7 +20,7 @@ namespace {
 // takes its value only after '='. This table is that flag set.
 enum class Kind { Bool, String, Strings };
 // Where a flag may appear: anywhere, or only with the commands its scope names (scopeAllows).
-enum class Scope { Global, Setup, ExportDashboard, Enroll, Status, KeystoreAdd, Force };
+enum class Scope { Global, Setup, ExportDashboard, Enroll, Status, KeystoreAdd, Force, Approve };
 
 struct Flag {
   std::string_view name;
@@ -59,6 +61,11 @@ constexpr Flag kFlags[] = {
     {"insecure", 0, Kind::Bool, Scope::Enroll, "", "enroll: do not verify Fleet Server's TLS certificate"},
     {"proxy-url", 0, Kind::String, Scope::Enroll, "URL", "enroll: a proxy for Fleet Server"},
     {"json", 0, Kind::Bool, Scope::Status, "", "status: print the state as JSON"},
+    {"paths", 0, Kind::Strings, Scope::Approve, "PATH", "approve: an approved path and everything under it (repeatable)"},
+    {"for", 0, Kind::String, Scope::Approve, "DURATION", "approve: how long the window stays open (30m, 2h, 1h30m)"},
+    {"reason", 0, Kind::String, Scope::Approve, "TEXT", "approve: why, such as a change ticket (CHG-1234)"},
+    {"list", 0, Kind::Bool, Scope::Approve, "", "approve: list the current approvals"},
+    {"revoke", 0, Kind::String, Scope::Approve, "ID", "approve: end an approval now"},
 };
 
 // Flags other beats (or Go's runtime) document that fimbeat has no use for: refused with the reason.
@@ -199,6 +206,7 @@ core::Result<Command> commandOf(const std::vector<std::string>& words, std::stri
   if (words.size() == 1 && words[0] == "enroll") return Command::Enroll;
   if (words.size() == 1 && words[0] == "unenroll") return Command::Unenroll;
   if (words.size() == 1 && words[0] == "status") return Command::Status;
+  if (words.size() == 1 && words[0] == "approve") return Command::Approve;
   std::string joined;
   for (const auto& w : words) joined += (joined.empty() ? "" : " ") + w;
   return core::fail(core::ErrorCode::InvalidArgument, "unknown command \"" + joined + "\"");
@@ -211,6 +219,7 @@ bool scopeAllows(Scope scope, Command command) {
     case Scope::ExportDashboard: return command == Command::ExportDashboard;
     case Scope::Enroll: return command == Command::Enroll;
     case Scope::Status: return command == Command::Status;
+    case Scope::Approve: return command == Command::Approve;
     case Scope::KeystoreAdd: return command == Command::KeystoreAdd;
     case Scope::Force:
       return command == Command::KeystoreCreate || command == Command::KeystoreAdd || command == Command::Enroll;
@@ -225,6 +234,7 @@ std::string_view scopeText(Scope scope) {
     case Scope::ExportDashboard: return "`fimbeat export dashboard`";
     case Scope::Enroll: return "`fimbeat enroll`";
     case Scope::Status: return "`fimbeat status`";
+    case Scope::Approve: return "`fimbeat approve`";
     case Scope::KeystoreAdd: return "`fimbeat keystore add KEY`";
     case Scope::Force: return "`fimbeat keystore create`, `keystore add` or `enroll`";
   }
@@ -255,6 +265,33 @@ bool boolOf(const Parsed& parsed, std::string_view name, bool fallback) {
 std::optional<std::string> stringOf(const Parsed& parsed, std::string_view name) {
   const auto* values = valuesOf(parsed, name);
   return values ? std::optional(values->back()) : std::nullopt;
+}
+
+// `approve` does one thing: approve (--paths, --for, --reason), --list or --revoke ID.
+core::Status readApproveOptions(const Parsed& parsed, CliOptions& options) {
+  if (const auto* values = valuesOf(parsed, "paths")) options.approvePaths = *values;
+  options.approveList = boolOf(parsed, "list", false);
+  options.approveRevoke = stringOf(parsed, "revoke").value_or("");
+  options.approveReason = stringOf(parsed, "reason").value_or("");
+  const auto duration = stringOf(parsed, "for");
+  const bool approving = !options.approvePaths.empty() || duration || !options.approveReason.empty();
+  if (int(approving) + int(options.approveList) + int(!options.approveRevoke.empty()) != 1) {
+    return core::fail(core::ErrorCode::InvalidArgument,
+                      "`fimbeat approve` needs either --paths P --for DURATION --reason TEXT, or --list, or --revoke ID");
+  }
+  if (!approving) return {};
+  if (options.approvePaths.empty() || !duration || options.approveReason.empty()) {
+    return core::fail(core::ErrorCode::InvalidArgument,
+                      "`fimbeat approve` needs --paths (at least one), --for (such as 30m) and --reason (such as a "
+                      "change ticket)");
+  }
+  auto parsedDuration = config::parseDuration(*duration);
+  if (!parsedDuration || *parsedDuration < std::chrono::milliseconds(1)) {
+    return core::failf(core::ErrorCode::InvalidArgument, "--for {}: expected a positive duration such as 30m, 2h or 90s",
+                       *duration);
+  }
+  options.approveFor = std::chrono::duration_cast<std::chrono::milliseconds>(*parsedDuration);
+  return {};
 }
 
 core::Status readOptions(const Parsed& parsed, CliOptions& options) {
@@ -294,6 +331,9 @@ core::Status readOptions(const Parsed& parsed, CliOptions& options) {
   options.insecure = boolOf(parsed, "insecure", false);
   if (auto proxy = stringOf(parsed, "proxy-url")) options.proxyUrl = *proxy;
   options.json = boolOf(parsed, "json", false);
+  if (options.command == Command::Approve) {
+    if (auto approve = readApproveOptions(parsed, options); !approve) return approve;
+  }
   if (options.command == Command::ExportDashboard && options.dashboardId.empty()) {
     return core::fail(core::ErrorCode::InvalidArgument,
                       "`fimbeat export dashboard` needs --id ID (the files under kibana/dashboard/ are named by id)");
@@ -319,6 +359,10 @@ std::string usage() {
          "                 [--insecure] [--proxy-url U] [--force]   enroll in Fleet; `run` is then managed by Fleet\n"
          "  fimbeat status [--json]       the Fleet enrollment, connectivity, policy revisions and pending acks\n"
          "  fimbeat unenroll              leave Fleet (the queue and the baseline stay on disk)\n"
+         "  fimbeat approve --paths P [--paths P]... --for DURATION --reason TEXT\n"
+         "                                approve changes under P for a while (docs/approvals.md)\n"
+         "  fimbeat approve --list        the current approvals\n"
+         "  fimbeat approve --revoke ID   end an approval now\n"
          "  fimbeat keystore create [--force]        create the keystore (<path.data>/fimbeat.keystore)\n"
          "  fimbeat keystore add KEY [--stdin] [--force]  add a secret for ${KEY} (prompted, or read from stdin)\n"
          "  fimbeat keystore list         list the keystore's keys\n"

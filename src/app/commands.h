@@ -31,6 +31,7 @@ int exportDashboard(const CliOptions& options);          // fimbeat export dashb
 int enroll(const CliOptions& options);                   // fimbeat enroll --url URL --enrollment-token TOKEN
 int unenroll(const CliOptions& options);                 // fimbeat unenroll
 int fleetStatus(const CliOptions& options);              // fimbeat status [--json]
+int approve(const CliOptions& options);                  // fimbeat approve (approve_commands.cpp)
 
 // `fimbeat run` when the data directory holds a Fleet enrollment: the exit code; nullopt when
 // fimbeat is standalone (fleet_commands.cpp).

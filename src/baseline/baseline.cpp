@@ -202,8 +202,18 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
   event.changedAttributes = std::move(change.changedAttributes);
   if (old) event.previous = std::move(*old);
   event.process = observation.process;
-  if (queue_) queue_->append(pending_, event);
+  stage(pending_, event);
   return std::optional<events::FileEvent>(std::move(event));
+}
+
+void Baseline::stage(core::WriteBatch& batch, events::FileEvent& event) {
+  // What a first scan finds is not a change: only changes are approved.
+  const bool change = !(event.actions.size() == 1 && event.actions.front() == events::Action::InitialScan);
+  if (approvals_ && change) {
+    event.approval = approvals_->approvalFor(event.file.path, event.created);
+    if (!event.approval && event.previousPath) event.approval = approvals_->approvalFor(*event.previousPath, event.created);
+  }
+  if (queue_) queue_->append(batch, event);
 }
 
 core::Status Baseline::flush() {
@@ -243,7 +253,7 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
         return true;
       }
       batch.remove(core::Family::Baseline, std::string(key));
-      if (queue_) queue_->append(batch, event);
+      stage(batch, event);
       deleted.push_back(std::move(event));
       return true;
     });

@@ -17,6 +17,7 @@
 #include "core/bounded_queue.h"
 #include "core/clock.h"
 #include "queue/producer.h"
+#include "events/approval.h"
 #include "events/file_event.h"
 #include "events/observation.h"
 #include "core/kv_store.h"
@@ -65,6 +66,10 @@ class Baseline final : public View {
   // Thread-safe (the watcher's cursors report through it).
   void noteDamage(const core::Error& error);
 
+  // Approved change windows: each change event under an approved path is marked with the approval
+  // that covers it at the time of the change (event.created). Set before run(); may be null.
+  void setApprovals(const events::ApprovalLookup* approvals) { approvals_ = approvals; }
+
   // No record at all (exact, read at open()): a first run needs no lookups.
   bool empty() const { return empty_; }
 
@@ -106,6 +111,8 @@ class Baseline final : public View {
   // A realtime change whose records could not be read (damage): its event still goes out, with
   // what is known of it and the error.
   void reportUnread(const events::Observation& observation, const core::Error& error);
+  // Marks the event with its approval, if any, and appends it to `batch` when there is a queue.
+  void stage(core::WriteBatch& batch, events::FileEvent& event);
   // Writes `batch` with the events from `first` on queued in it; on failure drops those events.
   [[nodiscard]] core::Status writeWithEvents(core::WriteBatch& batch, std::vector<events::FileEvent>& events,
                                              std::size_t first);
@@ -115,6 +122,7 @@ class Baseline final : public View {
   std::vector<bool> rootKnown_;
   const core::Clock& clock_;
   queue::Producer* queue_;
+  const events::ApprovalLookup* approvals_ = nullptr;
   bool empty_ = true;
   core::WriteBatch pending_;
   std::unordered_set<std::uint64_t> pendingKeys_;  // core::pathKey() of the records staged in pending_

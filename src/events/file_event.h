@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "events/approval.h"
 #include "events/file_info.h"
 #include "events/metadata.h"
 
@@ -34,6 +35,7 @@ struct FileEvent {
   std::optional<std::string> previousPath;     // moved: where the file was before
   std::optional<ProcessInfo> process;          // who changed it, when the backend knows
   bool baselineRebuilt = false;                // found by the scan that rebuilt a damaged baseline
+  std::optional<ApprovalMark> approval;        // made under an approved path within its window
   std::uint64_t sequence = 0;                  // position in the durable queue (0: not queued)
 };
 

@@ -151,6 +151,13 @@ Value fileIntegrityObject(const events::FileEvent& e, Allocator& a) {
   }
   addIfNotEmpty(fi, "previous", std::move(previous), a);
   if (e.baselineRebuilt) add(fi, "baseline_rebuilt", Value(true), a);
+  if (e.approval) {
+    Value approval(rapidjson::kObjectType);
+    addRef(approval, "id", e.approval->id, a);
+    addRef(approval, "reason", e.approval->reason, a);
+    add(approval, "expires", timeValue(e.approval->expires, a), a);
+    add(fi, "approval", std::move(approval), a);
+  }
   if (e.process && e.process->exited) {
     Value process(rapidjson::kObjectType);
     add(process, "exited", Value(true), a);

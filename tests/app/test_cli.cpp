@@ -206,3 +206,24 @@ TEST_CASE("Auditbeat's systemd ExecStart flags, without --environment") {
   CHECK(options->command == Command::Run);
   CHECK(options->load.pathConfig == "/etc/fimbeat");
 }
+
+TEST_CASE("approve: --paths, --for and --reason, or --list, or --revoke ID, its flags go with approve only") {
+  auto approve = parse({"approve", "--paths", "/etc/nginx", "--paths=/var/www", "--for", "1h30m", "--reason", "CHG-1"});
+  REQUIRE_MESSAGE(approve.has_value(), (approve ? "" : approve.error().message()));
+  CHECK(approve->command == Command::Approve);
+  CHECK(approve->approvePaths == std::vector<std::string>{"/etc/nginx", "/var/www"});
+  CHECK(approve->approveFor == std::chrono::minutes(90));
+  CHECK(approve->approveReason == "CHG-1");
+  CHECK(parse({"approve", "--list"})->approveList);
+  CHECK(parse({"approve", "--revoke", "7f3a9c1e"})->approveRevoke == "7f3a9c1e");
+  CHECK_FALSE(parse({"approve"}).has_value());
+  CHECK_FALSE(parse({"approve", "--list", "--revoke", "x"}).has_value());
+  CHECK_FALSE(parse({"approve", "--paths", "/etc", "--for", "30m"}).has_value());  // no reason
+  CHECK_FALSE(parse({"approve", "--paths", "/etc", "--reason", "x"}).has_value());  // no duration
+  auto bad = parse({"approve", "--paths", "/etc", "--for", "-5m", "--reason", "x"});
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message().find("--for -5m") != std::string::npos);
+  auto misplaced = parse({"run", "--list"});
+  REQUIRE_FALSE(misplaced.has_value());
+  CHECK(misplaced.error().message() == "--list only goes with `fimbeat approve`");
+}

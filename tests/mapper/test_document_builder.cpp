@@ -75,6 +75,7 @@ std::vector<std::string> allDocuments() {
   full.event.previousPath = "/usr/bin/tool.old.tar.gz";
   full.event.process = testing::editorProcess();
   full.event.errorMessage = "failed to hash: Input/output error";
+  full.event.approval = events::ApprovalMark{"7f3a9c1e", "CHG-1234", core::TimePoint(std::chrono::seconds(1'796'000'000))};
   auto meta = std::make_shared<events::Metadata>(*testing::fullMetadata());
   meta->cloud->instanceName = "web-1";
   meta->cloud->projectId = "proj-1";
@@ -433,4 +434,21 @@ TEST_CASE("a module's service.name is written as service.name") {
   auto doc = parseJson(builder.build(enrichedEvent({events::Action::Created}, testing::regularFile("/etc/a", 1))));
   CHECK(std::string(doc["service"]["name"].GetString()) == "payroll");
   CHECK(std::string(doc["service"]["type"].GetString()) == "file_integrity");
+}
+
+TEST_CASE("a change in an approved window carries file_integrity.approval: id, reason, expires in ISO-8601 UTC") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(testing::testConfig(), metrics);
+  auto e = enrichedEvent({events::Action::Updated}, testing::regularFile("/etc/nginx/nginx.conf", 10));
+  e.event.approval = events::ApprovalMark{"7f3a9c1e", "CHG-1234",
+                                          core::TimePoint(std::chrono::milliseconds(1'796'000'000'123))};
+  auto doc = parseJson(builder.build(e));
+  const auto& approval = doc["file_integrity"]["approval"];
+  CHECK(approval.MemberCount() == 3);
+  CHECK(std::string(approval["id"].GetString()) == "7f3a9c1e");
+  CHECK(std::string(approval["reason"].GetString()) == "CHG-1234");
+  CHECK(std::string(approval["expires"].GetString()) == "2026-11-30T00:53:20.123Z");
+  CHECK(metrics.counter("mapper.fields.undeclared").value() == 0);
+  auto plain = parseJson(builder.build(enrichedEvent({events::Action::Updated}, testing::regularFile("/etc/a", 1))));
+  CHECK_FALSE((plain.HasMember("file_integrity") && plain["file_integrity"].HasMember("approval")));
 }

@@ -131,6 +131,27 @@ TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebu
   CHECK(old->file.path == e.file.path);
 }
 
+TEST_CASE("event codec: the approval round-trips in version 4, a version 3 entry has none") {
+  events::FileEvent e = fullEvent();
+  e.baselineRebuilt = true;
+  e.approval = events::ApprovalMark{"a1b2c3d4", "CHG-1234", core::TimePoint(std::chrono::milliseconds(1'790'000'000'123))};
+  const std::string v4 = queue::encodeEvent(e);
+  auto decoded = queue::decodeEvent(9, v4);
+  REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
+  REQUIRE(decoded->approval.has_value());
+  CHECK(decoded->approval->id == "a1b2c3d4");
+  CHECK(decoded->approval->reason == "CHG-1234");
+  CHECK((decoded->approval->expires == e.approval->expires));
+  CHECK(decoded->baselineRebuilt);
+  e.approval.reset();
+  std::string v3 = queue::encodeEvent(e);
+  v3[0] = 3;
+  auto old = queue::decodeEvent(10, v3);
+  REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
+  CHECK_FALSE(old->approval.has_value());
+  CHECK(old->baselineRebuilt);
+}
+
 TEST_CASE("event codec: truncated, extended or foreign-version entries are errors") {
   const std::string bytes = queue::encodeEvent(fullEvent());
   for (std::size_t cut : {std::size_t{0}, std::size_t{1}, bytes.size() / 2, bytes.size() - 1}) {
