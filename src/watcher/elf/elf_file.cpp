@@ -85,7 +85,7 @@ core::Status ElfFile::readHeaders() {
   if (count > 0 && ehdr.e_phentsize < (narrow ? 32 : 56)) return std::unexpected(malformed("program header entries too small"));
   // libelf reads a table cut short as a shorter one (or none); Go's reader refuses the file.
   const auto fits = [&](std::uint64_t offset, std::uint64_t entries, std::uint64_t entrySize) {
-    return entries == 0 || (offset <= size_ && (size_ - offset) / entrySize >= entries);
+    return entries == 0 || (entrySize > 0 && offset <= size_ && (size_ - offset) / entrySize >= entries);
   };
   const std::uint64_t programHeaders = ehdr.e_phnum == PN_XNUM ? count : ehdr.e_phnum;
   if (!fits(ehdr.e_phoff, programHeaders, ehdr.e_phentsize)) {
