@@ -70,8 +70,10 @@ integration: build test-deps
 test: unit integration
 
 # libFuzzer (with AddressSanitizer and UBSan) on file_parsers' ELF parser and the Go line table reader,
-# FUZZ_SECONDS each, from the kept corpus and fresh seeds; the smallest set of inputs that covers
-# all that was reached replaces tests/fuzz/corpus/<target>, which the unit tests replay in every build.
+# FUZZ_SECONDS each, from the kept corpus and fresh seeds (build-fuzz/fuzz_seeds). A crash stops here,
+# its input left in $(FUZZ_DIR)/. Then the smallest set of inputs covering all that was reached, less
+# those over 3000 bytes (the corpus stays a few hundred KB), replaces tests/fuzz/corpus/<target>
+# (seed-* and regression-* files stay), which the unit tests replay in every build.
 fuzz: deps
 	$(call install_missing,$(FUZZ_PACKAGES))
 	CC=clang-16 CXX=clang++-16 cmake -S . -B $(FUZZ_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFIM_FUZZ=ON >/dev/null
@@ -81,10 +83,12 @@ fuzz: deps
 	  mkdir -p $(FUZZ_DIR)/found/$$t $(FUZZ_DIR)/kept/$$t; \
 	  $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=2048 -timeout=10 \
 	    -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 $(FUZZ_DIR)/found/$$t tests/fuzz/corpus/$$t $(FUZZ_DIR)/seeds/$$t; \
-	  $(FUZZ_DIR)/fuzz_$$t -merge=1 $(FUZZ_DIR)/kept/$$t tests/fuzz/corpus/$$t $(FUZZ_DIR)/seeds/$$t $(FUZZ_DIR)/found/$$t; \
-	  rm -f tests/fuzz/corpus/$$t/* && cp $(FUZZ_DIR)/kept/$$t/* tests/fuzz/corpus/$$t/; \
+	  $(FUZZ_DIR)/fuzz_$$t -set_cover_merge=1 -max_len=8192 $(FUZZ_DIR)/kept/$$t tests/fuzz/corpus/$$t \
+	    $(FUZZ_DIR)/seeds/$$t $(FUZZ_DIR)/found/$$t; \
+	  find tests/fuzz/corpus/$$t -type f ! -name 'seed-*' ! -name 'regression-*' -delete; \
+	  find $(FUZZ_DIR)/kept/$$t -type f -size -3001c -exec cp {} tests/fuzz/corpus/$$t/ \; ; \
 	done
-	du -sh tests/fuzz/corpus
+	du -sh tests/fuzz/corpus/*
 
 # Watches $(HOME_DIR)/demo (created here) and writes events under $(HOME_DIR)/data/events.
 run: build
