@@ -131,7 +131,7 @@ TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebu
   CHECK(old->file.path == e.file.path);
 }
 
-TEST_CASE("event codec: file.elf.* round-trips in version 4, field by field; version 3 entries have none") {
+TEST_CASE("event codec: file.elf.* round-trips in version 4, field by field, and version 3 entries have none") {
   events::FileEvent e = fullEvent();
   e.baselineRebuilt = true;
   const std::string v3 = [&] {

@@ -94,7 +94,7 @@ TEST_SUITE("file observer") {
     CHECK(o.shared.files.value() == 1);
   }
 
-  TEST_CASE("file_parsers: an ELF file's observation carries file.elf.*; one exactly as recorded is not parsed again") {
+  TEST_CASE("file_parsers: an ELF file's observation carries file.elf.*, and one exactly as recorded is not parsed again") {
     if (!std::filesystem::exists("/bin/ls")) FIM_SKIP("no /bin/ls to copy an ELF file from");
     TempDir dir;
     const std::string elf = (dir.path() / "ls").string();
