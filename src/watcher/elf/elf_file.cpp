@@ -73,22 +73,19 @@ core::Result<ElfFile> ElfFile::open(int fd, std::uint64_t size) {
   return file;
 }
 
-core::Status ElfFile::readHeaders() {
+bool ElfFile::fits(std::uint64_t offset, std::uint64_t entries, std::uint64_t entrySize) const {
+  return entries == 0 || (entrySize > 0 && offset <= size_ && (size_ - offset) / entrySize >= entries);
+}
+
+core::Status ElfFile::checkProgramHeaders(const GElf_Ehdr& ehdr) const {
   Elf* elf = elf_.get();
-  GElf_Ehdr ehdr;
-  if (!gelf_getehdr(elf, &ehdr)) return std::unexpected(elfError("cannot read the ELF header"));
-  elfClass_ = gelf_getclass(elf);
-  if (ehdr.e_version != EV_CURRENT) return std::unexpected(malformed("unknown ELF version in the header"));
-  const bool narrow = elfClass_ == ELFCLASS32;
   std::size_t count = 0;
   if (elf_getphdrnum(elf, &count) != 0) return std::unexpected(elfError("cannot read the program header count"));
-  if (count > 0 && ehdr.e_phentsize < (narrow ? 32 : 56)) return std::unexpected(malformed("program header entries too small"));
+  if (count > 0 && ehdr.e_phentsize < (elfClass_ == ELFCLASS32 ? 32 : 56)) {
+    return std::unexpected(malformed("program header entries too small"));
+  }
   // libelf reads a table cut short as a shorter one (or none); Go's reader refuses the file.
-  const auto fits = [&](std::uint64_t offset, std::uint64_t entries, std::uint64_t entrySize) {
-    return entries == 0 || (entrySize > 0 && offset <= size_ && (size_ - offset) / entrySize >= entries);
-  };
-  const std::uint64_t programHeaders = ehdr.e_phnum == PN_XNUM ? count : ehdr.e_phnum;
-  if (!fits(ehdr.e_phoff, programHeaders, ehdr.e_phentsize)) {
+  if (!fits(ehdr.e_phoff, ehdr.e_phnum == PN_XNUM ? count : ehdr.e_phnum, ehdr.e_phentsize)) {
     return std::unexpected(malformed("the program header table extends past the end of the file"));
   }
   for (std::size_t i = 0; i < count; ++i) {
@@ -98,10 +95,22 @@ core::Status ElfFile::readHeaders() {
       return std::unexpected(malformed("invalid offset or size in program header " + std::to_string(i)));
     }
   }
+  return {};
+}
+
+core::Status ElfFile::readHeaders() {
+  Elf* elf = elf_.get();
+  GElf_Ehdr ehdr;
+  if (!gelf_getehdr(elf, &ehdr)) return std::unexpected(elfError("cannot read the ELF header"));
+  elfClass_ = gelf_getclass(elf);
+  if (ehdr.e_version != EV_CURRENT) return std::unexpected(malformed("unknown ELF version in the header"));
+  const bool narrow = elfClass_ == ELFCLASS32;
+  if (auto ok = checkProgramHeaders(ehdr); !ok) return ok;
+  std::size_t count = 0;
   if (elf_getshdrnum(elf, &count) != 0) return std::unexpected(elfError("cannot read the section count"));
   if (ehdr.e_shoff == 0 && ehdr.e_shnum != 0) return std::unexpected(malformed("sections counted but no section header table"));
   if (count > 0 && ehdr.e_shentsize < (narrow ? 40 : 64)) return std::unexpected(malformed("section header entries too small"));
-  if ((ehdr.e_shoff != 0 && count == 0) || !fits(ehdr.e_shoff, count, ehdr.e_shentsize)) {
+  if ((ehdr.e_shoff != 0 && count == 0) || !fits(ehdr.e_shoff, count, ehdr.e_shentsize)) {  // see checkProgramHeaders
     return std::unexpected(malformed("the section header table extends past the end of the file"));
   }
   std::size_t nameIndex = 0;
@@ -184,29 +193,33 @@ Elf_Data* ElfFile::data(const ElfSectionHeader& section) const {
 
 core::Status ElfFile::stream(const ElfSectionHeader& section, const std::function<void(std::span<const unsigned char>)>& sink,
                              std::stop_token stop) const {
-  const std::string name(section.name);
   if (section.header.sh_type == SHT_NOBITS) return {};
   const std::uint64_t start = section.header.sh_offset;
   if (start >= size_) return {};
   std::uint64_t offset = start;
   std::uint64_t end = start + std::min(section.header.sh_size, size_ - start);
+  if (section.compressed()) return inflateSection(section, offset, end, sink, stop);
+  if (auto ok = spend(end - start); !ok) return ok;
   std::array<unsigned char, kChunk> in;
-  if (!section.compressed()) {
-    if (auto ok = spend(end - start); !ok) return ok;
-    while (offset < end) {
-      if (stop.stop_requested()) return std::unexpected(interrupted());
-      auto n = readAt(fd_, std::span(in.data(), std::min<std::uint64_t>(in.size(), end - offset)), offset);
-      if (!n) return std::unexpected(n.error());
-      if (*n == 0) break;  // shorter than when it was opened
-      sink(std::span(in.data(), *n));
-      offset += *n;
-    }
-    return {};
+  while (offset < end) {
+    if (stop.stop_requested()) return std::unexpected(interrupted());
+    auto n = readAt(fd_, std::span(in.data(), std::min<std::uint64_t>(in.size(), end - offset)), offset);
+    if (!n) return std::unexpected(n.error());
+    if (*n == 0) break;  // shorter than when it was opened
+    sink(std::span(in.data(), *n));
+    offset += *n;
   }
+  return {};
+}
+
+core::Status ElfFile::inflateSection(const ElfSectionHeader& section, std::uint64_t offset, std::uint64_t end,
+                                     const std::function<void(std::span<const unsigned char>)>& sink, std::stop_token stop) const {
+  const std::string name(section.name);
   if (section.compression != ELFCOMPRESS_ZLIB) {
     return std::unexpected(malformed("section " + name + ": unknown compression type " + std::to_string(section.compression)));
   }
   offset += elfClass_ == ELFCLASS32 ? sizeof(Elf32_Chdr) : sizeof(Elf64_Chdr);
+  std::array<unsigned char, kChunk> in;
   z_stream z{};
   if (inflateInit(&z) != Z_OK) return core::fail(core::ErrorCode::Internal, "zlib: inflateInit failed");
   std::array<unsigned char, kChunk> out;

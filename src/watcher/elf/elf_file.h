@@ -84,6 +84,11 @@ class ElfFile {
   };
   ElfFile(int fd, std::uint64_t size, Elf* elf);
   [[nodiscard]] core::Status readHeaders();
+  [[nodiscard]] core::Status checkProgramHeaders(const GElf_Ehdr& ehdr) const;
+  bool fits(std::uint64_t offset, std::uint64_t entries, std::uint64_t entrySize) const;  // a table within the file
+  [[nodiscard]] core::Status inflateSection(const ElfSectionHeader& section, std::uint64_t offset, std::uint64_t end,
+                                            const std::function<void(std::span<const unsigned char>)>& sink,
+                                            std::stop_token stop) const;
   [[nodiscard]] core::Status readNames(std::size_t nameIndex, const std::vector<std::uint32_t>& nameOffsets);
   std::size_t indexOf(const ElfSectionHeader& section) const { return static_cast<std::size_t>(&section - sections_.data()); }
 
