@@ -192,6 +192,7 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
   event.actions = std::move(change.actions);
   event.file = std::move(record);
   event.errorMessage = observation.errorMessage;
+  event.elf = observation.elf;
   if (unread) {
     event.errorMessage = (observation.errorMessage ? *observation.errorMessage + "; " : std::string()) +
                          "the baseline's record of this path could not be read (" + unread->message() +

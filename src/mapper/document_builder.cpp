@@ -96,7 +96,9 @@ void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapid
   add(doc, "ecs", oneMember("version", refString(kEcsVersion), a), a);
   if (e.errorMessage) add(doc, "error", oneMember("message", refString(*e.errorMessage), a), a);
   add(doc, "event", eventObject(e, a), a);
-  add(doc, "file", isDeletion(e) ? deletedFileObject(e.file, a) : fileObject(e.file, a), a);
+  Value file = isDeletion(e) ? deletedFileObject(e.file, a) : fileObject(e.file, a);
+  if (e.elf && !isDeletion(e)) addIfNotEmpty(file, "elf", elfObject(*e.elf, a), a);
+  add(doc, "file", std::move(file), a);
   addIfNotEmpty(doc, "file_integrity", fileIntegrityObject(e, a), a);
   if (who) addIfNotEmpty(doc, "group", std::move(who->group), a);
   if (meta) addIfNotEmpty(doc, "host", hostObject(meta->host, a), a);

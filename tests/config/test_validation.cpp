@@ -132,7 +132,7 @@ TEST_CASE("all problems are reported at once, each on its own line") {
 }
 
 TEST_CASE("options not implemented yet are accepted with one warning each") {
-  auto loaded = loadYaml(kModuleHead + "  backend: kprobes\n  file_parsers: [file.elf.sections]\n" + kFileOutput +
+  auto loaded = loadYaml(kModuleHead + "  backend: kprobes\n  file_parsers: [file.pe.imphash]\n" + kFileOutput +
                          "setup.template.settings:\n  index.number_of_shards: 1\nseccomp: ~\n"
                          "monitoring.enabled: true\nprocessors:\n- add_docker_metadata: ~\n");
   REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));

@@ -32,6 +32,7 @@ void flattenFields(const YAML::Node& fields, const std::string& prefix, std::map
       flattenFields(f["fields"], name + ".", out, attribute);
     } else {
       out[name] = f[attribute] ? f[attribute].as<std::string>() : "";
+      if (type == "nested") flattenFields(f["fields"], name + ".", out, attribute);
     }
   }
 }
@@ -219,12 +220,25 @@ TEST_CASE("fields.yml agrees with ECS on every ECS field, and documents use ECS'
   const YAML::Node ecs = YAML::LoadFile(kEcsPath);
   const auto levels = declaredFields("level");
   const auto ignoreAbove = declaredFields("ignore_above");
-  // Mapped as the fim integration package maps them, not as ECS does (both are keywords to a query).
-  const std::map<std::string, std::string> packageTypes{{"event.module", "constant_keyword"}, {"event.dataset", "constant_keyword"}};
+  // Not ECS's types, on purpose: as the fim integration package maps them (both are keywords to a
+  // query); the fractions Auditbeat's parser sends, which ECS's long would truncate (a variance to
+  // 0); the arrays of strings it sends, which Elasticsearch refuses in ECS's flattened.
+  const std::map<std::string, std::string> deliberate{
+      {"event.module", "constant_keyword"},
+      {"event.dataset", "constant_keyword"},
+      {"file.elf.sections.entropy", "double"},
+      {"file.elf.sections.var_entropy", "double"},
+      {"file.elf.imports_names_entropy", "double"},
+      {"file.elf.imports_names_var_entropy", "double"},
+      {"file.elf.go_imports_names_entropy", "double"},
+      {"file.elf.go_imports_names_var_entropy", "double"},
+      {"file.elf.imports", "keyword"},
+      {"file.elf.go_imports", "keyword"},
+  };
   for (const auto& [name, type] : declaredFields()) {
     CAPTURE(name);
-    if (packageTypes.count(name)) {
-      CHECK(type == packageTypes.at(name));
+    if (deliberate.count(name)) {
+      CHECK(type == deliberate.at(name));
       CHECK(ecs[name]["level"].as<std::string>() == levels.at(name));
     } else if (ecs[name]) {
       CHECK(ecs[name]["type"].as<std::string>() == type);
@@ -241,7 +255,7 @@ TEST_CASE("fields.yml agrees with ECS on every ECS field, and documents use ECS'
     for (const auto& [name, value] : values) {
       CAPTURE(name);
       if (!ecs[name]) continue;
-      CHECK(typeFits(ecs[name]["type"].as<std::string>(), *value));
+      CHECK(typeFits(deliberate.count(name) ? deliberate.at(name) : ecs[name]["type"].as<std::string>(), *value));
       bool normalizedToArray = false;
       for (const auto& n : ecs[name]["normalize"]) normalizedToArray |= n.as<std::string>() == "array";
       if (normalizedToArray) {  // the value must sit in a JSON array
@@ -259,6 +273,29 @@ TEST_CASE("fields.yml agrees with ECS on every ECS field, and documents use ECS'
       }
     }
   }
+}
+
+TEST_CASE("file.elf.* is written for a present file only, each field as found") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(testing::testConfig(), metrics);
+  auto e = enrichedEvent({events::Action::Updated}, testing::regularFile("/usr/bin/tool", 100));
+  events::ElfInfo elf;
+  elf.sections = std::vector<events::ElfSection>{{".text", {}, {}, {}, {}}, {{}, {}, {}, {}, {}}};
+  elf.importHash = "d41d8cd98f00b204e9800998ecf8427e";
+  elf.goStripped = true;
+  e.event.elf = elf;
+  auto doc = parseJson(builder.build(e));
+  const auto& written = doc["file"]["elf"];
+  CHECK(written.MemberCount() == 3);
+  REQUIRE(written["sections"].Size() == 1);  // a section with nothing to say is left out
+  CHECK(std::string(written["sections"][0]["name"].GetString()) == ".text");
+  CHECK(written["go_stripped"].GetBool());
+  e.event.actions = {events::Action::Deleted};
+  CHECK_FALSE(parseJson(builder.build(e))["file"].HasMember("elf"));
+  e.event.actions = {events::Action::Created};
+  e.event.elf = events::ElfInfo{};
+  CHECK_FALSE(parseJson(builder.build(e))["file"].HasMember("elf"));
+  CHECK(metrics.counter("mapper.fields.undeclared").value() == 0);
 }
 
 TEST_CASE("metadata formats: mode, name, extension") {

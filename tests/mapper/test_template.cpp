@@ -32,6 +32,7 @@ bool fits(const std::string& type, const rapidjson::Value& v) {
   if (v.IsString()) return type == "keyword" || type == "constant_keyword" || type == "match_only_text" || type == "date" || type == "ip" || type == "wildcard";
   if (v.IsBool()) return type == "boolean";
   if (v.IsInt64() || v.IsUint64()) return type == "long" || type == "integer" || type == "unsigned_long";
+  if (v.IsDouble()) return type == "double" || type == "float" || type == "scaled_float";
   return false;
 }
 
@@ -116,4 +117,16 @@ TEST_CASE("templates/ holds the template and policy generated with default optio
                 "templates/index-template.json is out of date: run FIM_UPDATE_FIELDS_DOC=1 build/test_mapper");
   CHECK_MESSAGE(testing::readFile(dir + "ilm-policy.json") == ilm,
                 "templates/ilm-policy.json is out of date: run FIM_UPDATE_FIELDS_DOC=1 build/test_mapper");
+}
+
+TEST_CASE("a nested field is mapped as nested, with the fields declared inside it") {
+  auto tpl = parseJson(mapper::indexTemplateJson(mapper::builtinSchema(), {}));
+  const auto& mappings = tpl["template"]["mappings"];
+  const rapidjson::Value* sections = mappingOf(mappings, "file.elf.sections");
+  REQUIRE(sections);
+  CHECK(std::string((*sections)["type"].GetString()) == "nested");
+  const rapidjson::Value* entropy = mappingOf(mappings, "file.elf.sections.entropy");
+  REQUIRE(entropy);
+  CHECK(std::string((*entropy)["type"].GetString()) == "double");
+  CHECK(std::string((*mappingOf(mappings, "file.elf.sections.name"))["type"].GetString()) == "keyword");
 }
