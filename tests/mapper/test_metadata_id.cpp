@@ -45,7 +45,7 @@ TEST_CASE("@metadata._id from add_id is the _id, and @metadata is not in the doc
   CHECK(mapWith("- add_id: ~\n", later).id != withId.id);
 }
 
-TEST_CASE("decode_json_fields' document_id and a script's @metadata._id become the _id; other @metadata is dropped") {
+TEST_CASE("decode_json_fields' document_id and a script's @metadata._id become the _id, other @metadata is dropped") {
   const auto fromJson = mapWith("- add_fields: {target: '', fields: {message: '{\"key\":\"doc-7\",\"a\":1}'}}\n"
                                 "- decode_json_fields: {fields: [message], document_id: key}\n",
                                 sample());

@@ -42,6 +42,11 @@ std::string errorOfChain(const std::string& processors) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+std::string quote(const std::string& text) {  // `text` as a JSON string
+  rapidjson::Value v(rapidjson::StringRef(text.data(), text.size()));
+  return toJson(v);
+}
+
 }  // namespace
 
 // ---- convert ----
@@ -77,7 +82,7 @@ TEST_CASE("convert: each type, in place") {
   CHECK(one("IP", R"("10.1.1.1")").json == R"({"v":"10.1.1.1"})");  // type names are case-insensitive
 }
 
-TEST_CASE("convert: fail_on_error leaves the event as it was; ignore_missing; mode rename") {
+TEST_CASE("convert: fail_on_error leaves the event as it was, ignore_missing, mode rename") {
   const std::string doc = R"({"a":"1","b":"x"})";
   auto strict = run("- convert: {fields: [{from: a, type: integer}, {from: b, type: integer}]}\n", doc);
   CHECK(strict.json == doc);
@@ -104,9 +109,9 @@ TEST_CASE("convert: options are checked at load") {
 TEST_CASE("decode_json_fields: in place, into a target, and at the root (Beats' documented options)") {
   const std::string doc = R"({"message":"{\"a\":1,\"b\":{\"c\":\"x\"},\"big\":18446744073709551615}"})";
   CHECK(run("- decode_json_fields: {fields: [message]}\n", doc).json ==
-        R"({"message":{"a":1,"b":{"c":"x"},"big":1.8446744073709552e19}})");
+        R"({"message":{"a":1,"b":{"c":"x"},"big":18446744073709553000.0}})");
   CHECK(run("- decode_json_fields: {fields: [message], target: json}\n", doc).json ==
-        R"({"message":"{\"a\":1,\"b\":{\"c\":\"x\"},\"big\":18446744073709551615}","json":{"a":1,"b":{"c":"x"},"big":1.8446744073709552e19}})");
+        R"({"message":"{\"a\":1,\"b\":{\"c\":\"x\"},\"big\":18446744073709551615}","json":{"a":1,"b":{"c":"x"},"big":18446744073709553000.0}})");
   auto root = run("- decode_json_fields:\n    fields: [message]\n    process_array: false\n    max_depth: 1\n    target: \"\"\n"
                   "    overwrite_keys: false\n    add_error_key: true\n",
                   R"({"a":0,"message":"{\"a\":1,\"n\":{\"x\":2}}"})");
@@ -116,13 +121,23 @@ TEST_CASE("decode_json_fields: in place, into a target, and at the root (Beats' 
   CHECK(run("- decode_json_fields: {fields: [nope, n]}\n", R"({"n":5})").failures == 0);  // absent or not text: skipped
 }
 
-TEST_CASE("decode_json_fields: max_depth decodes JSON inside JSON; arrays only with process_array") {
-  const std::string nested = R"({"m":"{\"inner\":\"{\\\"x\\\":1}\",\"list\":\"[1,2]\"}"})";
-  CHECK(run("- decode_json_fields: {fields: [m]}\n", nested).json == R"({"m":{"inner":"{\"x\":1}","list":"[1,2]"}})");
-  CHECK(run("- decode_json_fields: {fields: [m], max_depth: 2}\n", nested).json == R"({"m":{"inner":{"x":1},"list":"[1,2]"}})");
-  CHECK(run("- decode_json_fields: {fields: [m], max_depth: 2, process_array: true}\n", nested).json ==
-        R"({"m":{"inner":{"x":1},"list":[1,2]}})");
+TEST_CASE("decode_json_fields: max_depth decodes JSON inside JSON, inner arrays only with process_array") {
+  // m holds {"inner": "{\"x\":1}", "list": "[\"{\\\"y\\\":2}\"]"}: JSON text inside JSON text, three levels.
+  const std::string list = "[" + quote(R"({"y":2})") + "]";
+  const std::string m = "{\"inner\":" + quote(R"({"x":1})") + ",\"list\":" + quote(list) + "}";
+  const std::string doc = "{\"m\":" + quote(m) + "}";
+  CHECK(run("- decode_json_fields: {fields: [m]}\n", doc).json == "{\"m\":{\"inner\":" + quote(R"({"x":1})") + ",\"list\":" + quote(list) + "}}");
+  // At the last level an array is decoded like an object (Beats checks process_array only where
+  // it would go deeper).
+  CHECK(run("- decode_json_fields: {fields: [m], max_depth: 2}\n", doc).json ==
+        "{\"m\":{\"inner\":{\"x\":1},\"list\":[" + quote(R"({"y":2})") + "]}}");
+  CHECK(run("- decode_json_fields: {fields: [m], max_depth: 3}\n", doc).json ==
+        "{\"m\":{\"inner\":{\"x\":1},\"list\":" + quote(list) + "}}");
+  CHECK(run("- decode_json_fields: {fields: [m], max_depth: 3, process_array: true}\n", doc).json ==
+        R"({"m":{"inner":{"x":1},"list":[{"y":2}]}})");
   CHECK(run("- decode_json_fields: {fields: [m]}\n", R"({"m":"[1,2]"})").json == R"({"m":[1,2]})");
+  // A top-level array with max_depth > 1 and no process_array: "processing skipped", as in Beats.
+  CHECK(run("- decode_json_fields: {fields: [m], max_depth: 2}\n", R"({"m":"[1,2]"})").json == R"({"m":"[1,2]"})");
 }
 
 TEST_CASE("decode_json_fields: add_error_key, document_id, expand_keys, @timestamp and type") {
@@ -253,7 +268,7 @@ TEST_CASE("extract_array: Beats' test cases") {
         R"({"array":[null,""],"a":null,"b":""})");
 }
 
-TEST_CASE("extract_array: the documented example; missing, not an array, existing targets") {
+TEST_CASE("extract_array: the documented example, missing, not an array, existing targets") {
   CHECK(run("- extract_array:\n    field: my_array\n    mappings:\n      source.ip: 0\n      destination.ip: 1\n      network.transport: 2\n",
             R"({"my_array":["10.0.0.1","10.0.0.2","tcp"]})").json ==
         R"({"my_array":["10.0.0.1","10.0.0.2","tcp"],"source":{"ip":"10.0.0.1"},"destination":{"ip":"10.0.0.2"},"network":{"transport":"tcp"}})");
@@ -292,7 +307,7 @@ TEST_CASE("rate_limit: the token bucket starts full, refills at the rate, and fo
   CHECK(burst.buckets() == 1);
 }
 
-TEST_CASE("rate_limit: events beyond the limit are dropped and counted; fields give each value its own limit") {
+TEST_CASE("rate_limit: events beyond the limit are dropped and counted, fields give each value its own limit") {
   const auto config = loadConfig("processors:\n- rate_limit: {limit: 2/m, fields: [file.path]}\n");
   core::Metrics metrics;
   auto chain = buildChain(config, metrics);

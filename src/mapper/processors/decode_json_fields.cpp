@@ -41,10 +41,12 @@ void normalizeNumbers(Value& v) {
 
 // One JSON value; "" or the reason it is not.
 std::string decodeJson(std::string_view text, Value& out, Allocator& a) {
+  const std::string terminated(text);  // rapidjson's StringStream reads up to a NUL
+  rapidjson::StringStream stream(terminated.c_str());
   rapidjson::Document parsed(&a);
-  parsed.Parse<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseFullPrecisionFlag>(text.data(), text.size());
+  parsed.ParseStream<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseFullPrecisionFlag>(stream);
   if (parsed.HasParseError()) return rapidjson::GetParseError_En(parsed.GetParseError());
-  for (std::size_t i = parsed.GetErrorOffset(); i < text.size(); ++i) {
+  for (std::size_t i = stream.Tell(); i < text.size(); ++i) {
     if (!std::isspace(static_cast<unsigned char>(text[i]))) return "multiple json elements found";
   }
   normalizeNumbers(parsed);

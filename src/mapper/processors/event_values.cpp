@@ -53,7 +53,10 @@ std::string goTypeName(const Value& value) {
 
 bool setField(Value& root, const FieldPath& path, Value& value, Allocator& allocator) {
   if (!canPutField(root, path)) return false;
-  eraseField(root, path);
+  if (Value* existing = findField(root, path)) {
+    *existing = value;  // replaced where it is (rapidjson assignment moves)
+    return true;
+  }
   return putField(root, path, value, allocator);
 }
 

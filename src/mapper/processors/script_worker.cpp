@@ -76,8 +76,6 @@ void* budgetRealloc(void* udata, void* ptr, duk_size_t size) {
 
 // Nothing of fimbeat's stays open, privileges are dropped, and the worker dies with fimbeat.
 bool confine(int fd, pid_t parent, std::string& problem) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(0);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -92,6 +90,9 @@ bool confine(int fd, pid_t parent, std::string& problem) {
     }
   }
   ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  // After the switch of user, which clears it; then fimbeat may have died in between.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(0);
   return true;
 }
 
