@@ -42,6 +42,30 @@ std::string asciiJson(const Value& document) {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
+// Duktape writes a character beyond U+FFFF as two surrogates of three bytes each (CESU-8): each
+// such pair becomes the character's four UTF-8 bytes again. A lone surrogate stays (and is
+// repaired by the encoder like any invalid UTF-8).
+void joinSurrogatePairs(std::string& s) {
+  const auto at = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    if (i + 5 < s.size() && at(i) == 0xED && (at(i + 1) & 0xF0) == 0xA0 && (at(i + 2) & 0xC0) == 0x80 && at(i + 3) == 0xED &&
+        (at(i + 4) & 0xF0) == 0xB0 && (at(i + 5) & 0xC0) == 0x80) {
+      const unsigned high = 0xD000 | ((at(i + 1) & 0x3F) << 6) | (at(i + 2) & 0x3F);
+      const unsigned low = 0xD000 | ((at(i + 4) & 0x3F) << 6) | (at(i + 5) & 0x3F);
+      const unsigned code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+      s[out++] = static_cast<char>(0xF0 | (code >> 18));
+      s[out++] = static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+      s[out++] = static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      s[out++] = static_cast<char>(0x80 | (code & 0x3F));
+      i += 6;
+    } else {
+      s[out++] = s[i++];
+    }
+  }
+  s.resize(out);
+}
+
 class Script final : public Processor {
  public:
   Script(const config::ScriptConfig& config, std::unique_ptr<ScriptWorker> first, core::Counter* exceptions)
@@ -62,6 +86,7 @@ class Script final : public Processor {
       return exception(document, "javascript processor worker stopped (" + (*worker)->exitReason() + ")");
     }
     giveBack(std::move(*worker));
+    joinSurrogatePairs(reply.json);
     rapidjson::Document result(&a);
     result.Parse(reply.json.data(), reply.json.size());
     if (result.HasParseError() || !result.IsObject()) return exception(document, "javascript processor returned an unreadable event");

@@ -132,14 +132,6 @@ inline constexpr const char* kScriptEventApi = R"js(
     return text;
   }
 
-  // JSON with every character past ASCII escaped (\uXXXX), so that text survives the trip
-  // whatever it holds.
-  function asciiJson(value) {
-    return JSON.stringify(value).replace(/[\u007f-\uffff]/g, function (c) {
-      return "\\u" + ("000" + c.charCodeAt(0).toString(16)).slice(-4);
-    });
-  }
-
   var api = {
     // Where each line of the code came from, before the code is compiled.
     init: function (partsJson) { parts = JSON.parse(partsJson); },
@@ -168,15 +160,16 @@ inline constexpr const char* kScriptEventApi = R"js(
       return "";
     },
     // One event: {c: cancelled, f: the fields as the script left them, e: the exception, if any}.
+    // Text beyond U+FFFF comes out as surrogate pairs in CESU-8, which fimbeat joins again.
     process: function (json) {
       var fields = JSON.parse(json);
       var evt = new Event(fields);
       try {
         processFunc(evt);
       } catch (e) {
-        return asciiJson({ c: false, f: fields, e: describe(e) });
+        return JSON.stringify({ c: false, f: fields, e: describe(e) });
       }
-      return asciiJson({ c: evt._cancelled, f: fields });
+      return JSON.stringify({ c: evt._cancelled, f: fields });
     }
   };
   Object.defineProperty(global, "__fimbeat", { value: api, writable: false, enumerable: false });
