@@ -215,6 +215,7 @@ void decodeProcessor(const Entry& processor, const std::string& path, Context& c
     decodeAddLocale(reader, config.options.emplace<AddLocaleConfig>());
   } else if (name == "fingerprint") {
     decodeFingerprint(reader, origin, config.options.emplace<FingerprintConfig>());
+  } else if (decodeTransformProcessor(name, reader, origin, config)) {
   } else if (name == "drop_event") {
     config.options.emplace<DropEventConfig>();
     if (!reader.has("when") && context.branchDepth == 0) {
@@ -309,13 +310,9 @@ void decodeList(const Node& node, const std::string& path, Context& context, std
       context.diagnostics.warn(processor.keyOrigin, processorPath, "accepted, no effect: " + why);
       continue;
     }
-    if (processor.key == "script") {
-      context.diagnostics.error(processor.keyOrigin, processorPath,
-                                "not supported: fimbeat embeds no JavaScript engine; use the other processors, or an "
-                                "Elasticsearch ingest pipeline (output.elasticsearch.pipeline) with a painless script");
-      continue;
-    }
-    if (std::find(kImplemented.begin(), kImplemented.end(), processor.key) == kImplemented.end()) {
+    const auto& transform = transformProcessorNames();
+    if (std::find(kImplemented.begin(), kImplemented.end(), processor.key) == kImplemented.end() &&
+        std::find(transform.begin(), transform.end(), processor.key) == transform.end()) {
       context.diagnostics.warn(processor.keyOrigin, processorPath,
                                "processor accepted but not implemented, it has no effect");
       continue;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/node.h"
+#include "config/transform_processors_config.h"
 
 namespace fim::config {
 
@@ -126,7 +127,10 @@ struct ProcessorConfig {
   std::optional<ConditionConfig> when;
   std::variant<AddFieldsConfig, AddTagsConfig, DropFieldsConfig, IncludeFieldsConfig, RenameConfig, DropEventConfig,
                MetadataConfig, IfConfig, FieldCopyConfig, TruncateFieldsConfig, ReplaceConfig, AddLocaleConfig,
-               FingerprintConfig>
+               FingerprintConfig,
+               // transform_processors_config.h
+               ConvertConfig, DecodeJsonFieldsConfig, DissectConfig, ExtractArrayConfig, RateLimitConfig, AddIdConfig,
+               ScriptConfig>
       options;
   Origin origin;
 };

@@ -7,6 +7,7 @@
 
 #include "config/processors_config.h"
 #include "core/result.h"
+#include "mapper/document_filter.h"
 
 namespace fim::mapper::processors {
 
@@ -21,6 +22,8 @@ class Processor {
   virtual ~Processor() = default;
   // Safe to call from several threads at once on different documents.
   virtual Outcome run(rapidjson::Document& document) const = 0;
+  // The same, for processors that need to know more of the event than its document (add_id).
+  virtual Outcome run(rapidjson::Document& document, const EventContext&) const { return run(document); }
 };
 
 // The field processors (add_fields, add_tags, drop_fields, include_fields, rename).

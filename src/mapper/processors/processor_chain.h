@@ -22,7 +22,8 @@ class ProcessorChain final : public mapper::DocumentFilter {
                                                                            core::Metrics& metrics);
 
   // False: drop the event. A module index past the configured modules runs the global processors only.
-  bool apply(rapidjson::Document& document, std::size_t module) const override;
+  bool apply(rapidjson::Document& document, std::size_t module, const EventContext& context) const override;
+  using DocumentFilter::apply;
 
   bool empty() const;  // nothing to run for any module
 

@@ -8,6 +8,7 @@
 #include <rapidjson/document.h>
 
 #include "config/processors_config.h"
+#include "core/metrics.h"
 #include "core/result.h"
 #include "mapper/processors/condition.h"
 #include "mapper/processors/processor.h"
@@ -16,11 +17,13 @@ namespace fim::mapper::processors {
 
 class ProcessorList {
  public:
-  // add_host_metadata and add_cloud_metadata configure the enrichers and are left out.
-  [[nodiscard]] static core::Result<ProcessorList> build(const std::vector<config::ProcessorConfig>& configs);
+  // add_host_metadata and add_cloud_metadata configure the enrichers and are left out. `metrics`
+  // (may be null) receives the counters of processors that keep their own (rate_limit, script).
+  [[nodiscard]] static core::Result<ProcessorList> build(const std::vector<config::ProcessorConfig>& configs,
+                                                         core::Metrics* metrics = nullptr);
 
   // Runs the steps in order until one drops the event. `failures` counts steps that failed.
-  Outcome run(rapidjson::Document& document, std::size_t& failures) const;
+  Outcome run(rapidjson::Document& document, std::size_t& failures, const EventContext& context = {}) const;
   bool empty() const { return steps_.empty(); }
   std::size_t size() const { return steps_.size(); }
 
