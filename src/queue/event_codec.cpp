@@ -14,6 +14,8 @@ using namespace events;
 namespace {
 
 constexpr std::uint8_t kBaselineRebuilt = 1;  // the flags byte of version 3
+constexpr std::uint8_t kFileHashesStale = 1;      // the digest flags byte of version 4
+constexpr std::uint8_t kPreviousHashesStale = 2;
 
 void writeProcess(BinaryWriter& w, const ProcessInfo& p) {
   w.i64(p.pid);
@@ -83,6 +85,12 @@ std::string encodeEvent(const FileEvent& e) {
   w.u8(e.process ? 1 : 0);
   if (e.process) writeProcess(w, *e.process);
   w.u8(e.baselineRebuilt ? kBaselineRebuilt : 0);  // version 3: flags
+  // Version 4: which digests are stale, and when the process started.
+  w.u8(static_cast<std::uint8_t>((e.file.hashesStale ? kFileHashesStale : 0) |
+                                 (e.previous && e.previous->hashesStale ? kPreviousHashesStale : 0)));
+  const bool started = e.process && e.process->startTime;
+  w.u8(started ? 1 : 0);
+  if (started) w.time(*e.process->startTime);
   return w.take();
 }
 
@@ -123,6 +131,15 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
     e.process = std::move(process);
   }
   if (version >= 3) e.baselineRebuilt = (r.u8() & kBaselineRebuilt) != 0;
+  if (version >= 4) {
+    const std::uint8_t stale = r.u8();
+    e.file.hashesStale = (stale & kFileHashesStale) != 0;
+    if (e.previous) e.previous->hashesStale = (stale & kPreviousHashesStale) != 0;
+    if (r.u8() != 0) {
+      const core::TimePoint started = r.time();
+      if (e.process) e.process->startTime = started;
+    }
+  }
   if (!r.ok() || !r.atEnd()) return failf(ErrorCode::Parse, "queued event {} is truncated or malformed", sequence);
   return e;
 }

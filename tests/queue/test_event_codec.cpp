@@ -103,10 +103,10 @@ TEST_CASE("event codec: a minimal event keeps its absent fields absent") {
 
 TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read, created is its timestamp") {
   events::FileEvent e = fullEvent();
-  std::string v3 = queue::encodeEvent(e);
-  // Version 1 is version 3 without created (8 bytes) and live (1 byte) after the timestamp, and
-  // without the flags byte at the end.
-  std::string v1 = v3.substr(0, 9) + v3.substr(18, v3.size() - 19);
+  std::string v4 = queue::encodeEvent(e);
+  // Version 1 is version 4 without created (8 bytes) and live (1 byte) after the timestamp, and
+  // without the flags, the digest flags and the start-time bytes at the end (no start time: one).
+  std::string v1 = v4.substr(0, 9) + v4.substr(18, v4.size() - 21);
   v1[0] = 1;
   auto decoded = queue::decodeEvent(5, v1);
   REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
@@ -119,16 +119,41 @@ TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read
 TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebuilt flag round-trips in version 3") {
   events::FileEvent e = fullEvent();
   e.baselineRebuilt = true;
-  const std::string v3 = queue::encodeEvent(e);
-  auto decoded = queue::decodeEvent(7, v3);
+  const std::string v4 = queue::encodeEvent(e);
+  auto decoded = queue::decodeEvent(7, v4);
   REQUIRE(decoded.has_value());
   CHECK(decoded->baselineRebuilt);
-  std::string v2 = v3.substr(0, v3.size() - 1);
+  std::string v3 = v4.substr(0, v4.size() - 2);  // without version 4's digest flags and start time
+  v3[0] = 3;
+  auto three = queue::decodeEvent(9, v3);
+  REQUIRE_MESSAGE(three.has_value(), (three ? "" : three.error().message()));
+  CHECK(three->baselineRebuilt);
+  std::string v2 = v4.substr(0, v4.size() - 3);
   v2[0] = 2;
   auto old = queue::decodeEvent(8, v2);
   REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
   CHECK_FALSE(old->baselineRebuilt);
   CHECK(old->file.path == e.file.path);
+}
+
+TEST_CASE("event codec: version 4 keeps which digests are stale and when the process started") {
+  events::FileEvent e = fullEvent();
+  e.file.hashesStale = true;
+  e.process->startTime = core::TimePoint(std::chrono::nanoseconds(1'700'000'002'009'999'999LL));
+  auto decoded = queue::decodeEvent(3, queue::encodeEvent(e));
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->file.hashesStale);
+  CHECK_FALSE(decoded->previous->hashesStale);
+  REQUIRE(decoded->process->startTime.has_value());
+  CHECK((*decoded->process->startTime == *e.process->startTime));
+  e.file.hashesStale = false;
+  e.previous->hashesStale = true;
+  e.process->startTime.reset();
+  decoded = queue::decodeEvent(4, queue::encodeEvent(e));
+  REQUIRE(decoded.has_value());
+  CHECK_FALSE(decoded->file.hashesStale);
+  CHECK(decoded->previous->hashesStale);
+  CHECK_FALSE(decoded->process->startTime.has_value());
 }
 
 TEST_CASE("event codec: truncated, extended or foreign-version entries are errors") {
