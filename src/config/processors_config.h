@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "config/metadata_processors_config.h"
 #include "config/node.h"
 
 namespace fim::config {
@@ -126,7 +127,7 @@ struct ProcessorConfig {
   std::optional<ConditionConfig> when;
   std::variant<AddFieldsConfig, AddTagsConfig, DropFieldsConfig, IncludeFieldsConfig, RenameConfig, DropEventConfig,
                MetadataConfig, IfConfig, FieldCopyConfig, TruncateFieldsConfig, ReplaceConfig, AddLocaleConfig,
-               FingerprintConfig>
+               FingerprintConfig, MetadataProcessorConfig>
       options;
   Origin origin;
 };

@@ -29,10 +29,10 @@ class IfThenElse final : public Processor {
   ProcessorList otherwise_;
 };
 
-core::Result<std::unique_ptr<Processor>> makeProcessor(const config::ProcessorConfig& config) {
+core::Result<std::unique_ptr<Processor>> makeProcessor(const config::ProcessorConfig& config, MetadataSources* sources) {
   using Made = core::Result<std::unique_ptr<Processor>>;
   return std::visit(
-      [](const auto& options) -> Made {
+      [sources](const auto& options) -> Made {
         using T = std::decay_t<decltype(options)>;
         if constexpr (std::is_same_v<T, config::AddFieldsConfig>) return makeAddFields(options);
         else if constexpr (std::is_same_v<T, config::AddTagsConfig>) return makeAddTags(options);
@@ -46,12 +46,13 @@ core::Result<std::unique_ptr<Processor>> makeProcessor(const config::ProcessorCo
         else if constexpr (std::is_same_v<T, config::ReplaceConfig>) return makeReplace(options);
         else if constexpr (std::is_same_v<T, config::AddLocaleConfig>) return makeAddLocale(options);
         else if constexpr (std::is_same_v<T, config::FingerprintConfig>) return makeFingerprint(options);
+        else if constexpr (std::is_same_v<T, config::MetadataProcessorConfig>) return makeMetadataProcessor(options, sources);
         else {
           auto condition = compileCondition(options.condition);
           if (!condition) return std::unexpected(condition.error());
-          auto then = ProcessorList::build(options.then);
+          auto then = ProcessorList::build(options.then, sources);
           if (!then) return std::unexpected(then.error());
-          auto otherwise = ProcessorList::build(options.otherwise);
+          auto otherwise = ProcessorList::build(options.otherwise, sources);
           if (!otherwise) return std::unexpected(otherwise.error());
           return std::make_unique<IfThenElse>(std::move(*condition), std::move(*then), std::move(*otherwise));
         }
@@ -61,10 +62,11 @@ core::Result<std::unique_ptr<Processor>> makeProcessor(const config::ProcessorCo
 
 }  // namespace
 
-core::Result<ProcessorList> ProcessorList::build(const std::vector<config::ProcessorConfig>& configs) {
+core::Result<ProcessorList> ProcessorList::build(const std::vector<config::ProcessorConfig>& configs,
+                                                 MetadataSources* sources) {
   ProcessorList list;
   for (const auto& config : configs) {
-    auto processor = makeProcessor(config);
+    auto processor = makeProcessor(config, sources);
     if (!processor) return std::unexpected(processor.error().context(config.origin.describe() + ": " + config.name));
     if (!*processor) continue;
     Step step{nullptr, std::move(*processor)};

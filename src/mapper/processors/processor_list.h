@@ -14,10 +14,14 @@
 
 namespace fim::mapper::processors {
 
+class MetadataSources;
+
 class ProcessorList {
  public:
-  // add_host_metadata and add_cloud_metadata configure the enrichers and are left out.
-  [[nodiscard]] static core::Result<ProcessorList> build(const std::vector<config::ProcessorConfig>& configs);
+  // add_host_metadata and add_cloud_metadata configure the enrichers and are left out. The
+  // metadata processors (add_docker_metadata, ...) take their sources from `sources`.
+  [[nodiscard]] static core::Result<ProcessorList> build(const std::vector<config::ProcessorConfig>& configs,
+                                                        MetadataSources* sources = nullptr);
 
   // Runs the steps in order until one drops the event. `failures` counts steps that failed.
   Outcome run(rapidjson::Document& document, std::size_t& failures) const;

@@ -42,6 +42,7 @@ struct HttpClientOptions {
   bool proxyDisable = false;
   config::ElasticsearchSslConfig ssl;
   std::string acceptEncoding;  // "" = every encoding curl decodes; Fleet Server needs exactly "gzip"
+  std::string unixSocket;      // connect to this unix socket instead of the URL's host (the Docker API)
 };
 
 HttpClientOptions httpClientOptions(const config::ElasticsearchOutputConfig& output);
