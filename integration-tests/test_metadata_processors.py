@@ -175,7 +175,8 @@ def test_docker_container_started_after_the_list_is_inspected_when_first_named(w
     sock = str(workspace / "docker.sock")
     with DockerApiServer(sock) as docker:
         run, root = start(workspace, start_agent, "docker-late",
-                          f"  - add_fields: {{target: '', fields: {{container.id: {LATER}}}}}\n"
+                          f"  - add_fields: {{target: '', fields: {{container.id: {LATER}}}, "
+                          "when.contains.file.path: late.txt}\n"
                           f"  - add_docker_metadata: {{host: 'unix://{sock}', match_fields: [container.id], "
                           "labels.dedot: false}\n")
         run.wait_log("add_docker_metadata: connected to docker")
@@ -304,7 +305,9 @@ def test_kubernetes_pod_started_after_the_list_is_found_by_the_next(workspace, s
         run.wait_log("add_kubernetes_metadata: watching the pods of node node-1")
         api.add_pod(pod("batch-5f6d7c8b9-xyz12", "shop", "node-1", "pod-uid-3", LATER))
         lists = api.count("/api/v1/pods")
-        wait_for(lambda: api.count("/api/v1/pods") > lists, message="a list after the pod started", agent=run.agent)
+        # Two lists: the first one after the pod started has ended (and been taken in) when the next begins.
+        wait_for(lambda: api.count("/api/v1/pods") > lists + 1, timeout=30, message="a list after the pod started",
+                 agent=run.agent)
         (root / "late.txt").write_bytes(b"late\n")
         doc = run.wait_doc(root / "late.txt", "created")
         run.stop()

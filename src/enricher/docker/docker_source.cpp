@@ -8,6 +8,7 @@ namespace fim::enricher {
 namespace {
 
 constexpr std::size_t kShortIdLength = 12;
+constexpr std::chrono::seconds kUnknownRetry{5};  // an id Docker did not know is asked again after this
 
 // A container id or name as the Engine API takes it in a path: nothing that could leave it.
 bool plausibleId(std::string_view id) {
@@ -160,7 +161,7 @@ std::shared_ptr<const mapper::processors::ContainerMetadata> DockerSource::conta
   auto inspected = client_->inspect(std::string(id));
   std::lock_guard lock(mutex_);
   if (!inspected || !*inspected) {
-    unknown_[std::string(id)] = now + config_.cleanupTimeout;  // not asked again for a while
+    unknown_[std::string(id)] = now + kUnknownRetry;  // not asked again at once: a burst of its events costs one request
     return nullptr;
   }
   auto shared = std::make_shared<const mapper::processors::ContainerMetadata>(std::move(**inspected));

@@ -5,7 +5,7 @@
 // cleanup_timeout: a container gone from the list is forgotten once it has not been asked for
 // during cleanup_timeout. A container started since the last list is inspected when an event
 // first names it (GET /containers/{id}/json); an id Docker does not know is not asked again for
-// cleanup_timeout.
+// 5 s.
 
 #include <atomic>
 #include <chrono>
