@@ -215,6 +215,8 @@ void decodeProcessor(const Entry& processor, const std::string& path, Context& c
     decodeAddLocale(reader, config.options.emplace<AddLocaleConfig>());
   } else if (name == "fingerprint") {
     decodeFingerprint(reader, origin, config.options.emplace<FingerprintConfig>());
+  } else if (isMetadataProcessor(name)) {
+    decodeMetadataProcessor(reader, origin, name, config.options.emplace<MetadataProcessorConfig>());
   } else if (decodeTransformProcessor(name, reader, origin, config)) {
   } else if (name == "drop_event") {
     config.options.emplace<DropEventConfig>();
@@ -305,7 +307,8 @@ void decodeList(const Node& node, const std::string& path, Context& context, std
     static const std::vector<std::string> kImplemented{
         "add_fields",  "add_tags",          "drop_fields",        "include_fields", "rename",     "drop_event",
         "add_host_metadata", "add_cloud_metadata", "add_labels", "copy_fields", "urldecode", "decode_base64_field",
-        "truncate_fields", "replace", "add_locale", "fingerprint"};
+        "truncate_fields", "replace", "add_locale", "fingerprint",
+        "add_observer_metadata", "add_process_metadata", "add_docker_metadata", "add_kubernetes_metadata"};
     if (const auto why = pointlessForFim(processor.key); !why.empty()) {
       context.diagnostics.warn(processor.keyOrigin, processorPath, "accepted, no effect: " + why);
       continue;

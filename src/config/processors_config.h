@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "config/metadata_processors_config.h"
 #include "config/node.h"
 #include "config/transform_processors_config.h"
 
@@ -130,7 +131,9 @@ struct ProcessorConfig {
                FingerprintConfig,
                // transform_processors_config.h
                ConvertConfig, DecodeJsonFieldsConfig, DissectConfig, ExtractArrayConfig, RateLimitConfig, AddIdConfig,
-               ScriptConfig>
+               ScriptConfig,
+               // metadata_processors_config.h
+               MetadataProcessorConfig>
       options;
   Origin origin;
 };

@@ -86,7 +86,7 @@ void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapid
   if (meta) addIfNotEmpty(doc, "agent", agentObject(meta->agent, a), a);
   if (meta && meta->cloud) addIfNotEmpty(doc, "cloud", cloudObject(*meta->cloud, a), a);
   std::optional<ProcessObjects> who;
-  if (e.process) who.emplace(processObjects(*e.process, a));
+  if (e.process) who.emplace(processObjects(*e.process, meta ? std::string_view(meta->host.id) : std::string_view(), a));
   if (who) addIfNotEmpty(doc, "container", std::move(who->container), a);
   Value dataStream(rapidjson::kObjectType);
   addRefIfSet(dataStream, "dataset", dataStream_.dataset, a);

@@ -18,6 +18,9 @@ namespace {
 constexpr std::uint8_t kBaselineRebuilt = 1;  // the flags byte of version 3
 constexpr std::uint8_t kApproved = 2;         // version 4: an approval (id, reason, expires) follows the flags
 constexpr std::uint8_t kElf = 4;              // version 4: file.elf.* follows (after the approval)
+constexpr std::uint8_t kFileHashesStale = 8;  // version 4: the file's digests are from before a failed hash
+constexpr std::uint8_t kPreviousHashesStale = 16;  // version 4: the same for file_integrity.previous
+constexpr std::uint8_t kProcessStarted = 32;  // version 4: the acting process's start time follows (last)
 
 // Version 4: file.elf.*, each field behind one presence bit (the parser sets only what was asked).
 enum ElfBit : std::uint32_t {
@@ -190,14 +193,18 @@ std::string encodeEvent(const FileEvent& e) {
   w.optStr(e.previousPath);
   w.u8(e.process ? 1 : 0);
   if (e.process) writeProcess(w, *e.process);
-  // version 3: flags; version 4: an approval, then file.elf.*, each behind its flag
-  w.u8((e.baselineRebuilt ? kBaselineRebuilt : 0) | (e.approval ? kApproved : 0) | (e.elf ? kElf : 0));
+  // version 3: flags; version 4: more flags, then an approval, file.elf.* and the process's start
+  const bool started = e.process && e.process->startTime;
+  w.u8((e.baselineRebuilt ? kBaselineRebuilt : 0) | (e.approval ? kApproved : 0) | (e.elf ? kElf : 0) |
+       (e.file.hashesStale ? kFileHashesStale : 0) | (e.previous && e.previous->hashesStale ? kPreviousHashesStale : 0) |
+       (started ? kProcessStarted : 0));
   if (e.approval) {
     w.str(e.approval->id);
     w.str(e.approval->reason);
     w.time(e.approval->expires);
   }
   if (e.elf) writeElf(w, *e.elf);
+  if (started) w.time(*e.process->startTime);
   return w.take();
 }
 
@@ -247,6 +254,14 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
     e.approval = std::move(approval);
   }
   if (version >= 4 && (flags & kElf) != 0) e.elf = readElf(r);
+  if (version >= 4) {
+    e.file.hashesStale = (flags & kFileHashesStale) != 0;
+    if (e.previous) e.previous->hashesStale = (flags & kPreviousHashesStale) != 0;
+    if ((flags & kProcessStarted) != 0) {
+      const core::TimePoint started = r.time();
+      if (e.process) e.process->startTime = started;
+    }
+  }
   if (!r.ok() || !r.atEnd()) return failf(ErrorCode::Parse, "queued event {} is truncated or malformed", sequence);
   return e;
 }

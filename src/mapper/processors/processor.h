@@ -40,4 +40,12 @@ std::unique_ptr<Processor> makeReplace(const config::ReplaceConfig& config);
 std::unique_ptr<Processor> makeAddLocale(const config::AddLocaleConfig& config);
 std::unique_ptr<Processor> makeFingerprint(const config::FingerprintConfig& config);
 
+class MetadataSources;
+// add_observer_metadata, add_process_metadata, add_docker_metadata, add_kubernetes_metadata
+// (metadata_processors.cpp, process_metadata.cpp); `sources` null is an error.
+[[nodiscard]] core::Result<std::unique_ptr<Processor>> makeMetadataProcessor(const config::MetadataProcessorConfig& config,
+                                                                            MetadataSources* sources);
+[[nodiscard]] core::Result<std::unique_ptr<Processor>> makeAddProcessMetadata(const config::ProcessMetadataConfig& config,
+                                                                             MetadataSources& sources);
+
 }  // namespace fim::mapper::processors

@@ -3,12 +3,12 @@
 namespace fim::mapper::processors {
 
 core::Result<std::unique_ptr<ProcessorChain>> ProcessorChain::build(const config::Config& config,
-                                                                    core::Metrics& metrics) {
-  auto global = ProcessorList::build(config.processors, &metrics);
+                                                                    core::Metrics& metrics, MetadataSources* sources) {
+  auto global = ProcessorList::build(config.processors, &metrics, sources);
   if (!global) return std::unexpected(global.error().context("processors"));
   std::vector<ProcessorList> modules;
   for (std::size_t i = 0; i < config.modules.size(); ++i) {
-    auto list = ProcessorList::build(config.modules[i].processors, &metrics);
+    auto list = ProcessorList::build(config.modules[i].processors, &metrics, sources);
     if (!list) return std::unexpected(list.error().context("module " + std::to_string(i) + " processors"));
     modules.push_back(std::move(*list));
   }

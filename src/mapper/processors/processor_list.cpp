@@ -33,10 +33,11 @@ class IfThenElse final : public Processor {
   ProcessorList otherwise_;
 };
 
-core::Result<std::unique_ptr<Processor>> makeProcessor(const config::ProcessorConfig& config, core::Metrics* metrics) {
+core::Result<std::unique_ptr<Processor>> makeProcessor(const config::ProcessorConfig& config, core::Metrics* metrics,
+                                                       MetadataSources* sources) {
   using Made = core::Result<std::unique_ptr<Processor>>;
   return std::visit(
-      [metrics](const auto& options) -> Made {
+      [metrics, sources](const auto& options) -> Made {
         using T = std::decay_t<decltype(options)>;
         if constexpr (std::is_same_v<T, config::AddFieldsConfig>) return makeAddFields(options);
         else if constexpr (std::is_same_v<T, config::AddTagsConfig>) return makeAddTags(options);
@@ -57,12 +58,13 @@ core::Result<std::unique_ptr<Processor>> makeProcessor(const config::ProcessorCo
         else if constexpr (std::is_same_v<T, config::RateLimitConfig>) return makeRateLimit(options, metrics);
         else if constexpr (std::is_same_v<T, config::AddIdConfig>) return makeAddId(options);
         else if constexpr (std::is_same_v<T, config::ScriptConfig>) return makeScript(options, metrics);
+        else if constexpr (std::is_same_v<T, config::MetadataProcessorConfig>) return makeMetadataProcessor(options, sources);
         else {
           auto condition = compileCondition(options.condition);
           if (!condition) return std::unexpected(condition.error());
-          auto then = ProcessorList::build(options.then, metrics);
+          auto then = ProcessorList::build(options.then, metrics, sources);
           if (!then) return std::unexpected(then.error());
-          auto otherwise = ProcessorList::build(options.otherwise, metrics);
+          auto otherwise = ProcessorList::build(options.otherwise, metrics, sources);
           if (!otherwise) return std::unexpected(otherwise.error());
           return std::make_unique<IfThenElse>(std::move(*condition), std::move(*then), std::move(*otherwise));
         }
@@ -72,10 +74,11 @@ core::Result<std::unique_ptr<Processor>> makeProcessor(const config::ProcessorCo
 
 }  // namespace
 
-core::Result<ProcessorList> ProcessorList::build(const std::vector<config::ProcessorConfig>& configs, core::Metrics* metrics) {
+core::Result<ProcessorList> ProcessorList::build(const std::vector<config::ProcessorConfig>& configs, core::Metrics* metrics,
+                                                 MetadataSources* sources) {
   ProcessorList list;
   for (const auto& config : configs) {
-    auto processor = makeProcessor(config, metrics);
+    auto processor = makeProcessor(config, metrics, sources);
     if (!processor) return std::unexpected(processor.error().context(config.origin.describe() + ": " + config.name));
     if (!*processor) continue;
     Step step{nullptr, std::move(*processor)};

@@ -15,12 +15,16 @@
 
 namespace fim::mapper::processors {
 
+class MetadataSources;
+
 class ProcessorList {
  public:
   // add_host_metadata and add_cloud_metadata configure the enrichers and are left out. `metrics`
-  // (may be null) receives the counters of processors that keep their own (rate_limit, script).
+  // (may be null) receives the counters of processors that keep their own (rate_limit, script);
+  // the metadata processors (add_docker_metadata, ...) take their sources from `sources`.
   [[nodiscard]] static core::Result<ProcessorList> build(const std::vector<config::ProcessorConfig>& configs,
-                                                         core::Metrics* metrics = nullptr);
+                                                         core::Metrics* metrics = nullptr,
+                                                         MetadataSources* sources = nullptr);
 
   // Runs the steps in order until one drops the event. `failures` counts steps that failed.
   Outcome run(rapidjson::Document& document, std::size_t& failures, const EventContext& context = {}) const;
