@@ -296,6 +296,8 @@ void Baseline::take(const events::Observation& observation) {
         } else if constexpr (std::is_same_v<Kind, events::ScanStarted>) {
           seen_.clear();
           unverified_.clear();
+          if (auto ok = flush(); !ok) log.error("writing the baseline failed: {}", ok.error().message());
+          o.written->set_value();
         } else if constexpr (std::is_same_v<Kind, events::ScanDone>) {
           if (auto ok = sweep(taken_, o.rootsMatched); !ok) log.error("sweeping deleted paths failed: {}", ok.error().message());
         } else if constexpr (std::is_same_v<Kind, events::PathDeleted>) {

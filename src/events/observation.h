@@ -3,6 +3,8 @@
 // One small struct per kind, held in a std::variant.
 
 #include <cstdint>
+#include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -32,8 +34,13 @@ struct PathsUnchanged {
   std::vector<std::uint64_t> keys;
 };
 
-// A full scan begins: only what is observed from now on counts as seen by its sweep.
-struct ScanStarted {};
+// A full scan begins: only what is observed from now on counts as seen by its sweep. The
+// baseline sets `written` once every observation before this one is written: the scan reads the
+// records only then, or it would read records that the previous scan's observations have yet to
+// write and report those paths again.
+struct ScanStarted {
+  std::shared_ptr<std::promise<void>> written = std::make_shared<std::promise<void>>();
+};
 
 // Every path of a full scan has been observed: sweep for deletions. Per root, true when the scan
 // matched every record below it to a path it saw (or to a directory it could not read): the

@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <future>
+#include <thread>
+
 #include "baseline/baseline.h"
 #include "baseline/classify.h"
 #include "queue/durable_queue.h"
@@ -309,7 +312,7 @@ void runStage(Fixture& fx, queue::DurableQueue& queue, std::vector<events::Obser
 struct StageRuns {
   Fixture fx;
   queue::DurableQueue queue{fx.store, 1 << 20, fx.metrics};
-  const events::Observation started = events::ScanStarted{};
+  static events::Observation started() { return events::ScanStarted{}; }
   const events::Observation done = events::ScanDone{};
 
   StageRuns() { REQUIRE(queue.open().has_value()); }
@@ -318,14 +321,24 @@ struct StageRuns {
 
 }  // namespace
 
+TEST_CASE("baseline: a scan's start is acknowledged once everything observed before it is written") {
+  StageRuns runs;
+  events::ScanStarted started;
+  auto written = started.written->get_future();
+  std::jthread stage([&] { runs.run({observe("/a/x", "11"), std::move(started)}); });
+  REQUIRE(written.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  stage.join();
+  CHECK(runs.fx.store.get(core::Family::Baseline, "/a/x")->has_value());
+}
+
 TEST_CASE("baseline: only what is observed after a full scan starts counts as seen by its sweep") {
   StageRuns runs;
   Fixture& fx = runs.fx;
-  runs.run({runs.started, observe("/a/x", "11"), observe("/a/y", "22"), runs.done});
+  runs.run({runs.started(), observe("/a/x", "11"), observe("/a/y", "22"), runs.done});
   REQUIRE(fx.store.count(core::Family::Baseline) == 2);
   // /a/y is seen live, then (its deletion lost with an overflowing kernel queue) a rescan starts
   // and no longer finds it: the sweep must delete it.
-  runs.run({observe("/a/y", "22"), runs.started, observe("/a/x", "11"), runs.done});
+  runs.run({observe("/a/y", "22"), runs.started(), observe("/a/x", "11"), runs.done});
   CHECK(fx.store.count(core::Family::Baseline) == 1);
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
 }
@@ -333,13 +346,13 @@ TEST_CASE("baseline: only what is observed after a full scan starts counts as se
 TEST_CASE("baseline: paths a scan reports as unchanged, by key, survive its sweep and are not rewritten") {
   StageRuns runs;
   Fixture& fx = runs.fx;
-  runs.run({runs.started, observe("/a/x", "11"), observe("/a/y", "22"), observe("/a/z", "33"), runs.done});
+  runs.run({runs.started(), observe("/a/x", "11"), observe("/a/y", "22"), observe("/a/z", "33"), runs.done});
   REQUIRE(fx.store.count(core::Family::Baseline) == 3);
   const auto recordOf = [&](const char* path) { return **fx.store.get(core::Family::Baseline, path); };
   const std::string xBefore = recordOf("/a/x");
   const events::PathsUnchanged unchanged{{core::pathKey("/a/x"), core::pathKey("/a/z")}};
   const std::uint64_t changesBefore = fx.metrics.counter("baseline.changes").value();
-  runs.run({runs.started, unchanged, runs.done});
+  runs.run({runs.started(), unchanged, runs.done});
   CHECK(fx.store.count(core::Family::Baseline) == 2);  // /a/y was not seen: deleted
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
   CHECK(recordOf("/a/x") == xBefore);
@@ -350,12 +363,12 @@ TEST_CASE("baseline: paths a scan reports as unchanged, by key, survive its swee
 TEST_CASE("baseline: a record moved to a path that was gone again is left to the running scan's sweep") {
   StageRuns runs;
   Fixture& fx = runs.fx;
-  runs.run({runs.started, observe("/a/x", "11"), observe("/a/keep", "22"), runs.done});
+  runs.run({runs.started(), observe("/a/x", "11"), observe("/a/keep", "22"), runs.done});
   // x was renamed to y and y deleted; the deletion was lost with an overflow, the rescan runs.
   events::PathMoved moved;
   moved.now.info.path = "/a/y";  // type Unknown: y was gone when the watcher looked
   moved.from = "/a/x";
-  runs.run({runs.started, moved, observe("/a/keep", "22"), runs.done});
+  runs.run({runs.started(), moved, observe("/a/keep", "22"), runs.done});
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/x")->has_value());
   CHECK_FALSE(fx.store.get(core::Family::Baseline, "/a/y")->has_value());
   CHECK(fx.store.count(core::Family::Baseline) == 1);

@@ -61,6 +61,12 @@ class ScriptedBackend final : public watcher::ChangeBackend {
   std::vector<RawChange> script_;
 };
 
+// The baseline's part: everything before this scan's start is written (a scan reads the records
+// only then).
+void writtenBefore(const events::Observation& o) {
+  if (const auto* started = std::get_if<events::ScanStarted>(&o)) started->written->set_value();
+}
+
 struct Harness {
   testing::TempDir dir;
   core::Metrics metrics;
@@ -70,6 +76,7 @@ struct Harness {
   ScriptedBackend* backend = nullptr;
   core::BoundedQueue<events::Observation> out{4096};
   std::vector<events::Observation> seen;
+  bool acknowledge = true;  // plays the baseline's part for every ScanStarted taken
   std::unique_ptr<watcher::RealtimeWatcher> watcher;
   std::jthread thread;
 
@@ -106,6 +113,7 @@ struct Harness {
         return false;
       }
       for (auto& o : batch) {
+        if (acknowledge && std::holds_alternative<events::ScanStarted>(o)) writtenBefore(o);
         seen.push_back(std::move(o));
         if (done(seen.back())) return true;
       }
@@ -122,6 +130,8 @@ struct Harness {
 };
 
 bool isScanDone(const events::Observation& o) { return std::holds_alternative<events::ScanDone>(o); }
+
+bool isScanStarted(const events::Observation& o) { return std::holds_alternative<events::ScanStarted>(o); }
 
 // The path a PathSeen observation is about; "" for the other kinds.
 std::string seenPath(const events::Observation& o) {
@@ -149,6 +159,19 @@ TEST_CASE("realtime watcher: a live change is observed exactly as the scan obser
   CHECK(live.info.ctime == fromScan.ctime);
   CHECK(live.info.owner == fromScan.owner);
   CHECK_FALSE(live.storedKnown);  // the baseline reads its own current record
+}
+
+TEST_CASE("realtime watcher: a scan reads the baseline only once everything observed before it is written") {
+  Harness h;
+  h.acknowledge = false;
+  REQUIRE(h.until(isScanStarted));
+  const std::size_t started = h.seen.size() - 1;
+  // Not written yet: the scan waits instead of reading records the baseline has yet to write.
+  std::vector<events::Observation> batch;
+  CHECK(h.out.popBatchFor(batch, 64, {}, std::chrono::milliseconds(300)) == 0);
+  writtenBefore(h.seen[started]);
+  const std::string f = (h.dir.path() / "f").string();
+  REQUIRE(h.until([&](const events::Observation& o) { return seenPath(o) == f; }));
 }
 
 TEST_CASE("realtime watcher: moves and deletions become Moved and Deleted observations") {
@@ -233,6 +256,7 @@ TEST_CASE("realtime watcher: a backend that cannot start hands over to its fallb
     batch.clear();
     (void)out.popBatchFor(batch, 64, {}, std::chrono::milliseconds(100));
     for (const auto& o : batch) {
+      writtenBefore(o);
       if (isScanDone(o) && !scanned) {
         scanned = true;
         REQUIRE(fallback != nullptr);

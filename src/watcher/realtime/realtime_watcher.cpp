@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <future>
 
 #include <thread>
 
@@ -59,10 +60,13 @@ void RealtimeWatcher::Loop::waitForInput(Steady::duration timeout) {
 void RealtimeWatcher::Loop::startScan(ScanKind kind) {
   scanning_ = true;
   touched_.clear();
+  std::shared_future<void> written;  // the observations before this scan are in the baseline
   if (kind != ScanKind::Unwatched) {
     // A path observed live before this scan (then deleted while events were being lost) must not
     // count as seen by it, or its record would survive the sweep.
-    push(events::ScanStarted{});
+    events::ScanStarted started;
+    written = started.written->get_future().share();
+    push(std::move(started));
     unresolvedCovered_ = unresolvedPending_;
     unresolvedPending_ = false;
   }
@@ -79,8 +83,14 @@ void RealtimeWatcher::Loop::startScan(ScanKind kind) {
   if (startupScanned_) options.baselineEmpty = false;  // records exist now: a rescan must read them
   startupScanned_ = true;
   scanFinished_.store(false);
-  scanThread_ = std::jthread([this, options = std::move(options), modules = std::move(modules)](std::stop_token stop) {
+  scanThread_ = std::jthread([this, options = std::move(options), modules = std::move(modules),
+                              written](std::stop_token stop) {
     ::pthread_setname_np(::pthread_self(), "fim-rescan");
+    // The previous scan's last observations may still be on their way to the baseline: its
+    // records are read once they are written, or those paths would be reported again.
+    while (written.valid() && written.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+      if (stop.stop_requested()) return;
+    }
     Scanner scanner(modules, w_.roots_, w_.prior_, w_.clock_, w_.metrics_, options);
     scanner.run(stop, inbox_);  // its workers push straight into the loop's inbox, which wakes it
     if (stop.stop_requested()) return;
