@@ -262,6 +262,45 @@ def test_an_invalid_policy_is_rejected_and_the_old_one_keeps_running(managed, fl
     wait_for(acked(fleet, f"policy:{POLICY}:3"), timeout=15, message="revision 3 acked", agent=agent)
 
 
+# Elasticsearch retried quickly, so that a test does not wait out Beats' 60 s backoff.
+QUICK_OUTPUT = {"backoff": {"init": "200ms", "max": "1s"}}
+
+
+def doc_of(es: EsEndpoint, index: str, path: Path) -> dict:
+    return next(d for d in es.documents(index) if d["file"]["path"] == str(path))
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["live", "after-kill9"])
+def test_events_queued_under_an_old_namespace_are_delivered_to_it(managed, fleet, es, restart):
+    # Issue 17: the queue records which configuration generation produced an event.
+    output = {"type": "elasticsearch", "hosts": [es.url], **QUICK_OUTPUT}
+    fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree)], namespace="alpha", output=output))
+    assert managed.enroll(fleet.add_enrollment_token(POLICY)).returncode == 0
+    agent = managed.start()
+    wait_for(acked(fleet, f"policy:{POLICY}:1"), message="the first policy acked", agent=agent)
+    wait_for(lambda: str(managed.tree) in managed.paths_in("alpha"), message="first scan shipped", agent=agent)
+    # Elasticsearch answers 503 for every document from now on: events wait in the durable queue.
+    attempted: set[str] = set()
+    es.fail_items(503, lambda doc: attempted.add(doc["file"]["path"]) or True)
+    a1, b1 = managed.tree / "a1.txt", managed.tree / "b1.txt"
+    a1.write_text("queued under alpha\n")
+    wait_for(lambda: str(a1) in attempted, message="a1 queued (and refused once)", agent=agent)
+    fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree)], namespace="beta", output=output))
+    wait_for(acked(fleet, f"policy:{POLICY}:2"), message="revision 2 (namespace beta) acked", agent=agent)
+    b1.write_text("queued under beta\n")  # behind a1, which the delivery retries first
+    if restart:
+        agent.kill()  # SIGKILL with a1 queued under the old generation, the new one current
+        es.clear_item_faults()
+        agent = managed.start()
+    else:
+        es.clear_item_faults()
+    wait_for(lambda: str(a1) in managed.paths_in("alpha") and str(b1) in managed.paths_in("beta"),
+             message="each event in its own generation's data stream", agent=agent)
+    assert str(a1) not in managed.paths_in("beta") and str(b1) not in managed.paths_in("alpha")
+    assert doc_of(es, "logs-fim.event-alpha", a1)["data_stream"]["namespace"] == "alpha"
+    assert doc_of(es, "logs-fim.event-beta", b1)["data_stream"]["namespace"] == "beta"
+
+
 def test_unsupported_inputs_and_outputs(managed, fleet, es):
     policy = fim_policy([es.url], [str(managed.tree)])
     policy["inputs"].append({"id": "logfile-system-1", "type": "logfile", "use_output": "default",

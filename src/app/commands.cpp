@@ -122,6 +122,10 @@ std::string writeTarget(const config::Config& config) {
   return config.output.elasticsearch.index.empty() ? config.dataStream.name() : config.output.elasticsearch.index;
 }
 
+events::DeliverySettings deliverySettings(const config::Config& config) {
+  return {writeTarget(config), config.dataStream.type, config.dataStream.dataset, config.dataStream.ns};
+}
+
 std::string indexTemplateName(const config::Config& config) {
   return config.dataStream.type + "-" + config.dataStream.dataset;
 }

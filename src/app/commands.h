@@ -10,6 +10,7 @@
 #include "app/cli.h"
 #include "config/config.h"
 #include "config/loader.h"
+#include "events/delivery_settings.h"
 #include "output/elasticsearch/index_setup.h"
 
 namespace fim::app {
@@ -48,6 +49,8 @@ std::string dataViewTitle(const config::Config& config);
 
 // Where documents go: output.elasticsearch.index when set, else the data stream's name.
 std::string writeTarget(const config::Config& config);
+// What the durable queue keeps per configuration generation: the write target and data stream.
+events::DeliverySettings deliverySettings(const config::Config& config);
 // The composable index template for the data stream (replaced by the mapper's generator).
 std::string indexTemplateBody(const config::Config& config);
 std::string indexTemplateName(const config::Config& config);

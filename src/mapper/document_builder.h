@@ -56,7 +56,7 @@ class DocumentBuilder {
   // The document's JSON in json_; false when the event was dropped or invalid (counted).
   bool encode(const events::EnrichedEvent& event);
 
-  config::DataStreamConfig dataStream_;
+  events::DeliverySettings dataStream_;  // config's data stream: for events the queue gave no settings
   std::vector<bool> keepNull_;  // by module index
   const mapper::DocumentFilter* filter_;
   core::Counter& events_;

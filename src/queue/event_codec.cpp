@@ -83,6 +83,7 @@ std::string encodeEvent(const FileEvent& e) {
   w.u8(e.process ? 1 : 0);
   if (e.process) writeProcess(w, *e.process);
   w.u8(e.baselineRebuilt ? kBaselineRebuilt : 0);  // version 3: flags
+  w.u32(e.generation);                              // version 4
   return w.take();
 }
 
@@ -123,6 +124,7 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
     e.process = std::move(process);
   }
   if (version >= 3) e.baselineRebuilt = (r.u8() & kBaselineRebuilt) != 0;
+  if (version >= 4) e.generation = r.u32();  // older entries: generation 0, the settings of the upgrade's start
   if (!r.ok() || !r.atEnd()) return failf(ErrorCode::Parse, "queued event {} is truncated or malformed", sequence);
   return e;
 }

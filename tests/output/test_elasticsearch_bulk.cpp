@@ -42,6 +42,20 @@ TEST_CASE("bulk bodies are create actions with _index and _id, each line ending 
   CHECK(body[5] == events[2].json);
 }
 
+TEST_CASE("an event queued under another configuration goes to that configuration's index, a dead letter does not") {
+  const auto older = std::make_shared<const events::DeliverySettings>(
+      events::DeliverySettings{"logs-fim.event-a", "logs", "fim.event", "a"});
+  std::vector<events::EncodedEvent> events{{1, "x", R"({"a":1})", older}, {2, "y", R"({"b":2})"}};
+  std::vector<const events::EncodedEvent*> pointers{&events[0], &events[1]};
+  const auto body = lines(encodeBulk(pointers, "logs-fim.event-b"));
+  REQUIRE(body.size() == 4);
+  CHECK(body[0] == R"({"create":{"_index":"logs-fim.event-a","_id":"x"}})");
+  CHECK(body[2] == R"({"create":{"_index":"logs-fim.event-b","_id":"y"}})");
+  const auto letter = deadLetterEvent(events[0], "mapper_parsing_exception", "bad", "2026-11-21T07:00:00.000Z");
+  const std::vector<const events::EncodedEvent*> letters{&letter};
+  CHECK(lines(encodeBulk(letters, "dead-letters"))[0] == R"({"create":{"_index":"dead-letters","_id":"x"}})");
+}
+
 TEST_CASE("a dead letter keeps the original document as a string with the error and a timestamp") {
   const events::EncodedEvent original{7, "id-7", R"({"file":{"size":"x"}})"};
   const auto letter = deadLetterEvent(original, "mapper_parsing_exception", "failed to parse field [file.size]",
