@@ -301,6 +301,42 @@ def test_events_queued_under_an_old_namespace_are_delivered_to_it(managed, fleet
     assert doc_of(es, "logs-fim.event-beta", b1)["data_stream"]["namespace"] == "beta"
 
 
+@pytest.mark.parametrize("refusal", ["unknown-key", "no-create-doc"])
+def test_a_policy_whose_output_refuses_fimbeat_is_rejected_and_the_old_stages_run_on(managed, fleet, es, refusal):
+    before, after = managed.tree / "before.txt", managed.tree / "after.txt"
+    before.write_text("b\n")
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+    wait_for(lambda: str(before) in managed.paths_in(), message="rev 1 ships", agent=agent)
+    # A second Elasticsearch that does not know Fleet's keys (401), or knows them without create_doc.
+    refusing = EsEndpoint(api_keys={"someone": "else"} if refusal == "unknown-key" else fleet.output_keys)
+    refusing.deny_privileges = refusal == "no-create-doc"
+    refusing.start()
+    try:
+        fleet.set_policy(POLICY, fim_policy([refusing.url], [str(managed.tree)]))
+        wait_for(lambda: "rev 2 rejected" in fleet.agent().last_message, message="the rejection reported", agent=agent)
+        record = fleet.agent()
+        assert record.last_status == "error" and record.policy_revision_idx == 1
+        assert 'output "default" refuses fimbeat' in record.last_message and "running rev 1" in record.last_message
+        why = "authentication failed" if refusal == "unknown-key" else "lacks create_doc on logs-fim.event-default"
+        assert why in record.last_message
+        assert fleet.ack_count(f"policy:{POLICY}:2") == 0
+        assert managed.status()["policy_last"]["status"] == "rejected"
+        after.write_text("a\n")
+        wait_for(lambda: str(after) in managed.paths_in(), message="the old stages still ship", agent=agent)
+        # Never stopped: the events before and after the rejection come from the same stages.
+        assert (doc_of(es, "logs-fim.event-default", before)["agent"]["ephemeral_id"] ==
+                doc_of(es, "logs-fim.event-default", after)["agent"]["ephemeral_id"])
+        # Not re-applied while Fleet re-sends it: the refusing Elasticsearch was asked once.
+        start = len(fleet.routes("checkin"))
+        wait_for(lambda: len(fleet.routes("checkin")) >= start + 3, timeout=20, message="three more checkins",
+                 agent=agent)
+        handshakes = [r for r in refusing.request_log() if r[0] == "GET" and r[1] == "/"]
+        assert len(handshakes) == 1, handshakes
+        assert refusing.stat("items") == 0
+    finally:
+        refusing.stop()
+
+
 def test_unsupported_inputs_and_outputs(managed, fleet, es):
     policy = fim_policy([es.url], [str(managed.tree)])
     policy["inputs"].append({"id": "logfile-system-1", "type": "logfile", "use_output": "default",
