@@ -267,7 +267,7 @@ int runAgent(const CliOptions& options) {
         if (!level.empty()) changed.level = level == "trace" ? "debug" : level;
         (void)core::initLogging(changed);
       };
-      if (auto managed = runManagedIfEnrolled(options, signals, setLevel)) {
+      if (auto managed = runManagedIfEnrolled(options, local->config, signals, setLevel)) {
         core::shutdownLogging();
         return *managed;
       }

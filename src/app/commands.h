@@ -32,9 +32,11 @@ int unenroll(const CliOptions& options);                 // fimbeat unenroll
 int fleetStatus(const CliOptions& options);              // fimbeat status [--json]
 
 // `fimbeat run` when the data directory holds a Fleet enrollment: the exit code; nullopt when
-// fimbeat is standalone (fleet_commands.cpp).
+// fimbeat is standalone (fleet_commands.cpp). `config`: the local file, loaded once without
+// requiring modules or an output (the policy brings them).
 bool enrolledInFleet(const std::string& dataDir);  // a Fleet state file exists
-std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_t& signals,
+std::optional<int> runManagedIfEnrolled(const CliOptions& options, const config::Config& config,
+                                        const sigset_t& signals,
                                         const std::function<void(const std::string&)>& setLogLevel);
 
 // Installs the ILM policy and the index template through output.elasticsearch; the exit code.

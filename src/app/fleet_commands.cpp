@@ -310,11 +310,9 @@ int unenroll(const CliOptions& options) {
   return 0;
 }
 
-std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_t& signals,
+std::optional<int> runManagedIfEnrolled(const CliOptions& options, const config::Config& config,
+                                        const sigset_t& signals,
                                         const std::function<void(const std::string&)>& setLogLevel) {
-  auto loaded = loadLocal(options);
-  if (!loaded) return std::nullopt;  // the caller reports the config error
-  const auto& config = loaded->config;
   auto stored = fleet::loadState(config.paths.data);
   if (stored && !*stored) return std::nullopt;  // standalone
   auto& log = core::logger("fleet");
