@@ -519,15 +519,30 @@ def test_removing_a_path_from_the_policy_emits_no_deleted_flood(managed, fleet, 
     tree2.mkdir()
     for i in range(5):
         (tree2 / f"f{i}.txt").write_text(f"{i}\n")
-    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree), str(tree2)])
+    # inotify: no who-data conditions (fanotify's, DEGRADED without CAP_SYS_PTRACE here) that would
+    # hide the watcher's STARTING from Fleet.
+    inotify = {"backend": "inotify"}
+    fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree), str(tree2)], extra_stream=inotify))
+    assert managed.enroll(fleet.add_enrollment_token(POLICY)).returncode == 0
+    agent = managed.start()
     wait_for(lambda: str(tree2 / "f4.txt") in managed.paths_in(), message="tree2 shipped", agent=agent)
-    fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree)]))
+    fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree)], extra_stream=inotify))
     wait_for(acked(fleet, f"policy:{POLICY}:2"), message="revision 2 acked", agent=agent)
+    # The new stages' start-up scan, and the deletion sweep at its end, are done once Fleet hears
+    # the input unit HEALTHY under revision 2 (STARTING while it scans): a flood would be queued
+    # before the marker's event.
+    wait_for(lambda: fleet.agent().policy_revision_idx == 2 and input_unit_status(fleet) == "HEALTHY",
+             message="revision 2's start-up scan done", agent=agent)
     (managed.tree / "marker.txt").write_text("m\n")
     wait_for(lambda: str(managed.tree / "marker.txt") in managed.paths_in(), message="new policy ships", agent=agent)
     deleted = [d["file"]["path"] for d in es.documents("logs-fim.event-default")
-               if "deleted" in d["event"]["type"] and d["file"]["path"].startswith(str(tree2))]
+               if "deleted" in d["event"]["action"] and d["file"]["path"].startswith(str(tree2))]
     assert deleted == []
+
+
+def input_unit_status(fleet: FleetServer) -> str:
+    units = [u for c in fleet.agent().components or [] for u in c["units"] if u["type"] == "input"]
+    return units[0]["status"] if units else ""
 
 
 def dead_url() -> str:
