@@ -9,7 +9,7 @@ GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 # The Debian packages fimbeat is built from (compilers, tools and the -dev packages of its libraries).
 BUILD_PACKAGES := g++ cmake ninja-build pkg-config make \
   libcurl4-openssl-dev libsimdjson-dev rapidjson-dev libssl-dev librocksdb-dev \
-  libboost-program-options-dev doctest-dev libyaml-cpp-dev libre2-dev libspdlog-dev \
+  doctest-dev libyaml-cpp-dev libre2-dev libspdlog-dev \
   libfmt-dev libb2-dev libxxhash-dev libmagic-dev libcpp-httplib-dev zlib1g-dev \
   libacl1-dev libselinux1-dev
 # What the tests and the benchmarks need besides: their runner, the tools fimbeat is compared with,

@@ -11,6 +11,8 @@
 #include "config/config.h"
 #include "config/loader.h"
 #include "events/delivery_settings.h"
+#include "events/metadata.h"
+#include "management/monitoring.h"
 #include "output/elasticsearch/index_setup.h"
 
 namespace fim::app {
@@ -30,6 +32,7 @@ int exportDashboard(const CliOptions& options);          // fimbeat export dashb
 int enroll(const CliOptions& options);                   // fimbeat enroll --url URL --enrollment-token TOKEN
 int unenroll(const CliOptions& options);                 // fimbeat unenroll
 int fleetStatus(const CliOptions& options);              // fimbeat status [--json]
+int approve(const CliOptions& options);                  // fimbeat approve (approve_commands.cpp)
 
 // `fimbeat run` when the data directory holds a Fleet enrollment: the exit code; nullopt when
 // fimbeat is standalone (fleet_commands.cpp). `config`: the local file, loaded once without
@@ -38,6 +41,12 @@ bool enrolledInFleet(const std::string& dataDir);  // a Fleet state file exists
 std::optional<int> runManagedIfEnrolled(const CliOptions& options, const config::Config& config,
                                         const sigset_t& signals,
                                         const std::function<void(const std::string&)>& setLogLevel);
+
+// The monitoring endpoint (http.*) and metrics log lines of `fimbeat run`, standalone or managed.
+[[nodiscard]] core::Result<std::unique_ptr<management::Monitoring>> startMonitoring(const config::Config& config,
+                                                                                   const events::Metadata& metadata,
+                                                                                   const core::Metrics& metrics,
+                                                                                   const core::Health& health);
 
 // Installs the ILM policy and the index template through output.elasticsearch; the exit code.
 int setupIndexManagement(const config::Config& config);
@@ -51,7 +60,8 @@ std::string dataViewTitle(const config::Config& config);
 
 // Where documents go: output.elasticsearch.index when set, else the data stream's name.
 std::string writeTarget(const config::Config& config);
-// What the durable queue keeps per configuration generation: the write target and data stream.
+// What the durable queue keeps per configuration generation: the write target (none when a
+// format string chooses it per event) and the data stream.
 events::DeliverySettings deliverySettings(const config::Config& config);
 // The composable index template for the data stream (replaced by the mapper's generator).
 std::string indexTemplateBody(const config::Config& config);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "events/approval.h"
 #include "events/delivery_settings.h"
 #include "events/file_info.h"
 #include "events/metadata.h"
@@ -35,6 +36,7 @@ struct FileEvent {
   std::optional<std::string> previousPath;     // moved: where the file was before
   std::optional<ProcessInfo> process;          // who changed it, when the backend knows
   bool baselineRebuilt = false;                // found by the scan that rebuilt a damaged baseline
+  std::optional<ApprovalMark> approval;        // made under an approved path within its window
   std::uint64_t sequence = 0;                  // position in the durable queue (0: not queued)
   std::uint32_t generation = 0;                // the configuration generation that produced it
   // Its generation's delivery settings, attached by the queue when it is read (null: none kept;
@@ -53,7 +55,8 @@ struct EncodedEvent {
   std::uint64_t sequence = 0;  // the queue position to acknowledge once delivered
   std::string id;              // deterministic _id: a redelivery is recognised as a duplicate
   std::string json;            // the ECS document, no trailing newline
-  std::shared_ptr<const DeliverySettings> delivery;  // its generation's (null: the output's own)
+  std::string index;           // Elasticsearch: the index from a format string; "" for the output's target
+  std::shared_ptr<const DeliverySettings> delivery;  // its generation's target (null: the output's own)
 };
 
 }  // namespace fim::events

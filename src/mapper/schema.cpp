@@ -30,6 +30,7 @@ constexpr std::array kTypeNames{
     TypeName{FieldType::Float, "float"},           TypeName{FieldType::HalfFloat, "half_float"},
     TypeName{FieldType::ScaledFloat, "scaled_float"}, TypeName{FieldType::Boolean, "boolean"},
     TypeName{FieldType::Object, "object"},         TypeName{FieldType::Flattened, "flattened"},
+    TypeName{FieldType::GeoPoint, "geo_point"},
 };
 
 const std::set<std::string> kEntryKeys{"key", "title", "description", "fields", "release", "anchor", "short_config"};

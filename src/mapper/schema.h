@@ -23,6 +23,7 @@ enum class FieldType {
   Boolean,
   Object,     // free-form keys; leaves take object_type when it is set
   Flattened,  // any JSON subtree, indexed as keywords
+  GeoPoint,   // "lat,lon" or {lat, lon}: kept as written (Elasticsearch validates it)
 };
 
 const char* toString(FieldType type);  // the fields.yml / Elasticsearch name: "match_only_text"

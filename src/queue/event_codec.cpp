@@ -14,6 +14,7 @@ using namespace events;
 namespace {
 
 constexpr std::uint8_t kBaselineRebuilt = 1;  // the flags byte of version 3
+constexpr std::uint8_t kApproved = 2;         // version 4: an approval (id, reason, expires) follows the flags
 
 void writeProcess(BinaryWriter& w, const ProcessInfo& p) {
   w.i64(p.pid);
@@ -82,8 +83,13 @@ std::string encodeEvent(const FileEvent& e) {
   w.optStr(e.previousPath);
   w.u8(e.process ? 1 : 0);
   if (e.process) writeProcess(w, *e.process);
-  w.u8(e.baselineRebuilt ? kBaselineRebuilt : 0);  // version 3: flags
-  w.u32(e.generation);                              // version 4
+  w.u8((e.baselineRebuilt ? kBaselineRebuilt : 0) | (e.approval ? kApproved : 0));  // version 3: flags
+  if (e.approval) {
+    w.str(e.approval->id);
+    w.str(e.approval->reason);
+    w.time(e.approval->expires);
+  }
+  w.u32(e.generation);  // version 5
   return w.take();
 }
 
@@ -123,8 +129,16 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
     readProcess(r, process);
     e.process = std::move(process);
   }
-  if (version >= 3) e.baselineRebuilt = (r.u8() & kBaselineRebuilt) != 0;
-  if (version >= 4) e.generation = r.u32();  // older entries: generation 0, the settings of the upgrade's start
+  const std::uint8_t flags = version >= 3 ? r.u8() : 0;
+  e.baselineRebuilt = (flags & kBaselineRebuilt) != 0;
+  if (version >= 4 && (flags & kApproved) != 0) {
+    ApprovalMark approval;
+    approval.id = r.str();
+    approval.reason = r.str();
+    approval.expires = r.time();
+    e.approval = std::move(approval);
+  }
+  if (version >= 5) e.generation = r.u32();  // older entries: generation 0, the settings of the upgrade's start
   if (!r.ok() || !r.atEnd()) return failf(ErrorCode::Parse, "queued event {} is truncated or malformed", sequence);
   return e;
 }

@@ -1,8 +1,9 @@
 #pragma once
 // The binary encoding of a whole FileEvent (a durable queue entry). Versioned: version 2 adds when
 // the change was first read and whether it was seen live, version 3 a flags byte (found by the scan
-// that rebuilt a damaged baseline), version 4 the configuration generation that produced it
-// (entries of older versions belong to generation 0); version 1 entries (fimbeat 0.1) are read
+// that rebuilt a damaged baseline), version 4 the approved change window that covers the change
+// (a flag, then its id, reason and expiry), version 5 the configuration generation that produced
+// it (entries of older versions belong to generation 0); version 1 entries (fimbeat 0.1) are read
 // with both taken from the timestamp. An entry of another version is an error, not garbage.
 
 #include <string>
@@ -13,7 +14,7 @@
 
 namespace fim::queue {
 
-inline constexpr std::uint8_t kEventVersion = 4;
+inline constexpr std::uint8_t kEventVersion = 5;
 
 std::string encodeEvent(const events::FileEvent& event);
 // `sequence` is the queue position the entry was stored under.

@@ -71,11 +71,12 @@ TEST_CASE("the index template: composable, data stream, ILM or lifecycle, dynami
   const auto& m = tpl["template"]["mappings"];
   CHECK(m["date_detection"].IsFalse());
   const auto& dyn = m["dynamic_templates"];
-  REQUIRE(dyn.Size() == 3);
-  CHECK(std::string(dyn[0]["fields"]["path_match"].GetString()) == "fields.*");
-  CHECK(std::string(dyn[1]["labels"]["mapping"]["type"].GetString()) == "keyword");
-  CHECK(std::string(dyn[2]["strings_as_keyword"]["match_mapping_type"].GetString()) == "string");
-  CHECK(dyn[2]["strings_as_keyword"]["mapping"]["ignore_above"].GetInt() == 1024);
+  REQUIRE(dyn.Size() == 4);  // container.labels, fields, labels: keys free, values keywords; then strings
+  CHECK(std::string(dyn[0]["container.labels"]["path_match"].GetString()) == "container.labels.*");
+  CHECK(std::string(dyn[1]["fields"]["path_match"].GetString()) == "fields.*");
+  CHECK(std::string(dyn[2]["labels"]["mapping"]["type"].GetString()) == "keyword");
+  CHECK(std::string(dyn[3]["strings_as_keyword"]["match_mapping_type"].GetString()) == "string");
+  CHECK(dyn[3]["strings_as_keyword"]["mapping"]["ignore_above"].GetInt() == 1024);
   const auto& p = m["properties"];
   CHECK(std::string(p["@timestamp"]["type"].GetString()) == "date");
   CHECK(p["file"]["properties"]["path"]["ignore_above"].GetInt() == 1024);

@@ -96,7 +96,7 @@ TEST_CASE("durable queue: each event is read with the settings of the generation
   CHECK(decoded->begin()->second.settings->ns == "b");
 }
 
-TEST_CASE("durable queue: entries queued before generations existed (event version 3) keep the settings of the first start") {
+TEST_CASE("durable queue: entries queued before generations existed (event version 4) keep the settings of the first start") {
   testing::MemoryStore store;
   core::Metrics metrics;
   {
@@ -104,7 +104,7 @@ TEST_CASE("durable queue: entries queued before generations existed (event versi
     REQUIRE(queue.open().has_value());  // as a fimbeat without generations ran
     (void)testing::appendCreated(queue, store, {"/old"});
   }
-  // Rewrite the entry as version 3 wrote it: no generation at the end.
+  // Rewrite the entry as version 4 wrote it: no generation at the end.
   std::string key, value;
   REQUIRE(store.scan(core::Family::Queue, "", [&](std::string_view k, std::string_view v) {
     key = k;
@@ -112,7 +112,7 @@ TEST_CASE("durable queue: entries queued before generations existed (event versi
     return false;
   }).has_value());
   value = value.substr(0, value.size() - 4);
-  value[0] = 3;
+  value[0] = 4;
   core::WriteBatch rewrite;
   rewrite.put(core::Family::Queue, key, value);
   REQUIRE(store.write(rewrite).has_value());

@@ -103,10 +103,10 @@ TEST_CASE("event codec: a minimal event keeps its absent fields absent") {
 
 TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read, created is its timestamp") {
   events::FileEvent e = fullEvent();
-  std::string v4 = queue::encodeEvent(e);
-  // Version 1 is version 4 without created (8 bytes) and live (1 byte) after the timestamp, and
+  std::string v5 = queue::encodeEvent(e);
+  // Version 1 is version 5 without created (8 bytes) and live (1 byte) after the timestamp, and
   // without the flags byte and the generation (4 bytes) at the end.
-  std::string v1 = v4.substr(0, 9) + v4.substr(18, v4.size() - 18 - 5);
+  std::string v1 = v5.substr(0, 9) + v5.substr(18, v5.size() - 18 - 5);
   v1[0] = 1;
   auto decoded = queue::decodeEvent(5, v1);
   REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
@@ -119,11 +119,11 @@ TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read
 TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebuilt flag round-trips") {
   events::FileEvent e = fullEvent();
   e.baselineRebuilt = true;
-  const std::string v4 = queue::encodeEvent(e);
-  auto decoded = queue::decodeEvent(7, v4);
+  const std::string v5 = queue::encodeEvent(e);
+  auto decoded = queue::decodeEvent(7, v5);
   REQUIRE(decoded.has_value());
   CHECK(decoded->baselineRebuilt);
-  std::string v2 = v4.substr(0, v4.size() - 5);
+  std::string v2 = v5.substr(0, v5.size() - 5);
   v2[0] = 2;
   auto old = queue::decodeEvent(8, v2);
   REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
@@ -131,23 +131,48 @@ TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebu
   CHECK(old->file.path == e.file.path);
 }
 
-TEST_CASE("event codec: version 4 keeps the configuration generation, and version 3 entries belong to generation 0") {
+TEST_CASE("event codec: version 5 keeps the configuration generation, and version 4 entries belong to generation 0") {
   events::FileEvent e = fullEvent();
   e.generation = 0x01020304;
   e.baselineRebuilt = true;
-  const std::string v4 = queue::encodeEvent(e);
-  CHECK(v4[0] == 4);
-  auto decoded = queue::decodeEvent(9, v4);
+  e.approval = events::ApprovalMark{"a1b2c3d4", "CHG-1234", core::TimePoint(std::chrono::milliseconds(1'790'000'000'123))};
+  const std::string v5 = queue::encodeEvent(e);
+  CHECK(v5[0] == 5);
+  auto decoded = queue::decodeEvent(9, v5);
   REQUIRE(decoded.has_value());
   CHECK(decoded->generation == 0x01020304u);
   CHECK_FALSE(decoded->delivery);  // attached by the queue, never stored with the event
-  std::string v3 = v4.substr(0, v4.size() - 4);
-  v3[0] = 3;
-  auto old = queue::decodeEvent(10, v3);
+  std::string v4 = v5.substr(0, v5.size() - 4);
+  v4[0] = 4;
+  auto old = queue::decodeEvent(10, v4);
   REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
   CHECK(old->generation == 0);
   CHECK(old->baselineRebuilt);
+  REQUIRE(old->approval.has_value());
+  CHECK(old->approval->reason == "CHG-1234");
   CHECK(old->process->executable == "/usr/bin/vim");
+}
+
+TEST_CASE("event codec: the approval round-trips in version 4, a version 3 entry has none") {
+  events::FileEvent e = fullEvent();
+  e.baselineRebuilt = true;
+  e.approval = events::ApprovalMark{"a1b2c3d4", "CHG-1234", core::TimePoint(std::chrono::milliseconds(1'790'000'000'123))};
+  const std::string v4 = queue::encodeEvent(e);
+  auto decoded = queue::decodeEvent(9, v4);
+  REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
+  REQUIRE(decoded->approval.has_value());
+  CHECK(decoded->approval->id == "a1b2c3d4");
+  CHECK(decoded->approval->reason == "CHG-1234");
+  CHECK((decoded->approval->expires == e.approval->expires));
+  CHECK(decoded->baselineRebuilt);
+  e.approval.reset();
+  std::string v3 = queue::encodeEvent(e);
+  v3.resize(v3.size() - 4);  // without version 5's generation
+  v3[0] = 3;
+  auto old = queue::decodeEvent(10, v3);
+  REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
+  CHECK_FALSE(old->approval.has_value());
+  CHECK(old->baselineRebuilt);
 }
 
 TEST_CASE("event codec: truncated, extended or foreign-version entries are errors") {

@@ -15,8 +15,9 @@ namespace fim::output::es {
 inline constexpr std::string_view kBulkPath = "/_bulk?filter_path=errors,items.*.error,items.*.status";
 
 // One line `{"create":{"_index":"<index>","_id":"<id>"}}` (no _id when the event has none), then
-// the document, each line ending in '\n' as the bulk API requires. The index is the one of the
-// configuration that produced the event (event.delivery) when the queue kept it, else `index`.
+// the document, each line ending in '\n' as the bulk API requires. The index is the event's own
+// (a format string's, event.index) when it has one, else that of the configuration generation
+// that produced it (event.delivery) when the queue kept it, else `index`.
 void appendCreate(std::string& body, const std::string& index, const events::EncodedEvent& event);
 
 // The NDJSON body for these events, in order.
