@@ -59,6 +59,8 @@ class Schema:
             else:
                 assert name not in self.leaves, f"{name} declared twice in fields.yml"
                 self.leaves[name] = field
+                if field.get("type") == "nested":  # an array of objects of the fields inside
+                    self._walk(name + ".", field.get("fields") or [])
 
     def free_form_parent(self, name: str) -> Optional[dict]:
         """The `object`/`flattened` field that `name` lies under, if any."""
@@ -96,6 +98,8 @@ def json_type_ok(value: Any, es_type: str) -> bool:
             ok = isinstance(v, (int, float)) and not isinstance(v, bool)
         elif es_type == "boolean":
             ok = isinstance(v, bool)
+        elif es_type == "geo_point":  # the "lat, lon" string form (add_observer_metadata's geo.location)
+            ok = isinstance(v, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*", v) is not None
         else:
             ok = False
         if not ok:
@@ -116,19 +120,31 @@ def check_document(doc: dict, schema: Schema) -> None:
 
     no_dotted_keys(doc, "")
     for name, value in leaves(doc):
-        declared = schema.leaves.get(name)
-        if declared is None:
-            parent = schema.free_form_parent(name)
-            assert parent is not None, f"{name} (= {value!r}) in the {where} is not declared in fields.yml"
-            es_type = parent.get("object_type", "keyword") if parent["type"] == "object" else None
-        else:
-            assert name not in schema.groups or declared, f"{name} is a group but holds {value!r}"
-            es_type = declared["type"]
-            if es_type in ("object", "flattened"):
-                assert isinstance(value, (dict, list)), f"{name} should be an object, is {value!r}"
-                continue
-        if es_type is not None:
-            assert json_type_ok(value, es_type), f"{name} = {value!r} in the {where} is not a JSON value of type {es_type}"
+        check_leaf(name, value, schema, where)
+
+
+def check_leaf(name: str, value: Any, schema: Schema, where: str) -> None:
+    """One leaf of a document (an array of a nested field's objects included) against fields.yml."""
+    declared = schema.leaves.get(name)
+    if declared is None:
+        parent = schema.free_form_parent(name)
+        assert parent is not None, f"{name} (= {value!r}) in the {where} is not declared in fields.yml"
+        es_type = parent.get("object_type", "keyword") if parent["type"] == "object" else None
+    else:
+        assert name not in schema.groups or declared, f"{name} is a group but holds {value!r}"
+        es_type = declared["type"]
+        if es_type in ("object", "flattened"):
+            assert isinstance(value, (dict, list)), f"{name} should be an object, is {value!r}"
+            return
+        if es_type == "nested":
+            assert isinstance(value, list) and all(isinstance(v, dict) for v in value), (
+                f"{name} should be an array of objects, is {value!r}")
+            for element in value:
+                for inner, inner_value in leaves(element, name + "."):
+                    check_leaf(inner, inner_value, schema, where)
+            return
+    if es_type is not None:
+        assert json_type_ok(value, es_type), f"{name} = {value!r} in the {where} is not a JSON value of type {es_type}"
 
 
 def test_document_checker_rejects_what_the_schema_forbids(schema):

@@ -218,6 +218,8 @@ def test_events_queued_under_an_old_namespace_are_delivered_to_it(managed, fleet
     wait_for(acked(fleet, f"policy:{POLICY}:2"), message="revision 2 (namespace beta) acked", agent=agent)
     b1.write_text("queued under beta\n")  # behind a1, which the delivery retries first
     if restart:
+        # The ack's answer is recorded first: a kill before that would send the ack again.
+        wait_for(lambda: managed.status()["outbox"] == [], message="ack of revision 2 recorded", agent=agent)
         agent.kill()  # SIGKILL with a1 queued under the old generation, the new one current
         es.clear_item_faults()
         agent = managed.start()

@@ -88,6 +88,7 @@ core::Status Baseline::applyMove(const events::PathMoved& move, std::vector<even
   moved.previous = **old;
   moved.previousPath = from;
   moved.errorMessage = observation.errorMessage;
+  moved.elf = observation.elf;
   moved.process = observation.process;
   events::FileInfo record = info;
   if (observation.errorMessage && record.hashes.empty()) record.hashes = (*old)->hashes;

@@ -62,6 +62,8 @@ struct ModuleConfig {
   std::vector<std::string> hashTypes{"sha1"};
   bool mimeType = true;             // libmagic on the first bytes of regular files
   bool verifyHashesAlways = false;  // scan.verify_hashes: always rehash, even when nothing moved
+  // file_parsers, each /regexp/ replaced by the fields of fileParserFields() it matches (no repeats).
+  std::vector<std::string> fileParsers;
   std::string backend = "auto";  // auto, inotify (fsnotify), fanotify (kprobes, ebpf map to it)
   Duration quietPeriod = std::chrono::seconds(1);  // realtime.quiet_period: a file written but not closed
   Duration rescanInterval{0};                      // rescan_interval: full verifying rescans; 0 = off

@@ -95,15 +95,20 @@ void checkMaxFileSize(MapReader& reader, ModuleConfig& module) {
   }
 }
 
-// file_parsers: Auditbeat's field names, or /RE2/ matching at least one of them. fimbeat runs no
-// parser yet, so valid values are a warning naming what will be missing.
-void checkFileParsers(MapReader& reader) {
+// file_parsers: Auditbeat's field names, or /RE2/ matching at least one of them (as Go's
+// MatchString: anywhere in the name). fimbeat parses ELF files only: Mach-O and PE names are a
+// warning, since those fields are never added.
+void checkFileParsers(MapReader& reader, ModuleConfig& module) {
   const Node* node = reader.node() ? reader.node()->get("file_parsers") : nullptr;
   if (!node) return;
   std::vector<std::string> values;
   reader.strings("file_parsers", values);
   const auto& fields = fileParserFields();
-  bool anyValid = false;
+  const auto select = [&](const std::string& field) {
+    if (std::find(module.fileParsers.begin(), module.fileParsers.end(), field) == module.fileParsers.end()) {
+      module.fileParsers.push_back(field);
+    }
+  };
   for (std::size_t i = 0; i < values.size(); ++i) {
     const std::string& value = values[i];
     const Origin origin = node->isSequence() && i < node->items.size() ? node->items[i].origin : node->origin;
@@ -114,12 +119,16 @@ void checkFileParsers(MapReader& reader) {
         reader.diagnostics().error(origin, where, fmt::format("invalid regular expression \"{}\": {}", value, re.error()));
         continue;
       }
-      const bool matches = std::any_of(fields.begin(), fields.end(), [&](const std::string& f) { return RE2::PartialMatch(f, re); });
-      if (!matches) {
-        reader.diagnostics().error(origin, where, "\"" + value + "\" matches none of Auditbeat's file_parsers fields (file.elf.*, file.macho.*, file.pe.*)");
-        continue;
+      bool matched = false;
+      for (const auto& f : fields) {
+        if (RE2::PartialMatch(f, re)) {
+          select(f);
+          matched = true;
+        }
       }
-      anyValid = true;
+      if (!matched) {
+        reader.diagnostics().error(origin, where, "\"" + value + "\" matches none of Auditbeat's file_parsers fields (file.elf.*, file.macho.*, file.pe.*)");
+      }
       continue;
     }
     if (std::find(fields.begin(), fields.end(), value) == fields.end()) {
@@ -128,11 +137,17 @@ void checkFileParsers(MapReader& reader) {
       reader.diagnostics().error(origin, where, message + " (Auditbeat's fields are file.elf.*, file.macho.*, file.pe.*)");
       continue;
     }
-    anyValid = true;
+    select(value);
   }
-  if (anyValid) {
+  std::string unparsed;
+  for (const char* format : {"file.macho.", "file.pe."}) {
+    if (std::any_of(module.fileParsers.begin(), module.fileParsers.end(), [&](const std::string& f) { return f.starts_with(format); })) {
+      unparsed += (unparsed.empty() ? "" : " and ") + std::string(format) + "*";
+    }
+  }
+  if (!unparsed.empty()) {
     reader.diagnostics().warn(node->origin, reader.keyPath("file_parsers"),
-                              "accepted, but fimbeat does not parse executables yet: these fields are not added");
+                              unparsed + " accepted but never added: fimbeat parses ELF files only, not Mach-O or PE files");
   }
 }
 
@@ -226,7 +241,7 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
                       "cannot be negative; 0 turns periodic rescans off");
     module.rescanInterval = Duration::zero();
   }
-  checkFileParsers(reader);
+  checkFileParsers(reader, module);
   if (const Node* processors = reader.take("processors")) {
     decodeProcessors(*processors, reader.keyPath("processors"), diagnostics, module.processors);
   }

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "events/approval.h"
 #include "events/delivery_settings.h"
+#include "events/elf_info.h"
 #include "events/file_info.h"
 #include "events/metadata.h"
 
@@ -30,6 +31,7 @@ struct FileEvent {
   std::vector<Action> actions;
   FileInfo file;
   std::optional<std::string> errorMessage;
+  std::optional<ElfInfo> elf;  // file.elf.*: what the module's file_parsers found (not in the baseline)
   std::size_t module = 0;  // index of the configured module that reported it
   std::vector<std::string> changedAttributes;  // "hash.sha256", "mode", ...
   std::optional<FileInfo> previous;            // the baseline's view before this change

@@ -225,6 +225,7 @@ void coerce(const rapidjson::Value& v, FieldType type, Coerced& out) {
       }
       return;
     case FieldType::Group:
+    case FieldType::Nested:
       return;
   }
 }

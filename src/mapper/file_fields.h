@@ -18,6 +18,9 @@ std::string_view fileExtension(std::string_view path);  // "gz" for a.tar.gz; ""
 // The `file` object. Strings reference `f`, which must outlive the value.
 Value fileObject(const events::FileInfo& f, Allocator& a);
 
+// file.elf: what file_parsers found in an ELF file. Strings reference `elf`, which must outlive the value.
+Value elfObject(const events::ElfInfo& elf, Allocator& a);
+
 // A deleted file's `file`: path, name and type only; its last known state is file_integrity.previous.*.
 bool isDeletion(const events::FileEvent& e);
 Value deletedFileObject(const events::FileInfo& f, Allocator& a);

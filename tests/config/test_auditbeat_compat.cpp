@@ -1,6 +1,8 @@
 // Auditbeat's config files as users have them: other modules, aliases, Cloud ids, checks Auditbeat makes.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "config/cloud_id.h"
 #include "config/index_format.h"
 #include "config/loader.h"
@@ -70,10 +72,21 @@ TEST_CASE("max_file_size must be positive, as Auditbeat requires") {
   CHECK(loaded->config.modules[0].maxFileSize == 1024);
 }
 
-TEST_CASE("file_parsers values are checked against Auditbeat's fields") {
+TEST_CASE("file_parsers values are checked against Auditbeat's fields, regular expressions resolved to them") {
   auto loaded = loadYaml(module("  file_parsers:\n  - file.elf.sections\n  - '/^file\\.pe\\./'\n"));
   REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));
-  CHECK(contains(warningsOf(*loaded), "auditbeat.modules.0.file_parsers: accepted, but fimbeat does not parse executables yet"));
+  CHECK(contains(warningsOf(*loaded), "auditbeat.modules.0.file_parsers: file.pe.* accepted but never added: fimbeat parses ELF files only"));
+  const auto& selected = loaded->config.modules[0].fileParsers;
+  CHECK(selected.size() == 17);  // file.elf.sections and the 16 file.pe.* fields
+  CHECK(selected.front() == "file.elf.sections");
+  CHECK(std::count_if(selected.begin(), selected.end(), [](const std::string& f) { return f.starts_with("file.pe."); }) == 16);
+  // As Go's MatchString: anywhere in the name; a field named twice is selected once; ELF alone warns of nothing.
+  auto elf = loadYaml(module("  file_parsers: ['/elf\\.go_/', file.elf.go_stripped, '/^file\\.elf\\.imports$/']\n"));
+  REQUIRE_MESSAGE(elf.has_value(), (elf ? "" : elf.error().message()));
+  CHECK(elf->config.modules[0].fileParsers ==
+        std::vector<std::string>{"file.elf.go_import_hash", "file.elf.go_imports", "file.elf.go_imports_names_entropy",
+                                 "file.elf.go_imports_names_var_entropy", "file.elf.go_stripped", "file.elf.imports"});
+  CHECK_FALSE(contains(warningsOf(*elf), "file_parsers"));
   const std::string typo = errorsOf(module("  file_parsers: [file.elf.section]\n"));
   CHECK(contains(typo, "test.yml:4: auditbeat.modules.0.file_parsers.0: unknown file_parsers field \"file.elf.section\""));
   CHECK(contains(typo, "did you mean \"file.elf.sections\""));

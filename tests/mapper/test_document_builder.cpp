@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "core/entity_id.h"
+
 #include <filesystem>
 #include <map>
 #include <set>
@@ -32,6 +34,7 @@ void flattenFields(const YAML::Node& fields, const std::string& prefix, std::map
       flattenFields(f["fields"], name + ".", out, attribute);
     } else {
       out[name] = f[attribute] ? f[attribute].as<std::string>() : "";
+      if (type == "nested") flattenFields(f["fields"], name + ".", out, attribute);
     }
   }
 }
@@ -74,6 +77,7 @@ std::vector<std::string> allDocuments() {
   full.event.previous->targetPath = "/old/target";
   full.event.previousPath = "/usr/bin/tool.old.tar.gz";
   full.event.process = testing::editorProcess();
+  full.event.process->startTime = core::TimePoint(std::chrono::nanoseconds(1'650'440'000'010'000'000LL));
   full.event.errorMessage = "failed to hash: Input/output error";
   full.event.approval = events::ApprovalMark{"7f3a9c1e", "CHG-1234", core::TimePoint(std::chrono::seconds(1'796'000'000))};
   auto meta = std::make_shared<events::Metadata>(*testing::fullMetadata());
@@ -180,6 +184,49 @@ TEST_CASE("process, user, group and container come from the process that made th
   CHECK_FALSE(doc.HasMember("user"));
 }
 
+TEST_CASE("process.entity_id and process.start: Beats' hash of host.id, pid and start time, for live events") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(testing::testConfig(), metrics);
+  auto e = enrichedEvent({events::Action::Updated}, testing::regularFile("/etc/hosts", 1));
+  auto meta = std::make_shared<events::Metadata>(*testing::fullMetadata());
+  meta->host.id = "4a0cbe3f2e7a4c2bb1c9d3e8f0a1b2c3";
+  e.metadata = meta;
+  e.event.process = testing::editorProcess();
+  e.event.process->startTime = core::processStartTime(1'700'000'000, 201);
+  auto doc = parseJson(builder.build(e));
+  // Computed independently (see tests/core/test_entity_id.cpp).
+  CHECK(std::string(doc["process"]["entity_id"].GetString()) == "Cg2TPSFj2PLrPu7w");
+  CHECK(std::string(doc["process"]["start"].GetString()) == "2023-11-14T22:13:22.009Z");
+
+  e.event.process->startTime.reset();  // an exited process whose start /proc no longer told
+  doc = parseJson(builder.build(e));
+  CHECK_FALSE(doc["process"].HasMember("entity_id"));
+  CHECK_FALSE(doc["process"].HasMember("start"));
+}
+
+TEST_CASE("stale digests (the file changed while unreadable) are never shown as a file's digests") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(testing::testConfig(), metrics);
+  auto e = enrichedEvent({events::Action::AttributesModified}, testing::regularFile("/etc/shadow", 900));
+  e.event.file.hashesStale = true;
+  e.event.errorMessage = "failed to hash /etc/shadow: Permission denied";
+  e.event.previous = testing::regularFile("/etc/shadow", 800);
+  e.event.changedAttributes = {"size"};
+  auto doc = parseJson(builder.build(e));
+  CHECK(doc["file"]["size"].GetInt64() == 900);
+  CHECK_FALSE(doc["file"].HasMember("hash"));
+  CHECK(doc["file_integrity"]["previous"]["size"].GetInt64() == 800);
+
+  auto deleted = enrichedEvent({events::Action::Deleted}, testing::regularFile("/etc/shadow", 900));
+  deleted.event.file.hashesStale = true;
+  doc = parseJson(builder.build(deleted));
+  CHECK(doc["file_integrity"]["previous"]["size"].GetInt64() == 900);
+  CHECK_FALSE(doc["file_integrity"]["previous"].HasMember("hash"));
+  deleted.event.file.hashesStale = false;
+  doc = parseJson(builder.build(deleted));
+  CHECK(doc["file_integrity"]["previous"].HasMember("hash"));
+}
+
 TEST_CASE("several actions map to distinct event types in order") {
   core::Metrics metrics;
   mapper::DocumentBuilder builder(testing::testConfig(), metrics);
@@ -233,12 +280,25 @@ TEST_CASE("fields.yml agrees with ECS on every ECS field, and documents use ECS'
   const YAML::Node ecs = YAML::LoadFile(kEcsPath);
   const auto levels = declaredFields("level");
   const auto ignoreAbove = declaredFields("ignore_above");
-  // Mapped as the fim integration package maps them, not as ECS does (both are keywords to a query).
-  const std::map<std::string, std::string> packageTypes{{"event.module", "constant_keyword"}, {"event.dataset", "constant_keyword"}};
+  // Not ECS's types, on purpose: as the fim integration package maps them (both are keywords to a
+  // query); the fractions Auditbeat's parser sends, which ECS's long would truncate (a variance to
+  // 0); the arrays of strings it sends, which Elasticsearch refuses in ECS's flattened.
+  const std::map<std::string, std::string> deliberate{
+      {"event.module", "constant_keyword"},
+      {"event.dataset", "constant_keyword"},
+      {"file.elf.sections.entropy", "double"},
+      {"file.elf.sections.var_entropy", "double"},
+      {"file.elf.imports_names_entropy", "double"},
+      {"file.elf.imports_names_var_entropy", "double"},
+      {"file.elf.go_imports_names_entropy", "double"},
+      {"file.elf.go_imports_names_var_entropy", "double"},
+      {"file.elf.imports", "keyword"},
+      {"file.elf.go_imports", "keyword"},
+  };
   for (const auto& [name, type] : declaredFields()) {
     CAPTURE(name);
-    if (packageTypes.count(name)) {
-      CHECK(type == packageTypes.at(name));
+    if (deliberate.count(name)) {
+      CHECK(type == deliberate.at(name));
       CHECK(ecs[name]["level"].as<std::string>() == levels.at(name));
     } else if (ecs[name]) {
       CHECK(ecs[name]["type"].as<std::string>() == type);
@@ -255,7 +315,7 @@ TEST_CASE("fields.yml agrees with ECS on every ECS field, and documents use ECS'
     for (const auto& [name, value] : values) {
       CAPTURE(name);
       if (!ecs[name]) continue;
-      CHECK(typeFits(ecs[name]["type"].as<std::string>(), *value));
+      CHECK(typeFits(deliberate.count(name) ? deliberate.at(name) : ecs[name]["type"].as<std::string>(), *value));
       bool normalizedToArray = false;
       for (const auto& n : ecs[name]["normalize"]) normalizedToArray |= n.as<std::string>() == "array";
       if (normalizedToArray) {  // the value must sit in a JSON array
@@ -273,6 +333,29 @@ TEST_CASE("fields.yml agrees with ECS on every ECS field, and documents use ECS'
       }
     }
   }
+}
+
+TEST_CASE("file.elf.* is written for a present file only, each field as found") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(testing::testConfig(), metrics);
+  auto e = enrichedEvent({events::Action::Updated}, testing::regularFile("/usr/bin/tool", 100));
+  events::ElfInfo elf;
+  elf.sections = std::vector<events::ElfSection>{{".text", {}, {}, {}, {}}, {{}, {}, {}, {}, {}}};
+  elf.importHash = "d41d8cd98f00b204e9800998ecf8427e";
+  elf.goStripped = true;
+  e.event.elf = elf;
+  auto doc = parseJson(builder.build(e));
+  const auto& written = doc["file"]["elf"];
+  CHECK(written.MemberCount() == 3);
+  REQUIRE(written["sections"].Size() == 1);  // a section with nothing to say is left out
+  CHECK(std::string(written["sections"][0]["name"].GetString()) == ".text");
+  CHECK(written["go_stripped"].GetBool());
+  e.event.actions = {events::Action::Deleted};
+  CHECK_FALSE(parseJson(builder.build(e))["file"].HasMember("elf"));
+  e.event.actions = {events::Action::Created};
+  e.event.elf = events::ElfInfo{};
+  CHECK_FALSE(parseJson(builder.build(e))["file"].HasMember("elf"));
+  CHECK(metrics.counter("mapper.fields.undeclared").value() == 0);
 }
 
 TEST_CASE("metadata formats: mode, name, extension") {

@@ -105,7 +105,8 @@ TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read
   events::FileEvent e = fullEvent();
   std::string v5 = queue::encodeEvent(e);
   // Version 1 is version 5 without created (8 bytes) and live (1 byte) after the timestamp, and
-  // without the flags byte and the generation (4 bytes) at the end.
+  // without the flags byte (no version 4 part is set, so nothing follows it) and the generation
+  // (4 bytes) at the end.
   std::string v1 = v5.substr(0, 9) + v5.substr(18, v5.size() - 18 - 5);
   v1[0] = 1;
   auto decoded = queue::decodeEvent(5, v1);
@@ -123,6 +124,11 @@ TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebu
   auto decoded = queue::decodeEvent(7, v5);
   REQUIRE(decoded.has_value());
   CHECK(decoded->baselineRebuilt);
+  std::string v3 = v5.substr(0, v5.size() - 4);  // without the generation; none of version 4's flags is set
+  v3[0] = 3;
+  auto three = queue::decodeEvent(9, v3);
+  REQUIRE_MESSAGE(three.has_value(), (three ? "" : three.error().message()));
+  CHECK(three->baselineRebuilt);
   std::string v2 = v5.substr(0, v5.size() - 5);
   v2[0] = 2;
   auto old = queue::decodeEvent(8, v2);
@@ -173,6 +179,65 @@ TEST_CASE("event codec: the approval round-trips in version 4, a version 3 entry
   REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
   CHECK_FALSE(old->approval.has_value());
   CHECK(old->baselineRebuilt);
+}
+
+TEST_CASE("event codec: file.elf.* round-trips in version 4, field by field, and version 3 entries have none") {
+  events::FileEvent e = fullEvent();
+  e.baselineRebuilt = true;
+  const std::string v3 = [&] {
+    std::string bytes = queue::encodeEvent(e);  // no approval, no file.elf.*: no flag, nothing follows
+    bytes.resize(bytes.size() - 4);             // but version 5's generation
+    bytes[0] = 3;
+    return bytes;
+  }();
+  auto old = queue::decodeEvent(9, v3);
+  REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
+  CHECK(old->baselineRebuilt);
+  CHECK_FALSE(old->elf.has_value());
+
+  events::ElfInfo elf;
+  elf.sections = std::vector<events::ElfSection>{{"", 0, 0, 0.0, 0.0}, {".text", 4096, 4096, 6.02, 1.5e-5}, {".bss", {}, 64, {}, {}}};
+  elf.importHash = "d41d8cd98f00b204e9800998ecf8427e";
+  elf.imports = std::vector<std::string>{"libc.so.6.puts", ".weird"};
+  elf.importsNamesEntropy = 3.25;
+  elf.importsNamesVarEntropy = 0.001;
+  elf.goImportHash = "0123";
+  elf.goImports = std::vector<std::string>{};
+  elf.goImportsNamesEntropy = 4.5;
+  elf.goImportsNamesVarEntropy = 2e-7;
+  elf.goStripped = false;
+  for (int mask = 0; mask < 4; ++mask) {  // all fields, none, and two halves
+    CAPTURE(mask);
+    events::ElfInfo part = elf;
+    if (mask == 1) part = events::ElfInfo{};
+    if (mask == 2) part.sections.reset(), part.importHash.reset(), part.goStripped.reset();
+    if (mask == 3) part.imports.reset(), part.goImports.reset(), part.importsNamesVarEntropy.reset();
+    e.elf = part;
+    auto decoded = queue::decodeEvent(10, queue::encodeEvent(e));
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->elf == e.elf);
+    CHECK(decoded->process->pid == 4242);
+  }
+}
+
+TEST_CASE("event codec: version 4 keeps which digests are stale and when the process started") {
+  events::FileEvent e = fullEvent();
+  e.file.hashesStale = true;
+  e.process->startTime = core::TimePoint(std::chrono::nanoseconds(1'700'000'002'009'999'999LL));
+  auto decoded = queue::decodeEvent(3, queue::encodeEvent(e));
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->file.hashesStale);
+  CHECK_FALSE(decoded->previous->hashesStale);
+  REQUIRE(decoded->process->startTime.has_value());
+  CHECK((*decoded->process->startTime == *e.process->startTime));
+  e.file.hashesStale = false;
+  e.previous->hashesStale = true;
+  e.process->startTime.reset();
+  decoded = queue::decodeEvent(4, queue::encodeEvent(e));
+  REQUIRE(decoded.has_value());
+  CHECK_FALSE(decoded->file.hashesStale);
+  CHECK(decoded->previous->hashesStale);
+  CHECK_FALSE(decoded->process->startTime.has_value());
 }
 
 TEST_CASE("event codec: truncated, extended or foreign-version entries are errors") {
