@@ -332,6 +332,11 @@ class EsEndpoint:
         with self.lock:
             self._item_faults.append(ItemFault(status, match, count, error_type))
 
+    def clear_item_faults(self) -> None:
+        """Items are answered normally again."""
+        with self.lock:
+            self._item_faults.clear()
+
     def drop_connections(self, count: int = 1) -> None:
         """The next `count` requests are read, then the connection is closed without an answer."""
         with self.lock:

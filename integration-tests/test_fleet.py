@@ -13,6 +13,7 @@ import socket
 import stat
 import subprocess
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -188,6 +189,83 @@ def test_an_invalid_policy_is_rejected_and_the_old_one_keeps_running(managed, fl
     # A fixed revision is applied at once.
     fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree)]))
     wait_for(acked(fleet, f"policy:{POLICY}:3"), timeout=15, message="revision 3 acked", agent=agent)
+
+
+# Elasticsearch retried quickly, so that a test does not wait out Beats' 60 s backoff.
+QUICK_OUTPUT = {"backoff": {"init": "200ms", "max": "1s"}}
+
+
+def doc_of(es: EsEndpoint, index: str, path: Path) -> dict:
+    return next(d for d in es.documents(index) if d["file"]["path"] == str(path))
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["live", "after-kill9"])
+def test_events_queued_under_an_old_namespace_are_delivered_to_it(managed, fleet, es, restart):
+    # Issue 17: the queue records which configuration generation produced an event.
+    output = {"type": "elasticsearch", "hosts": [es.url], **QUICK_OUTPUT}
+    fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree)], namespace="alpha", output=output))
+    assert managed.enroll(fleet.add_enrollment_token(POLICY)).returncode == 0
+    agent = managed.start()
+    wait_for(acked(fleet, f"policy:{POLICY}:1"), message="the first policy acked", agent=agent)
+    wait_for(lambda: str(managed.tree) in managed.paths_in("alpha"), message="first scan shipped", agent=agent)
+    # Elasticsearch answers 503 for every document from now on: events wait in the durable queue.
+    attempted: set[str] = set()
+    es.fail_items(503, lambda doc: attempted.add(doc["file"]["path"]) or True)
+    a1, b1 = managed.tree / "a1.txt", managed.tree / "b1.txt"
+    a1.write_text("queued under alpha\n")
+    wait_for(lambda: str(a1) in attempted, message="a1 queued (and refused once)", agent=agent)
+    fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree)], namespace="beta", output=output))
+    wait_for(acked(fleet, f"policy:{POLICY}:2"), message="revision 2 (namespace beta) acked", agent=agent)
+    b1.write_text("queued under beta\n")  # behind a1, which the delivery retries first
+    if restart:
+        # The ack's answer is recorded first: a kill before that would send the ack again.
+        wait_for(lambda: managed.status()["outbox"] == [], message="ack of revision 2 recorded", agent=agent)
+        agent.kill()  # SIGKILL with a1 queued under the old generation, the new one current
+        es.clear_item_faults()
+        agent = managed.start()
+    else:
+        es.clear_item_faults()
+    wait_for(lambda: str(a1) in managed.paths_in("alpha") and str(b1) in managed.paths_in("beta"),
+             message="each event in its own generation's data stream", agent=agent)
+    assert str(a1) not in managed.paths_in("beta") and str(b1) not in managed.paths_in("alpha")
+    assert doc_of(es, "logs-fim.event-alpha", a1)["data_stream"]["namespace"] == "alpha"
+    assert doc_of(es, "logs-fim.event-beta", b1)["data_stream"]["namespace"] == "beta"
+
+
+@pytest.mark.parametrize("refusal", ["unknown-key", "no-create-doc"])
+def test_a_policy_whose_output_refuses_fimbeat_is_rejected_and_the_old_stages_run_on(managed, fleet, es, refusal):
+    before, after = managed.tree / "before.txt", managed.tree / "after.txt"
+    before.write_text("b\n")
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+    wait_for(lambda: str(before) in managed.paths_in(), message="rev 1 ships", agent=agent)
+    # A second Elasticsearch that does not know Fleet's keys (401), or knows them without create_doc.
+    refusing = EsEndpoint(api_keys={"someone": "else"} if refusal == "unknown-key" else fleet.output_keys)
+    refusing.deny_privileges = refusal == "no-create-doc"
+    refusing.start()
+    try:
+        fleet.set_policy(POLICY, fim_policy([refusing.url], [str(managed.tree)]))
+        wait_for(lambda: "rev 2 rejected" in fleet.agent().last_message, message="the rejection reported", agent=agent)
+        record = fleet.agent()
+        assert record.last_status == "error" and record.policy_revision_idx == 1
+        assert 'output "default" refuses fimbeat' in record.last_message and "running rev 1" in record.last_message
+        why = "authentication failed" if refusal == "unknown-key" else "lacks create_doc on logs-fim.event-default"
+        assert why in record.last_message
+        assert fleet.ack_count(f"policy:{POLICY}:2") == 0
+        assert managed.status()["policy_last"]["status"] == "rejected"
+        after.write_text("a\n")
+        wait_for(lambda: str(after) in managed.paths_in(), message="the old stages still ship", agent=agent)
+        # Never stopped: the events before and after the rejection come from the same stages.
+        assert (doc_of(es, "logs-fim.event-default", before)["agent"]["ephemeral_id"] ==
+                doc_of(es, "logs-fim.event-default", after)["agent"]["ephemeral_id"])
+        # Not re-applied while Fleet re-sends it: the refusing Elasticsearch was asked once.
+        start = len(fleet.routes("checkin"))
+        wait_for(lambda: len(fleet.routes("checkin")) >= start + 3, timeout=20, message="three more checkins",
+                 agent=agent)
+        handshakes = [r for r in refusing.request_log() if r[0] == "GET" and r[1] == "/"]
+        assert len(handshakes) == 1, handshakes
+        assert refusing.stat("items") == 0
+    finally:
+        refusing.stop()
 
 
 def test_unsupported_inputs_and_outputs(managed, fleet, es):
@@ -372,15 +450,30 @@ def test_removing_a_path_from_the_policy_emits_no_deleted_flood(managed, fleet, 
     tree2.mkdir()
     for i in range(5):
         (tree2 / f"f{i}.txt").write_text(f"{i}\n")
-    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree), str(tree2)])
+    # inotify: no who-data conditions (fanotify's, DEGRADED without CAP_SYS_PTRACE here) that would
+    # hide the watcher's STARTING from Fleet.
+    inotify = {"backend": "inotify"}
+    fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree), str(tree2)], extra_stream=inotify))
+    assert managed.enroll(fleet.add_enrollment_token(POLICY)).returncode == 0
+    agent = managed.start()
     wait_for(lambda: str(tree2 / "f4.txt") in managed.paths_in(), message="tree2 shipped", agent=agent)
-    fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree)]))
+    fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree)], extra_stream=inotify))
     wait_for(acked(fleet, f"policy:{POLICY}:2"), message="revision 2 acked", agent=agent)
+    # The new stages' start-up scan, and the deletion sweep at its end, are done once Fleet hears
+    # the input unit HEALTHY under revision 2 (STARTING while it scans): a flood would be queued
+    # before the marker's event.
+    wait_for(lambda: fleet.agent().policy_revision_idx == 2 and input_unit_status(fleet) == "HEALTHY",
+             message="revision 2's start-up scan done", agent=agent)
     (managed.tree / "marker.txt").write_text("m\n")
     wait_for(lambda: str(managed.tree / "marker.txt") in managed.paths_in(), message="new policy ships", agent=agent)
     deleted = [d["file"]["path"] for d in es.documents("logs-fim.event-default")
-               if "deleted" in d["event"]["type"] and d["file"]["path"].startswith(str(tree2))]
+               if "deleted" in d["event"]["action"] and d["file"]["path"].startswith(str(tree2))]
     assert deleted == []
+
+
+def input_unit_status(fleet: FleetServer) -> str:
+    units = [u for c in fleet.agent().components or [] for u in c["units"] if u["type"] == "input"]
+    return units[0]["status"] if units else ""
 
 
 def test_fleet_hosts_from_the_policy_are_checked_before_use(managed, fleet, es):

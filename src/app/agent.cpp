@@ -77,7 +77,8 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   agent->queue_ = std::make_unique<queue::DurableQueue>(*agent->store_, config.queue.maxSize, metrics, &health);
   agent->queue_->reserve({config.queue.minFreeBytes, config.queue.minFreePercent,
                           [database] { return queue::freeSpaceOf(database); }});
-  if (auto opened = agent->queue_->open(); !opened) return std::unexpected(opened.error());
+  // Events queued under another configuration keep the write target and data stream of theirs.
+  if (auto opened = agent->queue_->open(deliverySettings(config)); !opened) return std::unexpected(opened.error());
   if (agent->queue_->events() > 0) {
     core::logger("agent").info("{} events ({} bytes) from the last run are still queued: delivering them first",
                                agent->queue_->events(), agent->queue_->bytes());

@@ -133,6 +133,14 @@ std::string writeTarget(const config::Config& config) {
                         std::chrono::system_clock::now());
 }
 
+events::DeliverySettings deliverySettings(const config::Config& config) {
+  // A Beats format string is expanded per event (mapper::IndexSelector): no fixed target to keep,
+  // and none that changes with the date each start.
+  const bool perEvent = config.output.elasticsearch.index.find("%{") != std::string::npos;
+  return {perEvent ? std::string() : writeTarget(config), config.dataStream.type, config.dataStream.dataset,
+          config.dataStream.ns};
+}
+
 std::string indexTemplateName(const config::Config& config) {
   return config.dataStream.type + "-" + config.dataStream.dataset;
 }
@@ -281,7 +289,7 @@ int runAgent(const CliOptions& options) {
         if (!level.empty()) changed.level = level == "trace" ? "debug" : level;
         (void)core::initLogging(changed);
       };
-      if (auto managed = runManagedIfEnrolled(options, signals, setLevel)) {
+      if (auto managed = runManagedIfEnrolled(options, local->config, signals, setLevel)) {
         core::shutdownLogging();
         return *managed;
       }

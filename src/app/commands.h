@@ -10,6 +10,7 @@
 #include "app/cli.h"
 #include "config/config.h"
 #include "config/loader.h"
+#include "events/delivery_settings.h"
 #include "events/metadata.h"
 #include "management/monitoring.h"
 #include "output/elasticsearch/index_setup.h"
@@ -34,9 +35,11 @@ int fleetStatus(const CliOptions& options);              // fimbeat status [--js
 int approve(const CliOptions& options);                  // fimbeat approve (approve_commands.cpp)
 
 // `fimbeat run` when the data directory holds a Fleet enrollment: the exit code; nullopt when
-// fimbeat is standalone (fleet_commands.cpp).
+// fimbeat is standalone (fleet_commands.cpp). `config`: the local file, loaded once without
+// requiring modules or an output (the policy brings them).
 bool enrolledInFleet(const std::string& dataDir);  // a Fleet state file exists
-std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_t& signals,
+std::optional<int> runManagedIfEnrolled(const CliOptions& options, const config::Config& config,
+                                        const sigset_t& signals,
                                         const std::function<void(const std::string&)>& setLogLevel);
 
 // The monitoring endpoint (http.*) and metrics log lines of `fimbeat run`, standalone or managed.
@@ -57,6 +60,9 @@ std::string dataViewTitle(const config::Config& config);
 
 // Where documents go: output.elasticsearch.index when set, else the data stream's name.
 std::string writeTarget(const config::Config& config);
+// What the durable queue keeps per configuration generation: the write target (none when a
+// format string chooses it per event) and the data stream.
+events::DeliverySettings deliverySettings(const config::Config& config);
 // The composable index template for the data stream (replaced by the mapper's generator).
 std::string indexTemplateBody(const config::Config& config);
 std::string indexTemplateName(const config::Config& config);

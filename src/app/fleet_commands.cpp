@@ -316,11 +316,9 @@ int unenroll(const CliOptions& options) {
   return 0;
 }
 
-std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_t& signals,
+std::optional<int> runManagedIfEnrolled(const CliOptions& options, const config::Config& config,
+                                        const sigset_t& signals,
                                         const std::function<void(const std::string&)>& setLogLevel) {
-  auto loaded = loadLocal(options);
-  if (!loaded) return std::nullopt;  // the caller reports the config error
-  const auto& config = loaded->config;
   auto stored = fleet::loadState(config.paths.data);
   if (stored && !*stored) return std::nullopt;  // standalone
   auto& log = core::logger("fleet");
@@ -372,11 +370,12 @@ std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_
   if (load.defaultHome.empty()) load.defaultHome = binaryDirectory();
   load.configFile = config.configFile;
   load.keystore = management::keystoreLookup;  // ${KEY} in the local file, as loadConfig resolves it
-  ManagedAgent managed(localYaml, load, state.enrollment.agentId, metrics, health, clock, setLogLevel);
+  ManagedAgent managed(localYaml, load, state.enrollment.agentId, config.fleet.applyTimeout, metrics, health, clock,
+                       setLogLevel);
   if (!state.logLevel.empty()) setLogLevel(state.logLevel);
   if (state.good && state.unenrollReason.empty()) {
     // Offline start: the last-good policy runs before the first checkin (design §7.2).
-    if (auto started = managed.apply(state.good->json); !started) {
+    if (auto started = managed.resume(state.good->json); !started) {
       log.error("the last-good policy {} rev {} does not start: {}", state.good->id, state.good->revision,
                 started.error().message());
     } else {

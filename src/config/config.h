@@ -132,6 +132,7 @@ struct FleetConfig {
   int unauthorizedLimit = 6;                        // fleet.unauthorized_limit: 401s in a row before "revoked"
   Duration revokedInterval = std::chrono::hours(1); // fleet.revoked_interval: checkins once revoked or deleted
   int applyAttempts = 3;                            // fleet.apply_attempts: crashed applies before a rejection
+  Duration applyTimeout = std::chrono::seconds(60);  // fleet.apply_timeout: new stages' time to start
 };
 
 struct Config {

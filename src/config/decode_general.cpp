@@ -191,6 +191,11 @@ void decodeFleet(MapReader& top, FleetConfig& out) {
   reader.integer("unauthorized_limit", out.unauthorizedLimit, 1, 1000);
   reader.duration("revoked_interval", out.revokedInterval);
   reader.integer("apply_attempts", out.applyAttempts, 1, 100);
+  reader.duration("apply_timeout", out.applyTimeout);
+  if (out.applyTimeout <= Duration::zero()) {
+    top.diagnostics().error(reader.node() ? reader.node()->origin : Origin{}, "fleet.apply_timeout",
+                            "fleet.apply_timeout must be more than 0 (the time new stages have to start)");
+  }
   if (out.pollTimeout < std::chrono::seconds(1) || out.backoffInit <= Duration::zero() || out.backoffMax < out.backoffInit) {
     top.diagnostics().error(reader.node() ? reader.node()->origin : Origin{}, "fleet",
                             "fleet.checkin.poll_timeout must be at least 1s and fleet.backoff.max at least fleet.backoff.init (> 0)");

@@ -46,6 +46,12 @@ HealthReport Health::worst(const std::map<std::string, Condition, std::less<>>& 
   return report;
 }
 
+bool Health::has(std::string_view unit, std::string_view condition) const {
+  std::lock_guard lock(mutex_);
+  auto u = units_.find(unit);
+  return u != units_.end() && u->second.find(condition) != u->second.end();
+}
+
 HealthReport Health::unit(std::string_view name) const {
   std::lock_guard lock(mutex_);
   auto u = units_.find(name);

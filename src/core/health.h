@@ -35,6 +35,8 @@ class Health {
   void set(std::string_view unit, std::string_view condition, HealthState state, std::string message);
   void clear(std::string_view unit, std::string_view condition);
 
+  // Whether `unit` has `condition` now (e.g. the watcher's "start" while it places its watches).
+  bool has(std::string_view unit, std::string_view condition) const;
   // The worst condition of `unit` (Healthy with no message when it has none).
   HealthReport unit(std::string_view unit) const;
   // The worst over every unit; the message names each unit in trouble ("queue: ...; output: ...").

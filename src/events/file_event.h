@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "events/approval.h"
+#include "events/delivery_settings.h"
 #include "events/elf_info.h"
 #include "events/file_info.h"
 #include "events/metadata.h"
@@ -39,6 +40,10 @@ struct FileEvent {
   bool baselineRebuilt = false;                // found by the scan that rebuilt a damaged baseline
   std::optional<ApprovalMark> approval;        // made under an approved path within its window
   std::uint64_t sequence = 0;                  // position in the durable queue (0: not queued)
+  std::uint32_t generation = 0;                // the configuration generation that produced it
+  // Its generation's delivery settings, attached by the queue when it is read (null: none kept;
+  // the mapper and the output then use their own configuration).
+  std::shared_ptr<const DeliverySettings> delivery;
 };
 
 struct EnrichedEvent {
@@ -53,6 +58,7 @@ struct EncodedEvent {
   std::string id;              // deterministic _id: a redelivery is recognised as a duplicate
   std::string json;            // the ECS document, no trailing newline
   std::string index;           // Elasticsearch: the index from a format string; "" for the output's target
+  std::shared_ptr<const DeliverySettings> delivery;  // its generation's target (null: the output's own)
 };
 
 }  // namespace fim::events

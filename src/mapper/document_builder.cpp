@@ -61,7 +61,7 @@ void DocumentBuilder::declareMetrics(core::Metrics& metrics) {
 
 DocumentBuilder::DocumentBuilder(const config::Config& config, core::Metrics& metrics, const mapper::DocumentFilter* filter,
                                  const Schema& schema)
-    : dataStream_(config.dataStream),
+    : dataStream_{config.dataStream.name(), config.dataStream.type, config.dataStream.dataset, config.dataStream.ns},
       filter_(filter),
       events_(metrics.counter("mapper.events")),
       dropped_(metrics.counter("mapper.events.dropped")),
@@ -88,10 +88,12 @@ void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapid
   std::optional<ProcessObjects> who;
   if (e.process) who.emplace(processObjects(*e.process, meta ? std::string_view(meta->host.id) : std::string_view(), a));
   if (who) addIfNotEmpty(doc, "container", std::move(who->container), a);
+  // The data stream of the configuration that produced the event, when the queue kept it.
+  const events::DeliverySettings& target = e.delivery ? *e.delivery : dataStream_;
   Value dataStream(rapidjson::kObjectType);
-  addRefIfSet(dataStream, "dataset", dataStream_.dataset, a);
-  addRefIfSet(dataStream, "namespace", dataStream_.ns, a);
-  addRefIfSet(dataStream, "type", dataStream_.type, a);
+  addRefIfSet(dataStream, "dataset", target.dataset, a);
+  addRefIfSet(dataStream, "namespace", target.ns, a);
+  addRefIfSet(dataStream, "type", target.type, a);
   addIfNotEmpty(doc, "data_stream", std::move(dataStream), a);
   add(doc, "ecs", oneMember("version", refString(kEcsVersion), a), a);
   if (e.errorMessage) add(doc, "error", oneMember("message", refString(*e.errorMessage), a), a);
@@ -119,7 +121,8 @@ void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapid
 std::optional<events::EncodedEvent> DocumentBuilder::map(const events::EnrichedEvent& enriched) {
   if (!encode(enriched)) return std::nullopt;
   return events::EncodedEvent{enriched.event.sequence, metadataId_.empty() ? ids_.id(enriched) : std::move(metadataId_),
-                              std::string(json_.GetString(), json_.GetSize()), indices_.select(enriched)};
+                              std::string(json_.GetString(), json_.GetSize()), indices_.select(enriched),
+                              enriched.event.delivery};
 }
 
 // @metadata (add_id's target, decode_json_fields' document_id, a script's Put) is never part of

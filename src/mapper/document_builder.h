@@ -60,7 +60,7 @@ class DocumentBuilder {
   // Removes @metadata from the document, keeping a string @metadata._id in metadataId_.
   void takeMetadata(rapidjson::Document& doc);
 
-  config::DataStreamConfig dataStream_;
+  events::DeliverySettings dataStream_;  // config's data stream: for events the queue gave no settings
   std::vector<bool> keepNull_;  // by module index
   std::vector<std::string> serviceNames_;  // by module index: the module's service.name
   const mapper::DocumentFilter* filter_;

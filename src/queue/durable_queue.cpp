@@ -64,7 +64,7 @@ DurableQueue::DurableQueue(KvStore& store, std::uint64_t maxBytes, core::Metrics
       diskFull_(metrics.counter("queue.disk_full")),
       corrupt_(metrics.counter("queue.corrupt")) {}
 
-Status DurableQueue::open() {
+Status DurableQueue::open(std::optional<events::DeliverySettings> current) {
   std::uint64_t values[6];
   const char* keys[6] = {kNextKey, kAppendedBytesKey, kAppendedEventsKey, kAckedBytesKey, kAckedEventsKey,
                          kAckedSequenceKey};
@@ -87,6 +87,32 @@ Status DurableQueue::open() {
   lastPublished_ = next_ - 1;
   cursor_ = ackedSequence_ + 1;
   updateGauges();
+  if (!current) return {};
+  return openGenerations(*current);  // with mutex_ held, as the counters above
+}
+
+Status DurableQueue::openGenerations(const events::DeliverySettings& current) {
+  auto stored = store_.get(Family::Meta, kGenerationsKey);
+  if (!stored) return std::unexpected(stored.error());
+  Generations known;
+  if (*stored) {
+    auto decoded = decodeGenerations(**stored);
+    if (!decoded) {
+      // The queued events are still delivered, with the settings in force now.
+      corrupt_.add();
+      logger("queue").error("{}: queued events are delivered with the current output settings", decoded.error().message());
+    } else {
+      known = std::move(*decoded);
+    }
+  }
+  Generations updated = withCurrent(stillNeeded(known, ackedSequence_), current, next_);
+  if (encodeGenerations(updated) != (*stored ? **stored : std::string())) {
+    WriteBatch batch;
+    batch.put(Family::Meta, kGenerationsKey, encodeGenerations(updated));
+    if (auto written = store_.write(batch); !written) return written;
+  }
+  generations_ = std::move(updated);
+  generation_ = generations_.rbegin()->first;
   return {};
 }
 
@@ -97,6 +123,7 @@ void DurableQueue::append(WriteBatch& batch, FileEvent& event) {
     sequence = pendingNext_++;
   }
   event.sequence = sequence;
+  event.generation = generation_;  // set by open(), before the producer runs
   std::string value = encodeEvent(event);
   std::lock_guard lock(mutex_);
   pendingBytes_ += value.size() + 8;
@@ -218,6 +245,13 @@ Result<std::size_t> DurableQueue::read(std::vector<FileEvent>& out, std::size_t 
   std::size_t added = 0;
   std::uint64_t nextCursor = from;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> sizes;
+  const Generations generations = this->generations();
+  const auto settingsOf = [&](std::uint32_t generation) -> std::shared_ptr<const events::DeliverySettings> {
+    if (generations.empty()) return nullptr;
+    auto it = generations.find(generation);
+    // Unknown only when the stored generations were damaged (logged at open): the current settings.
+    return it != generations.end() ? it->second.settings : generations.rbegin()->second.settings;
+  };
   auto scanned = store_.scanFrom(Family::Queue, queueKey(from), [&](std::string_view key, std::string_view value) {
     const std::uint64_t sequence = queueSequence(key);
     if (sequence == 0 || sequence > upTo) return false;
@@ -228,6 +262,7 @@ Result<std::size_t> DurableQueue::read(std::vector<FileEvent>& out, std::size_t 
       corrupt_.add();
       logger("queue").error("skipping queue entry {}: {}", sequence, event.error().message());
     } else {
+      event->delivery = settingsOf(event->generation);
       out.push_back(std::move(*event));
       ++added;
     }
@@ -248,6 +283,7 @@ bool DurableQueue::drained() const {
 Status DurableQueue::acknowledge(std::uint64_t sequence) {
   WriteBatch batch;
   std::uint64_t bytes = 0, events = 0;
+  Generations remaining;
   {
     std::lock_guard lock(mutex_);
     if (sequence <= ackedSequence_) return {};
@@ -271,10 +307,14 @@ Status DurableQueue::acknowledge(std::uint64_t sequence) {
     batch.put(Family::Meta, kAckedSequenceKey, std::to_string(sequence));
     batch.put(Family::Meta, kAckedBytesKey, std::to_string(ackedBytes_ + bytes));
     batch.put(Family::Meta, kAckedEventsKey, std::to_string(ackedEvents_ + events));
+    // A generation whose last event this acknowledges is forgotten in the same write.
+    remaining = stillNeeded(generations_, sequence);
+    if (remaining.size() != generations_.size()) batch.put(Family::Meta, kGenerationsKey, encodeGenerations(remaining));
   }
   if (auto written = store_.write(batch); !written) return written;
   {
     std::lock_guard lock(mutex_);
+    generations_ = std::move(remaining);
     while (!unacked_.empty() && unacked_.front().first <= sequence) unacked_.pop_front();
     ackedSequence_ = sequence;
     ackedBytes_ += bytes;
@@ -288,6 +328,11 @@ Status DurableQueue::acknowledge(std::uint64_t sequence) {
 std::uint64_t DurableQueue::bytes() const {
   std::lock_guard lock(mutex_);
   return appendedBytes_ - ackedBytes_;
+}
+
+Generations DurableQueue::generations() const {
+  std::lock_guard lock(mutex_);
+  return generations_;
 }
 
 std::uint64_t DurableQueue::events() const {

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@
 #include "core/kv_store.h"
 #include "core/metrics.h"
 #include "core/result.h"
+#include "events/delivery_settings.h"
+#include "queue/delivery_generations.h"
 #include "queue/free_space.h"
 #include "queue/producer.h"
 
@@ -34,7 +37,12 @@ class DurableQueue final : public Producer {
   DurableQueue(core::KvStore& store, std::uint64_t maxBytes, core::Metrics& metrics, core::Health* health = nullptr);
 
   // Reads where the queue stands: what is stored and not yet acknowledged is delivered again.
-  [[nodiscard]] core::Status open();
+  // `current`: the delivery settings of the configuration in force; the events appended from now
+  // on carry its generation, and each event read carries the settings of the generation that
+  // produced it (kept in the meta family until its last event is acknowledged). Without it the
+  // queue keeps no generations and events are read without settings (the mapper and the output
+  // then use their own configuration).
+  [[nodiscard]] core::Status open(std::optional<events::DeliverySettings> current = std::nullopt);
   // Below this much free space the producer waits as when the queue is full (queue.min_free).
   void reserve(SpaceReserve reserve) { reserve_ = std::move(reserve); }
 
@@ -68,9 +76,14 @@ class DurableQueue final : public Producer {
 
   std::uint64_t bytes() const;   // stored and not yet acknowledged
   std::uint64_t events() const;
+  // The generations kept now (those a queued event may refer to, and the current one).
+  Generations generations() const;
 
  private:
   void updateGauges();
+  // open()'s part for the generations: forgets those fully acknowledged, starts one for `current`.
+  // Called with mutex_ held.
+  [[nodiscard]] core::Status openGenerations(const events::DeliverySettings& current);
   // Why the producer must wait now (empty: it need not), as {health condition, message}.
   // Probes the disk; called with mutex_ held.
   std::pair<std::string, std::string> blocked();
@@ -95,6 +108,9 @@ class DurableQueue final : public Producer {
   std::uint64_t cursor_ = 1;  // next sequence to read
   std::uint64_t ackedBytes_ = 0, ackedEvents_ = 0, ackedSequence_ = 0;
   std::deque<std::pair<std::uint64_t, std::uint64_t>> unacked_;  // (sequence, bytes) read, not yet acknowledged
+  // Configuration generations (empty when open() had no settings).
+  Generations generations_;
+  std::uint32_t generation_ = 0;  // the current one: appended events carry it
   core::Gauge& eventsGauge_;
   core::Gauge& bytesGauge_;
   core::Counter& backpressure_;

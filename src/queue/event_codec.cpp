@@ -205,6 +205,7 @@ std::string encodeEvent(const FileEvent& e) {
   }
   if (e.elf) writeElf(w, *e.elf);
   if (started) w.time(*e.process->startTime);
+  w.u32(e.generation);  // version 5
   return w.take();
 }
 
@@ -262,6 +263,7 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
       if (e.process) e.process->startTime = started;
     }
   }
+  if (version >= 5) e.generation = r.u32();  // older entries: generation 0, the settings of the upgrade's start
   if (!r.ok() || !r.atEnd()) return failf(ErrorCode::Parse, "queued event {} is truncated or malformed", sequence);
   return e;
 }

@@ -4,8 +4,10 @@
 // that rebuilt a damaged baseline), version 4 more flags of that byte: the approved change window
 // that covers the change (its id, reason and expiry follow), file.elf.* (file_parsers), which
 // digests are stale (after a failed hash) and when the acting process started (its time follows);
-// version 1 entries (fimbeat 0.1) are read with both times taken from the timestamp, older entries
-// have none of version 4's. An entry of another version is an error, not garbage.
+// version 5 the configuration generation that produced the event (older entries belong to
+// generation 0); version 1 entries (fimbeat 0.1) are read with both times taken from the
+// timestamp, older entries have none of version 4's. An entry of another version is an error,
+// not garbage.
 
 #include <string>
 #include <string_view>
@@ -15,7 +17,7 @@
 
 namespace fim::queue {
 
-inline constexpr std::uint8_t kEventVersion = 4;
+inline constexpr std::uint8_t kEventVersion = 5;
 
 std::string encodeEvent(const events::FileEvent& event);
 // `sequence` is the queue position the entry was stored under.

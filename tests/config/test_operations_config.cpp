@@ -96,3 +96,15 @@ TEST_CASE("loadPaths reads path.* without needing a valid configuration") {
   options.pathData.reset();
   CHECK(config::loadPaths(options)->data == "/opt/fim/data");
 }
+
+TEST_CASE("fleet.apply_timeout: 60s by default, a duration above 0") {
+  auto loaded = loadYaml(kMinimal);
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->config.fleet.applyTimeout == std::chrono::seconds(60));
+  auto set = loadYaml(std::string(kMinimal) + "fleet.apply_timeout: 5m\n");
+  REQUIRE(set.has_value());
+  CHECK(set->config.fleet.applyTimeout == std::chrono::minutes(5));
+  auto zero = loadYaml(std::string(kMinimal) + "fleet.apply_timeout: 0s\n");
+  REQUIRE_FALSE(zero.has_value());
+  CHECK(contains(zero.error().message(), "fleet.apply_timeout"));
+}

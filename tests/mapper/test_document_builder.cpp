@@ -116,6 +116,20 @@ TEST_CASE("each action's document matches its golden file exactly") {
   CHECK(metrics.counter("mapper.fields.invalid").value() == 0);
 }
 
+TEST_CASE("data_stream.* is the one of the configuration that queued the event, when the queue kept it") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(testing::testConfig(), metrics);
+  auto event = enrichedEvent({events::Action::Created}, testing::regularFile("/tmp/x", 1));
+  event.event.delivery = std::make_shared<const events::DeliverySettings>(
+      events::DeliverySettings{"logs-fim.event-older", "logs", "fim.event", "older"});
+  auto doc = parseJson(builder.build(event));
+  CHECK(std::string(doc["data_stream"]["namespace"].GetString()) == "older");
+  CHECK(std::string(doc["data_stream"]["type"].GetString()) == "logs");
+  auto encoded = builder.map(event);
+  REQUIRE(encoded.has_value());
+  CHECK(encoded->delivery == event.event.delivery);  // the output writes it to that generation's index
+}
+
 TEST_CASE("a document has the sample event's shape: nested objects, arrays for event.type/action/category") {
   core::Metrics metrics;
   mapper::DocumentBuilder builder(testing::testConfig(), metrics);

@@ -42,6 +42,23 @@ TEST_CASE("bulk bodies are create actions with _index and _id, each line ending 
   CHECK(body[5] == events[2].json);
 }
 
+TEST_CASE("an event queued under another configuration goes to that configuration's index, a dead letter does not") {
+  const auto older = std::make_shared<const events::DeliverySettings>(
+      events::DeliverySettings{"logs-fim.event-a", "logs", "fim.event", "a"});
+  std::vector<events::EncodedEvent> events{{1, "x", R"({"a":1})", "", older}, {2, "y", R"({"b":2})"}};
+  std::vector<const events::EncodedEvent*> pointers{&events[0], &events[1]};
+  const auto body = lines(encodeBulk(pointers, "logs-fim.event-b"));
+  REQUIRE(body.size() == 4);
+  CHECK(body[0] == R"({"create":{"_index":"logs-fim.event-a","_id":"x"}})");
+  CHECK(body[2] == R"({"create":{"_index":"logs-fim.event-b","_id":"y"}})");
+  const events::EncodedEvent dated{3, "z", R"({"c":3})", "fimbeat-2026.01.01", older};  // a format string's index first
+  const std::vector<const events::EncodedEvent*> one{&dated};
+  CHECK(lines(encodeBulk(one, "logs-fim.event-b"))[0] == R"({"create":{"_index":"fimbeat-2026.01.01","_id":"z"}})");
+  const auto letter = deadLetterEvent(events[0], "mapper_parsing_exception", "bad", "2026-11-21T07:00:00.000Z");
+  const std::vector<const events::EncodedEvent*> letters{&letter};
+  CHECK(lines(encodeBulk(letters, "dead-letters"))[0] == R"({"create":{"_index":"dead-letters","_id":"x"}})");
+}
+
 TEST_CASE("an event's own index (from a format string) wins over the batch's, a dead letter goes to the batch's") {
   events::EncodedEvent dated{1, "a", R"({"x":1})", "auditbeat-9.0.0-2026.01.01"};
   events::EncodedEvent plain{2, "b", R"({"x":2})"};

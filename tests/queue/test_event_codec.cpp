@@ -103,10 +103,11 @@ TEST_CASE("event codec: a minimal event keeps its absent fields absent") {
 
 TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read, created is its timestamp") {
   events::FileEvent e = fullEvent();
-  std::string v4 = queue::encodeEvent(e);
-  // Version 1 is version 4 without created (8 bytes) and live (1 byte) after the timestamp, and
-  // without the flags byte at the end (no version 4 part is set, so nothing follows it).
-  std::string v1 = v4.substr(0, 9) + v4.substr(18, v4.size() - 19);
+  std::string v5 = queue::encodeEvent(e);
+  // Version 1 is version 5 without created (8 bytes) and live (1 byte) after the timestamp, and
+  // without the flags byte (no version 4 part is set, so nothing follows it) and the generation
+  // (4 bytes) at the end.
+  std::string v1 = v5.substr(0, 9) + v5.substr(18, v5.size() - 18 - 5);
   v1[0] = 1;
   auto decoded = queue::decodeEvent(5, v1);
   REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
@@ -119,21 +120,43 @@ TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read
 TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebuilt flag round-trips") {
   events::FileEvent e = fullEvent();
   e.baselineRebuilt = true;
-  const std::string v4 = queue::encodeEvent(e);
-  auto decoded = queue::decodeEvent(7, v4);
+  const std::string v5 = queue::encodeEvent(e);
+  auto decoded = queue::decodeEvent(7, v5);
   REQUIRE(decoded.has_value());
   CHECK(decoded->baselineRebuilt);
-  std::string v3 = v4;  // the same bytes: none of version 4's flags is set, nothing follows them
+  std::string v3 = v5.substr(0, v5.size() - 4);  // without the generation; none of version 4's flags is set
   v3[0] = 3;
   auto three = queue::decodeEvent(9, v3);
   REQUIRE_MESSAGE(three.has_value(), (three ? "" : three.error().message()));
   CHECK(three->baselineRebuilt);
-  std::string v2 = v4.substr(0, v4.size() - 1);
+  std::string v2 = v5.substr(0, v5.size() - 5);
   v2[0] = 2;
   auto old = queue::decodeEvent(8, v2);
   REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
   CHECK_FALSE(old->baselineRebuilt);
   CHECK(old->file.path == e.file.path);
+}
+
+TEST_CASE("event codec: version 5 keeps the configuration generation, and version 4 entries belong to generation 0") {
+  events::FileEvent e = fullEvent();
+  e.generation = 0x01020304;
+  e.baselineRebuilt = true;
+  e.approval = events::ApprovalMark{"a1b2c3d4", "CHG-1234", core::TimePoint(std::chrono::milliseconds(1'790'000'000'123))};
+  const std::string v5 = queue::encodeEvent(e);
+  CHECK(v5[0] == 5);
+  auto decoded = queue::decodeEvent(9, v5);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->generation == 0x01020304u);
+  CHECK_FALSE(decoded->delivery);  // attached by the queue, never stored with the event
+  std::string v4 = v5.substr(0, v5.size() - 4);
+  v4[0] = 4;
+  auto old = queue::decodeEvent(10, v4);
+  REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
+  CHECK(old->generation == 0);
+  CHECK(old->baselineRebuilt);
+  REQUIRE(old->approval.has_value());
+  CHECK(old->approval->reason == "CHG-1234");
+  CHECK(old->process->executable == "/usr/bin/vim");
 }
 
 TEST_CASE("event codec: the approval round-trips in version 4, a version 3 entry has none") {
@@ -150,6 +173,7 @@ TEST_CASE("event codec: the approval round-trips in version 4, a version 3 entry
   CHECK(decoded->baselineRebuilt);
   e.approval.reset();
   std::string v3 = queue::encodeEvent(e);
+  v3.resize(v3.size() - 4);  // without version 5's generation
   v3[0] = 3;
   auto old = queue::decodeEvent(10, v3);
   REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
@@ -162,6 +186,7 @@ TEST_CASE("event codec: file.elf.* round-trips in version 4, field by field, and
   e.baselineRebuilt = true;
   const std::string v3 = [&] {
     std::string bytes = queue::encodeEvent(e);  // no approval, no file.elf.*: no flag, nothing follows
+    bytes.resize(bytes.size() - 4);             // but version 5's generation
     bytes[0] = 3;
     return bytes;
   }();

@@ -328,3 +328,32 @@ TEST_CASE("realtime options: defaults, values and the errors that name the key")
   CHECK(errors.find("test.yml:4: fimbeat.modules.0.realtime.quiet_period") != std::string::npos);
   CHECK(errors.find("test.yml:5: fimbeat.modules.0.rescan_interval") != std::string::npos);
 }
+
+TEST_CASE("realtime watcher: the watcher unit is STARTING from construction until the backend started and the start-up scan ended") {
+  {
+    testing::TempDir dir;
+    core::Metrics metrics;
+    core::Health health;
+    core::SystemClock clock;
+    config::ModuleConfig m;
+    m.paths = {dir.str()};
+    watcher::RealtimeOptions options;
+    options.health = &health;
+    {
+      watcher::RealtimeWatcher idle({m}, {{dir.str(), 0, true}}, nullptr, clock, metrics,
+                                    std::make_unique<ScriptedBackend>(), options);
+      CHECK(health.has(core::Health::kWatcher, watcher::kStartingCondition));
+      CHECK(std::string(core::toString(health.unit(core::Health::kWatcher).state)) == "STARTING");
+    }
+    CHECK_FALSE(health.has(core::Health::kWatcher, watcher::kStartingCondition));  // gone with the watcher
+  }
+  for (const bool startFails : {false, true}) {
+    CAPTURE(startFails);
+    Harness h(startFails);
+    REQUIRE(h.until(isScanDone));  // the start-up scan begins once the backend has started (or failed)
+    CHECK_FALSE(h.health.has(core::Health::kWatcher, watcher::kStartingCondition));
+    CHECK_FALSE(h.health.has(core::Health::kWatcher, watcher::kStartScanCondition));  // cleared before ScanDone
+    CHECK(std::string(core::toString(h.health.unit(core::Health::kWatcher).state)) ==
+          (startFails ? "DEGRADED" : "HEALTHY"));
+  }
+}

@@ -21,7 +21,11 @@ void appendCreate(std::string& body, const std::string& index, const events::Enc
   w.Key("create");
   w.StartObject();
   w.Key("_index");
-  writeString(w, event.index.empty() ? index : event.index);
+  // A format string's index for this event, else its configuration generation's target, else `index`.
+  const std::string& target = !event.index.empty()                               ? event.index
+                              : event.delivery && !event.delivery->index.empty() ? event.delivery->index
+                                                                                 : index;
+  writeString(w, target);
   if (!event.id.empty()) {
     w.Key("_id");
     writeString(w, event.id);

@@ -14,9 +14,10 @@ namespace fim::output::es {
 // The request path of every bulk call; filter_path keeps the response to what classification reads.
 inline constexpr std::string_view kBulkPath = "/_bulk?filter_path=errors,items.*.error,items.*.status";
 
-// One line `{"create":{"_index":"<index>","_id":"<id>"}}` (the event's own index when it has one, no
-// _id when it has none), then
-// the document, each line ending in '\n' as the bulk API requires.
+// One line `{"create":{"_index":"<index>","_id":"<id>"}}` (no _id when the event has none), then
+// the document, each line ending in '\n' as the bulk API requires. The index is the event's own
+// (a format string's, event.index) when it has one, else that of the configuration generation
+// that produced it (event.delivery) when the queue kept it, else `index`.
 void appendCreate(std::string& body, const std::string& index, const events::EncodedEvent& event);
 
 // The NDJSON body for these events, in order.

@@ -1,5 +1,8 @@
 #include "output/elasticsearch/probe.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <rapidjson/stringbuffer.h>
@@ -41,6 +44,42 @@ std::string privilegesRequest(const std::string& target, bool setup) {
   return buffer.GetString();
 }
 
+enum class Access { Granted, Unknown, Refused, NoAnswer };
+
+// Whether the credentials may create documents in `target` (and run setup), by
+// POST /_security/user/_has_privileges; `detail` says why when not Granted.
+Access writeAccess(HttpClient& client, const std::string& target, bool setup, std::string& detail,
+                   std::stop_token stop = {}) {
+  auto privileges = client.send({"POST", "/_security/user/_has_privileges", privilegesRequest(target, setup)}, stop);
+  if (!privileges) {
+    detail = privileges.error().message();
+    return Access::NoAnswer;
+  }
+  if (privileges->status == 401 || privileges->status == 403) {
+    detail = "HTTP " + std::to_string(privileges->status) + ": " + describeErrorBody(privileges->body);
+    return Access::Refused;
+  }
+  if (privileges->status != 200) {  // e.g. security disabled: anyone may write, nothing to check
+    detail = "cannot check privileges (HTTP " + std::to_string(privileges->status) + ": " +
+             describeErrorBody(privileges->body) + ")";
+    return Access::Unknown;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  bool all = false;
+  if (parser.parse(privileges->body).get(doc) != simdjson::SUCCESS ||
+      doc["has_all_requested"].get(all) != simdjson::SUCCESS) {
+    detail = "HTTP " + std::to_string(privileges->status) + ": " + describeErrorBody(privileges->body);
+    return Access::Refused;
+  }
+  if (!all) {
+    detail = "the user lacks create_doc on " + target +
+             (setup ? " or the manage_index_templates/manage_ilm cluster privileges that setup needs" : "");
+    return Access::Refused;
+  }
+  return Access::Granted;
+}
+
 // Checks one host; each step prints "  name... OK" or "  name... ERROR why".
 bool probeHost(const std::string& text, const config::ElasticsearchOutputConfig& options, const std::string& target,
                bool setup, std::ostream& out) {
@@ -80,35 +119,14 @@ bool probeHost(const std::string& text, const config::ElasticsearchOutputConfig&
   }
   out << "OK\n  version: " << info->version << "\n";
   out << "  write permission on " << target << "... ";
-  auto privileges = client.send({"POST", "/_security/user/_has_privileges", privilegesRequest(target, setup)});
-  if (!privileges) {
-    out << "ERROR " << privileges.error().message() << "\n";
-    return false;
+  std::string detail;
+  switch (writeAccess(client, target, setup, detail)) {
+    case Access::Granted: out << "OK\n"; return true;
+    case Access::Unknown: out << "UNKNOWN " << detail << "\n"; return true;
+    case Access::Refused:
+    case Access::NoAnswer: out << "ERROR " << detail << "\n"; return false;
   }
-  if (privileges->status == 401 || privileges->status == 403) {
-    out << "ERROR HTTP " << privileges->status << ": " << describeErrorBody(privileges->body) << "\n";
-    return false;
-  }
-  if (privileges->status != 200) {  // e.g. security disabled: anyone may write, nothing to check
-    out << "UNKNOWN cannot check privileges (HTTP " << privileges->status << ": " << describeErrorBody(privileges->body)
-        << ")\n";
-    return true;
-  }
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  bool all = false;
-  if (parser.parse(privileges->body).get(doc) != simdjson::SUCCESS ||
-      doc["has_all_requested"].get(all) != simdjson::SUCCESS) {
-    out << "ERROR HTTP " << privileges->status << ": " << describeErrorBody(privileges->body) << "\n";
-    return false;
-  }
-  if (!all) {
-    out << "ERROR the user lacks create_doc on " << target
-        << (setup ? " or the manage_index_templates/manage_ilm cluster privileges that setup needs" : "") << "\n";
-    return false;
-  }
-  out << "OK\n";
-  return true;
+  return false;
 }
 
 }  // namespace
@@ -118,6 +136,40 @@ bool probeOutput(const config::ElasticsearchOutputConfig& options, const std::st
   bool ok = true;
   for (const auto& host : options.hosts) ok = probeHost(host, options, target, checkSetupPrivileges, out) && ok;
   return ok;
+}
+
+}  // namespace fim::output::es
+
+namespace fim::output::es {
+
+core::Result<std::size_t> verifyOutput(const config::ElasticsearchOutputConfig& options, const std::string& target,
+                                       std::chrono::seconds timeout, std::stop_token stop) {
+  config::ElasticsearchOutputConfig quick = options;
+  quick.timeout = std::min<std::chrono::nanoseconds>(options.timeout, timeout);
+  std::size_t answered = 0;
+  for (const auto& text : options.hosts) {
+    auto url = parseHostUrl(text, options.protocol, options.path);
+    if (!url) return std::unexpected(url.error());
+    if (options.ssl.enabled && *options.ssl.enabled && text.find("://") == std::string::npos) url->scheme = "https";
+    HttpClient client(*url, quick);
+    auto root = client.send({"GET", "/"}, stop);
+    if (!root && client.lastFailureWasTls()) {
+      return core::fail(core::ErrorCode::PermissionDenied,
+                        fmt::format("the TLS connection to {} failed: {}", url->base(), root.error().message()));
+    }
+    if (!root) continue;  // not answering is not refusing: the output retries it
+    auto info = readHandshake(*root, url->base());
+    if (!info && !info.error().retryable()) return std::unexpected(info.error());
+    if (!info) continue;
+    std::string detail;
+    const Access access = writeAccess(client, target, false, detail, stop);
+    if (access == Access::Refused) {
+      return core::fail(core::ErrorCode::PermissionDenied,
+                        fmt::format("{} does not let these credentials write to {}: {}", url->base(), target, detail));
+    }
+    if (access != Access::NoAnswer) ++answered;
+  }
+  return answered;
 }
 
 }  // namespace fim::output::es

@@ -154,7 +154,11 @@ void RealtimeWatcher::Loop::takeInbox() {
   do {
     taken_.clear();
     taken = inbox_.tryPopBatch(taken_, kTakeBatch);
-    for (auto& observation : taken_) checkScanned(observation);
+    for (auto& observation : taken_) {
+      checkScanned(observation);
+      // The scan's end, before the baseline hears of it: what changes from now on follows its sweep.
+      if (std::holds_alternative<events::ScanDone>(observation)) health(kStartScanCondition, core::HealthState::Healthy);
+    }
     if (taken > 0) (void)out_.pushBatch(taken_, stop_);
   } while (finished && taken > 0);
   if (finished) scanEnded();
@@ -249,6 +253,9 @@ void RealtimeWatcher::Loop::run() {
     startBackend(*w_.backend_);
     log.info("watching {} path(s) in real time with {}", w_.roots_.size(), w_.backend_->name());
   }
+  health(kStartScanCondition, core::HealthState::Starting,
+         fmt::format("scanning {} path(s) against the baseline", w_.roots_.size()));
+  health(kStartingCondition, core::HealthState::Healthy);  // started: live, fallen back or said why not
   if (w_.options_.rescanInterval > std::chrono::nanoseconds::zero()) {
     nextVerify_ = Steady::now() + std::chrono::duration_cast<Steady::duration>(w_.options_.rescanInterval);
   }
@@ -302,9 +309,17 @@ RealtimeWatcher::RealtimeWatcher(std::vector<config::ModuleConfig> modules, std:
       options_(std::move(options)),
       wakeFd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (wakeFd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd for the realtime watcher");
+  if (options_.health) {
+    options_.health->set(core::Health::kWatcher, kStartingCondition, core::HealthState::Starting,
+                         fmt::format("placing watches on {} path(s)", roots_.size()));
+  }
 }
 
 RealtimeWatcher::~RealtimeWatcher() {
+  if (options_.health) {
+    options_.health->clear(core::Health::kWatcher, kStartingCondition);
+    options_.health->clear(core::Health::kWatcher, kStartScanCondition);
+  }
   if (wakeFd_ >= 0) ::close(wakeFd_);
 }
 

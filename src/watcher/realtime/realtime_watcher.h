@@ -45,6 +45,13 @@ struct RealtimeOptions {
   core::Health* health = nullptr;  // the watcher unit: DEGRADED while live changes may be missed
 };
 
+// The watcher unit's condition (STARTING) from construction until the backend has placed its
+// watches (or said why it cannot): a new configuration is not reported applied before that.
+inline constexpr std::string_view kStartingCondition = "start";
+// Then STARTING while the start-up scan compares every path with the baseline (design: "STARTING
+// (scan running)"); cleared just before the scan's end is handed on to the baseline.
+inline constexpr std::string_view kStartScanCondition = "start_scan";
+
 class RealtimeWatcher final : public ObservationSource {
  public:
   RealtimeWatcher(std::vector<config::ModuleConfig> modules, std::vector<Root> roots, baseline::View* prior,
