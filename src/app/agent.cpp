@@ -1,6 +1,7 @@
 #include "app/agent.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -20,6 +21,32 @@ namespace fim::app {
 namespace {
 
 constexpr std::chrono::milliseconds kStuckWait{800};  // after the grace period and a forced stop
+constexpr const char* kDpkgDatabase = "/var/lib/dpkg";
+
+// package_verification's index: when a module wants it (by default, where dpkg's database exists).
+std::unique_ptr<watcher::PackageIndex> openPackageIndex(const config::Config& config, core::Metrics& metrics) {
+  const auto& modules = config.modules;
+  const auto wants = [](const config::ModuleConfig& m) { return m.enabled && m.packageVerification.value_or(true); };
+  if (std::none_of(modules.begin(), modules.end(), wants)) return nullptr;
+  auto& log = core::logger("agent");
+  const bool asked = std::any_of(modules.begin(), modules.end(), [](const auto& m) { return m.packageVerification == true; });
+  if (::access((std::string(kDpkgDatabase) + "/status").c_str(), F_OK) != 0) {
+    if (asked) {
+      log.warn("package_verification is on, but this system has no dpkg database ({}/status); RPM databases are "
+               "not supported: events carry no package verdicts", kDpkgDatabase);
+    }
+    return nullptr;
+  }
+  auto index = watcher::PackageIndex::openDpkg(metrics, kDpkgDatabase);
+  if (!index) {
+    log.warn("package_verification is off: {}", index.error().message());
+    return nullptr;
+  }
+  const auto snapshot = (*index)->current();
+  log.info("package verification: {} files of {} installed packages read from dpkg's database",
+           snapshot->fileCount(), snapshot->packageCount());
+  return std::move(*index);
+}
 
 }  // namespace
 
@@ -71,6 +98,8 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   scan.workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
   scan.expectedPaths = agent->baseline_->recordCount();
   scan.baselineEmpty = agent->baseline_->empty();
+  agent->packages_ = openPackageIndex(config, metrics);
+  scan.packages = agent->packages_.get();
   agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan,
                                                watcher::ownDirectories(config), {}, &health);
   // Changes made while the queue held the watcher back (full, or the disk full) are verified once

@@ -27,6 +27,7 @@
 #include "pipeline/delivery.h"
 #include "queue/durable_queue.h"
 #include "watcher/observation_source.h"
+#include "watcher/package/package_index.h"
 
 namespace fim::app {
 
@@ -65,6 +66,7 @@ class Agent {
   std::unique_ptr<core::KvStore> store_;
   std::unique_ptr<queue::DurableQueue> queue_;
   std::unique_ptr<baseline::Baseline> baseline_;
+  std::unique_ptr<watcher::PackageIndex> packages_;  // package_verification; null when off
   std::unique_ptr<watcher::ObservationSource> source_;
   std::unique_ptr<mapper::processors::ProcessorChain> processors_;
   std::unique_ptr<enricher::Enricher> enricher_;

@@ -155,6 +155,7 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
   event.changedAttributes = std::move(change.changedAttributes);
   if (old) event.previous = std::move(*old);
   event.process = observation.process;
+  event.package = observation.package;
   if (queue_) queue_->append(pending_, event);
   return std::optional<events::FileEvent>(std::move(event));
 }

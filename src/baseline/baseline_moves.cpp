@@ -91,6 +91,7 @@ core::Status Baseline::applyMove(const events::PathMoved& move, std::vector<even
   moved.previousPath = from;
   moved.errorMessage = observation.errorMessage;
   moved.process = observation.process;
+  moved.package = observation.package;
   events::FileInfo record = info;
   if (observation.errorMessage && record.hashes.empty()) record.hashes = (*old)->hashes;
   batch.remove(core::Family::Baseline, from);

@@ -54,6 +54,9 @@ struct ModuleConfig {
   Duration quietPeriod = std::chrono::seconds(1);  // realtime.quiet_period: a file written but not closed
   Duration rescanInterval{0};                      // rescan_interval: full verifying rescans; 0 = off
   std::uint64_t scanFilesPerSec = 0;               // scan_files_per_sec: files a scan reads per second; 0 = unlimited
+  // package_verification: judge package-owned files by the package's digests. Unset: on where
+  // dpkg's database exists.
+  std::optional<bool> packageVerification;
   std::vector<std::string> tags;
   std::string index;
   bool keepNull = false;

@@ -113,6 +113,11 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
   }
   reader.duration("rescan_interval", module.rescanInterval);
   reader.size("scan_files_per_sec", module.scanFilesPerSec);
+  if (reader.has("package_verification")) {
+    bool verify = true;
+    reader.boolean("package_verification", verify);
+    module.packageVerification = verify;
+  }
   MapReader realtime(reader.take("realtime"), reader.keyPath("realtime"), diagnostics);
   realtime.duration("quiet_period", module.quietPeriod);
   if (module.quietPeriod <= Duration::zero() || module.quietPeriod > std::chrono::hours(1)) {

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "events/file_info.h"
 #include "events/metadata.h"
+#include "events/package_verdict.h"
 
 namespace fim::events {
 
@@ -33,6 +34,7 @@ struct FileEvent {
   std::optional<FileInfo> previous;            // the baseline's view before this change
   std::optional<std::string> previousPath;     // moved: where the file was before
   std::optional<ProcessInfo> process;          // who changed it, when the backend knows
+  std::optional<PackageVerdict> package;       // the installed package that owns it, when verified
   std::uint64_t sequence = 0;                  // position in the durable queue (0: not queued)
 };
 

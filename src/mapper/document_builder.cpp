@@ -96,6 +96,7 @@ void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapid
   addIfNotEmpty(doc, "file_integrity", fileIntegrityObject(e, a), a);
   if (who) addIfNotEmpty(doc, "group", std::move(who->group), a);
   if (meta) addIfNotEmpty(doc, "host", hostObject(meta->host, a), a);
+  if (e.package) addIfNotEmpty(doc, "package", packageObject(*e.package, a), a);
   if (who) addIfNotEmpty(doc, "process", std::move(who->process), a);
   add(doc, "service", oneMember("type", refString(kModule), a), a);
   if (!enriched.tags.empty()) {

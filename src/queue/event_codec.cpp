@@ -56,6 +56,25 @@ void readProcess(BinaryReader& r, ProcessInfo& p) {
   p.containerRuntime = r.str();
 }
 
+void writePackage(BinaryWriter& w, const PackageVerdict& p) {
+  w.str(p.name);
+  w.str(p.version);
+  w.str(p.architecture);
+  w.u8(p.verified ? (*p.verified ? 2 : 1) : 0);
+  w.u8((p.conffile ? 1 : 0) | (p.byPackageManager ? 2 : 0));
+}
+
+void readPackage(BinaryReader& r, PackageVerdict& p) {
+  p.name = r.str();
+  p.version = r.str();
+  p.architecture = r.str();
+  const std::uint8_t verified = r.u8();
+  if (verified != 0) p.verified = verified == 2;
+  const std::uint8_t flags = r.u8();
+  p.conffile = (flags & 1) != 0;
+  p.byPackageManager = (flags & 2) != 0;
+}
+
 }  // namespace
 
 std::string encodeEvent(const FileEvent& e) {
@@ -80,6 +99,8 @@ std::string encodeEvent(const FileEvent& e) {
   w.optStr(e.previousPath);
   w.u8(e.process ? 1 : 0);
   if (e.process) writeProcess(w, *e.process);
+  w.u8(e.package ? 1 : 0);
+  if (e.package) writePackage(w, *e.package);
   return w.take();
 }
 
@@ -118,6 +139,11 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
     ProcessInfo process;
     readProcess(r, process);
     e.process = std::move(process);
+  }
+  if (version >= 3 && r.u8() != 0) {
+    PackageVerdict package;
+    readPackage(r, package);
+    e.package = std::move(package);
   }
   if (!r.ok() || !r.atEnd()) return failf(ErrorCode::Parse, "queued event {} is truncated or malformed", sequence);
   return e;

@@ -1,7 +1,22 @@
 #include "watcher/file_observer.h"
 
+#include <algorithm>
+
+#include "core/logging.h"
+
 namespace fim::watcher {
 namespace {
+
+// The index, when the package check can run at all: md5 is what dpkg records, and a FIPS
+// provider may refuse it.
+PackageIndex* usableIndex(PackageIndex* packages) {
+  if (packages && !MultiHasher::create({events::HashType::Md5})) {
+    core::logger("watcher").warn("package_verification is off: OpenSSL does not provide MD5, which dpkg's "
+                                 "digests need");
+    return nullptr;
+  }
+  return packages;
+}
 
 core::TimePoint toTimePoint(const struct timespec& ts) {
   return core::TimePoint(std::chrono::duration_cast<core::TimePoint::duration>(
@@ -11,14 +26,18 @@ core::TimePoint toTimePoint(const struct timespec& ts) {
 }  // namespace
 
 ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configured, baseline::View* priorState,
-                               core::Metrics& metrics)
+                               core::Metrics& metrics, PackageIndex* packageIndex)
     : prior(priorState),
       files(metrics.counter("watcher.scan.files")),
       bytesHashed(metrics.counter("watcher.scan.bytes_hashed")),
       reused(metrics.counter("watcher.scan.hashes_reused")),
       tooBig(metrics.counter("watcher.scan.over_max_file_size")),
       vanished(metrics.counter("watcher.scan.vanished")),
-      errors(metrics.counter("watcher.scan.errors")) {
+      errors(metrics.counter("watcher.scan.errors")),
+      packages(usableIndex(packageIndex)),
+      packageVerified(metrics.counter("watcher.packages.verified")),
+      packageMismatch(metrics.counter("watcher.packages.mismatched")),
+      packageDeferred(metrics.counter("watcher.packages.deferred")) {
   for (const auto& m : configured) {
     Module settings;
     for (const auto& name : m.hashTypes) {
@@ -30,13 +49,42 @@ ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configur
     settings.maxFileSize = settings.wanted.maxFileSize = m.maxFileSize;
     settings.mimeType = settings.wanted.mimeType = m.mimeType;
     settings.wanted.verifyAlways = m.verifyHashesAlways;
+    settings.verifyPackages = packages != nullptr && m.packageVerification.value_or(true);
+    settings.md5Configured = std::find(settings.hashTypes.begin(), settings.hashTypes.end(), events::HashType::Md5) !=
+                             settings.hashTypes.end();
     settings.limiter = std::make_unique<RateLimiter>(m.scanRatePerSec, std::max<std::uint64_t>(m.maxFileSize, 1));
     modules.push_back(std::move(settings));
   }
 }
 
 FileObserver::FileObserver(ObserverShared& shared) : shared_(shared), metadata_(shared.names) {
-  for (auto& m : shared_.modules) hashers_.emplace_back(m.hashTypes, m.limiter.get());
+  for (auto& m : shared_.modules) {
+    hashers_.emplace_back(m.hashTypes, m.limiter.get());
+    auto& withMd5 = md5Hashers_.emplace_back();
+    if (m.verifyPackages && !m.md5Configured) {
+      auto types = m.hashTypes;
+      types.push_back(events::HashType::Md5);
+      withMd5.emplace(std::move(types), m.limiter.get());
+    }
+  }
+}
+
+void FileObserver::judgePackage(events::PathSeen& observation, const PackageSnapshot& packages,
+                                const OwnedFile& owned, const std::string* md5) {
+  const InstalledPackage& p = packages.package(owned);
+  events::PackageVerdict& verdict = observation.package.emplace();
+  verdict.name = p.name;
+  verdict.version = p.version;
+  verdict.architecture = p.architecture;
+  verdict.conffile = owned.conffile;
+  if (!md5 || !owned.hasDigest) return;
+  if (*md5 == std::string_view(owned.md5.data(), owned.md5.size())) {
+    verdict.verified = true;
+    shared_.packageVerified.add();
+  } else if (!owned.conffile) {  // a conffile is meant to be edited: never a violation
+    verdict.verified = false;
+    shared_.packageMismatch.add();
+  }
 }
 
 bool FileObserver::reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
@@ -57,20 +105,41 @@ void FileObserver::addContent(events::PathSeen& observation, ObserverShared::Mod
   const auto readLabels = [&] {
     if (!labelsKnown) metadata_.readLabels(info, file ? file->fd() : -1);
   };
+  // The package check: the owner (if any) from the index, its verdict after the content is read.
+  std::shared_ptr<const PackageSnapshot> packages;
+  const OwnedFile* owned = nullptr;
+  if (settings.verifyPackages) {
+    if (shared_.packages->transactionRunning()) {  // the files and the database are in flux
+      observation.packageDeferred = true;
+      shared_.packageDeferred.add();
+    } else {
+      packages = shared_.packages->current();
+      owned = packages->find(info.path);
+    }
+  }
+  const auto judge = [&](const std::string* md5) {
+    if (owned) judgePackage(observation, *packages, *owned, md5);
+  };
+  const auto recordedMd5 = [&]() -> const std::string* {
+    const auto it = info.hashes.find(events::HashType::Md5);
+    return it == info.hashes.end() ? nullptr : &it->second;
+  };
   if (info.size.value_or(0) > settings.maxFileSize) {
     shared_.tooBig.add();
     readLabels();
     if (settings.mimeType) {
       if (auto head = file ? readHead(*file) : readHead(info.path)) info.mimeType = shared_.mime.detect(*head);
     }
+    judge(nullptr);
     return;
   }
   if (reuseHashes(info, observation.stored, settings)) {
     shared_.reused.add();
     readLabels();
+    judge(recordedMd5());  // md5 only when configured: the content was not read again
     return;
   }
-  if (settings.hashTypes.empty() && !settings.mimeType) {
+  if (settings.hashTypes.empty() && !settings.mimeType && !owned) {
     readLabels();
     return;
   }
@@ -85,14 +154,19 @@ void FileObserver::addContent(events::PathSeen& observation, ObserverShared::Mod
     file.emplace(std::move(*opened));
   }
   readLabels();
-  auto outcome = hashers_[module].hash(*file, stop);
+  // A package-owned file gets md5 in the same read pass when the module does not hash it anyway.
+  const bool extraMd5 = owned && md5Hashers_[module].has_value();
+  auto outcome = (extraMd5 ? *md5Hashers_[module] : hashers_[module]).hash(*file, stop);
   if (!outcome) {
     shared_.errors.add();
     observation.errorMessage = outcome.error().message();
+    judge(nullptr);
     return;
   }
   shared_.bytesHashed.add(static_cast<std::int64_t>(outcome->bytesRead));
   info.hashes = std::move(outcome->hashes);
+  judge(recordedMd5());
+  if (extraMd5) info.hashes.erase(events::HashType::Md5);  // not configured: neither recorded nor reported
   // The metadata that matches the hashed content.
   info.size = static_cast<std::uint64_t>(outcome->stat.st_size);
   info.mtime = toTimePoint(outcome->stat.st_mtim);

@@ -18,6 +18,7 @@
 #include "watcher/file_metadata.h"
 #include "watcher/mime_detector.h"
 #include "watcher/name_cache.h"
+#include "watcher/package/package_index.h"
 #include "watcher/rate_limiter.h"
 #include "watcher/safe_file.h"
 
@@ -30,10 +31,14 @@ struct ObserverShared {
     std::uint64_t maxFileSize = 0;
     bool mimeType = true;
     baseline::Wanted wanted;  // the same, as the baseline's classify() takes it
+    bool verifyPackages = false;  // package_verification, with an index to verify against
+    bool md5Configured = false;   // md5 is one of hashTypes: no extra digest for the package check
     std::unique_ptr<RateLimiter> limiter;  // scan_rate_per_sec, burst = max_file_size
   };
 
-  ObserverShared(const std::vector<config::ModuleConfig>& modules, baseline::View* prior, core::Metrics& metrics);
+  // `packages`: the index package_verification checks against (null: no module verifies).
+  ObserverShared(const std::vector<config::ModuleConfig>& modules, baseline::View* prior, core::Metrics& metrics,
+                 PackageIndex* packages = nullptr);
 
   std::vector<Module> modules;
   NameCache names;
@@ -44,6 +49,10 @@ struct ObserverShared {
   core::Counter& tooBig;
   core::Counter& vanished;
   core::Counter& errors;
+  PackageIndex* packages;  // null: no module verifies packages
+  core::Counter& packageVerified;
+  core::Counter& packageMismatch;
+  core::Counter& packageDeferred;
   MimeDetector mime;  // shared: one copy of libmagic's database for every worker
 };
 
@@ -70,10 +79,15 @@ class FileObserver {
                   std::size_t module, std::optional<SafeFile>& file, bool labelsKnown);
   bool reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
                    const ObserverShared::Module& settings) const;
+  // The package that owns a file, judged by `md5` (its content's digest; null when not read).
+  void judgePackage(events::PathSeen& observation, const PackageSnapshot& packages, const OwnedFile& owned,
+                    const std::string* md5);
 
   ObserverShared& shared_;
   MetadataReader metadata_;
   std::vector<FileHasher> hashers_;  // one per module: each hashes that module's types
+  // Per verifying module without md5 configured: its types plus md5, for package-owned files only.
+  std::vector<std::optional<FileHasher>> md5Hashers_;
 };
 
 }  // namespace fim::watcher

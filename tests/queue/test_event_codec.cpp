@@ -103,15 +103,40 @@ TEST_CASE("event codec: a minimal event keeps its absent fields absent") {
 
 TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read, created is its timestamp") {
   events::FileEvent e = fullEvent();
-  std::string v2 = queue::encodeEvent(e);
-  // Version 1 is version 2 without created (8 bytes) and live (1 byte) after the timestamp.
-  std::string v1 = v2.substr(0, 9) + v2.substr(18);
+  std::string v3 = queue::encodeEvent(e);
+  // Version 1 is version 3 without created (8 bytes) and live (1 byte) after the timestamp, and
+  // without the package flag (1 byte) at the end.
+  std::string v1 = v3.substr(0, 9) + v3.substr(18, v3.size() - 19);
   v1[0] = 1;
   auto decoded = queue::decodeEvent(5, v1);
   REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
   CHECK((decoded->created == e.timestamp));
   CHECK_FALSE(decoded->live);
   CHECK(decoded->file.path == e.file.path);
+  CHECK(decoded->process->executable == "/usr/bin/vim");
+}
+
+TEST_CASE("event codec: a package verdict round-trips, and a version 2 entry is read without one") {
+  events::FileEvent e = fullEvent();
+  for (std::optional<bool> verified : {std::optional<bool>(), std::optional<bool>(true), std::optional<bool>(false)}) {
+    e.package = events::PackageVerdict{"openssh-server", "1:9.2p1-2+deb12u3", "amd64", verified, true, true};
+    auto decoded = queue::decodeEvent(2, queue::encodeEvent(e));
+    REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
+    REQUIRE(decoded->package.has_value());
+    CHECK(decoded->package->name == "openssh-server");
+    CHECK(decoded->package->version == "1:9.2p1-2+deb12u3");
+    CHECK(decoded->package->architecture == "amd64");
+    CHECK(decoded->package->verified == verified);
+    CHECK(decoded->package->conffile);
+    CHECK(decoded->package->byPackageManager);
+  }
+  e.package.reset();
+  std::string v2 = queue::encodeEvent(e);
+  v2.pop_back();  // version 3 without the package flag
+  v2[0] = 2;
+  auto decoded = queue::decodeEvent(3, v2);
+  REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
+  CHECK_FALSE(decoded->package.has_value());
   CHECK(decoded->process->executable == "/usr/bin/vim");
 }
 

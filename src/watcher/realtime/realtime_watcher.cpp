@@ -9,11 +9,12 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-
+#include <deque>
 #include <thread>
 
 #include "core/logging.h"
 #include "core/paths.h"
+#include "watcher/package/package_manager.h"
 
 namespace fim::watcher {
 namespace {
@@ -22,6 +23,13 @@ using Steady = std::chrono::steady_clock;
 constexpr std::size_t kInboxCapacity = 512;  // scan observations waiting for the loop
 constexpr std::size_t kTakeBatch = 256;
 constexpr std::chrono::milliseconds kLongestWait{1000};
+constexpr std::chrono::milliseconds kTransactionCheck{200};  // while changes wait for a dpkg transaction
+
+events::PathSeen* seenOf(events::Observation& observation) {
+  if (auto* seen = std::get_if<events::PathSeen>(&observation)) return seen;
+  if (auto* moved = std::get_if<events::PathMoved>(&observation)) return &moved->now;
+  return nullptr;
+}
 
 std::string_view parentOf(std::string_view path) {
   const auto slash = path.rfind('/');
@@ -43,7 +51,7 @@ class RealtimeWatcher::Loop {
         stop_(stop),
         out_(out),
         coalescer_(watcher.options_.coalescing),
-        shared_(liveModules_, watcher.prior_, watcher.metrics_),
+        shared_(liveModules_, watcher.prior_, watcher.metrics_, watcher.options_.scan.packages),
         observer_(shared_),
         rescans_(watcher.metrics_.counter("watcher.realtime.rescans")),
         lost_(watcher.metrics_.counter("watcher.realtime.overflows_handled")),
@@ -78,6 +86,12 @@ class RealtimeWatcher::Loop {
   std::optional<std::size_t> rootFor(std::string_view path) const;
   bool touchedDuringScan(std::string_view path) const;
   void push(events::Observation&& observation) { (void)out_.push(std::move(observation), stop_); }
+  // A live observation: held, in order, behind one whose package verdict waits for a dpkg
+  // transaction to end; else handed on.
+  void deliver(events::Observation&& observation);
+  // Once no transaction runs: each held observation read again (now judged) and handed on.
+  void releaseHeld();
+  bool readAgain(events::PathSeen& seen);
   void health(std::string_view condition, core::HealthState state, std::string message = {}) {
     if (w_.options_.health) w_.options_.health->set(core::Health::kWatcher, condition, state, std::move(message));
   }
@@ -99,6 +113,7 @@ class RealtimeWatcher::Loop {
   std::optional<ScanKind> queuedScan_;
   std::unordered_set<std::string> touched_;  // paths changed live while a scan runs
   std::vector<events::Observation> taken_;     // from the inbox, one batch at a time
+  std::deque<events::Observation> held_;       // waiting for a dpkg transaction to end, in order
   std::vector<std::pair<std::size_t, std::string>> unwatched_;
   std::optional<Steady::time_point> nextVerify_;
   std::optional<Steady::time_point> nextUnwatched_;
@@ -222,7 +237,15 @@ void RealtimeWatcher::Loop::takeInbox() {
   do {
     taken_.clear();
     taken = inbox_.tryPopBatch(taken_, kTakeBatch);
-    for (auto& observation : taken_) checkScanned(observation);
+    for (auto& observation : taken_) {
+      checkScanned(observation);
+      if (auto* seen = std::get_if<events::PathSeen>(&observation); seen && seen->packageDeferred) {
+        // Seen by the scan (the sweep keeps it); read again, and reported, once dpkg is done.
+        const std::uint64_t key = core::pathKey(seen->info.path);
+        deliver(std::move(observation));
+        observation = events::PathsUnchanged{{key}};
+      }
+    }
     if (taken > 0) (void)out_.pushBatch(taken_, stop_);
   } while (finished && taken > 0);
   if (finished) scanEnded();
@@ -261,7 +284,7 @@ void RealtimeWatcher::Loop::settle(Settled&& s, core::TimePoint read) {
         const events::ProcessInfo* later = coalescer_.pendingWriter(s.path);
         observation->process = later ? std::optional<events::ProcessInfo>(*later) : std::move(s.process);
         observation->detected = read;
-        push(std::move(*observation));
+        deliver(std::move(*observation));
       }
       return;
     case Settled::Kind::Move:
@@ -274,16 +297,69 @@ void RealtimeWatcher::Loop::settle(Settled&& s, core::TimePoint read) {
         }
         observation->process = std::move(s.process);
         observation->detected = read;
-        return push(events::PathMoved{std::move(*observation), std::move(s.oldPath)});
+        return deliver(events::PathMoved{std::move(*observation), std::move(s.oldPath)});
       }
       s.path = std::move(s.oldPath);  // moved out of sight (excluded, not included): deleted
       [[fallthrough]];
     case Settled::Kind::Delete: {
       const std::size_t root = rootFor(s.path).value_or(0);
-      return push(events::PathDeleted{std::move(s.path), root, std::move(s.process), read});
+      return deliver(events::PathDeleted{std::move(s.path), root, std::move(s.process), read});
     }
     case Settled::Kind::Rescan: return lostEvents();
     case Settled::Kind::Unwatched: return unwatched(s.path);
+  }
+}
+
+void RealtimeWatcher::Loop::deliver(events::Observation&& observation) {
+  events::PathSeen* seen = seenOf(observation);
+  // Behind a held observation wait the later ones of modules that verify packages (they may
+  // concern the same paths); other modules' changes are not held up.
+  const auto verifying = [&] {
+    const auto* deleted = std::get_if<events::PathDeleted>(&observation);
+    const std::size_t root = seen ? seen->root : deleted ? deleted->root : 0;
+    return root < w_.roots_.size() && shared_.modules[w_.roots_[root].module].verifyPackages;
+  };
+  if ((seen && seen->packageDeferred) || (!held_.empty() && verifying())) {
+    if (held_.empty()) {
+      core::logger("watcher").info("a dpkg transaction is running: package verdicts, and the changes after them, "
+                                   "wait until it ends");
+    }
+    held_.push_back(std::move(observation));
+    return;
+  }
+  if (seen && seen->package && seen->process && isPackageManager(*seen->process)) seen->package->byPackageManager = true;
+  push(std::move(observation));
+}
+
+// The path read again for its verdict, keeping who changed it and when. False: still deferred.
+bool RealtimeWatcher::Loop::readAgain(events::PathSeen& seen) {
+  auto fresh = look(seen.info.path);
+  if (!fresh) {  // gone since, or excluded: its deletion is reported; the stale state carries no verdict
+    seen.packageDeferred = false;
+    seen.package.reset();
+    seen.info.type = events::FileType::Unknown;
+    return true;
+  }
+  if (fresh->packageDeferred) return false;
+  fresh->process = std::move(seen.process);
+  fresh->detected = seen.detected;
+  seen = std::move(*fresh);
+  return true;
+}
+
+void RealtimeWatcher::Loop::releaseHeld() {
+  if (held_.empty() || (shared_.packages && shared_.packages->transactionRunning())) return;
+  while (!held_.empty()) {
+    events::Observation& observation = held_.front();
+    events::PathSeen* seen = seenOf(observation);
+    if (seen && seen->packageDeferred && !readAgain(*seen)) return;  // another transaction began
+    if (auto* plain = std::get_if<events::PathSeen>(&observation); plain && plain->info.type == events::FileType::Unknown) {
+      held_.pop_front();  // vanished before its verdict: the deletion that follows reports it
+      continue;
+    }
+    if (seen && seen->package && seen->process && isPackageManager(*seen->process)) seen->package->byPackageManager = true;
+    push(std::move(observation));
+    held_.pop_front();
   }
 }
 
@@ -343,6 +419,7 @@ Steady::duration RealtimeWatcher::Loop::untilNext(Steady::time_point now) {
   if (auto due = coalescer_.nextDue()) next = std::min(next, *due);
   if (nextVerify_ && !scanning_) next = std::min(next, *nextVerify_);
   if (nextUnwatched_ && !scanning_) next = std::min(next, *nextUnwatched_);
+  if (!held_.empty()) next = std::min(next, now + kTransactionCheck);
   return std::max(next - now, Steady::duration::zero());
 }
 
@@ -381,6 +458,7 @@ void RealtimeWatcher::Loop::run() {
     coalescer_.due(Steady::now(), settled);
     for (auto& s : settled) settle(std::move(s), read);
     settled.clear();
+    releaseHeld();
     timers(Steady::now());
     if (w_.rescanRequested_.exchange(false)) {
       rescans_.add();
@@ -394,7 +472,7 @@ void RealtimeWatcher::Loop::run() {
     paired_.set(static_cast<std::int64_t>(coalescer_.paired()));
     unpaired_.set(static_cast<std::int64_t>(coalescer_.unpaired()));
     pending_.set(static_cast<std::int64_t>(coalescer_.pending()));
-    if (!live_ && !scanning_ && !nextVerify_ && !nextUnwatched_) return;  // scan-only: done
+    if (!live_ && !scanning_ && !nextVerify_ && !nextUnwatched_ && held_.empty()) return;  // scan-only: done
   }
 }
 
