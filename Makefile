@@ -15,7 +15,7 @@ BUILD_PACKAGES := g++ cmake ninja-build pkg-config make \
 # What the tests and the benchmarks need besides: their runner, and the tools fimbeat is compared with.
 TEST_PACKAGES := python3 python3-pytest python3-yaml aide inotify-tools
 
-.PHONY: deps test-deps configure build test unit integration run bench bench-scan bench-latency bench-output clean
+.PHONY: deps test-deps configure build test unit integration run bench bench-scan bench-latency bench-output bench-packages clean
 
 # Installs what is missing of $(1), saying what before apt-get runs.
 define install_missing
@@ -59,10 +59,13 @@ run: build
 	$(BUILD_DIR)/fimbeat run -e -c deploy/fimbeat.yml --path.home $(HOME_DIR)
 
 # Every benchmark; each writes its section of bench/RESULTS.md.
-bench: bench-scan bench-latency bench-output
+bench: bench-scan bench-latency bench-output bench-packages
 
 bench-scan: build test-deps
 	FIMBEAT_BIN=$(abspath $(BUILD_DIR))/fimbeat $(PYTHON) bench/bench_scan.py
+
+bench-packages: build test-deps
+	FIMBEAT_BIN=$(abspath $(BUILD_DIR))/fimbeat $(PYTHON) bench/bench_packages.py
 
 bench-latency: build test-deps
 	FIMBEAT_BIN=$(abspath $(BUILD_DIR))/fimbeat $(PYTHON) bench/bench_latency.py
