@@ -45,11 +45,11 @@ def warm(tree):
     return files, total
 
 
-def config(path, events, verify):
+def config(path, events, verify, tree):
     with open(path, "w") as f:
         f.write("fimbeat.modules:\n"
                 "- module: file_integrity\n"
-                f"  paths: [{json.dumps(TREE)}]\n"
+                f"  paths: [{json.dumps(tree)}]\n"
                 "  recursive: true\n"
                 "  scan_rate_per_sec: 0\n"
                 f"  package_verification: {'true' if verify else 'false'}\n"
@@ -85,6 +85,7 @@ def verdicts(log_dir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each run; medians are reported (3)")
+    parser.add_argument("--tree", default=TREE, help=f"the tree to scan ({TREE})")
     args = parser.parse_args()
     binary = os.path.abspath(os.environ.get("FIMBEAT_BIN", os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                                         "../build/fimbeat")))
@@ -93,7 +94,7 @@ def main():
     if not os.path.exists("/var/lib/dpkg/status"):
         raise SystemExit("no dpkg database on this machine: package verification has nothing to check against")
     fimbeat_version = subprocess.run([binary, "version"], capture_output=True, text=True).stdout.strip()
-    files, total_bytes = warm(TREE)
+    files, total_bytes = warm(args.tree)
     work = tempfile.mkdtemp(prefix="fimbeat-bench-packages-")
     runs = {"on": [], "off": []}
     notes = {}
@@ -104,7 +105,7 @@ def main():
                 os.makedirs(base)
                 path = os.path.join(base, "fimbeat.yml")
                 events = os.path.join(base, "events")
-                config(path, events, key == "on")
+                config(path, events, key == "on", args.tree)
                 log_dir = os.path.join(base, "log")
                 m, docs, summary = run_fimbeat(f"({key})", binary, path, os.path.join(base, "home"), log_dir,
                                                events, None)
@@ -130,7 +131,7 @@ def main():
         "",
         provenance(fimbeat_version),
         "",
-        f"First scan of {TREE}: {files:,} files, {total_bytes / 1e9:.1f} GB, page cache warm; hash_types [sha1], "
+        f"First scan of {args.tree}: {files:,} files, {total_bytes / 1e9:.1f} GB, page cache warm; hash_types [sha1], "
         f"MIME types on, no rate limit. Medians of {args.rounds} rounds.",
         "",
         "| run | scan wall s | CPU s | peak RSS MiB |",
