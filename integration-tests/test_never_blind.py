@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -156,6 +157,102 @@ def test_starting_on_a_nearly_full_disk_waits_for_room_instead_of_aborting(works
         wait_for(lambda: {"/".join(p.split("/")[-1:]) for p in paths_of(read_events(workspace / "out"))} >= {"a"},
                  timeout=30, message="the tree reported once there is room", agent=agent)
         assert agent.stop() == 0, agent.describe()
+
+
+# --- 2. a damaged baseline block ---------------------------------------------------------------
+
+
+def flip_bytes_in_the_largest_table(db: Path) -> Path:
+    """64 bytes inverted in the middle of the database's largest table file: a data block whose
+    checksum fails, as a failing disk or a stray write leaves it."""
+    tables = sorted(db.glob("*.sst"), key=lambda p: p.stat().st_size)
+    assert tables, sorted(p.name for p in db.iterdir())
+    table = tables[-1]
+    data = bytearray(table.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(b ^ 0xFF for b in data[middle:middle + 64])
+    table.write_bytes(bytes(data))
+    return table
+
+
+def lost_ranges(messages: list[str]) -> list[tuple[str, str]]:
+    """The baseline key ranges the rebuild's log line says could not be read."""
+    ranges = []
+    for m in messages:
+        for after, before in re.findall(r"baseline records after (\S+) and before ([^;.\s]+)", m):
+            ranges.append((after, before))
+    return ranges
+
+
+def test_a_damaged_baseline_block_is_reported_and_rebuilt_and_no_change_is_lost(workspace, start_agent):
+    """Before: the start looked normal, the deletion sweep stopped at the bad block and every later
+    change to a path whose record lived in it was lost, for ever. Now the damage is found at start,
+    the database moved aside and rebuilt from every readable record, and nothing is lost but the
+    deletions of paths whose records the damage took (named by range in the log)."""
+    tree = workspace / "tree"
+    tree.mkdir()
+    count = 3000
+    for i in range(count):
+        (tree / f"f{i:04}").write_text(f"file {i} " + "x" * (i % 97) + "\n")
+    config = write_config(workspace / "fimbeat.yml", module(tree) + file_output(workspace / "out"))
+    agent = start_agent(config)
+    wait_for(lambda: len(read_events(workspace / "out", complete_only=True)) == count + 1, timeout=60, agent=agent)
+    assert agent.stop() == 0, agent.describe()
+    db = workspace / "home" / "data" / "fimbeat.db"
+    flip_bytes_in_the_largest_table(db)
+    deleted = [tree / f"f{i:04}" for i in range(150, count, 300)]  # 10, across the key range
+    for path in deleted:
+        path.unlink()
+    first_run = len(read_events(workspace / "out"))
+
+    again = start_agent(config, name="again")
+    wait_for(again.scan_done, timeout=60, message="the start-up scan", agent=again)
+    messages = again.log_messages()
+    assert any("is damaged" in m and "rebuilding" in m for m in messages), again.describe()
+    moved = [m for m in messages if "damaged database was moved to" in m]
+    assert moved, again.describe()
+    assert list(db.parent.glob("fimbeat.db.damaged-*")), "the damaged database is kept for forensics"
+    ranges = lost_ranges(moved)
+
+    def in_lost_range(path: Path) -> bool:
+        return any(after < str(path) and (before == "(none)" or str(path) < before) for after, before in ranges)
+
+    # Live changes across the whole key range, the damaged block's paths among them.
+    changed = [tree / f"f{i:04}" for i in range(7, count, 7) if tree / f"f{i:04}" not in deleted][:400]
+    for path in changed:
+        path.write_text(f"changed {path.name}\n")
+        time.sleep(0.002)
+    reportable = [p for p in deleted if not in_lost_range(p)]
+    wait_for(lambda: not final_states_lost(tree, read_events(workspace / "out", complete_only=True), reportable),
+             timeout=60, message="every path's final state and every reportable deletion", agent=again)
+    docs = read_events(workspace / "out")[first_run:]
+    rebuilt = [d for d in docs if d.get("file_integrity", {}).get("baseline_rebuilt")]
+    created = [d for d in docs if "created" in d["event"]["action"]]
+    assert all(d.get("file_integrity", {}).get("baseline_rebuilt") for d in created), "no plain created flood"
+    lost_deletions = [p for p in deleted if in_lost_range(p)]
+    lost = final_states_lost(tree, read_events(workspace / "out"), reportable)
+    print(f"{len(changed)} live changes, {len(deleted)} deletions while stopped: {len(lost_deletions)} deletions "
+          f"in the {len(ranges)} lost range(s), {len(rebuilt)} events with baseline_rebuilt, "
+          f"{len(lost)} final states lost")
+    assert len(rebuilt) < count // 4, "only what the damage took is reported again"
+    assert again.stop() == 0, again.describe()
+    assert again.shutdown_metrics()["baseline"]["corruption"] == 1
+
+
+def test_a_database_rocksdb_refuses_to_open_names_the_recovery(workspace, start_agent, fimbeat_bin):
+    tree = workspace / "tree"
+    tree.mkdir()
+    config = write_config(workspace / "fimbeat.yml", module(tree) + file_output(workspace / "out"))
+    agent = start_agent(config)
+    wait_for(agent.scan_done, message="the start-up scan", agent=agent)
+    assert agent.stop() == 0
+    db = workspace / "home" / "data" / "fimbeat.db"
+    manifest = (db / "CURRENT").read_text().strip()
+    (db / manifest).write_bytes(b"\x00garbage" * 64)
+    again = start_agent(config, name="again")
+    assert again.wait_exit(30) == 1
+    said = again.stderr_text()
+    assert "Move fimbeat.db aside" in said and "another fimbeat" not in said, said
 
 
 # --- 6. YAML aliases ---------------------------------------------------------------------------

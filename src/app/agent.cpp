@@ -8,6 +8,7 @@
 
 #include "app/commands.h"
 #include "baseline/database_format.h"
+#include "baseline/rebuild.h"
 #include "baseline/rocksdb_store.h"
 #include "core/logging.h"
 #include "output/console_output.h"
@@ -67,13 +68,15 @@ core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& c
   return core::fail(core::ErrorCode::Internal, "unknown output kind");
 }
 
+std::string Agent::databasePath(const config::Config& config) { return config.paths.data + "/fimbeat.db"; }
+
 Agent::Agent(const config::Config& config, core::Metrics& metrics) : config_(config), metrics_(metrics) {}
 
 core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config, core::Metrics& metrics,
                                                    core::Health& health, const core::Clock& clock) {
   auto agent = std::unique_ptr<Agent>(new Agent(config, metrics));
-  const std::string database = config.paths.data + "/fimbeat.db";
-  auto store = baseline::RocksDbStore::open(database);
+  const std::string database = databasePath(config);
+  auto store = baseline::openVerified(database, metrics, &health);
   if (!store) return std::unexpected(store.error());
   agent->store_ = std::move(*store);
   if (auto ready = baseline::prepareDatabase(*agent->store_, database); !ready) return std::unexpected(ready.error());
@@ -91,17 +94,20 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   std::vector<baseline::RootInfo> rootInfo;
   for (const auto& r : roots) rootInfo.push_back(baseline::RootInfo{r.path, r.module});
   agent->baseline_ =
-      std::make_unique<baseline::Baseline>(*agent->store_, std::move(rootInfo), metrics, clock, agent->queue_.get());
+      std::make_unique<baseline::Baseline>(*agent->store_, std::move(rootInfo), metrics, clock, agent->queue_.get(),
+                                           &health);
   if (auto opened = agent->baseline_->open(); !opened) return std::unexpected(opened.error());
 
   watcher::ScanOptions scan;
   scan.workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
   scan.expectedPaths = agent->baseline_->recordCount();
   scan.baselineEmpty = agent->baseline_->empty();
+  agent->processes_ = std::make_unique<watcher::process::ProcessTracker>(
+      "/proc", watcher::process::ArgsLimits{}, watcher::process::ProcessTrackerOptions{}, &metrics, &health);
   agent->packages_ = openPackageIndex(config, metrics);
   scan.packages = agent->packages_.get();
   agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan,
-                                               watcher::ownDirectories(config), {}, &health);
+                                               watcher::ownDirectories(config), {}, &health, agent->processes_.get());
   // Changes made while the queue held the watcher back (full, or the disk full) are verified once
   // there is room.
   agent->queue_->onRoomAgain([source = agent->source_.get()] { source->requestRescan(); });

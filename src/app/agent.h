@@ -28,6 +28,7 @@
 #include "queue/durable_queue.h"
 #include "watcher/observation_source.h"
 #include "watcher/package/package_index.h"
+#include "watcher/process/process_tracker.h"
 
 namespace fim::app {
 
@@ -44,6 +45,11 @@ class Agent {
   bool stop(std::chrono::milliseconds grace);
   // After stop(): the delivery drained the queue (nothing waits for the next start).
   bool drained() const { return delivered_.load(); }
+  // The baseline met a damaged database (baseline::Baseline::damaged()): the caller stops the
+  // agent, rebuilds the database (baseline/rebuild.h) and creates the agent again.
+  bool rebuildNeeded() const { return baseline_ && baseline_->damaged(); }
+  std::string damage() const { return baseline_ ? baseline_->damage() : std::string(); }
+  static std::string databasePath(const config::Config& config);
   // A stage died of an unexpected exception; the caller should stop the agent.
   bool failed() const { return failed_.load(); }
   // After stop(): a stage is stuck in a call that cannot be interrupted (a write to a stdout
@@ -67,6 +73,7 @@ class Agent {
   std::unique_ptr<queue::DurableQueue> queue_;
   std::unique_ptr<baseline::Baseline> baseline_;
   std::unique_ptr<watcher::PackageIndex> packages_;  // package_verification; null when off
+  std::unique_ptr<watcher::process::ProcessTracker> processes_;  // who-data; the fanotify backend starts it
   std::unique_ptr<watcher::ObservationSource> source_;
   std::unique_ptr<mapper::processors::ProcessorChain> processors_;
   std::unique_ptr<enricher::Enricher> enricher_;

@@ -9,6 +9,7 @@
 
 
 #include "app/agent.h"
+#include "baseline/rebuild.h"
 #include "core/logging.h"
 #include "mapper/schema.h"
 #include "mapper/template_generator.h"
@@ -52,10 +53,13 @@ core::LogOptions logOptions(const CliOptions& options, const config::Config& con
   return log;
 }
 
-// Waits for SIGINT, SIGTERM or SIGHUP (blocked in every thread, taken here) or for the agent to fail.
+constexpr int kMaxRebuilds = 3;  // of a database damaged while running, in one run
+
+// Waits for SIGINT, SIGTERM or SIGHUP (blocked in every thread, taken here), for the agent to
+// fail or for its database to need a rebuild.
 int waitForSignal(const Agent& agent, const sigset_t& signals) {
   const timespec tick{0, 200'000'000};
-  while (!agent.failed()) {
+  while (!agent.failed() && !agent.rebuildNeeded()) {
     const int sig = ::sigtimedwait(&signals, nullptr, &tick);
     if (sig > 0) return sig;
   }
@@ -237,8 +241,40 @@ int runAgent(const CliOptions& options) {
     return 1;
   }
   (*agent)->start();
-  const int sig = waitForSignal(**agent, signals);
-  log.info("stopping ({})", sig > 0 ? strsignal(sig) : "a stage failed");
+  int sig = waitForSignal(**agent, signals);
+  int rebuilds = 0;
+  while (sig == 0 && (*agent)->rebuildNeeded()) {
+    if (++rebuilds > kMaxRebuilds) {  // the disk keeps damaging what is written: a person must look
+      log.critical("the database was damaged again after {} rebuilds: {}; stopping (check the disk under path.data)",
+                   kMaxRebuilds, (*agent)->damage());
+      break;
+    }
+    // A damaged database is never run with its blind spot: the stages stop, it is moved aside and
+    // rebuilt from what is readable, and the stages start again on the new one.
+    const std::string damage = (*agent)->damage();
+    log.error("stopping the stages to rebuild the damaged database");
+    (void)(*agent)->stop(kShutdownGrace);  // what cannot be written now is reported by the rebuild's scan
+    if ((*agent)->stuck()) {
+      core::shutdownLogging();
+      std::_Exit(1);
+    }
+    agent->reset();
+    auto rebuilt = baseline::rebuildDatabase(Agent::databasePath(config), damage);
+    if (rebuilt) {
+      baseline::reportRebuilt(*rebuilt, &health);
+      agent = Agent::create(config, metrics, health, clock);
+    }
+    if (!rebuilt || !agent) {
+      const std::string why = rebuilt ? agent.error().message() : rebuilt.error().message();
+      log.critical("cannot start again after the database was damaged: {}", why);
+      std::cerr << "cannot start again after the database was damaged: " << why << "\n";
+      core::shutdownLogging();
+      return 1;
+    }
+    (*agent)->start();
+    sig = waitForSignal(**agent, signals);
+  }
+  log.info("stopping ({})", sig > 0 ? strsignal(sig) : (*agent)->rebuildNeeded() ? "damaged database" : "a stage failed");
   const bool clean = (*agent)->stop(kShutdownGrace);
   log.info("fimbeat stopped; metrics: {}", metrics.toJson());
   if ((*agent)->stuck()) {
@@ -246,7 +282,7 @@ int runAgent(const CliOptions& options) {
     std::_Exit(1);  // a stuck thread cannot be joined; leave without running destructors
   }
   core::shutdownLogging();
-  return (clean && !(*agent)->failed()) ? 0 : 1;
+  return (clean && !(*agent)->failed() && !(*agent)->rebuildNeeded()) ? 0 : 1;
 }
 
 }  // namespace fim::app

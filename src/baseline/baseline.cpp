@@ -1,6 +1,7 @@
 #include "baseline/baseline.h"
 
 #include "baseline/classify.h"
+#include "baseline/database_format.h"
 #include "baseline/diff.h"
 #include "core/logging.h"
 #include "core/paths.h"
@@ -32,7 +33,11 @@ class StoreRecords final : public RecordCursor {
     }
     return std::move(*record);
   }
-  core::Status status() const override { return cursor_->status(); }
+  core::Status status() const override {
+    auto status = cursor_->status();
+    if (!status) baseline_.noteDamage(status.error());
+    return status;
+  }
 
  private:
   std::unique_ptr<core::KvCursor> cursor_;
@@ -44,7 +49,7 @@ class StoreRecords final : public RecordCursor {
 std::string rootKey(std::string_view root) { return "root:" + std::string(root); }
 
 Baseline::Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metrics& metrics, const core::Clock& clock,
-                   queue::Producer* queue)
+                   queue::Producer* queue, core::Health* health)
     : store_(store),
       roots_(std::move(roots)),
       rootKnown_(roots_.size(), false),
@@ -54,7 +59,9 @@ Baseline::Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metr
       unchanged_(metrics.counter("baseline.unchanged")),
       deleted_(metrics.counter("baseline.deleted")),
       errors_(metrics.counter("baseline.errors")),
-      undecodable_(metrics.counter("baseline.records.undecodable")) {}
+      undecodable_(metrics.counter("baseline.records.undecodable")),
+      corruption_(metrics.counter("baseline.corruption")),
+      health_(health) {}
 
 core::Status Baseline::open() {
   for (std::size_t i = 0; i < roots_.size(); ++i) {
@@ -62,6 +69,9 @@ core::Status Baseline::open() {
     if (!known) return std::unexpected(known.error());
     rootKnown_[i] = known->has_value();
   }
+  auto rebuilt = store_.get(core::Family::Meta, kRebuiltKey);
+  if (!rebuilt) return std::unexpected(rebuilt.error());
+  rebuilding_ = rebuilt->has_value();
   empty_ = true;
   auto any = store_.scan(core::Family::Baseline, "", [&](std::string_view, std::string_view) {
     empty_ = false;
@@ -72,7 +82,10 @@ core::Status Baseline::open() {
 
 core::Result<std::optional<events::FileInfo>> Baseline::lookup(std::string_view path) {
   auto bytes = store_.get(core::Family::Baseline, path);
-  if (!bytes) return std::unexpected(bytes.error());
+  if (!bytes) {
+    noteDamage(bytes.error());
+    return std::unexpected(bytes.error());
+  }
   if (!*bytes) return std::optional<events::FileInfo>();
   auto record = decodeRecord(path, **bytes);
   if (!record) {
@@ -84,6 +97,26 @@ core::Result<std::optional<events::FileInfo>> Baseline::lookup(std::string_view 
 
 std::unique_ptr<RecordCursor> Baseline::records() {
   return std::make_unique<StoreRecords>(store_.cursor(core::Family::Baseline), *this);
+}
+
+void Baseline::noteDamage(const core::Error& error) {
+  if (error.code() != core::ErrorCode::Corrupt) return;
+  {
+    std::lock_guard lock(reportedMutex_);
+    if (damaged_.load(std::memory_order_relaxed)) return;
+    damage_ = error.message();
+    damaged_.store(true, std::memory_order_release);
+  }
+  corruption_.add();
+  const std::string why = "the baseline database is damaged (" + error.message() +
+                          "): changes are still reported, without their previous state, until it is rebuilt";
+  core::logger("baseline").error("{}; rebuilding it", why);
+  if (health_) health_->set(core::Health::kBaseline, "damaged", core::HealthState::Failed, why);
+}
+
+std::string Baseline::damage() const {
+  if (!damaged()) return {};
+  return damage_;
 }
 
 void Baseline::reportUndecodable(std::string_view path, const core::Error& error) {
@@ -117,6 +150,7 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
   const std::uint64_t key = core::pathKey(now.path);
   const bool seenBefore = !seen_.insert(key);
   std::optional<events::FileInfo> old;
+  std::optional<core::Error> unread;
   if (observation.storedKnown && !seenBefore) {
     old = observation.stored;  // nothing wrote this path since the watcher read it
   } else {
@@ -124,8 +158,13 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
       if (auto ok = flush(); !ok) return std::unexpected(ok.error());
     }
     auto stored = lookup(now.path);
-    if (!stored) return std::unexpected(stored.error());
-    old = std::move(*stored);
+    if (stored) {
+      old = std::move(*stored);
+    } else if (stored.error().code() == core::ErrorCode::Corrupt) {
+      unread = stored.error();  // the change is still reported, its previous state unknown
+    } else {
+      return std::unexpected(stored.error());
+    }
   }
   events::FileInfo record = now;
   if (observation.errorMessage && old && record.hashes.empty()) {
@@ -133,6 +172,7 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
   }
   const bool rootKnown = observation.root < rootKnown_.size() && rootKnown_[observation.root];
   Change change = diff(old ? &*old : nullptr, record, rootKnown);
+  if (unread) change = Change{{events::Action::Updated}, {}};
   // An unchanged path costs no write: the seen set, not a stamp, protects it from the sweep.
   if (!old || !identical(*old, record)) {
     pending_.put(core::Family::Baseline, now.path, encodeRecord(record));
@@ -151,6 +191,12 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
   event.actions = std::move(change.actions);
   event.file = std::move(record);
   event.errorMessage = observation.errorMessage;
+  if (unread) {
+    event.errorMessage = (observation.errorMessage ? *observation.errorMessage + "; " : std::string()) +
+                         "the baseline's record of this path could not be read (" + unread->message() +
+                         "): what changed is unknown";
+  }
+  event.baselineRebuilt = rebuilding_ && !event.live;
   event.module = observation.root < roots_.size() ? roots_[observation.root].module : 0;
   event.changedAttributes = std::move(change.changedAttributes);
   if (old) event.previous = std::move(*old);
@@ -190,6 +236,7 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
       event.actions = {events::Action::Deleted};
       event.file = recordOrPath(key, value);
       event.module = root.module;
+      event.baselineRebuilt = rebuilding_;
       batch.remove(core::Family::Baseline, std::string(key));
       if (queue_) queue_->append(batch, event);
       deleted.push_back(std::move(event));
@@ -199,6 +246,12 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
     batch.put(core::Family::Meta, rootKey(root.path), "1");
   }
   deleted_.add(static_cast<std::int64_t>(deleted.size() - before));
+  if (rebuilding_) {  // the rebuilt baseline is verified: what follows are ordinary changes
+    batch.remove(core::Family::Meta, kRebuiltKey);
+    rebuilding_ = false;
+    if (health_) health_->clear(core::Health::kBaseline, "rebuilt");
+    core::logger("baseline").info("the scan after the rebuild of the baseline is done: the new baseline is verified");
+  }
   for (std::size_t i = 0; i < roots_.size(); ++i) rootKnown_[i] = true;
   unverified_.clear();
   seen_.clear();
@@ -210,6 +263,8 @@ void Baseline::take(const events::Observation& observation) {
   const auto failed = [&](std::string_view path, const core::Error& error) {
     log.error("updating the baseline for {} failed: {}", path, error.message());
     errors_.add();
+    noteDamage(error);
+    if (error.code() == core::ErrorCode::Corrupt) reportUnread(observation, error);
   };
   std::visit(
       [&](const auto& o) {
@@ -234,6 +289,46 @@ void Baseline::take(const events::Observation& observation) {
       },
       observation);
   taken_.clear();  // queued with their records: the delivery reads them from there
+}
+
+void Baseline::reportUnread(const events::Observation& observation, const core::Error& error) {
+  const std::string why = "the baseline's records could not be read (" + error.message() + "): what changed is unknown";
+  const auto moduleOf = [&](std::size_t root) { return root < roots_.size() ? roots_[root].module : 0; };
+  events::FileEvent event;
+  event.timestamp = clock_.now();
+  event.errorMessage = why;
+  core::WriteBatch batch;
+  if (const auto* removal = std::get_if<events::PathDeleted>(&observation)) {
+    event.actions = {events::Action::Deleted};
+    event.file.path = removal->path;
+    event.module = moduleOf(removal->root);
+    event.process = removal->process;
+    event.created = removal->detected.value_or(event.timestamp);
+    event.live = removal->detected.has_value();
+    batch.remove(core::Family::Baseline, removal->path);
+  } else if (const auto* move = std::get_if<events::PathMoved>(&observation)) {
+    event.actions = {events::Action::Moved};
+    event.file = move->now.info;
+    event.previousPath = move->from;
+    event.module = moduleOf(move->now.root);
+    event.process = move->now.process;
+    event.created = move->now.detected.value_or(event.timestamp);
+    event.live = move->now.detected.has_value();
+    batch.remove(core::Family::Baseline, move->from);
+    if (event.file.type != events::FileType::Unknown) {
+      batch.put(core::Family::Baseline, event.file.path, encodeRecord(event.file));
+    }
+  } else {
+    return;  // a scan's observation: the scan after the rebuild reports it
+  }
+  std::vector<events::FileEvent> events{std::move(event)};
+  if (auto ok = writeWithEvents(batch, events, 0); !ok) {
+    core::logger("baseline").error("queueing the event of a change the damaged baseline could not record failed: {}",
+                                   ok.error().message());
+    return;
+  }
+  changes_.add();
+  taken_.push_back(std::move(events.front()));
 }
 
 void Baseline::run(std::stop_token stop, core::BoundedQueue<events::Observation>& in) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <atomic>
 #include <unordered_set>
 #include <mutex>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "events/file_event.h"
 #include "events/observation.h"
 #include "core/kv_store.h"
+#include "core/health.h"
 #include "core/metrics.h"
 #include "baseline/view.h"
 
@@ -32,9 +34,10 @@ class Baseline final : public View {
  public:
   // With a queue, every event is appended to it in the same write as the record it moved.
   Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metrics& metrics, const core::Clock& clock,
-           queue::Producer* queue = nullptr);
+           queue::Producer* queue = nullptr, core::Health* health = nullptr);
 
-  // Reads which roots were scanned before and starts a new scan generation.
+  // Reads which roots were scanned before and starts a new scan generation. After a rebuild of a
+  // damaged database (database_format.h, kRebuiltKey) the events of the first full scan say so.
   [[nodiscard]] core::Status open();
 
   // View: the recorded state of a path, and every record in path order (thread-safe: the
@@ -46,6 +49,16 @@ class Baseline final : public View {
   // path and counted (baseline.records.undecodable); it counts as no record, and the next
   // observation of its path replaces it. Thread-safe.
   void reportUndecodable(std::string_view path, const core::Error& error);
+
+  // The store said a block it read is damaged (ErrorCode::Corrupt): reported once (log, metric
+  // baseline.corruption, health FAILED). The changes met since still produced their events; the
+  // database must be rebuilt (baseline/rebuild.h) before this baseline is trusted again.
+  bool damaged() const { return damaged_.load(std::memory_order_acquire); }
+  // What the store said, once damaged().
+  std::string damage() const;
+  // A store error: when it says the data is damaged, reported once and remembered (damaged()).
+  // Thread-safe (the watcher's cursors report through it).
+  void noteDamage(const core::Error& error);
 
   // No record at all (exact, read at open()): a first run needs no lookups.
   bool empty() const { return empty_; }
@@ -85,6 +98,9 @@ class Baseline final : public View {
   // A stored record, or (reported) only its path when it cannot be decoded: a deletion or a move
   // is still reported for it.
   events::FileInfo recordOrPath(std::string_view key, std::string_view value);
+  // A realtime change whose records could not be read (damage): its event still goes out, with
+  // what is known of it and the error.
+  void reportUnread(const events::Observation& observation, const core::Error& error);
   // Writes `batch` with the events from `first` on queued in it; on failure drops those events.
   [[nodiscard]] core::Status writeWithEvents(core::WriteBatch& batch, std::vector<events::FileEvent>& events,
                                              std::size_t first);
@@ -104,6 +120,11 @@ class Baseline final : public View {
   core::Counter& deleted_;
   core::Counter& errors_;
   core::Counter& undecodable_;
+  core::Counter& corruption_;
+  core::Health* health_;
+  bool rebuilding_ = false;  // the first full scan after a rebuild has not finished yet
+  std::atomic<bool> damaged_{false};
+  std::string damage_;  // written once, before damaged_ is set
   std::vector<events::FileEvent> taken_;  // take()'s events, written with their records and then dropped
   std::mutex reportedMutex_;
   std::unordered_set<std::uint64_t> reported_;  // core::pathKey() of the undecodable records logged

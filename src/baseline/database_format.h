@@ -12,6 +12,9 @@ namespace fim::baseline {
 
 inline constexpr std::uint32_t kDatabaseFormat = 2;
 inline constexpr const char* kFormatKey = "format_version";
+// Set by a rebuild of a damaged database (baseline/rebuild.h), with the reason; the first full
+// scan after it removes it. Until then the scan's events carry file_integrity.baseline_rebuilt.
+inline constexpr const char* kRebuiltKey = "baseline_rebuilt";
 
 // Reads the database's format: a new database is marked with the current one, an older one is
 // migrated in place (each record rewritten; a crash part-way is harmless, every record version

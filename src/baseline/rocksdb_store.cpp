@@ -26,23 +26,44 @@ const char* familyName(core::Family family) {
 
 core::Error storeError(const std::string& what, const rocksdb::Status& status) {
   const bool retryable = status.IsBusy() || status.IsTimedOut() || status.IsTryAgain() || status.IsNoSpace();
-  return core::Error(status.IsIOError() ? core::ErrorCode::Io : core::ErrorCode::Internal,
-                     what + ": " + status.ToString(), retryable);
+  const auto code = status.IsCorruption() ? core::ErrorCode::Corrupt
+                    : status.IsIOError()  ? core::ErrorCode::Io
+                                          : core::ErrorCode::Internal;
+  return core::Error(code, what + ": " + status.ToString(), retryable);
 }
 
 rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
+// Why RocksDB refused to open the database, and what the user can do about it.
+core::Error openError(const std::string& directory, const rocksdb::Status& status) {
+  const std::string said = status.ToString();
+  if (status.IsIOError() && said.find("lock") != std::string::npos) {
+    return core::Error(core::ErrorCode::Unavailable,
+                       "cannot open the fimbeat database in " + directory +
+                           ": another fimbeat is running with this path.data (it holds the database's lock): " + said);
+  }
+  core::Error error = storeError("cannot open the fimbeat database in " + directory, status);
+  if (status.IsCorruption() || status.IsInvalidArgument() || status.IsNotSupported()) {
+    return core::Error(error.code(), error.message() +
+                                         ". Move fimbeat.db aside (keep it for forensics) to rebuild the baseline: "
+                                         "fimbeat then starts a new one with a full scan");
+  }
+  return error;
+}
+
 }  // namespace
 
-core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& directory) {
+core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string& directory, Mode mode) {
   std::error_code ec;
-  std::filesystem::create_directories(directory, ec);
-  if (ec) return core::failf(core::ErrorCode::Io, "cannot create {}: {}", directory, ec.message());
-  std::filesystem::permissions(directory, std::filesystem::perms::owner_all, ec);
+  if (mode == Mode::ReadWrite) {
+    std::filesystem::create_directories(directory, ec);
+    if (ec) return core::failf(core::ErrorCode::Io, "cannot create {}: {}", directory, ec.message());
+    std::filesystem::permissions(directory, std::filesystem::perms::owner_all, ec);
+  }
 
   rocksdb::Options options;
-  options.create_if_missing = true;
-  options.create_missing_column_families = true;
+  options.create_if_missing = mode == Mode::ReadWrite;
+  options.create_missing_column_families = mode == Mode::ReadWrite;
   options.max_open_files = 64;       // keep the agent's descriptor use small
   options.max_background_jobs = 1;
   auto logger = std::make_shared<RocksDbLogger>();  // warnings and errors to fimbeat's log, no LOG file
@@ -80,12 +101,10 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
 
   auto store = std::unique_ptr<RocksDbStore>(new RocksDbStore());
   rocksdb::DB* db = nullptr;
-  auto status = rocksdb::DB::Open(options, directory, descriptors, &store->handles_, &db);
-  if (!status.ok()) {
-    return std::unexpected(storeError("cannot open the fimbeat database in " + directory +
-                                          " (is another fimbeat running with this path.data?)",
-                                      status));
-  }
+  auto status = mode == Mode::ReadWrite
+                    ? rocksdb::DB::Open(options, directory, descriptors, &store->handles_, &db)
+                    : rocksdb::DB::OpenForReadOnly(options, directory, descriptors, &store->handles_, &db);
+  if (!status.ok()) return std::unexpected(openError(directory, status));
   store->db_.reset(db);
   store->logger_ = std::move(logger);
   if (const auto dropped = store->logger_->droppedWalBytes(); dropped > 0) {
@@ -126,6 +145,13 @@ rocksdb::ColumnFamilyHandle* RocksDbStore::handle(core::Family family) const {
 
 core::Status RocksDbStore::resume() {
   if (auto status = db_->Resume(); !status.ok()) return std::unexpected(storeError("resuming the database", status));
+  return {};
+}
+
+core::Status RocksDbStore::verify() {
+  if (auto status = db_->VerifyChecksum(); !status.ok()) {
+    return std::unexpected(storeError("verifying the database's checksums", status));
+  }
   return {};
 }
 

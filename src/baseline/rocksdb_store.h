@@ -17,9 +17,12 @@ namespace fim::baseline {
 
 class RocksDbStore final : public core::KvStore {
  public:
-  // Opens (creating if needed) the database in `directory`; a second fimbeat on the same
-  // directory fails here with a message naming the lock.
-  [[nodiscard]] static core::Result<std::unique_ptr<RocksDbStore>> open(const std::string& directory);
+  enum class Mode { ReadWrite, ReadOnly };
+  // Opens (creating if needed, unless read-only) the database in `directory`. A second fimbeat on
+  // the same directory fails here with a message naming the lock; a database RocksDB refuses,
+  // with one naming the recovery (move it aside).
+  [[nodiscard]] static core::Result<std::unique_ptr<RocksDbStore>> open(const std::string& directory,
+                                                                        Mode mode = Mode::ReadWrite);
   // Releases the database without writing anything more (close() is the clean stop).
   ~RocksDbStore() override;
 
@@ -34,6 +37,10 @@ class RocksDbStore final : public core::KvStore {
   std::uint64_t approximateCount(core::Family family) override;
   // RocksDB stops taking writes after one failed (a full disk); this clears that once there is room.
   [[nodiscard]] core::Status resume() override;
+
+  // Reads every block of every table file and checks its checksum (ErrorCode::Corrupt if one
+  // fails): a damaged block is found at start, not when a change to a path it holds is lost.
+  [[nodiscard]] core::Status verify();
 
   // The clean stop: memtables written to table files (the next start replays no log), then the
   // database closed. Nothing may be called after it.

@@ -13,6 +13,7 @@ const char* toString(ErrorCode code) {
     case ErrorCode::Io: return "io";
     case ErrorCode::Parse: return "parse";
     case ErrorCode::Unavailable: return "unavailable";
+    case ErrorCode::Corrupt: return "corrupt";
     case ErrorCode::Internal: return "internal";
   }
   return "unknown";

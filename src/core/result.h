@@ -16,6 +16,7 @@ enum class ErrorCode {
   Io,               // an OS call failed; see the message
   Parse,
   Unavailable,      // a peer or resource is down for now
+  Corrupt,          // stored data is damaged (a checksum failed): it cannot be read again as it is
   Internal,
 };
 

@@ -35,6 +35,7 @@ struct FileEvent {
   std::optional<std::string> previousPath;     // moved: where the file was before
   std::optional<ProcessInfo> process;          // who changed it, when the backend knows
   std::optional<PackageVerdict> package;       // the installed package that owns it, when verified
+  bool baselineRebuilt = false;                // found by the scan that rebuilt a damaged baseline
   std::uint64_t sequence = 0;                  // position in the durable queue (0: not queued)
 };
 

@@ -134,6 +134,7 @@ Value fileIntegrityObject(const events::FileEvent& e, Allocator& a) {
     addIfNotEmpty(previous, "hash", hashObject(old.hashes, &e.changedAttributes, a), a);
   }
   addIfNotEmpty(fi, "previous", std::move(previous), a);
+  if (e.baselineRebuilt) add(fi, "baseline_rebuilt", Value(true), a);
   if (e.process && e.process->exited) {
     Value process(rapidjson::kObjectType);
     add(process, "exited", Value(true), a);

@@ -47,8 +47,6 @@ bool OutputWorker::deliver(std::stop_token stop, const std::vector<events::Encod
       for (const std::size_t i : written->retry) again.push_back(left[i]);
       pending = std::move(again);
       left = pending;
-    } else {
-      writeErrors_.add();
     }
     const auto delay = backoff.next();
     if (written) {
@@ -59,6 +57,7 @@ bool OutputWorker::deliver(std::stop_token stop, const std::vector<events::Encod
         health_->set(core::Health::kOutput, "write", core::HealthState::Degraded,
                      "retrying: " + written.error().message());
       }
+      writeErrors_.add();  // after the health: whoever sees the count sees the reason too
     }
     if (!waitUnlessStopped(stop, delay)) return false;
   }

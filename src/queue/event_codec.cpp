@@ -13,6 +13,8 @@ using namespace events;
 
 namespace {
 
+constexpr std::uint8_t kBaselineRebuilt = 1;  // the flags byte of version 3
+
 void writeProcess(BinaryWriter& w, const ProcessInfo& p) {
   w.i64(p.pid);
   w.u8(p.exited ? 1 : 0);
@@ -99,7 +101,8 @@ std::string encodeEvent(const FileEvent& e) {
   w.optStr(e.previousPath);
   w.u8(e.process ? 1 : 0);
   if (e.process) writeProcess(w, *e.process);
-  w.u8(e.package ? 1 : 0);
+  w.u8(e.baselineRebuilt ? kBaselineRebuilt : 0);  // version 3: flags
+  w.u8(e.package ? 1 : 0);                          // version 4: the package verdict
   if (e.package) writePackage(w, *e.package);
   return w.take();
 }
@@ -140,7 +143,8 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
     readProcess(r, process);
     e.process = std::move(process);
   }
-  if (version >= 3 && r.u8() != 0) {
+  if (version >= 3) e.baselineRebuilt = (r.u8() & kBaselineRebuilt) != 0;
+  if (version >= 4 && r.u8() != 0) {
     PackageVerdict package;
     readPackage(r, package);
     e.package = std::move(package);

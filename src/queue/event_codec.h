@@ -1,8 +1,9 @@
 #pragma once
 // The binary encoding of a whole FileEvent (a durable queue entry). Versioned: version 2 adds when
-// the change was first read and whether it was seen live; version 1 entries (fimbeat 0.1) are read
-// with both taken from the timestamp. Version 3 adds the package verdict at the end. An entry of
-// another version is an error, not garbage.
+// the change was first read and whether it was seen live, version 3 a flags byte (found by the scan
+// that rebuilt a damaged baseline), version 4 the package verdict at the end; version 1 entries
+// (fimbeat 0.1) are read with both times taken from the timestamp. An entry of another version is
+// an error, not garbage.
 
 #include <string>
 #include <string_view>
@@ -12,7 +13,7 @@
 
 namespace fim::queue {
 
-inline constexpr std::uint8_t kEventVersion = 3;
+inline constexpr std::uint8_t kEventVersion = 4;
 
 std::string encodeEvent(const events::FileEvent& event);
 // `sequence` is the queue position the entry was stored under.

@@ -105,8 +105,8 @@ TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read
   events::FileEvent e = fullEvent();
   std::string v3 = queue::encodeEvent(e);
   // Version 1 is version 3 without created (8 bytes) and live (1 byte) after the timestamp, and
-  // without the package flag (1 byte) at the end.
-  std::string v1 = v3.substr(0, 9) + v3.substr(18, v3.size() - 19);
+  // without the flags byte and the package flag (2 bytes) at the end.
+  std::string v1 = v3.substr(0, 9) + v3.substr(18, v3.size() - 20);
   v1[0] = 1;
   auto decoded = queue::decodeEvent(5, v1);
   REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
@@ -116,7 +116,28 @@ TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read
   CHECK(decoded->process->executable == "/usr/bin/vim");
 }
 
-TEST_CASE("event codec: a package verdict round-trips, and a version 2 entry is read without one") {
+TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebuilt flag round-trips in version 3") {
+  events::FileEvent e = fullEvent();
+  e.baselineRebuilt = true;
+  const std::string v4 = queue::encodeEvent(e);
+  auto decoded = queue::decodeEvent(7, v4);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->baselineRebuilt);
+  std::string v3 = v4.substr(0, v4.size() - 1);  // without the package flag
+  v3[0] = 3;
+  auto three = queue::decodeEvent(8, v3);
+  REQUIRE_MESSAGE(three.has_value(), (three ? "" : three.error().message()));
+  CHECK(three->baselineRebuilt);
+  CHECK_FALSE(three->package.has_value());
+  std::string v2 = v4.substr(0, v4.size() - 2);  // without the flags byte either
+  v2[0] = 2;
+  auto old = queue::decodeEvent(8, v2);
+  REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
+  CHECK_FALSE(old->baselineRebuilt);
+  CHECK(old->file.path == e.file.path);
+}
+
+TEST_CASE("event codec: a package verdict round-trips in version 4") {
   events::FileEvent e = fullEvent();
   for (std::optional<bool> verified : {std::optional<bool>(), std::optional<bool>(true), std::optional<bool>(false)}) {
     e.package = events::PackageVerdict{"openssh-server", "1:9.2p1-2+deb12u3", "amd64", verified, true, true};
@@ -130,14 +151,6 @@ TEST_CASE("event codec: a package verdict round-trips, and a version 2 entry is 
     CHECK(decoded->package->conffile);
     CHECK(decoded->package->byPackageManager);
   }
-  e.package.reset();
-  std::string v2 = queue::encodeEvent(e);
-  v2.pop_back();  // version 3 without the package flag
-  v2[0] = 2;
-  auto decoded = queue::decodeEvent(3, v2);
-  REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
-  CHECK_FALSE(decoded->package.has_value());
-  CHECK(decoded->process->executable == "/usr/bin/vim");
 }
 
 TEST_CASE("event codec: truncated, extended or foreign-version entries are errors") {

@@ -18,6 +18,7 @@
 #include "test_process_support.h"
 #include "watcher/fanotify/fanotify_backend.h"
 #include "watcher/name_cache.h"
+#include "watcher/process/process_tracker.h"
 #include "watcher/roots.h"
 
 using namespace fim;
@@ -568,6 +569,40 @@ TEST_CASE("fanotify: a process that exited before its events were read") {
     CHECK(c.process->exited);
     CHECK(c.process->name.empty());
   }
+}
+
+TEST_CASE("fanotify: with the process tracker, a process that exited before its events were read is named") {
+  TempDir root;
+  const std::vector modules{moduleFor({root.str()}, true)};
+  core::Metrics metrics;
+  watcher::process::ProcessTracker tracker("/proc", {}, {}, &metrics);
+  FanotifyBackend backend(modules, FanotifyOptions{.tracker = &tracker}, &metrics);
+  if (!startOrSkip(backend, modules)) return;
+  if (metrics.gauge("watcher.process.tracking").value() != 1) {
+    FIM_SKIP("the kernel's process events are not available here (see the log)");
+  }
+  // As in the test before: written and reaped before the backend reads a single event.
+  ChildProcess child({"/bin/sh", "-c", "echo x > \"$0/brief\"", root.str()});
+  REQUIRE(child.started());
+  const pid_t pid = child.pid();
+  CHECK(child.release() == 0);
+  Recorder recorder;
+  Running running(backend, recorder);
+  REQUIRE(recorder.waitFor(Kind::Closed, root.str() + "/brief"));
+  for (const RawChange& c : recorder.changes()) {
+    REQUIRE(c.process.has_value());
+    CHECK(c.process->pid == pid);
+    CHECK(c.process->name == "sh");
+    CHECK(c.process->executable == "/usr/bin/dash");
+    CHECK(c.process->args == std::vector<std::string>{"/bin/sh", "-c", "echo x > \"$0/brief\"", root.str()});
+    CHECK(c.process->parentPid == ::getpid());
+  }
+  CHECK(metrics.counter("watcher.process.recalled").value() >= 1);
+  CHECK(metrics.counter("watcher.process.without_executable").value() == 0);
+  // Once the backend found its queue empty, the exited process is forgotten.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (tracker.recall(pid).has_value() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  CHECK_FALSE(tracker.recall(pid).has_value());
 }
 
 TEST_CASE("fanotify: probe and start explain what is missing" * doctest::description("needs root to be meaningful")) {

@@ -92,7 +92,7 @@ FanotifyBackend::FanotifyBackend(std::vector<config::ModuleConfig> modules, Fano
     : modules_(std::move(modules)),
       options_(std::move(options)),
       reader_(names_, options_.procRoot, options_.args),
-      processes_(reader_, options_.processCacheTtl),
+      processes_(reader_, options_.processCacheTtl, options_.tracker, metrics),
       resolver_(options_.maxCachedDirectories),
       buffer_(kReadBuffer) {
   if (metrics == nullptr) return;
@@ -180,6 +180,7 @@ core::Status FanotifyBackend::start(const std::vector<Root>& roots) {
     }
   }
   ignoreOwnDirectories();
+  if (options_.tracker) options_.tracker->startAndReport();  // only once fanotify runs: inotify has no pids
   matcher_ = std::make_unique<RootMatcher>(roots, modules_);
   translator_ = std::make_unique<ChangeTranslator>(resolver_, *matcher_, processes_, counters_, ::getpid());
   core::logger("watcher").info("fanotify: {} root(s) on {} filesystem mark(s); renames reported as {}", roots.size(),
@@ -190,22 +191,24 @@ core::Status FanotifyBackend::start(const std::vector<Root>& roots) {
 void FanotifyBackend::readReady(const ChangeSink& sink) {
   if (fd_ < 0 || !translator_) return;
   for (int reads = 0; reads < kReadsPerCall;) {
+    const auto readStarted = std::chrono::steady_clock::now();
     const ssize_t n = ::read(fd_, buffer_.data(), buffer_.size());
-    if (n < 0 && errno == EINTR) continue;
+    const int err = n < 0 ? errno : 0;
+    if (err == EINTR) continue;
     if (n <= 0) {
-      if (n < 0 && errno != EAGAIN) {
-        // Logged the first time and then every 1000th: a persistent error must not flood the log.
-        const int err = errno;
-        if (counters_.readErrors.fetch_add(1, std::memory_order_relaxed) % 1000 == 0) {
-          core::logger("watcher").error("fanotify: reading events failed: {}", std::strerror(err));
-        }
+      // Logged the first time and then every 1000th: a persistent error must not flood the log.
+      if (n < 0 && err != EAGAIN && counters_.readErrors.fetch_add(1, std::memory_order_relaxed) % 1000 == 0) {
+        core::logger("watcher").error("fanotify: reading events failed: {}", std::strerror(err));
       }
       // Give a MOVED_FROM's partner, queued a moment later by the same rename, a chance to arrive.
-      if (n < 0 && errno == EAGAIN && translator_->waitingForMove()) {
+      if (err == EAGAIN && translator_->waitingForMove()) {
         pollfd more{fd_, POLLIN, 0};
         if (::poll(&more, 1, kMovePartnerWaitMs) > 0) continue;
       }
       translator_->flush(sink);  // the queue is empty: what waits for a partner goes out as it is
+      // Every change queued before this read has been looked up: the processes that exited
+      // before then need not be remembered any longer.
+      if (err == EAGAIN) processes_.drained(readStarted);
       break;
     }
     ++reads;

@@ -20,6 +20,7 @@
 #include "watcher/name_cache.h"
 #include "watcher/process/process_cache.h"
 #include "watcher/process/process_reader.h"
+#include "watcher/process/process_tracker.h"
 #include "watcher/realtime/change_backend.h"
 
 namespace fim::watcher::fanotify {
@@ -35,6 +36,9 @@ struct FanotifyOptions {
   // asked not to report (FAN_MARK_IGNORE, Linux 6.0+): fimbeat's own, which change with every
   // event. On older kernels those events still come and are dropped as fimbeat's own.
   std::vector<std::string> ignoredDirectories;
+  // Tracks process starts so that a process that exited before its change was read is still
+  // named; started with the backend. Null: processes are read from /proc alone.
+  process::ProcessTracker* tracker = nullptr;
 };
 
 struct FanotifyStats {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 
@@ -19,17 +20,17 @@ constexpr std::size_t kMaxCgroupFile = 64 * 1024;  // cgroup v1 lists one line p
 std::optional<std::string> readProcFile(const std::string& path, std::size_t limit, bool* more = nullptr) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return std::nullopt;
-  std::string data(limit + 1, '\0');
-  std::size_t used = 0;
-  while (used < data.size()) {
-    const ssize_t n = ::read(fd, data.data() + used, data.size() - used);
+  std::string data;
+  char chunk[kSmallFile];
+  while (data.size() <= limit) {
+    const ssize_t n = ::read(fd, chunk, std::min(sizeof(chunk), limit + 1 - data.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    used += static_cast<std::size_t>(n);
+    data.append(chunk, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  if (more) *more = used > limit;
-  data.resize(std::min(used, limit));
+  if (more) *more = data.size() > limit;
+  if (data.size() > limit) data.resize(limit);
   return data;
 }
 
@@ -58,7 +59,12 @@ ProcessSnapshot ProcessReader::read(std::int64_t pid) const {
   events::ProcessInfo& info = snapshot.info;
   info.pid = pid;
   const std::string base = dir(pid);
-  // The start time first: it identifies the process whose files are read next.
+  // What goes when the process exits (executable, arguments) first: it may be exiting right now.
+  std::string executable = readLink(base + "/exe");
+  bool more = false;
+  // Separators do not count against maxBytes, so read room for them too.
+  const auto cmdline = readProcFile(base + "/cmdline", limits_.maxBytes + limits_.maxArgs, &more);
+  // The start time tells which process those were (a pid is reused only long after its exit).
   const auto stat = readProcFile(base + "/stat", kSmallFile);
   const auto status = readProcFile(base + "/status", kSmallFile);
   if (!stat || !status) {
@@ -73,17 +79,13 @@ ProcessSnapshot ProcessReader::read(std::int64_t pid) const {
   info.groupId = parsed.groupId;
   if (parsed.userId) info.userName = names_.user(*parsed.userId);
   if (parsed.groupId) info.groupName = names_.group(*parsed.groupId);
+  info.executable = std::move(executable);
+  if (cmdline) info.args = parseCmdline(*cmdline, more, limits_);
   if (parsed.state == 'Z' || parsed.state == 'X') {
-    info.exited = true;  // exe, cwd and cmdline are already gone
+    info.exited = true;  // cwd and cgroup are gone or meaningless; exe and cmdline were read if they could be
     return snapshot;
   }
-  info.executable = readLink(base + "/exe");
   info.workingDirectory = readLink(base + "/cwd");
-  bool more = false;
-  // Separators do not count against maxBytes, so read room for them too.
-  if (const auto cmdline = readProcFile(base + "/cmdline", limits_.maxBytes + limits_.maxArgs, &more)) {
-    info.args = parseCmdline(*cmdline, more, limits_);
-  }
   if (const auto cgroup = readProcFile(base + "/cgroup", kMaxCgroupFile)) {
     if (auto container = containerFromCgroup(*cgroup)) {
       info.containerId = std::move(container->id);

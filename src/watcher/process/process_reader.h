@@ -31,6 +31,10 @@ class ProcessReader {
   // parent, ids); a file that cannot be read leaves its fields empty.
   ProcessSnapshot read(std::int64_t pid) const;
 
+  // The names of ids learnt elsewhere (a process's setuid), as read() names them.
+  std::string userName(std::uint32_t uid) const { return names_.user(uid); }
+  std::string groupName(std::uint32_t gid) const { return names_.group(gid); }
+
  private:
   std::string dir(std::int64_t pid) const;
 

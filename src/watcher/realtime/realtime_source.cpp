@@ -9,7 +9,8 @@ std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::
                                                       std::vector<Root> roots, baseline::View* prior,
                                                       const core::Clock& clock, core::Metrics& metrics,
                                                       ScanOptions scan, const std::vector<OwnDirectory>& own,
-                                                      const BackendFactories& factories, core::Health* health) {
+                                                      const BackendFactories& factories, core::Health* health,
+                                                      process::ProcessTracker* tracker) {
   const std::vector<config::ModuleConfig> modules = excludeOwnDirectories(configured, roots, own);
   RealtimeOptions options;
   options.scan = std::move(scan);
@@ -24,6 +25,7 @@ std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::
   if (!resolved.fanotify && hasSysAdmin() && fanotify::FanotifyBackend::available()) {
     fanotify::FanotifyOptions fanotifyOptions;
     for (const auto& dir : own) fanotifyOptions.ignoredDirectories.push_back(dir.path);
+    fanotifyOptions.tracker = tracker;
     resolved.fanotify = [modules, fanotifyOptions, &metrics]() -> std::unique_ptr<ChangeBackend> {
       return std::make_unique<fanotify::FanotifyBackend>(modules, fanotifyOptions, &metrics);
     };

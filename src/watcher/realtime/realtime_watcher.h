@@ -23,6 +23,7 @@
 #include "watcher/observation_source.h"
 #include "watcher/own_directories.h"
 #include "watcher/path_filter.h"
+#include "watcher/process/process_tracker.h"
 #include "watcher/realtime/backend_selection.h"
 #include "watcher/realtime/coalescer.h"
 #include "watcher/roots.h"
@@ -74,12 +75,14 @@ class RealtimeWatcher final : public ObservationSource {
 };
 
 // The realtime watcher with the backend chosen from the modules' `backend` options. fimbeat's
-// `own` directories are neither watched nor scanned (see own_directories.h).
+// `own` directories are neither watched nor scanned (see own_directories.h). `tracker` (may be
+// null) is started by the fanotify backend, if that runs, to name processes that exit at once.
 std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::ModuleConfig>& modules,
                                                       std::vector<Root> roots, baseline::View* prior,
                                                       const core::Clock& clock, core::Metrics& metrics,
                                                       ScanOptions scan, const std::vector<OwnDirectory>& own = {},
                                                       const BackendFactories& factories = {},
-                                                      core::Health* health = nullptr);
+                                                      core::Health* health = nullptr,
+                                                      process::ProcessTracker* tracker = nullptr);
 
 }  // namespace fim::watcher
