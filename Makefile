@@ -12,10 +12,15 @@ BUILD_PACKAGES := g++ cmake ninja-build pkg-config make \
   libboost-program-options-dev doctest-dev libyaml-cpp-dev libre2-dev libspdlog-dev \
   libfmt-dev libb2-dev libxxhash-dev libmagic-dev libcpp-httplib-dev zlib1g-dev \
   libacl1-dev libselinux1-dev
-# What the tests and the benchmarks need besides: their runner, and the tools fimbeat is compared with.
-TEST_PACKAGES := python3 python3-pytest python3-yaml aide inotify-tools
+# What the tests and the benchmarks need besides: their runner, the tools fimbeat is compared with,
+# and what the package, service, deploy and keystore tests check with.
+TEST_PACKAGES := python3 python3-pytest python3-yaml python3-jsonschema aide inotify-tools \
+  dpkg-dev file lintian systemd man-db python3-cryptography
+# What `make package` needs besides the build packages: CPack finds the binaries with file(1), and
+# dpkg-shlibdeps computes their dependencies.
+PACKAGE_PACKAGES := dpkg-dev file
 
-.PHONY: deps test-deps configure build test unit integration run bench bench-scan bench-latency bench-output bench-packages clean
+.PHONY: deps test-deps configure build package test unit integration run bench bench-scan bench-latency bench-output bench-packages clean
 
 # Installs what is missing of $(1), saying what before apt-get runs.
 define install_missing
@@ -42,6 +47,12 @@ configure: deps
 # The binary only.
 build: configure
 	cmake --build $(BUILD_DIR) --parallel 2 --target fimbeat
+
+# build/fimbeat_<version>_amd64.deb (see docs/operations.md).
+package: configure
+	$(call install_missing,$(PACKAGE_PACKAGES))
+	cmake --build $(BUILD_DIR) --parallel 2 --target fimbeat fim_package_files
+	cd $(BUILD_DIR) && cpack -G DEB
 
 unit: test-deps configure
 	cmake --build $(BUILD_DIR) --parallel 2

@@ -177,16 +177,16 @@ def start_watching(binary, work, root, name, backend, extra="", out=None, timeou
 
 
 def final_metrics(log):
-    """The metrics fimbeat logs (as JSON in a JSON log line) when it stops, flattened to dotted names."""
+    """fimbeat's metrics from the "Total metrics" line it logs when it stops, flattened to dotted names."""
     tree = {}
     with open(log, "rb") as f:
         for raw in f:
             try:
-                message = json.loads(raw).get("message", "")
+                record = json.loads(raw)
             except ValueError:
                 continue
-            if message.startswith("fimbeat stopped; metrics: "):
-                tree = json.loads(message.split(": ", 1)[1])
+            if record.get("message") == "Total metrics":
+                tree = record["monitoring"]["metrics"]["fimbeat"]
     flat = {}
 
     def walk(prefix, node):

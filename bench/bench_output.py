@@ -276,9 +276,11 @@ def run_fimbeat(binary: str, fill: str, work: str, backlog: int, want_perf: bool
     run.endpoint = endpoint.stats()
     with open(log_path, "rb") as f:
         for line in f:
-            if b"fimbeat stopped; metrics:" in line:
-                metrics = json.loads(json.loads(line)["message"].split("metrics: ", 1)[1])
-                run.acked = metrics["output"]["events"]["acked"]
+            if b'"message":"Total metrics"' not in line:
+                continue
+            record = json.loads(line)
+            if record.get("message") == "Total metrics":
+                run.acked = record["monitoring"]["metrics"]["fimbeat"]["output"]["events"]["acked"]
     shutil.rmtree(home)  # a 1,000,000-event database is a few hundred MB
     return run, endpoint
 

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import paths_of, poll, read_events, write_config, yaml_str
+from conftest import paths_of, poll, read_events, total_metrics, write_config, yaml_str
 
 
 def make_tree(root: Path, files: int, per_dir: int = 100) -> set[str]:
@@ -129,8 +129,7 @@ def test_a_full_queue_pauses_the_watcher_and_loses_nothing(workspace: Path, fimb
             proc.wait(10)
     log = stderr_path.read_text()
     assert "resuming" in log
-    stopped = [json.loads(l)["message"] for l in log.splitlines() if "fimbeat stopped" in l]
-    metrics = json.loads(stopped[0].split("metrics: ", 1)[1])
+    metrics = total_metrics(json.loads(l) for l in log.splitlines())
     assert metrics["queue"]["backpressure"] >= 1
     assert metrics["watcher"]["realtime"]["rescans"] >= 1, "a rescan runs when the queue has room again"
     assert len({json.loads(l)["file"]["path"] for l in lines}) == len(expected)

@@ -25,6 +25,7 @@ from conftest import (
     paths_of,
     read_events,
     summary,
+    total_metrics,
     wait_for,
     write_config,
     yaml_str,
@@ -180,9 +181,7 @@ def log_records_from(agent) -> list[dict]:
 
 
 def shutdown_metrics(agent) -> dict:
-    stopped = [r["message"] for r in log_records_from(agent) if r["message"].startswith("fimbeat stopped")]
-    assert len(stopped) == 1, f"expected one shutdown summary line in stderr:\n{agent.stderr_text()}"
-    return json.loads(stopped[0].split("metrics: ", 1)[1])
+    return total_metrics(log_records_from(agent))
 
 
 # --- the initial scan -------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include "app/cli.h"
 #include "app/commands.h"
+#include "app/keystore_commands.h"
 
 int main(int argc, char** argv) {
   using fim::app::Command;
@@ -31,6 +32,13 @@ int main(int argc, char** argv) {
       case Command::ExportDashboard: return fim::app::exportDashboard(*options);
       case Command::Setup: return fim::app::setup(*options);
       case Command::Run: return fim::app::runAgent(*options);
+      case Command::Enroll: return fim::app::enroll(*options);
+      case Command::Unenroll: return fim::app::unenroll(*options);
+      case Command::Status: return fim::app::fleetStatus(*options);
+      case Command::KeystoreCreate:
+      case Command::KeystoreAdd:
+      case Command::KeystoreList:
+      case Command::KeystoreRemove: return fim::app::keystoreCommand(*options, std::cin, std::cout, std::cerr);
     }
   } catch (const std::exception& e) {
     std::cerr << "fimbeat: " << e.what() << "\n";

@@ -43,6 +43,8 @@ class Agent {
   // stop if that takes longer than `grace`, then closes the output and the database. True when
   // every close succeeded: events not delivered yet are durable and go out at the next start.
   bool stop(std::chrono::milliseconds grace);
+  // Who this agent is (agent.*, host.*), as its events carry it; for the monitoring endpoint.
+  std::shared_ptr<const events::Metadata> metadata() const { return enricher_->metadata(); }
   // After stop(): the delivery drained the queue (nothing waits for the next start).
   bool drained() const { return delivered_.load(); }
   // The baseline met a damaged database (baseline::Baseline::damaged()): the caller stops the

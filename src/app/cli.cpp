@@ -1,5 +1,7 @@
 #include "app/cli.h"
 
+#include <cctype>
+#include <optional>
 #include <sstream>
 
 #include <boost/program_options.hpp>
@@ -25,9 +27,22 @@ po::options_description globalFlags() {
       ("path.data", po::value<std::string>()->value_name("DIR"), "data directory (default: <path.home>/data)")
       ("path.logs", po::value<std::string>()->value_name("DIR"), "logs directory (default: <path.home>/logs)")
       ("index-management", po::bool_switch(), "setup: install the ILM policy and the index template")
+      ("environment", po::value<std::string>()->value_name("ENV"),
+       "where fimbeat runs: default, systemd (log to stderr for the journal, without timestamps), "
+       "container (log to stderr), macos_service, windows_service")
+      ("force", po::bool_switch(), "keystore create/add: replace what exists; enroll: enroll again")
+      ("stdin", po::bool_switch(), "keystore add: read the value from standard input")
       ("dashboards", po::bool_switch(), "setup: import the Kibana dashboards")
       ("id", po::value<std::string>()->value_name("ID"), "export dashboard: the dashboard's id")
       ("folder", po::value<std::string>()->value_name("DIR"), "export dashboard: write the objects to DIR/<type>/<id>.json")
+      ("url", po::value<std::vector<std::string>>()->composing()->value_name("URL"), "enroll: the Fleet Server URL, https://host:8220 (repeatable)")
+      ("enrollment-token", po::value<std::string>()->value_name("TOKEN"), "enroll: the enrollment token from Kibana's Fleet")
+      ("tag", po::value<std::vector<std::string>>()->composing()->value_name("TAG"), "enroll: a tag for the agent (repeatable)")
+      ("certificate-authorities", po::value<std::vector<std::string>>()->composing()->value_name("FILE"),
+       "enroll: a PEM file of CAs that sign Fleet Server's certificate (repeatable)")
+      ("insecure", po::bool_switch(), "enroll: do not verify Fleet Server's TLS certificate")
+      ("proxy-url", po::value<std::string>()->value_name("URL"), "enroll: a proxy for Fleet Server")
+      ("json", po::bool_switch(), "status: print the state as JSON")
       ("strict.perms", po::value<bool>()->default_value(true)->implicit_value(true)->value_name("BOOL"),
        "refuse a config file that others can write (default true)");
   return flags;
@@ -45,7 +60,30 @@ std::vector<std::string> splitSelectors(const std::vector<std::string>& values) 
   return out;
 }
 
-core::Result<Command> commandOf(const std::vector<std::string>& words) {
+// `keystore create|list`, `keystore add|remove KEY`; the key goes to `key`.
+std::optional<Command> keystoreCommandOf(const std::vector<std::string>& words, std::string& key) {
+  if (words.size() < 2 || words[0] != "keystore") return std::nullopt;
+  if (words.size() == 2 && words[1] == "create") return Command::KeystoreCreate;
+  if (words.size() == 2 && words[1] == "list") return Command::KeystoreList;
+  if (words.size() == 3 && (words[1] == "add" || words[1] == "remove")) {
+    key = words[2];
+    return words[1] == "add" ? Command::KeystoreAdd : Command::KeystoreRemove;
+  }
+  return std::nullopt;
+}
+
+core::Result<std::string> environmentOf(std::string value) {
+  for (auto& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* known : {"default", "systemd", "container", "macos_service", "windows_service"}) {
+    if (value == known) return value;
+  }
+  return core::fail(core::ErrorCode::InvalidArgument,
+                    "--environment '" + value + "' is not supported (default, systemd, container, macos_service, "
+                    "windows_service)");
+}
+
+core::Result<Command> commandOf(const std::vector<std::string>& words, std::string& keystoreKey) {
+  if (auto keystore = keystoreCommandOf(words, keystoreKey)) return *keystore;
   if (words.empty() || (words.size() == 1 && words[0] == "run")) return Command::Run;
   if (words.size() == 1 && words[0] == "version") return Command::Version;
   if (words.size() == 1 && words[0] == "help") return Command::Help;
@@ -56,9 +94,51 @@ core::Result<Command> commandOf(const std::vector<std::string>& words) {
   if (words.size() == 2 && words[0] == "export" && words[1] == "ilm-policy") return Command::ExportIlmPolicy;
   if (words.size() == 2 && words[0] == "export" && words[1] == "dashboard") return Command::ExportDashboard;
   if (words.size() == 1 && words[0] == "setup") return Command::Setup;
+  if (words.size() == 1 && words[0] == "enroll") return Command::Enroll;
+  if (words.size() == 1 && words[0] == "unenroll") return Command::Unenroll;
+  if (words.size() == 1 && words[0] == "status") return Command::Status;
   std::string joined;
   for (const auto& w : words) joined += (joined.empty() ? "" : " ") + w;
   return core::fail(core::ErrorCode::InvalidArgument, "unknown command \"" + joined + "\"");
+}
+
+// enroll's and status's flags.
+core::Status readFleetFlags(const po::variables_map& vm, CliOptions& options) {
+  if (vm.count("url")) options.fleetUrls = vm["url"].as<std::vector<std::string>>();
+  if (vm.count("enrollment-token")) options.enrollmentToken = vm["enrollment-token"].as<std::string>();
+  if (vm.count("tag")) options.tags = vm["tag"].as<std::vector<std::string>>();
+  if (vm.count("certificate-authorities")) {
+    options.certificateAuthorities = vm["certificate-authorities"].as<std::vector<std::string>>();
+  }
+  options.insecure = vm["insecure"].as<bool>();
+  if (vm.count("proxy-url")) options.proxyUrl = vm["proxy-url"].as<std::string>();
+  options.json = vm["json"].as<bool>();
+  const bool enrollFlags = vm.count("url") || vm.count("enrollment-token") || vm.count("tag") ||
+                           vm.count("certificate-authorities") || options.insecure || vm.count("proxy-url");
+  if (enrollFlags && options.command != Command::Enroll) {
+    return core::fail(core::ErrorCode::InvalidArgument,
+                      "--url, --enrollment-token, --tag, --certificate-authorities, --insecure and --proxy-url "
+                      "only go with `fimbeat enroll`");
+  }
+  if (options.json && options.command != Command::Status) {
+    return core::fail(core::ErrorCode::InvalidArgument, "--json only goes with `fimbeat status`");
+  }
+  return {};
+}
+
+// --force and --stdin go only with the keystore commands that take them.
+core::Status keystoreFlags(const po::variables_map& vm, CliOptions& options) {
+  options.force = vm["force"].as<bool>();
+  options.fromStdin = vm["stdin"].as<bool>();
+  const bool forceAllowed = options.command == Command::KeystoreCreate || options.command == Command::KeystoreAdd ||
+                            options.command == Command::Enroll;
+  if (options.force && !forceAllowed) {
+    return core::fail(core::ErrorCode::InvalidArgument, "--force only goes with `fimbeat keystore create`, `keystore add` or `enroll`");
+  }
+  if (options.fromStdin && options.command != Command::KeystoreAdd) {
+    return core::fail(core::ErrorCode::InvalidArgument, "--stdin only goes with `fimbeat keystore add KEY`");
+  }
+  return {};
 }
 
 // The flags that belong to one command: setup's and export dashboard's.
@@ -77,7 +157,7 @@ core::Status readCommandFlags(const po::variables_map& vm, CliOptions& options) 
   if (exportDashboard && options.dashboardId.empty()) {
     return core::fail(core::ErrorCode::InvalidArgument, "`fimbeat export dashboard` needs --id ID (the files under kibana/dashboard/ are named by id)");
   }
-  return {};
+  return readFleetFlags(vm, options);
 }
 
 }  // namespace
@@ -94,6 +174,14 @@ std::string usage() {
          "  fimbeat export dashboard --id ID [--folder DIR]  print a dashboard and its objects as setup sends them\n"
          "  fimbeat setup [--index-management] [--dashboards]  install the ILM policy and the index template in\n"
          "                                Elasticsearch, the dashboards in Kibana; without flags both\n"
+         "  fimbeat enroll --url URL --enrollment-token TOKEN [--tag T]... [--certificate-authorities F]\n"
+         "                 [--insecure] [--proxy-url U] [--force]   enroll in Fleet; `run` is then managed by Fleet\n"
+         "  fimbeat status [--json]       the Fleet enrollment, connectivity, policy revisions and pending acks\n"
+         "  fimbeat unenroll              leave Fleet (the queue and the baseline stay on disk)\n"
+         "  fimbeat keystore create [--force]        create the keystore (<path.data>/fimbeat.keystore)\n"
+         "  fimbeat keystore add KEY [--stdin] [--force]  add a secret for ${KEY} (prompted, or read from stdin)\n"
+         "  fimbeat keystore list         list the keystore's keys\n"
+         "  fimbeat keystore remove KEY   remove a key from the keystore\n"
          "  fimbeat version               print the version\n\n"
       << globalFlags();
   return out.str();
@@ -116,9 +204,16 @@ core::Result<CliOptions> parseCommandLine(int argc, const char* const* argv) {
     options.command = Command::Help;
     return options;
   }
-  auto command = commandOf(vm.count("command") ? vm["command"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  auto command = commandOf(vm.count("command") ? vm["command"].as<std::vector<std::string>>() : std::vector<std::string>{},
+                           options.keystoreKey);
   if (!command) return std::unexpected(command.error());
   options.command = *command;
+  if (auto checked = keystoreFlags(vm, options); !checked) return std::unexpected(checked.error());
+  if (vm.count("environment")) {
+    auto environment = environmentOf(vm["environment"].as<std::string>());
+    if (!environment) return std::unexpected(environment.error());
+    options.environment = *environment;
+  }
   if (vm.count("config")) options.load.configFile = vm["config"].as<std::string>();
   if (vm.count("-E")) options.load.overrides = vm["-E"].as<std::vector<std::string>>();
   if (vm.count("-d")) options.debugSelectors = splitSelectors(vm["-d"].as<std::vector<std::string>>());

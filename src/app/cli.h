@@ -10,7 +10,9 @@
 
 namespace fim::app {
 
-enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, ExportDashboard, Setup, Version, Help };
+enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, ExportDashboard, Setup,
+                     Version, Help, KeystoreCreate, KeystoreAdd, KeystoreList, KeystoreRemove, Enroll, Unenroll,
+                     Status };
 
 struct CliOptions {
   Command command = Command::Run;
@@ -21,6 +23,19 @@ struct CliOptions {
   bool dashboards = false;                  // setup --dashboards; `setup` without either does both
   std::string dashboardId;                  // export dashboard --id
   std::string folder;                       // export dashboard --folder
+  // enroll (names as elastic-agent enroll's flags)
+  std::vector<std::string> fleetUrls;       // --url (repeatable: several Fleet Servers)
+  std::string enrollmentToken;              // --enrollment-token (secret)
+  std::vector<std::string> tags;            // --tag (repeatable)
+  std::vector<std::string> certificateAuthorities;  // --certificate-authorities
+  bool insecure = false;                    // --insecure
+  std::string proxyUrl;                     // --proxy-url
+  bool json = false;                        // status --json
+  // --environment, as Beats: default, systemd, container, macos_service, windows_service (lower case).
+  std::string environment = "default";
+  std::string keystoreKey;                  // keystore add/remove KEY
+  bool force = false;                       // keystore create/add --force, enroll --force
+  bool fromStdin = false;                   // keystore add --stdin
 };
 
 // Unknown flags and subcommands are errors whose message is meant to be followed by usage().

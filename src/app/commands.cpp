@@ -1,9 +1,12 @@
 #include "app/commands.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -11,6 +14,8 @@
 #include "app/agent.h"
 #include "baseline/rebuild.h"
 #include "core/logging.h"
+#include "management/keystore.h"
+#include "management/monitoring.h"
 #include "mapper/schema.h"
 #include "mapper/template_generator.h"
 #include "output/elasticsearch/http_client.h"
@@ -33,14 +38,31 @@ constexpr auto kShutdownGrace = 3500ms;  // plus the stuck-stage wait, SIGTERM t
 core::Result<config::Loaded> loadConfig(const CliOptions& options) {
   config::LoadOptions load = options.load;
   if (load.defaultHome.empty()) load.defaultHome = binaryDirectory();
+  load.keystore = management::keystoreLookup;
   return config::load(load);
 }
 
 namespace {
 
+// A scan holds a directory's descriptor while subdirectories of it wait to be read, up to one per
+// level of a deep tree (docs/baseline.md): the soft limit on descriptors becomes the hard one.
+void raiseDescriptorLimit() {
+  rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const auto soft = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    core::logger("agent").warn("cannot raise the open file limit from {}: {}", soft, std::strerror(errno));
+  }
+}
+
 core::LogOptions logOptions(const CliOptions& options, const config::Config& config) {
   core::LogOptions log;
-  log.toStderr = options.logToStderr || config.logging.toStderr;
+  // As Beats: under systemd or in a container, stderr unless the config asks for files.
+  const bool stderrEnvironment = options.environment == "systemd" || options.environment == "container";
+  log.toStderr = options.logToStderr || config.logging.toStderr ||
+                 (stderrEnvironment && config.tree.find("logging.to_files") == nullptr);
+  log.timestamps = options.environment != "systemd";
   log.toFiles = config.logging.toFiles;
   log.logsDir = config.logging.filesPath;
   log.fileName = config.logging.filesName;
@@ -79,6 +101,19 @@ int loadElasticsearchConfig(const CliOptions& options, std::optional<config::Loa
   }
   out = std::move(*loaded);
   return 0;
+}
+
+core::Result<std::unique_ptr<management::Monitoring>> startMonitoring(const config::Config& config, const Agent& agent,
+                                                                     const core::Metrics& metrics,
+                                                                     const core::Health& health) {
+  management::BeatInfo info = management::beatInfoOf(config);
+  const auto metadata = agent.metadata();
+  info.name = metadata->agent.name;
+  info.hostname = metadata->host.hostname;
+  info.uuid = metadata->agent.id;
+  info.ephemeralId = metadata->agent.ephemeralId;
+  info.version = FIMBEAT_VERSION;
+  return management::Monitoring::start(config, std::move(info), metrics, health);
 }
 
 }  // namespace
@@ -212,6 +247,28 @@ int runAgent(const CliOptions& options) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Enrolled in Fleet: the policy brings the modules and the output (fleet_commands.cpp).
+  {
+    CliOptions relaxed = options;
+    relaxed.load.requireModules = false;
+    auto local = loadConfig(relaxed);
+    if (local && enrolledInFleet(local->config.paths.data)) {
+      auto log = logOptions(options, local->config);
+      if (auto logging = core::initLogging(log); !logging) {
+        std::cerr << "cannot set up logging: " << logging.error().message() << "\n";
+        return 1;
+      }
+      const auto setLevel = [log](const std::string& level) mutable {
+        auto changed = log;
+        if (!level.empty()) changed.level = level == "trace" ? "debug" : level;
+        (void)core::initLogging(changed);
+      };
+      if (auto managed = runManagedIfEnrolled(options, signals, setLevel)) {
+        core::shutdownLogging();
+        return *managed;
+      }
+    }
+  }
   auto loaded = loadConfig(options);
   if (!loaded) {
     std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";
@@ -230,6 +287,7 @@ int runAgent(const CliOptions& options) {
     return 1;
   }
 
+  raiseDescriptorLimit();
   core::Metrics metrics;
   core::Health health;
   core::SystemClock clock;
@@ -237,6 +295,13 @@ int runAgent(const CliOptions& options) {
   if (!agent) {
     log.critical("cannot start: {}", agent.error().message());
     std::cerr << "cannot start: " << agent.error().message() << "\n";
+    core::shutdownLogging();
+    return 1;
+  }
+  auto monitoring = startMonitoring(config, **agent, metrics, health);
+  if (!monitoring) {
+    log.critical("cannot start: {}", monitoring.error().message());
+    std::cerr << "cannot start: " << monitoring.error().message() << "\n";
     core::shutdownLogging();
     return 1;
   }
@@ -276,7 +341,8 @@ int runAgent(const CliOptions& options) {
   }
   log.info("stopping ({})", sig > 0 ? strsignal(sig) : (*agent)->rebuildNeeded() ? "damaged database" : "a stage failed");
   const bool clean = (*agent)->stop(kShutdownGrace);
-  log.info("fimbeat stopped; metrics: {}", metrics.toJson());
+  (*monitoring)->stop();  // "Total metrics", once every stage has stopped
+  log.info("fimbeat stopped");
   if ((*agent)->stuck()) {
     core::shutdownLogging();
     std::_Exit(1);  // a stuck thread cannot be joined; leave without running destructors

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -25,6 +26,15 @@ int exportTemplate(const CliOptions& options);           // fimbeat export templ
 int exportIlmPolicy(const CliOptions& options);          // fimbeat export ilm-policy
 int setup(const CliOptions& options);                    // fimbeat setup [--index-management] [--dashboards]
 int exportDashboard(const CliOptions& options);          // fimbeat export dashboard --id ID [--folder DIR]
+int enroll(const CliOptions& options);                   // fimbeat enroll --url URL --enrollment-token TOKEN
+int unenroll(const CliOptions& options);                 // fimbeat unenroll
+int fleetStatus(const CliOptions& options);              // fimbeat status [--json]
+
+// `fimbeat run` when the data directory holds a Fleet enrollment: the exit code; nullopt when
+// fimbeat is standalone (fleet_commands.cpp).
+bool enrolledInFleet(const std::string& dataDir);  // a Fleet state file exists
+std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_t& signals,
+                                        const std::function<void(const std::string&)>& setLogLevel);
 
 // Installs the ILM policy and the index template through output.elasticsearch; the exit code.
 int setupIndexManagement(const config::Config& config);

@@ -16,15 +16,6 @@ constexpr std::size_t kCopyBatch = 1000;
 constexpr std::size_t kMaxProbes = 100000;    // per family: damage that defeats the search stops the copy
 constexpr std::size_t kMaxKeyLength = 1 << 16;  // no key fimbeat writes is longer
 
-const char* familyName(core::Family family) {
-  switch (family) {
-    case core::Family::Baseline: return "baseline";
-    case core::Family::Meta: return "meta";
-    case core::Family::Queue: return "queue";
-  }
-  return "?";
-}
-
 // A cursor on the first key after the damage that follows `last`, or null when none can be found.
 // A seek to a key K reads the block that holds K's place, so it fails while K falls in the damaged
 // block, that is from just after `last` up to the block's last key S, and reads again for every
@@ -130,7 +121,7 @@ void reportRebuilt(const Rebuilt& rebuilt, core::Health* health) {
   std::string lost;
   for (const auto& range : rebuilt.salvage.lost) {
     if (!lost.empty()) lost += "; ";
-    lost += fmt::format("{} records after {} and before {}", familyName(range.family), printable(range.after),
+    lost += fmt::format("{} records after {} and before {}", core::toString(range.family), printable(range.after),
                         printable(range.before));
   }
   log.error("the damaged database was moved to {} (kept for forensics); a new one holds the {} records that could "

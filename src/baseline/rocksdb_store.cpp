@@ -15,15 +15,6 @@
 namespace fim::baseline {
 namespace {
 
-const char* familyName(core::Family family) {
-  switch (family) {
-    case core::Family::Baseline: return "baseline";
-    case core::Family::Meta: return "meta";
-    case core::Family::Queue: return "queue";
-  }
-  return "default";
-}
-
 core::Error storeError(const std::string& what, const rocksdb::Status& status) {
   const bool retryable = status.IsBusy() || status.IsTimedOut() || status.IsTryAgain() || status.IsNoSpace();
   const auto code = status.IsCorruption() ? core::ErrorCode::Corrupt
@@ -95,7 +86,7 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
   rocksdb::ColumnFamilyOptions queueFamily = family;
   queueFamily.write_buffer_size = 1 << 20;
   for (auto f : {core::Family::Baseline, core::Family::Meta, core::Family::Queue}) {
-    descriptors.emplace_back(familyName(f), f == core::Family::Queue ? queueFamily : family);
+    descriptors.emplace_back(core::toString(f), f == core::Family::Queue ? queueFamily : family);
   }
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, family);
 

@@ -31,6 +31,15 @@ struct LoggingConfig {
   std::uint64_t rotateEveryBytes = 10 * 1024 * 1024;
   int keepFiles = 7;
   unsigned permissions = 0600;
+  bool metricsEnabled = true;                       // logging.metrics.enabled: the periodic metrics line
+  Duration metricsPeriod = std::chrono::seconds(30);  // logging.metrics.period
+};
+
+// http.*: the monitoring endpoint, off by default as in Beats.
+struct HttpConfig {
+  bool enabled = false;
+  std::string host = "localhost";  // a host name or address, or unix:///path for a unix socket
+  int port = 5066;                 // 0: an ephemeral port, logged when bound
 };
 
 // The 16 hash names Auditbeat's file_integrity module accepts, in its documented order.
@@ -107,9 +116,24 @@ struct SetupConfig {
   DashboardsConfig dashboards;     // setup.dashboards.*
 };
 
+// fleet.*: how a fimbeat enrolled in Fleet checks in (docs/fleet.md). The Fleet hosts, TLS
+// settings and keys come from `fimbeat enroll` and the policy, not from here.
+struct FleetConfig {
+  std::string agentVersion;                         // fleet.agent_version: the User-Agent version; "" = the server's
+  Duration pollTimeout = std::chrono::minutes(10);  // fleet.checkin.poll_timeout, sent as poll_timeout
+  Duration minInterval = std::chrono::seconds(30);  // fleet.checkin.min_interval: re-delivery of a rejected policy
+  bool gzip = true;                                 // fleet.checkin.compression: gzip | none
+  Duration backoffInit = std::chrono::seconds(60);  // fleet.backoff.init (checkins; enroll: at most 5 s)
+  Duration backoffMax = std::chrono::minutes(10);   // fleet.backoff.max
+  int unauthorizedLimit = 6;                        // fleet.unauthorized_limit: 401s in a row before "revoked"
+  Duration revokedInterval = std::chrono::hours(1); // fleet.revoked_interval: checkins once revoked or deleted
+  int applyAttempts = 3;                            // fleet.apply_attempts: crashed applies before a rejection
+};
+
 struct Config {
   PathsConfig paths;
   LoggingConfig logging;
+  HttpConfig http;
   std::string name;
   std::vector<std::string> tags;
   std::vector<ModuleConfig> modules;
@@ -120,6 +144,7 @@ struct Config {
   HostMetadataConfig hostMetadata;
   CloudMetadataConfig cloudMetadata;
   std::vector<ProcessorConfig> processors;
+  FleetConfig fleet;
   std::string configFile;
   Node tree;  // the effective tree after overrides and expansion, for `export config`
 };

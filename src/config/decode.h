@@ -9,7 +9,7 @@ namespace fim::config {
 
 void decodeModuleSection(MapReader& top, std::string_view beatName, std::vector<ModuleConfig>& out);
 void decodeModule(const Node& node, const std::string& path, Diagnostics& diagnostics, std::vector<ModuleConfig>& out);
-void decodeOutputs(MapReader& top, const PathsConfig& paths, OutputConfig& out);
+void decodeOutputs(MapReader& top, const PathsConfig& paths, OutputConfig& out, bool requireOutput = true);
 void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out);
 // setup.kibana and setup.dashboards; credentials missing from setup.kibana come from `output`.
 void decodeKibanaSetup(MapReader& setup, const Config& config, SetupConfig& out);
@@ -28,6 +28,6 @@ void decodeProcessors(const Node& node, const std::string& path, Diagnostics& di
                       std::vector<ProcessorConfig>& out, MetadataTargets metadata = {});
 // A `when:` condition (or the `if:` of if/then/else); nullopt after reporting what is wrong.
 std::optional<ConditionConfig> decodeCondition(const Node& node, const std::string& path, Diagnostics& diagnostics);
-void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics);
+void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics, bool requireModules = true);
 
 }  // namespace fim::config

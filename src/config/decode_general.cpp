@@ -12,14 +12,13 @@ const std::vector<std::string> kLogLevels{"debug", "info", "warning", "warn", "e
 
 // Sections beats users carry in their files that fimbeat accepts and does not act on yet.
 const std::vector<std::pair<std::string, std::string>> kPendingSections{
-    {"http", "the monitoring endpoint is not implemented yet"},
     {"monitoring", "self-monitoring is not implemented"},
     {"fields", "custom fields arrive with the ECS mapper"},
     {"fields_under_root", "custom fields arrive with the ECS mapper"},
     {"max_procs", "fimbeat sizes its worker pools itself"},
     {"seccomp", "no seccomp filter is installed"},
     {"instrumentation", "APM instrumentation is not implemented"},
-    {"keystore", "the secrets keystore is not implemented"},
+    {"keystore", "the keystore is always <path.data>/fimbeat.keystore"},
     {"features", "no feature flags exist"},
     {"timestamp", "timestamps always have millisecond precision"},
     {"cloud", "Elastic Cloud ids are not implemented"},
@@ -120,6 +119,25 @@ void decodeSetup(MapReader& top, const Config& config, SetupConfig& out) {
   reader.finish();
 }
 
+// http.*: the monitoring endpoint (Beats' names and defaults).
+void decodeHttp(MapReader& top, HttpConfig& out) {
+  MapReader reader(top.take("http"), "http", top.diagnostics());
+  reader.boolean("enabled", out.enabled);
+  reader.string("host", out.host);
+  reader.integer("port", out.port, 0, 65535);
+  if (out.host.empty() || out.host == "unix://") {
+    top.diagnostics().error(reader.take("host")->origin, "http.host", "must be a host name, an address or unix:///path");
+  } else if (out.host.starts_with("unix://") && out.host[7] != '/') {
+    top.diagnostics().error(reader.take("host")->origin, "http.host",
+                            "a unix socket needs an absolute path: unix:///run/fimbeat/monitoring.sock");
+  }
+  reader.notImplemented("pprof", "Go's profiler does not exist in fimbeat");
+  reader.notImplemented("named_pipe", "named pipes are Windows-only");
+  reader.notImplemented("user", "the unix socket belongs to the user running fimbeat");
+  reader.notImplemented("security_descriptor", "security descriptors are Windows-only");
+  reader.finish();
+}
+
 }  // namespace
 
 void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out) {
@@ -145,24 +163,56 @@ void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out)
   files.notImplemented("rotateonstartup", "logs rotate by size only");
   files.notImplemented("redirect_stderr", "stderr is not redirected");
   files.finish();
-  reader.notImplemented("metrics", "periodic metrics logging is not implemented; a summary is logged at shutdown");
+  MapReader metrics(reader.take("metrics"), "logging.metrics", top.diagnostics());
+  metrics.boolean("enabled", out.metricsEnabled);
+  metrics.duration("period", out.metricsPeriod);
+  if (out.metricsPeriod < Duration::zero()) {
+    top.diagnostics().error(metrics.take("period")->origin, "logging.metrics.period", "must not be negative");
+  }
+  metrics.finish();
   reader.notImplemented("to_syslog", "syslog logging is not implemented");
   reader.notImplemented("to_eventlog", "Windows event log is not supported");
   reader.notImplemented("event_data", "no separate event log exists");
   reader.finish();
 }
 
-void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics) {
+void decodeFleet(MapReader& top, FleetConfig& out) {
+  MapReader reader(top.take("fleet"), "fleet", top.diagnostics());
+  reader.string("agent_version", out.agentVersion);
+  MapReader checkin(reader.take("checkin"), "fleet.checkin", top.diagnostics());
+  checkin.duration("poll_timeout", out.pollTimeout);
+  checkin.duration("min_interval", out.minInterval);
+  std::string compression = out.gzip ? "gzip" : "none";
+  checkin.oneOf("compression", compression, {"gzip", "none"});
+  out.gzip = compression == "gzip";
+  checkin.finish();
+  MapReader backoff(reader.take("backoff"), "fleet.backoff", top.diagnostics());
+  backoff.duration("init", out.backoffInit);
+  backoff.duration("max", out.backoffMax);
+  backoff.finish();
+  reader.integer("unauthorized_limit", out.unauthorizedLimit, 1, 1000);
+  reader.duration("revoked_interval", out.revokedInterval);
+  reader.integer("apply_attempts", out.applyAttempts, 1, 100);
+  if (out.pollTimeout < std::chrono::seconds(1) || out.backoffInit <= Duration::zero() || out.backoffMax < out.backoffInit) {
+    top.diagnostics().error(reader.node() ? reader.node()->origin : Origin{}, "fleet",
+                            "fleet.checkin.poll_timeout must be at least 1s and fleet.backoff.max at least fleet.backoff.init (> 0)");
+  }
+  reader.finish();
+}
+
+void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics, bool requireModules) {
   MapReader top(&root, "", diagnostics);
   decodeModuleSection(top, "fimbeat", config.modules);
   decodeModuleSection(top, "auditbeat", config.modules);
-  if (config.modules.empty() && !diagnostics.hasErrors()) {
+  decodeFleet(top, config.fleet);
+  if (requireModules && config.modules.empty() && !diagnostics.hasErrors()) {
     diagnostics.error(Origin{config.configFile, 0}, "fimbeat.modules",
                       "no module is configured: add `fimbeat.modules: [{module: file_integrity, paths: [/etc]}]`");
   }
   decodePaths(top);
   decodeLogging(top, config.paths, config.logging);
-  decodeOutputs(top, config.paths, config.output);
+  decodeHttp(top, config.http);
+  decodeOutputs(top, config.paths, config.output, requireModules);
   top.string("name", config.name);  // agent.name; the host name when unset
   top.strings("tags", config.tags);
   decodeDataStream(top, config.dataStream);

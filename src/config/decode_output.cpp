@@ -245,7 +245,7 @@ void decodeElasticsearch(const Node& node, Diagnostics& diagnostics, Elasticsear
 
 }  // namespace
 
-void decodeOutputs(MapReader& top, const PathsConfig& paths, OutputConfig& out) {
+void decodeOutputs(MapReader& top, const PathsConfig& paths, OutputConfig& out, bool requireOutput) {
   Diagnostics& diagnostics = top.diagnostics();
   const Node* section = top.take("output");
   MapReader reader(section, "output", diagnostics);
@@ -262,11 +262,12 @@ void decodeOutputs(MapReader& top, const PathsConfig& paths, OutputConfig& out) 
     }
   }
   reader.finish();
-  if (enabled.empty()) {
+  if (enabled.empty() && requireOutput) {
     diagnostics.error(section ? section->origin : Origin{top.node() ? top.node()->origin.source : "", 0}, "output",
                       "no output is enabled: configure exactly one of output.elasticsearch, output.file or output.console");
     return;
   }
+  if (enabled.empty()) return;  // managed by Fleet: the policy names the output
   if (enabled.size() > 1) {
     std::string list;
     for (const auto& [name, node] : enabled) list += (list.empty() ? "output." : ", output.") + name + " (" + node->origin.describe() + ")";

@@ -65,12 +65,16 @@ core::Result<std::string> expandAt(std::string_view text, const Lookup& lookup, 
   return out;
 }
 
-void expandNode(Node& node, const std::string& keyPath, const Lookup& lookup, Diagnostics& diagnostics) {
+// `fromKeystore` is set by the lookup when a keystore value was used: the scalar becomes secret.
+void expandNode(Node& node, const std::string& keyPath, const Lookup& lookup, bool& fromKeystore,
+                Diagnostics& diagnostics) {
   switch (node.kind) {
     case Node::Kind::Scalar:
       if (node.scalar.find('$') != std::string::npos) {
+        fromKeystore = false;
         if (auto expanded = expandAt(node.scalar, lookup, 0)) {
           node.scalar = std::move(*expanded);
+          node.secret = node.secret || fromKeystore;
         } else {
           diagnostics.error(node.origin, keyPath, expanded.error().message());
         }
@@ -78,15 +82,26 @@ void expandNode(Node& node, const std::string& keyPath, const Lookup& lookup, Di
       break;
     case Node::Kind::Sequence:
       for (std::size_t i = 0; i < node.items.size(); ++i) {
-        expandNode(node.items[i], keyPath + "." + std::to_string(i), lookup, diagnostics);
+        expandNode(node.items[i], keyPath + "." + std::to_string(i), lookup, fromKeystore, diagnostics);
       }
       break;
     case Node::Kind::Map:
-      for (auto& e : node.entries) expandNode(e.value, joinPath(keyPath, e.key), lookup, diagnostics);
+      for (auto& e : node.entries) expandNode(e.value, joinPath(keyPath, e.key), lookup, fromKeystore, diagnostics);
       break;
     case Node::Kind::Null:
       break;
   }
+}
+
+// A keystore value is taken literally: every "${" in it is escaped as "$${".
+std::string literal(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value.compare(i, 2, "${") == 0) out += '$';
+    out += value[i];
+  }
+  return out;
 }
 
 }  // namespace
@@ -95,13 +110,20 @@ core::Result<std::string> expandValue(std::string_view text, const Lookup& looku
   return expandAt(text, lookup, 0);
 }
 
-void expandTree(Node& root, const Lookup& environment, Diagnostics& diagnostics) {
+void expandTree(Node& root, const Lookup& keystore, const Lookup& environment, Diagnostics& diagnostics) {
   const Node snapshot = root;  // references see the values as written, then expand recursively
+  bool fromKeystore = false;
   const Lookup lookup = [&](std::string_view name) -> std::optional<std::string> {
     if (const Node* ref = snapshot.find(name); ref && ref->isScalar()) return ref->scalar;
+    if (keystore) {
+      if (auto secret = keystore(name)) {
+        fromKeystore = true;
+        return literal(*secret);
+      }
+    }
     return environment(name);
   };
-  expandNode(root, "", lookup, diagnostics);
+  expandNode(root, "", lookup, fromKeystore, diagnostics);
 }
 
 std::optional<std::string> processEnvironment(std::string_view name) {

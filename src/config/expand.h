@@ -18,8 +18,10 @@ using Lookup = std::function<std::optional<std::string>(std::string_view name)>;
 [[nodiscard]] core::Result<std::string> expandValue(std::string_view text, const Lookup& lookup);
 
 // Expands every scalar in the tree. Names resolve first to another scalar of the same tree
-// (e.g. ${path.home}), then to the environment; each problem is reported with its key path.
-void expandTree(Node& root, const Lookup& environment, Diagnostics& diagnostics);
+// (e.g. ${path.home}), then to the keystore (values taken literally; the scalar is marked
+// secret), then to the environment; each problem is reported with its key path. `keystore`
+// may be empty.
+void expandTree(Node& root, const Lookup& keystore, const Lookup& environment, Diagnostics& diagnostics);
 
 std::optional<std::string> processEnvironment(std::string_view name);
 

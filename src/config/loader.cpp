@@ -151,13 +151,13 @@ std::string redactUrl(const std::string& value) {
 }
 
 void redact(Node& node) {
-  if (node.isScalar()) node.scalar = redactUrl(node.scalar);
+  if (node.isScalar()) node.scalar = node.secret ? kRedacted : redactUrl(node.scalar);
   if (node.isSequence()) {
     for (auto& item : node.items) redact(item);
   }
   if (!node.isMap()) return;
   for (auto& e : node.entries) {
-    if (isSecretKey(e.key) && !e.value.isNull()) {
+    if (e.value.secret || (isSecretKey(e.key) && !e.value.isNull())) {
       e.value = Node::scalarValue(kRedacted, e.value.origin);
     } else {
       redact(e.value);
@@ -195,8 +195,16 @@ core::Result<Loaded> loadText(const std::string& yaml, const std::string& source
   Config config;
   config.configFile = sourceName;
   config.paths = resolvePaths(root, options, diagnostics);
-  expandTree(root, options.environment, diagnostics);
-  if (!diagnostics.hasErrors()) decodeTopLevel(root, config, diagnostics);
+  Lookup keystore;
+  if (options.keystore) {
+    if (auto opened = options.keystore(config.paths.data)) {
+      keystore = std::move(*opened);
+    } else {
+      diagnostics.error(Origin{config.paths.data + "/fimbeat.keystore", 0}, "keystore", opened.error().message());
+    }
+  }
+  expandTree(root, keystore, options.environment, diagnostics);
+  if (!diagnostics.hasErrors()) decodeTopLevel(root, config, diagnostics, options.requireModules);
   if (diagnostics.hasErrors()) {
     return core::fail(core::ErrorCode::InvalidArgument, diagnostics.errorReport());
   }
@@ -204,13 +212,36 @@ core::Result<Loaded> loadText(const std::string& yaml, const std::string& source
   return Loaded{std::move(config), diagnostics.warnings()};
 }
 
+namespace {
+
+std::string configFileOf(const LoadOptions& options) {
+  if (!options.configFile.empty()) return options.configFile;
+  const std::string home = absolute(options.pathHome.value_or(options.defaultHome));
+  return options.pathConfig.value_or(home) + "/fimbeat.yml";
+}
+
+}  // namespace
+
+core::Result<PathsConfig> loadPaths(const LoadOptions& options) {
+  Node root = Node::map(Origin{"", 0});
+  std::ifstream in(configFileOf(options), std::ios::binary);
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = parseYaml(text.str(), configFileOf(options));
+    if (!parsed) return std::unexpected(parsed.error());
+    root = std::move(*parsed);
+  }
+  Diagnostics diagnostics;
+  applyOverrides(root, options.overrides, diagnostics);
+  PathsConfig paths = resolvePaths(root, options, diagnostics);
+  if (diagnostics.hasErrors()) return core::fail(core::ErrorCode::InvalidArgument, diagnostics.errorReport());
+  return paths;
+}
+
 core::Result<Loaded> load(const LoadOptions& options) {
   LoadOptions resolved = options;
-  std::string file = options.configFile;
-  if (file.empty()) {
-    const std::string home = absolute(options.pathHome.value_or(options.defaultHome));
-    file = options.pathConfig.value_or(home) + "/fimbeat.yml";
-  }
+  const std::string file = configFileOf(options);
   if (options.strictPerms) {
     if (auto ok = checkOwnershipAndPermissions(file); !ok) return std::unexpected(ok.error());
   }

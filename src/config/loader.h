@@ -1,6 +1,7 @@
 #pragma once
 // Loading: file → tree → -E overrides → ${} expansion → typed Config, every problem reported at once.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ struct LoadOptions {
   bool strictPerms = true;
   std::string defaultHome;                // where path.home falls back to (the binary's folder)
   Lookup environment = processEnvironment;
+  bool requireModules = true;  // false when Fleet's policy brings the modules and the output (enrolled)
+  // Opens the keystore under path.data once path.data is known; its values resolve ${NAME}
+  // before the environment. Unset: no keystore. An error (a corrupt keystore) fails the load.
+  std::function<core::Result<Lookup>(const std::string& dataDir)> keystore;
 };
 
 struct Loaded {
@@ -36,10 +41,14 @@ struct Loaded {
 [[nodiscard]] core::Result<Loaded> loadText(const std::string& yaml, const std::string& sourceName,
                                             const LoadOptions& options);
 
+// Only path.* (flags, then the file's path.* settings, then the defaults), for commands that need
+// the directories but not a valid configuration (`fimbeat keystore`). A missing file is no error.
+[[nodiscard]] core::Result<PathsConfig> loadPaths(const LoadOptions& options);
+
 // Refuses a config file writable by group/other or owned by someone other than root or us.
 [[nodiscard]] core::Status checkOwnershipAndPermissions(const std::string& file);
 
-// The effective config as YAML, with secrets (passwords, API keys, tokens) redacted.
+// The effective config as YAML, with secrets (passwords, API keys, tokens, keystore values) redacted.
 std::string exportYaml(const Config& config);
 
 }  // namespace fim::config

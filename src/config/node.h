@@ -27,6 +27,7 @@ struct Node {
   Kind kind = Kind::Null;
   std::string scalar;
   bool quoted = false;         // a scalar written in quotes or tagged !!str: a string, never a number or boolean
+  bool secret = false;         // holds a value from the keystore: `export config` redacts it
   std::vector<Node> items;     // Sequence
   std::vector<Entry> entries;  // Map, in file order
   Origin origin;

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace fim::core {
 
@@ -11,6 +12,20 @@ std::string base64(std::string_view data) {
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
   out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::string> fromBase64(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  const auto valid = [](unsigned char c) { return std::isalnum(c) || c == '+' || c == '/'; };
+  std::size_t padding = 0;
+  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
+  if (!std::all_of(text.begin(), text.end() - static_cast<std::ptrdiff_t>(padding), valid)) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  out.resize(static_cast<std::size_t>(n) - padding);  // EVP_DecodeBlock counts the padding as zero bytes
   return out;
 }
 

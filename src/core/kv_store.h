@@ -17,6 +17,16 @@ namespace fim::core {
 // Column families; keys sort bytewise within each.
 enum class Family { Baseline, Meta, Queue };
 
+// The family's name ("baseline", "meta", "queue"): RocksDB's column family, and in messages.
+inline const char* toString(Family family) {
+  switch (family) {
+    case Family::Baseline: return "baseline";
+    case Family::Meta: return "meta";
+    case Family::Queue: return "queue";
+  }
+  return "?";
+}
+
 class WriteBatch {
  public:
   struct Op {

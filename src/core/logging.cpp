@@ -79,27 +79,46 @@ std::string_view levelName(spdlog::level::level_enum level) {
   }
 }
 
+// The structured value of the line being logged by this thread (logWithObject): spdlog's
+// synchronous loggers format each line in the thread that logs it.
+struct Attachment {
+  std::string_view key;
+  std::string_view json;
+};
+thread_local const Attachment* tAttachment = nullptr;
+
 // Formats every record as one JSON object per line.
 class JsonLineFormatter final : public spdlog::formatter {
  public:
+  explicit JsonLineFormatter(bool timestamps) : timestamps_(timestamps) {}
+
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     std::array<char, 32> timestamp;
     BufferStream stream(dest);
     LineWriter writer(stream);
     writer.StartObject();
-    writeKey(writer, "@timestamp");
-    writeString(writer, formatTimestamp(msg.time, timestamp));
+    if (timestamps_) {
+      writeKey(writer, "@timestamp");
+      writeString(writer, formatTimestamp(msg.time, timestamp));
+    }
     writeKey(writer, "log.level");
     writeString(writer, levelName(msg.level));
     writeKey(writer, "log.logger");
     writeText(writer, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
     writeKey(writer, "message");
     writeText(writer, std::string_view(msg.payload.data(), msg.payload.size()));
+    if (const Attachment* attachment = tAttachment) {
+      writeKey(writer, attachment->key);
+      writer.RawValue(attachment->json.data(), attachment->json.size(), rapidjson::kObjectType);
+    }
     writer.EndObject();
     dest.push_back('\n');
   }
 
-  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonLineFormatter>(); }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonLineFormatter>(timestamps_); }
+
+ private:
+  bool timestamps_;
 };
 
 // Lets spdlog's periodic flusher reach our shared sink without exposing it to spdlog's
@@ -116,13 +135,13 @@ class FlushOnlySink final : public spdlog::sinks::sink {
   spdlog::sink_ptr target_;
 };
 
-spdlog::sink_ptr withJsonFormat(spdlog::sink_ptr sink) {
-  sink->set_formatter(std::make_unique<JsonLineFormatter>());
+spdlog::sink_ptr withJsonFormat(spdlog::sink_ptr sink, bool timestamps = true) {
+  sink->set_formatter(std::make_unique<JsonLineFormatter>(timestamps));
   return sink;
 }
 
-std::vector<spdlog::sink_ptr> stderrSinks() {
-  return {withJsonFormat(std::make_shared<spdlog::sinks::stderr_sink_mt>())};
+std::vector<spdlog::sink_ptr> stderrSinks(bool timestamps = true) {
+  return {withJsonFormat(std::make_shared<spdlog::sinks::stderr_sink_mt>(), timestamps)};
 }
 
 std::optional<spdlog::level::level_enum> parseLevel(std::string_view name) {
@@ -189,7 +208,7 @@ Result<spdlog::sink_ptr> fileSink(const LogOptions& options) {
 }
 
 Result<std::vector<spdlog::sink_ptr>> makeSinks(const LogOptions& options) {
-  if (options.toStderr) return stderrSinks();
+  if (options.toStderr) return stderrSinks(options.timestamps);
   if (!options.toFiles) return std::vector<spdlog::sink_ptr>{};  // beats discards logs with no output
   auto sink = fileSink(options);
   if (!sink) return std::unexpected(sink.error());
@@ -265,6 +284,14 @@ spdlog::logger& logger(std::string_view component) {
   lg->set_level(levelFor(s, component));
   lg->flush_on(spdlog::level::warn);
   return *s.loggers.emplace(std::string(component), std::move(lg)).first->second;
+}
+
+void logWithObject(spdlog::logger& logger, spdlog::level::level_enum level, std::string_view message,
+                   std::string_view key, std::string_view json) {
+  const Attachment attachment{key, json};
+  tAttachment = &attachment;
+  logger.log(level, "{}", message);
+  tAttachment = nullptr;
 }
 
 void shutdownLogging() {

@@ -22,6 +22,7 @@ struct LogOptions {
   unsigned permissions = 0600;
   std::string level = "info";       // debug, info, warning (or warn), error, critical
   std::vector<std::string> debugSelectors;  // components at debug level; "*" = all
+  bool timestamps = true;           // false under systemd: the journal stamps each line itself
 };
 
 // Applies `options` to every logger, existing and future; may be called again to reconfigure.
@@ -32,6 +33,12 @@ struct LogOptions {
 // stays valid for the program's life; cache it rather than calling this on a hot path.
 // Before initLogging, lines go to stderr at level info.
 spdlog::logger& logger(std::string_view component);
+
+// Logs `message` with a structured value under the top-level key `key` of the line, e.g.
+// {"message":"Non-zero metrics in the last 30s","monitoring":{"metrics":{...}}}. `json` must be
+// one JSON value written by RapidJSON's Writer; it is embedded as is, not as an escaped string.
+void logWithObject(spdlog::logger& logger, spdlog::level::level_enum level, std::string_view message,
+                   std::string_view key, std::string_view json);
 
 // Flushes and closes the log files; later lines go to stderr as before initLogging.
 void shutdownLogging();

@@ -8,15 +8,11 @@
 #include <stdexcept>
 #include <string_view>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include "core/dotted_json.h"
 
 namespace fim::core {
 
 namespace {
-
-constexpr std::string_view kLeafKey = "value";
-constexpr std::string_view kFallbackLeafKey = "";  // segments are never empty, so never taken
 
 void checkName(const std::string& name) {
   bool segmentEmpty = true;
@@ -29,36 +25,6 @@ void checkName(const std::string& name) {
     }
   }
   if (segmentEmpty) throw std::invalid_argument("metric name '" + name + "' has an empty segment");
-}
-
-// One level of the dotted-name tree: a metric may sit on a node that also has children.
-struct Node {
-  std::optional<std::int64_t> value;
-  std::map<std::string, Node, std::less<>> children;
-};
-
-using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void writeKey(JsonWriter& writer, std::string_view key) {
-  writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-}
-
-void writeNode(JsonWriter& writer, const Node& node) {
-  if (node.children.empty()) {
-    writer.Int64(node.value.value_or(0));
-    return;
-  }
-  writer.StartObject();
-  for (const auto& [key, child] : node.children) {
-    writeKey(writer, key);
-    writeNode(writer, child);
-  }
-  if (node.value) {
-    const bool taken = node.children.contains(kLeafKey);
-    writeKey(writer, taken ? kFallbackLeafKey : kLeafKey);
-    writer.Int64(*node.value);
-  }
-  writer.EndObject();
 }
 
 }  // namespace
@@ -80,6 +46,7 @@ std::uint64_t Histogram::upperBound(std::size_t bucket) {
 void Histogram::record(std::uint64_t value) {
   buckets_[bucketOf(value)].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(value, std::memory_order_relaxed);
   std::uint64_t seen = max_.load(std::memory_order_relaxed);
   while (value > seen && !max_.compare_exchange_weak(seen, value, std::memory_order_relaxed)) {
   }
@@ -123,47 +90,35 @@ Gauge& Metrics::gauge(const std::string& name) { return findOrCreate(gauges_, na
 
 Histogram& Metrics::histogram(const std::string& name) { return findOrCreate(histograms_, name); }
 
+MetricSamples Metrics::samples() const {
+  MetricSamples out;
+  std::shared_lock lock(mutex_);
+  for (const auto& [name, c] : counters_) out.counters.emplace_back(name, c->value());
+  for (const auto& [name, g] : gauges_) out.gauges.emplace_back(name, g->value());
+  for (const auto& [name, h] : histograms_) {
+    out.histograms.emplace_back(name, HistogramSample{h->count(), h->sum(), h->percentile(0.5), h->percentile(0.99), h->max()});
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, std::int64_t>> Metrics::snapshot() const {
-  std::vector<std::pair<std::string, std::int64_t>> out;
-  {
-    std::shared_lock lock(mutex_);
-    out.reserve(counters_.size() + gauges_.size() + 4 * histograms_.size());
-    for (const auto& [name, c] : counters_) out.emplace_back(name, c->value());
-    for (const auto& [name, g] : gauges_) out.emplace_back(name, g->value());
-    for (const auto& [name, h] : histograms_) {
-      out.emplace_back(name + ".count", static_cast<std::int64_t>(h->count()));
-      out.emplace_back(name + ".p50", static_cast<std::int64_t>(h->percentile(0.5)));
-      out.emplace_back(name + ".p99", static_cast<std::int64_t>(h->percentile(0.99)));
-      out.emplace_back(name + ".max", static_cast<std::int64_t>(h->max()));
-    }
+  const MetricSamples all = samples();
+  std::vector<std::pair<std::string, std::int64_t>> out(all.counters.begin(), all.counters.end());
+  out.insert(out.end(), all.gauges.begin(), all.gauges.end());
+  for (const auto& [name, h] : all.histograms) {
+    out.emplace_back(name + ".count", static_cast<std::int64_t>(h.count));
+    out.emplace_back(name + ".p50", static_cast<std::int64_t>(h.p50));
+    out.emplace_back(name + ".p99", static_cast<std::int64_t>(h.p99));
+    out.emplace_back(name + ".max", static_cast<std::int64_t>(h.max));
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
 std::string Metrics::toJson() const {
-  Node root;
-  for (const auto& [name, value] : snapshot()) {
-    Node* node = &root;
-    std::string_view rest = name;
-    while (true) {
-      const auto dot = rest.find('.');
-      node = &node->children[std::string(rest.substr(0, dot))];
-      if (dot == std::string_view::npos) break;
-      rest.remove_prefix(dot + 1);
-    }
-    node->value = value;
-  }
-
-  rapidjson::StringBuffer buffer;
-  JsonWriter writer(buffer);
-  if (root.children.empty()) {
-    writer.StartObject();
-    writer.EndObject();
-  } else {
-    writeNode(writer, root);
-  }
-  return std::string(buffer.GetString(), buffer.GetSize());
+  DottedEntries entries;
+  for (auto& [name, value] : snapshot()) entries.emplace_back(std::move(name), DottedValue{value});
+  return nestDotted(entries);
 }
 
 }  // namespace fim::core

@@ -41,6 +41,7 @@ class Histogram {
  public:
   void record(std::uint64_t value);
   std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  std::uint64_t sum() const { return sum_.load(std::memory_order_relaxed); }
   std::uint64_t max() const { return max_.load(std::memory_order_relaxed); }
   // The value at or below which the fraction `p` (0 < p <= 1) of the recorded values lie, as the
   // upper bound of its bucket (never above max()); 0 when nothing was recorded.
@@ -54,7 +55,24 @@ class Histogram {
 
   std::array<std::atomic<std::uint64_t>, kBuckets> buckets_{};
   std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> sum_{0};
   std::atomic<std::uint64_t> max_{0};
+};
+
+// A histogram at one moment, as the monitoring endpoint reports it.
+struct HistogramSample {
+  std::uint64_t count = 0;
+  std::uint64_t sum = 0;
+  std::uint64_t p50 = 0;
+  std::uint64_t p99 = 0;
+  std::uint64_t max = 0;
+};
+
+// Every metric at one moment, by kind, each list sorted by name.
+struct MetricSamples {
+  std::vector<std::pair<std::string, std::int64_t>> counters;
+  std::vector<std::pair<std::string, std::int64_t>> gauges;
+  std::vector<std::pair<std::string, HistogramSample>> histograms;
 };
 
 // Registry owned by the application and passed by reference; there is no global instance.
@@ -72,13 +90,14 @@ class Metrics {
   Gauge& gauge(const std::string& name);
   Histogram& histogram(const std::string& name);
 
+  // Every metric's current value by kind (what the monitoring endpoint reads).
+  MetricSamples samples() const;
+
   // Every metric's current value, sorted by name; a histogram gives <name>.count, .p50, .p99, .max.
   std::vector<std::pair<std::string, std::int64_t>> snapshot() const;
 
-  // The snapshot as nested objects split on dots: "a.b.c"=3 gives {"a":{"b":{"c":3}}}.
-  // A name that is also a prefix of others ("a" next to "a.b") is written under the key
-  // "value" of its object ({"a":{"b":2,"value":1}}); if "a.value" exists too, the leaf goes
-  // under the empty key "" instead, which no metric can use, so the JSON stays unambiguous.
+  // The snapshot as nested objects split on dots (core::nestDotted): "a.b.c"=3 gives
+  // {"a":{"b":{"c":3}}}; a name that is also a prefix of others is written under "value".
   std::string toJson() const;
 
  private:

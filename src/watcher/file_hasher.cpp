@@ -38,8 +38,8 @@ void appendHead(std::string& head, std::span<const std::byte> chunk, std::size_t
 FileHasher::FileHasher(std::vector<events::HashType> types, RateLimiter* limiter)
     : types_(std::move(types)), limiter_(limiter), buffer_(kChunkSize) {}
 
-core::Result<HashOutcome> FileHasher::hash(const std::string& path, std::stop_token stop) {
-  auto file = SafeFile::openForRead(path);
+core::Result<HashOutcome> FileHasher::hash(const PathAt& at, std::stop_token stop) {
+  auto file = SafeFile::openForRead(at);
   if (!file) return std::unexpected(hashError(file.error()));
   return hash(*file, stop);
 }
@@ -97,8 +97,8 @@ core::Result<FileHasher::Pass> FileHasher::hashOnce(SafeFile& file, const struct
   return Pass::Consistent;
 }
 
-core::Result<std::string> readHead(const std::string& path, std::size_t max) {
-  auto file = SafeFile::openForRead(path);
+core::Result<std::string> readHead(const PathAt& at, std::size_t max) {
+  auto file = SafeFile::openForRead(at);
   if (!file) return std::unexpected(file.error());
   return readHead(*file, max);
 }

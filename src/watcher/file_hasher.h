@@ -39,7 +39,7 @@ class FileHasher {
 
   // Hashes a regular file, reading it once per attempt. Errors: "failed to hash <path>: ...";
   // a stop request gives a retryable "hashing interrupted".
-  [[nodiscard]] core::Result<HashOutcome> hash(const std::string& path, std::stop_token stop);
+  [[nodiscard]] core::Result<HashOutcome> hash(const PathAt& at, std::stop_token stop);
   // The same for a file already open: every attempt reads this file (this inode) from its start.
   [[nodiscard]] core::Result<HashOutcome> hash(SafeFile& file, std::stop_token stop);
 
@@ -62,7 +62,7 @@ class FileHasher {
 };
 
 // The first up to `max` bytes of a regular file that is not hashed (e.g. over max_file_size).
-[[nodiscard]] core::Result<std::string> readHead(const std::string& path, std::size_t max = FileHasher::kHeadSize);
+[[nodiscard]] core::Result<std::string> readHead(const PathAt& at, std::size_t max = FileHasher::kHeadSize);
 [[nodiscard]] core::Result<std::string> readHead(SafeFile& file, std::size_t max = FileHasher::kHeadSize);
 
 }  // namespace fim::watcher

@@ -4,6 +4,7 @@
 #include <sys/acl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <fcntl.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -40,21 +41,10 @@ core::TimePoint toTimePoint(const timespec& ts) {
   return core::TimePoint(std::chrono::duration_cast<core::TimePoint::duration>(since));
 }
 
-// The link's directory as an absolute path (the base a relative link target is resolved from).
-std::string absoluteParent(const std::string& path) {
-  const auto slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  if (dir.front() == '/') return dir;
-  std::error_code ec;
-  const auto cwd = std::filesystem::current_path(ec);
-  if (ec) return dir;
-  return (cwd / dir).lexically_normal().string();
-}
-
-std::optional<std::string> readLink(const std::string& path, std::size_t sizeHint) {
+std::optional<std::string> readLink(const PathAt& at, std::size_t sizeHint) {
   std::string buffer(sizeHint > 0 ? sizeHint + 1 : PATH_MAX, '\0');
   while (true) {
-    const ssize_t n = ::readlink(path.c_str(), buffer.data(), buffer.size());
+    const ssize_t n = ::readlinkat(at.dir, at.name, buffer.data(), buffer.size());
     if (n < 0) return std::nullopt;
     if (static_cast<std::size_t>(n) < buffer.size()) {
       buffer.resize(static_cast<std::size_t>(n));
@@ -64,31 +54,34 @@ std::optional<std::string> readLink(const std::string& path, std::size_t sizeHin
   }
 }
 
-// Resolves like realpath; a dangling or unresolvable link falls back to its text made absolute.
-std::optional<std::string> symlinkTarget(const std::string& path, std::size_t sizeHint) {
-  std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(path.c_str(), nullptr), &std::free);
+// The link's text, read relative to its directory, resolved like realpath from the link's
+// directory; a dangling or unresolvable target (or one too long to resolve) is the text made
+// absolute. The resolution only names the target: nothing of it is read.
+std::optional<std::string> symlinkTarget(const PathAt& at, std::size_t sizeHint) {
+  auto raw = readLink(at, sizeHint);
+  if (!raw || raw->empty()) return raw;
+  std::string target = raw->front() == '/' ? *raw : std::string(parentPath(at.path)) + "/" + *raw;
+  std::unique_ptr<char, decltype(&std::free)> resolved(::realpath(target.c_str(), nullptr), &std::free);
   if (resolved) return std::string(resolved.get());
-  auto raw = readLink(path, sizeHint);
-  if (!raw) return std::nullopt;
-  if (raw->empty() || raw->front() == '/') return raw;
   // Lexical ".." is a best effort here: the target does not resolve, so no symlinks can be walked.
-  return (std::filesystem::path(absoluteParent(path)) / *raw).lexically_normal().string();
+  return std::filesystem::path(target).lexically_normal().string();
 }
 
-// Where labels are read from: an open file (no path to look up again) or the path itself,
-// never following a symlink.
+// Where labels are read from: an open file, else an O_PATH descriptor of the path itself
+// through /proc/self/fd (f*xattr refuse O_PATH descriptors; the magic link names exactly the
+// object opened, a symlink itself included, whatever the length of its path).
 struct LabelSource {
-  const std::string& path;
   int fd = -1;
+  std::string proc;
 
   ssize_t get(const char* name, void* value, std::size_t size) const {
-    return fd >= 0 ? ::fgetxattr(fd, name, value, size) : ::lgetxattr(path.c_str(), name, value, size);
+    return fd >= 0 ? ::fgetxattr(fd, name, value, size) : ::getxattr(proc.c_str(), name, value, size);
   }
   ssize_t list(char* names, std::size_t size) const {
-    return fd >= 0 ? ::flistxattr(fd, names, size) : ::llistxattr(path.c_str(), names, size);
+    return fd >= 0 ? ::flistxattr(fd, names, size) : ::listxattr(proc.c_str(), names, size);
   }
-  // Call only for non-symlinks: acl_get_file follows symlinks.
-  acl_t accessAcl() const { return fd >= 0 ? ::acl_get_fd(fd) : ::acl_get_file(path.c_str(), ACL_TYPE_ACCESS); }
+  // Call only for non-symlinks.
+  acl_t accessAcl() const { return fd >= 0 ? ::acl_get_fd(fd) : ::acl_get_file(proc.c_str(), ACL_TYPE_ACCESS); }
 };
 
 // The value of an xattr; nullopt when absent or unreadable.
@@ -151,24 +144,32 @@ std::optional<std::string> accessAcl(const LabelSource& source) {
 
 }  // namespace
 
-core::Result<events::FileInfo> MetadataReader::read(const std::string& path) const {
-  auto info = readStat(path);
-  if (info) readLabels(*info);
+core::Result<events::FileInfo> MetadataReader::read(const PathAt& at) const {
+  auto info = readStat(at);
+  if (info) readLabels(*info, at);
   return info;
 }
 
-void MetadataReader::readLabels(events::FileInfo& info, int fd) const {
-  const LabelSource source{info.path, fd};
+void MetadataReader::readLabels(events::FileInfo& info, const PathAt& at, int fd) const {
+  UniqueFd opened;
+  LabelSource source{fd, {}};
+  if (fd < 0) {
+    opened.reset(::openat(at.dir, at.name, O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!opened) return;  // gone: no labels to report
+    source.proc = "/proc/self/fd/" + std::to_string(opened.get());
+  }
   // One listing tells which labels exist; most files have none, and that costs one call.
   const XattrNames names = listXattrs(source);
   if (names.acl && info.type != events::FileType::Symlink) info.acl = accessAcl(source);
   if (names.selinux) info.selinux = selinuxLabel(source);
 }
 
-core::Result<events::FileInfo> MetadataReader::readStat(const std::string& path) const {
+core::Result<events::FileInfo> MetadataReader::readStat(const PathAt& at) const {
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) return std::unexpected(core::errnoError("lstat " + path, errno));
-  return fromStat(path, st);
+  if (::fstatat(at.dir, at.name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return std::unexpected(core::errnoError("lstat " + std::string(at.path), errno));
+  }
+  return fromStat(at, st);
 }
 
 namespace {
@@ -199,14 +200,14 @@ events::FileStamp stampOfStat(const struct stat& st, std::string_view owner, std
   return s;
 }
 
-events::FileInfo MetadataReader::fromStat(const std::string& path, const struct stat& st) const {
+events::FileInfo MetadataReader::fromStat(const PathAt& at, const struct stat& st) const {
   events::FileInfo info;
-  info.path = path;
+  info.path = at.path;
   fillFromStat(info, st);
   info.owner = names_.user(info.uid);
   info.group = names_.group(info.gid);
   if (info.type == events::FileType::Symlink) {
-    info.targetPath = symlinkTarget(path, static_cast<std::size_t>(st.st_size));
+    info.targetPath = symlinkTarget(at, static_cast<std::size_t>(st.st_size));
   }
   return info;
 }

@@ -98,12 +98,13 @@ bool FileObserver::reuseHashes(events::FileInfo& info, const std::optional<event
   return true;
 }
 
-void FileObserver::addContent(events::PathSeen& observation, ObserverShared::Module& settings, std::stop_token stop,
-                              std::size_t module, std::optional<SafeFile>& file, bool labelsKnown) {
+void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, ObserverShared::Module& settings,
+                              std::stop_token stop, std::size_t module, std::optional<SafeFile>& file,
+                              bool labelsKnown) {
   events::FileInfo& info = observation.info;
   // From the open file when there is one: no second lookup of the path, and the same inode.
   const auto readLabels = [&] {
-    if (!labelsKnown) metadata_.readLabels(info, file ? file->fd() : -1);
+    if (!labelsKnown) metadata_.readLabels(info, at, file ? file->fd() : -1);
   };
   // The package check: the owner (if any) from the index, its verdict after the content is read.
   std::shared_ptr<const PackageSnapshot> packages;
@@ -128,7 +129,7 @@ void FileObserver::addContent(events::PathSeen& observation, ObserverShared::Mod
     shared_.tooBig.add();
     readLabels();
     if (settings.mimeType) {
-      if (auto head = file ? readHead(*file) : readHead(info.path)) info.mimeType = shared_.mime.detect(*head);
+      if (auto head = file ? readHead(*file) : readHead(at)) info.mimeType = shared_.mime.detect(*head);
     }
     judge(nullptr);
     return;
@@ -144,7 +145,7 @@ void FileObserver::addContent(events::PathSeen& observation, ObserverShared::Mod
     return;
   }
   if (!file) {
-    auto opened = SafeFile::openForRead(info.path);
+    auto opened = SafeFile::openForRead(at);
     if (!opened) {
       readLabels();
       shared_.errors.add();
@@ -174,23 +175,23 @@ void FileObserver::addContent(events::PathSeen& observation, ObserverShared::Mod
   if (settings.mimeType) info.mimeType = shared_.mime.detect(outcome->head);
 }
 
-std::optional<events::PathSeen> FileObserver::observe(const std::string& path, std::size_t root, std::size_t module,
+std::optional<events::PathSeen> FileObserver::observe(const PathAt& at, std::size_t root, std::size_t module,
                                                        std::stop_token stop, Listed listed) {
   std::optional<SafeFile> file;
   std::optional<core::Result<events::FileInfo>> info;
   if (listed.regular && !listed.st) {
     // Opened at once (never following a symlink, never waiting on a FIFO) and fstat()ed:
     // one path lookup for the stat, the labels and the hashes.
-    if (auto opened = SafeFile::openForRead(path)) {
-      info.emplace(metadata_.fromStat(path, opened->stat()));
+    if (auto opened = SafeFile::openForRead(at)) {
+      info.emplace(metadata_.fromStat(at, opened->stat()));
       file.emplace(std::move(*opened));
     } else if (opened.error().code() == core::ErrorCode::NotFound) {
       shared_.vanished.add();
       return std::nullopt;
     }  // else no longer a regular file, or not readable: lstat tells what it is
   }
-  if (!info) info.emplace(listed.st ? core::Result<events::FileInfo>(metadata_.fromStat(path, *listed.st))
-                                    : metadata_.readStat(path));
+  if (!info) info.emplace(listed.st ? core::Result<events::FileInfo>(metadata_.fromStat(at, *listed.st))
+                                    : metadata_.readStat(at));
   if (!*info) {
     if (info->error().code() == core::ErrorCode::NotFound) {
       shared_.vanished.add();
@@ -198,7 +199,7 @@ std::optional<events::PathSeen> FileObserver::observe(const std::string& path, s
     }
     shared_.errors.add();
     events::PathSeen failed;
-    failed.info.path = path;
+    failed.info.path = at.path;
     failed.errorMessage = info->error().message();
     failed.root = root;
     return failed;
@@ -226,9 +227,9 @@ std::optional<events::PathSeen> FileObserver::observe(const std::string& path, s
     now.acl = old->acl;
   }
   if (now.type == events::FileType::File) {
-    addContent(observation, shared_.modules[module], stop, module, file, labelsKnown);
+    addContent(observation, at, shared_.modules[module], stop, module, file, labelsKnown);
   } else if (!labelsKnown) {
-    metadata_.readLabels(now);
+    metadata_.readLabels(now, at);
   }
   return observation;
 }

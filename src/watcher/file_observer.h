@@ -69,14 +69,15 @@ class FileObserver {
   explicit FileObserver(ObserverShared& shared);
 
   // nullopt when the path vanished before it could be read (the deletion sweep reports it).
-  std::optional<events::PathSeen> observe(const std::string& path, std::size_t root, std::size_t module,
+  // Everything is read relative to at.dir, the open directory that holds the path.
+  std::optional<events::PathSeen> observe(const PathAt& at, std::size_t root, std::size_t module,
                                            std::stop_token stop, Listed listed = {});
 
  private:
   // A regular file's labels, hashes and MIME type. `file`: the file, when already open.
   // `labelsKnown`: copied from the record, not to be read.
-  void addContent(events::PathSeen& observation, ObserverShared::Module& settings, std::stop_token stop,
-                  std::size_t module, std::optional<SafeFile>& file, bool labelsKnown);
+  void addContent(events::PathSeen& observation, const PathAt& at, ObserverShared::Module& settings,
+                  std::stop_token stop, std::size_t module, std::optional<SafeFile>& file, bool labelsKnown);
   bool reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
                    const ObserverShared::Module& settings) const;
   // The package that owns a file, judged by `md5` (its content's digest; null when not read).

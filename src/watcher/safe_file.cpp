@@ -19,14 +19,15 @@ core::Error notRegularError(const std::string& path) {
 
 }  // namespace
 
-core::Result<SafeFile> SafeFile::openForRead(const std::string& path) {
+core::Result<SafeFile> SafeFile::openForRead(const PathAt& at) {
+  const std::string path(at.path);
   // Callers pass paths that lstat just reported as regular files. Should a FIFO take the file's
   // place meanwhile, O_NONBLOCK keeps its open from waiting for a writer and the fstat below
   // refuses to read it; a device node cannot be slipped in without root (mknod needs
   // CAP_MKNOD, and protected_hardlinks stops linking someone else's node).
   constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-  int fd = ::open(path.c_str(), kFlags | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), kFlags);  // O_NOATIME needs ownership
+  int fd = ::openat(at.dir, at.name, kFlags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::openat(at.dir, at.name, kFlags);  // O_NOATIME needs ownership
   if (fd < 0) {
     if (errno == ELOOP) return std::unexpected(symlinkError(path));
     return std::unexpected(core::errnoError(path, errno));

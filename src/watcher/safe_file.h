@@ -8,14 +8,16 @@
 #include <string>
 
 #include "core/result.h"
+#include "watcher/open_beneath.h"
 
 namespace fim::watcher {
 
 class SafeFile {
  public:
-  // Opens `path` for reading without touching its atime (where permitted). FIFOs, sockets,
-  // devices and directories are refused ("not a regular file"), a symlink too: none is ever read.
-  [[nodiscard]] static core::Result<SafeFile> openForRead(const std::string& path);
+  // Opens `at` (relative to its directory's descriptor) for reading without touching its atime
+  // (where permitted). FIFOs, sockets, devices and directories are refused ("not a regular
+  // file"), a symlink too: none is ever read.
+  [[nodiscard]] static core::Result<SafeFile> openForRead(const PathAt& at);
 
   SafeFile(SafeFile&& other) noexcept;
   SafeFile& operator=(SafeFile&& other) noexcept;

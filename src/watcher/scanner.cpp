@@ -48,7 +48,8 @@ void Scanner::work(std::stop_token stop, core::BoundedQueue<WorkItem>& work, cor
       if (!filesLimiters_[module]->acquire(1, stop)) return;
       const Listed listed{item.st ? &*item.st : nullptr, item.storedKnown ? &item.stored : nullptr,
                           item.listedRegular};
-      auto observation = observer.observe(item.path, item.root, module, stop, listed);
+      const PathAt at{item.parent->get(), baseName(item.path), item.path};
+      auto observation = observer.observe(at, item.root, module, stop, listed);
       if (!observation) {  // vanished: a record it had is for the sweep
         if (!item.storedKnown || item.stored) rootUnmatched_[item.root] = true;
         continue;

@@ -1,7 +1,8 @@
 #pragma once
 // Scanner: one full pass over every root. A few walker threads share the directories still to
-// read (never following symlinks, never entering excluded directories); each lstat()s what it
-// finds, settles a path the baseline records exactly as it is (no hashing, no hand-over), and
+// read (never following symlinks, never entering excluded directories; each opened through its
+// parent's descriptor, and each file read through its directory's, so no full path is looked
+// up and a path of any length is read); each lstat()s what it finds, settles a path the baseline records exactly as it is (no hashing, no hand-over), and
 // queues the rest for a small pool that reads labels and hashes. A regular file the baseline
 // has no record of is not stat()ed by the walker: the worker opens it and fstat()s that. With a
 // baseline, a walker reads a whole subtree in the store's key order beside one forward cursor
@@ -22,6 +23,7 @@
 #include "baseline/view.h"
 #include "watcher/observation_source.h"
 #include "watcher/file_observer.h"
+#include "watcher/open_beneath.h"
 #include "watcher/path_filter.h"
 #include "watcher/roots.h"
 
@@ -50,6 +52,7 @@ class Scanner final : public ObservationSource {
   struct WorkItem {
     std::string path;
     std::size_t root = 0;
+    SharedDir parent;                  // the open directory that holds `path`
     std::optional<std::string> error;  // set by the walker: the directory could not be read
     std::optional<struct stat> st;     // the walker's fstatat, relative to the open directory
     bool listedRegular = false;        // a regular file by its directory entry, not stat()ed

@@ -11,9 +11,6 @@
 namespace fim::watcher {
 namespace {
 
-using walk::isDot;
-using walk::setChildPath;
-
 // The prefix of everything below a directory in the store: "/a/b/" ("/" for the root).
 std::string belowPrefix(const std::string& dir) { return dir == "/" ? dir : dir + "/"; }
 
@@ -61,10 +58,10 @@ bool Scanner::Walker::walkTask(WorkItem dir) {
   return read;
 }
 
-bool Scanner::Walker::walkSubtree(WorkItem dir, baseline::RecordCursor& records, std::size_t depth, int parentFd) {
+bool Scanner::Walker::walkSubtree(WorkItem dir, baseline::RecordCursor& records, std::size_t depth) {
   if (dir.lookUp) {  // read here what its parent's walker had not read yet
     struct stat st {};
-    if (::lstat(dir.path.c_str(), &st) == 0) dir.st = st;
+    if (::fstatat(dir.parent->get(), baseName(dir.path), &st, AT_SYMLINK_NOFOLLOW) == 0) dir.st = st;
     if (auto found = s_.shared_.prior->lookup(dir.path)) {
       dir.storedKnown = true;
       dir.stored = std::move(*found);
@@ -74,27 +71,28 @@ bool Scanner::Walker::walkSubtree(WorkItem dir, baseline::RecordCursor& records,
   listing.path = dir.path;
   listing.prefix = belowPrefix(dir.path);
   listing.root = dir.root;
-  bool ok = true;
-  const int fd = openAndSettle(std::move(dir), ok, parentFd);
-  if (fd < 0) {
-    // Unreadable (its records stay, as the sweep keeps them), or stopped.
-    skipBelow(records, listing.prefix, listing.root, false);
-    return ok;
+  listing.dir = openDirectory(dir);
+  if (listing.dir) {
+    if (const int error = list(listing); error != 0) listingFailed(dir, error);
   }
-  const walk::FdCloser closer{fd};
-  list(fd, listing);
+  if (!settleDirectory(std::move(dir))) return false;
+  if (!listing.dir) {
+    skipBelow(records, listing.prefix, listing.root, false);  // unreadable: its records stay, as the sweep keeps them
+    return true;
+  }
   frames_.push_back(&listing);
-  ok = mergeListing(fd, listing, records, depth);
+  const bool ok = mergeListing(listing, records, depth);
   frames_.pop_back();
   return ok;
 }
 
-void Scanner::Walker::list(int fd, Listing& listing) {
+int Scanner::Walker::list(Listing& listing) {
+  const int fd = listing.dir->get();
   const Root& root = s_.roots_[listing.root];
   const PathFilter& filter = s_.filters_[root.module];
   const bool filtered = filter.hasPatterns();
   std::string child;
-  walk::EntryReader entries(fd, entries_);
+  EntryReader entries(fd, entries_);
   while (const auto* entry = entries.next()) {
     if (isDot(entry->d_name)) continue;
     if (filtered) {
@@ -130,9 +128,10 @@ void Scanner::Walker::list(int fd, Listing& listing) {
     if (a.order != b.order) return a.order < b.order;
     return keyLess(listing.name(a), a.below, listing.name(b), b.below);
   });
+  return entries.error();
 }
 
-bool Scanner::Walker::mergeListing(int fd, Listing& listing, baseline::RecordCursor& records, std::size_t depth) {
+bool Scanner::Walker::mergeListing(Listing& listing, baseline::RecordCursor& records, std::size_t depth) {
   const std::string& prefix = listing.prefix;
   std::vector<Pending>& pending = listing.pending;
   std::string child;
@@ -156,7 +155,7 @@ bool Scanner::Walker::mergeListing(int fd, Listing& listing, baseline::RecordCur
         if (atRecord) records.next();
         continue;
       }
-      if (!entryFound(fd, listing, event.entry, child, records, atRecord)) {
+      if (!entryFound(listing, event.entry, child, records, atRecord)) {
         return false;
       }
       if (atRecord) records.next();
@@ -178,7 +177,7 @@ bool Scanner::Walker::mergeListing(int fd, Listing& listing, baseline::RecordCur
       skipBelow(records, below, listing.root, false);
       continue;
     }
-    if (!walkSubtree(std::move(item), records, depth + 1, fd)) return false;
+    if (!walkSubtree(std::move(item), records, depth + 1)) return false;
   }
   // Records after the last event: no entry matched them either.
   while (records.valid() && records.path().starts_with(prefix)) {
@@ -187,8 +186,9 @@ bool Scanner::Walker::mergeListing(int fd, Listing& listing, baseline::RecordCur
   return true;
 }
 
-bool Scanner::Walker::entryFound(int fd, Listing& listing, std::uint32_t index, const std::string& child,
-                baseline::RecordCursor& records, bool atRecord) {
+bool Scanner::Walker::entryFound(Listing& listing, std::uint32_t index, const std::string& child,
+                                 baseline::RecordCursor& records, bool atRecord) {
+  const int fd = listing.dir->get();
   const Entry& e = listing.entries[index];
   baseline::RecordCursor* record = atRecord ? &records : nullptr;
   // No record, unless the cursor stopped on an error: then the workers look it up.
@@ -198,7 +198,7 @@ bool Scanner::Walker::entryFound(int fd, Listing& listing, std::uint32_t index, 
   const char* name = child.c_str() + (child.size() - e.nameSize);
   if (e.type == DT_REG && !record && storedKnown) {
     // New to the baseline, so nothing to compare: the worker's open and fstat give the metadata.
-    WorkItem item{child, listing.root, {}, {}};
+    WorkItem item{.path = child, .root = listing.root, .parent = listing.dir};
     item.listedRegular = true;
     item.storedKnown = true;
     return queueForWorkers(std::move(item));
@@ -225,7 +225,7 @@ bool Scanner::Walker::entryFound(int fd, Listing& listing, std::uint32_t index, 
     const auto stamp = record->stamp();  // nullopt: a record that cannot be decoded counts as none
     if (stamp && unchanged(*stamp, st, module)) return markUnchanged(child, st, module);
   }
-  WorkItem item{child, listing.root, {}, {}};
+  WorkItem item{.path = child, .root = listing.root, .parent = listing.dir};
   if (statted) item.st = st;
   item.storedKnown = storedKnown;
   if (record) item.stored = record->info();  // changed, or a directory: its whole record goes with it
@@ -276,7 +276,7 @@ void Scanner::Walker::giveAway() {
       }
       std::string path;
       setChildPath(path, listing->path, listing->name(event));
-      WorkItem item{std::move(path), listing->root, {}, {}};
+      WorkItem item{.path = std::move(path), .root = listing->root, .parent = listing->dir};
       item.lookUp = true;
       pool_.give(std::move(item));
       return;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <thread>
 #include <utility>
 
@@ -16,9 +17,6 @@
 #include "watcher/scanner_walker.h"
 
 namespace fim::watcher {
-
-using walk::isDot;
-using walk::setChildPath;
 
 void Scanner::Walker::run() {
   std::vector<WorkItem> subdirectories;
@@ -30,19 +28,23 @@ void Scanner::Walker::run() {
   (void)flush();
 }
 
-int Scanner::Walker::openAndSettle(WorkItem dir, bool& ok, int parentFd) {
+SharedDir Scanner::Walker::openDirectory(WorkItem& dir) {
   constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-  const int fd = parentFd >= 0 ? ::openat(parentFd, dir.path.c_str() + dir.path.rfind('/') + 1, kFlags)
-                               : ::open(dir.path.c_str(), kFlags);
-  if (fd < 0) dir.error = core::errnoError("failed to read directory " + dir.path, errno).message();
-  ok = true;
+  const int fd = ::openat(dir.parent->get(), baseName(dir.path), kFlags);
+  if (fd >= 0) return shareDirectory(UniqueFd(fd));
+  dir.error = core::errnoError("failed to read directory " + dir.path, errno).message();
+  s_.shared_.errors.add();
+  return nullptr;
+}
+
+void Scanner::Walker::listingFailed(WorkItem& dir, int error) {
+  dir.error = core::errnoError("failed to read all of directory " + dir.path, error).message();
+  s_.shared_.errors.add();
+}
+
+bool Scanner::Walker::settleDirectory(WorkItem dir) {
   const PathFilter& filter = s_.filters_[s_.roots_[dir.root].module];
-  if (filter.reported(dir.path, true) && !settle(std::move(dir))) {
-    if (fd >= 0) ::close(fd);
-    ok = false;
-    return -1;
-  }
-  return fd;
+  return !filter.reported(dir.path, true) || settle(std::move(dir));
 }
 
 bool Scanner::Walker::readDirectory(WorkItem dir, std::vector<WorkItem>& subdirectories) {
@@ -50,13 +52,13 @@ bool Scanner::Walker::readDirectory(WorkItem dir, std::vector<WorkItem>& subdire
   const PathFilter& filter = s_.filters_[root.module];
   const std::string path = dir.path;
   const std::size_t rootIndex = dir.root;
+  const SharedDir opened = openDirectory(dir);
+  if (!opened) return settleDirectory(std::move(dir));
   bool ok = true;
-  const int fd = openAndSettle(std::move(dir), ok);
-  if (fd < 0) return ok;
-  const walk::FdCloser closer{fd};
+  const int fd = opened->get();
   const bool storedKnown = s_.options_.baselineEmpty;
   std::string child;  // reused: an unchanged entry needs no string of its own
-  walk::EntryReader entries(fd, entries_);
+  EntryReader entries(fd, entries_);
   while (const auto* entry = entries.next()) {
     if (isDot(entry->d_name)) continue;
     setChildPath(child, path, entry->d_name);
@@ -69,7 +71,7 @@ bool Scanner::Walker::readDirectory(WorkItem dir, std::vector<WorkItem>& subdire
     if (typed && !walkIt && !filter.reported(child, isDir)) continue;
     if (entry->d_type == DT_REG && storedKnown) {
       // New to the baseline, so nothing to compare: the worker's open and fstat give the metadata.
-      WorkItem item{child, rootIndex, {}, {}};
+      WorkItem item{.path = child, .root = rootIndex, .parent = opened};
       item.listedRegular = true;
       item.storedKnown = true;
       if (!queueForWorkers(std::move(item))) {
@@ -90,7 +92,7 @@ bool Scanner::Walker::readDirectory(WorkItem dir, std::vector<WorkItem>& subdire
       walkIt = isDir && root.recursive;
       if (!walkIt && !filter.reported(child, isDir)) continue;
     }
-    WorkItem item{child, rootIndex, {}, {}};
+    WorkItem item{.path = child, .root = rootIndex, .parent = opened};
     if (statted) item.st = st;
     item.storedKnown = storedKnown;
     if (walkIt) {
@@ -100,7 +102,9 @@ bool Scanner::Walker::readDirectory(WorkItem dir, std::vector<WorkItem>& subdire
       break;
     }
   }
-  return ok;
+  if (!ok) return false;
+  if (entries.error() != 0) listingFailed(dir, entries.error());
+  return settleDirectory(std::move(dir));
 }
 
 bool Scanner::Walker::settle(WorkItem item) {
@@ -148,24 +152,28 @@ void Scanner::seed(std::stop_token stop, DirectoryPool& pool, core::BoundedQueue
     if (rootIndex >= roots_.size()) continue;
     const Root& root = roots_[rootIndex];
     const PathFilter& filter = filters_[root.module];
+    // Its directory, opened as a configured path for a root, else through the root.
+    auto parent = openParentUnder(root.path, top);
     struct stat st {};
-    if (::lstat(top.c_str(), &st) != 0) {
+    if (!parent || ::fstatat(parent->dir.get(), baseName(top), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       rootUnmatched_[rootIndex] = true;  // records it may have are for the sweep
       if (top == root.path) {
-        core::logger("watcher").warn("configured path {} cannot be read: {}", root.path, std::strerror(errno));
+        const std::string why = parent ? std::strerror(errno) : parent.error().message();
+        core::logger("watcher").warn("configured path {} cannot be read: {}", root.path, why);
         shared_.errors.add();
       }
       continue;
     }
+    WorkItem item{.path = std::move(top), .root = rootIndex, .parent = shareDirectory(std::move(parent->dir))};
     if (!S_ISDIR(st.st_mode)) {
       rootUnmatched_[rootIndex] = true;  // the sweep reads what was below it, if it was a directory
-      if (filter.reported(top, false)) (void)work.push(WorkItem{top, rootIndex, {}, {}}, stop);
+      if (filter.reported(item.path, false)) (void)work.push(std::move(item), stop);
       continue;
     }
-    if (filter.excluded(top)) {
+    if (filter.excluded(item.path)) {
       rootUnmatched_[rootIndex] = true;
     } else {
-      pool.add(WorkItem{std::move(top), rootIndex, {}, {}});
+      pool.add(std::move(item));
     }
   }
 }

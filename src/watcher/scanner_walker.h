@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "watcher/directory_tree.h"
 #include "watcher/scanner.h"
 
 namespace fim::watcher {
@@ -23,45 +24,6 @@ namespace walk {
 constexpr std::size_t kWalkBatch = 64;         // paths a walker hands over at once
 constexpr std::size_t kUnchangedBatch = 4096;  // unchanged paths a walker reports at once
 constexpr std::size_t kMaxDepth = 64;          // directories one walker holds open, nested
-
-// `path` becomes dir/name, reusing its buffer.
-inline void setChildPath(std::string& path, const std::string& dir, std::string_view name) {
-  path.assign(dir == "/" ? std::string_view() : std::string_view(dir)).append(1, '/').append(name);
-}
-
-inline bool isDot(const char* name) { return name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)); }
-
-// A directory's entries through getdents64 into a buffer the walker reuses: no DIR stream to
-// allocate, and none of fdopendir's checks (the directory was opened with O_DIRECTORY).
-class EntryReader {
- public:
-  EntryReader(int fd, std::vector<char>& buffer) : fd_(fd), buffer_(buffer) {}
-  // The next entry, nullptr at the end (or on a read error: the listing ends there, as readdir's).
-  const struct dirent64* next() {
-    if (at_ >= end_) {
-      const ssize_t n = ::getdents64(fd_, buffer_.data(), buffer_.size());
-      if (n <= 0) return nullptr;
-      at_ = 0;
-      end_ = static_cast<std::size_t>(n);
-    }
-    const auto* entry = reinterpret_cast<const struct dirent64*>(buffer_.data() + at_);
-    at_ += entry->d_reclen;
-    return entry;
-  }
-
- private:
-  int fd_;
-  std::vector<char>& buffer_;
-  std::size_t at_ = 0, end_ = 0;
-};
-
-// Closes a descriptor when it goes out of scope.
-struct FdCloser {
-  int fd;
-  ~FdCloser() {
-    if (fd >= 0) ::close(fd);
-  }
-};
 
 }  // namespace walk
 
@@ -181,6 +143,7 @@ class Scanner::Walker {
   // A directory read, from its listing to its last event.
   struct Listing {
     std::string path;
+    SharedDir dir;       // open: its entries are stat()ed, opened and handed over through it
     std::string prefix;  // belowPrefix(path)
     std::size_t root = 0;
     std::string names;
@@ -196,10 +159,16 @@ class Scanner::Walker {
     }
   };
 
-  // Opens the directory (O_NOFOLLOW: a directory swapped for a symlink since it was listed is not
-  // followed), relative to its parent's descriptor when there is one, and reports it; -1 when it
-  // cannot be read (reported with the error). `ok` is false when stopped.
-  int openAndSettle(WorkItem dir, bool& ok, int parentFd = -1);
+  // Opens the directory through its parent's descriptor (O_NOFOLLOW: a directory swapped for a
+  // symlink since it was listed is not followed); null when it cannot be read (dir.error says
+  // why; counted).
+  SharedDir openDirectory(WorkItem& dir);
+  // A listing that ended early on a read error: the directory reports it, and what it holds is
+  // unknown (its records stay). Counted.
+  void listingFailed(WorkItem& dir, int error);
+  // Reports the directory (once read, so that an error reading it goes with it) unless it is
+  // filtered out. False when stopped.
+  bool settleDirectory(WorkItem dir);
   // A directory with no records to merge (a first run, or no baseline): reports it, then lists
   // it; subdirectories (recursive roots) go to `subdirectories`. False when stopped.
   bool readDirectory(WorkItem dir, std::vector<WorkItem>& subdirectories);
@@ -210,15 +179,16 @@ class Scanner::Walker {
   // Reports the directory, then reads it and everything below it that is not given to the
   // pool, beside `records` (positioned at the first record at or after its prefix). Returns
   // with `records` past everything below the directory. False when stopped.
-  bool walkSubtree(WorkItem dir, baseline::RecordCursor& records, std::size_t depth, int parentFd = -1);
+  bool walkSubtree(WorkItem dir, baseline::RecordCursor& records, std::size_t depth);
   // The directory's entries that are reported or entered, and their events in the store's order.
-  void list(int fd, Listing& listing);
+  // Returns the errno of a listing that ended early, else 0.
+  int list(Listing& listing);
   // The events of `listing` in order, each after the records that sort before it.
-  bool mergeListing(int fd, Listing& listing, baseline::RecordCursor& records, std::size_t depth);
+  bool mergeListing(Listing& listing, baseline::RecordCursor& records, std::size_t depth);
   // One entry, with its record when `atRecord` (the cursor is at it). A subdirectory to enter
   // waits in `pending` for what lies below it. False when stopped.
-  bool entryFound(int fd, Listing& listing, std::uint32_t index, const std::string& child,
-                  baseline::RecordCursor& records, bool atRecord);
+  bool entryFound(Listing& listing, std::uint32_t index, const std::string& child, baseline::RecordCursor& records,
+                  bool atRecord);
   // A record no entry matched: a path gone, excluded or no longer reported, or (with '/' in
   // `rel`) below a subdirectory that is not entered. The baseline's sweep deals with them.
   void skipUnmatched(baseline::RecordCursor& records, const Listing& listing, std::string_view rel);

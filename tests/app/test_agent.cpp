@@ -158,9 +158,10 @@ TEST_CASE("agent: events it could not deliver stay in the durable queue and go o
     core::Metrics metrics;
     core::Health health;
     auto agent = started(unreachable, metrics, clock, health);
-    REQUIRE(waitUntil([&] { return metrics.counter("output.write.errors").value() > 0; }));
+    // The worker counts the failed write before it reports it in the health: wait for the report.
+    REQUIRE(waitUntil([&] { return health.unit(core::Health::kOutput).state == core::HealthState::Degraded; }));
+    CHECK(metrics.counter("output.write.errors").value() > 0);
     const auto output = health.unit(core::Health::kOutput);
-    CHECK((output.state == core::HealthState::Degraded));
     CHECK(output.message.find("127.0.0.1:9") != std::string::npos);
     CHECK(agent->stop(300ms));  // a clean stop, though not drained: the events wait for the next start
     CHECK_FALSE(agent->drained());

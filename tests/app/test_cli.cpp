@@ -89,6 +89,39 @@ TEST_CASE("usage lists the subcommands and the global flags") {
   }
 }
 
+TEST_CASE("keystore commands: create, add KEY, list, remove KEY, with --force and --stdin where they fit") {
+  CHECK(parse({"keystore", "create"})->command == Command::KeystoreCreate);
+  CHECK(parse({"keystore", "create", "--force"})->force);
+  auto add = parse({"keystore", "add", "ES_PWD", "--stdin", "--force", "--path.data", "/var/lib/fimbeat"});
+  REQUIRE(add.has_value());
+  CHECK(add->command == Command::KeystoreAdd);
+  CHECK(add->keystoreKey == "ES_PWD");
+  CHECK(add->fromStdin);
+  CHECK(add->force);
+  CHECK(add->load.pathData == "/var/lib/fimbeat");
+  CHECK(parse({"keystore", "list"})->command == Command::KeystoreList);
+  auto remove = parse({"keystore", "remove", "ES_PWD"});
+  REQUIRE(remove.has_value());
+  CHECK(remove->command == Command::KeystoreRemove);
+  CHECK(remove->keystoreKey == "ES_PWD");
+  CHECK_FALSE(parse({"keystore", "add"}).has_value());
+  CHECK_FALSE(parse({"keystore", "list", "extra"}).has_value());
+  CHECK_FALSE(parse({"keystore", "list", "--stdin"}).has_value());
+  CHECK_FALSE(parse({"keystore", "remove", "K", "--force"}).has_value());
+  CHECK_FALSE(parse({"run", "--force"}).has_value());
+}
+
+TEST_CASE("--environment takes Beats' values, in any case") {
+  CHECK(parse({})->environment == "default");
+  CHECK(parse({"--environment", "systemd"})->environment == "systemd");
+  CHECK(parse({"run", "--environment", "container"})->environment == "container");
+  CHECK(parse({"--environment", "macOS_service"})->environment == "macos_service");
+  CHECK(parse({"--environment", "windows_service"})->environment == "windows_service");
+  auto bad = parse({"--environment", "kubernetes"});
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message().find("'kubernetes' is not supported") != std::string::npos);
+}
+
 TEST_CASE("setup takes --index-management and --dashboards, export dashboard takes --id and --folder") {
   auto both = parse({"setup"});
   REQUIRE(both.has_value());

@@ -13,6 +13,7 @@
 #include "baseline/rebuild.h"
 #include "baseline/rocksdb_store.h"
 #include "core/clock.h"
+#include "support/forwarding_store.h"
 #include "support/memory_store.h"
 #include "support/temp_dir.h"
 
@@ -141,31 +142,17 @@ TEST_CASE("rebuild: a database RocksDB cannot open names the recovery, and a hel
 namespace {
 
 // The memory store, with the records of some paths unreadable as RocksDB reports a damaged block.
-class DamagedStore final : public core::KvStore {
+class DamagedStore final : public testing::ForwardingStore {
  public:
   explicit DamagedStore(std::string damaged) : damaged_(std::move(damaged)) {}
   core::Result<std::optional<std::string>> get(core::Family family, std::string_view key) override {
     if (family == core::Family::Baseline && key == damaged_) {
       return core::fail(core::ErrorCode::Corrupt, "reading the baseline: Corruption: block checksum mismatch");
     }
-    return inner_.get(family, key);
+    return inner.get(family, key);
   }
-  core::Status write(const core::WriteBatch& batch) override { return inner_.write(batch); }
-  core::Status scan(core::Family f, std::string_view p,
-                    const std::function<bool(std::string_view, std::string_view)>& v) override {
-    return inner_.scan(f, p, v);
-  }
-  std::unique_ptr<core::KvCursor> cursor(core::Family f) override { return inner_.cursor(f); }
-  core::Status scanFrom(core::Family f, std::string_view s,
-                        const std::function<bool(std::string_view, std::string_view)>& v) override {
-    return inner_.scanFrom(f, s, v);
-  }
-  core::Result<std::optional<std::string>> lastKey(core::Family f) override { return inner_.lastKey(f); }
-  std::uint64_t approximateCount(core::Family f) override { return inner_.approximateCount(f); }
-  core::Status close() override { return {}; }
 
  private:
-  testing::MemoryStore inner_;
   std::string damaged_;
 };
 

@@ -194,3 +194,51 @@ TEST_CASE("an uncreatable logs directory is an error naming it") {
   noDir.logsDir.clear();
   CHECK_FALSE(initLogging(noDir));
 }
+
+TEST_CASE("logWithObject puts a JSON object in the line, not an escaped string") {
+  TempDir tmp;
+  REQUIRE(initLogging(fileOptions(tmp.path())));
+  fim::core::logWithObject(logger("monitoring"), spdlog::level::info, "Non-zero metrics in the last 30s", "monitoring",
+                           R"({"metrics":{"libbeat":{"output":{"events":{"acked":3}}}}})");
+  logger("monitoring").info("a plain line after it");
+  shutdownLogging();
+  const auto lines = readLines(tmp.path() / "fimbeat.ndjson");
+  REQUIRE(lines.size() == 2);
+  rapidjson::Document doc;
+  doc.Parse(lines[0].c_str(), lines[0].size());
+  REQUIRE_FALSE(doc.HasParseError());
+  CHECK(std::string(doc["message"].GetString()) == "Non-zero metrics in the last 30s");
+  REQUIRE(doc["monitoring"].IsObject());
+  CHECK(doc["monitoring"]["metrics"]["libbeat"]["output"]["events"]["acked"].GetInt() == 3);
+  rapidjson::Document plain;
+  plain.Parse(lines[1].c_str(), lines[1].size());
+  REQUIRE_FALSE(plain.HasParseError());
+  CHECK_FALSE(plain.HasMember("monitoring"));
+}
+
+TEST_CASE("without timestamps (systemd's journal stamps lines) stderr lines have no @timestamp") {
+  TempDir tmp;
+  const fs::path captured = tmp.path() / "stderr";
+  const int saved = ::dup(2);
+  REQUIRE(saved >= 0);
+  std::FILE* file = std::fopen(captured.c_str(), "w");
+  REQUIRE(file != nullptr);
+  ::dup2(::fileno(file), 2);
+  LogOptions options;
+  options.toStderr = true;
+  options.timestamps = false;
+  REQUIRE(initLogging(options));
+  logger("agent").info("under systemd");
+  shutdownLogging();
+  ::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::fclose(file);
+  const auto lines = readLines(captured);
+  REQUIRE(lines.size() == 1);
+  rapidjson::Document doc;
+  doc.Parse(lines[0].c_str(), lines[0].size());
+  REQUIRE_FALSE(doc.HasParseError());
+  CHECK_FALSE(doc.HasMember("@timestamp"));
+  CHECK(std::string(doc["message"].GetString()) == "under systemd");
+}

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "queue/durable_queue.h"
+#include "support/forwarding_store.h"
 #include "support/memory_store.h"
 #include "support/queue_events.h"
 
@@ -25,17 +26,10 @@ std::vector<std::string> pathsOf(const std::vector<events::FileEvent>& batch) {
   return out;
 }
 
-// A MemoryStore whose scanFrom fails the first `failures` times (a damaged or busy store).
-class FlakyStore final : public core::KvStore {
+// A store whose scanFrom fails the first `failures` times (a damaged or busy store).
+class FlakyStore final : public testing::ForwardingStore {
  public:
   explicit FlakyStore(int failures) : failures_(failures) {}
-  core::Result<std::optional<std::string>> get(core::Family f, std::string_view key) override { return inner.get(f, key); }
-  core::Status write(const core::WriteBatch& batch) override { return inner.write(batch); }
-  core::Status scan(core::Family f, std::string_view prefix,
-                    const std::function<bool(std::string_view, std::string_view)>& visit) override {
-    return inner.scan(f, prefix, visit);
-  }
-  std::unique_ptr<core::KvCursor> cursor(core::Family f) override { return inner.cursor(f); }
   core::Status scanFrom(core::Family f, std::string_view start,
                         const std::function<bool(std::string_view, std::string_view)>& visit) override {
     if (f == core::Family::Queue && failures_ > 0) {
@@ -44,12 +38,7 @@ class FlakyStore final : public core::KvStore {
     }
     return inner.scanFrom(f, start, visit);
   }
-  core::Result<std::optional<std::string>> lastKey(core::Family f) override { return inner.lastKey(f); }
-  std::uint64_t approximateCount(core::Family f) override { return inner.approximateCount(f); }
-  core::Status close() override { return inner.close(); }
-
   int failuresLeft() const { return failures_; }
-  testing::MemoryStore inner;
 
  private:
   int failures_;

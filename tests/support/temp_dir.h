@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 
+#include "support/deep_tree.h"
+
 namespace fim::testing {
 
 class TempDir {
@@ -15,10 +17,7 @@ class TempDir {
     path_ = std::filesystem::temp_directory_path() / ("fimbeat-test-" + std::to_string(rd()) + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
+  ~TempDir() { removeTree(path_.string()); }  // through descriptors: trees deeper than PATH_MAX too
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 

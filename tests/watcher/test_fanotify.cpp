@@ -525,7 +525,7 @@ TEST_CASE("fanotify: the backend's counters are published as watcher.fanotify.* 
   CHECK(metrics.counter("watcher.fanotify.read_errors").value() == 0);
   const auto snapshot = metrics.snapshot();
   CHECK(std::count_if(snapshot.begin(), snapshot.end(),
-                      [](const auto& m) { return m.first.starts_with("watcher.fanotify."); }) == 7);
+                      [](const auto& m) { return m.first.starts_with("watcher.fanotify."); }) == 8);
 }
 
 TEST_CASE("fanotify: a full kernel queue is reported as Overflow") {

@@ -233,12 +233,16 @@ TEST_CASE("directory resolver: handles to paths, cached until forgotten with eve
   // Deleted: no path at all.
   std::filesystem::remove_all(root.path() / "c");
   resolver.forget(root.str() + "/c");
-  CHECK_FALSE(resolver.directory(b.id()).has_value());
+  const auto deleted = resolver.directory(b.id());
+  REQUIRE_FALSE(deleted.has_value());
+  CHECK((deleted.error().code() == core::ErrorCode::NotFound));  // gone: nothing hidden, no rescan
   CHECK(resolver.failures() == 1);
-  // An unknown filesystem resolves nothing.
+  // An unknown filesystem resolves nothing, and that is a blind spot, not a deletion.
   FileId stranger = cx.id();
   stranger.fsid ^= 1;
-  CHECK_FALSE(resolver.directory(stranger).has_value());
+  const auto unknown = resolver.directory(stranger);
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK((unknown.error().code() != core::ErrorCode::NotFound));
 }
 
 TEST_CASE("directory resolver: the inode of a handle, readable even after the file is gone") {

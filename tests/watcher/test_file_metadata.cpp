@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/path_at.h"
 #include "support/temp_dir.h"
 #include "watcher/file_metadata.h"
 #include "watcher/mime_detector.h"
@@ -57,7 +58,7 @@ std::string codeName(const core::Error& error) { return core::toString(error.cod
 events::FileInfo readOk(const std::string& path) {
   watcher::NameCache names;
   watcher::MetadataReader reader(names);
-  auto info = reader.read(path);
+  auto info = reader.read(testing::locate(path).at());
   REQUIRE_MESSAGE(info.has_value(), (info ? "" : info.error().message()));
   return *info;
 }
@@ -232,12 +233,14 @@ TEST_CASE("metadata: missing path is NotFound" * doctest::test_suite("metadata")
   watcher::NameCache names;
   watcher::MetadataReader reader(names);
   const std::string path = dir.str() + "/no-such-file";
-  const auto info = reader.read(path);
+  const auto info = reader.read(testing::locate(path).at());
   REQUIRE_FALSE(info.has_value());
   CHECK(codeName(info.error()) == "not_found");
   CHECK(info.error().message().find(path) != std::string::npos);
 
-  const auto underFile = reader.read(dir.write("plain", "x") + "/child");  // ENOTDIR
+  // Below a file: its "directory" cannot be opened (ENOTDIR).
+  const std::string plain = dir.write("plain", "x");
+  const auto underFile = watcher::openParentUnder(dir.str(), plain + "/child");
   REQUIRE_FALSE(underFile.has_value());
   CHECK(codeName(underFile.error()) == "not_found");
 }

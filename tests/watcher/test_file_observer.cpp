@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "core/metrics.h"
+#include "support/path_at.h"
 #include "support/temp_dir.h"
 #include "watcher/file_metadata.h"
 #include "watcher/file_observer.h"
@@ -37,7 +38,8 @@ struct Observer {
 
   // As the walker hands over a file listed as regular and new to the baseline: not stat()ed.
   std::optional<events::PathSeen> listedRegular(const std::string& path) {
-    return observer.observe(path, 0, 0, stop.get_token(), watcher::Listed{nullptr, &kNoRecord, true});
+    return observer.observe(testing::locate(path).at(), 0, 0, stop.get_token(),
+                            watcher::Listed{nullptr, &kNoRecord, true});
   }
 
   core::Metrics metrics;
@@ -74,7 +76,7 @@ TEST_SUITE("file observer") {
     REQUIRE(seen.has_value());
     CHECK_FALSE(seen->errorMessage.has_value());
     watcher::NameCache names;
-    auto expected = watcher::MetadataReader(names).read(path);
+    auto expected = watcher::MetadataReader(names).read(testing::locate(path).at());
     REQUIRE(expected.has_value());
     const events::FileInfo& got = seen->info;
     CHECK(typeName(got) == "file");
@@ -153,13 +155,13 @@ TEST_CASE("metadata: labels read through an open file are that file's, whatever 
   events::FileInfo viaFd;
   viaFd.path = path;
   viaFd.type = events::FileType::File;
-  reader.readLabels(viaFd, fd);
+  reader.readLabels(viaFd, testing::locate(path).at(), fd);
   ::close(fd);
   REQUIRE(viaFd.acl.has_value());
   CHECK(viaFd.acl->find("user:") != std::string::npos);
 
   events::FileInfo viaPath = viaFd;
   viaPath.acl.reset();
-  reader.readLabels(viaPath);
+  reader.readLabels(viaPath, testing::locate(path).at());
   CHECK_FALSE(viaPath.acl.has_value());
 }

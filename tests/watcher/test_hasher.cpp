@@ -19,6 +19,7 @@
 #include "watcher/hasher.h"
 #include "watcher/rate_limiter.h"
 #include "watcher/safe_file.h"
+#include "support/path_at.h"
 
 using namespace fim;
 using fim::testing::TempDir;
@@ -185,7 +186,7 @@ TEST_SUITE("file_hasher") {
     const std::string path = dir.write("hello.txt", std::string(kHello));
     watcher::FileHasher hasher(events::allHashTypes(), nullptr);
     std::stop_source stop;
-    auto outcome = hasher.hash(path, stop.get_token());
+    auto outcome = hasher.hash(testing::locate(path).at(), stop.get_token());
     REQUIRE(outcome.has_value());
     CHECK(outcome->hashes == kHelloDigests);
     CHECK(outcome->head == kHello);
@@ -195,7 +196,7 @@ TEST_SUITE("file_hasher") {
 
     // The same FileHasher serves the next file.
     const std::string other = dir.write("other.txt", "");
-    auto second = hasher.hash(other, stop.get_token());
+    auto second = hasher.hash(testing::locate(other).at(), stop.get_token());
     REQUIRE(second.has_value());
     CHECK(second->hashes.at(HashType::Sha1) == "da39a3ee5e6b4b0d3255bfef95601890afd80709");
     CHECK(second->head.empty());
@@ -208,7 +209,7 @@ TEST_SUITE("file_hasher") {
     const std::string path = dir.write("big.bin", data);
     watcher::RateLimiter limiter(256u << 20, 1u << 20);
     watcher::FileHasher hasher(events::allHashTypes(), &limiter);
-    auto outcome = hasher.hash(path, std::stop_source().get_token());
+    auto outcome = hasher.hash(testing::locate(path).at(), std::stop_source().get_token());
     REQUIRE(outcome.has_value());
     CHECK(outcome->hashes == oneShot(data));
     CHECK(outcome->hashes.at(HashType::Sha256) == kPatternSha256);
@@ -221,10 +222,10 @@ TEST_SUITE("file_hasher") {
     TempDir dir;
     const std::string fifo = makeFifo(dir);
     watcher::FileHasher hasher({HashType::Sha1}, nullptr);
-    auto outcome = hasher.hash(fifo, std::stop_source().get_token());
+    auto outcome = hasher.hash(testing::locate(fifo).at(), std::stop_source().get_token());
     REQUIRE_FALSE(outcome.has_value());
     CHECK(outcome.error().message() == "failed to hash " + fifo + ": not a regular file");
-    auto head = watcher::readHead(fifo);
+    auto head = watcher::readHead(testing::locate(fifo).at());
     REQUIRE_FALSE(head.has_value());
     CHECK(head.error().message().find("not a regular file") != std::string::npos);
   }
@@ -237,16 +238,16 @@ TEST_SUITE("file_hasher") {
     watcher::FileHasher hasher({HashType::Sha256}, nullptr);
     std::stop_source stop;
 
-    auto viaLink = hasher.hash(link, stop.get_token());
+    auto viaLink = hasher.hash(testing::locate(link).at(), stop.get_token());
     REQUIRE_FALSE(viaLink.has_value());
     CHECK(viaLink.error().message().find("symlink") != std::string::npos);
 
-    auto directory = hasher.hash(dir.str(), stop.get_token());
+    auto directory = hasher.hash(testing::locate(dir.str()).at(), stop.get_token());
     REQUIRE_FALSE(directory.has_value());
     CHECK(directory.error().message() == "failed to hash " + dir.str() + ": not a regular file");
 
     const std::string missing = dir.str() + "/missing";
-    auto gone = hasher.hash(missing, stop.get_token());
+    auto gone = hasher.hash(testing::locate(missing).at(), stop.get_token());
     REQUIRE_FALSE(gone.has_value());
     CHECK(std::string(core::toString(gone.error().code())) == "not_found");
     CHECK(gone.error().message() == "failed to hash " + missing + ": No such file or directory");
@@ -258,7 +259,7 @@ TEST_SUITE("file_hasher") {
     watcher::FileHasher hasher({HashType::Sha1}, nullptr);
     std::stop_source stop;
     stop.request_stop();
-    auto outcome = hasher.hash(path, stop.get_token());
+    auto outcome = hasher.hash(testing::locate(path).at(), stop.get_token());
     REQUIRE_FALSE(outcome.has_value());
     CHECK(outcome.error().retryable());
     CHECK(outcome.error().message() == "failed to hash " + path + ": hashing interrupted");
@@ -273,7 +274,7 @@ TEST_SUITE("file_hasher") {
       attempts.push_back(attempt);
       append(path, "more\n");  // the size changes: detected whatever the timestamp granularity
     });
-    auto outcome = hasher.hash(path, std::stop_source().get_token());
+    auto outcome = hasher.hash(testing::locate(path).at(), std::stop_source().get_token());
     REQUIRE_FALSE(outcome.has_value());
     CHECK(outcome.error().message() == "failed to hash " + path + ": file changed while it was being hashed");
     CHECK(outcome.error().retryable());
@@ -287,7 +288,7 @@ TEST_SUITE("file_hasher") {
     hasher.setAfterReadHookForTesting([&](int attempt) {
       if (attempt == 1) append(path, "second line\n");
     });
-    auto outcome = hasher.hash(path, std::stop_source().get_token());
+    auto outcome = hasher.hash(testing::locate(path).at(), std::stop_source().get_token());
     REQUIRE(outcome.has_value());
     const std::string now = std::string(kHello) + "second line\n";
     CHECK(outcome->hashes == oneShot(now));
@@ -299,7 +300,7 @@ TEST_SUITE("file_hasher") {
   TEST_CASE("an open file is hashed as opened, though its path names another file meanwhile") {
     TempDir dir;
     const std::string path = dir.write("hello.txt", std::string(kHello));
-    auto file = watcher::SafeFile::openForRead(path);
+    auto file = watcher::SafeFile::openForRead(testing::locate(path).at());
     REQUIRE(file.has_value());
     const std::string other = dir.write("other.txt", "replacement\n");
     REQUIRE(::rename(other.c_str(), path.c_str()) == 0);
@@ -313,7 +314,7 @@ TEST_SUITE("file_hasher") {
   TEST_CASE("an open file that changed once is read again from its start") {
     TempDir dir;
     const std::string path = dir.write("edited.txt", std::string(kHello));
-    auto file = watcher::SafeFile::openForRead(path);
+    auto file = watcher::SafeFile::openForRead(testing::locate(path).at());
     REQUIRE(file.has_value());
     watcher::FileHasher hasher({HashType::Sha256}, nullptr);
     std::vector<int> attempts;
@@ -335,16 +336,16 @@ TEST_SUITE("file_hasher") {
     const std::string data = pattern();
     const std::string big = dir.write("big.bin", data);
 
-    auto five = watcher::readHead(small, 5);
+    auto five = watcher::readHead(testing::locate(small).at(), 5);
     REQUIRE(five.has_value());
     CHECK(*five == "hello");
-    auto whole = watcher::readHead(small);
+    auto whole = watcher::readHead(testing::locate(small).at());
     REQUIRE(whole.has_value());
     CHECK(*whole == kHello);
-    auto head = watcher::readHead(big);
+    auto head = watcher::readHead(testing::locate(big).at());
     REQUIRE(head.has_value());
     CHECK(*head == data.substr(0, 4096));
-    CHECK_FALSE(watcher::readHead(dir.str()).has_value());
+    CHECK_FALSE(watcher::readHead(testing::locate(dir.str()).at()).has_value());
   }
 }
 
@@ -352,7 +353,7 @@ TEST_SUITE("safe_file_open") {
   TEST_CASE("a regular file opens with its metadata and reads to end of file") {
     TempDir dir;
     const std::string path = dir.write("hello.txt", std::string(kHello));
-    auto file = watcher::SafeFile::openForRead(path);
+    auto file = watcher::SafeFile::openForRead(testing::locate(path).at());
     REQUIRE(file.has_value());
     CHECK(file->fd() >= 0);
     CHECK(file->stat().st_size == static_cast<off_t>(kHello.size()));
@@ -374,21 +375,21 @@ TEST_SUITE("safe_file_open") {
   TEST_CASE("FIFOs, directories and symlinks are refused, a missing file is NotFound") {
     TempDir dir;
     const std::string fifo = makeFifo(dir);
-    auto fromFifo = watcher::SafeFile::openForRead(fifo);
+    auto fromFifo = watcher::SafeFile::openForRead(testing::locate(fifo).at());
     REQUIRE_FALSE(fromFifo.has_value());
     CHECK(fromFifo.error().message() == fifo + ": not a regular file");
 
-    auto fromDir = watcher::SafeFile::openForRead(dir.str());
+    auto fromDir = watcher::SafeFile::openForRead(testing::locate(dir.str()).at());
     REQUIRE_FALSE(fromDir.has_value());
     CHECK(fromDir.error().message() == dir.str() + ": not a regular file");
 
     const std::string link = dir.str() + "/link";
     std::filesystem::create_symlink(dir.write("target", "x"), link);
-    auto fromLink = watcher::SafeFile::openForRead(link);
+    auto fromLink = watcher::SafeFile::openForRead(testing::locate(link).at());
     REQUIRE_FALSE(fromLink.has_value());
     CHECK(fromLink.error().message() == link + ": is a symlink (not followed)");
 
-    auto missing = watcher::SafeFile::openForRead(dir.str() + "/missing");
+    auto missing = watcher::SafeFile::openForRead(testing::locate(dir.str() + "/missing").at());
     REQUIRE_FALSE(missing.has_value());
     CHECK(std::string(core::toString(missing.error().code())) == "not_found");
   }

@@ -35,6 +35,7 @@ const char* kindName(RawChange::Kind kind) {
     case RawChange::Kind::Renamed: return "renamed";
     case RawChange::Kind::Overflow: return "overflow";
     case RawChange::Kind::Unwatched: return "unwatched";
+    case RawChange::Kind::Unresolved: return "unresolved";
   }
   return "?";
 }

@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "core/metrics.h"
+#include "support/path_at.h"
 #include "support/temp_dir.h"
 #include "watcher/file_observer.h"
 #include "watcher/hasher.h"
@@ -280,7 +281,7 @@ TEST_CASE("package verdicts: verified, differing, conffile, unowned, deferred du
   watcher::FileObserver observer(shared);
   std::stop_source stop;
   const auto observe = [&](const std::string& path) {
-    auto seen = observer.observe(path, 0, 0, stop.get_token());
+    auto seen = observer.observe(testing::locate(path).at(), 0, 0, stop.get_token());
     REQUIRE(seen.has_value());
     return std::move(*seen);
   };
@@ -331,7 +332,7 @@ TEST_CASE("package verdicts: verified, differing, conffile, unowned, deferred du
   m.packageVerification = false;
   watcher::ObserverShared off({m}, nullptr, metrics, index->get());
   watcher::FileObserver plain(off);
-  auto unverified = plain.observe(data, 0, 0, stop.get_token());
+  auto unverified = plain.observe(testing::locate(data).at(), 0, 0, stop.get_token());
   REQUIRE(unverified.has_value());
   CHECK_FALSE(unverified->package.has_value());
 }

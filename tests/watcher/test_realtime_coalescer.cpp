@@ -31,6 +31,7 @@ std::string describe(const std::vector<Settled>& settled) {
       case Settled::Kind::Move: out += "move:" + s.oldPath + ">" + s.path; break;
       case Settled::Kind::Rescan: out += "rescan:" + s.path; break;
       case Settled::Kind::Unwatched: out += "unwatched:" + s.path; break;
+      case Settled::Kind::Unresolved: out += "unresolved:" + s.path; break;
     }
   }
   return out;

@@ -64,6 +64,7 @@ class ScriptedBackend final : public watcher::ChangeBackend {
 struct Harness {
   testing::TempDir dir;
   core::Metrics metrics;
+  core::Health health;
   core::SystemClock clock;
   std::vector<config::ModuleConfig> modules;
   ScriptedBackend* backend = nullptr;
@@ -85,6 +86,7 @@ struct Harness {
     watcher::RealtimeOptions options;
     options.coalescing.quietPeriod = std::chrono::milliseconds(50);
     options.unwatchedRescanInterval = unwatchedEvery;
+    options.health = &health;
     watcher = std::make_unique<watcher::RealtimeWatcher>(modules, std::vector<watcher::Root>{{dir.str(), 0, true}},
                                                          nullptr, clock, metrics, std::move(scripted), options);
     thread = std::jthread([this](std::stop_token stop) {
@@ -175,6 +177,75 @@ TEST_CASE("realtime watcher: lost events start a rescan of every root") {
   REQUIRE(h.until(isScanDone));
   CHECK(h.metrics.counter("watcher.realtime.rescans").value() == 1);
   CHECK(h.metrics.counter("watcher.realtime.overflows_handled").value() == 1);
+}
+
+TEST_CASE("realtime watcher: a change without a path is counted, degrades health and is found by a rescan") {
+  Harness h;
+  REQUIRE(h.until(isScanDone));
+  const std::uint64_t before = h.health.generation();
+  h.dir.write("hidden", "written where the backend could not name it");
+  RawChange blind;
+  blind.kind = RawChange::Kind::Unresolved;
+  blind.detail = "open_by_handle_at: Operation not permitted";
+  h.backend->report(blind);
+  const std::string hidden = (h.dir.path() / "hidden").string();
+  REQUIRE(h.until([&](const events::Observation& o) { return seenPath(o) == hidden; }));
+  REQUIRE(h.until(isScanDone));
+  CHECK(h.metrics.counter("watcher.realtime.unresolved").value() == 1);
+  CHECK(h.metrics.counter("watcher.realtime.rescans").value() == 1);
+  // DEGRADED from the change until the rescan that reports it has ended.
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (h.health.generation() < before + 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(h.health.generation() == before + 2);
+  CHECK(std::string(core::toString(h.health.unit(core::Health::kWatcher).state)) == "HEALTHY");
+}
+
+TEST_CASE("realtime watcher: a backend that cannot start hands over to its fallback") {
+  testing::TempDir dir;
+  config::ModuleConfig m;
+  m.paths = {dir.str()};
+  m.recursive = true;
+  m.mimeType = false;
+  core::Metrics metrics;
+  core::SystemClock clock;
+  watcher::RealtimeOptions options;
+  options.coalescing.quietPeriod = std::chrono::milliseconds(50);
+  ScriptedBackend* fallback = nullptr;
+  options.fallbackOnStartFailure = [&fallback]() -> std::unique_ptr<watcher::ChangeBackend> {
+    auto made = std::make_unique<ScriptedBackend>();
+    fallback = made.get();
+    return made;
+  };
+  core::BoundedQueue<events::Observation> out{4096};
+  watcher::RealtimeWatcher watcher({m}, {{dir.str(), 0, true}}, nullptr, clock, metrics,
+                                   std::make_unique<ScriptedBackend>(true), options);
+  std::jthread thread([&](std::stop_token stop) {
+    watcher.run(stop, out);
+    out.close();
+  });
+  const std::string later = (dir.path() / "later").string();
+  bool scanned = false, seenLater = false;
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  std::vector<events::Observation> batch;
+  while (!seenLater && std::chrono::steady_clock::now() < deadline) {
+    batch.clear();
+    (void)out.popBatchFor(batch, 64, {}, std::chrono::milliseconds(100));
+    for (const auto& o : batch) {
+      if (isScanDone(o) && !scanned) {
+        scanned = true;
+        REQUIRE(fallback != nullptr);
+        dir.write("later", "x");
+        RawChange c;
+        c.kind = RawChange::Kind::Closed;
+        c.path = later;
+        fallback->report(c);  // the fallback reports live changes: the watcher reads it
+      }
+      seenLater = seenLater || seenPath(o) == later;
+    }
+  }
+  CHECK(seenLater);
 }
 
 TEST_CASE("realtime watcher: an unwatched directory is rescanned as a subtree, closed by SubtreeDone") {

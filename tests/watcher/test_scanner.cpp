@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -15,8 +16,10 @@
 #include "baseline/record.h"
 #include "core/metrics.h"
 #include "core/paths.h"
+#include "support/deep_tree.h"
 #include "support/memory_store.h"
 #include "support/temp_dir.h"
+#include "watcher/open_beneath.h"
 #include "watcher/path_filter.h"
 #include "watcher/roots.h"
 #include "watcher/scanner.h"
@@ -177,10 +180,12 @@ TEST_CASE("scanner: FIFOs and sockets are reported by type and never opened") {
 }
 
 namespace {
-// Scans `root` and tells whether an event carried "failed to read directory".
+// Scans `root` and tells whether an event carried "failed to read directory" and the scan's
+// summary counted it.
 bool scanReportsUnreadableDirectory(const std::string& root) {
   ScanResult r;
   scan({moduleFor(root, true)}, r);
+  if (r.metrics.counter("watcher.scan.errors").value() != 1) return false;
   for (const auto& [path, o] : r.seen) {
     if (o.errorMessage && o.errorMessage->find("failed to read directory") != std::string::npos) return true;
   }
@@ -243,6 +248,7 @@ struct PriorScan {
   std::multiset<std::uint64_t> unchanged;              // the keys that came as unchanged
   bool done = false;
   std::vector<bool> rootsMatched;                      // the ScanDone's
+  std::int64_t errors = 0;                             // watcher.scan.errors: what the summary counts
 };
 
 PriorScan scanWith(const config::ModuleConfig& module, MemoryPrior& records, std::size_t workers) {
@@ -269,6 +275,7 @@ PriorScan scanWith(const config::ModuleConfig& module, MemoryPrior& records, std
       CHECK(result.observed.emplace(seen.info.path, seen).second);  // no path twice
     }
   }
+  result.errors = metrics.counter("watcher.scan.errors").value();
   return result;
 }
 
@@ -442,4 +449,51 @@ TEST_CASE("scanner: walkers hand over parts of a large subtree and every path is
     CHECK(second.unchanged == expected);  // each exactly once
     CHECK(second.rootsMatched == std::vector<bool>{true});
   }
+}
+
+TEST_CASE("scanner: a chain of directories deeper than PATH_MAX is scanned to its leaf, then settled unchanged") {
+  TempDir dir;
+  constexpr int kDepth = 450;  // 11 bytes a level: about 5,000 bytes of path, past PATH_MAX
+  const std::string deepest = testing::makeChain(dir.str(), kDepth, "abcdefghij");
+  const std::string leaf = deepest + "/leaf.txt";
+  REQUIRE(leaf.size() > PATH_MAX);
+  {
+    auto bottom = watcher::openDirectoryUnder(dir.str(), deepest);
+    REQUIRE(bottom.has_value());
+    REQUIRE(testing::writeAt(bottom->get(), "leaf.txt", "deep"));
+  }
+  auto module = moduleFor(dir.str(), true);
+  module.hashTypes = {"sha256"};
+  module.mimeType = false;
+
+  MemoryPrior empty;
+  const PriorScan first = scanWith(module, empty, 2);
+  REQUIRE(first.done);
+  CHECK(first.errors == 0);
+  CHECK(first.observed.size() == kDepth + 2);  // the root, every level, the leaf
+  REQUIRE(first.observed.count(leaf) == 1);
+  const events::PathSeen& seen = first.observed.at(leaf);
+  CHECK_FALSE(seen.errorMessage.has_value());
+  CHECK(seen.info.size == 4u);
+  CHECK(seen.info.hashes.at(events::HashType::Sha256) ==
+        "74611c1d6455b534323a21f8133a6f43dc3a8188e7b946f96dcc28dde932fcb2");  // sha256 of "deep"
+
+  MemoryPrior prior;
+  for (const auto& [path, o] : first.observed) prior.byPath[path] = o.info;
+  const PriorScan second = scanWith(module, prior, 2);
+  REQUIRE(second.done);
+  CHECK(second.errors == 0);
+  CHECK(second.observed.size() == 1);  // the root: no parent listed its record
+  CHECK(second.unchanged.count(core::pathKey(leaf)) == 1);
+  CHECK(second.rootsMatched == std::vector<bool>{true});
+
+  {
+    auto bottom = watcher::openDirectoryUnder(dir.str(), deepest);
+    REQUIRE(bottom.has_value());
+    REQUIRE(testing::writeAt(bottom->get(), "leaf.txt", "changed"));
+  }
+  const PriorScan third = scanWith(module, prior, 1);
+  REQUIRE(third.done);
+  REQUIRE(third.observed.count(leaf) == 1);
+  CHECK(third.observed.at(leaf).info.size == 7u);
 }

@@ -89,7 +89,7 @@ std::string apiKeyHeader(const std::string& apiKey) { return "Authorization: Api
 
 HttpClientOptions httpClientOptions(const config::ElasticsearchOutputConfig& output) {
   return HttpClientOptions{output.username, output.password, output.apiKey, output.headers, output.timeout,
-                           output.idleConnectionTimeout, output.proxyUrl, output.proxyDisable, output.ssl};
+                           output.idleConnectionTimeout, output.proxyUrl, output.proxyDisable, output.ssl, ""};
 }
 
 HttpClient::HttpClient(HostUrl url, HttpClientOptions options) : url_(std::move(url)), options_(std::move(options)) {
@@ -121,7 +121,7 @@ void HttpClient::configure() {
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onData);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, onProgress);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // gzip responses welcome
+  curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, options_.acceptEncoding.c_str());  // gzip responses welcome
   if (options_.proxyDisable) {
     curl_easy_setopt(curl, CURLOPT_PROXY, "");
   } else if (!options_.proxyUrl.empty()) {

@@ -41,6 +41,7 @@ struct HttpClientOptions {
   std::string proxyUrl;
   bool proxyDisable = false;
   config::ElasticsearchSslConfig ssl;
+  std::string acceptEncoding;  // "" = every encoding curl decodes; Fleet Server needs exactly "gzip"
 };
 
 HttpClientOptions httpClientOptions(const config::ElasticsearchOutputConfig& output);

@@ -3,8 +3,8 @@
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 
-#include <filesystem>
-#include <system_error>
+#include "watcher/directory_tree.h"
+#include "watcher/open_beneath.h"
 
 namespace fim::watcher::fanotify {
 namespace {
@@ -22,11 +22,6 @@ std::string join(const std::string& dir, std::string_view name) {
   return path;
 }
 
-std::uint64_t inodeAt(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_ino) : 0;
-}
-
 }  // namespace
 
 ChangeTranslator::ChangeTranslator(DirectoryResolver& resolver, const RootMatcher& matcher,
@@ -40,12 +35,14 @@ void ChangeTranslator::beginBatch(std::chrono::steady_clock::time_point now) {
 
 std::optional<std::string> ChangeTranslator::pathOf(const std::optional<FileId>& dir) {
   if (!dir) return std::nullopt;
-  std::optional<std::string> path = resolver_.directory(*dir);
+  auto path = resolver_.directory(*dir);
   if (!path) {
     counters_.unresolved.fetch_add(1, std::memory_order_relaxed);
+    // A directory deleted first has nothing left to report; any other failure hides a change.
+    if (path.error().code() != core::ErrorCode::NotFound && !blind_) blind_ = path.error().message();
     return std::nullopt;
   }
-  if (dir->name.empty() || dir->name == ".") return path;  // an event on the directory itself
+  if (dir->name.empty() || dir->name == ".") return std::move(*path);  // an event on the directory itself
   return join(*path, dir->name);
 }
 
@@ -66,19 +63,18 @@ void ChangeTranslator::emit(RawChange change, std::int32_t pid, const ChangeSink
 }
 
 void ChangeTranslator::emitContents(const std::string& dir, std::int32_t pid, const ChangeSink& sink) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
-  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    std::error_code typeError;
-    const bool isDirectory = it->symlink_status(typeError).type() == fs::file_type::directory;
-    std::string path = it->path().string();
-    if (!reportable(path, isDirectory)) {
-      if (isDirectory) it.disable_recursion_pending();  // an excluded directory: nothing below is reported
-      continue;
-    }
-    emit(RawChange{.kind = RawChange::Kind::Created, .path = std::move(path), .isDirectory = isDirectory}, pid, sink);
-  }
+  const auto root = matcher_.match(dir, true);
+  if (!root) return;
+  auto opened = openDirectoryUnder(matcher_.roots()[*root].path, dir);
+  if (!opened) return;  // gone again, or swapped for a symlink
+  std::vector<char> buffer(32 * 1024);
+  walkTree(
+      std::move(*opened), dir, buffer, [](int, const std::string&) { return true; },
+      [&](const std::string& path, bool isDirectory) {
+        if (!reportable(path, isDirectory)) return false;  // an excluded directory: nothing below is reported
+        emit(RawChange{.kind = RawChange::Kind::Created, .path = path, .isDirectory = isDirectory}, pid, sink);
+        return true;
+      });
 }
 
 void ChangeTranslator::emitMove(RawChange::Kind kind, std::string path, bool isDirectory, std::uint64_t inode,
@@ -92,6 +88,15 @@ void ChangeTranslator::emitMove(RawChange::Kind kind, std::string path, bool isD
 }
 
 void ChangeTranslator::translate(const Event& event, const ChangeSink& sink) {
+  translateEvent(event, sink);
+  if (!blind_) return;
+  // The change cannot be named: the realtime watcher rescans so that it is still reported.
+  counters_.blind.fetch_add(1, std::memory_order_relaxed);
+  sink(RawChange{.kind = RawChange::Kind::Unresolved, .detail = std::move(*blind_)});
+  blind_.reset();
+}
+
+void ChangeTranslator::translateEvent(const Event& event, const ChangeSink& sink) {
   counters_.events.fetch_add(1, std::memory_order_relaxed);
   if (event.mask & FAN_Q_OVERFLOW) {
     counters_.overflows.fetch_add(1, std::memory_order_relaxed);
@@ -131,7 +136,7 @@ void ChangeTranslator::translate(const Event& event, const ChangeSink& sink) {
   const bool here = reportable(path, isDirectory);
   if (!fromRoot && !here) return;
   // Both ends of a move carry the moved object's inode, so the realtime watcher can pair them.
-  const std::uint64_t inode = (event.mask & FAN_MOVED_TO) && path ? inodeAt(*path) : 0;
+  const std::uint64_t inode = (event.mask & FAN_MOVED_TO) && path ? resolver_.entryInode(*event.dir).value_or(0) : 0;
   if (fromRoot) emitMove(RawChange::Kind::MovedFrom, std::move(*movedFrom), isDirectory, inode, event.pid, sink);
   if (here) emitParts(event, *path, inode, sink);
   if (here && !fromRoot && isDirectory && (event.mask & FAN_MOVED_TO)) emitContents(*path, event.pid, sink);
@@ -161,7 +166,7 @@ void ChangeTranslator::emitParts(const Event& event, const std::string& path, st
   };
   const bool removed = (event.mask & (FAN_MOVED_FROM | FAN_DELETE)) != 0;
   const bool arrived = (event.mask & (FAN_CREATE | FAN_MOVED_TO | FAN_MODIFY | FAN_ATTRIB | FAN_CLOSE_WRITE)) != 0;
-  if (removed && arrived && inodeAt(path) != 0) {
+  if (removed && arrived && event.dir && resolver_.entryInode(*event.dir)) {  // it exists now
     emitAll(kRemovals);
     emitAll(kArrivals);
   } else {

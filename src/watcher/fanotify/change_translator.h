@@ -26,7 +26,8 @@ struct FanotifyCounters {
   std::atomic<std::uint64_t> events{0};      // kernel events read
   std::atomic<std::uint64_t> reported{0};    // RawChanges handed to the sink
   std::atomic<std::uint64_t> ownIgnored{0};  // events caused by fimbeat itself
-  std::atomic<std::uint64_t> unresolved{0};  // directory handle no longer openable (deleted first)
+  std::atomic<std::uint64_t> unresolved{0};  // directory handle not resolved to a path
+  std::atomic<std::uint64_t> blind{0};       // ... for another reason than its deletion: rescanned
   std::atomic<std::uint64_t> malformed{0};
   std::atomic<std::uint64_t> overflows{0};
   std::atomic<std::uint64_t> readErrors{0};  // read(2) on the group failed (other than EAGAIN)
@@ -39,6 +40,8 @@ class ChangeTranslator {
 
   // Call before the events of one read(2): processes are looked up at most once per pid in it.
   void beginBatch(std::chrono::steady_clock::time_point now);
+  // An event whose directory cannot be named for another reason than its deletion is reported as
+  // Unresolved (with why), so that a rescan finds the change.
   void translate(const Event& event, const ChangeSink& sink);
   // No more events are queued right now: a MOVED_FROM still waiting for its MOVED_TO is reported
   // on its own (its partner was outside the marked filesystems or will never come).
@@ -53,6 +56,7 @@ class ChangeTranslator {
     int eventsSince = 0;
   };
 
+  void translateEvent(const Event& event, const ChangeSink& sink);
   std::optional<std::string> pathOf(const std::optional<FileId>& dir);
   bool reportable(const std::optional<std::string>& path, bool isDirectory) const;
   void translateRename(const Event& event, const ChangeSink& sink);
@@ -73,6 +77,7 @@ class ChangeTranslator {
   std::chrono::steady_clock::time_point now_;
   std::unordered_map<std::int32_t, events::ProcessInfo> batchProcesses_;
   std::optional<PendingMove> pendingMove_;
+  std::optional<std::string> blind_;  // why the current event's directory could not be named
 };
 
 }  // namespace fim::watcher::fanotify

@@ -28,13 +28,22 @@ class DirectoryResolver {
   // statfs's f_type: it tells which handle formats can be read without opening them.
   [[nodiscard]] core::Status addFilesystem(std::uint64_t fsid, const std::string& directory, long fsType);
   bool hasFilesystem(std::uint64_t fsid) const { return mounts_.contains(fsid); }
+  // Proves that handles of the filesystem `fsid` can be opened: a real handle of `path` (on it) is
+  // opened through open_by_handle_at. PermissionDenied names CAP_DAC_READ_SEARCH.
+  [[nodiscard]] core::Status proveHandles(std::uint64_t fsid, const std::string& path) const;
   std::size_t filesystems() const { return mounts_.size(); }
 
-  // The path of the directory `id` names, or nullopt when it is gone or on no known filesystem.
-  std::optional<std::string> directory(const FileId& id);
+  // The path of the directory `id` names. NotFound when it is gone (deleted before the event was
+  // read: nothing there to report); any other error is a blind spot (a handle that cannot be
+  // opened, a path not reachable from the mount held), its message says why.
+  [[nodiscard]] core::Result<std::string> directory(const FileId& id);
 
   // The inode number of the object `id` names (for pairing moves), or nullopt when it is gone.
   std::optional<std::uint64_t> inode(const FileId& id) const;
+
+  // The inode number of the entry `dir.name` of the directory `dir` names (the directory's own
+  // for "."), stat()ed through the directory: nullopt when either is gone.
+  std::optional<std::uint64_t> entryInode(const FileId& dir) const;
 
   // Drops `path` and every cached directory below it.
   void forget(std::string_view path);
@@ -47,6 +56,7 @@ class DirectoryResolver {
  private:
   int open(const FileId& id) const;  // O_PATH fd or -1
   void insert(std::string key, const std::string& path);
+  std::string climb(std::uint64_t fsid, int fd) const;  // the path of a directory deeper than PATH_MAX
 
   std::size_t maxEntries_;
   struct Mount {

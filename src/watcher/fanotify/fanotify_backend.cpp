@@ -80,6 +80,7 @@ constexpr std::pair<const char*, std::uint64_t FanotifyStats::*> kExportedStats[
     {"watcher.fanotify.reported", &FanotifyStats::reported},
     {"watcher.fanotify.own_ignored", &FanotifyStats::ownIgnored},
     {"watcher.fanotify.unresolved", &FanotifyStats::unresolved},
+    {"watcher.fanotify.unresolved_rescanned", &FanotifyStats::blind},
     {"watcher.fanotify.malformed", &FanotifyStats::malformed},
     {"watcher.fanotify.overflows", &FanotifyStats::overflows},
     {"watcher.fanotify.read_errors", &FanotifyStats::readErrors},
@@ -151,7 +152,11 @@ core::Status FanotifyBackend::markFilesystemOf(const Root& root) {
   // Handles are opened relative to a directory: a root that is a file lends its parent.
   struct stat st {};
   const bool directory = ::stat(at.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-  return resolver_.addFilesystem(fsid, directory ? at : std::string(parentOf(at)), static_cast<long>(fs.f_type));
+  if (auto added = resolver_.addFilesystem(fsid, directory ? at : std::string(parentOf(at)), static_cast<long>(fs.f_type));
+      !added) {
+    return added;
+  }
+  return resolver_.proveHandles(fsid, at);  // a mark whose events cannot be named would lose every change
 }
 
 void FanotifyBackend::ignoreOwnDirectories() {
@@ -180,6 +185,9 @@ core::Status FanotifyBackend::start(const std::vector<Root>& roots) {
     }
   }
   ignoreOwnDirectories();
+  if (auto whoData = reader_.proveReadable(1); !whoData) {  // who-data is partial, changes are still all seen
+    core::logger("watcher").warn("fanotify: {}", whoData.error().message());
+  }
   if (options_.tracker) options_.tracker->startAndReport();  // only once fanotify runs: inotify has no pids
   matcher_ = std::make_unique<RootMatcher>(roots, modules_);
   translator_ = std::make_unique<ChangeTranslator>(resolver_, *matcher_, processes_, counters_, ::getpid());
@@ -236,7 +244,7 @@ void FanotifyBackend::publish() {
 FanotifyStats FanotifyBackend::stats() const {
   const auto get = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
   return FanotifyStats{get(counters_.events),     get(counters_.reported),  get(counters_.ownIgnored),
-                       get(counters_.unresolved), get(counters_.malformed), get(counters_.overflows),
+                       get(counters_.unresolved), get(counters_.blind), get(counters_.malformed), get(counters_.overflows),
                        get(counters_.readErrors)};
 }
 

@@ -46,6 +46,7 @@ struct FanotifyStats {
   std::uint64_t reported = 0;
   std::uint64_t ownIgnored = 0;
   std::uint64_t unresolved = 0;
+  std::uint64_t blind = 0;
   std::uint64_t malformed = 0;
   std::uint64_t overflows = 0;
   std::uint64_t readErrors = 0;

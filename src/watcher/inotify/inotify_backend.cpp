@@ -11,15 +11,19 @@
 #include <fstream>
 
 #include "core/logging.h"
+#include "watcher/directory_tree.h"
+#include "watcher/open_beneath.h"
 
 namespace fim::watcher {
 namespace {
 
 constexpr int kReadsPerCall = 16;  // of up to 64 KiB each, per readReady()
 
+// No IN_DONT_FOLLOW: a watch is placed through /proc/self/fd/N, the magic link to a directory
+// already opened with O_NOFOLLOW, which must be followed to reach it.
 constexpr std::uint32_t kMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM |
-                                IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR |
-                                IN_DONT_FOLLOW;
+                                IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_EXCL_UNLINK | IN_ONLYDIR;
+constexpr std::size_t kEntryBuffer = 32 * 1024;
 
 std::string join(const std::string& dir, std::string_view name) {
   std::string path;
@@ -42,29 +46,6 @@ std::string readProc(const char* file) {
   return value.empty() ? "unknown" : value;
 }
 
-// Calls visit(name, isDirectory) for each entry of dir; never follows a symlink to the directory.
-template <typename Visit>
-void readDirectory(const std::string& dir, Visit visit) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return;
-  DIR* handle = ::fdopendir(fd);
-  if (!handle) {
-    ::close(fd);
-    return;
-  }
-  while (const dirent* entry = ::readdir(handle)) {
-    const std::string_view name(entry->d_name);
-    if (name == "." || name == "..") continue;
-    bool isDir = entry->d_type == DT_DIR;
-    if (entry->d_type == DT_UNKNOWN) {
-      struct stat st {};
-      isDir = ::fstatat(::dirfd(handle), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-    }
-    visit(name, isDir);
-  }
-  ::closedir(handle);
-}
-
 RawChange rawChange(RawChange::Kind kind, std::string path, bool isDirectory, std::uint32_t cookie = 0) {
   RawChange change;
   change.kind = kind;
@@ -77,7 +58,8 @@ RawChange rawChange(RawChange::Kind kind, std::string path, bool isDirectory, st
 }  // namespace
 
 InotifyBackend::InotifyBackend(const std::vector<config::ModuleConfig>& modules, core::Metrics& metrics)
-    : watchGauge_(metrics.gauge("watcher.realtime.watches")),
+    : entries_(kEntryBuffer),
+      watchGauge_(metrics.gauge("watcher.realtime.watches")),
       overflows_(metrics.counter("watcher.realtime.overflows")),
       events_(metrics.counter("watcher.realtime.kernel_events")),
       unwatchedDirs_(metrics.counter("watcher.realtime.unwatched_directories")) {
@@ -108,7 +90,10 @@ core::Status InotifyBackend::start(const std::vector<Root>& roots) {
     // A root that is a file: its directory is watched for that one name.
     const std::string parent = parentOf(root.path);
     if (dirs_.count(parent)) continue;
-    if (addWatch(parent, i, nullptr)) dirs_[parent].onlyName = root.path.substr(root.path.rfind('/') + 1);
+    const UniqueFd parentFd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));  // configured: as given
+    if (parentFd && addWatch(parentFd.get(), parent, i, nullptr)) {
+      dirs_[parent].onlyName = root.path.substr(root.path.rfind('/') + 1);
+    }
   }
   if (!unwatched_.empty()) {
     core::logger("watcher").error(
@@ -124,11 +109,13 @@ core::Status InotifyBackend::start(const std::vector<Root>& roots) {
   return {};
 }
 
-bool InotifyBackend::addWatch(const std::string& dir, std::size_t root, const ChangeSink* sink) {
-  const int wd = ::inotify_add_watch(fd_, dir.c_str(), kMask);
+bool InotifyBackend::addWatch(int dirFd, const std::string& dir, std::size_t root, const ChangeSink* sink) {
+  // Through the open directory, not its path: a path longer than PATH_MAX is watched too.
+  const std::string proc = "/proc/self/fd/" + std::to_string(dirFd);
+  const int wd = ::inotify_add_watch(fd_, proc.c_str(), kMask);
   if (wd < 0) {
-    if (errno == ENOSPC) watchLimitReached(dir, sink);
-    return false;  // vanished, not a directory any more, or unreadable: nothing to watch
+    if (errno == ENOSPC) watchLimitReached(dirFd, dir, sink);
+    return false;  // not a directory any more, or unreadable: nothing to watch
   }
   if (auto known = byWd_.find(wd); known != byWd_.end()) {  // the same directory under another name
     if (known->second->first == dir) {
@@ -144,18 +131,16 @@ bool InotifyBackend::addWatch(const std::string& dir, std::size_t root, const Ch
   return true;
 }
 
-void InotifyBackend::watchLimitReached(const std::string& dir, const ChangeSink* sink) {
+void InotifyBackend::watchLimitReached(int dirFd, const std::string& dir, const ChangeSink* sink) {
   unwatchedDirs_.add();
   std::uint64_t below = 0;  // how many watches this subtree would need
-  std::vector<std::string> pending{dir};
-  while (!pending.empty()) {
-    const std::string current = std::move(pending.back());
-    pending.pop_back();
-    ++below;
-    readDirectory(current, [&](std::string_view name, bool isDir) {
-      if (isDir) pending.push_back(join(current, name));
-    });
-  }
+  walkTree(
+      UniqueFd(::fcntl(dirFd, F_DUPFD_CLOEXEC, 0)), dir, entries_,
+      [&](int, const std::string&) {
+        ++below;
+        return true;
+      },
+      [](const std::string&, bool isDir) { return isDir; });
   dirsNeeded_ += below;
   if (!sink) {
     unwatched_.push_back(dir);  // start(): logged once when every root has been walked
@@ -176,19 +161,19 @@ void InotifyBackend::watchLimitReached(const std::string& dir, const ChangeSink*
 void InotifyBackend::addTree(const std::string& top, std::size_t root, const ChangeSink* sink) {
   const bool recursive = roots_[root].recursive;
   const PathFilter& filter = filters_[roots_[root].module];
-  std::vector<std::string> pending{top};
-  while (!pending.empty()) {
-    const std::string dir = std::move(pending.back());
-    pending.pop_back();
-    if (!addWatch(dir, root, sink)) continue;  // watched first, then read: nothing falls in between
-    if (!recursive && !sink) continue;
-    readDirectory(dir, [&](std::string_view name, bool isDir) {
-      std::string path = join(dir, name);
-      if (filter.excluded(path)) return;
-      if (sink) (*sink)(rawChange(RawChange::Kind::Created, path, isDir));
-      if (isDir && recursive) pending.push_back(std::move(path));
-    });
-  }
+  auto opened = openDirectoryUnder(roots_[root].path, top);  // the top through the root's descriptor
+  if (!opened) return;  // gone already, or a symlink: nothing to watch
+  walkTree(
+      std::move(*opened), top, entries_,
+      [&](int fd, const std::string& dir) {
+        // Watched first, then read: nothing falls in between.
+        return addWatch(fd, dir, root, sink) && (recursive || sink);
+      },
+      [&](const std::string& path, bool isDir) {
+        if (filter.excluded(path)) return false;
+        if (sink) (*sink)(rawChange(RawChange::Kind::Created, path, isDir));
+        return recursive;
+      });
 }
 
 void InotifyBackend::forgetTree(const std::string& top, bool removeWatches) {
@@ -266,7 +251,10 @@ void InotifyBackend::handle(const ::inotify_event& event, const ChangeSink& sink
   if (!pairsMove) settleDirectoryMove(sink);
   if (event.mask & IN_CREATE) {
     sink(rawChange(RawChange::Kind::Created, path, isDir));
-    if (isDir && recursive) addTree(path, dir.root, &sink);
+    // A directory the walk of its parent already watched was listed after its watch was placed:
+    // its contents are reported and its changes come as events. Walking it again for each level
+    // of a chain made faster than fimbeat reads would cost the square of the chain's depth.
+    if (isDir && recursive && !dirs_.contains(path)) addTree(path, dir.root, &sink);
   } else if (event.mask & IN_MOVED_TO) {
     sink(rawChange(RawChange::Kind::MovedTo, path, isDir, event.cookie));
     if (pairsMove) {

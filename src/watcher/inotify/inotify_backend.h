@@ -3,7 +3,8 @@
 // a watch; a new or moved-in directory is watched before it is read, so what is created in it
 // right away is seen either by the read or by the watch; watches leave with deleted and
 // moved-out directories. Needs no privilege; costs one watch (about 1 KiB of kernel memory)
-// per directory, limited by fs.inotify.max_user_watches.
+// per directory, limited by fs.inotify.max_user_watches. Directories are opened through their
+// parents' descriptors and watched through their own, so a path of any length is watched.
 
 #include <sys/inotify.h>
 
@@ -44,14 +45,16 @@ class InotifyBackend final : public ChangeBackend {
   // Watches dir and, for a recursive root, every directory below it (never excluded ones).
   // With a sink, everything found below dir is reported as Created (a new or moved-in tree).
   void addTree(const std::string& dir, std::size_t root, const ChangeSink* sink);
-  bool addWatch(const std::string& dir, std::size_t root, const ChangeSink* sink);
-  void watchLimitReached(const std::string& dir, const ChangeSink* sink);
+  // Watches the open directory `dirFd`, which is `dir`.
+  bool addWatch(int dirFd, const std::string& dir, std::size_t root, const ChangeSink* sink);
+  void watchLimitReached(int dirFd, const std::string& dir, const ChangeSink* sink);
   void forgetTree(const std::string& dir, bool removeWatches);
   void renameTree(const std::string& from, const std::string& to);
   void handle(const ::inotify_event& event, const ChangeSink& sink);
   void settleDirectoryMove(const ChangeSink& sink);
 
   std::vector<PathFilter> filters_;  // per module
+  std::vector<char> entries_;        // getdents64's buffer, reused
   std::vector<Root> roots_;
   int fd_ = -1;
   DirMap dirs_;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 
 #include "watcher/process/container_id.h"
 
@@ -45,6 +46,21 @@ std::string readLink(const std::string& path) {
 
 ProcessReader::ProcessReader(NameCache& names, std::string procRoot, ArgsLimits limits)
     : names_(names), procRoot_(std::move(procRoot)), limits_(limits) {}
+
+core::Status ProcessReader::proveReadable(std::int64_t pid) const {
+  if (pid == ::getpid()) return {};
+  const std::string exe = dir(pid) + "/exe";
+  char target[PATH_MAX];
+  if (::readlink(exe.c_str(), target, sizeof(target)) >= 0 || errno == ENOENT) return {};
+  const int err = errno;
+  if (err == EACCES || err == EPERM) {
+    return core::fail(core::ErrorCode::PermissionDenied,
+                      "reading " + exe + " failed (" + std::strerror(err) +
+                          "): without CAP_SYS_PTRACE the documents of changes made by other users' processes "
+                          "carry no process.executable, process.args or process.working_directory");
+  }
+  return std::unexpected(core::errnoError("reading " + exe, err));
+}
 
 std::string ProcessReader::dir(std::int64_t pid) const { return procRoot_ + "/" + std::to_string(pid); }
 

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "core/result.h"
+
 #include "events/metadata.h"
 #include "watcher/name_cache.h"
 #include "watcher/process/proc_parse.h"
@@ -34,6 +36,10 @@ class ProcessReader {
   // The names of ids learnt elsewhere (a process's setuid), as read() names them.
   std::string userName(std::uint32_t uid) const { return names_.user(uid); }
   std::string groupName(std::uint32_t gid) const { return names_.group(gid); }
+
+  // Proves that another process's executable can be read (that of `pid`, e.g. 1), as who-data
+  // needs. PermissionDenied names CAP_SYS_PTRACE; nothing to prove when `pid` is this process.
+  [[nodiscard]] core::Status proveReadable(std::int64_t pid) const;
 
  private:
   std::string dir(std::int64_t pid) const;

@@ -30,6 +30,8 @@ struct RawChange {
     Renamed,    // both ends known at once (FAN_RENAME): path is the new one, oldPath the old one
     Overflow,   // events were lost: rescan `path` (a root, or "" for every root) against the baseline
     Unwatched,  // the backend cannot watch `path` (a directory) any more: rescan it periodically
+    Unresolved, // a change was seen whose path could not be named (`detail` says why): rescan `path`
+                // ("" = every root) against the baseline
   };
   Kind kind = Kind::Modified;
   std::string path;
@@ -38,6 +40,7 @@ struct RawChange {
   std::uint32_t cookie = 0;  // inotify rename cookie; 0 when the backend has none
   std::uint64_t inode = 0;   // when the backend knows it (fanotify file handles), else 0
   std::optional<events::ProcessInfo> process;  // who did it, when the backend knows (fanotify)
+  std::string detail;                          // Unresolved only: why
 };
 
 using ChangeSink = std::function<void(RawChange&&)>;

@@ -146,6 +146,9 @@ void Coalescer::add(RawChange change, TimePoint now, std::vector<Settled>& out, 
     case K::Unwatched:
       out.push_back(Settled{Settled::Kind::Unwatched, change.path, {}, true, {}});
       break;
+    case K::Unresolved:
+      out.push_back(Settled{Settled::Kind::Unresolved, change.path, std::move(change.detail), true, {}});
+      break;
   }
 }
 

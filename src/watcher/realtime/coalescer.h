@@ -23,10 +23,11 @@ struct Settled {
     Move,       // oldPath was renamed to path
     Rescan,     // events were lost: rescan path ("" = every root) against the baseline
     Unwatched,  // path (a directory) cannot be watched: rescan it periodically
+    Unresolved, // a change whose path could not be named (oldPath says why): rescan path ("" = every root)
   };
   Kind kind = Kind::Observe;
   std::string path;
-  std::string oldPath;  // Move only
+  std::string oldPath;  // Move: where it was; Unresolved: why it has no path
   bool isDirectory = false;
   std::optional<events::ProcessInfo> process;
 };

@@ -1,6 +1,9 @@
 // makeRealtimeSource: the realtime watcher wired to its backend, fallback and options.
 
+#include <string_view>
+
 #include "watcher/fanotify/fanotify_backend.h"
+#include "watcher/inotify/inotify_backend.h"
 #include "watcher/realtime/realtime_watcher.h"
 
 namespace fim::watcher {
@@ -33,6 +36,12 @@ std::unique_ptr<ObservationSource> makeRealtimeSource(const std::vector<config::
   // inotify out of watches: one fanotify mark per filesystem has no per-directory limit.
   options.fallbackOnWatchLimit = resolved.fanotify;
   auto backend = makeBackend(modules, metrics, resolved);
+  if (std::string_view(backend->name()) != "inotify") {
+    // fanotify proves at start that it can name what it reports; if not, inotify watches instead.
+    options.fallbackOnStartFailure = [modules, &metrics]() -> std::unique_ptr<ChangeBackend> {
+      return std::make_unique<InotifyBackend>(modules, metrics);
+    };
+  }
   return std::make_unique<RealtimeWatcher>(modules, std::move(roots), prior, clock, metrics, std::move(backend),
                                            std::move(options));
 }

@@ -39,6 +39,9 @@ struct RealtimeOptions {
   // When the backend runs out of watches: a backend to take over (the lead wires fanotify here
   // for privileged runs). Empty or returning null: unwatched directories are rescanned instead.
   BackendFactory fallbackOnWatchLimit;
+  // When the backend cannot start (fanotify without a capability it needs): a backend to use
+  // instead (the wiring gives inotify). Empty: real-time watching is off, scans only.
+  BackendFactory fallbackOnStartFailure;
   core::Health* health = nullptr;  // the watcher unit: DEGRADED while live changes may be missed
 };
 

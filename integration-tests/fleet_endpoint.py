@@ -1,0 +1,768 @@
+#!/usr/bin/env python3
+"""A strict Fleet Server stand-in for fimbeat's integration tests.
+
+It follows fleet-server's OpenAPI spec (``model/openapi.yml`` at elastic/fleet-server dc8e2307,
+kept outside the repository at ``../shared/reference/fleet-server/openapi.yml``) with the
+corrections of docs/design/fleet.md §1.5 (the project's design note §8), and models what the
+server code does where the spec and the code differ:
+
+- Routes ``GET /api/status``, ``POST /api/fleet/agents/enroll``, ``POST /api/fleet/agents/{id}/checkin``,
+  ``POST /api/fleet/agents/{id}/acks``, ``POST /api/fleet/agents/{id}/audit/unenroll``; other paths 404,
+  other methods 405.
+- Headers as ``internal/pkg/apikey`` and ``internal/pkg/api/userAgent.go`` check them:
+  ``Authorization: ApiKey base64(id:key)`` (401 ErrNoAuthHeader / ErrInvalidToken, 400
+  ErrMalformedHeader / ErrMalformedToken), ``User-Agent: Elastic Agent v<X.Y.Z>`` on enroll and checkin
+  within ``>= 7.13, <= <server major.minor>`` (400 InvalidUserAgent / UnsupportedVersion),
+  ``Elastic-Api-Version`` format and value (400).
+- Every request body and every response body this server writes is validated against the spec's
+  schemas (json.RawMessage nodes taken as any JSON, ``action.data`` dispatched by ``type``, dates
+  parsed with ``datetime.fromisoformat``) with Debian's python3-jsonschema (Draft 4).
+- Enrollment keys, agents, access keys, per-agent output API keys (``id:key``), policy revisions,
+  ``.fleet-actions`` with ack tokens, long polls, acks with per-item statuses and the max status as
+  the HTTP status, UNENROLL acks deactivating the agent, ``id``/``replace_token`` re-enrollment
+  (403 AgentNotReplaceable without a matching token).
+
+Invariants checked on every request (``violations``; ``assert_clean()`` at teardown): valid
+headers and bodies, at most one checkin in flight per agent, ``ack_token`` equal to a token this
+server issued, ``policy_revision_idx`` never above a delivered revision, every action acked at
+most once (unless its ack response was deliberately lost) and only if delivered, no checkin
+sooner than ``min_retry_gap`` after an injected error, no request by an agent after its UNENROLL
+was acked.
+
+Faults (methods): ``fail_next`` (whole-request status with fleet-server's error names),
+``go_down``/``come_up`` (connection refused), ``revoke`` (401 ErrUnauthorized), ``delete_agent``
+(404), ``lose_next_response`` (applied, then the connection is closed without an answer).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import gzip
+import hashlib
+import json
+import os
+import re
+import secrets
+import select
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+try:
+    import jsonschema
+except ImportError:  # pragma: no cover - CI installs python3-jsonschema (Makefile TEST_PACKAGES)
+    jsonschema = None
+
+SPEC_PATH = Path(os.environ.get("FLEET_OPENAPI",
+                                Path(__file__).resolve().parents[2] / "shared/reference/fleet-server/openapi.yml"))
+API_VERSION = "2023-06-01"
+UA_RE = re.compile(r"^elastic agent v?(\d+)\.(\d+)\.(\d+)(-.*)?$")
+ACTION_DATA_SCHEMA = {"POLICY_REASSIGN": "actionPolicyReassign", "POLICY_CHANGE": "actionPolicyChange",
+                      "UPGRADE": "actionUpgrade", "SETTINGS": "actionSettings", "CANCEL": "actionCancel",
+                      "REQUEST_DIAGNOSTICS": "actionRequestDiagnostics", "INPUT_ACTION": "actionInputAction",
+                      "MIGRATE": "actionMigrate", "PRIVILEGE_LEVEL_CHANGE": "actionPrivilegeLevelChange"}
+
+
+# --------------------------------------------------------------------------- schema checks
+
+
+class _NoDatesLoader(yaml.SafeLoader):
+    pass
+
+
+# Example timestamps must stay strings (design §8.2).
+_NoDatesLoader.yaml_implicit_resolvers = {
+    k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"] for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _fix(node: Any) -> Any:
+    """json.RawMessage nodes carry raw JSON on the wire (design §1.5 item 2): any JSON."""
+    if isinstance(node, dict):
+        if node.get("x-go-type") == "json.RawMessage":
+            return {}
+        fixed = {k: _fix(v) for k, v in node.items()}
+        if "data" in fixed.get("properties", {}) and "oneOf" in fixed["properties"]["data"]:
+            fixed["properties"]["data"] = {}  # action.data: dispatched by type (§1.5 item 3)
+        return fixed
+    if isinstance(node, list):
+        return [_fix(v) for v in node]
+    return node
+
+
+class Schemas:
+    def __init__(self, path: Path = SPEC_PATH):
+        self.enabled = jsonschema is not None and path.is_file()
+        if not self.enabled:
+            print(f"fleet_endpoint: SCHEMA CHECKS ARE OFF (spec {path} or python3-jsonschema missing)", flush=True)
+            return
+        spec = yaml.load(path.read_text(), Loader=_NoDatesLoader)
+        self.components = _fix(spec["components"])
+
+    def errors(self, name: str, value: Any) -> list[str]:
+        if not self.enabled:
+            return []
+        root = {"components": self.components, "allOf": [{"$ref": f"#/components/schemas/{name}"}]}
+        validator = jsonschema.Draft4Validator(root)
+        return [f"{name}: {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(value)]
+
+
+def _is_datetime(text: Any) -> bool:
+    try:
+        datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        return True
+    except ValueError:
+        return False
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _pbkdf2(token: str, salt: bytes) -> bytes:
+    return hashlib.pbkdf2_hmac("sha512", token.encode(), salt, 10000)
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass
+class AgentRecord:
+    id: str
+    policy_id: str
+    access_key_id: str
+    access_key: str
+    replace_token_hash: Optional[tuple[bytes, bytes]]
+    tags: list[str]
+    local_metadata: Any
+    active: bool = True
+    checkins: int = 0
+    last_status: str = ""
+    last_message: str = ""
+    components: Any = None
+    policy_revision_idx: Optional[int] = None  # acked or reported
+    delivered_revisions: set = field(default_factory=set)
+    delivered_actions: set = field(default_factory=set)
+    issued_tokens: list = field(default_factory=list)
+    seq: int = 0  # highest .fleet-actions seq delivered
+    in_flight: list = field(default_factory=list)  # per open checkin: a callable telling if its client left
+    unenroll_acked: bool = False
+    output_keys: dict = field(default_factory=dict)  # output name -> "id:key"
+    next_allowed_checkin: float = 0.0
+    enroll_count: int = 0
+
+
+@dataclass
+class ActionDoc:
+    seq: int
+    id: str
+    agent_id: str
+    type: str
+    data: Any
+    token: str
+    start_time: Optional[str] = None
+    expiration: Optional[str] = None
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, name: str, message: str):
+        super().__init__(message)
+        self.status, self.name, self.message = status, name, message
+
+
+class FleetServer:
+    """The stand-in; every public method is thread-safe."""
+
+    def __init__(self, version: str = "8.15.0", poll_seconds: float = 2.0, host: str = "127.0.0.1",
+                 min_retry_gap: float = 0.5, output_hosts: Optional[list[str]] = None):
+        self.version = version
+        self.poll_seconds = poll_seconds
+        self.min_retry_gap = min_retry_gap  # a client must wait at least this long after an error answer
+        self.output_hosts = list(output_hosts or [])
+        self.schemas = Schemas()
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.enrollment_tokens: dict[str, dict] = {}  # api key id -> {key, policy_id, active}
+        self.policies: dict[str, dict] = {}  # policy id -> policy (with revision)
+        self.agents: dict[str, AgentRecord] = {}
+        self.actions: list[ActionDoc] = []
+        self.acks: dict[str, list[dict]] = {}  # action id -> ack events received
+        self.output_keys: dict[str, str] = {}  # every output key issued, id -> key (give it to EsEndpoint.api_keys)
+        self.revoked_output_keys: set[str] = set()
+        self.requests: list[dict] = []
+        self.violations: list[str] = []
+        self.healthy = True
+        self._faults: list[list] = []  # [route regex, status, name, remaining]
+        self._lose: list[list] = []  # [route regex, remaining]
+        self._lost_acks: set[str] = set()
+        self._seq = 0
+        self.port = 0
+        self._server: Optional[ThreadingHTTPServer] = None
+        self._bind()
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def _bind(self) -> None:
+        server = _Server(("127.0.0.1", self.port), _make_handler(self), bind_and_activate=False)
+        server.daemon_threads = True
+        server.allow_reuse_address = True
+        server.server_bind()
+        server.server_activate()
+        self.port = server.server_address[1]
+        self._server = server
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def go_down(self) -> None:
+        """Closes the listening socket: connections are refused until come_up()."""
+        server, self._server = self._server, None
+        if server:
+            server.shutdown()
+            server.server_close()
+        with self.lock:
+            self.changed.notify_all()
+
+    def come_up(self) -> None:
+        if self._server is None:
+            self._bind()
+
+    def stop(self) -> None:
+        self.go_down()
+
+    def __enter__(self) -> "FleetServer":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------- test controls
+
+    def add_enrollment_token(self, policy_id: str) -> str:
+        key_id, key = secrets.token_hex(10), secrets.token_urlsafe(16)
+        with self.lock:
+            self.enrollment_tokens[key_id] = {"key": key, "policy_id": policy_id, "active": True}
+        return base64.b64encode(f"{key_id}:{key}".encode()).decode()
+
+    def set_policy(self, policy_id: str, policy: dict) -> int:
+        """Stores a new revision of the policy (its `id` and `revision` are set here)."""
+        with self.lock:
+            revision = self.policies.get(policy_id, {}).get("revision", 0) + 1
+            self.policies[policy_id] = {**copy.deepcopy(policy), "id": policy_id, "revision": revision}
+            self.changed.notify_all()
+            return revision
+
+    def add_action(self, agent_id: str, type: str, data: Any, start_time: Optional[str] = None,
+                   expiration: Optional[str] = None) -> str:
+        with self.lock:
+            self._seq += 1
+            doc = ActionDoc(self._seq, str(uuid.uuid4()), agent_id, type, data, secrets.token_urlsafe(12),
+                            start_time, expiration)
+            self.actions.append(doc)
+            self.changed.notify_all()
+            return doc.id
+
+    def fail_next(self, route: str, status: int, name: str, count: int = 1) -> None:
+        """The next `count` requests whose route matches answer `status` with fleet-server's error `name`."""
+        with self.lock:
+            self._faults.append([re.compile(route), status, name, count])
+
+    def lose_next_response(self, route: str, count: int = 1) -> None:
+        """The next matching requests are processed, then the connection closes without an answer."""
+        with self.lock:
+            self._lose.append([re.compile(route), count])
+
+    def revoke(self, agent_id: str) -> None:
+        """Kibana's force unenroll: active false, access and output keys invalidated."""
+        with self.lock:
+            agent = self.agents[agent_id]
+            agent.active = False
+            for key in agent.output_keys.values():
+                self.revoked_output_keys.add(key.split(":")[0])
+                self.output_keys.pop(key.split(":")[0], None)
+            self.changed.notify_all()
+
+    def delete_agent(self, agent_id: str) -> None:
+        with self.lock:
+            self.agents.pop(agent_id, None)
+            self.changed.notify_all()
+
+    def agent(self, agent_id: Optional[str] = None) -> AgentRecord:
+        with self.lock:
+            if agent_id is None:
+                assert len(self.agents) == 1, f"expected one agent, have {list(self.agents)}"
+                return next(iter(self.agents.values()))
+            return self.agents[agent_id]
+
+    def ack_count(self, action_id: str) -> int:
+        with self.lock:
+            return len(self.acks.get(action_id, []))
+
+    def ack_events(self, action_id: str) -> list[dict]:
+        with self.lock:
+            return list(self.acks.get(action_id, []))
+
+    def routes(self, route: str) -> list[dict]:
+        with self.lock:
+            return [r for r in self.requests if r["route"] == route]
+
+    def assert_clean(self) -> None:
+        with self.lock:
+            assert not self.violations, "Fleet Server stand-in saw protocol violations:\n" + "\n".join(self.violations)
+
+    def violation(self, text: str) -> None:
+        with self.lock:
+            self.violations.append(text)
+
+    # ----------------------------------------------------------------- request handling
+
+    def check_schema(self, name: str, value: Any, what: str) -> None:
+        for error in self.schemas.errors(name, value):
+            self.violation(f"{what}: {error}")
+
+    def take_fault(self, route: str) -> Optional[tuple[int, str]]:
+        with self.lock:
+            for fault in self._faults:
+                if fault[3] > 0 and fault[0].search(route):
+                    fault[3] -= 1
+                    return fault[1], fault[2]
+        return None
+
+    def take_lose(self, route: str) -> bool:
+        with self.lock:
+            for lose in self._lose:
+                if lose[1] > 0 and lose[0].search(route):
+                    lose[1] -= 1
+                    return True
+        return False
+
+    def check_headers(self, headers: Any, route: str) -> None:
+        version = headers.get("Elastic-Api-Version")
+        if version is not None:
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", version):
+                raise HttpError(400, "ErrInvalidAPIVersionFormat", "invalid version format")
+            if version != API_VERSION:
+                raise HttpError(400, "ErrUnsupportedAPIVersion", "version is not supported")
+        if not headers.get("X-Request-ID"):
+            self.violation(f"{route}: no X-Request-ID header (Elastic Agent sends one per request)")
+        if route in ("enroll", "checkin"):
+            agent_ua = (headers.get("User-Agent") or "").lower()
+            if not agent_ua.startswith("elastic agent "):
+                raise HttpError(400, "InvalidUserAgent", "user-agent is invalid")
+            m = UA_RE.match(agent_ua)
+            major, minor = (int(x) for x in self.version.split(".")[:2])
+            if not m:
+                raise HttpError(400, "InvalidUserAgent", "user-agent is invalid")
+            got = (int(m.group(1)), int(m.group(2)))
+            if got < (7, 13) or got > (major, minor):
+                raise HttpError(400, "UnsupportedVersion", "version is not supported")
+
+    def api_key(self, headers: Any) -> tuple[str, str]:
+        value = headers.get("Authorization")
+        if value is None:
+            raise HttpError(401, "ErrNoAuthHeader", "no authorization header")
+        if not value.startswith("ApiKey "):
+            raise HttpError(400, "ErrMalformedHeader", "malformed authorization header")
+        try:
+            decoded = base64.b64decode(value[7:], validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise HttpError(401, "ErrInvalidToken", "invalid token") from None
+        if ":" not in decoded:
+            raise HttpError(400, "ErrMalformedToken", "malformed token")
+        key_id, key = decoded.split(":", 1)
+        return key_id, key
+
+    def status(self, headers: Any) -> tuple[int, dict]:
+        body: dict = {"name": "fleet-server", "status": "HEALTHY" if self.healthy else "FAILED"}
+        if headers.get("Authorization"):
+            try:
+                key_id, key = self.api_key(headers)
+                if self._key_enabled(key_id, key):
+                    body["version"] = {"number": self.version, "build_hash": "stand-in", "build_time": now_iso()}
+            except HttpError:
+                pass
+        return (200 if self.healthy else 503), body
+
+    def _key_enabled(self, key_id: str, key: str) -> bool:
+        with self.lock:
+            token = self.enrollment_tokens.get(key_id)
+            if token and token["key"] == key and token["active"]:
+                return True
+            return any(a.access_key_id == key_id and a.access_key == key and a.active for a in self.agents.values())
+
+    def enroll(self, headers: Any, body: dict) -> dict:
+        self.check_schema("enrollRequest", body, "enroll request")
+        key_id, key = self.api_key(headers)
+        with self.lock:
+            token = self.enrollment_tokens.get(key_id)
+            if not token or token["key"] != key:
+                raise HttpError(401, "ErrUnauthorized", "unauthorized")
+            if not token["active"]:
+                raise HttpError(401, "Unauthorized", "ApiKey not enabled")
+            if body.get("type") not in ("PERMANENT", "EPHEMERAL", "TEMPORARY"):
+                raise HttpError(400, "BadRequest", "unknown enroll request type")
+            agent_id = body.get("id") or str(uuid.uuid4())
+            existing = self.agents.get(agent_id)
+            replace = body.get("replace_token", "")
+            if existing and existing.active:
+                stored = existing.replace_token_hash
+                if (not stored or not replace or _pbkdf2(replace, stored[0]) != stored[1]
+                        or existing.policy_id != token["policy_id"]):
+                    raise HttpError(403, "AgentNotReplaceable", "existing agent cannot be replaced")
+            salt = os.urandom(16)
+            record = AgentRecord(
+                id=agent_id, policy_id=token["policy_id"], access_key_id=secrets.token_hex(10),
+                access_key=secrets.token_urlsafe(16),
+                replace_token_hash=(salt, _pbkdf2(replace, salt)) if replace else None,
+                tags=list(dict.fromkeys((body.get("metadata") or {}).get("tags") or [])),
+                local_metadata=(body.get("metadata") or {}).get("local"))
+            record.enroll_count = (existing.enroll_count if existing else 0) + 1
+            if existing:
+                record.delivered_actions = existing.delivered_actions
+            meta = record.local_metadata
+            if isinstance(meta, dict) and isinstance(meta.get("elastic", {}).get("agent"), dict):
+                meta["elastic"]["agent"]["id"] = agent_id
+            self.agents[agent_id] = record
+            access = base64.b64encode(f"{record.access_key_id}:{record.access_key}".encode()).decode()
+            return {"action": "created", "item": {
+                "id": agent_id, "active": True, "policy_id": record.policy_id, "type": body["type"],
+                "enrolled_at": now_iso(), "user_provided_metadata": None, "local_metadata": meta,
+                "access_api_key_id": record.access_key_id, "access_api_key": access, "status": "online",
+                "tags": record.tags}}
+
+    def _agent_for(self, headers: Any, agent_id: str) -> AgentRecord:
+        key_id, key = self.api_key(headers)
+        with self.lock:
+            agent = self.agents.get(agent_id)
+            owner = next((a for a in self.agents.values() if a.access_key_id == key_id), None)
+            if owner is None or owner.access_key != key:
+                if agent is None:
+                    raise HttpError(404, "AgentNotFound", "agent could not be found")
+                raise HttpError(401, "ErrUnauthorized", "unauthorized")
+            if agent is None:
+                raise HttpError(404, "AgentNotFound", "agent could not be found")
+            if owner is not agent:
+                raise HttpError(403, "ErrAgentIdentity", "agent header contains wrong identifier")
+            if not agent.active:
+                raise HttpError(401, "ErrAgentInactive", "Agent inactive")
+            return agent
+
+    def _policy_action(self, agent: AgentRecord) -> Optional[dict]:
+        policy = self.policies.get(agent.policy_id)
+        if not policy or policy["revision"] <= (agent.policy_revision_idx or 0):
+            return None
+        policy = copy.deepcopy(policy)
+        for name, output in (policy.get("outputs") or {}).items():
+            if output.get("type") == "elasticsearch":
+                if name not in agent.output_keys:
+                    key_id, key = secrets.token_hex(10), secrets.token_urlsafe(16)
+                    agent.output_keys[name] = f"{key_id}:{key}"
+                    self.output_keys[key_id] = key
+                output["api_key"] = agent.output_keys[name]
+        policy["secret_paths"] = []
+        agent.delivered_revisions.add(policy["revision"])
+        return {"id": f"policy:{agent.policy_id}:{policy['revision']}", "type": "POLICY_CHANGE", "agent_id": agent.id,
+                "created_at": now_iso(), "input_type": "", "data": {"policy": policy}}
+
+    def _pending(self, agent: AgentRecord) -> list[ActionDoc]:
+        now = datetime.now(timezone.utc)
+        out = []
+        for doc in self.actions:
+            if doc.agent_id != agent.id or doc.seq <= agent.seq:
+                continue
+            if doc.expiration and datetime.fromisoformat(doc.expiration.replace("Z", "+00:00")) <= now:
+                continue
+            out.append(doc)
+        return out
+
+    def checkin(self, headers: Any, agent_id: str, body: dict, gone=lambda: False) -> Optional[dict]:
+        self.check_schema("checkinRequest", body, "checkin request")
+        if not body.get("status"):
+            raise HttpError(400, "BadRequest", "checkin status missing")
+        agent = self._agent_for(headers, agent_id)
+        with self.lock:
+            if agent.unenroll_acked:
+                self.violation(f"checkin by {agent_id} after its UNENROLL was acked")
+            if time.monotonic() < agent.next_allowed_checkin:
+                self.violation(f"checkin by {agent_id} {agent.next_allowed_checkin - time.monotonic():.2f} s "
+                               f"before the backoff after an error answer allowed it")
+            agent.in_flight = [g for g in agent.in_flight if not g()]  # a killed client's poll is over
+            agent.in_flight.append(gone)
+            if len(agent.in_flight) > 1:
+                self.violation(f"two checkins in flight at once for {agent_id}")
+            token = body.get("ack_token")
+            if token and token not in agent.issued_tokens:
+                self.violation(f"ack_token {token!r} was never issued to {agent_id}")
+            if token and token in agent.issued_tokens:
+                seq = next(d.seq for d in self.actions if d.token == token)
+                agent.seq = max(agent.seq, seq) if agent.seq else seq
+            reported = body.get("policy_revision_idx")
+            if reported is not None and body.get("agent_policy_id") == agent.policy_id:
+                if reported not in agent.delivered_revisions and reported != 0:
+                    self.violation(f"{agent_id} reported revision {reported}, never delivered")
+                agent.policy_revision_idx = reported  # implicit ack (processPolicyDetails)
+            agent.checkins += 1
+            agent.last_status, agent.last_message = body["status"], body.get("message", "")
+            agent.components = body.get("components")
+            agent.local_metadata = body.get("local_metadata", agent.local_metadata)
+        try:
+            deadline = time.monotonic() + self.poll_seconds
+            with self.lock:
+                while True:
+                    if not agent.active or self.agents.get(agent_id) is not agent:
+                        raise HttpError(401, "ErrAgentInactive", "Agent inactive")
+                    pending = self._pending(agent)
+                    if pending:
+                        agent.seq = pending[-1].seq
+                        agent.issued_tokens.append(pending[-1].token)
+                        for doc in pending:
+                            agent.delivered_actions.add(doc.id)
+                        actions = [self._render(doc) for doc in pending]
+                        return {"action": "checkin", "ack_token": pending[-1].token, "actions": actions}
+                    policy = self._policy_action(agent)
+                    if policy:
+                        agent.delivered_actions.add(policy["id"])
+                        return {"action": "checkin", "ack_token": "", "actions": [policy]}
+                    left = deadline - time.monotonic()
+                    if gone():
+                        return None  # the client closed the connection (it was killed or gave up)
+                    if left <= 0 or self._server is None:
+                        return {"action": "checkin", "ack_token": ""}
+                    self.changed.wait(min(left, 0.2))
+        finally:
+            with self.lock:
+                if gone in agent.in_flight:
+                    agent.in_flight.remove(gone)
+
+    def _render(self, doc: ActionDoc) -> dict:
+        action = {"id": doc.id, "type": doc.type, "agent_id": doc.agent_id, "created_at": now_iso(),
+                  "input_type": "", "data": doc.data}
+        if doc.start_time:
+            action["start_time"] = doc.start_time
+        if doc.expiration:
+            action["expiration"] = doc.expiration
+        return action
+
+    def ack(self, headers: Any, agent_id: str, body: dict) -> tuple[int, dict]:
+        self.check_schema("ackRequest", body, "ack request")
+        agent = self._agent_for(headers, agent_id)
+        items, top = [], 200
+        with self.lock:
+            for event in body.get("events", []):
+                self.check_schema("genericEvent", event, "ack event")
+                if not _is_datetime(event.get("timestamp")):
+                    self.violation(f"ack timestamp {event.get('timestamp')!r} is not RFC 3339")
+                action_id = event.get("action_id", "")
+                status = 200
+                if event.get("agent_id") != agent_id:
+                    status = 400
+                elif action_id not in agent.delivered_actions:
+                    self.violation(f"ack for action {action_id} that was never delivered to {agent_id}")
+                    status = 404
+                else:
+                    previous = self.acks.setdefault(action_id, [])
+                    if previous and action_id not in self._lost_acks:
+                        self.violation(f"action {action_id} acked {len(previous) + 1} times")
+                    previous.append(event)
+                    if action_id.startswith("policy:"):
+                        if not event.get("error"):
+                            rev = int(action_id.rsplit(":", 1)[1])
+                            agent.policy_revision_idx = max(agent.policy_revision_idx or 0, rev)
+                    else:
+                        doc = next((d for d in self.actions if d.id == action_id), None)
+                        if doc and doc.type == "UNENROLL" and not event.get("error"):
+                            agent.unenroll_acked = True
+                            agent.active = False
+                            for key in agent.output_keys.values():
+                                self.output_keys.pop(key.split(":")[0], None)
+                items.append({"status": status, "message": "OK" if status == 200 else "Not Found"})
+                top = max(top, status)
+            self.changed.notify_all()
+        response: dict = {"action": "acks", "items": items}
+        if top >= 400:
+            response["errors"] = True
+        return top, response
+
+    def audit_unenroll(self, headers: Any, agent_id: str, body: dict) -> dict:
+        self.check_schema("auditUnenrollRequest", body, "audit/unenroll request")
+        self._agent_for(headers, agent_id)
+        with self.lock:
+            self.agents[agent_id].last_message = f"audit: {body.get('reason')}"
+        return {}
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
+AGENT_ROUTE = re.compile(r"^/api/fleet/agents/([^/]+)/(checkin|acks|audit/unenroll)$")
+
+
+def _make_handler(fleet: FleetServer) -> type:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _answer(self, status: int, payload: Any, route: str) -> None:
+            if status >= 400 and route in ("checkin", "enroll"):
+                with fleet.lock:  # the client must back off before the next try
+                    for agent in fleet.agents.values():
+                        if route == "checkin" and self.path.startswith(f"/api/fleet/agents/{agent.id}/"):
+                            agent.next_allowed_checkin = time.monotonic() + fleet.min_retry_gap
+            data = json.dumps(payload).encode()
+            headers = {"Content-Type": "application/json; charset=utf-8" if status >= 400 else "application/json",
+                       "X-Request-Id": self.headers.get("X-Request-ID") or str(uuid.uuid4())}
+            if status != 429:
+                headers["Elastic-Api-Version"] = API_VERSION
+            if (route == "checkin" and len(data) > 1024 and "gzip" in self.headers.get_all("Accept-Encoding", [])):
+                data = gzip.compress(data)
+                headers["Content-Encoding"] = "gzip"
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self, route: str) -> Any:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if self.headers.get("Content-Encoding") == "gzip":
+                if route != "checkin":
+                    fleet.violation(f"{route}: gzip request body (only checkin accepts one)")
+                raw = gzip.decompress(raw)
+            try:
+                return json.loads(raw or b"null")
+            except json.JSONDecodeError as e:
+                raise HttpError(400, "BadRequest", f"decode failure: {e}") from None
+
+        def _route(self) -> tuple[str, Optional[str]]:
+            path = self.path.split("?")[0]
+            if path == "/api/status":
+                return "status", None
+            if path == "/api/fleet/agents/enroll":
+                return "enroll", None
+            m = AGENT_ROUTE.match(path)
+            return (m.group(2), m.group(1)) if m else ("", None)
+
+        def do_GET(self) -> None:
+            route, _ = self._route()
+            if route != "status":
+                return self._text(404 if not route else 405)
+            status, body = fleet.status(self.headers)
+            fleet.check_schema("statusResponse", body, "status response")
+            with fleet.lock:
+                fleet.requests.append({"route": "status", "status": status, "headers": dict(self.headers), "body": None})
+            self._answer(status, body, "status")
+
+        def _gone(self) -> bool:
+            try:
+                ready, _, _ = select.select([self.connection], [], [], 0)
+                return bool(ready) and self.connection.recv(1, socket.MSG_PEEK) == b""
+            except OSError:
+                return True
+
+        def _text(self, status: int) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            route, agent_id = self._route()
+            if not route:
+                return self._text(404)
+            if route == "status":
+                return self._text(405)
+            record = {"route": route, "agent_id": agent_id, "headers": dict(self.headers), "time": time.monotonic()}
+            try:
+                body = self._body(route)
+                record["body"] = body
+                fault = fleet.take_fault(route)
+                if fault:
+                    raise HttpError(fault[0], fault[1], fault[1])
+                fleet.check_headers(self.headers, route)
+                if route == "enroll":
+                    status, response, schema = 200, fleet.enroll(self.headers, body), "enrollResponse"
+                elif route == "checkin":
+                    status, response, schema = 200, fleet.checkin(self.headers, agent_id, body, self._gone), "checkinResponse"
+                    if response is None:
+                        return
+                elif route == "acks":
+                    (status, response), schema = fleet.ack(self.headers, agent_id, body), "ackResponse"
+                else:
+                    status, response, schema = 200, fleet.audit_unenroll(self.headers, agent_id, body), None
+                if schema:
+                    fleet.check_schema(schema, response, f"{route} response")
+                for action in response.get("actions", []) if route == "checkin" else []:
+                    fleet.check_schema("action", action, "checkin response action")
+                    if action["type"] in ACTION_DATA_SCHEMA:
+                        fleet.check_schema(ACTION_DATA_SCHEMA[action["type"]], action["data"], f"{action['type']} data")
+            except HttpError as e:
+                status, response = e.status, {"statusCode": e.status, "error": e.name, "message": e.message}
+                fleet.check_schema("error", response, "error response")
+            record["status"] = status
+            record["response"] = response
+            with fleet.lock:
+                fleet.requests.append(record)
+            if status == 200 and fleet.take_lose(route):
+                if route == "acks":
+                    with fleet.lock:
+                        fleet._lost_acks.update(e.get("action_id") for e in record["body"].get("events", []))
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self._answer(status, response, route)
+
+        def do_PUT(self) -> None:
+            self._text(405)
+
+        do_DELETE = do_PUT
+
+    return Handler
+
+
+def fim_policy(output_hosts: list[str], paths: list[str], namespace: str = "default",
+               hash_types: Optional[list[str]] = None, extra_stream: Optional[dict] = None,
+               output: Optional[dict] = None) -> dict:
+    """A policy as Kibana builds it for the fim package's defaults (design §4.4), with these paths."""
+    package_policy = "5f0c6d1e-3a8b-4e43-9d0a-77c1b2e0aa10"
+    stream = {
+        "id": f"audit/file_integrity-fim.event-{package_policy}",
+        "data_stream": {"type": "logs", "dataset": "fim.event"},
+        "type": "audit/file_integrity",
+        "paths": paths, "recursive": True, "scan_at_start": True, "backend": "auto",
+        "hash_types": hash_types or ["sha1"], "max_file_size": "100 MiB", "scan_rate_per_sec": "50 MiB",
+        "exclude_files": ["(?i)\\.sw[nop]$", "~$", "/\\.git($|/)", "\\.tmp$", "\\.log$", "\\.db$"],
+        "include_files": None, "keep_null": False, "tags": ["fim-event"],
+        "processors": [{"add_host_metadata": {"replace_fields": True}}],
+        **(extra_stream or {}),
+    }
+    return {
+        "outputs": {"default": output or {"type": "elasticsearch", "hosts": output_hosts, "preset": "balanced"}},
+        "output_permissions": {"default": {"_elastic_agent_checks": {"cluster": ["monitor"]}, package_policy: {
+            "indices": [{"names": [f"logs-fim.event-{namespace}"], "privileges": ["auto_configure", "create_doc"]}]}}},
+        "agent": {"download": {"sourceURI": "https://artifacts.elastic.co/downloads/"},
+                  "monitoring": {"enabled": False, "logs": False, "metrics": False, "traces": False},
+                  "features": {}, "protection": {"enabled": False, "uninstall_token_hash": "", "signing_key": "MFkw"}},
+        "fleet": {"hosts": []},
+        "secret_references": [],
+        "inputs": [{
+            "id": f"audit/file_integrity-fim-{package_policy}", "name": "fim-1", "revision": 1,
+            "type": "audit/file_integrity", "use_output": "default", "data_stream": {"namespace": namespace},
+            "package_policy_id": package_policy,
+            "meta": {"package": {"name": "fim", "version": "1.15.1", "policy_template": "fim"}},
+            "streams": [stream]}],
+    }

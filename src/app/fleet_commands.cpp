@@ -1,0 +1,389 @@
+// fimbeat enroll / unenroll / status, and `fimbeat run` when enrolled in Fleet (docs/fleet.md).
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "app/commands.h"
+#include "app/managed_agent.h"
+#include "core/logging.h"
+#include "core/time_format.h"
+#include "enricher/agent_id.h"
+#include "management/fleet/fleet_client.h"
+#include "management/keystore.h"
+#include "management/fleet/fleet_messages.h"
+#include "management/fleet/fleet_state.h"
+#include "management/fleet/fleet_transport.h"
+#include "management/fleet/policy_translator.h"
+
+#ifndef FIMBEAT_VERSION
+#define FIMBEAT_VERSION "0.0.0"
+#endif
+
+namespace fim::app {
+namespace {
+
+namespace fleet = management::fleet;
+using namespace std::chrono_literals;
+
+constexpr int kEnrollAttempts = 10;
+
+// One fimbeat process at a time may own the Fleet state (run, enroll, unenroll).
+class StateLock {
+ public:
+  explicit StateLock(const std::string& dataDir) {
+    const std::string dir = fleet::stateDirectory(dataDir);
+    std::filesystem::create_directories(dir);
+    ::chmod(dir.c_str(), 0700);
+    fd_ = ::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    held_ = fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  }
+  ~StateLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool held() const { return held_; }
+
+ private:
+  int fd_ = -1;
+  bool held_ = false;
+};
+
+core::Result<config::Loaded> loadLocal(const CliOptions& options) {
+  CliOptions relaxed = options;
+  relaxed.load.requireModules = false;
+  return loadConfig(relaxed);
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string agentVersionFor(fleet::FleetTransport& transport, const config::FleetConfig& config, const std::string& token) {
+  if (!config.agentVersion.empty()) return config.agentVersion;
+  const auto version = transport.serverVersion(token);
+  return version.empty() ? fleet::kDefaultAgentVersion : version;
+}
+
+void printHuman(const fleet::FleetState& s) {
+  const auto& e = s.enrollment;
+  std::cout << "Fleet enrollment: " << fleet::toString(s.lifecycle) << "\n"
+            << "  agent id:        " << e.agentId << "\n"
+            << "  Fleet Server:    " << fmt::format("{}", fmt::join(e.hosts, ", ")) << "\n"
+            << "  policy:          " << e.policyId << "\n"
+            << "  enrolled at:     " << e.enrolledAt << "\n";
+  if (!s.unenrollReason.empty()) std::cout << "  unenrolled by:   " << s.unenrollReason << "\n";
+  std::cout << "Connectivity:      " << s.connectivity.state;
+  if (!s.connectivity.lastCheckin.empty()) std::cout << " (last checkin " << s.connectivity.lastCheckin << ")";
+  std::cout << "\n";
+  if (!s.connectivity.lastError.empty()) std::cout << "  last error:      " << s.connectivity.lastError << "\n";
+  if (s.good) {
+    std::cout << "Running policy:    " << s.good->id << " revision " << s.good->revision << "\n";
+  } else {
+    std::cout << "Running policy:    none yet\n";
+  }
+  if (s.last && s.last->status == "rejected") {
+    std::cout << "Rejected policy:   " << s.last->id << " revision " << s.last->revision << ": " << s.last->error << "\n";
+  } else if (s.last && s.last->status == "applying") {
+    std::cout << "Applying policy:   " << s.last->id << " revision " << s.last->revision << " (attempt "
+              << s.last->attempts << ")\n";
+  }
+  std::cout << "Pending acks:      " << s.outbox.size() << "\n"
+            << "Pending actions:   " << s.inbox.size() << "\n";
+  if (!s.logLevel.empty()) std::cout << "Log level (Fleet): " << s.logLevel << "\n";
+}
+
+}  // namespace
+
+bool enrolledInFleet(const std::string& dataDir) {
+  std::error_code ec;
+  return std::filesystem::exists(fleet::stateDirectory(dataDir) + "/state.json", ec);
+}
+
+int fleetStatus(const CliOptions& options) {
+  auto loaded = loadLocal(options);
+  if (!loaded) {
+    std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";
+    return 1;
+  }
+  auto state = fleet::loadState(loaded->config.paths.data);
+  if (!state) {
+    std::cerr << state.error().message() << "\n";
+    return 1;
+  }
+  if (!*state) {
+    if (options.json) {
+      std::cout << "{\"version\":1,\"lifecycle\":\"standalone\"}\n";
+    } else {
+      std::cout << "Fleet enrollment: standalone (not enrolled; `fimbeat enroll --url URL --enrollment-token TOKEN`)\n";
+    }
+    return 0;
+  }
+  if (options.json) {
+    std::cout << fleet::stateJson(**state, false) << "\n";
+  } else {
+    printHuman(**state);
+  }
+  return 0;
+}
+
+int enroll(const CliOptions& options) {
+  auto loaded = loadLocal(options);
+  if (!loaded) {
+    std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";
+    return 1;
+  }
+  const auto& config = loaded->config;
+  const std::string dataDir = config.paths.data;
+  if (options.fleetUrls.empty() || options.enrollmentToken.empty()) {
+    std::cerr << "fimbeat enroll needs --url URL and --enrollment-token TOKEN (from Kibana: Fleet → Enrollment tokens)\n";
+    return 1;
+  }
+  StateLock lock(dataDir);
+  if (!lock.held()) {
+    std::cerr << "another fimbeat process uses " << fleet::stateDirectory(dataDir) << ": stop it first\n";
+    return 1;
+  }
+  auto existing = fleet::loadState(dataDir);
+  if (!existing && !options.force) {
+    std::cerr << existing.error().message() << "\n";
+    return 1;
+  }
+  std::optional<fleet::FleetState> previous = existing ? *existing : std::nullopt;
+  if (previous && previous->lifecycle == fleet::Lifecycle::Enrolled && !options.force) {
+    std::cerr << "fimbeat is already enrolled as agent " << previous->enrollment.agentId << " (policy "
+              << previous->enrollment.policyId << "); `fimbeat enroll --force ...` enrolls it again\n";
+    return 1;
+  }
+  core::SystemClock clock;
+  auto identity = enricher::loadOrCreateAgentId(dataDir, clock);
+  if (!identity) {
+    std::cerr << "cannot read the agent id: " << identity.error().message() << "\n";
+    return 1;
+  }
+  // The intent is persisted before the first request: a retry (or a rerun after a crash) sends the
+  // same id and replace_token, so Fleet Server replaces the agent instead of adding one (decision 8).
+  fleet::FleetState state;
+  state.lifecycle = fleet::Lifecycle::Enrolling;
+  auto& e = state.enrollment;
+  e.hosts = options.fleetUrls;
+  e.certificateAuthorities = options.certificateAuthorities;
+  e.insecure = options.insecure;
+  e.proxyUrl = options.proxyUrl;
+  e.tags = options.tags;
+  e.agentId = identity->id;
+  e.replaceToken = previous && !previous->enrollment.replaceToken.empty() ? previous->enrollment.replaceToken
+                                                                           : fleet::randomToken(24);
+  e.tokenFingerprint = fleet::sha256Hex(options.enrollmentToken).substr(0, 16);
+  if (auto saved = fleet::saveState(dataDir, state); !saved) {
+    std::cerr << saved.error().message() << "\n";
+    return 1;
+  }
+  const auto restore = [&] {
+    if (previous && previous->lifecycle != fleet::Lifecycle::Enrolling) {
+      (void)fleet::saveState(dataDir, *previous);
+    } else {
+      (void)fleet::removeState(dataDir);
+    }
+  };
+  fleet::FleetTransport transport(e, fleet::kDefaultAgentVersion);
+  transport.setAgentVersion(agentVersionFor(transport, config.fleet, options.enrollmentToken));
+  const auto body = fleet::enrollBody(e, fleet::localMetadataJson(e.agentId, transport.agentVersion(), ""));
+  auto wait = std::min<std::chrono::nanoseconds>(config.fleet.backoffInit, 5s);
+  for (int attempt = 1; attempt <= kEnrollAttempts; ++attempt) {
+    auto response = transport.send("POST", "/api/fleet/agents/enroll", body, options.enrollmentToken, 60s);
+    std::string problem;
+    if (!response) {
+      problem = response.error().message();
+    } else if (response->status == 200) {
+      auto result = fleet::parseEnrollResponse(response->body);
+      if (!result) {
+        problem = result.error().message();
+      } else {
+        e.agentId = result->agentId;
+        e.accessApiKeyId = result->accessApiKeyId;
+        e.accessApiKey = result->accessApiKey;
+        e.policyId = result->policyId;
+        e.enrolledAt = result->enrolledAt;
+        state.lifecycle = fleet::Lifecycle::Enrolled;  // a fresh identity: no actions, acks or policy of an old one
+        if (auto saved = fleet::saveState(dataDir, state); !saved) {
+          std::cerr << "enrolled, but the state could not be saved: " << saved.error().message() << "\n";
+          return 1;
+        }
+        std::cout << "Successfully enrolled fimbeat in Fleet as agent " << e.agentId << " (policy " << e.policyId
+                  << "). Start it with `fimbeat run` (or restart the fimbeat service).\n";
+        return 0;
+      }
+    } else if (response->status == 401) {
+      std::cerr << "Fleet Server refused the enrollment token (" << response->errorName << ": " << response->message
+                << "): check --enrollment-token in Kibana under Fleet → Enrollment tokens\n";
+      restore();
+      return 1;
+    } else if (response->status == 403) {
+      std::cerr << "Fleet Server refused to enroll agent " << e.agentId << " (" << response->errorName << ": "
+                << response->message << "): an active agent with this id exists and this fimbeat's replace token "
+                << "or the token's policy does not match; unenroll that agent in Kibana, then enroll again\n";
+      restore();
+      return 1;
+    } else if (response->status == 429 || response->status == 408 || response->status >= 500) {
+      problem = fmt::format("HTTP {} {}", response->status, response->errorName);
+    } else {
+      std::cerr << "Fleet Server refused the enrollment: HTTP " << response->status << " " << response->errorName
+                << ": " << response->message << "\n";
+      restore();
+      return 1;
+    }
+    if (attempt == kEnrollAttempts) {
+      std::cerr << "enrollment failed after " << attempt << " attempts (" << problem << "); it stays pending with the "
+                << "same agent id: run the same command again\n";
+      return 1;
+    }
+    std::cerr << "enrollment attempt " << attempt << " failed (" << problem << "); retrying in "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() << " ms\n";
+    std::this_thread::sleep_for(wait);
+    wait = std::min<std::chrono::nanoseconds>(wait * 2, config.fleet.backoffMax);
+  }
+  return 1;
+}
+
+int unenroll(const CliOptions& options) {
+  auto loaded = loadLocal(options);
+  if (!loaded) {
+    std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";
+    return 1;
+  }
+  const std::string dataDir = loaded->config.paths.data;
+  StateLock lock(dataDir);
+  if (!lock.held()) {
+    std::cerr << "fimbeat is running with " << dataDir << ": stop it first\n";
+    return 1;
+  }
+  auto state = fleet::loadState(dataDir);
+  if (!state || !*state || (*state)->lifecycle != fleet::Lifecycle::Enrolled) {
+    std::cerr << "fimbeat is not enrolled in Fleet\n";
+    return 1;
+  }
+  auto& s = **state;
+  fleet::FleetTransport transport(s.enrollment, loaded->config.fleet.agentVersion.empty() ? fleet::kDefaultAgentVersion
+                                                                                         : loaded->config.fleet.agentVersion);
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("reason");
+  w.String("uninstall");
+  w.Key("timestamp");
+  w.String(core::formatTimestamp(std::chrono::system_clock::now()).c_str());
+  w.EndObject();
+  auto response = transport.send("POST", "/api/fleet/agents/" + s.enrollment.agentId + "/audit/unenroll",
+                                 buffer.GetString(), s.enrollment.accessApiKey, 30s);
+  if (response && response->status == 200) {
+    std::cout << "Fleet Server recorded the agent as uninstalled.\n";
+  } else {
+    std::cerr << "Fleet Server was not told (" << (response ? fmt::format("HTTP {}", response->status) : response.error().message())
+              << "); unenroll the agent in Kibana too\n";
+  }
+  s.lifecycle = fleet::Lifecycle::Unenrolled;
+  s.unenrollReason = "fimbeat unenroll";
+  s.enrollment.accessApiKey.clear();
+  s.inbox.clear();
+  if (auto saved = fleet::saveState(dataDir, s); !saved) {
+    std::cerr << saved.error().message() << "\n";
+    return 1;
+  }
+  std::cout << "fimbeat is unenrolled; the event queue and the baseline stay in " << dataDir
+            << ". `fimbeat enroll --force ...` enrolls it again.\n";
+  return 0;
+}
+
+std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_t& signals,
+                                        const std::function<void(const std::string&)>& setLogLevel) {
+  auto loaded = loadLocal(options);
+  if (!loaded) return std::nullopt;  // the caller reports the config error
+  const auto& config = loaded->config;
+  auto stored = fleet::loadState(config.paths.data);
+  if (stored && !*stored) return std::nullopt;  // standalone
+  auto& log = core::logger("fleet");
+  if (!stored) {
+    log.critical("{}", stored.error().message());
+    std::cerr << stored.error().message() << "\n";
+    return 1;
+  }
+  auto state = std::move(**stored);
+  if (state.lifecycle == fleet::Lifecycle::Enrolling) {
+    std::cerr << "the enrollment in Fleet did not finish: run `fimbeat enroll` again (it reuses the same agent id)\n";
+    return 1;
+  }
+  if (state.lifecycle == fleet::Lifecycle::Unenrolled) {
+    std::cerr << "fimbeat was unenrolled from Fleet (" << state.unenrollReason
+              << "); nothing to run: `fimbeat enroll --force ...` enrolls it again\n";
+    return 1;
+  }
+  StateLock lock(config.paths.data);
+  if (!lock.held()) {
+    std::cerr << "another fimbeat process uses " << config.paths.data << "\n";
+    return 1;
+  }
+  const std::string localYaml = readFile(config.configFile);
+  for (const auto& section : fleet::ignoredLocalSections(localYaml)) {
+    log.warn("managed by Fleet: the local section \"{}\" is ignored; the Fleet policy defines modules and output", section);
+  }
+  core::Metrics metrics;
+  core::Health health;
+  core::SystemClock clock;
+  config::LoadOptions load = options.load;
+  if (load.defaultHome.empty()) load.defaultHome = binaryDirectory();
+  load.configFile = config.configFile;
+  load.keystore = management::keystoreLookup;  // ${KEY} in the local file, as loadConfig resolves it
+  ManagedAgent managed(localYaml, load, state.enrollment.agentId, metrics, health, clock, setLogLevel);
+  if (!state.logLevel.empty()) setLogLevel(state.logLevel);
+  if (state.good && state.unenrollReason.empty()) {
+    // Offline start: the last-good policy runs before the first checkin (design §7.2).
+    if (auto started = managed.apply(state.good->json); !started) {
+      log.error("the last-good policy {} rev {} does not start: {}", state.good->id, state.good->revision,
+                started.error().message());
+    } else {
+      log.info("running the last-good policy {} rev {} from disk", state.good->id, state.good->revision);
+    }
+  }
+  fleet::FleetClient client(config.paths.data, config.fleet, FIMBEAT_VERSION, std::move(state), managed, health);
+  std::jthread checkins([&client](std::stop_token stop) {
+    try {
+      client.run(stop);
+    } catch (const std::exception& e) {
+      core::logger("fleet").critical("the Fleet client stopped: {}", e.what());
+    }
+  });
+  const timespec tick{0, 200'000'000};
+  int sig = 0;
+  while (!managed.failed()) {
+    sig = ::sigtimedwait(&signals, nullptr, &tick);
+    if (sig > 0) break;
+  }
+  log.info("stopping ({})", sig > 0 ? strsignal(sig) : "a stage failed");
+  checkins.request_stop();
+  checkins.join();
+  const bool clean = managed.stop(3500ms);
+  core::logger("agent").info("fimbeat stopped; metrics: {}", metrics.toJson());
+  if (managed.stuck()) {
+    core::shutdownLogging();
+    std::_Exit(1);
+  }
+  return clean ? 0 : 1;
+}
+
+}  // namespace fim::app

@@ -1,0 +1,144 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sys/stat.h>
+
+#include "config/loader.h"
+#include "management/fleet/fleet_client.h"
+#include "management/fleet/fleet_messages.h"
+#include "management/fleet/fleet_state.h"
+#include "management/fleet/policy_translator.h"
+#include "support/temp_dir.h"
+
+using namespace fim::management::fleet;
+
+namespace {
+
+// The policy of design §4.4: the fim package's defaults as Fleet Server sends them.
+const char* kPolicy = R"json({"id":"6f2b1c70-fim","revision":3,
+ "outputs":{"default":{"type":"elasticsearch","hosts":["https://es.example.org:9200"],"preset":"balanced",
+   "api_key":"pVuaCfGcBCdbkQm-e5aO:ui2lp2axTNmsyakw9tvNnw"}},
+ "agent":{"monitoring":{"enabled":false,"logs":false,"metrics":false,"traces":false}},
+ "fleet":{"hosts":["https://fleet.example.org:8220"]},
+ "inputs":[{"id":"audit/file_integrity-fim-5f0c","name":"fim-1","revision":1,"type":"audit/file_integrity",
+   "use_output":"default","data_stream":{"namespace":"prod"},"package_policy_id":"5f0c",
+   "meta":{"package":{"name":"fim","version":"1.15.1"}},
+   "streams":[{"id":"audit/file_integrity-fim.event-5f0c","data_stream":{"type":"logs","dataset":"fim.event"},
+     "type":"audit/file_integrity","paths":["/etc"],"recursive":false,"scan_at_start":true,"backend":"auto",
+     "hash_types":["sha1"],"max_file_size":"100 MiB","scan_rate_per_sec":"50 MiB",
+     "exclude_files":["(?i)\\.sw[nop]$","~$","/\\.git($|/)","\\.tmp$","\\.log$","\\.db$"],
+     "include_files":null,"keep_null":false,"tags":["fim-event"],
+     "processors":[{"add_host_metadata":{"replace_fields":true}}]}]},
+  {"id":"logfile-1","type":"logfile","use_output":"default","streams":[]}]})json";
+
+}  // namespace
+
+TEST_CASE("the fim package's default stream becomes a module the config loader accepts unchanged") {
+  auto t = translatePolicy(kPolicy, "logging.level: info\noutput.file.path: /tmp\n", {"agent-1", "0.2.0"});
+  REQUIRE(t.has_value());
+  CHECK(t->policyId == "6f2b1c70-fim");
+  CHECK(t->revision == 3);
+  CHECK(t->outputName == "default");
+  CHECK(t->unsupportedInputs == std::vector<std::string>{"logfile (logfile-1)"});
+  CHECK(t->warnings.size() == 1);  // preset
+  fim::config::LoadOptions load;
+  load.defaultHome = "/tmp/fimbeat-test-home";
+  load.requireModules = false;
+  auto loaded = fim::config::loadText(t->yaml, "policy", load);
+  REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()) << "\n" << t->yaml);
+  const auto& config = loaded->config;
+  REQUIRE(config.modules.size() == 1);
+  CHECK(config.modules[0].id == "audit/file_integrity-fim.event-5f0c");
+  CHECK(config.modules[0].paths == std::vector<std::string>{"/etc"});
+  CHECK(config.modules[0].excludeFiles.size() == 6);
+  CHECK(config.modules[0].includeFiles.empty());
+  CHECK(config.output.kind == fim::config::OutputKind::Elasticsearch);
+  CHECK(config.output.elasticsearch.apiKey == "pVuaCfGcBCdbkQm-e5aO:ui2lp2axTNmsyakw9tvNnw");
+  CHECK(config.dataStream.name() == "logs-fim.event-prod");
+  CHECK_FALSE(config.setup.templateEnabled);
+  CHECK(config.logging.level == "info");  // the local file's settings stay
+}
+
+TEST_CASE("policies fimbeat cannot run are rejected with the reason") {
+  std::string logstash = kPolicy;
+  logstash.replace(logstash.find("\"type\":\"elasticsearch\""), 22, "\"type\":\"logstash\"");
+  auto t = translatePolicy(logstash, "", {"a", "v"});
+  REQUIRE_FALSE(t.has_value());
+  CHECK(t.error().message().find("only to Elasticsearch") != std::string::npos);
+  CHECK_FALSE(translatePolicy("{not json", "", {"a", "v"}).has_value());
+}
+
+TEST_CASE("the local module and output sections are the ones a managed fimbeat ignores") {
+  CHECK(ignoredLocalSections("fimbeat.modules: []\noutput.file.path: /x\nlogging.level: info\n") ==
+        std::vector<std::string>{"fimbeat.modules", "output.file.path"});
+}
+
+TEST_CASE("checkin, ack and enroll bodies carry what Fleet Server reads") {
+  CheckinRequest r{"online", "Running", "tok", "{}", "[]", "p", 3, "10m0s"};
+  CHECK(checkinBody(r) ==
+        R"({"status":"online","message":"Running","ack_token":"tok","local_metadata":{},"components":[],)"
+        R"("agent_policy_id":"p","policy_revision_idx":3,"poll_timeout":"10m0s"})");
+  CheckinRequest none{"starting", "m", "", "", "", "", std::nullopt, ""};
+  CHECK(checkinBody(none) == R"({"status":"starting","message":"m"})");
+  CHECK(ackBody("ag", {{"x", "UPGRADE", "2026-01-01T00:00:00.000Z", "no"}}) ==
+        R"({"events":[{"type":"ACTION_RESULT","subtype":"ACKNOWLEDGED","agent_id":"ag","action_id":"x",)"
+        R"("message":"Action 'x' of type 'UPGRADE' acknowledged.","timestamp":"2026-01-01T00:00:00.000Z","error":"no"}]})");
+  CHECK(goDuration(std::chrono::minutes(10)) == "10m0s");
+  CHECK(goDuration(std::chrono::seconds(5)) == "5s");
+}
+
+TEST_CASE("checkin responses: ack_token, actions in order, and unreadable answers") {
+  auto r = parseCheckinResponse(
+      R"({"action":"checkin","ack_token":"T","actions":[{"id":"a","type":"UNENROLL","agent_id":"x","created_at":"c","input_type":"","data":null},)"
+      R"({"id":"b","type":"SETTINGS","agent_id":"x","created_at":"c","input_type":"","data":{"log_level":"debug"},"start_time":"2030-01-01T00:00:00Z"}]})");
+  REQUIRE(r.has_value());
+  CHECK(r->ackToken == "T");
+  REQUIRE(r->actions.size() == 2);
+  CHECK(r->actions[0].data == "null");
+  CHECK(jsonString(r->actions[1].data, "/log_level") == "debug");
+  CHECK(r->actions[1].startTime == "2030-01-01T00:00:00Z");
+  CHECK_FALSE(parseCheckinResponse("<html>bad gateway</html>").has_value());
+  CHECK_FALSE(parseCheckinResponse(R"({"action":"acks"})").has_value());
+  auto acks = parseAckResponse(R"({"action":"acks","errors":true,"items":[{"status":200,"message":"OK"},{"status":404,"message":"x"}]})");
+  REQUIRE(acks.has_value());
+  CHECK(*acks == std::vector<int>{200, 404});
+}
+
+TEST_CASE("the state file round-trips, is 0600 in a 0700 directory, and a newer format is refused") {
+  fim::testing::TempDir dir;
+  FleetState s;
+  s.lifecycle = Lifecycle::Enrolled;
+  s.enrollment.agentId = "id";
+  s.enrollment.accessApiKey = "secret-key";
+  s.enrollment.hosts = {"http://a", "http://b"};
+  s.ackToken = "tok";
+  s.inbox = {R"({"id":"a","type":"SETTINGS","data":{}})"};
+  s.outbox = {{"a", "SETTINGS", "ts", ""}};
+  s.good = PolicyRecord{"p", 2, "sha", R"({"id":"p","revision":2})", "applied", "", 1};
+  REQUIRE(saveState(dir.path().string(), s).has_value());
+  struct stat st {};
+  REQUIRE(::stat((dir.path().string() + "/fleet").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+  REQUIRE(::stat((dir.path().string() + "/fleet/state.json").c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  auto loaded = loadState(dir.path().string());
+  REQUIRE(loaded.has_value());
+  REQUIRE(loaded->has_value());
+  const auto& l = **loaded;
+  CHECK(std::string(toString(l.lifecycle)) == "enrolled");
+  CHECK(l.enrollment.accessApiKey == "secret-key");
+  CHECK(l.enrollment.hosts.size() == 2);
+  CHECK(l.ackToken == "tok");
+  CHECK(l.inbox == s.inbox);
+  CHECK(l.outbox.size() == 1);
+  REQUIRE(l.good.has_value());
+  CHECK(l.good->json == R"({"id":"p","revision":2})");
+  CHECK(stateJson(l, false).find("secret-key") == std::string::npos);
+  std::ofstream(dir.path().string() + "/fleet/state.json") << R"({"version":2})";
+  auto newer = loadState(dir.path().string());
+  REQUIRE_FALSE(newer.has_value());
+  CHECK(newer.error().message().find("format version 2") != std::string::npos);
+  std::ofstream(dir.path().string() + "/fleet/state.json") << "garbage";
+  CHECK_FALSE(loadState(dir.path().string()).has_value());
+}
