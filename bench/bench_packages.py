@@ -19,6 +19,7 @@ import shutil
 
 import stat
 
+from bench_latency import final_metrics
 from bench_scan import BLOCK, median, run_fimbeat, scan_seconds
 from results import provenance, write_section
 
@@ -60,26 +61,9 @@ def config(path, events, verify, tree):
 
 
 def verdicts(log_dir):
-    """watcher.packages.* from the metrics of the "fimbeat stopped; metrics: {...}" line."""
-    with open(os.path.join(log_dir, "stderr.ndjson"), errors="replace") as f:
-        for line in f:
-            try:
-                message = json.loads(line).get("message", "")
-            except ValueError:
-                continue
-            if message.startswith("fimbeat stopped") and "metrics: " in message:
-                metrics = json.loads(message.split("metrics: ", 1)[1])
-                flat = {}
-                stack = [("", metrics)]
-                while stack:
-                    prefix, node = stack.pop()
-                    for key, value in node.items():
-                        if isinstance(value, dict):
-                            stack.append((prefix + key + ".", value))
-                        else:
-                            flat[prefix + key] = value
-                return {k: v for k, v in flat.items() if "packages" in k}
-    return {}
+    """watcher.packages.* from the "Total metrics" line fimbeat logs when it stops."""
+    metrics = final_metrics(os.path.join(log_dir, "stderr.ndjson"))
+    return {k: v for k, v in metrics.items() if "packages" in k}
 
 
 def main():
@@ -98,6 +82,7 @@ def main():
     work = tempfile.mkdtemp(prefix="fimbeat-bench-packages-")
     runs = {"on": [], "off": []}
     notes = {}
+    deferred = 0  # verdicts that waited for a dpkg transaction of another process: the runs are not alike
     try:
         for r in range(args.rounds):
             for key in ("on", "off") if r % 2 == 0 else ("off", "on"):  # alternate: neither always goes first
@@ -113,6 +98,7 @@ def main():
                 notes[key] = f"fimbeat: {summary}"
                 if key == "on":
                     notes["verdicts"] = verdicts(log_dir)
+                    deferred += notes["verdicts"].get("watcher.packages.deferred", 0)
                 shutil.rmtree(events, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -147,6 +133,9 @@ def main():
         "",
         f"Verdicts in the last round with verification: {notes.get('verdicts', {})}. {notes['on']}",
     ]
+    if deferred:
+        lines += ["", f"**Not comparable**: {deferred:,} verdicts waited for a dpkg transaction that another process ran "
+                      "during the measurement (dpkg's lock was held); measure again on a quiet machine."]
     text = "\n".join(lines) + "\n"
     print(text)
     write_section("packages", text)

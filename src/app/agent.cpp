@@ -24,8 +24,11 @@ namespace {
 constexpr std::chrono::milliseconds kStuckWait{800};  // after the grace period and a forced stop
 constexpr const char* kDpkgDatabase = "/var/lib/dpkg";
 
-// package_verification's index: when a module wants it (by default, where dpkg's database exists).
-std::unique_ptr<watcher::PackageIndex> openPackageIndex(const config::Config& config, core::Metrics& metrics) {
+// package_verification's index: when a module wants it (by default, where dpkg's database exists),
+// of the files under the roots of the modules that want it. Read in the background.
+std::unique_ptr<watcher::PackageIndex> openPackageIndex(const config::Config& config,
+                                                        const std::vector<watcher::Root>& roots,
+                                                        core::Metrics& metrics) {
   const auto& modules = config.modules;
   const auto wants = [](const config::ModuleConfig& m) { return m.enabled && m.packageVerification.value_or(true); };
   if (std::none_of(modules.begin(), modules.end(), wants)) return nullptr;
@@ -38,14 +41,15 @@ std::unique_ptr<watcher::PackageIndex> openPackageIndex(const config::Config& co
     }
     return nullptr;
   }
-  auto index = watcher::PackageIndex::openDpkg(metrics, kDpkgDatabase);
+  watcher::PackageScope scope;
+  for (const auto& root : roots) {
+    if (wants(modules[root.module])) scope.add(root.path, root.recursive);
+  }
+  auto index = watcher::PackageIndex::openDpkg(metrics, std::move(scope), kDpkgDatabase);
   if (!index) {
     log.warn("package_verification is off: {}", index.error().message());
     return nullptr;
   }
-  const auto snapshot = (*index)->current();
-  log.info("package verification: {} files of {} installed packages read from dpkg's database",
-           snapshot->fileCount(), snapshot->packageCount());
   return std::move(*index);
 }
 
@@ -104,7 +108,7 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   scan.baselineEmpty = agent->baseline_->empty();
   agent->processes_ = std::make_unique<watcher::process::ProcessTracker>(
       "/proc", watcher::process::ArgsLimits{}, watcher::process::ProcessTrackerOptions{}, &metrics, &health);
-  agent->packages_ = openPackageIndex(config, metrics);
+  agent->packages_ = openPackageIndex(config, roots, metrics);
   scan.packages = agent->packages_.get();
   agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan,
                                                watcher::ownDirectories(config), {}, &health, agent->processes_.get());

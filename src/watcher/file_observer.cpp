@@ -78,7 +78,7 @@ void FileObserver::judgePackage(events::PathSeen& observation, const PackageSnap
   verdict.architecture = p.architecture;
   verdict.conffile = owned.conffile;
   if (!md5 || !owned.hasDigest) return;
-  if (*md5 == std::string_view(owned.md5.data(), owned.md5.size())) {
+  if (sameMd5(owned.md5, *md5)) {
     verdict.verified = true;
     shared_.packageVerified.add();
   } else if (!owned.conffile) {  // a conffile is meant to be edited: never a violation
@@ -108,13 +108,12 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
   };
   // The package check: the owner (if any) from the index, its verdict after the content is read.
   std::shared_ptr<const PackageSnapshot> packages;
-  const OwnedFile* owned = nullptr;
+  std::optional<OwnedFile> owned;
   if (settings.verifyPackages) {
     if (shared_.packages->transactionRunning()) {  // the files and the database are in flux
       observation.packageDeferred = true;
       shared_.packageDeferred.add();
-    } else {
-      packages = shared_.packages->current();
+    } else if ((packages = shared_.packages->current(stop))) {  // the first read may still run: waited for
       owned = packages->find(info.path);
     }
   }

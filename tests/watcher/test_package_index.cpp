@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -185,28 +186,77 @@ TEST_CASE("dpkg database: paths as fimbeat observes them, with digests, conffile
   REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));
   const watcher::PackageSnapshot& snapshot = *loaded;
   // /bin/hello in the package, /usr/bin/hello on disk (the root's /bin is a symlink to usr/bin).
-  const watcher::OwnedFile* hello = snapshot.find("/usr/bin/hello");
-  REQUIRE(hello != nullptr);
-  CHECK(snapshot.find("/bin/hello") == nullptr);
+  const auto hello = snapshot.find("/usr/bin/hello");
+  REQUIRE(hello.has_value());
+  CHECK_FALSE(snapshot.find("/bin/hello"));
   CHECK(snapshot.package(*hello).name == "hello");
   CHECK(hello->hasDigest);
-  CHECK(std::string(hello->md5.data(), 32) == md5Of(db.hello));
+  CHECK(watcher::sameMd5(hello->md5, md5Of(db.hello)));
   CHECK_FALSE(hello->conffile);
-  const watcher::OwnedFile* conf = snapshot.find("/etc/hello.conf");
-  REQUIRE(conf != nullptr);
+  const auto conf = snapshot.find("/etc/hello.conf");
+  REQUIRE(conf.has_value());
   CHECK(conf->conffile);
-  CHECK(snapshot.find("/etc/hello-old.conf") == nullptr);  // obsolete
+  CHECK_FALSE(snapshot.find("/etc/hello-old.conf"));  // obsolete
   // A local diversion: the package's /usr/bin/greet lives at /usr/bin/hello.distrib.
-  CHECK(snapshot.find("/usr/bin/greet") == nullptr);
-  REQUIRE(snapshot.find("/usr/bin/hello.distrib") != nullptr);
+  CHECK_FALSE(snapshot.find("/usr/bin/greet"));
+  REQUIRE(snapshot.find("/usr/bin/hello.distrib"));
   // Multi-Arch: same packages name their files <package>:<arch>.
-  const watcher::OwnedFile* lib = snapshot.find("/usr/lib/i386-linux-gnu/libthing.so.1");
-  REQUIRE(lib != nullptr);
+  const auto lib = snapshot.find("/usr/lib/i386-linux-gnu/libthing.so.1");
+  REQUIRE(lib.has_value());
   CHECK(snapshot.package(*lib).architecture == "i386");
   // config-files: only the conffiles are left; not-installed packages own nothing.
-  CHECK(snapshot.find("/usr/share/leftover/file") == nullptr);
-  CHECK(snapshot.find("/etc/leftover.conf") != nullptr);
+  CHECK_FALSE(snapshot.find("/usr/share/leftover/file"));
+  CHECK(snapshot.find("/etc/leftover.conf"));
   CHECK(snapshot.packageCount() == 3);
+}
+
+TEST_CASE("dpkg database: only the paths fimbeat can observe are kept (the watched roots)") {
+  Database db;
+  watcher::PackageScope scope;
+  scope.add("/etc", false);  // not recursive: its direct entries only
+  scope.add("/usr/lib", true);
+  auto loaded = watcher::dpkg::loadDatabase(db.admin.str(), db.root.str(), scope);
+  REQUIRE(loaded.has_value());
+  CHECK_FALSE(loaded->find("/usr/bin/hello"));  // not watched: not indexed
+  CHECK(loaded->find("/etc/hello.conf"));
+  CHECK(loaded->find("/usr/lib/i386-linux-gnu/libthing.so.1"));
+  CHECK(loaded->fileCount() == 3);      // and /etc/leftover.conf
+  CHECK(loaded->packageCount() == 3);  // the packages are few: all kept
+
+  CHECK(scope.contains("/etc/x.conf"));
+  CHECK(scope.contains("/etc"));
+  CHECK_FALSE(scope.contains("/etc/sub/x.conf"));
+  CHECK_FALSE(scope.contains("/usr/library"));
+  CHECK_FALSE(scope.contains("/"));
+  watcher::PackageScope everything;
+  CHECK(everything.contains("/anything"));
+}
+
+TEST_CASE("package snapshot: a sorted table; the first owner keeps a path unless a conffile entry claims it") {
+  watcher::PackageSnapshot::Builder builder;
+  const auto a = builder.addPackage({"a", "1", "all"});
+  const auto b = builder.addPackage({"b", "1", "all"});
+  const auto c = builder.addPackage({"c", "1", "all"});
+  const auto md5 = *watcher::parseMd5("0123456789ABCDEF0123456789abcdef");
+  builder.addFile("/z/last", {a, md5, true, false});
+  builder.addFile("/shared", {a, {}, false, false});
+  builder.addFile("/shared", {b, md5, true, true});  // the conffile wins
+  builder.addFile("/shared", {c, {}, false, true});
+  builder.addFile("/first", {b, {}, false, false});
+  builder.addFile("/first", {a, {}, false, false});  // the first owner keeps it
+  const auto snapshot = std::move(builder).build();
+  CHECK(snapshot.fileCount() == 3);
+  REQUIRE(snapshot.find("/shared"));
+  CHECK(snapshot.package(*snapshot.find("/shared")).name == "b");
+  CHECK(snapshot.find("/shared")->conffile);
+  CHECK(snapshot.package(*snapshot.find("/first")).name == "b");
+  REQUIRE(snapshot.find("/z/last"));
+  CHECK(watcher::sameMd5(snapshot.find("/z/last")->md5, "0123456789abcdef0123456789abcdef"));
+  CHECK_FALSE(watcher::sameMd5(snapshot.find("/z/last")->md5, "ffffffffffffffffffffffffffffffff"));
+  CHECK_FALSE(snapshot.find("/z"));
+  CHECK_FALSE(snapshot.find("/shared/x"));
+  CHECK_FALSE(watcher::parseMd5("0123456789abcdef0123456789abcdeg"));
+  CHECK(snapshot.bytes() < 3 * 64 + 1024);
 }
 
 TEST_CASE("dpkg database: an updates/ journal entry overrides status, as dpkg reads it") {
@@ -214,8 +264,8 @@ TEST_CASE("dpkg database: an updates/ journal entry overrides status, as dpkg re
   db.write("updates/0001", "Package: hello\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.10-4\n");
   auto loaded = watcher::dpkg::loadDatabase(db.admin.str(), db.root.str());
   REQUIRE(loaded.has_value());
-  const auto* hello = loaded->find("/usr/bin/hello");
-  REQUIRE(hello != nullptr);
+  const auto hello = loaded->find("/usr/bin/hello");
+  REQUIRE(hello.has_value());
   CHECK(loaded->package(*hello).version == "2.10-4");
 }
 
@@ -229,9 +279,11 @@ TEST_CASE("dpkg database: no status file is an error naming it") {
 TEST_CASE("package index: rebuilt when dpkg replaces status, not while dpkg's lock is held") {
   Database db;
   core::Metrics metrics;
-  auto index = watcher::PackageIndex::openDpkg(metrics, db.admin.str(), db.root.str());
+  auto index = watcher::PackageIndex::openDpkg(metrics, {}, db.admin.str(), db.root.str());
   REQUIRE_MESSAGE(index.has_value(), (index ? "" : index.error().message()));
-  auto first = (*index)->current();
+  auto first = (*index)->current();  // waits for the first read, made in the background
+  REQUIRE(first != nullptr);
+  CHECK((*index)->ready());
   CHECK(first == (*index)->current());  // nothing changed: the same snapshot, no rebuild
   CHECK(metrics.counter("watcher.packages.index_rebuilds").value() == 0);
   CHECK_FALSE((*index)->transactionRunning());
@@ -255,6 +307,36 @@ TEST_CASE("package index: rebuilt when dpkg replaces status, not while dpkg's lo
   }
 }
 
+TEST_CASE("package index: the first read runs in the background; current() waits for it, stop ends the wait") {
+  Database db;
+  // status as a FIFO: the first read blocks until the test writes it, whatever the machine's speed.
+  const std::string status = db.admin.str() + "/status";
+  std::filesystem::remove(status);
+  REQUIRE(::mkfifo(status.c_str(), 0600) == 0);
+  core::Metrics metrics;
+  auto index = watcher::PackageIndex::openDpkg(metrics, {}, db.admin.str(), db.root.str());
+  REQUIRE(index.has_value());  // returned while the read waits: the start is not held up
+  CHECK_FALSE((*index)->ready());
+  std::stop_source stopped;
+  stopped.request_stop();
+  CHECK((*index)->current(stopped.get_token()) == nullptr);  // a stopping agent does not wait
+
+  {
+    const int fifo = ::open(status.c_str(), O_WRONLY | O_CLOEXEC);  // waits for the reader
+    REQUIRE(fifo >= 0);
+    const std::string text = Database::statusWith(md5Of(db.conf));
+    REQUIRE(::write(fifo, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::close(fifo);
+  }
+  db.write("status", Database::statusWith(md5Of(db.conf)));  // a plain file again for the re-read that follows
+  const auto snapshot = (*index)->current();  // waits for the first read to end
+  REQUIRE(snapshot != nullptr);
+  CHECK((*index)->ready());
+  CHECK(snapshot->find("/usr/bin/hello"));
+  CHECK(metrics.gauge("watcher.packages.files").value() == static_cast<std::int64_t>(snapshot->fileCount()));
+  CHECK(metrics.gauge("watcher.packages.index_bytes").value() > 0);
+}
+
 TEST_CASE("package verdicts: verified, differing, conffile, unowned, deferred during a transaction") {
   // A package whose files are in a temporary tree (dpkg names paths relative to /).
   TempDir tree;
@@ -270,7 +352,7 @@ TEST_CASE("package verdicts: verified, differing, conffile, unowned, deferred du
                       conf + " " + md5Of("setting = 1\n") + "\n");
   write("info/demo.md5sums", md5Of("packaged content\n") + "  " + data.substr(1) + "\n");
   core::Metrics metrics;
-  auto index = watcher::PackageIndex::openDpkg(metrics, admin.str(), "/");
+  auto index = watcher::PackageIndex::openDpkg(metrics, {}, admin.str(), "/");
   REQUIRE(index.has_value());
 
   config::ModuleConfig m;

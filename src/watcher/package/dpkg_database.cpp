@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <stop_token>
 #include <unordered_map>
 
 namespace fim::watcher::dpkg {
@@ -99,8 +100,8 @@ std::unordered_map<std::string, std::string> topLevelAliases(const std::string& 
 
 class Loader {
  public:
-  Loader(std::string adminDir, const std::string& rootDir)
-      : admin_(std::move(adminDir)), aliases_(topLevelAliases(rootDir)) {}
+  Loader(std::string adminDir, const std::string& rootDir, PackageScope scope, std::stop_token stop)
+      : admin_(std::move(adminDir)), aliases_(topLevelAliases(rootDir)), stop_(stop), snapshot_(std::move(scope)) {}
 
   core::Result<PackageSnapshot> load() {
     auto status = readFile(admin_ + "/status");
@@ -117,8 +118,11 @@ class Loader {
       if (!text) continue;
       for (auto& e : parseStatus(*text)) entries[e.package.name + ":" + e.package.architecture] = std::move(e);
     }
-    for (auto& [key, entry] : entries) addPackage(entry);
-    return std::move(snapshot_);
+    for (auto& [key, entry] : entries) {
+      if (stop_.stop_requested()) return core::fail(core::ErrorCode::Unavailable, "reading dpkg's database was interrupted");
+      addPackage(entry);
+    }
+    return std::move(snapshot_).build();
   }
 
  private:
@@ -161,30 +165,23 @@ class Loader {
     if (entry.state != "config-files") {  // else only its conffiles are left on disk
       if (auto md5sums = infoFile(entry.package, "md5sums")) {
         parseMd5sums(*md5sums, [&](std::string path, std::string_view md5) {
-          OwnedFile file{index, {}, true, false};
-          std::copy(md5.begin(), md5.end(), file.md5.begin());
-          std::transform(file.md5.begin(), file.md5.end(), file.md5.begin(),
-                         [](char c) { return static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c); });
-          snapshot_.addFile(observedPath(std::move(path), name), file);
+          snapshot_.addFile(observedPath(std::move(path), name), {index, *parseMd5(md5), true, false});
         });
       } else if (auto list = infoFile(entry.package, "list")) {  // no digests shipped: ownership only
         parseList(*list, [&](std::string path) { snapshot_.addFile(observedPath(std::move(path), name), {index}); });
       }
     }
     for (const auto& [path, md5] : entry.conffiles) {
-      OwnedFile file{index, {}, isMd5Hex(md5), true};  // "newconffile": not yet known
-      if (file.hasDigest) {
-        std::transform(md5.begin(), md5.end(), file.md5.begin(),
-                       [](char c) { return static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c); });
-      }
-      snapshot_.addFile(observedPath(path, name), file);
+      const auto digest = parseMd5(md5);  // none for a "newconffile": not yet known
+      snapshot_.addFile(observedPath(path, name), {index, digest.value_or(Md5{}), digest.has_value(), true});
     }
   }
 
   std::string admin_;
   std::unordered_map<std::string, std::string> aliases_;
   std::unordered_map<std::string, Diversion> diversions_;
-  PackageSnapshot snapshot_;
+  std::stop_token stop_;
+  PackageSnapshot::Builder snapshot_;
 };
 
 }  // namespace
@@ -252,8 +249,9 @@ std::vector<Diversion> parseDiversions(std::string_view text) {
   return out;
 }
 
-core::Result<PackageSnapshot> loadDatabase(const std::string& adminDir, const std::string& rootDir) {
-  return Loader(adminDir, rootDir).load();
+core::Result<PackageSnapshot> loadDatabase(const std::string& adminDir, const std::string& rootDir,
+                                           const PackageScope& scope, std::stop_token stop) {
+  return Loader(adminDir, rootDir, scope, stop).load();
 }
 
 }  // namespace fim::watcher::dpkg

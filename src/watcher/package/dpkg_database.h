@@ -4,6 +4,7 @@
 // static library with an API it declares volatile (docs/design/package-verification.md).
 
 #include <functional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,7 +43,9 @@ std::vector<Diversion> parseDiversions(std::string_view text);
 
 // The full index from dpkg's admin directory (normally /var/lib/dpkg). `rootDir` is the file
 // system the packages were installed into: its top-level symlinks (merged /usr: /bin → usr/bin)
-// map a packaged path to the path fimbeat observes.
-[[nodiscard]] core::Result<PackageSnapshot> loadDatabase(const std::string& adminDir, const std::string& rootDir = "/");
+// map a packaged path to the path fimbeat observes. Only the paths `scope` contains are kept.
+// `stop` ends the read early (an error).
+[[nodiscard]] core::Result<PackageSnapshot> loadDatabase(const std::string& adminDir, const std::string& rootDir = "/",
+                                                        const PackageScope& scope = {}, std::stop_token stop = {});
 
 }  // namespace fim::watcher::dpkg

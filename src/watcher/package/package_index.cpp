@@ -1,10 +1,12 @@
 #include "watcher/package/package_index.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "core/logging.h"
@@ -26,30 +28,61 @@ bool lockedByOther(int fd) {
 
 }  // namespace
 
-PackageIndex::PackageIndex(core::Metrics& metrics, std::string adminDir, std::string rootDir)
+PackageIndex::PackageIndex(core::Metrics& metrics, PackageScope scope, std::string adminDir, std::string rootDir)
     : adminDir_(std::move(adminDir)),
       rootDir_(std::move(rootDir)),
+      scope_(std::move(scope)),
       rebuilds_(metrics.counter("watcher.packages.index_rebuilds")),
       rebuildErrors_(metrics.counter("watcher.packages.index_errors")),
-      files_(metrics.gauge("watcher.packages.files")) {}
+      files_(metrics.gauge("watcher.packages.files")),
+      bytes_(metrics.gauge("watcher.packages.index_bytes")) {}
 
 PackageIndex::~PackageIndex() {
+  reader_ = {};  // stopped and joined before what it reads into goes
   if (inotifyFd_ >= 0) ::close(inotifyFd_);
   for (auto* fd : {&frontendLock_, &databaseLock_}) {
     if (const int f = fd->load(); f >= 0) ::close(f);
   }
 }
 
-core::Result<std::unique_ptr<PackageIndex>> PackageIndex::openDpkg(core::Metrics& metrics, std::string adminDir,
-                                                                  std::string rootDir) {
-  std::unique_ptr<PackageIndex> index(new PackageIndex(metrics, std::move(adminDir), std::move(rootDir)));
+core::Result<std::unique_ptr<PackageIndex>> PackageIndex::openDpkg(core::Metrics& metrics, PackageScope scope,
+                                                                  std::string adminDir, std::string rootDir) {
+  std::unique_ptr<PackageIndex> index(
+      new PackageIndex(metrics, std::move(scope), std::move(adminDir), std::move(rootDir)));
+  const std::string status = index->adminDir_ + "/status";
+  if (::access(status.c_str(), R_OK) != 0) {
+    return std::unexpected(core::errnoError("reading dpkg's database (" + status + ")", errno));
+  }
   // Watched before the first read: a change while it is read marks it dirty.
   if (auto watching = index->watch(); !watching) return std::unexpected(watching.error());
-  auto snapshot = dpkg::loadDatabase(index->adminDir_, index->rootDir_);
-  if (!snapshot) return std::unexpected(snapshot.error());
-  index->files_.set(static_cast<std::int64_t>(snapshot->fileCount()));
-  index->snapshot_ = std::make_shared<const PackageSnapshot>(std::move(*snapshot));
+  index->reader_ = std::jthread([raw = index.get()](std::stop_token stop) { raw->firstRead(stop); });
   return index;
+}
+
+void PackageIndex::firstRead(std::stop_token stop) {
+  ::pthread_setname_np(::pthread_self(), "fim-packages");
+  const auto started = std::chrono::steady_clock::now();
+  const bool inFlux = transactionRunning();  // read anyway; read again once it ends
+  auto snapshot = dpkg::loadDatabase(adminDir_, rootDir_, scope_, stop);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  {
+    std::lock_guard lock(mutex_);
+    if (snapshot) {
+      files_.set(static_cast<std::int64_t>(snapshot->fileCount()));
+      bytes_.set(static_cast<std::int64_t>(snapshot->bytes()));
+      core::logger("watcher").info("package verification: {} watched files of {} installed packages read from dpkg's "
+                                   "database in {:.1f} s ({:.1f} MiB)",
+                                   snapshot->fileCount(), snapshot->packageCount(), seconds,
+                                   static_cast<double>(snapshot->bytes()) / (1024 * 1024));
+      snapshot_ = std::make_shared<const PackageSnapshot>(std::move(*snapshot));
+      dirty_ = dirty_ || inFlux;
+    } else if (!stop.stop_requested()) {
+      rebuildErrors_.add();
+      core::logger("watcher").error("package_verification is off: {}", snapshot.error().message());
+    }
+    ready_.store(true, std::memory_order_release);
+  }
+  readDone_.notify_all();
 }
 
 core::Status PackageIndex::watch() {
@@ -80,12 +113,14 @@ bool PackageIndex::drainChanges() {
   }
 }
 
-std::shared_ptr<const PackageSnapshot> PackageIndex::current() {
-  std::lock_guard lock(mutex_);
+std::shared_ptr<const PackageSnapshot> PackageIndex::current(std::stop_token stop) {
+  std::unique_lock lock(mutex_);
+  if (!ready_.load(std::memory_order_acquire) && !readDone_.wait(lock, stop, [&] { return ready(); })) return nullptr;
+  if (!snapshot_) return nullptr;  // the first read failed: no verdicts
   if (drainChanges()) dirty_ = true;
   if (!dirty_ || transactionRunning()) return snapshot_;
   dirty_ = false;
-  auto snapshot = dpkg::loadDatabase(adminDir_, rootDir_);
+  auto snapshot = dpkg::loadDatabase(adminDir_, rootDir_, scope_);
   if (!snapshot) {
     rebuildErrors_.add();
     core::logger("watcher").error("re-reading dpkg's database failed: {}; package verdicts use the last copy read",
@@ -94,6 +129,7 @@ std::shared_ptr<const PackageSnapshot> PackageIndex::current() {
   }
   rebuilds_.add();
   files_.set(static_cast<std::int64_t>(snapshot->fileCount()));
+  bytes_.set(static_cast<std::int64_t>(snapshot->bytes()));
   snapshot_ = std::make_shared<const PackageSnapshot>(std::move(*snapshot));
   return snapshot_;
 }
