@@ -9,18 +9,24 @@ GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 # The Debian packages fimbeat is built from (compilers, tools and the -dev packages of its libraries).
 BUILD_PACKAGES := g++ cmake ninja-build pkg-config make \
   libcurl4-openssl-dev libsimdjson-dev rapidjson-dev libssl-dev librocksdb-dev \
-  libboost-program-options-dev doctest-dev libyaml-cpp-dev libre2-dev libspdlog-dev \
+  doctest-dev libyaml-cpp-dev libre2-dev libspdlog-dev \
   libfmt-dev libb2-dev libxxhash-dev libmagic-dev libcpp-httplib-dev zlib1g-dev \
-  libacl1-dev libselinux1-dev
+  libacl1-dev libselinux1-dev libelf-dev
 # What the tests and the benchmarks need besides: their runner, the tools fimbeat is compared with,
 # and what the package, service, deploy and keystore tests check with.
 TEST_PACKAGES := python3 python3-pytest python3-yaml python3-jsonschema aide inotify-tools \
   dpkg-dev file lintian systemd man-db python3-cryptography
+# What `make fuzz` needs besides: clang 16 and its libFuzzer (Debian's clang 14 cannot compile fimbeat's C++23).
+FUZZ_PACKAGES := clang-16 libclang-rt-16-dev
+# Seconds each fuzz target runs; the inputs that reach new code are merged into tests/fuzz/corpus/.
+FUZZ_SECONDS ?= 120
+FUZZ_TARGETS := elf_parser go_line_table
+FUZZ_DIR := build-fuzz
 # What `make package` needs besides the build packages: CPack finds the binaries with file(1), and
 # dpkg-shlibdeps computes their dependencies.
 PACKAGE_PACKAGES := dpkg-dev file
 
-.PHONY: deps test-deps configure build package test unit integration run bench bench-scan bench-latency bench-output bench-packages clean
+.PHONY: deps test-deps configure build package test unit integration fuzz run bench bench-scan bench-latency bench-output bench-packages clean
 
 # Installs what is missing of $(1), saying what before apt-get runs.
 define install_missing
@@ -62,6 +68,27 @@ integration: build test-deps
 	FIMBEAT_BIN=$(abspath $(BUILD_DIR))/fimbeat $(PYTHON) -m pytest -q integration-tests
 
 test: unit integration
+
+# libFuzzer (with AddressSanitizer and UBSan) on file_parsers' ELF parser and the Go line table reader,
+# FUZZ_SECONDS each, from the kept corpus and fresh seeds (build-fuzz/fuzz_seeds). A crash stops here,
+# its input left in $(FUZZ_DIR)/. Then the smallest set of inputs covering all that was reached, less
+# those over 3000 bytes (the corpus stays a few hundred KB), replaces tests/fuzz/corpus/<target>
+# (seed-* and regression-* files stay), which the unit tests replay in every build.
+fuzz: deps
+	$(call install_missing,$(FUZZ_PACKAGES))
+	CC=clang-16 CXX=clang++-16 cmake -S . -B $(FUZZ_DIR) $(GENERATOR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFIM_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_DIR) --parallel 2 --target fuzz_seeds $(addprefix fuzz_,$(FUZZ_TARGETS))
+	rm -rf $(FUZZ_DIR)/seeds $(FUZZ_DIR)/found $(FUZZ_DIR)/kept && $(FUZZ_DIR)/fuzz_seeds $(FUZZ_DIR)/seeds
+	set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/found/$$t $(FUZZ_DIR)/kept/$$t; \
+	  $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=2048 -timeout=10 \
+	    -artifact_prefix=$(FUZZ_DIR)/ -print_final_stats=1 $(FUZZ_DIR)/found/$$t tests/fuzz/corpus/$$t $(FUZZ_DIR)/seeds/$$t; \
+	  $(FUZZ_DIR)/fuzz_$$t -set_cover_merge=1 -max_len=8192 $(FUZZ_DIR)/kept/$$t tests/fuzz/corpus/$$t \
+	    $(FUZZ_DIR)/seeds/$$t $(FUZZ_DIR)/found/$$t; \
+	  find tests/fuzz/corpus/$$t -type f ! -name 'seed-*' ! -name 'regression-*' -delete; \
+	  find $(FUZZ_DIR)/kept/$$t -type f -size -3001c -exec cp {} tests/fuzz/corpus/$$t/ \; ; \
+	done
+	du -sh tests/fuzz/corpus/*
 
 # Watches $(HOME_DIR)/demo (created here) and writes events under $(HOME_DIR)/data/events.
 run: build

@@ -264,6 +264,10 @@ class EsEndpoint:
         self.indices: dict[str, Index] = {}
         self.templates: dict[str, dict] = {}
         self.policies: dict[str, dict] = {}
+        # Ingest pipelines a test defines: name → fields its `set` processors write. The bulk API's
+        # `pipeline` query parameter runs one on every document; an unknown one fails each item
+        # (https://www.elastic.co/guide/en/elasticsearch/reference/current/docs-bulk.html).
+        self.ingest_pipelines: dict[str, dict] = {}
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
         self.stats = {"creates": 0, "conflicts": 0, "items": 0, "bulk_requests": 0, "rejected": 0,
                       "item_faults": 0, "request_faults": 0, "dropped_connections": 0, "auth_failures": 0,
@@ -417,7 +421,7 @@ class EsEndpoint:
             self.indices[name] = index
         return index
 
-    def bulk(self, body: bytes, default_index: Optional[str]) -> tuple[int, dict]:
+    def bulk(self, body: bytes, default_index: Optional[str], pipeline: Optional[str] = None) -> tuple[int, dict]:
         if self.fast:
             return self._fast_bulk(body)
         lines = body.split(b"\n")
@@ -448,6 +452,14 @@ class EsEndpoint:
                     except ValueError as e:
                         source = e
                 self.stats["items"] += 1
+                if pipeline is not None and pipeline not in self.ingest_pipelines:
+                    items.append({action: _item_error(meta.get("_index", default_index), meta.get("_id"), 400,
+                                                      "illegal_argument_exception",
+                                                      f"pipeline with id [{pipeline}] does not exist")})
+                    errors = True
+                    continue
+                if pipeline is not None and isinstance(source, dict):
+                    source = {**source, **self.ingest_pipelines[pipeline]}
                 item = self._bulk_item(action, meta, source, default_index)
                 if item["status"] >= 300:
                     errors = True
@@ -532,7 +544,7 @@ class EsEndpoint:
                          "version": {"number": self.version, "build_flavor": "default"},
                          "tagline": "You Know, for Search"}
         if parts and parts[-1] == "_bulk" and method in ("POST", "PUT") and len(parts) <= 2:
-            return self.bulk(body, parts[0] if len(parts) == 2 else None)
+            return self.bulk(body, parts[0] if len(parts) == 2 else None, query.get("pipeline"))
         if len(parts) == 2 and parts[0] == "_index_template":
             return self._template_call(method, parts[1], body)
         if len(parts) == 3 and parts[:2] == ["_ilm", "policy"]:

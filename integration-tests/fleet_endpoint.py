@@ -22,16 +22,28 @@ server code does where the spec and the code differ:
   the HTTP status, UNENROLL acks deactivating the agent, ``id``/``replace_token`` re-enrollment
   (403 AgentNotReplaceable without a matching token).
 
-Invariants checked on every request (``violations``; ``assert_clean()`` at teardown): valid
-headers and bodies, at most one checkin in flight per agent, ``ack_token`` equal to a token this
-server issued, ``policy_revision_idx`` never above a delivered revision, every action acked at
-most once (unless its ack response was deliberately lost) and only if delivered, no checkin
-sooner than ``min_retry_gap`` after an injected error, no request by an agent after its UNENROLL
-was acked.
+The server resolves the checkin's ``ack_token`` to the sequence number of the action that issued
+it and delivers every action after it (``handleCheckin.go`` resolveSeqNo): an answer the agent
+never got is delivered again. Acks are idempotent by action id: the retry of an ack whose answer
+was lost is accepted and counted once.
 
-Faults (methods): ``fail_next`` (whole-request status with fleet-server's error names),
-``go_down``/``come_up`` (connection refused), ``revoke`` (401 ErrUnauthorized), ``delete_agent``
-(404), ``lose_next_response`` (applied, then the connection is closed without an answer).
+Invariants checked on every request (``violations``; ``assert_clean()`` at teardown): valid
+headers and bodies, at most one checkin open per agent at any moment (a hanging or dripping one
+included), ``ack_token`` equal to a token this server issued in an answer the agent received,
+``policy_revision_idx`` never above a delivered revision, every action acked at most once (its
+retry after a lost answer aside) and only if delivered, no checkin or enroll sooner than
+``min_retry_gap`` after an error answer or a failed connection (or than a ``Retry-After`` sent,
+or than ``deleted_gap`` after a 404 for a deleted agent), no request by an agent after its
+UNENROLL was acked.
+
+Faults (methods): ``fail_next`` (whole-request status with fleet-server's error names, optionally
+with a ``Retry-After``), ``hang_next`` (read the request, never answer), ``go_down``/``come_up``
+(connection refused), ``revoke`` (401 ErrUnauthorized), ``delete_agent`` (404), and, after the
+request was applied: ``lose_next_response`` (closed without an answer), ``reset_next_response``
+(half an answer, then a TCP reset), ``truncate_next_response`` (a Content-Length larger than the
+body sent, then closed), ``drip_next_response`` (the answer trickles in over seconds, or never
+ends). Long polls last ``poll_seconds`` (changeable at any time). TLS with ``certfile``/``keyfile``;
+``require_client_certificate`` turns on mutual TLS for new connections.
 """
 
 from __future__ import annotations
@@ -46,11 +58,14 @@ import re
 import secrets
 import select
 import socket
+import ssl
+import struct
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Optional
@@ -152,11 +167,10 @@ class AgentRecord:
     delivered_revisions: set = field(default_factory=set)
     delivered_actions: set = field(default_factory=set)
     issued_tokens: list = field(default_factory=list)
-    seq: int = 0  # highest .fleet-actions seq delivered
-    in_flight: list = field(default_factory=list)  # per open checkin: a callable telling if its client left
+    received_tokens: set = field(default_factory=set)  # issued in an answer written whole
+    seq: int = 0  # the action seq no resolved from the last checkin's ack_token (agent.ActionSeqNo)
     unenroll_acked: bool = False
     output_keys: dict = field(default_factory=dict)  # output name -> "id:key"
-    next_allowed_checkin: float = 0.0
     enroll_count: int = 0
 
 
@@ -173,20 +187,36 @@ class ActionDoc:
 
 
 class HttpError(Exception):
-    def __init__(self, status: int, name: str, message: str):
+    def __init__(self, status: int, name: str, message: str, retry_after: Any = None,
+                 honoured: Optional[float] = None):
         super().__init__(message)
         self.status, self.name, self.message = status, name, message
+        self.retry_after = retry_after  # the Retry-After header value, if any
+        self.honoured = honoured  # seconds the client must wait before its next try
+
+
+def retry_after_seconds(value: str) -> float:
+    """How long a client must wait for this Retry-After value (delay-seconds or an HTTP-date)."""
+    if value.isdigit():
+        return float(value)
+    return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
 
 
 class FleetServer:
     """The stand-in; every public method is thread-safe."""
 
     def __init__(self, version: str = "8.15.0", poll_seconds: float = 2.0, host: str = "127.0.0.1",
-                 min_retry_gap: float = 0.5, output_hosts: Optional[list[str]] = None):
+                 min_retry_gap: float = 0.5, output_hosts: Optional[list[str]] = None,
+                 certfile: Optional[str] = None, keyfile: Optional[str] = None, deleted_gap: float = 0.0):
         self.version = version
         self.poll_seconds = poll_seconds
         self.min_retry_gap = min_retry_gap  # a client must wait at least this long after an error answer
+        self.deleted_gap = deleted_gap  # ... and this long after a 404 for its deleted agent
         self.output_hosts = list(output_hosts or [])
+        self.tls: Optional[ssl.SSLContext] = None
+        if certfile:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(certfile, keyfile)
         self.schemas = Schemas()
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
@@ -200,9 +230,13 @@ class FleetServer:
         self.requests: list[dict] = []
         self.violations: list[str] = []
         self.healthy = True
-        self._faults: list[list] = []  # [route regex, status, name, remaining]
-        self._lose: list[list] = []  # [route regex, remaining]
-        self._lost_acks: set[str] = set()
+        self._faults: list[list] = []  # [route regex, status, name, remaining, retry_after, honoured]
+        self._hangs: list[list] = []  # [route regex, remaining]
+        self._bad_answers: list[list] = []  # [route regex, remaining, kind, params]
+        self._lost_acks: set[str] = set()  # action ids whose ack answer the agent did not get
+        self.ack_retries: dict[str, int] = {}  # action id -> acks accepted again after a lost answer
+        self._not_before: dict[str, tuple[float, str]] = {}  # "<route>:<agent id>" -> (monotonic, why)
+        self._open_checkins: dict[str, list] = {}  # agent id -> per open checkin, "has its client left?"
         self._seq = 0
         self.port = 0
         self._server: Optional[ThreadingHTTPServer] = None
@@ -216,13 +250,21 @@ class FleetServer:
         server.allow_reuse_address = True
         server.server_bind()
         server.server_activate()
+        if self.tls:
+            server.socket = self.tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         self.port = server.server_address[1]
         self._server = server
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def require_client_certificate(self, ca_file: str) -> None:
+        """New TLS connections must present a certificate this CA signed."""
+        assert self.tls, "not a TLS stand-in"
+        self.tls.load_verify_locations(ca_file)
+        self.tls.verify_mode = ssl.CERT_REQUIRED
 
     def go_down(self) -> None:
         """Closes the listening socket: connections are refused until come_up()."""
@@ -272,15 +314,61 @@ class FleetServer:
             self.changed.notify_all()
             return doc.id
 
-    def fail_next(self, route: str, status: int, name: str, count: int = 1) -> None:
-        """The next `count` requests whose route matches answer `status` with fleet-server's error `name`."""
+    def fail_next(self, route: str, status: int, name: str, count: int = 1, retry_after: Any = None,
+                  honoured: Optional[float] = None) -> None:
+        """The next `count` requests whose route matches answer `status` with fleet-server's error `name`;
+        with `retry_after` (a value, or a function giving it when the answer is written), a Retry-After
+        header (as a proxy or load balancer sends: Fleet Server itself sends none) that the client must
+        honour (`honoured` seconds, when it bounds a long one)."""
         with self.lock:
-            self._faults.append([re.compile(route), status, name, count])
+            self._faults.append([re.compile(route), status, name, count, retry_after, honoured])
 
-    def lose_next_response(self, route: str, count: int = 1) -> None:
-        """The next matching requests are processed, then the connection closes without an answer."""
+    def hang_next(self, route: str, count: int = 1) -> None:
+        """The next matching requests are read and never answered, until the client gives up."""
         with self.lock:
-            self._lose.append([re.compile(route), count])
+            self._hangs.append([re.compile(route), count])
+
+    def _bad_answer(self, route: str, count: int, kind: str, carrying_actions: bool, **params: Any) -> None:
+        with self.lock:
+            self._bad_answers.append([re.compile(route), count, kind, params, carrying_actions])
+
+    # `carrying_actions`: only a checkin answer that delivers actions is spoiled.
+    def lose_next_response(self, route: str, count: int = 1, carrying_actions: bool = False) -> None:
+        """The next matching requests are processed, then the connection closes without an answer."""
+        self._bad_answer(route, count, "lose", carrying_actions)
+
+    def reset_next_response(self, route: str, count: int = 1, carrying_actions: bool = False) -> None:
+        """... processed, then half of the answer is sent and the connection reset (RST)."""
+        self._bad_answer(route, count, "reset", carrying_actions)
+
+    def truncate_next_response(self, route: str, count: int = 1, carrying_actions: bool = False) -> None:
+        """... processed, then the answer announces more bytes than it sends and the connection closes."""
+        self._bad_answer(route, count, "truncate", carrying_actions)
+
+    def drip_next_response(self, route: str, seconds: float, count: int = 1, endless: bool = False,
+                           carrying_actions: bool = False) -> None:
+        """... processed, then the answer trickles in over `seconds`; `endless`: it never ends (the
+        Content-Length is never reached, a byte of padding follows every `seconds`/20)."""
+        self._bad_answer(route, count, "drip", carrying_actions, seconds=seconds, endless=endless)
+
+    def take_bad_answer(self, route: str, response: Any) -> Optional[list]:
+        with self.lock:
+            for bad in self._bad_answers:
+                if bad[1] > 0 and bad[0].search(route) and (not bad[4] or response.get("actions")):
+                    bad[1] -= 1
+                    return bad
+        return None
+
+    def accept_any_client(self) -> None:
+        """New TLS connections need no client certificate any more."""
+        assert self.tls, "not a TLS stand-in"
+        self.tls.verify_mode = ssl.CERT_NONE
+
+    def delivered(self, action_id: str) -> int:
+        """How many checkin answers, written whole or not, carried this action."""
+        with self.lock:
+            return sum(1 for r in self.requests if r["route"] == "checkin" and isinstance(r.get("response"), dict)
+                       and any(a["id"] == action_id for a in r["response"].get("actions", [])))
 
     def revoke(self, agent_id: str) -> None:
         """Kibana's force unenroll: active false, access and output keys invalidated."""
@@ -330,21 +418,66 @@ class FleetServer:
         for error in self.schemas.errors(name, value):
             self.violation(f"{what}: {error}")
 
-    def take_fault(self, route: str) -> Optional[tuple[int, str]]:
+    def take_fault(self, route: str) -> Optional[list]:
+        """[regex, status, name, retry_after, honoured] of the next whole-request fault for this route."""
         with self.lock:
             for fault in self._faults:
                 if fault[3] > 0 and fault[0].search(route):
                     fault[3] -= 1
-                    return fault[1], fault[2]
+                    return [fault[0], fault[1], fault[2], fault[4], fault[5]]
         return None
 
-    def take_lose(self, route: str) -> bool:
+    def take_fault_of(self, faults: list, route: str) -> Optional[list]:
         with self.lock:
-            for lose in self._lose:
-                if lose[1] > 0 and lose[0].search(route):
-                    lose[1] -= 1
-                    return True
-        return False
+            for fault in faults:
+                if fault[1] > 0 and fault[0].search(route):
+                    fault[1] -= 1
+                    return fault
+        return None
+
+    # ----------------------------------------------------------------- timing invariants
+
+    def not_before(self, key: str, seconds: float, why: str) -> None:
+        """The client must not send its next `key` request sooner than `seconds` from now."""
+        with self.lock:
+            self._not_before[key] = (time.monotonic() + seconds, why)
+
+    def check_not_before(self, key: str) -> None:
+        with self.lock:
+            until, why = self._not_before.pop(key, (0.0, ""))
+            early = until - time.monotonic()
+            if early > 0:
+                self.violation(f"{key}: {early:.2f} s before the wait after {why} allowed it")
+
+    def open_checkin(self, agent_id: str, gone: Any) -> None:
+        with self.lock:
+            open_ = [g for g in self._open_checkins.get(agent_id, []) if not g()]  # a closed client's is over
+            open_.append(gone)
+            self._open_checkins[agent_id] = open_
+            if len(open_) > 1:
+                self.violation(f"two checkins open at once for {agent_id}")
+
+    def close_checkin(self, agent_id: str, gone: Any) -> None:
+        with self.lock:
+            if gone in self._open_checkins.get(agent_id, []):
+                self._open_checkins[agent_id].remove(gone)
+
+    def answer_lost(self, route: str, agent_id: Optional[str], response: Any, request: Any) -> None:
+        """The agent did not get this answer, though the request was applied."""
+        with self.lock:
+            if route == "acks":
+                self._lost_acks.update(e.get("action_id") for e in (request or {}).get("events", []))
+            if route == "checkin" and isinstance(response, dict) and response.get("ack_token"):
+                agent = self.agents.get(agent_id or "")
+                if agent:
+                    agent.received_tokens.discard(response["ack_token"])
+
+    def answer_received(self, route: str, agent_id: Optional[str], response: Any) -> None:
+        with self.lock:
+            if route == "checkin" and isinstance(response, dict) and response.get("ack_token"):
+                agent = self.agents.get(agent_id or "")
+                if agent:
+                    agent.received_tokens.add(response["ack_token"])
 
     def check_headers(self, headers: Any, route: str) -> None:
         version = headers.get("Elastic-Api-Version")
@@ -493,19 +626,14 @@ class FleetServer:
         with self.lock:
             if agent.unenroll_acked:
                 self.violation(f"checkin by {agent_id} after its UNENROLL was acked")
-            if time.monotonic() < agent.next_allowed_checkin:
-                self.violation(f"checkin by {agent_id} {agent.next_allowed_checkin - time.monotonic():.2f} s "
-                               f"before the backoff after an error answer allowed it")
-            agent.in_flight = [g for g in agent.in_flight if not g()]  # a killed client's poll is over
-            agent.in_flight.append(gone)
-            if len(agent.in_flight) > 1:
-                self.violation(f"two checkins in flight at once for {agent_id}")
             token = body.get("ack_token")
             if token and token not in agent.issued_tokens:
                 self.violation(f"ack_token {token!r} was never issued to {agent_id}")
+            elif token and token not in agent.received_tokens:
+                self.violation(f"ack_token {token!r} came only in an answer {agent_id} never received")
             if token and token in agent.issued_tokens:
-                seq = next(d.seq for d in self.actions if d.token == token)
-                agent.seq = max(agent.seq, seq) if agent.seq else seq
+                # resolveSeqNo: the token's action, not the last one delivered, is where the agent is.
+                agent.seq = next(d.seq for d in self.actions if d.token == token)
             reported = body.get("policy_revision_idx")
             if reported is not None and body.get("agent_policy_id") == agent.policy_id:
                 if reported not in agent.delivered_revisions and reported != 0:
@@ -515,34 +643,31 @@ class FleetServer:
             agent.last_status, agent.last_message = body["status"], body.get("message", "")
             agent.components = body.get("components")
             agent.local_metadata = body.get("local_metadata", agent.local_metadata)
-        try:
-            deadline = time.monotonic() + self.poll_seconds
-            with self.lock:
-                while True:
-                    if not agent.active or self.agents.get(agent_id) is not agent:
-                        raise HttpError(401, "ErrAgentInactive", "Agent inactive")
-                    pending = self._pending(agent)
-                    if pending:
-                        agent.seq = pending[-1].seq
-                        agent.issued_tokens.append(pending[-1].token)
-                        for doc in pending:
-                            agent.delivered_actions.add(doc.id)
-                        actions = [self._render(doc) for doc in pending]
-                        return {"action": "checkin", "ack_token": pending[-1].token, "actions": actions}
-                    policy = self._policy_action(agent)
-                    if policy:
-                        agent.delivered_actions.add(policy["id"])
-                        return {"action": "checkin", "ack_token": "", "actions": [policy]}
-                    left = deadline - time.monotonic()
-                    if gone():
-                        return None  # the client closed the connection (it was killed or gave up)
-                    if left <= 0 or self._server is None:
-                        return {"action": "checkin", "ack_token": ""}
-                    self.changed.wait(min(left, 0.2))
-        finally:
-            with self.lock:
-                if gone in agent.in_flight:
-                    agent.in_flight.remove(gone)
+        poll = self.poll_seconds
+        deadline = time.monotonic() + poll
+        with self.lock:
+            while True:
+                if not agent.active or self.agents.get(agent_id) is not agent:
+                    raise HttpError(401, "ErrAgentInactive", "Agent inactive")
+                pending = self._pending(agent)
+                if pending:
+                    agent.issued_tokens.append(pending[-1].token)
+                    for doc in pending:
+                        agent.delivered_actions.add(doc.id)
+                    actions = [self._render(doc) for doc in pending]
+                    return {"action": "checkin", "ack_token": pending[-1].token, "actions": actions}
+                policy = self._policy_action(agent)
+                if policy:
+                    agent.delivered_actions.add(policy["id"])
+                    return {"action": "checkin", "ack_token": "", "actions": [policy]}
+                left = deadline - time.monotonic()
+                if gone():
+                    return None  # the client closed the connection (it was killed or gave up)
+                if left <= 0 or self._server is None:
+                    return {"action": "checkin", "ack_token": ""}
+                self.changed.wait(min(left, 0.2))
+                deadline += self.poll_seconds - poll  # a test changed the poll's length meanwhile
+                poll = self.poll_seconds
 
     def _render(self, doc: ActionDoc) -> dict:
         action = {"id": doc.id, "type": doc.type, "agent_id": doc.agent_id, "created_at": now_iso(),
@@ -571,7 +696,13 @@ class FleetServer:
                     status = 404
                 else:
                     previous = self.acks.setdefault(action_id, [])
-                    if previous and action_id not in self._lost_acks:
+                    if previous and action_id in self._lost_acks:
+                        # The retry of an ack whose answer was lost: accepted, counted once.
+                        self.ack_retries[action_id] = self.ack_retries.get(action_id, 0) + 1
+                        self._lost_acks.discard(action_id)
+                        items.append({"status": 200, "message": "OK"})
+                        continue
+                    if previous:
                         self.violation(f"action {action_id} acked {len(previous) + 1} times")
                     previous.append(event)
                     if action_id.startswith("policy:"):
@@ -616,26 +747,58 @@ def _make_handler(fleet: FleetServer) -> type:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-        def _answer(self, status: int, payload: Any, route: str) -> None:
-            if status >= 400 and route in ("checkin", "enroll"):
-                with fleet.lock:  # the client must back off before the next try
-                    for agent in fleet.agents.values():
-                        if route == "checkin" and self.path.startswith(f"/api/fleet/agents/{agent.id}/"):
-                            agent.next_allowed_checkin = time.monotonic() + fleet.min_retry_gap
+        def _encode(self, status: int, payload: Any, route: str,
+                    retry_after: Optional[str] = None) -> tuple[bytes, dict]:
             data = json.dumps(payload).encode()
             headers = {"Content-Type": "application/json; charset=utf-8" if status >= 400 else "application/json",
                        "X-Request-Id": self.headers.get("X-Request-ID") or str(uuid.uuid4())}
             if status != 429:
                 headers["Elastic-Api-Version"] = API_VERSION
+            if retry_after is not None:
+                headers["Retry-After"] = retry_after
             if (route == "checkin" and len(data) > 1024 and "gzip" in self.headers.get_all("Accept-Encoding", [])):
                 data = gzip.compress(data)
                 headers["Content-Encoding"] = "gzip"
+            return data, headers
+
+        def _head(self, status: int, headers: dict, length: int) -> None:
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", str(length))
             self.end_headers()
+
+        def _answer(self, status: int, payload: Any, route: str, retry_after: Optional[str] = None) -> None:
+            data, headers = self._encode(status, payload, route, retry_after)
+            self._head(status, headers, len(data))
             self.wfile.write(data)
+
+        def _gone(self) -> bool:
+            """Whether the client closed its side (it was killed, or it gave up)."""
+            try:
+                ready, _, _ = select.select([self.connection], [], [], 0)
+                if not ready:
+                    return False
+                if isinstance(self.connection, ssl.SSLSocket):
+                    return True  # a client waiting for its answer sends nothing: a close alert or FIN
+                return self.connection.recv(1, socket.MSG_PEEK) == b""
+            except (OSError, ValueError):
+                return True
+
+        def _wait_gone(self, seconds: Optional[float] = None) -> bool:
+            """Waits until the client leaves (True) or `seconds` pass (False)."""
+            deadline = None if seconds is None else time.monotonic() + seconds
+            while fleet._server is not None:
+                if self._gone():
+                    return True
+                left = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+                if left <= 0:
+                    return False
+                try:
+                    select.select([self.connection], [], [], left)
+                except (OSError, ValueError):
+                    return True
+            return True
 
         def _body(self, route: str) -> Any:
             length = int(self.headers.get("Content-Length") or 0)
@@ -665,20 +828,59 @@ def _make_handler(fleet: FleetServer) -> type:
             status, body = fleet.status(self.headers)
             fleet.check_schema("statusResponse", body, "status response")
             with fleet.lock:
-                fleet.requests.append({"route": "status", "status": status, "headers": dict(self.headers), "body": None})
+                fleet.requests.append({"route": "status", "status": status, "headers": dict(self.headers), "body": None,
+                                       "time": time.monotonic()})
             self._answer(status, body, "status")
-
-        def _gone(self) -> bool:
-            try:
-                ready, _, _ = select.select([self.connection], [], [], 0)
-                return bool(ready) and self.connection.recv(1, socket.MSG_PEEK) == b""
-            except OSError:
-                return True
 
         def _text(self, status: int) -> None:
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
+
+        def _close(self, reset: bool = False) -> None:
+            self.close_connection = True
+            try:
+                if reset:  # RST instead of FIN
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                else:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        def _bad_answer(self, kind: str, params: dict, status: int, response: Any, route: str) -> bool:
+            """Answers badly; True when the client got the whole answer all the same."""
+            data, headers = self._encode(status, response, route)
+            try:
+                if kind == "lose":
+                    self._close()
+                    return False
+                if kind == "reset":
+                    self._head(status, headers, len(data))
+                    self.wfile.write(data[:len(data) // 2])
+                    time.sleep(0.05)  # the half answer reaches the client before the reset
+                    self._close(reset=True)
+                    return False
+                if kind == "truncate":
+                    self._head(status, headers, len(data) + 64)
+                    self.wfile.write(data)
+                    self._close()
+                    return False
+                endless = params["endless"]
+                self._head(status, headers, len(data) + (10**9 if endless else 0))
+                step = params["seconds"] / 20
+                chunk = max(1, len(data) // 20)
+                for i in range(0, len(data), chunk):
+                    if i and self._wait_gone(step):
+                        return False
+                    self.wfile.write(data[i:i + chunk])
+                while endless:
+                    if self._wait_gone(step):
+                        return False
+                    self.wfile.write(b" ")  # JSON allows trailing white space: never a complete answer
+                return True
+            except OSError:
+                return False
 
         def do_POST(self) -> None:
             route, agent_id = self._route()
@@ -686,13 +888,33 @@ def _make_handler(fleet: FleetServer) -> type:
                 return self._text(404)
             if route == "status":
                 return self._text(405)
+            key = f"{route}:{agent_id or ''}"
+            fleet.check_not_before(key)
             record = {"route": route, "agent_id": agent_id, "headers": dict(self.headers), "time": time.monotonic()}
+            if route == "checkin":
+                fleet.open_checkin(agent_id, self._gone)
+            try:
+                self._handle(route, agent_id, key, record)
+            finally:
+                if route == "checkin":
+                    fleet.close_checkin(agent_id, self._gone)
+
+        def _handle(self, route: str, agent_id: Optional[str], key: str, record: dict) -> None:
+            retry_after = None
             try:
                 body = self._body(route)
                 record["body"] = body
+                if fleet.take_fault_of(fleet._hangs, route):
+                    record["status"] = "hang"
+                    with fleet.lock:
+                        fleet.requests.append(record)
+                    self._wait_gone()
+                    if route in ("checkin", "enroll"):
+                        fleet.not_before(key, fleet.min_retry_gap, "a request that was never answered")
+                    return
                 fault = fleet.take_fault(route)
                 if fault:
-                    raise HttpError(fault[0], fault[1], fault[1])
+                    raise HttpError(fault[1], fault[2], fault[2], fault[3], fault[4])
                 fleet.check_headers(self.headers, route)
                 if route == "enroll":
                     status, response, schema = 200, fleet.enroll(self.headers, body), "enrollResponse"
@@ -713,18 +935,35 @@ def _make_handler(fleet: FleetServer) -> type:
             except HttpError as e:
                 status, response = e.status, {"statusCode": e.status, "error": e.name, "message": e.message}
                 fleet.check_schema("error", response, "error response")
+                if callable(e.retry_after):  # e.g. an HTTP-date made when the answer is written
+                    e.retry_after = e.retry_after()
+                retry_after = e.retry_after
+                if route in ("checkin", "enroll"):  # the client must back off before its next try
+                    if e.retry_after is not None:
+                        wait = e.honoured if e.honoured is not None else retry_after_seconds(e.retry_after)
+                        fleet.not_before(key, max(wait, fleet.min_retry_gap), f"Retry-After: {e.retry_after}")
+                    elif status == 404 and route == "checkin" and fleet.deleted_gap:
+                        fleet.not_before(key, fleet.deleted_gap, "a 404 for a deleted agent")
+                    else:
+                        fleet.not_before(key, fleet.min_retry_gap, f"an error answer ({status})")
             record["status"] = status
             record["response"] = response
             with fleet.lock:
                 fleet.requests.append(record)
-            if status == 200 and fleet.take_lose(route):
-                if route == "acks":
-                    with fleet.lock:
-                        fleet._lost_acks.update(e.get("action_id") for e in record["body"].get("events", []))
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
+            bad = fleet.take_bad_answer(route, response) if status == 200 else None
+            fleet.answer_received(route, agent_id, response)
+            if bad:
+                record["bad_answer"] = bad[2]
+                record["answer_received"] = self._bad_answer(bad[2], bad[3], status, response, route)
+                if not record["answer_received"]:
+                    fleet.answer_lost(route, agent_id, response, record.get("body"))
+                    if route in ("checkin", "enroll"):
+                        fleet.not_before(key, fleet.min_retry_gap, f"an answer that did not arrive ({bad[2]})")
                 return
-            self._answer(status, response, route)
+            try:
+                self._answer(status, response, route, retry_after)
+            except OSError:
+                fleet.answer_lost(route, agent_id, response, record.get("body"))
 
         def do_PUT(self) -> None:
             self._text(405)

@@ -411,9 +411,13 @@ def test_second_run_reports_exactly_the_changes_made_while_stopped(workspace, ru
     for path in gone:
         doc = docs[str(path)]
         assert_event(doc, ["deleted"], ["deletion"])
-        assert_metadata(doc, old_gone[str(path)])
+        assert set(doc["file"]) == {"path", "name", "type"}, "a deleted file's document describes no current file"
+        last = doc["file_integrity"]["previous"]
+        for key, value in old_gone[str(path)].items():
+            if key != "type":
+                assert last.get(key) == value, f"previous.{key}: {last.get(key)!r} != {value!r} in {doc}"
         if str(path) in old_sha1:
-            assert doc["file"]["hash"] == {"sha1": old_sha1[str(path)]}, "a deletion carries the last known hash"
+            assert last["hash"] == {"sha1": old_sha1[str(path)]}, "a deletion carries the last known hash as previous"
 
     untouched_files = ["keep1.txt", "keep2.bin", "kept/k.txt"]
     rehashed = ["new.txt", "newdir/inner", "content.txt", "sneaky.txt", "grown.txt", "chmod.txt", "chown.txt"]
@@ -447,8 +451,9 @@ def test_setuid_setgid_and_sticky_changes_list_only_attributes_whose_value_chang
     assert_change(docs[str(root / "tool")], ["attributes_modified"], {"setuid"}, {"setuid": True})
     assert_change(docs[str(root / "shared")], ["attributes_modified"], {"setgid"}, {"setgid": False})
     assert "setuid" not in docs[str(root / "tool")]["file"] and docs[str(root / "shared")]["file"]["setgid"] is True
-    assert_change(docs[str(root / "tmp")], ["attributes_modified"], {"mode"}, {"mode": "0755"})
-    assert docs[str(root / "tmp")]["file"]["mode"] == "1755", "the sticky bit shows in file.mode"
+    assert_change(docs[str(root / "tmp")], ["attributes_modified"], {"sticky"}, {"sticky": False})
+    assert docs[str(root / "tmp")]["file"]["mode"] == "0755", "file.mode holds the permission bits only, as Auditbeat's"
+    assert docs[str(root / "tmp")]["file"]["sticky"] is True
 
 
 # --- 3. nothing changed ------------------------------------------------------------------------
@@ -612,7 +617,7 @@ def test_invalid_utf8_names_are_keyed_on_raw_bytes(workspace, runner):
     third = runner.run([root], expect=1)
     [doc] = third.docs
     assert_event(doc, ["deleted"], ["deletion"])
-    assert doc["file"]["path"] == shown and doc["file"]["hash"] == {"sha1": sha1(b"fe")}, doc
+    assert doc["file"]["path"] == shown and doc["file_integrity"]["previous"]["hash"] == {"sha1": sha1(b"fe")}, doc
 
 
 # --- 8. max_file_size and mime_type ------------------------------------------------------------
@@ -686,6 +691,19 @@ def test_excluded_directory_is_never_read(workspace, runner):
     if os.stat(root / "control").st_atime_ns == old:
         pytest.skip("atime is not updated on this file system: cannot tell whether the directory was listed")
     assert os.stat(skip).st_atime_ns == old, "the excluded directory was listed"
+
+
+def test_a_newly_excluded_path_is_not_reported_deleted_and_its_record_is_dropped(workspace, runner):
+    """As Auditbeat: a path that exclude_files now excludes still exists; its record goes quietly."""
+    root = workspace / "tree"
+    make_tree(root, {"keep.txt": b"k", "notes.swp": b"s", "cache/x.bin": b"x"})
+    runner.run([root], expect=5)
+    run = runner.run([root], exclude_files=[r"\.swp$", r"/cache$"])
+    assert run.docs == [], [(d["file"]["path"], d["event"]["action"]) for d in run.docs]
+    assert run.metrics["baseline"]["records"]["out_of_scope"] == 3, run.metrics["baseline"]
+    assert run.metrics["baseline"]["deleted"] == 0
+    again = runner.run([root], expect=3)  # excluded no more: seen as new, since their records are gone
+    assert sorted(paths_of(again.docs)) == sorted([str(root / "notes.swp"), str(root / "cache"), str(root / "cache" / "x.bin")])
 
 
 # --- 10. roots that share a prefix ---------------------------------------------------------------

@@ -128,7 +128,8 @@ def test_unknown_hash_type_lists_valid_ones(fimbeat_bin, workspace):
     assert '"sha3"' in p.group("message") and "sha3_256" in p.group("message")
 
 
-def test_auditd_module_is_not_supported(fimbeat_bin, workspace):
+def test_auditd_module_alone_leaves_nothing_to_run(fimbeat_bin, workspace):
+    """auditd is skipped (one warning, see test_auditbeat_compat.py); with nothing else fimbeat cannot start."""
     config = write_config(workspace / "c.yml", """\
 auditbeat.modules:
 
@@ -137,9 +138,16 @@ auditbeat.modules:
     -w /etc/passwd -p wa -k identity
 output.file: {}
 """)
+    result = run_cli(fimbeat_bin, "test", "config", "-c", config)
+    assert result.returncode == 1
+    assert f"{config}: fimbeat.modules: no file_integrity module is configured" in result.stderr, result.stderr
+
+
+def test_an_unknown_module_is_an_error(fimbeat_bin, workspace):
+    config = write_config(workspace / "c.yml", "auditbeat.modules:\n- module: file_integrty\n  paths: [/etc]\noutput.file: {}\n")
     [p] = invalid(fimbeat_bin, config)
-    assert (p.group("line"), p.group("key")) == ("3", "auditbeat.modules.0.module")
-    assert '"auditd" is not supported' in p.group("message")
+    assert (p.group("line"), p.group("key")) == ("2", "auditbeat.modules.0.module")
+    assert 'unknown module "file_integrty"' in p.group("message")
 
 
 def test_two_enabled_outputs_are_refused(fimbeat_bin, workspace):

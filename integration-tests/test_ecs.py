@@ -59,6 +59,8 @@ class Schema:
             else:
                 assert name not in self.leaves, f"{name} declared twice in fields.yml"
                 self.leaves[name] = field
+                if field.get("type") == "nested":  # an array of objects of the fields inside
+                    self._walk(name + ".", field.get("fields") or [])
 
     def free_form_parent(self, name: str) -> Optional[dict]:
         """The `object`/`flattened` field that `name` lies under, if any."""
@@ -116,19 +118,31 @@ def check_document(doc: dict, schema: Schema) -> None:
 
     no_dotted_keys(doc, "")
     for name, value in leaves(doc):
-        declared = schema.leaves.get(name)
-        if declared is None:
-            parent = schema.free_form_parent(name)
-            assert parent is not None, f"{name} (= {value!r}) in the {where} is not declared in fields.yml"
-            es_type = parent.get("object_type", "keyword") if parent["type"] == "object" else None
-        else:
-            assert name not in schema.groups or declared, f"{name} is a group but holds {value!r}"
-            es_type = declared["type"]
-            if es_type in ("object", "flattened"):
-                assert isinstance(value, (dict, list)), f"{name} should be an object, is {value!r}"
-                continue
-        if es_type is not None:
-            assert json_type_ok(value, es_type), f"{name} = {value!r} in the {where} is not a JSON value of type {es_type}"
+        check_leaf(name, value, schema, where)
+
+
+def check_leaf(name: str, value: Any, schema: Schema, where: str) -> None:
+    """One leaf of a document (an array of a nested field's objects included) against fields.yml."""
+    declared = schema.leaves.get(name)
+    if declared is None:
+        parent = schema.free_form_parent(name)
+        assert parent is not None, f"{name} (= {value!r}) in the {where} is not declared in fields.yml"
+        es_type = parent.get("object_type", "keyword") if parent["type"] == "object" else None
+    else:
+        assert name not in schema.groups or declared, f"{name} is a group but holds {value!r}"
+        es_type = declared["type"]
+        if es_type in ("object", "flattened"):
+            assert isinstance(value, (dict, list)), f"{name} should be an object, is {value!r}"
+            return
+        if es_type == "nested":
+            assert isinstance(value, list) and all(isinstance(v, dict) for v in value), (
+                f"{name} should be an array of objects, is {value!r}")
+            for element in value:
+                for inner, inner_value in leaves(element, name + "."):
+                    check_leaf(inner, inner_value, schema, where)
+            return
+    if es_type is not None:
+        assert json_type_ok(value, es_type), f"{name} = {value!r} in the {where} is not a JSON value of type {es_type}"
 
 
 def test_document_checker_rejects_what_the_schema_forbids(schema):
@@ -723,14 +737,14 @@ def test_documents_match_reference_sample_types(change_run, schema, kind):
     doc = change_run["kinds"][kind]
     check_document(doc, schema)
     assert actions(doc) == [kind] or kind in actions(doc), actions(doc)
-    knowable = {name: value for name, value in leaves(sample) if name in schema.leaves}
-    # The sample's fields fimbeat has no way to know: Fleet's and the ingest pipeline's.
-    assert set(dict(leaves(sample))) - set(knowable) <= {
-        "elastic_agent.id", "elastic_agent.snapshot", "elastic_agent.version", "event.agent_id_status",
-        "event.ingested"}, set(dict(leaves(sample))) - set(knowable)
-    # elastic_agent.* only when managed by Fleet (test_fleet.py checks them there).
-    fleet_only = {"elastic_agent.id", "elastic_agent.snapshot", "elastic_agent.version"}
-    must_have = set(knowable) - fleet_only - (set(FILE_STATE) if kind == "deleted" else set())
+    # The sample's fields fimbeat has no way to know: Fleet's and the ingest pipeline's. fimbeat's
+    # template maps elastic_agent.* and event.ingested (the fim package does) but writes elastic_agent.* only when
+    # managed by Fleet (test_fleet.py checks them there).
+    set_by_fleet = {"elastic_agent.id", "elastic_agent.snapshot", "elastic_agent.version", "event.agent_id_status",
+                    "event.ingested"}
+    knowable = {name: value for name, value in leaves(sample) if name in schema.leaves and name not in set_by_fleet}
+    assert set(dict(leaves(sample))) - set(knowable) <= set_by_fleet, set(dict(leaves(sample))) - set(knowable)
+    must_have = set(knowable) - (set(FILE_STATE) if kind == "deleted" else set())
     ours = dict(leaves(doc))
     missing = sorted(must_have - set(ours))
     assert not missing, f"the {kind} document lacks {missing}"

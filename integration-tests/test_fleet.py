@@ -9,30 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import stat
 import subprocess
-import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-from conftest import Agent, poll, run_cli, wait_for, write_config, yaml_str
+from conftest import wait_for
 from es_endpoint import EsEndpoint
 from fleet_endpoint import FleetServer, fim_policy
-
-POLICY = "6f2b1c70-fim"
-
-LOCAL_CONFIG = """\
-fleet.checkin.min_interval: 2s
-fleet.backoff.init: 200ms
-fleet.backoff.max: 1s
-fleet.unauthorized_limit: 2
-fleet.revoked_interval: 3s
-queue.min_free: 0
-"""
+from managed_fleet import POLICY, Managed, acked, dead_url, enrolled_and_running, secrets_of
 
 
 @pytest.fixture
@@ -51,70 +38,11 @@ def es(fleet):
     endpoint.stop()
 
 
-class Managed:
-    """A workspace with a managed fimbeat: local config, enroll, run, status."""
-
-    def __init__(self, binary: Path, workspace: Path, fleet: FleetServer, es: EsEndpoint):
-        self.binary, self.workspace, self.fleet, self.es = binary, workspace, fleet, es
-        self.home = workspace / "home"
-        self.config = write_config(workspace / "fimbeat.yml", LOCAL_CONFIG)
-        self.tree = workspace / "tree"
-        self.tree.mkdir(exist_ok=True)
-        self.agents: list[Agent] = []
-
-    def cli(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
-        return run_cli(self.binary, *args, "-c", self.config, "--path.home", self.home, timeout=timeout)
-
-    def enroll(self, token: str, *extra: str, urls: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-        flags = [a for u in (urls or (self.fleet.url,)) for a in ("--url", u)]
-        return self.cli("enroll", *flags, "--enrollment-token", token, *extra)
-
-    def status(self) -> dict:
-        out = self.cli("status", "--json")
-        assert out.returncode == 0, out.stderr
-        return json.loads(out.stdout)
-
-    def start(self) -> Agent:
-        agent = Agent(self.binary, self.workspace, self.config, home=self.home, name=f"agent{len(self.agents)}")
-        self.agents.append(agent)
-        return agent.start()
-
-    def meta_id(self) -> str:
-        return json.loads((self.home / "data" / "meta.json").read_text())["uuid"]
-
-    def paths_in(self, namespace: str = "default") -> set[str]:
-        return {d["file"]["path"] for d in self.es.documents(f"logs-fim.event-{namespace}")}
-
-    def kill_all(self) -> None:
-        for agent in self.agents:
-            agent.kill()
-
-
 @pytest.fixture
 def managed(fimbeat_bin, workspace, fleet, es):
     m = Managed(fimbeat_bin, workspace, fleet, es)
     yield m
     m.kill_all()
-
-
-def acked(fleet: FleetServer, action_id: str):
-    return lambda: fleet.ack_count(action_id) >= 1
-
-
-def secrets_of(fleet: FleetServer, token: str) -> list[str]:
-    agent = fleet.agent()
-    return [token, agent.access_key, *[k.split(":")[1] for k in agent.output_keys.values()]]
-
-
-def enrolled_and_running(managed: Managed, fleet: FleetServer, paths: list[str], namespace: str = "default",
-                         hash_types=None) -> tuple[Agent, str]:
-    fleet.set_policy(POLICY, fim_policy([managed.es.url], paths, namespace=namespace, hash_types=hash_types))
-    token = fleet.add_enrollment_token(POLICY)
-    out = managed.enroll(token)
-    assert out.returncode == 0, out.stderr
-    agent = managed.start()
-    wait_for(acked(fleet, f"policy:{POLICY}:1"), message="the first policy acked", agent=agent)
-    return agent, token
 
 
 # --------------------------------------------------------------------------- enrollment
@@ -453,14 +381,6 @@ def test_removing_a_path_from_the_policy_emits_no_deleted_flood(managed, fleet, 
     deleted = [d["file"]["path"] for d in es.documents("logs-fim.event-default")
                if "deleted" in d["event"]["type"] and d["file"]["path"].startswith(str(tree2))]
     assert deleted == []
-
-
-def dead_url() -> str:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sock.close()
-    return url
 
 
 def test_fleet_hosts_from_the_policy_are_checked_before_use(managed, fleet, es):

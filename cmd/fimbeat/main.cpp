@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
       case Command::Enroll: return fim::app::enroll(*options);
       case Command::Unenroll: return fim::app::unenroll(*options);
       case Command::Status: return fim::app::fleetStatus(*options);
+      case Command::Approve: return fim::app::approve(*options);
       case Command::KeystoreCreate:
       case Command::KeystoreAdd:
       case Command::KeystoreList:

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <memory>
 
 #include "app/commands.h"
 #include "baseline/database_format.h"
@@ -15,6 +17,7 @@
 #include "output/elasticsearch/elasticsearch_output.h"
 #include "output/file_output.h"
 #include "watcher/own_directories.h"
+#include "watcher/path_filter.h"
 #include "watcher/realtime/realtime_watcher.h"
 #include "watcher/roots.h"
 
@@ -51,6 +54,23 @@ std::unique_ptr<watcher::PackageIndex> openPackageIndex(const config::Config& co
     return nullptr;
   }
   return std::move(*index);
+}
+
+constexpr int kApprovalLockAttempts = 100;             // 5 s
+constexpr std::chrono::milliseconds kApprovalLockPause{50};
+
+// What the module's exclude_files / include_files let the watcher see under `root` now: a path
+// is out of scope when it or a directory between it and the root is excluded.
+std::function<bool(std::string_view, bool)> inScope(const config::ModuleConfig& module, const std::string& root) {
+  auto filter = std::make_shared<watcher::PathFilter>(module);
+  if (!filter->hasPatterns()) return {};
+  return [filter, root](std::string_view path, bool isDirectory) {
+    if (!filter->reported(path, isDirectory)) return false;
+    for (std::size_t slash = path.rfind('/'); slash != std::string_view::npos && slash > root.size(); slash = path.rfind('/', slash - 1)) {
+      if (filter->excluded(path.substr(0, slash))) return false;
+    }
+    return true;
+  };
 }
 
 }  // namespace
@@ -94,13 +114,16 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
                                agent->queue_->events(), agent->queue_->bytes());
   }
 
+  if (auto approvals = agent->openApprovals(clock); !approvals) return std::unexpected(approvals.error());
+
   const auto roots = watcher::resolveRoots(config.modules);
   std::vector<baseline::RootInfo> rootInfo;
-  for (const auto& r : roots) rootInfo.push_back(baseline::RootInfo{r.path, r.module});
+  for (const auto& r : roots) rootInfo.push_back(baseline::RootInfo{r.path, r.module, inScope(config.modules[r.module], r.path)});
   agent->baseline_ =
       std::make_unique<baseline::Baseline>(*agent->store_, std::move(rootInfo), metrics, clock, agent->queue_.get(),
                                            &health);
   if (auto opened = agent->baseline_->open(); !opened) return std::unexpected(opened.error());
+  agent->baseline_->setApprovals(agent->approvals_.get());
 
   watcher::ScanOptions scan;
   scan.workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
@@ -129,6 +152,36 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   agent->delivery_ = std::make_unique<pipeline::Delivery>(config, *agent->queue_, *agent->enricher_, filter,
                                                           *agent->output_, metrics, &health);
   return agent;
+}
+
+core::Status Agent::openApprovals(const core::Clock& clock) {
+  auto& log = core::logger("agent");
+  const std::string& data = config_.paths.data;
+  // `fimbeat approve` holds the lock only while it rewrites the file when no agent runs.
+  for (int attempt = 0; attempt < kApprovalLockAttempts && !approvalLock_; ++attempt) {
+    auto lock = management::ApprovalLock::tryAcquire(data);
+    if (!lock) return std::unexpected(lock.error());
+    if (*lock) {
+      approvalLock_.emplace(std::move(**lock));
+    } else {
+      std::this_thread::sleep_for(kApprovalLockPause);
+    }
+  }
+  if (!approvalLock_) {
+    return core::failf(core::ErrorCode::Unavailable, "another process holds {}/approvals.lock (a `fimbeat approve` that "
+                       "hangs?): stop it", data);
+  }
+  approvals_ = management::ApprovalStore::open(management::approvalsFile(data), clock);
+  if (!approvals_->problem().empty()) log.warn("{}", approvals_->problem());
+  auto current = approvals_->list();
+  if (current && !current->empty()) log.info("{} approved change window(s) are current", current->size());
+  auto control = management::ControlServer::start(management::controlSocketPath(data), *approvals_);
+  if (control) {
+    control_ = std::move(*control);
+  } else {  // the agent still watches; approvals then wait for a restart
+    log.error("no control socket: {}; `fimbeat approve` is taken only when fimbeat is stopped", control.error().message());
+  }
+  return {};
 }
 
 Agent::~Agent() {
@@ -196,6 +249,7 @@ bool Agent::stop(std::chrono::milliseconds grace) {
   for (auto* t : {&watcherThread_, &baselineThread_, &deliveryThread_}) {
     if (t->joinable()) t->join();
   }
+  if (control_) control_->stop();
   enricher_->stop();
   bool closed = true;
   if (auto done = output_->close(); !done) {

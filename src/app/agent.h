@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -21,6 +22,8 @@
 #include "core/kv_store.h"
 #include "core/metrics.h"
 #include "enricher/enricher.h"
+#include "management/approval_store.h"
+#include "management/control_server.h"
 #include "events/observation.h"
 #include "mapper/processors/processor_chain.h"
 #include "output/output.h"
@@ -61,6 +64,8 @@ class Agent {
  private:
   Agent(const config::Config& config, core::Metrics& metrics);
 
+  // Takes the approvals' lock, reads them and opens the control socket (<path.data>/fimbeat.sock).
+  [[nodiscard]] core::Status openApprovals(const core::Clock& clock);
   template <typename Body>
   std::jthread spawn(const char* component, Body body);
   // Waits up to `timeout` for every stage thread to return; false when one did not.
@@ -70,6 +75,11 @@ class Agent {
 
   const config::Config& config_;
   core::Metrics& metrics_;
+  // Approved change windows: held (lock, store, control socket) for the agent's whole life, so
+  // they outlive the baseline that asks them.
+  std::optional<management::ApprovalLock> approvalLock_;
+  std::unique_ptr<management::ApprovalStore> approvals_;
+  std::unique_ptr<management::ControlServer> control_;
   // In the order they are built; each may use those before it.
   std::unique_ptr<core::KvStore> store_;
   std::unique_ptr<queue::DurableQueue> queue_;

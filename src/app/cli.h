@@ -1,6 +1,8 @@
 #pragma once
-// Command line: beats conventions (`fimbeat [run]`, `test config`, `export config`, `version`).
+// Command line as Beats parse it: `fimbeat [run]`, `test config`, `export config`, `version`;
+// -name and --name are one flag, names match exactly, booleans take values only after '='.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,12 +14,13 @@ namespace fim::app {
 
 enum class Command { Run, TestConfig, TestOutput, ExportConfig, ExportTemplate, ExportIlmPolicy, ExportDashboard, Setup,
                      Version, Help, KeystoreCreate, KeystoreAdd, KeystoreList, KeystoreRemove, Enroll, Unenroll,
-                     Status };
+                     Status, Approve };
 
 struct CliOptions {
   Command command = Command::Run;
   config::LoadOptions load;
-  bool logToStderr = false;                // -e
+  bool logToStderr = false;                // -e: stderr only, no log files (as Beats)
+  bool verbose = false;                    // -v: at least info level
   std::vector<std::string> debugSelectors;  // -d a,b or -d '*'
   bool indexManagement = false;             // setup --index-management
   bool dashboards = false;                  // setup --dashboards; `setup` without either does both
@@ -33,6 +36,12 @@ struct CliOptions {
   bool json = false;                        // status --json
   // --environment, as Beats: default, systemd, container, macos_service, windows_service (lower case).
   std::string environment = "default";
+  // approve: --paths P... --for D --reason R, or --list, or --revoke ID
+  std::vector<std::string> approvePaths;
+  std::chrono::milliseconds approveFor{0};
+  std::string approveReason;
+  bool approveList = false;
+  std::string approveRevoke;
   std::string keystoreKey;                  // keystore add/remove KEY
   bool force = false;                       // keystore create/add --force, enroll --force
   bool fromStdin = false;                   // keystore add --stdin

@@ -13,6 +13,7 @@
 
 #include "app/agent.h"
 #include "baseline/rebuild.h"
+#include "config/index_format.h"
 #include "core/logging.h"
 #include "management/keystore.h"
 #include "management/monitoring.h"
@@ -63,13 +64,14 @@ core::LogOptions logOptions(const CliOptions& options, const config::Config& con
   log.toStderr = options.logToStderr || config.logging.toStderr ||
                  (stderrEnvironment && config.tree.find("logging.to_files") == nullptr);
   log.timestamps = options.environment != "systemd";
-  log.toFiles = config.logging.toFiles;
+  log.toFiles = config.logging.toFiles && !options.logToStderr;  // Beats' -e: "log to stderr and disable file output"
   log.logsDir = config.logging.filesPath;
   log.fileName = config.logging.filesName;
   log.rotateEveryBytes = config.logging.rotateEveryBytes;
   log.keepFiles = config.logging.keepFiles;
   log.permissions = config.logging.permissions;
   log.level = config.logging.level;
+  if (options.verbose && log.level != "debug") log.level = "info";  // Beats' -v: at least info
   log.debugSelectors = config.logging.selectors;
   log.debugSelectors.insert(log.debugSelectors.end(), options.debugSelectors.begin(), options.debugSelectors.end());
   return log;
@@ -103,23 +105,31 @@ int loadElasticsearchConfig(const CliOptions& options, std::optional<config::Loa
   return 0;
 }
 
-core::Result<std::unique_ptr<management::Monitoring>> startMonitoring(const config::Config& config, const Agent& agent,
+}  // namespace
+
+core::Result<std::unique_ptr<management::Monitoring>> startMonitoring(const config::Config& config,
+                                                                     const events::Metadata& metadata,
                                                                      const core::Metrics& metrics,
                                                                      const core::Health& health) {
   management::BeatInfo info = management::beatInfoOf(config);
-  const auto metadata = agent.metadata();
-  info.name = metadata->agent.name;
-  info.hostname = metadata->host.hostname;
-  info.uuid = metadata->agent.id;
-  info.ephemeralId = metadata->agent.ephemeralId;
+  info.name = metadata.agent.name;
+  info.hostname = metadata.host.hostname;
+  info.uuid = metadata.agent.id;
+  info.ephemeralId = metadata.agent.ephemeralId;
   info.version = FIMBEAT_VERSION;
   return management::Monitoring::start(config, std::move(info), metrics, health);
 }
 
-}  // namespace
-
 std::string writeTarget(const config::Config& config) {
-  return config.output.elasticsearch.index.empty() ? config.dataStream.name() : config.output.elasticsearch.index;
+  const std::string& index = config.output.elasticsearch.index;
+  if (index.empty()) return config.dataStream.name();
+  auto format = config::IndexFormat::parse(index);  // Beats' %{...}: today's index, for checks and messages
+  if (!format) return index;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return format->expand({{"name", config.name.empty() ? std::string(host) : config.name}, {"version", FIMBEAT_VERSION},
+                         {"type", "fimbeat"}},
+                        std::chrono::system_clock::now());
 }
 
 std::string indexTemplateName(const config::Config& config) {
@@ -298,7 +308,7 @@ int runAgent(const CliOptions& options) {
     core::shutdownLogging();
     return 1;
   }
-  auto monitoring = startMonitoring(config, **agent, metrics, health);
+  auto monitoring = startMonitoring(config, *(*agent)->metadata(), metrics, health);
   if (!monitoring) {
     log.critical("cannot start: {}", monitoring.error().message());
     std::cerr << "cannot start: " << monitoring.error().message() << "\n";

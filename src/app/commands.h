@@ -10,6 +10,8 @@
 #include "app/cli.h"
 #include "config/config.h"
 #include "config/loader.h"
+#include "events/metadata.h"
+#include "management/monitoring.h"
 #include "output/elasticsearch/index_setup.h"
 
 namespace fim::app {
@@ -29,12 +31,19 @@ int exportDashboard(const CliOptions& options);          // fimbeat export dashb
 int enroll(const CliOptions& options);                   // fimbeat enroll --url URL --enrollment-token TOKEN
 int unenroll(const CliOptions& options);                 // fimbeat unenroll
 int fleetStatus(const CliOptions& options);              // fimbeat status [--json]
+int approve(const CliOptions& options);                  // fimbeat approve (approve_commands.cpp)
 
 // `fimbeat run` when the data directory holds a Fleet enrollment: the exit code; nullopt when
 // fimbeat is standalone (fleet_commands.cpp).
 bool enrolledInFleet(const std::string& dataDir);  // a Fleet state file exists
 std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_t& signals,
                                         const std::function<void(const std::string&)>& setLogLevel);
+
+// The monitoring endpoint (http.*) and metrics log lines of `fimbeat run`, standalone or managed.
+[[nodiscard]] core::Result<std::unique_ptr<management::Monitoring>> startMonitoring(const config::Config& config,
+                                                                                   const events::Metadata& metadata,
+                                                                                   const core::Metrics& metrics,
+                                                                                   const core::Health& health);
 
 // Installs the ILM policy and the index template through output.elasticsearch; the exit code.
 int setupIndexManagement(const config::Config& config);

@@ -22,6 +22,7 @@
 #include "core/logging.h"
 #include "core/time_format.h"
 #include "enricher/agent_id.h"
+#include "enricher/enricher.h"
 #include "management/fleet/fleet_client.h"
 #include "management/keystore.h"
 #include "management/fleet/fleet_messages.h"
@@ -205,9 +206,12 @@ int enroll(const CliOptions& options) {
   transport.setAgentVersion(agentVersionFor(transport, config.fleet, options.enrollmentToken));
   const auto body = fleet::enrollBody(e, fleet::localMetadataJson(e.agentId, transport.agentVersion(), ""));
   auto wait = std::min<std::chrono::nanoseconds>(config.fleet.backoffInit, 5s);
+  const auto requestTimeout = config.fleet.timeout > 0s ? std::min<std::chrono::nanoseconds>(60s, config.fleet.timeout)
+                                                        : std::chrono::nanoseconds(60s);
   for (int attempt = 1; attempt <= kEnrollAttempts; ++attempt) {
-    auto response = transport.send("POST", "/api/fleet/agents/enroll", body, options.enrollmentToken, 60s);
+    auto response = transport.send("POST", "/api/fleet/agents/enroll", body, options.enrollmentToken, requestTimeout);
     std::string problem;
+    std::chrono::nanoseconds retryAfter{};  // a proxy's Retry-After, up to fleet.backoff.max
     if (!response) {
       problem = response.error().message();
     } else if (response->status == 200) {
@@ -242,6 +246,7 @@ int enroll(const CliOptions& options) {
       return 1;
     } else if (response->status == 429 || response->status == 408 || response->status >= 500) {
       problem = fmt::format("HTTP {} {}", response->status, response->errorName);
+      if (response->retryAfter) retryAfter = std::min<std::chrono::nanoseconds>(*response->retryAfter, config.fleet.backoffMax);
     } else {
       std::cerr << "Fleet Server refused the enrollment: HTTP " << response->status << " " << response->errorName
                 << ": " << response->message << "\n";
@@ -253,9 +258,10 @@ int enroll(const CliOptions& options) {
                 << "same agent id: run the same command again\n";
       return 1;
     }
+    const auto pause = std::max(wait, retryAfter);
     std::cerr << "enrollment attempt " << attempt << " failed (" << problem << "); retrying in "
-              << std::chrono::duration_cast<std::chrono::milliseconds>(wait).count() << " ms\n";
-    std::this_thread::sleep_for(wait);
+              << std::chrono::duration_cast<std::chrono::milliseconds>(pause).count() << " ms\n";
+    std::this_thread::sleep_for(pause);
     wait = std::min<std::chrono::nanoseconds>(wait * 2, config.fleet.backoffMax);
   }
   return 1;
@@ -345,6 +351,23 @@ std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_
   core::Metrics metrics;
   core::Health health;
   core::SystemClock clock;
+  // The monitoring endpoint and the metrics lines (http.*, logging.metrics.* of the local file), as
+  // when standalone; what the policy runs is counted in the same metrics.
+  auto metadata = enricher::collectMetadata(config, clock, FIMBEAT_VERSION);
+  if (!metadata) {
+    log.critical("cannot start: {}", metadata.error().message());
+    std::cerr << "cannot start: " << metadata.error().message() << "\n";
+    return 1;
+  }
+  config::Config shown = config;  // the policy, not the local file, brings modules and output
+  shown.output.kind = config::OutputKind::Elasticsearch;
+  shown.modules.clear();
+  auto monitoring = startMonitoring(shown, *metadata, metrics, health);
+  if (!monitoring) {
+    log.critical("cannot start: {}", monitoring.error().message());
+    std::cerr << "cannot start: " << monitoring.error().message() << "\n";
+    return 1;
+  }
   config::LoadOptions load = options.load;
   if (load.defaultHome.empty()) load.defaultHome = binaryDirectory();
   load.configFile = config.configFile;
@@ -378,7 +401,8 @@ std::optional<int> runManagedIfEnrolled(const CliOptions& options, const sigset_
   checkins.request_stop();
   checkins.join();
   const bool clean = managed.stop(3500ms);
-  core::logger("agent").info("fimbeat stopped; metrics: {}", metrics.toJson());
+  (*monitoring)->stop();  // "Total metrics", once every stage has stopped
+  core::logger("agent").info("fimbeat stopped");
   if (managed.stuck()) {
     core::shutdownLogging();
     std::_Exit(1);

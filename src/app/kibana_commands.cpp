@@ -33,8 +33,8 @@ int writeFolder(const std::string& folder, const kibana::ImportPlan& plan) {
   return 0;
 }
 
-// Where Kibana is. The hook for issue 19: when cloud.id is set and setup.kibana.host is not, the
-// Kibana host decoded from cloud.id goes into the copy returned here.
+// Where Kibana is. cloud.id has already been written into setup.kibana.host by the loader
+// (config/cloud_id.cpp), as Beats overwrite it.
 config::KibanaConfig kibanaSettings(const config::Config& config) { return config.setup.kibana; }
 
 }  // namespace

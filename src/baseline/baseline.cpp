@@ -60,6 +60,7 @@ Baseline::Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metr
       deleted_(metrics.counter("baseline.deleted")),
       errors_(metrics.counter("baseline.errors")),
       undecodable_(metrics.counter("baseline.records.undecodable")),
+      outOfScope_(metrics.counter("baseline.records.out_of_scope")),
       corruption_(metrics.counter("baseline.corruption")),
       health_(health) {}
 
@@ -191,6 +192,7 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
   event.actions = std::move(change.actions);
   event.file = std::move(record);
   event.errorMessage = observation.errorMessage;
+  event.elf = observation.elf;
   if (unread) {
     event.errorMessage = (observation.errorMessage ? *observation.errorMessage + "; " : std::string()) +
                          "the baseline's record of this path could not be read (" + unread->message() +
@@ -202,8 +204,18 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
   if (old) event.previous = std::move(*old);
   event.process = observation.process;
   event.package = observation.package;
-  if (queue_) queue_->append(pending_, event);
+  stage(pending_, event);
   return std::optional<events::FileEvent>(std::move(event));
+}
+
+void Baseline::stage(core::WriteBatch& batch, events::FileEvent& event) {
+  // What a first scan finds is not a change: only changes are approved.
+  const bool change = !(event.actions.size() == 1 && event.actions.front() == events::Action::InitialScan);
+  if (approvals_ && change) {
+    event.approval = approvals_->approvalFor(event.file.path, event.created);
+    if (!event.approval && event.previousPath) event.approval = approvals_->approvalFor(*event.previousPath, event.created);
+  }
+  if (queue_) queue_->append(batch, event);
 }
 
 core::Status Baseline::flush() {
@@ -237,8 +249,13 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
       event.file = recordOrPath(key, value);
       event.module = root.module;
       event.baselineRebuilt = rebuilding_;
+      if (root.inScope && !root.inScope(key, event.file.type == events::FileType::Dir)) {
+        batch.remove(core::Family::Baseline, std::string(key));  // excluded since: still there, no longer watched
+        outOfScope_.add();
+        return true;
+      }
       batch.remove(core::Family::Baseline, std::string(key));
-      if (queue_) queue_->append(batch, event);
+      stage(batch, event);
       deleted.push_back(std::move(event));
       return true;
     });

@@ -3,6 +3,7 @@
 // observations into change events by diffing them against it.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "core/bounded_queue.h"
 #include "core/clock.h"
 #include "queue/producer.h"
+#include "events/approval.h"
 #include "events/file_event.h"
 #include "events/observation.h"
 #include "core/kv_store.h"
@@ -28,6 +30,10 @@ namespace fim::baseline {
 struct RootInfo {
   std::string path;    // absolute, symlinks resolved
   std::size_t module;  // the module that configured it
+  // Whether the module still watches a path under the root (exclude_files / include_files as
+  // configured now); empty: every path. A record outside is dropped quietly by the sweep, not
+  // reported deleted, as Auditbeat does: the file is still there.
+  std::function<bool(std::string_view path, bool isDirectory)> inScope;
 };
 
 class Baseline final : public View {
@@ -59,6 +65,10 @@ class Baseline final : public View {
   // A store error: when it says the data is damaged, reported once and remembered (damaged()).
   // Thread-safe (the watcher's cursors report through it).
   void noteDamage(const core::Error& error);
+
+  // Approved change windows: each change event under an approved path is marked with the approval
+  // that covers it at the time of the change (event.created). Set before run(); may be null.
+  void setApprovals(const events::ApprovalLookup* approvals) { approvals_ = approvals; }
 
   // No record at all (exact, read at open()): a first run needs no lookups.
   bool empty() const { return empty_; }
@@ -101,6 +111,8 @@ class Baseline final : public View {
   // A realtime change whose records could not be read (damage): its event still goes out, with
   // what is known of it and the error.
   void reportUnread(const events::Observation& observation, const core::Error& error);
+  // Marks the event with its approval, if any, and appends it to `batch` when there is a queue.
+  void stage(core::WriteBatch& batch, events::FileEvent& event);
   // Writes `batch` with the events from `first` on queued in it; on failure drops those events.
   [[nodiscard]] core::Status writeWithEvents(core::WriteBatch& batch, std::vector<events::FileEvent>& events,
                                              std::size_t first);
@@ -110,6 +122,7 @@ class Baseline final : public View {
   std::vector<bool> rootKnown_;
   const core::Clock& clock_;
   queue::Producer* queue_;
+  const events::ApprovalLookup* approvals_ = nullptr;
   bool empty_ = true;
   core::WriteBatch pending_;
   std::unordered_set<std::uint64_t> pendingKeys_;  // core::pathKey() of the records staged in pending_
@@ -120,6 +133,7 @@ class Baseline final : public View {
   core::Counter& deleted_;
   core::Counter& errors_;
   core::Counter& undecodable_;
+  core::Counter& outOfScope_;
   core::Counter& corruption_;
   core::Health* health_;
   bool rebuilding_ = false;  // the first full scan after a rebuild has not finished yet

@@ -26,10 +26,8 @@ events::FileEvent makeEvent(core::TimePoint at, events::Action action, events::F
 
 core::Status Baseline::writeWithEvents(core::WriteBatch& batch, std::vector<events::FileEvent>& events,
                                       std::size_t first) {
-  if (queue_) {
-    for (std::size_t i = first; i < events.size(); ++i) queue_->append(batch, events[i]);
-    queue_->seal(batch);
-  }
+  for (std::size_t i = first; i < events.size(); ++i) stage(batch, events[i]);
+  if (queue_) queue_->seal(batch);
   auto ok = store_.write(batch);
   if (queue_) queue_->published(ok);
   if (!ok) events.resize(first);
@@ -90,6 +88,7 @@ core::Status Baseline::applyMove(const events::PathMoved& move, std::vector<even
   moved.previous = **old;
   moved.previousPath = from;
   moved.errorMessage = observation.errorMessage;
+  moved.elf = observation.elf;
   moved.process = observation.process;
   moved.package = observation.package;
   events::FileInfo record = info;

@@ -5,10 +5,11 @@
 namespace fim::baseline {
 namespace {
 
-constexpr std::uint32_t kModeBits = 01777;  // permissions and the sticky bit, as file.mode shows them
+constexpr std::uint32_t kModeBits = 0777;  // the permission bits, as file.mode shows them
+constexpr std::uint32_t kStickyBit = 01000;
 
-constexpr std::array<const char*, 11> kNames{"type", "inode", "uid", "owner", "gid", "group",
-                                             "mode", "setuid", "setgid", "size", "mtime"};
+constexpr std::array<const char*, 12> kNames{"type", "inode", "uid", "owner", "gid", "group",
+                                             "mode", "setuid", "setgid", "size", "mtime", "sticky"};
 
 }  // namespace
 
@@ -25,9 +26,10 @@ Comparison classify(const events::FileStamp& o, const events::FileStamp& n) {
   check(o.owner != n.owner, kOwner);
   check(o.gid != n.gid, kGid);
   check(o.group != n.group, kGroup);
-  check((o.mode & kModeBits) != (n.mode & kModeBits), kMode);  // setuid and setgid are their own attributes
+  check((o.mode & kModeBits) != (n.mode & kModeBits), kMode);  // setuid, setgid and sticky are their own attributes
   check(o.setuid != n.setuid, kSetuid);
   check(o.setgid != n.setgid, kSetgid);
+  check((o.mode & kStickyBit) != (n.mode & kStickyBit), kSticky);
   if (n.type == events::FileType::File) {
     check(o.size != n.size, kSize);
     check(o.mtime != n.mtime, kMtime);

@@ -19,11 +19,12 @@ enum Attribute : std::uint32_t {
   kOwner = 1u << 3,
   kGid = 1u << 4,
   kGroup = 1u << 5,
-  kMode = 1u << 6,  // permission bits and the sticky bit
+  kMode = 1u << 6,  // the permission bits (0777)
   kSetuid = 1u << 7,
   kSetgid = 1u << 8,
   kSize = 1u << 9,   // regular files only
   kMtime = 1u << 10,  // regular files only: a directory's moves with every entry
+  kSticky = 1u << 11,  // the sticky bit (file.sticky), apart from file.mode as Auditbeat's Perm()
 };
 
 struct Comparison {

@@ -45,6 +45,9 @@ struct HttpConfig {
 // The 16 hash names Auditbeat's file_integrity module accepts, in its documented order.
 const std::vector<std::string>& validHashTypes();
 
+// The field names Auditbeat's file_parsers option accepts (file.elf.*, file.macho.*, file.pe.*).
+const std::vector<std::string>& fileParserFields();
+
 // One `- module: file_integrity` entry, with Auditbeat's option names and defaults.
 struct ModuleConfig {
   std::string id;
@@ -59,6 +62,8 @@ struct ModuleConfig {
   std::vector<std::string> hashTypes{"sha1"};
   bool mimeType = true;             // libmagic on the first bytes of regular files
   bool verifyHashesAlways = false;  // scan.verify_hashes: always rehash, even when nothing moved
+  // file_parsers, each /regexp/ replaced by the fields of fileParserFields() it matches (no repeats).
+  std::vector<std::string> fileParsers;
   std::string backend = "auto";  // auto, inotify (fsnotify), fanotify (kprobes, ebpf map to it)
   Duration quietPeriod = std::chrono::seconds(1);  // realtime.quiet_period: a file written but not closed
   Duration rescanInterval{0};                      // rescan_interval: full verifying rescans; 0 = off
@@ -68,6 +73,7 @@ struct ModuleConfig {
   std::optional<bool> packageVerification;
   std::vector<std::string> tags;
   std::string index;
+  std::string serviceName;  // service.name, written into each event of the module
   bool keepNull = false;
   std::vector<ProcessorConfig> processors;  // run before the global ones
   Origin origin;
@@ -121,6 +127,7 @@ struct SetupConfig {
 struct FleetConfig {
   std::string agentVersion;                         // fleet.agent_version: the User-Agent version; "" = the server's
   Duration pollTimeout = std::chrono::minutes(10);  // fleet.checkin.poll_timeout, sent as poll_timeout
+  Duration timeout{};                               // fleet.timeout: the longest a Fleet request may take; 0 = poll_timeout + 1m
   Duration minInterval = std::chrono::seconds(30);  // fleet.checkin.min_interval: re-delivery of a rejected policy
   bool gzip = true;                                 // fleet.checkin.compression: gzip | none
   Duration backoffInit = std::chrono::seconds(60);  // fleet.backoff.init (checkins; enroll: at most 5 s)

@@ -29,5 +29,15 @@ void decodeProcessors(const Node& node, const std::string& path, Diagnostics& di
 // A `when:` condition (or the `if:` of if/then/else); nullopt after reporting what is wrong.
 std::optional<ConditionConfig> decodeCondition(const Node& node, const std::string& path, Diagnostics& diagnostics);
 void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics, bool requireModules = true);
+// The value processors (decode_value_processors.cpp).
+void decodeAddLabels(MapReader& reader, const Origin& origin, AddFieldsConfig& out);
+void decodeFieldCopy(MapReader& reader, const Origin& origin, FieldCopyConfig& out);  // out.kind set by the caller
+void decodeTruncateFields(MapReader& reader, const Origin& origin, TruncateFieldsConfig& out);
+void decodeReplace(MapReader& reader, const Origin& origin, ReplaceConfig& out);
+void decodeAddLocale(MapReader& reader, AddLocaleConfig& out);
+void decodeFingerprint(MapReader& reader, const Origin& origin, FingerprintConfig& out);
+// `fields` and `fields_under_root` (top level or a module's): an add_fields processor put first
+// in `processors`, as Beats add these fields before any processor runs.
+void decodeCustomFields(MapReader& reader, std::vector<ProcessorConfig>& processors);
 
 }  // namespace fim::config

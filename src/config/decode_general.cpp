@@ -13,15 +13,12 @@ const std::vector<std::string> kLogLevels{"debug", "info", "warning", "warn", "e
 // Sections beats users carry in their files that fimbeat accepts and does not act on yet.
 const std::vector<std::pair<std::string, std::string>> kPendingSections{
     {"monitoring", "self-monitoring is not implemented"},
-    {"fields", "custom fields arrive with the ECS mapper"},
-    {"fields_under_root", "custom fields arrive with the ECS mapper"},
     {"max_procs", "fimbeat sizes its worker pools itself"},
     {"seccomp", "no seccomp filter is installed"},
     {"instrumentation", "APM instrumentation is not implemented"},
     {"keystore", "the keystore is always <path.data>/fimbeat.keystore"},
     {"features", "no feature flags exist"},
     {"timestamp", "timestamps always have millisecond precision"},
-    {"cloud", "Elastic Cloud ids are not implemented"},
     {"xpack", "X-Pack monitoring is not implemented"},
     {"migration", "no migration settings exist"},
 };
@@ -179,6 +176,7 @@ void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out)
 void decodeFleet(MapReader& top, FleetConfig& out) {
   MapReader reader(top.take("fleet"), "fleet", top.diagnostics());
   reader.string("agent_version", out.agentVersion);
+  reader.duration("timeout", out.timeout);
   MapReader checkin(reader.take("checkin"), "fleet.checkin", top.diagnostics());
   checkin.duration("poll_timeout", out.pollTimeout);
   checkin.duration("min_interval", out.minInterval);
@@ -197,6 +195,10 @@ void decodeFleet(MapReader& top, FleetConfig& out) {
     top.diagnostics().error(reader.node() ? reader.node()->origin : Origin{}, "fleet",
                             "fleet.checkin.poll_timeout must be at least 1s and fleet.backoff.max at least fleet.backoff.init (> 0)");
   }
+  if (out.timeout != Duration::zero() && out.timeout <= out.pollTimeout) {
+    top.diagnostics().error(reader.node() ? reader.node()->origin : Origin{}, "fleet.timeout",
+                            "must be longer than fleet.checkin.poll_timeout (a checkin may wait that long for news)");
+  }
   reader.finish();
 }
 
@@ -207,7 +209,8 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics, 
   decodeFleet(top, config.fleet);
   if (requireModules && config.modules.empty() && !diagnostics.hasErrors()) {
     diagnostics.error(Origin{config.configFile, 0}, "fimbeat.modules",
-                      "no module is configured: add `fimbeat.modules: [{module: file_integrity, paths: [/etc]}]`");
+                      "no file_integrity module is configured (other Auditbeat modules are skipped, disabled ones "
+                      "ignored): add `fimbeat.modules: [{module: file_integrity, paths: [/etc]}]`");
   }
   decodePaths(top);
   decodeLogging(top, config.paths, config.logging);
@@ -222,6 +225,8 @@ void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics, 
     decodeProcessors(*processors, "processors", diagnostics, config.processors,
                      MetadataTargets{&config.hostMetadata, &config.cloudMetadata});
   }
+  decodeCustomFields(top, config.processors);
+  top.take("cloud");  // applied to output.elasticsearch and setup.kibana before decoding (cloud_id.cpp)
   for (const auto& [key, why] : kPendingSections) top.notImplemented(key, why);
   top.finish();
 }

@@ -7,11 +7,14 @@
 #include <algorithm>
 
 #include "config/decode.h"
+#include "config/index_format.h"
 
 namespace fim::config {
 namespace {
 
 const std::vector<std::string> kBackends{"auto", "fsnotify", "inotify", "fanotify", "kprobes", "ebpf"};
+// Auditbeat's other modules: a stock auditbeat.yml has them next to file_integrity.
+const std::vector<std::string> kOtherAuditbeatModules{"auditd", "system"};
 
 void checkPatterns(MapReader& reader, std::string_view key, std::vector<std::string>& out) {
   const Node* node = reader.node() ? reader.node()->get(key) : nullptr;
@@ -58,7 +61,115 @@ void checkPaths(MapReader& reader, ModuleConfig& module) {
   }
 }
 
+// backend, or force_backend (its name in Auditbeat 8.12 and 8.13): never both.
+void decodeBackend(MapReader& reader, ModuleConfig& module) {
+  const char* key = "backend";
+  if (reader.has("force_backend")) {
+    if (reader.has("backend")) {
+      reader.diagnostics().error(reader.take("force_backend")->origin, reader.keyPath("force_backend"),
+                                 "give either backend or force_backend (its older name), not both");
+      return;
+    }
+    key = "force_backend";
+  }
+  reader.oneOf(key, module.backend, kBackends);
+  if (module.backend == "kprobes" || module.backend == "ebpf") {
+    reader.diagnostics().warn(reader.node()->get(key)->origin, reader.keyPath(key),
+                              "backend \"" + module.backend + "\" is Auditbeat's; fimbeat uses fanotify for it");
+  }
+}
+
+// Auditbeat refuses a size that is not positive (humanize.ParseBytes has no negative sizes).
+void checkMaxFileSize(MapReader& reader, ModuleConfig& module) {
+  const Node* node = reader.node() ? reader.node()->get("max_file_size") : nullptr;
+  if (node && node->isScalar() && !node->scalar.empty() && node->scalar.front() == '-') {
+    reader.diagnostics().error(reader.take("max_file_size")->origin, reader.keyPath("max_file_size"),
+                               "\"" + node->scalar + "\" must be a positive size, e.g. 100 MiB");
+    return;
+  }
+  reader.size("max_file_size", module.maxFileSize);
+  if (node && module.maxFileSize == 0) {
+    reader.diagnostics().error(node->origin, reader.keyPath("max_file_size"),
+                               "must be positive, e.g. 100 MiB (Auditbeat refuses 0 too; to hash nothing, give hash_types: [])");
+    module.maxFileSize = 100ull * 1024 * 1024;
+  }
+}
+
+// file_parsers: Auditbeat's field names, or /RE2/ matching at least one of them (as Go's
+// MatchString: anywhere in the name). fimbeat parses ELF files only: Mach-O and PE names are a
+// warning, since those fields are never added.
+void checkFileParsers(MapReader& reader, ModuleConfig& module) {
+  const Node* node = reader.node() ? reader.node()->get("file_parsers") : nullptr;
+  if (!node) return;
+  std::vector<std::string> values;
+  reader.strings("file_parsers", values);
+  const auto& fields = fileParserFields();
+  const auto select = [&](const std::string& field) {
+    if (std::find(module.fileParsers.begin(), module.fileParsers.end(), field) == module.fileParsers.end()) {
+      module.fileParsers.push_back(field);
+    }
+  };
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::string& value = values[i];
+    const Origin origin = node->isSequence() && i < node->items.size() ? node->items[i].origin : node->origin;
+    const std::string where = reader.keyPath("file_parsers") + "." + std::to_string(i);
+    if (value.size() >= 2 && value.front() == '/' && value.back() == '/') {
+      RE2 re(value.substr(1, value.size() - 2), RE2::Quiet);
+      if (!re.ok()) {
+        reader.diagnostics().error(origin, where, fmt::format("invalid regular expression \"{}\": {}", value, re.error()));
+        continue;
+      }
+      bool matched = false;
+      for (const auto& f : fields) {
+        if (RE2::PartialMatch(f, re)) {
+          select(f);
+          matched = true;
+        }
+      }
+      if (!matched) {
+        reader.diagnostics().error(origin, where, "\"" + value + "\" matches none of Auditbeat's file_parsers fields (file.elf.*, file.macho.*, file.pe.*)");
+      }
+      continue;
+    }
+    if (std::find(fields.begin(), fields.end(), value) == fields.end()) {
+      std::string message = "unknown file_parsers field \"" + value + "\"";
+      if (auto close = closestMatch(value, fields); !close.empty()) message += "; did you mean \"" + close + "\"?";
+      reader.diagnostics().error(origin, where, message + " (Auditbeat's fields are file.elf.*, file.macho.*, file.pe.*)");
+      continue;
+    }
+    select(value);
+  }
+  std::string unparsed;
+  for (const char* format : {"file.macho.", "file.pe."}) {
+    if (std::any_of(module.fileParsers.begin(), module.fileParsers.end(), [&](const std::string& f) { return f.starts_with(format); })) {
+      unparsed += (unparsed.empty() ? "" : " and ") + std::string(format) + "*";
+    }
+  }
+  if (!unparsed.empty()) {
+    reader.diagnostics().warn(node->origin, reader.keyPath("file_parsers"),
+                              unparsed + " accepted but never added: fimbeat parses ELF files only, not Mach-O or PE files");
+  }
+}
+
 }  // namespace
+
+const std::vector<std::string>& fileParserFields() {
+  static const std::vector<std::string> kFields = [] {
+    std::vector<std::string> out;
+    const std::vector<std::string> common{"sections", "sections.name", "sections.physical_size", "sections.virtual_size",
+                                          "sections.entropy", "sections.var_entropy", "import_hash", "imports",
+                                          "imports_names_entropy", "imports_names_var_entropy", "go_import_hash",
+                                          "go_imports", "go_imports_names_entropy", "go_imports_names_var_entropy",
+                                          "go_stripped"};
+    for (const char* format : {"elf", "macho", "pe"}) {
+      for (const auto& f : common) out.push_back(std::string("file.") + format + "." + f);
+    }
+    out.push_back("file.macho.symhash");
+    out.push_back("file.pe.imphash");
+    return out;
+  }();
+  return kFields;
+}
 
 const std::vector<std::string>& validHashTypes() {
   static const std::vector<std::string> kTypes{
@@ -78,12 +189,20 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
     diagnostics.error(node.origin, reader.keyPath("module"), "each module entry needs `module: file_integrity`");
     return;
   }
+  reader.boolean("enabled", module.enabled);
+  if (!module.enabled) return;  // as Auditbeat: a disabled module is not read at all
   if (name != "file_integrity") {
-    diagnostics.error(reader.take("module")->origin, reader.keyPath("module"),
-                      "module \"" + name + "\" is not supported: fimbeat runs only the file_integrity module");
+    const Origin& origin = reader.take("module")->origin;
+    if (std::find(kOtherAuditbeatModules.begin(), kOtherAuditbeatModules.end(), name) != kOtherAuditbeatModules.end()) {
+      diagnostics.warn(origin, reader.keyPath("module"),
+                       "module \"" + name + "\" skipped: fimbeat runs only file_integrity (keep Auditbeat for " + name +
+                           ", see docs/migrating-from-auditbeat.md)");
+    } else {
+      diagnostics.error(origin, reader.keyPath("module"),
+                        "unknown module \"" + name + "\": fimbeat runs only the file_integrity module");
+    }
     return;
   }
-  reader.boolean("enabled", module.enabled);
   reader.string("id", module.id);
   checkPaths(reader, module);
   reader.boolean("recursive", module.recursive);
@@ -98,7 +217,7 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
                      "starts before the scan, and the scan is what finds changes made while it was not running)");
   }
   reader.size("scan_rate_per_sec", module.scanRatePerSec);
-  reader.size("max_file_size", module.maxFileSize);
+  checkMaxFileSize(reader, module);
   checkHashTypes(reader, module);
   reader.boolean("mime_type", module.mimeType);
   MapReader scan(reader.take("scan"), reader.keyPath("scan"), diagnostics);
@@ -106,11 +225,7 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
   scan.oneOf("verify_hashes", verify, {"changed", "always"});
   module.verifyHashesAlways = verify == "always";
   scan.finish();
-  reader.oneOf("backend", module.backend, kBackends);
-  if (module.backend == "kprobes" || module.backend == "ebpf") {
-    diagnostics.warn(reader.node()->get("backend")->origin, reader.keyPath("backend"),
-                     "backend \"" + module.backend + "\" is Auditbeat's; fimbeat uses fanotify for it");
-  }
+  decodeBackend(reader, module);
   reader.duration("rescan_interval", module.rescanInterval);
   reader.size("scan_files_per_sec", module.scanFilesPerSec);
   if (reader.has("package_verification")) {
@@ -131,16 +246,25 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
                       "cannot be negative; 0 turns periodic rescans off");
     module.rescanInterval = Duration::zero();
   }
-  reader.notImplemented("file_parsers", "file parsers are not implemented");
+  checkFileParsers(reader, module);
   if (const Node* processors = reader.take("processors")) {
     decodeProcessors(*processors, reader.keyPath("processors"), diagnostics, module.processors);
   }
-  reader.notImplemented("fields", "custom fields arrive with the ECS mapper");
-  reader.notImplemented("fields_under_root", "custom fields arrive with the ECS mapper");
+  decodeCustomFields(reader, module.processors);
   reader.string("index", module.index);
   if (reader.has("index")) {
-    diagnostics.warn(reader.node()->get("index")->origin, reader.keyPath("index"),
-                     "validated but not acted on yet (the Elasticsearch output is not implemented yet)");
+    if (const std::string problem = indexNameProblem(module.index); !problem.empty()) {
+      diagnostics.error(reader.node()->get("index")->origin, reader.keyPath("index"), problem);
+    }
+  }
+  MapReader service(reader.take("service"), reader.keyPath("service"), diagnostics);
+  service.string("name", module.serviceName);
+  service.finish();
+  if (reader.has("flush_interval")) {
+    Duration ignored{};
+    reader.duration("flush_interval", ignored);
+    diagnostics.warn(reader.node()->get("flush_interval")->origin, reader.keyPath("flush_interval"),
+                     "ignored, as Auditbeat ignores it outside its Windows ETW backend");
   }
   reader.boolean("keep_null", module.keepNull);
   reader.notImplemented("keep_null", "keep_null arrives with the ECS mapper");

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "config/decode.h"
+#include "config/index_format.h"
 
 namespace fim::config {
 namespace {
@@ -190,12 +191,15 @@ void decodeElasticsearch(const Node& node, Diagnostics& diagnostics, Elasticsear
     diagnostics.error(reader.take("password")->origin, "output.elasticsearch.password", "a password needs a username");
   }
   reader.string("index", out.index);
-  if (reader.has("index") && (out.index.empty() || out.index.find_first_of("\\/*?\"<>| ,#:%{") != std::string::npos ||
-                              out.index.front() == '_' || out.index.front() == '-' || out.index.front() == '+' ||
-                              std::any_of(out.index.begin(), out.index.end(), [](unsigned char c) { return std::isupper(c); }))) {
-    diagnostics.error(reader.take("index")->origin, "output.elasticsearch.index",
-                      "\"" + out.index + "\" is not a valid Elasticsearch index name (lower case, no \\ / * ? \" < > | space , # :, "
-                      "not starting with _ - +; format strings are not supported)");
+  if (reader.has("index")) {
+    if (const std::string problem = indexNameProblem(out.index); !problem.empty()) {
+      diagnostics.error(reader.take("index")->origin, "output.elasticsearch.index", problem);
+    }
+  }
+  reader.string("pipeline", out.pipeline);
+  if (reader.has("pipeline") && (out.pipeline.empty() || out.pipeline.find("%{") != std::string::npos)) {
+    diagnostics.error(reader.take("pipeline")->origin, "output.elasticsearch.pipeline",
+                      "must be the name of an ingest pipeline; format strings are not supported here");
   }
   reader.stringMap("headers", out.headers);
   reader.integer("bulk_max_size", out.bulkMaxSize, 1, 1'000'000);
@@ -236,7 +240,7 @@ void decodeElasticsearch(const Node& node, Diagnostics& diagnostics, Elasticsear
   decodeSsl(reader, diagnostics, out.ssl);
   decodeNonIndexablePolicy(reader, diagnostics, out);
   const std::string why = "not supported by fimbeat's Elasticsearch output";
-  for (const char* key : {"parameters", "proxy_headers", "escape_html", "loadbalance", "kerberos", "pipeline", "pipelines",
+  for (const char* key : {"parameters", "proxy_headers", "escape_html", "loadbalance", "kerberos", "pipelines",
                           "allow_older_versions", "preset", "queue", "setup"}) {
     reader.notImplemented(key, why);
   }

@@ -26,6 +26,14 @@ const std::vector<std::string> kCloudProviders{"alibaba", "ecs",  "azure",     "
                                                "ec2",     "gcp",  "openstack", "nova",          "openstack-ssl",
                                                "nova-ssl", "tencent", "qcloud", "huawei",       "hetzner"};
 
+// Processors for network, syslog and DNS data: a file event has none of their input fields.
+std::string pointlessForFim(const std::string& name) {
+  if (name == "community_id" || name == "add_network_direction") return "FIM events have no network flow (source/destination) to work on";
+  if (name == "registered_domain" || name == "dns") return "FIM events hold no domain names or IP addresses to resolve";
+  if (name == "syslog") return "FIM events carry no syslog message to parse";
+  return {};
+}
+
 struct Context {
   Diagnostics& diagnostics;
   MetadataTargets metadata;
@@ -191,6 +199,22 @@ void decodeProcessor(const Entry& processor, const std::string& path, Context& c
     decodeIncludeFields(reader, origin, config.options.emplace<IncludeFieldsConfig>());
   } else if (name == "rename") {
     decodeRename(reader, origin, config.options.emplace<RenameConfig>());
+  } else if (name == "add_labels") {
+    decodeAddLabels(reader, origin, config.options.emplace<AddFieldsConfig>());
+  } else if (name == "copy_fields" || name == "urldecode" || name == "decode_base64_field") {
+    auto& options = config.options.emplace<FieldCopyConfig>();
+    options.kind = name == "copy_fields" ? FieldCopyConfig::Kind::Copy
+                   : name == "urldecode" ? FieldCopyConfig::Kind::UrlDecode
+                                         : FieldCopyConfig::Kind::Base64Decode;
+    decodeFieldCopy(reader, origin, options);
+  } else if (name == "truncate_fields") {
+    decodeTruncateFields(reader, origin, config.options.emplace<TruncateFieldsConfig>());
+  } else if (name == "replace") {
+    decodeReplace(reader, origin, config.options.emplace<ReplaceConfig>());
+  } else if (name == "add_locale") {
+    decodeAddLocale(reader, config.options.emplace<AddLocaleConfig>());
+  } else if (name == "fingerprint") {
+    decodeFingerprint(reader, origin, config.options.emplace<FingerprintConfig>());
   } else if (name == "drop_event") {
     config.options.emplace<DropEventConfig>();
     if (!reader.has("when") && context.branchDepth == 0) {
@@ -277,9 +301,20 @@ void decodeList(const Node& node, const std::string& path, Context& context, std
       context.diagnostics.error(processor.keyOrigin, processorPath, message);
       continue;
     }
-    static const std::vector<std::string> kImplemented{"add_fields",  "add_tags",          "drop_fields",
-                                                       "include_fields", "rename",         "drop_event",
-                                                       "add_host_metadata", "add_cloud_metadata"};
+    static const std::vector<std::string> kImplemented{
+        "add_fields",  "add_tags",          "drop_fields",        "include_fields", "rename",     "drop_event",
+        "add_host_metadata", "add_cloud_metadata", "add_labels", "copy_fields", "urldecode", "decode_base64_field",
+        "truncate_fields", "replace", "add_locale", "fingerprint"};
+    if (const auto why = pointlessForFim(processor.key); !why.empty()) {
+      context.diagnostics.warn(processor.keyOrigin, processorPath, "accepted, no effect: " + why);
+      continue;
+    }
+    if (processor.key == "script") {
+      context.diagnostics.error(processor.keyOrigin, processorPath,
+                                "not supported: fimbeat embeds no JavaScript engine; use the other processors, or an "
+                                "Elasticsearch ingest pipeline (output.elasticsearch.pipeline) with a painless script");
+      continue;
+    }
     if (std::find(kImplemented.begin(), kImplemented.end(), processor.key) == kImplemented.end()) {
       context.diagnostics.warn(processor.keyOrigin, processorPath,
                                "processor accepted but not implemented, it has no effect");
@@ -290,6 +325,30 @@ void decodeList(const Node& node, const std::string& path, Context& context, std
 }
 
 }  // namespace
+
+void decodeCustomFields(MapReader& reader, std::vector<ProcessorConfig>& processors) {
+  bool underRoot = false;
+  reader.boolean("fields_under_root", underRoot);
+  const Node* fields = reader.take("fields");
+  if (!fields || fields->isNull()) return;
+  if (!fields->isMap()) {
+    reader.diagnostics().error(fields->origin, reader.keyPath("fields"),
+                               "expected a map of field names to values, got " + describeValue(*fields));
+    return;
+  }
+  if (underRoot) {
+    reader.diagnostics().warn(reader.node()->get("fields_under_root")->origin, reader.keyPath("fields_under_root"),
+                              "fields at the root reach documents only where fields.yml declares them (labels.*, "
+                              "tags, ECS fields fimbeat maps); others are dropped and counted in mapper.fields.undeclared");
+  }
+  ProcessorConfig config;
+  config.name = "add_fields";
+  config.origin = fields->origin;
+  AddFieldsConfig& options = config.options.emplace<AddFieldsConfig>();
+  options.target = underRoot ? "" : "fields";
+  options.fields = *fields;
+  processors.insert(processors.begin(), std::move(config));
+}
 
 void decodeProcessors(const Node& node, const std::string& path, Diagnostics& diagnostics,
                       std::vector<ProcessorConfig>& out, MetadataTargets metadata) {

@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/cloud_id.h"
 #include "config/decode.h"
 
 namespace fim::config {
@@ -204,6 +205,7 @@ core::Result<Loaded> loadText(const std::string& yaml, const std::string& source
     }
   }
   expandTree(root, keystore, options.environment, diagnostics);
+  if (!diagnostics.hasErrors()) applyCloudSettings(root, diagnostics);
   if (!diagnostics.hasErrors()) decodeTopLevel(root, config, diagnostics, options.requireModules);
   if (diagnostics.hasErrors()) {
     return core::fail(core::ErrorCode::InvalidArgument, diagnostics.errorReport());
@@ -214,10 +216,12 @@ core::Result<Loaded> loadText(const std::string& yaml, const std::string& source
 
 namespace {
 
+// As Beats: -c is relative to path.config, which defaults to path.home (the binary's directory).
 std::string configFileOf(const LoadOptions& options) {
-  if (!options.configFile.empty()) return options.configFile;
   const std::string home = absolute(options.pathHome.value_or(options.defaultHome));
-  return options.pathConfig.value_or(home) + "/fimbeat.yml";
+  std::string file = options.configFile.empty() ? std::string("fimbeat.yml") : options.configFile;
+  if (!fs::path(file).is_absolute()) file = (fs::path(options.pathConfig.value_or(home)) / file).string();
+  return file;
 }
 
 }  // namespace

@@ -44,7 +44,8 @@ struct ElasticsearchOutputConfig {
   std::string username;
   std::string password;  // secret
   std::string apiKey;    // secret, "id:key"
-  std::string index;     // a plain index instead of the data stream
+  std::string index;     // a plain index instead of the data stream; may hold Beats' %{...} (index_format.h)
+  std::string pipeline;  // ingest pipeline for every event (?pipeline= on the bulk request)
   std::map<std::string, std::string> headers;
   int bulkMaxSize = 1600;
   std::chrono::nanoseconds flushInterval = std::chrono::seconds(1);

@@ -68,6 +68,46 @@ struct RenameConfig {
 
 struct DropEventConfig {};
 
+// copy_fields, urldecode, decode_base64_field: from → to for each pair (to empty: in place).
+struct FieldCopyConfig {
+  enum class Kind { Copy, UrlDecode, Base64Decode };
+  Kind kind = Kind::Copy;
+  std::vector<RenameConfig::Pair> fields;
+  bool ignoreMissing = false;
+  bool failOnError = true;
+};
+
+struct TruncateFieldsConfig {
+  std::vector<std::string> fields;
+  std::uint64_t maxBytes = 0;       // one of the two is set
+  std::uint64_t maxCharacters = 0;  // code points
+  bool ignoreMissing = false;
+  bool failOnError = true;
+};
+
+struct ReplaceConfig {
+  struct Rule {
+    std::string field;
+    std::string pattern;      // RE2, checked to compile
+    std::string replacement;  // Go's $1 / ${1} already turned into RE2's \1
+  };
+  std::vector<Rule> fields;
+  bool ignoreMissing = false;
+  bool failOnError = true;
+};
+
+struct AddLocaleConfig {
+  bool abbreviation = false;  // format: abbreviation ("CET") instead of offset ("+01:00")
+};
+
+struct FingerprintConfig {
+  std::vector<std::string> fields;  // sorted, as Beats hashes them
+  std::string targetField = "fingerprint";
+  std::string method = "sha256";  // md5, sha1, sha256, sha384, sha512, xxhash
+  std::string encoding = "hex";   // hex, base32, base64
+  bool ignoreMissing = false;
+};
+
 // add_host_metadata / add_cloud_metadata: their options configure the host and cloud enrichers
 // (Config::hostMetadata / cloudMetadata); in the chain they do nothing.
 struct MetadataConfig {};
@@ -85,7 +125,8 @@ struct ProcessorConfig {
   std::string name;  // "add_fields", ..., "if"
   std::optional<ConditionConfig> when;
   std::variant<AddFieldsConfig, AddTagsConfig, DropFieldsConfig, IncludeFieldsConfig, RenameConfig, DropEventConfig,
-               MetadataConfig, IfConfig>
+               MetadataConfig, IfConfig, FieldCopyConfig, TruncateFieldsConfig, ReplaceConfig, AddLocaleConfig,
+               FingerprintConfig>
       options;
   Origin origin;
 };

@@ -37,4 +37,22 @@ std::string base64Url(std::string_view data) {
   return out;
 }
 
+std::optional<std::string> base64Decode(std::string_view text) {
+  std::string padded(text);
+  if (padded.size() % 4 == 1) return std::nullopt;
+  while (padded.size() % 4 != 0) padded += '=';
+  const bool valid = std::all_of(padded.begin(), padded.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '+' || c == '/' || c == '=';
+  });
+  if (!valid) return std::nullopt;
+  std::string out(3 * padded.size() / 4 + 1, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(padded.data()), static_cast<int>(padded.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t size = static_cast<std::size_t>(n);  // EVP_DecodeBlock counts the padding as zero bytes
+  for (auto it = padded.rbegin(); it != padded.rend() && *it == '=' && size > 0; ++it) --size;
+  out.resize(size);
+  return out;
+}
+
 }  // namespace fim::core

@@ -16,4 +16,7 @@ std::optional<std::string> fromBase64(std::string_view text);
 // The URL-safe alphabet ('-' and '_' for '+' and '/'), without padding.
 std::string base64Url(std::string_view data);
 
+// Decodes the standard alphabet (padding optional); nullopt when `text` is not base64.
+std::optional<std::string> base64Decode(std::string_view text);
+
 }  // namespace fim::core

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "events/approval.h"
+#include "events/elf_info.h"
 #include "events/file_info.h"
 #include "events/metadata.h"
 #include "events/package_verdict.h"
@@ -29,6 +31,7 @@ struct FileEvent {
   std::vector<Action> actions;
   FileInfo file;
   std::optional<std::string> errorMessage;
+  std::optional<ElfInfo> elf;  // file.elf.*: what the module's file_parsers found (not in the baseline)
   std::size_t module = 0;  // index of the configured module that reported it
   std::vector<std::string> changedAttributes;  // "hash.sha256", "mode", ...
   std::optional<FileInfo> previous;            // the baseline's view before this change
@@ -36,6 +39,7 @@ struct FileEvent {
   std::optional<ProcessInfo> process;          // who changed it, when the backend knows
   std::optional<PackageVerdict> package;       // the installed package that owns it, when verified
   bool baselineRebuilt = false;                // found by the scan that rebuilt a damaged baseline
+  std::optional<ApprovalMark> approval;        // made under an approved path within its window
   std::uint64_t sequence = 0;                  // position in the durable queue (0: not queued)
 };
 
@@ -50,6 +54,7 @@ struct EncodedEvent {
   std::uint64_t sequence = 0;  // the queue position to acknowledge once delivered
   std::string id;              // deterministic _id: a redelivery is recognised as a duplicate
   std::string json;            // the ECS document, no trailing newline
+  std::string index;           // Elasticsearch: the index from a format string; "" for the output's target
 };
 
 }  // namespace fim::events

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "events/elf_info.h"
 #include "events/file_info.h"
 #include "events/metadata.h"
 #include "events/package_verdict.h"
@@ -18,6 +19,7 @@ namespace fim::events {
 struct PathSeen {
   FileInfo info;
   std::optional<std::string> errorMessage;  // e.g. "failed to hash ...": the digests are then absent
+  std::optional<ElfInfo> elf;               // file.elf.* found by the module's file_parsers
   std::size_t root = 0;                     // index of the configured root it was found under
   bool childrenUnknown = false;             // a directory that could not be read: its records stay
   bool storedKnown = false;                 // the watcher already read the baseline's record:

@@ -192,6 +192,7 @@ void coerce(const rapidjson::Value& v, FieldType type, Coerced& out) {
     case FieldType::MatchOnlyText:
     case FieldType::Flattened:
     case FieldType::Object:
+    case FieldType::GeoPoint:
       return toText(v, out);
     case FieldType::Date:
       return toDate(v, out);
@@ -224,6 +225,7 @@ void coerce(const rapidjson::Value& v, FieldType type, Coerced& out) {
       }
       return;
     case FieldType::Group:
+    case FieldType::Nested:
       return;
   }
 }

@@ -67,9 +67,13 @@ DocumentBuilder::DocumentBuilder(const config::Config& config, core::Metrics& me
       dropped_(metrics.counter("mapper.events.dropped")),
       invalid_(metrics.counter("mapper.events.invalid")),
       encoder_(schema, metrics),
+      indices_(config),
       poolBuffer_(new char[kPoolBytes]),
       pool_(poolBuffer_.get(), kPoolBytes) {
-  for (const auto& m : config.modules) keepNull_.push_back(m.keepNull);
+  for (const auto& m : config.modules) {
+    keepNull_.push_back(m.keepNull);
+    serviceNames_.push_back(m.serviceName);
+  }
 }
 
 void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapidjson::Document& doc) const {
@@ -92,13 +96,18 @@ void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapid
   add(doc, "ecs", oneMember("version", refString(kEcsVersion), a), a);
   if (e.errorMessage) add(doc, "error", oneMember("message", refString(*e.errorMessage), a), a);
   add(doc, "event", eventObject(e, a), a);
-  add(doc, "file", fileObject(e.file, a), a);
+  Value file = isDeletion(e) ? deletedFileObject(e.file, a) : fileObject(e.file, a);
+  if (e.elf && !isDeletion(e)) addIfNotEmpty(file, "elf", elfObject(*e.elf, a), a);
+  add(doc, "file", std::move(file), a);
   addIfNotEmpty(doc, "file_integrity", fileIntegrityObject(e, a), a);
   if (who) addIfNotEmpty(doc, "group", std::move(who->group), a);
   if (meta) addIfNotEmpty(doc, "host", hostObject(meta->host, a), a);
   if (e.package) addIfNotEmpty(doc, "package", packageObject(*e.package, a), a);
   if (who) addIfNotEmpty(doc, "process", std::move(who->process), a);
-  add(doc, "service", oneMember("type", refString(kModule), a), a);
+  Value service(rapidjson::kObjectType);
+  if (e.module < serviceNames_.size()) addRefIfSet(service, "name", serviceNames_[e.module], a);
+  addRef(service, "type", kModule, a);
+  add(doc, "service", std::move(service), a);
   if (!enriched.tags.empty()) {
     Value tags(rapidjson::kArrayType);
     tags.Reserve(static_cast<rapidjson::SizeType>(enriched.tags.size()), a);
@@ -110,7 +119,8 @@ void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapid
 
 std::optional<events::EncodedEvent> DocumentBuilder::map(const events::EnrichedEvent& enriched) {
   if (!encode(enriched)) return std::nullopt;
-  return events::EncodedEvent{enriched.event.sequence, ids_.id(enriched), std::string(json_.GetString(), json_.GetSize())};
+  return events::EncodedEvent{enriched.event.sequence, ids_.id(enriched), std::string(json_.GetString(), json_.GetSize()),
+                              indices_.select(enriched)};
 }
 
 bool DocumentBuilder::encode(const events::EnrichedEvent& enriched) {

@@ -19,6 +19,7 @@
 #include "core/metrics.h"
 #include "mapper/document_encoder.h"
 #include "mapper/event_id.h"
+#include "mapper/index_selector.h"
 #include "mapper/schema.h"
 
 namespace fim::mapper {
@@ -58,12 +59,14 @@ class DocumentBuilder {
 
   config::DataStreamConfig dataStream_;
   std::vector<bool> keepNull_;  // by module index
+  std::vector<std::string> serviceNames_;  // by module index: the module's service.name
   const mapper::DocumentFilter* filter_;
   core::Counter& events_;
   core::Counter& dropped_;
   core::Counter& invalid_;
   DocumentEncoder encoder_;
   EventIdHasher ids_;
+  IndexSelector indices_;
   std::unique_ptr<char[]> poolBuffer_;  // the pool's first chunk: most documents need no malloc
   rapidjson::MemoryPoolAllocator<> pool_;
   rapidjson::StringBuffer json_;

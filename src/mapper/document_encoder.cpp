@@ -15,11 +15,12 @@ FieldType leafTypeOf(const SchemaNode& node) {
   if (node.type() == FieldType::Object) {
     return node.def() && node.def()->objectType ? *node.def()->objectType : FieldType::Flattened;
   }
+  if (node.type() == FieldType::GeoPoint) return FieldType::Flattened;
   return node.type();
 }
 
 bool isFreeForm(const SchemaNode& node) {
-  return node.type() == FieldType::Object || node.type() == FieldType::Flattened;
+  return node.type() == FieldType::Object || node.type() == FieldType::Flattened || node.type() == FieldType::GeoPoint;
 }
 
 constexpr std::size_t kMaxWarnedNames = 10000;  // bounds the memory a stream of odd names can take

@@ -31,6 +31,7 @@ void rows(const std::vector<FieldDef>& fields, std::string& out) {
       continue;
     }
     out += fmt::format("| `{}` | {} | {} | {} |\n", f.path, typeCell(f), f.level, cell(f.description));
+    if (f.type == FieldType::Nested) rows(f.fields, out);
   }
 }
 

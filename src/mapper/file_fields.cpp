@@ -9,7 +9,7 @@ namespace fim::mapper {
 
 std::string formatMode(std::uint32_t mode) {
   std::string out(4, '0');
-  mode &= 01777;
+  mode &= 0777;  // as Auditbeat (Go's FileMode.Perm()): setuid, setgid and sticky are their own fields
   for (int i = 3; i >= 0; --i, mode >>= 3) out[static_cast<std::size_t>(i)] = static_cast<char>('0' + (mode & 7));
   return out;
 }
@@ -33,15 +33,10 @@ Value timeValue(core::TimePoint t, Allocator& a) {
   return copyString(core::formatTimestamp(t, buffer), a);
 }
 
-Value modeValue(std::uint32_t mode, Allocator& a) {
-  char text[4];
-  mode &= 01777;
-  for (int i = 3; i >= 0; --i, mode >>= 3) text[i] = static_cast<char>('0' + (mode & 7));
-  return copyString(std::string_view(text, 4), a);
-}
+Value modeValue(std::uint32_t mode, Allocator& a) { return copyString(formatMode(mode), a); }
 
 // The attributes changed_attributes can name, in the order file.* lists them.
-enum class Attr { Type, Size, Inode, Uid, Gid, Owner, Group, Mode, Setuid, Setgid, Mtime, Ctime, TargetPath, MimeType };
+enum class Attr { Type, Size, Inode, Uid, Gid, Owner, Group, Mode, Setuid, Setgid, Sticky, Mtime, Ctime, TargetPath, MimeType };
 
 struct AttrName {
   Attr attr;
@@ -52,7 +47,7 @@ constexpr std::array kAttributes{
     AttrName{Attr::Type, "type"},     AttrName{Attr::Size, "size"},     AttrName{Attr::Inode, "inode"},
     AttrName{Attr::Uid, "uid"},       AttrName{Attr::Gid, "gid"},       AttrName{Attr::Owner, "owner"},
     AttrName{Attr::Group, "group"},   AttrName{Attr::Mode, "mode"},     AttrName{Attr::Setuid, "setuid"},
-    AttrName{Attr::Setgid, "setgid"}, AttrName{Attr::Mtime, "mtime"},   AttrName{Attr::Ctime, "ctime"},
+    AttrName{Attr::Setgid, "setgid"}, AttrName{Attr::Sticky, "sticky"}, AttrName{Attr::Mtime, "mtime"},   AttrName{Attr::Ctime, "ctime"},
     AttrName{Attr::TargetPath, "target_path"}, AttrName{Attr::MimeType, "mime_type"},
 };
 
@@ -69,6 +64,7 @@ void addAttribute(Value& out, const events::FileInfo& f, const AttrName& at, boo
     case Attr::Mode: add(out, at.name, modeValue(f.mode, a), a); break;
     case Attr::Setuid: if (always || f.setuid) add(out, at.name, Value(f.setuid), a); break;
     case Attr::Setgid: if (always || f.setgid) add(out, at.name, Value(f.setgid), a); break;
+    case Attr::Sticky: if (always || (f.mode & 01000)) add(out, at.name, Value((f.mode & 01000) != 0), a); break;
     case Attr::Mtime: add(out, at.name, timeValue(f.mtime, a), a); break;
     case Attr::Ctime: add(out, at.name, timeValue(f.ctime, a), a); break;
     case Attr::TargetPath: if (f.targetPath) addRef(out, at.name, *f.targetPath, a); break;
@@ -93,6 +89,18 @@ Value hashObject(const std::map<events::HashType, std::string>& hashes, const st
 
 }  // namespace
 
+bool isDeletion(const events::FileEvent& e) {
+  return std::find(e.actions.begin(), e.actions.end(), events::Action::Deleted) != e.actions.end();
+}
+
+Value deletedFileObject(const events::FileInfo& f, Allocator& a) {
+  Value file(rapidjson::kObjectType);
+  addRef(file, "path", f.path, a);
+  addRef(file, "name", fileName(f.path), a);
+  addRef(file, "type", events::toString(f.type), a);
+  return file;
+}
+
 Value fileObject(const events::FileInfo& f, Allocator& a) {
   Value file(rapidjson::kObjectType);
   addRef(file, "path", f.path, a);
@@ -109,8 +117,8 @@ Value fileObject(const events::FileInfo& f, Allocator& a) {
 
 Value fileIntegrityObject(const events::FileEvent& e, Allocator& a) {
   Value fi(rapidjson::kObjectType);
-  if (e.file.selinux) addRef(fi, "selinux", *e.file.selinux, a);
-  if (e.file.acl) addRef(fi, "acl", *e.file.acl, a);
+  if (e.file.selinux && !isDeletion(e)) addRef(fi, "selinux", *e.file.selinux, a);
+  if (e.file.acl && !isDeletion(e)) addRef(fi, "acl", *e.file.acl, a);
   if (!e.changedAttributes.empty()) {
     Value changed(rapidjson::kArrayType);
     changed.Reserve(static_cast<rapidjson::SizeType>(e.changedAttributes.size()), a);
@@ -119,7 +127,15 @@ Value fileIntegrityObject(const events::FileEvent& e, Allocator& a) {
   }
   Value previous(rapidjson::kObjectType);
   if (e.previousPath) addRef(previous, "path", *e.previousPath, a);
-  if (e.previous) {
+  if (isDeletion(e) && e.file.type != events::FileType::Unknown) {
+    // What no longer exists is described as it was last seen, not as file.* of a current file.
+    for (const auto& at : kAttributes) {
+      if (at.attr != Attr::Type) addAttribute(previous, e.file, at, false, a);
+    }
+    if (e.file.selinux) addRef(previous, "selinux", *e.file.selinux, a);
+    if (e.file.acl) addRef(previous, "acl", *e.file.acl, a);
+    addIfNotEmpty(previous, "hash", hashObject(e.file.hashes, nullptr, a), a);
+  } else if (e.previous) {
     const events::FileInfo& old = *e.previous;
     for (const auto& name : e.changedAttributes) {
       if (name == "selinux") {
@@ -135,6 +151,13 @@ Value fileIntegrityObject(const events::FileEvent& e, Allocator& a) {
   }
   addIfNotEmpty(fi, "previous", std::move(previous), a);
   if (e.baselineRebuilt) add(fi, "baseline_rebuilt", Value(true), a);
+  if (e.approval) {
+    Value approval(rapidjson::kObjectType);
+    addRef(approval, "id", e.approval->id, a);
+    addRef(approval, "reason", e.approval->reason, a);
+    add(approval, "expires", timeValue(e.approval->expires, a), a);
+    add(fi, "approval", std::move(approval), a);
+  }
   if (e.process && e.process->exited) {
     Value process(rapidjson::kObjectType);
     add(process, "exited", Value(true), a);

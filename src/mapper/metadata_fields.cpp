@@ -89,6 +89,9 @@ ProcessObjects processObjects(const events::ProcessInfo& p, Allocator& a) {
   addRefIfSet(out.user, "name", p.userName, a);
   if (p.groupId) add(out.group, "id", decimalString(*p.groupId, a), a);
   addRefIfSet(out.group, "name", p.groupName, a);
+  // Also under process.*, where Auditbeat's ebpf/kprobes backends and the fim package put them.
+  if (!out.user.ObjectEmpty()) add(out.process, "user", Value(out.user, a), a);
+  if (!out.group.ObjectEmpty()) add(out.process, "group", Value(out.group, a), a);
   addRefIfSet(out.container, "id", p.containerId, a);
   addRefIfSet(out.container, "runtime", p.containerRuntime, a);
   return out;

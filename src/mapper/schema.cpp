@@ -20,7 +20,8 @@ struct TypeName {
 };
 
 constexpr std::array kTypeNames{
-    TypeName{FieldType::Group, "group"},           TypeName{FieldType::Keyword, "keyword"},
+    TypeName{FieldType::Group, "group"},           TypeName{FieldType::Nested, "nested"},
+    TypeName{FieldType::Keyword, "keyword"},
     TypeName{FieldType::ConstantKeyword, "constant_keyword"}, TypeName{FieldType::Wildcard, "wildcard"},
     TypeName{FieldType::Text, "text"},             TypeName{FieldType::MatchOnlyText, "match_only_text"},
     TypeName{FieldType::Date, "date"},             TypeName{FieldType::Ip, "ip"},
@@ -30,6 +31,7 @@ constexpr std::array kTypeNames{
     TypeName{FieldType::Float, "float"},           TypeName{FieldType::HalfFloat, "half_float"},
     TypeName{FieldType::ScaledFloat, "scaled_float"}, TypeName{FieldType::Boolean, "boolean"},
     TypeName{FieldType::Object, "object"},         TypeName{FieldType::Flattened, "flattened"},
+    TypeName{FieldType::GeoPoint, "geo_point"},
 };
 
 const std::set<std::string> kEntryKeys{"key", "title", "description", "fields", "release", "anchor", "short_config"};
@@ -141,11 +143,11 @@ class Parser {
     }
     if (const auto v = node["multi_fields"]) multiFields(v, def);
     const YAML::Node children = node["fields"];
-    if (def.type == FieldType::Group) {
-      if (!children) fail(node, fmt::format("group '{}' has no fields", def.path));
+    if (def.type == FieldType::Group || def.type == FieldType::Nested) {
+      if (!children) fail(node, fmt::format("{} '{}' has no fields", toString(def.type), def.path));
       def.fields = list(children, def.path + ".");
     } else if (children) {
-      fail(children, fmt::format("field '{}' has fields but is not of type group", def.path));
+      fail(children, fmt::format("field '{}' has fields but is not of type group or nested", def.path));
     }
     return def;
   }
@@ -196,7 +198,7 @@ void addToDraft(Draft& parent, const FieldDef& def, std::string_view source) {
   Draft* at = &parent;
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     Draft& next = at->children[std::string(parts[i])];
-    if (next.type != FieldType::Group) {
+    if (next.type != FieldType::Group && next.type != FieldType::Nested) {
       throw Failure(source, def.line, fmt::format("'{}' goes through field declared at line {}, which is not a group", def.path, next.line));
     }
     if (next.line == 0) next.line = def.line;
@@ -204,6 +206,15 @@ void addToDraft(Draft& parent, const FieldDef& def, std::string_view source) {
   }
   const std::string last(parts.back());
   const auto existing = at->children.find(last);
+  if (def.type == FieldType::Nested) {  // declared once, with its fields
+    if (existing != at->children.end()) {
+      throw Failure(source, def.line, fmt::format("'{}' is already declared at line {}", def.path, existing->second.line));
+    }
+    Draft& nested = at->children[last];
+    nested = Draft{FieldType::Nested, &def, def.line, {}};
+    for (const auto& child : def.fields) addToDraft(nested, child, source);
+    return;
+  }
   if (def.type == FieldType::Group) {
     Draft& group = at->children[last];
     if (existing != at->children.end() && group.type != FieldType::Group) {

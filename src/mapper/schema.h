@@ -16,6 +16,7 @@ namespace fim::mapper {
 // Elasticsearch field types fields.yml may use, plus Group (a namespace of fields).
 enum class FieldType {
   Group,
+  Nested,  // an array of objects, each indexed as a document of its own; its fields are declared inside it
   Keyword, ConstantKeyword, Wildcard, Text, MatchOnlyText,  // strings
   Date, Ip,                                                 // strings with a format
   Long, Integer, Short, Byte, UnsignedLong,                 // integers
@@ -23,6 +24,7 @@ enum class FieldType {
   Boolean,
   Object,     // free-form keys; leaves take object_type when it is set
   Flattened,  // any JSON subtree, indexed as keywords
+  GeoPoint,   // "lat,lon" or {lat, lon}: kept as written (Elasticsearch validates it)
 };
 
 const char* toString(FieldType type);  // the fields.yml / Elasticsearch name: "match_only_text"
@@ -49,7 +51,7 @@ struct FieldDef {
   std::optional<bool> defaultField;
   std::optional<FieldType> objectType;  // for Object
   std::vector<MultiField> multiFields;
-  std::vector<FieldDef> fields;  // for Group
+  std::vector<FieldDef> fields;  // for Group and Nested
   int line = 0;                  // 1-based line in the fields.yml text
 };
 
@@ -67,7 +69,7 @@ class SchemaNode {
   const std::string& name() const { return name_; }  // one segment: "id"
   const std::string& path() const { return path_; }  // "cloud.instance.id"; "" for the root
   FieldType type() const { return type_; }
-  bool isGroup() const { return type_ == FieldType::Group; }
+  bool isGroup() const { return type_ == FieldType::Group || type_ == FieldType::Nested; }  // holds fields
   const FieldDef* def() const { return def_; }  // null for groups implied by dotted names or the root
   const std::vector<SchemaNode>& children() const { return children_; }  // sorted by name
   const SchemaNode* child(std::string_view name) const;  // one hash probe, usually one compare

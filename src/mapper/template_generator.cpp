@@ -36,6 +36,10 @@ void properties(Writer& w, const SchemaNode& group) {
     key(w, node.name());
     w.StartObject();
     if (node.isGroup()) {
+      if (node.type() == FieldType::Nested) {
+        key(w, "type");
+        str(w, "nested");
+      }
       properties(w, node);
     } else {
       const FieldDef* def = node.def();

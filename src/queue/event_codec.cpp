@@ -1,5 +1,7 @@
 #include "queue/event_codec.h"
 
+#include <bit>
+
 #include "core/binary_codec.h"
 #include "events/file_info_codec.h"
 
@@ -14,6 +16,112 @@ using namespace events;
 namespace {
 
 constexpr std::uint8_t kBaselineRebuilt = 1;  // the flags byte of version 3
+constexpr std::uint8_t kApproved = 2;         // version 4: an approval (id, reason, expires) follows the flags
+constexpr std::uint8_t kElf = 4;              // version 4: file.elf.* follows (after the approval)
+
+// Version 4: file.elf.*, each field behind one presence bit (the parser sets only what was asked).
+enum ElfBit : std::uint32_t {
+  kSections = 1u << 0,
+  kImportHash = 1u << 1,
+  kImports = 1u << 2,
+  kImportsEntropy = 1u << 3,
+  kImportsVarEntropy = 1u << 4,
+  kGoImportHash = 1u << 5,
+  kGoImports = 1u << 6,
+  kGoImportsEntropy = 1u << 7,
+  kGoImportsVarEntropy = 1u << 8,
+  kGoStripped = 1u << 9,
+};
+enum SectionBit : std::uint8_t { kName = 1, kPhysical = 2, kVirtual = 4, kEntropy = 8, kVarEntropy = 16 };
+
+void writeDouble(BinaryWriter& w, double d) { w.u64(std::bit_cast<std::uint64_t>(d)); }
+double readDouble(BinaryReader& r) { return std::bit_cast<double>(r.u64()); }
+
+void writeStrings(BinaryWriter& w, const std::vector<std::string>& list) {
+  w.u32(static_cast<std::uint32_t>(list.size()));
+  for (const auto& s : list) w.str(s);
+}
+
+std::vector<std::string> readStrings(BinaryReader& r) {
+  std::vector<std::string> out;
+  const std::uint32_t n = r.u32();
+  for (std::uint32_t i = 0; i < n && r.ok(); ++i) out.push_back(r.str());
+  return out;
+}
+
+template <typename T>
+void setBit(std::uint32_t& bits, std::uint32_t bit, const std::optional<T>& field) {
+  if (field) bits |= bit;
+}
+
+void writeSection(BinaryWriter& w, const ElfSection& s) {
+  w.u8(static_cast<std::uint8_t>((s.name ? kName : 0) | (s.physicalSize ? kPhysical : 0) | (s.virtualSize ? kVirtual : 0) |
+                                 (s.entropy ? kEntropy : 0) | (s.varEntropy ? kVarEntropy : 0)));
+  if (s.name) w.str(*s.name);
+  if (s.physicalSize) w.u64(*s.physicalSize);
+  if (s.virtualSize) w.u64(*s.virtualSize);
+  if (s.entropy) writeDouble(w, *s.entropy);
+  if (s.varEntropy) writeDouble(w, *s.varEntropy);
+}
+
+ElfSection readSection(BinaryReader& r) {
+  ElfSection s;
+  const std::uint8_t bits = r.u8();
+  if (bits & kName) s.name = r.str();
+  if (bits & kPhysical) s.physicalSize = r.u64();
+  if (bits & kVirtual) s.virtualSize = r.u64();
+  if (bits & kEntropy) s.entropy = readDouble(r);
+  if (bits & kVarEntropy) s.varEntropy = readDouble(r);
+  return s;
+}
+
+void writeElf(BinaryWriter& w, const ElfInfo& e) {
+  std::uint32_t bits = 0;
+  setBit(bits, kSections, e.sections);
+  setBit(bits, kImportHash, e.importHash);
+  setBit(bits, kImports, e.imports);
+  setBit(bits, kImportsEntropy, e.importsNamesEntropy);
+  setBit(bits, kImportsVarEntropy, e.importsNamesVarEntropy);
+  setBit(bits, kGoImportHash, e.goImportHash);
+  setBit(bits, kGoImports, e.goImports);
+  setBit(bits, kGoImportsEntropy, e.goImportsNamesEntropy);
+  setBit(bits, kGoImportsVarEntropy, e.goImportsNamesVarEntropy);
+  setBit(bits, kGoStripped, e.goStripped);
+  w.u32(bits);
+  if (e.sections) {
+    w.u32(static_cast<std::uint32_t>(e.sections->size()));
+    for (const auto& s : *e.sections) writeSection(w, s);
+  }
+  if (e.importHash) w.str(*e.importHash);
+  if (e.imports) writeStrings(w, *e.imports);
+  if (e.importsNamesEntropy) writeDouble(w, *e.importsNamesEntropy);
+  if (e.importsNamesVarEntropy) writeDouble(w, *e.importsNamesVarEntropy);
+  if (e.goImportHash) w.str(*e.goImportHash);
+  if (e.goImports) writeStrings(w, *e.goImports);
+  if (e.goImportsNamesEntropy) writeDouble(w, *e.goImportsNamesEntropy);
+  if (e.goImportsNamesVarEntropy) writeDouble(w, *e.goImportsNamesVarEntropy);
+  if (e.goStripped) w.u8(*e.goStripped ? 1 : 0);
+}
+
+ElfInfo readElf(BinaryReader& r) {
+  ElfInfo e;
+  const std::uint32_t bits = r.u32();
+  if (bits & kSections) {
+    e.sections.emplace();
+    const std::uint32_t n = r.u32();
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) e.sections->push_back(readSection(r));
+  }
+  if (bits & kImportHash) e.importHash = r.str();
+  if (bits & kImports) e.imports = readStrings(r);
+  if (bits & kImportsEntropy) e.importsNamesEntropy = readDouble(r);
+  if (bits & kImportsVarEntropy) e.importsNamesVarEntropy = readDouble(r);
+  if (bits & kGoImportHash) e.goImportHash = r.str();
+  if (bits & kGoImports) e.goImports = readStrings(r);
+  if (bits & kGoImportsEntropy) e.goImportsNamesEntropy = readDouble(r);
+  if (bits & kGoImportsVarEntropy) e.goImportsNamesVarEntropy = readDouble(r);
+  if (bits & kGoStripped) e.goStripped = r.u8() != 0;
+  return e;
+}
 
 void writeProcess(BinaryWriter& w, const ProcessInfo& p) {
   w.i64(p.pid);
@@ -58,25 +166,6 @@ void readProcess(BinaryReader& r, ProcessInfo& p) {
   p.containerRuntime = r.str();
 }
 
-void writePackage(BinaryWriter& w, const PackageVerdict& p) {
-  w.str(p.name);
-  w.str(p.version);
-  w.str(p.architecture);
-  w.u8(p.verified ? (*p.verified ? 2 : 1) : 0);
-  w.u8((p.conffile ? 1 : 0) | (p.byPackageManager ? 2 : 0));
-}
-
-void readPackage(BinaryReader& r, PackageVerdict& p) {
-  p.name = r.str();
-  p.version = r.str();
-  p.architecture = r.str();
-  const std::uint8_t verified = r.u8();
-  if (verified != 0) p.verified = verified == 2;
-  const std::uint8_t flags = r.u8();
-  p.conffile = (flags & 1) != 0;
-  p.byPackageManager = (flags & 2) != 0;
-}
-
 }  // namespace
 
 std::string encodeEvent(const FileEvent& e) {
@@ -101,9 +190,14 @@ std::string encodeEvent(const FileEvent& e) {
   w.optStr(e.previousPath);
   w.u8(e.process ? 1 : 0);
   if (e.process) writeProcess(w, *e.process);
-  w.u8(e.baselineRebuilt ? kBaselineRebuilt : 0);  // version 3: flags
-  w.u8(e.package ? 1 : 0);                          // version 4: the package verdict
-  if (e.package) writePackage(w, *e.package);
+  // version 3: flags; version 4: an approval, then file.elf.*, each behind its flag
+  w.u8((e.baselineRebuilt ? kBaselineRebuilt : 0) | (e.approval ? kApproved : 0) | (e.elf ? kElf : 0));
+  if (e.approval) {
+    w.str(e.approval->id);
+    w.str(e.approval->reason);
+    w.time(e.approval->expires);
+  }
+  if (e.elf) writeElf(w, *e.elf);
   return w.take();
 }
 
@@ -143,12 +237,16 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
     readProcess(r, process);
     e.process = std::move(process);
   }
-  if (version >= 3) e.baselineRebuilt = (r.u8() & kBaselineRebuilt) != 0;
-  if (version >= 4 && r.u8() != 0) {
-    PackageVerdict package;
-    readPackage(r, package);
-    e.package = std::move(package);
+  const std::uint8_t flags = version >= 3 ? r.u8() : 0;
+  e.baselineRebuilt = (flags & kBaselineRebuilt) != 0;
+  if (version >= 4 && (flags & kApproved) != 0) {
+    ApprovalMark approval;
+    approval.id = r.str();
+    approval.reason = r.str();
+    approval.expires = r.time();
+    e.approval = std::move(approval);
   }
+  if (version >= 4 && (flags & kElf) != 0) e.elf = readElf(r);
   if (!r.ok() || !r.atEnd()) return failf(ErrorCode::Parse, "queued event {} is truncated or malformed", sequence);
   return e;
 }

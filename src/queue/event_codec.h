@@ -1,9 +1,10 @@
 #pragma once
 // The binary encoding of a whole FileEvent (a durable queue entry). Versioned: version 2 adds when
 // the change was first read and whether it was seen live, version 3 a flags byte (found by the scan
-// that rebuilt a damaged baseline), version 4 the package verdict at the end; version 1 entries
-// (fimbeat 0.1) are read with both times taken from the timestamp. An entry of another version is
-// an error, not garbage.
+// that rebuilt a damaged baseline), version 4 two more flags: the approved change window that
+// covers the change (its id, reason and expiry follow) and file.elf.* (file_parsers); version 1
+// entries (fimbeat 0.1) are read with both times taken from the timestamp, older entries have
+// neither. An entry of another version is an error, not garbage.
 
 #include <string>
 #include <string_view>

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/logging.h"
+#include "watcher/elf/elf_parser.h"
 
 namespace fim::watcher {
 namespace {
@@ -16,6 +17,11 @@ PackageIndex* usableIndex(PackageIndex* packages) {
     return nullptr;
   }
   return packages;
+}
+
+bool sameStat(const struct stat& a, const struct stat& b) {
+  return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
 }
 
 core::TimePoint toTimePoint(const struct timespec& ts) {
@@ -37,7 +43,8 @@ ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configur
       packages(usableIndex(packageIndex)),
       packageVerified(metrics.counter("watcher.packages.verified")),
       packageMismatch(metrics.counter("watcher.packages.mismatched")),
-      packageDeferred(metrics.counter("watcher.packages.deferred")) {
+      packageDeferred(metrics.counter("watcher.packages.deferred")),
+      elfParsed(metrics.counter("watcher.scan.elf_parsed")) {
   for (const auto& m : configured) {
     Module settings;
     for (const auto& name : m.hashTypes) {
@@ -48,6 +55,7 @@ ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configur
     }
     settings.maxFileSize = settings.wanted.maxFileSize = m.maxFileSize;
     settings.mimeType = settings.wanted.mimeType = m.mimeType;
+    settings.elf = ElfFields::fromNames(m.fileParsers);
     settings.wanted.verifyAlways = m.verifyHashesAlways;
     settings.verifyPackages = packages != nullptr && m.packageVerification.value_or(true);
     settings.md5Configured = std::find(settings.hashTypes.begin(), settings.hashTypes.end(), events::HashType::Md5) !=
@@ -100,7 +108,7 @@ bool FileObserver::reuseHashes(events::FileInfo& info, const std::optional<event
 
 void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, ObserverShared::Module& settings,
                               std::stop_token stop, std::size_t module, std::optional<SafeFile>& file,
-                              bool labelsKnown) {
+                              bool labelsKnown, bool unchanged) {
   events::FileInfo& info = observation.info;
   // From the open file when there is one: no second lookup of the path, and the same inode.
   const auto readLabels = [&] {
@@ -124,7 +132,7 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
     const auto it = info.hashes.find(events::HashType::Md5);
     return it == info.hashes.end() ? nullptr : &it->second;
   };
-  if (info.size.value_or(0) > settings.maxFileSize) {
+  if (info.size.value_or(0) > settings.maxFileSize) {  // neither hashed nor parsed, as in Auditbeat
     shared_.tooBig.add();
     readLabels();
     if (settings.mimeType) {
@@ -137,10 +145,13 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
     shared_.reused.add();
     readLabels();
     judge(recordedMd5());  // md5 only when configured: the content was not read again
+    // Parsed only for an event: the content is the recorded one, and only a change elsewhere reports it.
+    if (!unchanged) addElf(observation, at, settings, file, nullptr, stop);
     return;
   }
   if (settings.hashTypes.empty() && !settings.mimeType && !owned) {
     readLabels();
+    if (!unchanged) addElf(observation, at, settings, file, nullptr, stop);
     return;
   }
   if (!file) {
@@ -172,6 +183,36 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
   info.mtime = toTimePoint(outcome->stat.st_mtim);
   info.ctime = toTimePoint(outcome->stat.st_ctim);
   if (settings.mimeType) info.mimeType = shared_.mime.detect(outcome->head);
+  addElf(observation, at, settings, file, &outcome->stat, stop);
+}
+
+void FileObserver::addElf(events::PathSeen& observation, const PathAt& at, const ObserverShared::Module& settings,
+                          std::optional<SafeFile>& file, const struct stat* read, std::stop_token stop) {
+  if (settings.elf.empty()) return;
+  const std::string path(at.path);
+  if (!file) {
+    auto opened = SafeFile::openForRead(at);
+    if (!opened) {
+      shared_.errors.add();
+      observation.errorMessage = "failed to parse " + opened.error().message();
+      return;
+    }
+    file.emplace(std::move(*opened));
+  }
+  const struct stat before = read ? *read : file->stat();
+  ElfParse parsed = parseElf(file->fd(), settings.elf, stop);
+  if (!parsed.info && !parsed.error) return;  // not an ELF file
+  shared_.elfParsed.add();
+  auto after = file->statNow();
+  if (!after || !sameStat(before, *after)) {  // what was parsed may not be what was hashed: its change comes next
+    observation.errorMessage = "file.elf.* left out: " + path + " changed while it was parsed";
+    return;
+  }
+  if (parsed.error) {
+    shared_.errors.add();
+    observation.errorMessage = "failed to parse " + path + " as an ELF file: " + *parsed.error;
+  }
+  if (parsed.info && !parsed.info->empty()) observation.elf = std::move(parsed.info);
 }
 
 std::optional<events::PathSeen> FileObserver::observe(const PathAt& at, std::size_t root, std::size_t module,
@@ -220,13 +261,15 @@ std::optional<events::PathSeen> FileObserver::observe(const PathAt& at, std::siz
   // inode and device unchanged the labels are the recorded ones.
   const auto& old = observation.stored;
   events::FileInfo& now = observation.info;
-  const bool labelsKnown = old && baseline::classify(events::stampOf(*old), events::stampOf(now)).sameContent;
+  const baseline::Comparison comparison =
+      old ? baseline::classify(events::stampOf(*old), events::stampOf(now)) : baseline::Comparison{};
+  const bool labelsKnown = comparison.sameContent;
   if (labelsKnown) {
     now.selinux = old->selinux;
     now.acl = old->acl;
   }
   if (now.type == events::FileType::File) {
-    addContent(observation, at, shared_.modules[module], stop, module, file, labelsKnown);
+    addContent(observation, at, shared_.modules[module], stop, module, file, labelsKnown, old && comparison.unchanged());
   } else if (!labelsKnown) {
     metadata_.readLabels(now, at);
   }

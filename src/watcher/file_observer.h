@@ -15,6 +15,7 @@
 #include "baseline/classify.h"
 #include "baseline/view.h"
 #include "watcher/file_hasher.h"
+#include "watcher/elf/elf_fields.h"
 #include "watcher/file_metadata.h"
 #include "watcher/mime_detector.h"
 #include "watcher/name_cache.h"
@@ -30,6 +31,7 @@ struct ObserverShared {
     std::vector<events::HashType> hashTypes;
     std::uint64_t maxFileSize = 0;
     bool mimeType = true;
+    ElfFields elf;            // file_parsers' file.elf.* fields
     baseline::Wanted wanted;  // the same, as the baseline's classify() takes it
     bool verifyPackages = false;  // package_verification, with an index to verify against
     bool md5Configured = false;   // md5 is one of hashTypes: no extra digest for the package check
@@ -53,6 +55,7 @@ struct ObserverShared {
   core::Counter& packageVerified;
   core::Counter& packageMismatch;
   core::Counter& packageDeferred;
+  core::Counter& elfParsed;
   MimeDetector mime;  // shared: one copy of libmagic's database for every worker
 };
 
@@ -74,10 +77,16 @@ class FileObserver {
                                            std::stop_token stop, Listed listed = {});
 
  private:
-  // A regular file's labels, hashes and MIME type. `file`: the file, when already open.
-  // `labelsKnown`: copied from the record, not to be read.
+  // A regular file's labels, hashes, MIME type and file.elf.*. `file`: the file, when already
+  // open. `labelsKnown`: copied from the record, not to be read. `unchanged`: exactly as recorded
+  // (no event will report it).
   void addContent(events::PathSeen& observation, const PathAt& at, ObserverShared::Module& settings,
-                  std::stop_token stop, std::size_t module, std::optional<SafeFile>& file, bool labelsKnown);
+                  std::stop_token stop, std::size_t module, std::optional<SafeFile>& file, bool labelsKnown,
+                  bool unchanged);
+  // file.elf.* when file_parsers asks for it, opening the file if need be. `read`: the stat its
+  // content was hashed at, or null (the parse then checks against the stat at its open).
+  void addElf(events::PathSeen& observation, const PathAt& at, const ObserverShared::Module& settings,
+              std::optional<SafeFile>& file, const struct stat* read, std::stop_token stop);
   bool reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
                    const ObserverShared::Module& settings) const;
   // The package that owns a file, judged by `md5` (its content's digest; null when not read).

@@ -140,7 +140,90 @@ TEST_CASE("setup takes --index-management and --dashboards, export dashboard tak
 }
 
 TEST_CASE("command flags outside their command, and export dashboard without --id, are errors") {
-  CHECK(parse({"run", "--dashboards"}).error().message().find("only go with `fimbeat setup`") != std::string::npos);
-  CHECK(parse({"setup", "--id", "x"}).error().message().find("only go with `fimbeat export dashboard`") != std::string::npos);
+  CHECK(parse({"run", "--dashboards"}).error().message().find("only goes with `fimbeat setup`") != std::string::npos);
+  CHECK(parse({"setup", "--id", "x"}).error().message().find("only goes with `fimbeat export dashboard`") != std::string::npos);
   CHECK(parse({"export", "dashboard"}).error().message().find("needs --id ID") != std::string::npos);
+}
+
+TEST_CASE("flags as Go's flag package and pflag read them: -name and --name are one flag") {
+  auto options = parse({"-c", "/a.yml", "-path.home", "/h", "--path.data=/d", "-path.logs=/l", "-strict.perms=false", "--e",
+                        "-v", "-E", "name=x", "--E=tags=[a]", "-d=watcher", "--d", "output"});
+  REQUIRE(options.has_value());
+  CHECK(options->load.configFile == "/a.yml");
+  CHECK(options->load.pathHome == "/h");
+  CHECK(options->load.pathData == "/d");
+  CHECK(options->load.pathLogs == "/l");
+  CHECK_FALSE(options->load.strictPerms);
+  CHECK(options->logToStderr);
+  CHECK(options->verbose);
+  CHECK(options->load.overrides == std::vector<std::string>{"name=x", "tags=[a]"});
+  CHECK(options->debugSelectors == std::vector<std::string>{"watcher", "output"});
+  CHECK(parse({"--c", "/b.yml"})->load.configFile == "/b.yml");
+  CHECK(parse({"-c=/b.yml"})->load.configFile == "/b.yml");
+  CHECK_FALSE(parse({"-e=false"})->logToStderr);
+  CHECK(parse({"-strict.perms=0"})->load.strictPerms == false);
+  CHECK(parse({"-strict.perms=T"})->load.strictPerms == true);
+}
+
+TEST_CASE("no abbreviations: a flag name matches exactly or is unknown") {
+  auto index = parse({"setup", "--index"});
+  REQUIRE_FALSE(index.has_value());
+  CHECK(index.error().message() == "unknown flag: --index");
+  CHECK(parse({"setup", "-index"}).error().message() == "unknown flag: --index");
+  CHECK(parse({"--path.hom", "/x"}).error().message() == "unknown flag: --path.hom");
+  CHECK(parse({"-x"}).error().message() == "unknown flag: -x");
+  CHECK(parse({"-ec", "x"}).error().message() == "unknown flag: --ec");  // shorthands do not combine in Beats either
+}
+
+TEST_CASE("a boolean flag does not take the next word as its value") {
+  auto options = parse({"-e", "test", "config"});
+  REQUIRE(options.has_value());
+  CHECK(options->command == Command::TestConfig);
+  CHECK(options->logToStderr);
+  CHECK(parse({"--strict.perms", "false"}).error().message() == "unknown command \"false\"");
+}
+
+TEST_CASE("-- ends the flags, flags of other beats are refused with the reason") {
+  CHECK(parse({"--", "version"})->command == Command::Version);
+  CHECK_FALSE(parse({"--", "-e"}).has_value());  // a command word, not a flag
+  auto once = parse({"--once"});
+  REQUIRE_FALSE(once.has_value());
+  CHECK(once.error().message().find("flag --once is not supported: fimbeat watches continuously") == 0);
+  CHECK(parse({"-N"}).error().message().find("flag -N is not supported") == 0);
+  CHECK(parse({"setup", "--pipelines"}).error().message().find("flag --pipelines is not supported") == 0);
+}
+
+TEST_CASE("one config file: -c twice is refused rather than half-read") {
+  auto twice = parse({"-c", "a.yml", "-c", "b.yml"});
+  REQUIRE_FALSE(twice.has_value());
+  CHECK(twice.error().message().find("-c is given more than once") == 0);
+}
+
+TEST_CASE("Auditbeat's systemd ExecStart flags, without --environment") {
+  auto options = parse({"-c", "/etc/fimbeat/fimbeat.yml", "--path.home", "/usr/share/fimbeat", "--path.config",
+                        "/etc/fimbeat", "--path.data", "/var/lib/fimbeat", "--path.logs", "/var/log/fimbeat"});
+  REQUIRE(options.has_value());
+  CHECK(options->command == Command::Run);
+  CHECK(options->load.pathConfig == "/etc/fimbeat");
+}
+
+TEST_CASE("approve: --paths, --for and --reason, or --list, or --revoke ID, its flags go with approve only") {
+  auto approve = parse({"approve", "--paths", "/etc/nginx", "--paths=/var/www", "--for", "1h30m", "--reason", "CHG-1"});
+  REQUIRE_MESSAGE(approve.has_value(), (approve ? "" : approve.error().message()));
+  CHECK(approve->command == Command::Approve);
+  CHECK(approve->approvePaths == std::vector<std::string>{"/etc/nginx", "/var/www"});
+  CHECK(approve->approveFor == std::chrono::minutes(90));
+  CHECK(approve->approveReason == "CHG-1");
+  CHECK(parse({"approve", "--list"})->approveList);
+  CHECK(parse({"approve", "--revoke", "7f3a9c1e"})->approveRevoke == "7f3a9c1e");
+  CHECK_FALSE(parse({"approve"}).has_value());
+  CHECK_FALSE(parse({"approve", "--list", "--revoke", "x"}).has_value());
+  CHECK_FALSE(parse({"approve", "--paths", "/etc", "--for", "30m"}).has_value());  // no reason
+  CHECK_FALSE(parse({"approve", "--paths", "/etc", "--reason", "x"}).has_value());  // no duration
+  auto bad = parse({"approve", "--paths", "/etc", "--for", "-5m", "--reason", "x"});
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message().find("--for -5m") != std::string::npos);
+  auto misplaced = parse({"run", "--list"});
+  REQUIRE_FALSE(misplaced.has_value());
+  CHECK(misplaced.error().message() == "--list only goes with `fimbeat approve`");
 }

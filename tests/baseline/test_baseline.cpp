@@ -365,3 +365,57 @@ TEST_CASE("baseline: a record it cannot decode is reported once, counts as none,
   CHECK(undecodable.value() == 5);  // each reported once
   CHECK(second->lookup("/a/gone")->has_value() == false);
 }
+
+namespace {
+
+// Approves everything under /a/etc from t=100 s to t=200 s (as the approval store would).
+class WindowLookup final : public events::ApprovalLookup {
+ public:
+  std::optional<events::ApprovalMark> approvalFor(std::string_view path, core::TimePoint at) const override {
+    const auto from = core::TimePoint(std::chrono::seconds(100)), to = core::TimePoint(std::chrono::seconds(200));
+    if (!core::isWithin(path, "/a/etc") || at < from || at >= to) return std::nullopt;
+    return events::ApprovalMark{"0a1b2c3d", "CHG-1", to};
+  }
+};
+
+events::PathSeen liveAt(const std::string& path, const std::string& sha, int second) {
+  auto o = observe(path, sha);
+  o.detected = core::TimePoint(std::chrono::seconds(second));
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("baseline: a change under an approved path, made within the window, carries the approval, others do not") {
+  Fixture fx;
+  WindowLookup approvals;
+  auto first = fx.start();
+  first->setApprovals(&approvals);
+  auto initial = first->apply(liveAt("/a/etc/nginx.conf", "11", 150));
+  REQUIRE(initial.has_value());
+  REQUIRE(initial->has_value());
+  CHECK_FALSE((*initial)->approval.has_value());  // what a first scan finds is not a change
+  std::vector<events::FileEvent> none;
+  REQUIRE(first->sweep(none).has_value());
+
+  auto b = fx.start();
+  b->setApprovals(&approvals);
+  auto approved = b->apply(liveAt("/a/etc/nginx.conf", "12", 150));
+  REQUIRE(approved.has_value());
+  REQUIRE(approved->has_value());
+  REQUIRE((*approved)->approval.has_value());
+  CHECK((*approved)->approval->id == "0a1b2c3d");
+  CHECK((*approved)->approval->reason == "CHG-1");
+  auto elsewhere = b->apply(liveAt("/a/etcetera", "13", 150));
+  REQUIRE(elsewhere.has_value());
+  REQUIRE(elsewhere->has_value());
+  CHECK_FALSE((*elsewhere)->approval.has_value());
+  auto late = b->apply(liveAt("/a/etc/nginx.conf", "14", 200));  // at the expiry: no longer approved
+  REQUIRE(late.has_value());
+  REQUIRE(late->has_value());
+  CHECK_FALSE((*late)->approval.has_value());
+  auto early = b->apply(liveAt("/a/etc/other.conf", "15", 99));  // before the approval existed
+  REQUIRE(early.has_value());
+  REQUIRE(early->has_value());
+  CHECK_FALSE((*early)->approval.has_value());
+}

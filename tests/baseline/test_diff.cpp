@@ -88,7 +88,7 @@ TEST_CASE("diff: every attribute, alone, is reported by name with the right acti
   }
 }
 
-TEST_CASE("diff: setuid and setgid are their own attributes, not a mode change, the sticky bit is mode") {
+TEST_CASE("diff: setuid, setgid and the sticky bit are their own attributes, not a mode change") {
   const auto old = regularFile();
   auto now = old;
   now.mode = 04644;
@@ -96,7 +96,9 @@ TEST_CASE("diff: setuid and setgid are their own attributes, not a mode change, 
   CHECK(joined(baseline::diff(&old, now, true).changedAttributes) == "setuid");
   now = old;
   now.mode = 01644;
-  CHECK(joined(baseline::diff(&old, now, true).changedAttributes) == "mode");
+  CHECK(joined(baseline::diff(&old, now, true).changedAttributes) == "sticky");
+  now.mode = 01600;
+  CHECK(joined(baseline::diff(&old, now, true).changedAttributes) == "mode,sticky");
 }
 
 TEST_CASE("diff: ctime alone, and a directory's mtime and size, are not changes") {

@@ -202,3 +202,18 @@ TEST_CASE("export redacts credentials in header names and URLs whatever their ca
   CHECK(contains(yaml, "https://elastic:[REDACTED]@es:9200"));
   CHECK(contains(yaml, "X-Team: visible"));
 }
+
+TEST_CASE("a relative -c is relative to path.config, as in Beats") {
+  TempDir dir;
+  dir.write("auditbeat.yml", kMinimal);
+  auto options = testOptions();
+  options.strictPerms = false;
+  options.configFile = "auditbeat.yml";
+  options.pathConfig = dir.path().string();
+  auto loaded = config::load(options);
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->config.configFile == dir.path().string() + "/auditbeat.yml");
+  options.pathConfig.reset();
+  options.pathHome = dir.path().string();  // path.config defaults to path.home
+  CHECK(config::load(options).has_value());
+}

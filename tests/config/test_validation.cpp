@@ -49,15 +49,15 @@ TEST_CASE("every validation message names the key path and the line") {
        "sha3_256, sha3_384, sha3_512, xxh64"},
       {"bad backend", kModuleHead + "  backend: dtrace\n" + kFileOutput,
        "fimbeat.modules.0.backend: \"dtrace\" is not one of: auto, fsnotify, inotify, fanotify, kprobes, ebpf"},
-      {"other module names the module", "auditbeat.modules:\n- module: auditd\n  audit_rules: ''\n" + kFileOutput,
-       "test.yml:2: auditbeat.modules.0.module: module \"auditd\" is not supported: fimbeat runs only the file_integrity module"},
+      {"an unknown module names the module", "auditbeat.modules:\n- module: packetbeat\n  interfaces: ''\n" + kFileOutput,
+       "test.yml:2: auditbeat.modules.0.module: unknown module \"packetbeat\": fimbeat runs only the file_integrity module"},
       {"module entry without module", "fimbeat.modules:\n- paths: [/etc]\n" + kFileOutput,
        "fimbeat.modules.0.module: each module entry needs `module: file_integrity`"},
       {"module without paths", "fimbeat.modules:\n- module: file_integrity\n" + kFileOutput,
        "fimbeat.modules.0.paths: at least one path to watch is required"},
       {"modules not a list", "fimbeat.modules: file_integrity\n" + kFileOutput,
        "test.yml:1: fimbeat.modules: expected a list of `- module: file_integrity` entries, got a value"},
-      {"no module at all", kFileOutput, "fimbeat.modules: no module is configured"},
+      {"no module at all", kFileOutput, "fimbeat.modules: no file_integrity module is configured"},
       {"no output", kModuleHead, "output: no output is enabled: configure exactly one of output.elasticsearch, output.file or output.console"},
       {"every output disabled", kModuleHead + "output.file:\n  enabled: false\n  path: /x\n", "output: no output is enabled"},
       {"two outputs", kModuleHead + kFileOutput + "output.console.pretty: true\n",
@@ -75,6 +75,8 @@ TEST_CASE("every validation message names the key path and the line") {
        "test.yml:5: logging.level: \"loud\" is not one of: debug, info, warning, warn, error, critical"},
       {"bad keepfiles", kModuleHead + kFileOutput + "logging.files.keepfiles: 0\n",
        "logging.files.keepfiles: must be between 2 and 1024, got 0"},
+      {"fleet.timeout not above the poll", kModuleHead + kFileOutput + "fleet.timeout: 5m\nfleet.checkin.poll_timeout: 5m\n",
+       "fleet.timeout: must be longer than fleet.checkin.poll_timeout"},
       {"unknown processor with suggestion", kModuleHead + kFileOutput + "processors:\n- add_host_metdata: ~\n",
        "test.yml:6: processors.0.add_host_metdata: unknown processor \"add_host_metdata\"; did you mean \"add_host_metadata\"?"},
       {"processor entry with two processors", kModuleHead + kFileOutput + "processors:\n- add_tags: {}\n  drop_event: {}\n",
@@ -130,7 +132,7 @@ TEST_CASE("all problems are reported at once, each on its own line") {
 }
 
 TEST_CASE("options not implemented yet are accepted with one warning each") {
-  auto loaded = loadYaml(kModuleHead + "  backend: kprobes\n  file_parsers: [file_elf]\n" + kFileOutput +
+  auto loaded = loadYaml(kModuleHead + "  backend: kprobes\n  file_parsers: [file.pe.imphash]\n" + kFileOutput +
                          "setup.template.settings:\n  index.number_of_shards: 1\nseccomp: ~\n"
                          "monitoring.enabled: true\nprocessors:\n- add_docker_metadata: ~\n");
   REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));
@@ -146,9 +148,11 @@ TEST_CASE("options not implemented yet are accepted with one warning each") {
   CHECK(loaded->warnings.size() == 6);
 }
 
-TEST_CASE("a disabled module is kept but marked disabled, a disabled second output is fine") {
-  auto loaded = loadYaml(kModuleHead + "  enabled: false\n" + kFileOutput + "output.console:\n  enabled: false\n");
-  REQUIRE(loaded.has_value());
-  CHECK_FALSE(loaded->config.modules[0].enabled);
+TEST_CASE("a disabled module is not read (as in Auditbeat), a disabled second output is fine") {
+  auto loaded = loadYaml(kModuleHead + "- module: file_integrity\n  enabled: false\n  paths: []\n  colour: red\n" +
+                         kFileOutput + "output.console:\n  enabled: false\n");
+  REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));
+  REQUIRE(loaded->config.modules.size() == 1);
+  CHECK(loaded->config.modules[0].enabled);
   CHECK(loaded->config.output.kind == config::OutputKind::File);
 }

@@ -7,6 +7,7 @@
 #include "config/loader.h"
 #include "management/fleet/fleet_client.h"
 #include "management/fleet/fleet_messages.h"
+#include "management/fleet/fleet_settings.h"
 #include "management/fleet/fleet_state.h"
 #include "management/fleet/policy_translator.h"
 #include "support/temp_dir.h"
@@ -141,4 +142,61 @@ TEST_CASE("the state file round-trips, is 0600 in a 0700 directory, and a newer 
   CHECK(newer.error().message().find("format version 2") != std::string::npos);
   std::ofstream(dir.path().string() + "/fleet/state.json") << "garbage";
   CHECK_FALSE(loadState(dir.path().string()).has_value());
+}
+
+TEST_CASE("the policy's fleet section: what it sets replaces the enroll values, what it leaves out restores them") {
+  Enrollment enrolled;
+  enrolled.hosts = {"https://fleet-a:8220"};
+  enrolled.certificateAuthorities = {"/etc/fimbeat/ca.pem"};
+  enrolled.proxyUrl = "http://enroll-proxy:3128";
+  auto section = policyFleetSection(R"({"id":"p","fleet":{"hosts":["https://fleet-b:8220"],
+    "proxy_url":"http://policy-proxy:3128","proxy_headers":{"X-Token":"t","X-Port":3128},
+    "ssl":{"renegotiation":"never","verification_mode":"none","certificate_authorities":["-----BEGIN CERTIFICATE-----x"],
+           "certificate":"-----BEGIN CERTIFICATE-----c","key":"-----BEGIN PRIVATE KEY-----k"}}})");
+  REQUIRE(section.has_value());
+  const auto used = effectiveSettings(enrolled, *section);
+  CHECK(used.hosts == std::vector<std::string>{"https://fleet-b:8220"});
+  CHECK(used.proxyUrl == "http://policy-proxy:3128");
+  CHECK(used.proxyHeaders == std::map<std::string, std::string>{{"X-Port", "3128"}, {"X-Token", "t"}});
+  CHECK(used.certificateAuthorities == std::vector<std::string>{"-----BEGIN CERTIFICATE-----x"});
+  CHECK(used.certificate == "-----BEGIN CERTIFICATE-----c");
+  CHECK(used.key == "-----BEGIN PRIVATE KEY-----k");
+  // verification_mode is read but a policy cannot turn verification off (as in Elastic Agent).
+  CHECK(used.verificationMode == fim::config::SslVerificationMode::Full);
+
+  // Empty or absent values keep what enroll was given.
+  auto bare = policyFleetSection(R"({"fleet":{"hosts":[],"proxy_url":"","ssl":{"verification_mode":""}}})");
+  REQUIRE(bare.has_value());
+  CHECK(effectiveSettings(enrolled, *bare) == transportSettings(enrolled));
+  auto none = policyFleetSection(R"({"id":"p"})");
+  REQUIRE(none.has_value());
+  CHECK(effectiveSettings(enrolled, *none) == transportSettings(enrolled));
+
+  // The running policy's section is what a restarted fimbeat uses.
+  FleetState state;
+  state.enrollment = enrolled;
+  state.good = PolicyRecord{"p", 2, "", R"({"id":"p","fleet":{"proxy_url":"http://policy-proxy:3128"}})", "applied", "", 1};
+  CHECK(effectiveSettings(state).proxyUrl == "http://policy-proxy:3128");
+  CHECK(effectiveSettings(state).certificateAuthorities == enrolled.certificateAuthorities);
+}
+
+TEST_CASE("a fleet section fimbeat cannot use is refused with the key named") {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"fleet":{"proxy_url":"proxy:3128"}})", "fleet.proxy_url"},
+      {R"({"fleet":{"proxy_url":42}})", "fleet.proxy_url"},
+      {R"({"fleet":{"proxy_headers":["X-Token: t"]}})", "fleet.proxy_headers"},
+      {R"({"fleet":{"proxy_headers":{"X-Token":"a\r\nInjected: yes"}}})", "fleet.proxy_headers"},
+      {R"({"fleet":{"ssl":{"verification_mode":"sometimes"}}})", "fleet.ssl.verification_mode"},
+      {R"({"fleet":{"ssl":{"certificate":"c.pem"}}})", "fleet.ssl.key"},
+      {R"({"fleet":{"ssl":{"certificate_authorities":[1]}}})", "fleet.ssl.certificate_authorities"},
+      {R"({"fleet":{"hosts":"https://fleet:8220","ssl":[]}})", "fleet.ssl"},
+  };
+  for (const auto& [policy, key] : cases) {
+    CAPTURE(policy);
+    auto section = policyFleetSection(policy);
+    REQUIRE_FALSE(section.has_value());
+    CHECK(section.error().message().find(key) != std::string::npos);
+  }
+  CHECK(policyFleetSection(R"({"fleet":{"hosts":"https://fleet:8220"}})")->hosts ==
+        std::vector<std::string>{"https://fleet:8220"});
 }

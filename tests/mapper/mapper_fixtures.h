@@ -144,6 +144,22 @@ inline std::vector<std::pair<std::string, events::EnrichedEvent>> goldenEvents()
   moved.event.previousPath = "/srv/data/report.draft.pdf";
   out.emplace_back("moved", std::move(moved));
 
+  // file_parsers' fields of an ELF file: a Go binary, every field named.
+  auto elf = enrichedEvent({Action::Created}, regularFile("/usr/local/bin/agentd", 8192));
+  elf.event.file.mimeType = "application/x-executable";
+  events::ElfInfo info;
+  info.sections = std::vector<events::ElfSection>{{"", 0, 0, 0.0, 0.0},
+                                                  {".text", 4096, 4096, 6.012939453125, 0.0001220703125},
+                                                  {".bss", 0, 512, 0.0, 0.0}};
+  info.importHash = "d41d8cd98f00b204e9800998ecf8427e";
+  info.goImportHash = "9b1f5e8f2d1a0c6e4e3b2a1908f7e6d5";
+  info.goImports = std::vector<std::string>{"github.com/acme/agent.Run", "github.com/acme/agent.(*Config).Load"};
+  info.goImportsNamesEntropy = 4.375;
+  info.goImportsNamesVarEntropy = 0.001953125;
+  info.goStripped = false;
+  elf.event.elf = info;
+  out.emplace_back("created_elf", std::move(elf));
+
   events::FileInfo dir;
   dir.path = "/etc/ssh";
   dir.type = events::FileType::Dir;

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "core/metrics.h"
+#include "mapper/document_encoder.h"
 #include "mapper/field_reference.h"
 #include "mapper/schema.h"
 #include "mapper_fixtures.h"
@@ -62,6 +64,39 @@ TEST_CASE("a schema compiles groups across entries and dotted names into one tre
   CHECK(g->child("x") == s.find("g.x"));
   CHECK(g->child("y") == nullptr);
   CHECK(s.leaves().size() == 5);
+}
+
+TEST_CASE("a nested field holds its own fields, and an array of objects of them is encoded field by field") {
+  auto parsed = Schema::parse(R"(- key: a
+  fields:
+    - name: g
+      type: group
+      fields:
+        - name: items
+          type: nested
+          fields:
+            - {name: name, type: keyword}
+            - {name: size, type: long}
+)");
+  REQUIRE_MESSAGE(parsed.has_value(), (parsed ? "" : parsed.error().message()));
+  const mapper::SchemaNode* items = parsed->find("g.items");
+  REQUIRE(items);
+  CHECK((items->type() == FieldType::Nested));
+  CHECK(items->isGroup());
+  CHECK((parsed->find("g.items.size")->type() == FieldType::Long));
+  CHECK(parsed->leaves().size() == 2);
+  CHECK(parseError("- key: a\n  fields:\n    - name: n\n      type: nested\n").starts_with("fields.yml:3: nested 'n' has no fields"));
+  CHECK(parseError("- key: a\n  fields:\n    - {name: n, type: nested, fields: [{name: x}]}\n    - {name: n, type: nested, fields: [{name: y}]}\n")
+            .find("'n' is already declared at line 3") != std::string::npos);
+  core::Metrics metrics;
+  mapper::DocumentEncoder encoder(*parsed, metrics);
+  rapidjson::Document doc;
+  doc.Parse(R"({"g": {"items": [{"name": "a", "size": "12", "extra": 1}, {"size": 3.5}, 7]}})");
+  rapidjson::StringBuffer out;
+  REQUIRE(encoder.encode(doc, false, out));
+  CHECK(std::string(out.GetString()) == R"({"g":{"items":[{"name":"a","size":12},{"size":3}]}})");
+  CHECK(metrics.counter("mapper.fields.undeclared").value() == 1);  // extra
+  CHECK(metrics.counter("mapper.fields.invalid").value() == 1);     // 7: a value where objects belong
 }
 
 TEST_CASE("schema errors name the line and what is wrong") {

@@ -32,6 +32,7 @@ bool fits(const std::string& type, const rapidjson::Value& v) {
   if (v.IsString()) return type == "keyword" || type == "constant_keyword" || type == "match_only_text" || type == "date" || type == "ip" || type == "wildcard";
   if (v.IsBool()) return type == "boolean";
   if (v.IsInt64() || v.IsUint64()) return type == "long" || type == "integer" || type == "unsigned_long";
+  if (v.IsDouble()) return type == "double" || type == "float" || type == "scaled_float";
   return false;
 }
 
@@ -71,11 +72,12 @@ TEST_CASE("the index template: composable, data stream, ILM or lifecycle, dynami
   const auto& m = tpl["template"]["mappings"];
   CHECK(m["date_detection"].IsFalse());
   const auto& dyn = m["dynamic_templates"];
-  REQUIRE(dyn.Size() == 3);
-  CHECK(std::string(dyn[0]["fields"]["path_match"].GetString()) == "fields.*");
-  CHECK(std::string(dyn[1]["labels"]["mapping"]["type"].GetString()) == "keyword");
-  CHECK(std::string(dyn[2]["strings_as_keyword"]["match_mapping_type"].GetString()) == "string");
-  CHECK(dyn[2]["strings_as_keyword"]["mapping"]["ignore_above"].GetInt() == 1024);
+  REQUIRE(dyn.Size() == 4);  // container.labels, fields, labels: keys free, values keywords; then strings
+  CHECK(std::string(dyn[0]["container.labels"]["path_match"].GetString()) == "container.labels.*");
+  CHECK(std::string(dyn[1]["fields"]["path_match"].GetString()) == "fields.*");
+  CHECK(std::string(dyn[2]["labels"]["mapping"]["type"].GetString()) == "keyword");
+  CHECK(std::string(dyn[3]["strings_as_keyword"]["match_mapping_type"].GetString()) == "string");
+  CHECK(dyn[3]["strings_as_keyword"]["mapping"]["ignore_above"].GetInt() == 1024);
   const auto& p = m["properties"];
   CHECK(std::string(p["@timestamp"]["type"].GetString()) == "date");
   CHECK(p["file"]["properties"]["path"]["ignore_above"].GetInt() == 1024);
@@ -115,4 +117,16 @@ TEST_CASE("templates/ holds the template and policy generated with default optio
                 "templates/index-template.json is out of date: run FIM_UPDATE_FIELDS_DOC=1 build/test_mapper");
   CHECK_MESSAGE(testing::readFile(dir + "ilm-policy.json") == ilm,
                 "templates/ilm-policy.json is out of date: run FIM_UPDATE_FIELDS_DOC=1 build/test_mapper");
+}
+
+TEST_CASE("a nested field is mapped as nested, with the fields declared inside it") {
+  auto tpl = parseJson(mapper::indexTemplateJson(mapper::builtinSchema(), {}));
+  const auto& mappings = tpl["template"]["mappings"];
+  const rapidjson::Value* sections = mappingOf(mappings, "file.elf.sections");
+  REQUIRE(sections);
+  CHECK(std::string((*sections)["type"].GetString()) == "nested");
+  const rapidjson::Value* entropy = mappingOf(mappings, "file.elf.sections.entropy");
+  REQUIRE(entropy);
+  CHECK(std::string((*entropy)["type"].GetString()) == "double");
+  CHECK(std::string((*mappingOf(mappings, "file.elf.sections.name"))["type"].GetString()) == "keyword");
 }

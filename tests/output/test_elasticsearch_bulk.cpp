@@ -42,6 +42,17 @@ TEST_CASE("bulk bodies are create actions with _index and _id, each line ending 
   CHECK(body[5] == events[2].json);
 }
 
+TEST_CASE("an event's own index (from a format string) wins over the batch's, a dead letter goes to the batch's") {
+  events::EncodedEvent dated{1, "a", R"({"x":1})", "auditbeat-9.0.0-2026.01.01"};
+  events::EncodedEvent plain{2, "b", R"({"x":2})"};
+  std::vector<const events::EncodedEvent*> pointers{&dated, &plain};
+  const auto body = lines(encodeBulk(pointers, "logs-fim.event-default"));
+  CHECK(body[0] == R"({"create":{"_index":"auditbeat-9.0.0-2026.01.01","_id":"a"}})");
+  CHECK(body[2] == R"({"create":{"_index":"logs-fim.event-default","_id":"b"}})");
+  const auto letter = deadLetterEvent(dated, "t", "m", "2026-11-21T07:00:00.000Z");
+  CHECK(letter.index.empty());
+}
+
 TEST_CASE("a dead letter keeps the original document as a string with the error and a timestamp") {
   const events::EncodedEvent original{7, "id-7", R"({"file":{"size":"x"}})"};
   const auto letter = deadLetterEvent(original, "mapper_parsing_exception", "failed to parse field [file.size]",

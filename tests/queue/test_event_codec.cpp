@@ -103,10 +103,10 @@ TEST_CASE("event codec: a minimal event keeps its absent fields absent") {
 
 TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read, created is its timestamp") {
   events::FileEvent e = fullEvent();
-  std::string v3 = queue::encodeEvent(e);
-  // Version 1 is version 3 without created (8 bytes) and live (1 byte) after the timestamp, and
-  // without the flags byte and the package flag (2 bytes) at the end.
-  std::string v1 = v3.substr(0, 9) + v3.substr(18, v3.size() - 20);
+  std::string v4 = queue::encodeEvent(e);
+  // Version 1 is version 4 without created (8 bytes) and live (1 byte) after the timestamp, and
+  // without the flags byte and the file.elf.* byte (none) at the end.
+  std::string v1 = v4.substr(0, 9) + v4.substr(18, v4.size() - 20);
   v1[0] = 1;
   auto decoded = queue::decodeEvent(5, v1);
   REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
@@ -116,20 +116,14 @@ TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read
   CHECK(decoded->process->executable == "/usr/bin/vim");
 }
 
-TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebuilt flag round-trips in version 3") {
+TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebuilt flag round-trips") {
   events::FileEvent e = fullEvent();
   e.baselineRebuilt = true;
   const std::string v4 = queue::encodeEvent(e);
   auto decoded = queue::decodeEvent(7, v4);
   REQUIRE(decoded.has_value());
   CHECK(decoded->baselineRebuilt);
-  std::string v3 = v4.substr(0, v4.size() - 1);  // without the package flag
-  v3[0] = 3;
-  auto three = queue::decodeEvent(8, v3);
-  REQUIRE_MESSAGE(three.has_value(), (three ? "" : three.error().message()));
-  CHECK(three->baselineRebuilt);
-  CHECK_FALSE(three->package.has_value());
-  std::string v2 = v4.substr(0, v4.size() - 2);  // without the flags byte either
+  std::string v2 = v4.substr(0, v4.size() - 2);
   v2[0] = 2;
   auto old = queue::decodeEvent(8, v2);
   REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
@@ -137,19 +131,62 @@ TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebu
   CHECK(old->file.path == e.file.path);
 }
 
-TEST_CASE("event codec: a package verdict round-trips in version 4") {
+TEST_CASE("event codec: the approval round-trips in version 4, a version 3 entry has none") {
   events::FileEvent e = fullEvent();
-  for (std::optional<bool> verified : {std::optional<bool>(), std::optional<bool>(true), std::optional<bool>(false)}) {
-    e.package = events::PackageVerdict{"openssh-server", "1:9.2p1-2+deb12u3", "amd64", verified, true, true};
-    auto decoded = queue::decodeEvent(2, queue::encodeEvent(e));
-    REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
-    REQUIRE(decoded->package.has_value());
-    CHECK(decoded->package->name == "openssh-server");
-    CHECK(decoded->package->version == "1:9.2p1-2+deb12u3");
-    CHECK(decoded->package->architecture == "amd64");
-    CHECK(decoded->package->verified == verified);
-    CHECK(decoded->package->conffile);
-    CHECK(decoded->package->byPackageManager);
+  e.baselineRebuilt = true;
+  e.approval = events::ApprovalMark{"a1b2c3d4", "CHG-1234", core::TimePoint(std::chrono::milliseconds(1'790'000'000'123))};
+  const std::string v4 = queue::encodeEvent(e);
+  auto decoded = queue::decodeEvent(9, v4);
+  REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
+  REQUIRE(decoded->approval.has_value());
+  CHECK(decoded->approval->id == "a1b2c3d4");
+  CHECK(decoded->approval->reason == "CHG-1234");
+  CHECK((decoded->approval->expires == e.approval->expires));
+  CHECK(decoded->baselineRebuilt);
+  e.approval.reset();
+  std::string v3 = queue::encodeEvent(e);
+  v3[0] = 3;
+  auto old = queue::decodeEvent(10, v3);
+  REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
+  CHECK_FALSE(old->approval.has_value());
+  CHECK(old->baselineRebuilt);
+}
+
+TEST_CASE("event codec: file.elf.* round-trips in version 4, field by field, and version 3 entries have none") {
+  events::FileEvent e = fullEvent();
+  e.baselineRebuilt = true;
+  const std::string v3 = [&] {
+    std::string bytes = queue::encodeEvent(e);  // no approval, no file.elf.*: no flag, nothing follows
+    bytes[0] = 3;
+    return bytes;
+  }();
+  auto old = queue::decodeEvent(9, v3);
+  REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
+  CHECK(old->baselineRebuilt);
+  CHECK_FALSE(old->elf.has_value());
+
+  events::ElfInfo elf;
+  elf.sections = std::vector<events::ElfSection>{{"", 0, 0, 0.0, 0.0}, {".text", 4096, 4096, 6.02, 1.5e-5}, {".bss", {}, 64, {}, {}}};
+  elf.importHash = "d41d8cd98f00b204e9800998ecf8427e";
+  elf.imports = std::vector<std::string>{"libc.so.6.puts", ".weird"};
+  elf.importsNamesEntropy = 3.25;
+  elf.importsNamesVarEntropy = 0.001;
+  elf.goImportHash = "0123";
+  elf.goImports = std::vector<std::string>{};
+  elf.goImportsNamesEntropy = 4.5;
+  elf.goImportsNamesVarEntropy = 2e-7;
+  elf.goStripped = false;
+  for (int mask = 0; mask < 4; ++mask) {  // all fields, none, and two halves
+    CAPTURE(mask);
+    events::ElfInfo part = elf;
+    if (mask == 1) part = events::ElfInfo{};
+    if (mask == 2) part.sections.reset(), part.importHash.reset(), part.goStripped.reset();
+    if (mask == 3) part.imports.reset(), part.goImports.reset(), part.importsNamesVarEntropy.reset();
+    e.elf = part;
+    auto decoded = queue::decodeEvent(10, queue::encodeEvent(e));
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->elf == e.elf);
+    CHECK(decoded->process->pid == 4242);
   }
 }
 

@@ -94,6 +94,48 @@ TEST_SUITE("file observer") {
     CHECK(o.shared.files.value() == 1);
   }
 
+  TEST_CASE("file_parsers: an ELF file's observation carries file.elf.*, and one exactly as recorded is not parsed again") {
+    if (!std::filesystem::exists("/bin/ls")) FIM_SKIP("no /bin/ls to copy an ELF file from");
+    TempDir dir;
+    const std::string elf = (dir.path() / "ls").string();
+    std::filesystem::copy_file("/bin/ls", elf);
+    const std::string text = dir.write("notes.txt", "not an executable\n");
+    config::ModuleConfig m;
+    m.hashTypes = {"sha256"};
+    m.mimeType = false;
+    m.scanRatePerSec = 0;
+    m.fileParsers = {"file.elf.import_hash", "file.elf.sections.name", "file.pe.imphash"};
+    core::Metrics metrics;
+    watcher::ObserverShared shared({m}, nullptr, metrics);
+    watcher::FileObserver observer(shared);
+    std::stop_source stop;
+    const auto at = testing::locate(elf);
+
+    auto seen = observer.observe(at.at(), 0, 0, stop.get_token());
+    REQUIRE(seen.has_value());
+    CHECK_FALSE(seen->errorMessage.has_value());
+    REQUIRE(seen->elf.has_value());
+    CHECK(seen->elf->importHash.has_value());
+    REQUIRE(seen->elf->sections.has_value());
+    CHECK((*seen->elf->sections)[1].name.has_value());
+    CHECK_FALSE((*seen->elf->sections)[1].entropy.has_value());
+    CHECK_FALSE(seen->elf->imports.has_value());
+    auto plain = observer.observe(testing::locate(text).at(), 0, 0, stop.get_token());
+    CHECK_FALSE(plain->elf.has_value());
+    CHECK(metrics.counter("watcher.scan.elf_parsed").value() == 1);
+
+    const std::optional<events::FileInfo> stored = seen->info;
+    auto again = observer.observe(at.at(), 0, 0, stop.get_token(), watcher::Listed{nullptr, &stored, false});
+    CHECK_FALSE(again->elf.has_value());  // nothing to report: not read at all
+    CHECK(metrics.counter("watcher.scan.elf_parsed").value() == 1);
+    REQUIRE(::chmod(elf.c_str(), 0700) == 0);
+    auto chmodded = observer.observe(at.at(), 0, 0, stop.get_token(), watcher::Listed{nullptr, &stored, false});
+    CHECK(chmodded->info.hashes == stored->hashes);  // reused: the content is the recorded one
+    REQUIRE(chmodded->elf.has_value());  // yet the event that reports the chmod describes the ELF file
+    CHECK(chmodded->elf == seen->elf);
+    CHECK(metrics.counter("watcher.scan.elf_parsed").value() == 2);
+  }
+
   TEST_CASE("a file listed as regular that became something else is reported as what lstat shows, never read") {
     TempDir dir;
     Observer o;

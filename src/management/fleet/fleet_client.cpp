@@ -1,18 +1,14 @@
 #include "management/fleet/fleet_client.h"
 
-#include <time.h>
-
 #include <algorithm>
-#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <simdjson.h>
 
 #include "core/logging.h"
 #include "core/time_format.h"
 #include "management/fleet/fleet_health.h"
+#include "management/fleet/fleet_settings.h"
 
 namespace fim::management::fleet {
 namespace {
@@ -20,36 +16,6 @@ namespace {
 using namespace std::chrono_literals;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
-
-// RFC 3339 → time point (seconds precision; what start_time and expiration need).
-std::optional<std::chrono::system_clock::time_point> parseTime(const std::string& text) {
-  if (text.size() < 19) return std::nullopt;
-  std::tm tm{};
-  if (!::strptime(text.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return std::nullopt;
-  auto t = std::chrono::system_clock::from_time_t(::timegm(&tm));
-  const auto zone = text.find_first_of("+-", 19);
-  if (zone != std::string::npos && text.size() >= zone + 6) {
-    const int sign = text[zone] == '-' ? -1 : 1;
-    const int hours = std::stoi(text.substr(zone + 1, 2)), minutes = std::stoi(text.substr(zone + 4, 2));
-    t -= sign * (std::chrono::hours(hours) + std::chrono::minutes(minutes));
-  }
-  return t;
-}
-
-std::string nowIso() { return core::formatTimestamp(std::chrono::system_clock::now()); }
-
-// The policy's fleet.hosts ([] when absent).
-std::vector<std::string> fleetHosts(const std::string& policyJson) {
-  std::vector<std::string> out;
-  simdjson::dom::parser parser;
-  simdjson::dom::array hosts;
-  if (parser.parse(policyJson).at_pointer("/fleet/hosts").get(hosts) != simdjson::SUCCESS) return out;
-  for (auto h : hosts) {
-    std::string_view v;
-    if (h.get(v) == simdjson::SUCCESS) out.emplace_back(v);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -65,9 +31,9 @@ FleetClient::FleetClient(std::string dataDir, config::FleetConfig config, std::s
       config_(std::move(config)),
       version_(std::move(version)),
       state_(std::move(state)),
-      target_(target),
       health_(health),
-      transport_(state_.enrollment, config_.agentVersion.empty() ? kDefaultAgentVersion : config_.agentVersion) {}
+      transport_(effectiveSettings(state_), config_.agentVersion.empty() ? kDefaultAgentVersion : config_.agentVersion),
+      actions_(state_, config_, target, [this](const TransportSettings& s) { return probe(s); }, [this] { save(); }) {}
 
 void FleetClient::save() {
   if (auto saved = saveState(dataDir_, state_); !saved) {
@@ -80,6 +46,10 @@ void FleetClient::waitFor(milliseconds wait, std::stop_token stop) {
   waitChanged_.wait_for(lock, stop, wait, [] { return false; });
 }
 
+std::chrono::nanoseconds FleetClient::timeout(std::chrono::nanoseconds wanted) const {
+  return config_.timeout > std::chrono::nanoseconds::zero() ? std::min(wanted, config_.timeout) : wanted;
+}
+
 milliseconds FleetClient::backoff() {
   // Equal jitter (ea:pkg/backoff/equal_jitter.go): half the step fixed, half random.
   const auto init = duration_cast<milliseconds>(config_.backoffInit);
@@ -89,6 +59,13 @@ milliseconds FleetClient::backoff() {
   step = std::min(step, max);
   std::uniform_int_distribution<long> jitter(0, std::max<long>(0, step.count() / 2));
   return milliseconds(step.count() / 2 + jitter(random_));
+}
+
+core::Status FleetClient::probe(const TransportSettings& settings) {
+  FleetTransport probe(settings, transport_.agentVersion());
+  auto answer = probe.send("GET", "/api/status", "", state_.enrollment.accessApiKey, timeout(15s));
+  if (!answer) return std::unexpected(answer.error());
+  return {};
 }
 
 core::Result<FleetResponse> FleetClient::checkin(std::stop_token stop) {
@@ -125,9 +102,10 @@ core::Result<FleetResponse> FleetClient::checkin(std::stop_token stop) {
       }
     }
   });
-  // Client timeout: the poll plus a minute (the server answers by poll_timeout - 1m at the latest).
+  // Client timeout: the poll plus a minute (the server answers by poll_timeout - 1m at the latest),
+  // or fleet.timeout.
   auto response = transport_.send("POST", path, checkinBody(request), state_.enrollment.accessApiKey,
-                                  config_.pollTimeout + std::chrono::minutes(1), config_.gzip, poll.get_token());
+                                  timeout(config_.pollTimeout + std::chrono::minutes(1)), config_.gzip, poll.get_token());
   watch.request_stop();
   watch.join();
   if (healthChanged_ && !response) lastFastCheckin_ = std::chrono::steady_clock::now();
@@ -172,9 +150,19 @@ milliseconds FleetClient::onCheckinFailure(const core::Result<FleetResponse>& re
       c.state = "backoff";
     }
   }
-  const auto wait = backoff();
+  auto wait = backoff();
+  if (response && response->retryAfter) {
+    // A proxy's or a load balancer's Retry-After is honoured, up to fleet.backoff.max (design §7.6).
+    wait = std::max(wait, std::min(*response->retryAfter, duration_cast<milliseconds>(config_.backoffMax)));
+  }
   log.warn("checkin failed ({}); next try in {} ms", c.lastError, wait.count());
   return wait;
+}
+
+bool FleetClient::executeActions() {
+  const bool ran = actions_.executeDue();
+  if (auto wanted = effectiveSettings(state_); wanted != transport_.settings()) transport_.configure(std::move(wanted));
+  return ran;
 }
 
 void FleetClient::run(std::stop_token stop) {
@@ -184,7 +172,7 @@ void FleetClient::run(std::stop_token stop) {
     if (!version.empty()) transport_.setAgentVersion(version);
   }
   log.info("managed by Fleet as agent {} (User-Agent version {})", state_.enrollment.agentId, transport_.agentVersion());
-  if (executeInbox()) save();
+  if (executeActions()) save();
   flushAcks(stop);
   while (!stop.stop_requested()) {
     if (state_.lifecycle == Lifecycle::Unenrolled) {
@@ -194,7 +182,7 @@ void FleetClient::run(std::stop_token stop) {
     auto response = checkin(stop);
     if (stop.stop_requested()) break;
     if (!response && healthChanged_) {
-      core::logger("fleet").debug("health changed: checking in again at once");
+      log.debug("health changed: checking in again at once");
       continue;
     }
     core::Result<CheckinResult> parsed = core::fail(core::ErrorCode::Unavailable, "");
@@ -210,23 +198,11 @@ void FleetClient::run(std::stop_token stop) {
     }
     if (state_.connectivity.state == "revoked") health_.clear("fleet", "revoked");
     failures_ = unauthorized_ = 0;
-    state_.connectivity = {"connected", "", nowIso(), 0};
-    throttle_ = false;
-    for (auto& action : parsed->actions) {
-      if (std::find(state_.done.begin(), state_.done.end(), action.id) != state_.done.end()) continue;
-      bool queued = false;
-      for (const auto& json : state_.inbox) queued = queued || parseAction(json).value_or(Action{}).id == action.id;
-      if (queued) continue;
-      if (action.type == "POLICY_CHANGE" && state_.last && state_.last->status == "rejected" &&
-          action.id == fmt::format("policy:{}:{}", state_.last->id, state_.last->revision)) {
-        throttle_ = true;  // a known-rejected policy again: not re-applied (decision 1)
-        continue;
-      }
-      state_.inbox.push_back(action.json);
-    }
+    state_.connectivity = {"connected", "", core::formatTimestamp(std::chrono::system_clock::now()), 0};
+    throttle_ = actions_.receive(parsed->actions);
     if (!parsed->ackToken.empty()) state_.ackToken = parsed->ackToken;
     save();  // the ack_token with the actions it delivered, before any runs (design §7.3 rule 1)
-    const bool ran = executeInbox();  // the new actions, and scheduled ones now due
+    const bool ran = executeActions();  // the new actions, and scheduled ones now due
     flushAcks(stop);
     std::uniform_int_distribution<int> jitter(0, 500);
     const auto wait = ran ? 0ms : throttle_ ? duration_cast<milliseconds>(config_.minInterval) : 1000ms + milliseconds(jitter(random_));
@@ -234,163 +210,12 @@ void FleetClient::run(std::stop_token stop) {
   }
 }
 
-bool FleetClient::executeInbox() {
-  bool ran = false;
-  const auto now = std::chrono::system_clock::now();
-  // The first due action each time round: one may remove others (CANCEL).
-  for (;;) {
-    std::optional<Action> due;
-    for (std::size_t i = 0; i < state_.inbox.size() && !due; ++i) {
-      auto action = parseAction(state_.inbox[i]);
-      if (!action) {
-        core::logger("fleet").error("dropping an unreadable action: {}", action.error().message());
-        state_.inbox.erase(state_.inbox.begin() + static_cast<std::ptrdiff_t>(i));
-        save();
-        break;
-      }
-      const auto start = parseTime(action->startTime);
-      if (start && *start > now) continue;  // scheduled: runs at a later checkin
-      state_.inbox.erase(state_.inbox.begin() + static_cast<std::ptrdiff_t>(i));
-      due = std::move(*action);
-    }
-    if (!due) {
-      bool pendingUnreadable = false;
-      for (const auto& json : state_.inbox) pendingUnreadable = pendingUnreadable || !parseAction(json);
-      if (!pendingUnreadable) return ran;
-      continue;
-    }
-    bool ack = true;
-    std::string error;
-    const auto expiration = parseTime(due->expiration);
-    if (expiration && *expiration <= now) {
-      error = "the action expired before it could start";
-    } else {
-      error = execute(*due, ack);
-    }
-    if (ack) {
-      state_.done.push_back(due->id);
-      state_.outbox.push_back({due->id, due->type, nowIso(), error});
-    }
-    save();  // the result, its ack and (for a policy) policy/good in one write (rule 2)
-    ran = true;
-  }
-}
-
-std::string FleetClient::execute(const Action& action, bool& ack) {
-  auto& log = core::logger("fleet");
-  log.info("action {} of type {} received", action.id, action.type);
-  if (action.type == "POLICY_CHANGE") return applyPolicy(action, ack);
-  if (action.type == "SETTINGS") {
-    const std::string level = jsonString(action.data, "/log_level");
-    target_.setLogLevel(level);
-    state_.logLevel = level;
-    return {};
-  }
-  if (action.type == "UNENROLL") {
-    target_.stopInputs();
-    state_.unenrollReason = "UNENROLL action " + action.id;
-    log.warn("unenrolled by Fleet: inputs stopped; the queue and the baseline stay on disk");
-    return {};
-  }
-  if (action.type == "POLICY_REASSIGN") {
-    log.info("reassigned to policy {}; its POLICY_CHANGE follows", jsonString(action.data, "/policy_id"));
-    return {};
-  }
-  if (action.type == "CANCEL") {
-    const std::string target = jsonString(action.data, "/target_id");
-    for (auto it = state_.inbox.begin(); it != state_.inbox.end(); ++it) {
-      if (parseAction(*it).value_or(Action{}).id == target) {
-        state_.inbox.erase(it);
-        state_.done.push_back(target);
-        return {};
-      }
-    }
-    return "no scheduled action " + target + " to cancel";
-  }
-  if (action.type == "UPGRADE") return "fimbeat does not self-upgrade: upgrade it with the system's package manager";
-  return fmt::format("fimbeat does not support {} actions", action.type);
-}
-
-bool FleetClient::anyReachable(const std::vector<std::string>& hosts) {
-  // Any HTTP answer, 429 and 503 included, proves a host reachable (elastic/elastic-agent#15557).
-  for (const auto& host : hosts) {
-    Enrollment one = state_.enrollment;
-    one.hosts = {host};
-    FleetTransport probe(one, transport_.agentVersion());
-    if (probe.send("GET", "/api/status", "", state_.enrollment.accessApiKey, std::chrono::seconds(15))) return true;
-  }
-  return false;
-}
-
-std::string FleetClient::applyPolicy(const Action& action, bool& ack) {
-  auto& log = core::logger("fleet");
-  simdjson::dom::parser parser;
-  const std::string policyJson = [&] {
-    simdjson::dom::element policy;
-    return parser.parse(action.data)["policy"].get(policy) == simdjson::SUCCESS ? simdjson::minify(policy) : std::string();
-  }();
-  PolicyRecord record;
-  record.id = jsonString(policyJson, "/id");
-  simdjson::dom::element root;
-  int64_t revision = 0;
-  if (parser.parse(policyJson).get(root) == simdjson::SUCCESS) {
-    if (root["revision"].get(revision) != simdjson::SUCCESS) revision = 0;
-  }
-  record.revision = revision;
-  record.sha256 = sha256Hex(policyJson);
-  record.json = policyJson;
-  if (state_.good && state_.good->id == record.id && state_.good->revision == record.revision &&
-      state_.good->sha256 == record.sha256) {
-    return {};  // already running (design §7.4 step 1)
-  }
-  const bool sameAsLast = state_.last && state_.last->id == record.id && state_.last->revision == record.revision &&
-                          state_.last->sha256 == record.sha256;
-  if (sameAsLast && state_.last->status == "applying" && state_.last->attempts >= config_.applyAttempts) {
-    state_.last->status = "rejected";
-    state_.last->error = fmt::format("fimbeat stopped {} times while applying it", state_.last->attempts);
-    log.error("policy {} rev {} rejected: {}; running rev {}", record.id, record.revision, state_.last->error,
-              state_.good ? state_.good->revision : 0);
-    ack = false;
-    return state_.last->error;
-  }
-  PolicyRecord last{record.id, record.revision, record.sha256, "", "applying", "",
-                    sameAsLast && state_.last->status == "applying" ? state_.last->attempts + 1 : 1};
-  state_.last = last;
-  save();  // a crash from here on counts as a failed attempt (design §7.3 rule 4)
-  const auto hosts = fleetHosts(policyJson);
-  if (policyJson.empty()) {
-    state_.last->status = "rejected";
-    state_.last->error = "the POLICY_CHANGE action carries no policy";
-  } else if (!hosts.empty() && hosts != state_.enrollment.hosts && !anyReachable(hosts)) {
-    state_.last->status = "rejected";
-    state_.last->error = fmt::format("none of the policy's Fleet Server hosts ({}) answers", fmt::join(hosts, ", "));
-  } else if (auto applied = target_.apply(policyJson); !applied) {
-    state_.last->status = "rejected";
-    state_.last->error = applied.error().message();
-  }
-  if (state_.last->status == "rejected") {
-    log.error("policy {} rev {} rejected: {}; running rev {}", record.id, record.revision, state_.last->error,
-              state_.good ? std::to_string(state_.good->revision) : std::string("none"));
-    ack = false;  // the running revision stays the reported one (decision 1)
-    return state_.last->error;
-  }
-  state_.last->status = "applied";
-  state_.good = record;
-  if (!hosts.empty() && hosts != state_.enrollment.hosts) {
-    log.info("Fleet Server hosts from the policy: {}", fmt::join(hosts, ", "));
-    state_.enrollment.hosts = hosts;
-    transport_.setHosts(state_.enrollment);
-  }
-  log.info("policy {} rev {} applied", record.id, record.revision);
-  return {};
-}
-
 void FleetClient::flushAcks(std::stop_token stop) {
   if (state_.outbox.empty()) return;
   auto& log = core::logger("fleet");
   const auto path = "/api/fleet/agents/" + state_.enrollment.agentId + "/acks";
   auto response = transport_.send("POST", path, ackBody(state_.enrollment.agentId, state_.outbox),
-                                  state_.enrollment.accessApiKey, std::chrono::seconds(60), false, stop);
+                                  state_.enrollment.accessApiKey, timeout(60s), false, stop);
   if (!response) {
     log.warn("acks not sent ({} pending): {}", state_.outbox.size(), response.error().message());
     return;

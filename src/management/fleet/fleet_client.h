@@ -1,8 +1,9 @@
 #pragma once
 // FleetClient: the checkin loop of a fimbeat enrolled in Fleet (design §7.5): one long poll at a
-// time; the ack_token and the actions it delivered persisted in one write before any runs;
-// actions executed once each (deduplicated by id), their acks kept in an outbox that survives
-// restarts; equal-jitter backoff over several hosts; health in every checkin.
+// time; the ack_token and the actions it delivered persisted in one write before any runs; the
+// actions handed to the ActionHandler; their acks sent from an outbox that survives restarts;
+// equal-jitter backoff over several hosts, at least as long as a Retry-After; health in every
+// checkin.
 
 #include <atomic>
 #include <chrono>
@@ -15,22 +16,12 @@
 #include "config/config.h"
 #include "core/health.h"
 #include "core/result.h"
+#include "management/fleet/action_handler.h"
 #include "management/fleet/fleet_messages.h"
 #include "management/fleet/fleet_state.h"
 #include "management/fleet/fleet_transport.h"
 
 namespace fim::management::fleet {
-
-// What the application does for Fleet's actions (implemented in app/, which owns the stages).
-class PolicyTarget {
- public:
-  virtual ~PolicyTarget() = default;
-  // Translates and validates the policy, then swaps the stages; returns once the new stages run.
-  // An error is the rejection reason; the stages that ran before keep running.
-  [[nodiscard]] virtual core::Status apply(const std::string& policyJson) = 0;
-  virtual void stopInputs() = 0;                              // UNENROLL
-  virtual void setLogLevel(const std::string& level) = 0;     // SETTINGS; "" = the config's
-};
 
 class FleetClient {
  public:
@@ -41,25 +32,25 @@ class FleetClient {
 
  private:
   [[nodiscard]] core::Result<FleetResponse> checkin(std::stop_token stop);
-  // Runs the due actions of the inbox; true when one ran.
-  bool executeInbox();
-  std::string execute(const Action& action, bool& ack);  // the ack's error, "" on success
-  std::string applyPolicy(const Action& action, bool& ack);
-  bool anyReachable(const std::vector<std::string>& hosts);
+  // Runs the due actions, then uses the Fleet Server settings of the policy they left running.
+  bool executeActions();
+  [[nodiscard]] core::Status probe(const TransportSettings& settings);
   void flushAcks(std::stop_token stop);
   void save();
   // The wait after a failed checkin; updates the connectivity state.
   std::chrono::milliseconds onCheckinFailure(const core::Result<FleetResponse>& response);
   std::chrono::milliseconds backoff();
+  // A request's timeout: `wanted`, but never more than fleet.timeout.
+  std::chrono::nanoseconds timeout(std::chrono::nanoseconds wanted) const;
   void waitFor(std::chrono::milliseconds wait, std::stop_token stop);
 
   const std::string dataDir_;
   const config::FleetConfig config_;
   const std::string version_;
   FleetState state_;
-  PolicyTarget& target_;
   core::Health& health_;
   FleetTransport transport_;
+  ActionHandler actions_;
   std::mt19937 random_{std::random_device{}()};
   int failures_ = 0;
   int unauthorized_ = 0;

@@ -56,23 +56,37 @@ std::string sha256Hex(const std::string& data) {
   return hex;
 }
 
-FleetTransport::FleetTransport(const Enrollment& enrollment, std::string agentVersion)
-    : agentVersion_(std::move(agentVersion)) {
-  setHosts(enrollment);
+TransportSettings transportSettings(const Enrollment& enrollment) {
+  TransportSettings out;
+  out.hosts = enrollment.hosts;
+  out.certificateAuthorities = enrollment.certificateAuthorities;
+  if (enrollment.insecure) out.verificationMode = config::SslVerificationMode::None;
+  out.proxyUrl = enrollment.proxyUrl;
+  return out;
 }
 
-void FleetTransport::setHosts(const Enrollment& enrollment) {
+FleetTransport::FleetTransport(TransportSettings settings, std::string agentVersion)
+    : agentVersion_(std::move(agentVersion)) {
+  configure(std::move(settings));
+}
+
+void FleetTransport::configure(TransportSettings settings) {
+  settings_ = std::move(settings);
   hosts_.clear();
   current_ = 0;
-  for (const auto& host : enrollment.hosts) {
+  for (const auto& host : settings_.hosts) {
     auto url = output::es::parseHostUrl(host, "https", "", 8220);
     if (url) hosts_.push_back(*url);
   }
   // Shuffled once so that a fleet of agents does not pile onto the first host (as Elastic Agent).
   std::shuffle(hosts_.begin(), hosts_.end(), std::mt19937(std::random_device{}()));
-  options_.ssl.certificateAuthorities = enrollment.certificateAuthorities;
-  if (enrollment.insecure) options_.ssl.verificationMode = config::SslVerificationMode::None;
-  options_.proxyUrl = enrollment.proxyUrl;
+  options_ = {};
+  options_.ssl.certificateAuthorities = settings_.certificateAuthorities;
+  options_.ssl.certificate = settings_.certificate;
+  options_.ssl.key = settings_.key;
+  options_.ssl.verificationMode = settings_.verificationMode;
+  options_.proxyUrl = settings_.proxyUrl;
+  options_.proxyHeaders = settings_.proxyHeaders;
   options_.acceptEncoding = "gzip";
 }
 
@@ -109,7 +123,8 @@ core::Result<FleetResponse> FleetTransport::send(const std::string& method, cons
       continue;
     }
     current_ = (current_ + tried) % hosts_.size();  // the host that answered goes first next time
-    FleetResponse out{response->status, std::move(response->body), {}, {}};
+    FleetResponse out{response->status, std::move(response->body), {}, {},
+                      output::es::retryAfter(*response, std::chrono::system_clock::now())};
     if (out.status >= 400) {
       simdjson::dom::parser parser;
       simdjson::dom::element root;

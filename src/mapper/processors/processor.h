@@ -30,4 +30,11 @@ std::unique_ptr<Processor> makeAddTags(const config::AddTagsConfig& config);
 std::unique_ptr<Processor> makeIncludeFields(const config::IncludeFieldsConfig& config);
 std::unique_ptr<Processor> makeRename(const config::RenameConfig& config);
 
+// The value processors (value_processors.cpp).
+std::unique_ptr<Processor> makeFieldCopy(const config::FieldCopyConfig& config);  // copy_fields, urldecode, decode_base64_field
+std::unique_ptr<Processor> makeTruncateFields(const config::TruncateFieldsConfig& config);
+std::unique_ptr<Processor> makeReplace(const config::ReplaceConfig& config);
+std::unique_ptr<Processor> makeAddLocale(const config::AddLocaleConfig& config);
+std::unique_ptr<Processor> makeFingerprint(const config::FingerprintConfig& config);
+
 }  // namespace fim::mapper::processors

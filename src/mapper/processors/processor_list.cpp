@@ -41,6 +41,11 @@ core::Result<std::unique_ptr<Processor>> makeProcessor(const config::ProcessorCo
         else if constexpr (std::is_same_v<T, config::RenameConfig>) return makeRename(options);
         else if constexpr (std::is_same_v<T, config::DropEventConfig>) return std::make_unique<DropEvent>();
         else if constexpr (std::is_same_v<T, config::MetadataConfig>) return std::unique_ptr<Processor>();
+        else if constexpr (std::is_same_v<T, config::FieldCopyConfig>) return makeFieldCopy(options);
+        else if constexpr (std::is_same_v<T, config::TruncateFieldsConfig>) return makeTruncateFields(options);
+        else if constexpr (std::is_same_v<T, config::ReplaceConfig>) return makeReplace(options);
+        else if constexpr (std::is_same_v<T, config::AddLocaleConfig>) return makeAddLocale(options);
+        else if constexpr (std::is_same_v<T, config::FingerprintConfig>) return makeFingerprint(options);
         else {
           auto condition = compileCondition(options.condition);
           if (!condition) return std::unexpected(condition.error());

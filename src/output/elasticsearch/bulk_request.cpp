@@ -21,7 +21,7 @@ void appendCreate(std::string& body, const std::string& index, const events::Enc
   w.Key("create");
   w.StartObject();
   w.Key("_index");
-  writeString(w, index);
+  writeString(w, event.index.empty() ? index : event.index);
   if (!event.id.empty()) {
     w.Key("_id");
     writeString(w, event.id);

@@ -14,7 +14,8 @@ namespace fim::output::es {
 // The request path of every bulk call; filter_path keeps the response to what classification reads.
 inline constexpr std::string_view kBulkPath = "/_bulk?filter_path=errors,items.*.error,items.*.status";
 
-// One line `{"create":{"_index":"<index>","_id":"<id>"}}` (no _id when the event has none), then
+// One line `{"create":{"_index":"<index>","_id":"<id>"}}` (the event's own index when it has one, no
+// _id when it has none), then
 // the document, each line ending in '\n' as the bulk API requires.
 void appendCreate(std::string& body, const std::string& index, const events::EncodedEvent& event);
 

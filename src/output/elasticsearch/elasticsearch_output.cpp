@@ -1,6 +1,7 @@
 #include "output/elasticsearch/elasticsearch_output.h"
 
 #include <algorithm>
+#include <cctype>
 #include <thread>
 
 #include <fmt/format.h>
@@ -25,6 +26,18 @@ void addTo(WriteOutcome& total, WriteOutcome& part) {
   total.retry.insert(total.retry.end(), part.retry.begin(), part.retry.end());
 }
 
+// The bulk path, with ?pipeline= when output.elasticsearch.pipeline names one (percent-encoded).
+std::string bulkPath(const std::string& pipeline) {
+  std::string path(kBulkPath);
+  if (pipeline.empty()) return path;
+  path += "&pipeline=";
+  for (const unsigned char c : pipeline) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') path += static_cast<char>(c);
+    else path += fmt::format("%{:02X}", c);
+  }
+  return path;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::size_t, std::size_t>> chunkRanges(std::size_t n, std::size_t size) {
@@ -37,6 +50,7 @@ ElasticsearchOutput::ElasticsearchOutput(config::ElasticsearchOutputConfig optio
                                          std::optional<IndexSetup> setup, core::Metrics& metrics, const core::Clock& clock)
     : options_(std::move(options)),
       target_(std::move(target)),
+      bulkPath_(bulkPath(options_.pipeline)),
       clock_(clock),
       toomany_(metrics.counter("output.events.toomany")),
       retried_(metrics.counter("output.events.retried")),
@@ -118,7 +132,7 @@ core::Result<bool> ElasticsearchOutput::sendItems(Worker& worker, const Batch& b
   for (const std::size_t i : events) documents.push_back(&batch.events[i]);
   auto body = worker.encoder->encode(documents, batch.index);
   if (!body) return std::unexpected(body.error());
-  HttpRequest request{"POST", std::string(kBulkPath), std::move(*body), "application/x-ndjson", worker.encoder->gzip()};
+  HttpRequest request{"POST", bulkPath_, std::move(*body), "application/x-ndjson", worker.encoder->gzip()};
   auto response = worker.connection->send(request, stop);
   worker.encoder->recycle(std::move(request.body));
   if (!response) return std::unexpected(response.error());

@@ -65,6 +65,7 @@ class ElasticsearchOutput final : public Output {
 
   config::ElasticsearchOutputConfig options_;
   std::string target_;
+  std::string bulkPath_;  // /_bulk?..., with &pipeline= when one is configured
   std::unique_ptr<SetupOnce> setup_;
   std::vector<Worker> workers_;  // one connection and encoder per `worker`
   const core::Clock& clock_;

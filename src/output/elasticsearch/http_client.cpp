@@ -7,6 +7,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -19,12 +21,34 @@ namespace {
 struct Transfer {
   std::string* body;
   std::stop_token stop;
+  std::map<std::string, std::string>* headers;
 };
 
 size_t onData(char* data, size_t size, size_t count, void* user) {
   static_cast<Transfer*>(user)->body->append(data, size * count);
   return size * count;
 }
+
+// One header line; a status line starts the headers of the next response (a proxy's answer to
+// CONNECT, an interim 1xx, then the final one), so only the final response's headers are kept.
+size_t onHeader(char* data, size_t size, size_t count, void* user) {
+  auto& headers = *static_cast<Transfer*>(user)->headers;
+  std::string_view line(data, size * count);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (line.rfind("HTTP/", 0) == 0) {
+    headers.clear();
+  } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    headers[name] = std::string(value);
+  }
+  return size * count;
+}
+
+bool isInlinePem(const std::string& value) { return value.find("-----BEGIN") != std::string::npos; }
 
 int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return static_cast<Transfer*>(user)->stop.stop_requested() ? 1 : 0;  // non-zero aborts the transfer
@@ -35,7 +59,7 @@ std::once_flag curlInit;
 std::string readCaBundle(const std::vector<std::string>& authorities) {
   std::string bundle;
   for (const auto& ca : authorities) {
-    if (ca.find("-----BEGIN") != std::string::npos) {  // inline PEM, as beats allows
+    if (isInlinePem(ca)) {  // inline PEM, as beats allows
       bundle += ca;
     } else {
       std::ifstream in(ca);
@@ -87,9 +111,24 @@ CURLcode onSslContext(CURL*, void* sslCtx, void* fingerprint) {
 
 std::string apiKeyHeader(const std::string& apiKey) { return "Authorization: ApiKey " + core::base64(apiKey); }
 
+std::optional<std::chrono::milliseconds> retryAfter(const HttpResponse& response,
+                                                    std::chrono::system_clock::time_point now) {
+  const auto found = response.headers.find("retry-after");
+  if (found == response.headers.end() || found->second.empty()) return std::nullopt;
+  const std::string& value = found->second;
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (value.size() > 9) return std::chrono::seconds(999'999'999);  // years: the caller bounds it
+    return std::chrono::seconds(std::stol(value));
+  }
+  const time_t date = curl_getdate(value.c_str(), nullptr);  // IMF-fixdate, RFC 850 and asctime forms
+  if (date == -1) return std::nullopt;
+  const auto wait = std::chrono::system_clock::from_time_t(date) - now;
+  return std::max(std::chrono::milliseconds::zero(), std::chrono::ceil<std::chrono::milliseconds>(wait));
+}
+
 HttpClientOptions httpClientOptions(const config::ElasticsearchOutputConfig& output) {
   return HttpClientOptions{output.username, output.password, output.apiKey, output.headers, output.timeout,
-                           output.idleConnectionTimeout, output.proxyUrl, output.proxyDisable, output.ssl, ""};
+                           output.idleConnectionTimeout, output.proxyUrl, output.proxyDisable, output.ssl, "", {}};
 }
 
 HttpClient::HttpClient(HostUrl url, HttpClientOptions options) : url_(std::move(url)), options_(std::move(options)) {
@@ -119,6 +158,7 @@ void HttpClient::configure() {
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onData);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, onProgress);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, options_.acceptEncoding.c_str());  // gzip responses welcome
@@ -150,8 +190,19 @@ void HttpClient::configure() {
     curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, const_cast<std::string*>(&ssl.caTrustedFingerprint));
   }
   if (!ssl.certificate.empty()) {
-    curl_easy_setopt(curl, CURLOPT_SSLCERT, ssl.certificate.c_str());
-    curl_easy_setopt(curl, CURLOPT_SSLKEY, ssl.key.c_str());
+    // Inline PEM (as Fleet's policy carries a proxy's client certificate) or a file.
+    if (isInlinePem(ssl.certificate)) {
+      curl_blob cert{const_cast<char*>(ssl.certificate.data()), ssl.certificate.size(), CURL_BLOB_COPY};
+      curl_easy_setopt(curl, CURLOPT_SSLCERT_BLOB, &cert);
+    } else {
+      curl_easy_setopt(curl, CURLOPT_SSLCERT, ssl.certificate.c_str());
+    }
+    if (isInlinePem(ssl.key)) {
+      curl_blob key{const_cast<char*>(ssl.key.data()), ssl.key.size(), CURL_BLOB_COPY};
+      curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, &key);
+    } else {
+      curl_easy_setopt(curl, CURLOPT_SSLKEY, ssl.key.c_str());
+    }
     if (!ssl.keyPassphrase.empty()) curl_easy_setopt(curl, CURLOPT_KEYPASSWD, ssl.keyPassphrase.c_str());
   }
 }
@@ -159,11 +210,12 @@ void HttpClient::configure() {
 core::Result<HttpResponse> HttpClient::send(const HttpRequest& request, std::stop_token stop) {
   CURL* curl = static_cast<CURL*>(curl_);
   HttpResponse response;
-  Transfer transfer{&response.body, stop};
+  Transfer transfer{&response.body, stop, &response.headers};
   const std::string url = url_.base() + request.path;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_NOBODY, request.method == "HEAD" ? 1L : 0L);
   if (request.method == "GET" || request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
@@ -184,12 +236,20 @@ core::Result<HttpResponse> HttpClient::send(const HttpRequest& request, std::sto
   for (const auto& [name, value] : options_.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
   for (const auto& [name, value] : request.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_slist* proxyHeaders = nullptr;
+  for (const auto& [name, value] : options_.proxyHeaders) {
+    proxyHeaders = curl_slist_append(proxyHeaders, (name + ": " + value).c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_HEADEROPT, CURLHEADER_SEPARATE);  // request headers never reach the proxy
+  curl_easy_setopt(curl, CURLOPT_PROXYHEADER, proxyHeaders);
   char errorBuffer[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errorBuffer);
   const CURLcode rc = curl_easy_perform(curl);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_PROXYHEADER, nullptr);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
   curl_slist_free_all(headers);
+  curl_slist_free_all(proxyHeaders);
   if (rc != CURLE_OK) {
     if (stop.stop_requested()) return core::fail(core::ErrorCode::Unavailable, "stopped", true);
     const std::string detail = errorBuffer[0] ? errorBuffer : curl_easy_strerror(rc);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -19,7 +20,13 @@ namespace fim::output::es {
 struct HttpResponse {
   int status = 0;
   std::string body;
+  std::map<std::string, std::string> headers;  // of the final response; names lower-cased
 };
+
+// `Retry-After` of a response (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) as a wait from
+// `now`; nullopt when absent or unreadable, zero for a date already past.
+std::optional<std::chrono::milliseconds> retryAfter(const HttpResponse& response,
+                                                    std::chrono::system_clock::time_point now);
 
 struct HttpRequest {
   std::string method = "GET";  // GET, HEAD, PUT, POST
@@ -40,8 +47,9 @@ struct HttpClientOptions {
   std::chrono::nanoseconds idleConnectionTimeout = std::chrono::seconds(3);
   std::string proxyUrl;
   bool proxyDisable = false;
-  config::ElasticsearchSslConfig ssl;
+  config::ElasticsearchSslConfig ssl;  // certificate and key: PEM files or inline PEM
   std::string acceptEncoding;  // "" = every encoding curl decodes; Fleet Server needs exactly "gzip"
+  std::map<std::string, std::string> proxyHeaders;  // sent to the proxy only (its CONNECT request)
 };
 
 HttpClientOptions httpClientOptions(const config::ElasticsearchOutputConfig& output);
