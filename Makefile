@@ -11,7 +11,7 @@ BUILD_PACKAGES := g++ cmake ninja-build pkg-config make \
   libcurl4-openssl-dev libsimdjson-dev rapidjson-dev libssl-dev librocksdb-dev \
   doctest-dev libyaml-cpp-dev libre2-dev libspdlog-dev \
   libfmt-dev libb2-dev libxxhash-dev libmagic-dev libcpp-httplib-dev zlib1g-dev \
-  libacl1-dev libselinux1-dev libelf-dev
+  libacl1-dev libselinux1-dev libelf-dev libgit2-dev
 # What the tests and the benchmarks need besides: their runner, the tools fimbeat is compared with,
 # and what the package, service, deploy and keystore tests check with.
 TEST_PACKAGES := python3 python3-pytest python3-yaml python3-jsonschema aide inotify-tools \

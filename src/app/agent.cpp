@@ -1,5 +1,7 @@
 #include "app/agent.h"
 
+#include "core/paths.h"
+
 #include <pthread.h>
 #include <unistd.h>
 
@@ -75,6 +77,30 @@ std::function<bool(std::string_view, bool)> inScope(const config::ModuleConfig& 
 
 }  // namespace
 
+// diff.enabled: the last content of each diffed file, kept beside the baseline (the largest
+// diff.max_storage of the modules that diff). Copies no module diffs any more are dropped.
+core::Status Agent::keepContents(const config::Config& config, const std::vector<watcher::Root>& roots, Agent& agent,
+                                 core::Metrics& metrics) {
+  std::uint64_t maxStorage = 0;
+  std::vector<std::uint64_t> maxDiffSize;
+  for (const auto& m : config.modules) {
+    maxDiffSize.push_back(m.diff.maxDiffSize);
+    if (m.enabled && m.diff.enabled) maxStorage = std::max(maxStorage, m.diff.maxStorage);
+  }
+  auto contents = std::make_unique<baseline::ContentStore>(*agent.store_, maxStorage, metrics);
+  const auto diffed = [&](std::string_view path) {
+    return std::any_of(roots.begin(), roots.end(), [&](const watcher::Root& root) {
+      const auto& m = config.modules[root.module];
+      return m.enabled && m.diff.enabled && core::isWithin(path, root.path);
+    });
+  };
+  if (auto opened = contents->open(diffed); !opened) return opened;
+  if (maxStorage == 0) return {};
+  agent.contents_ = std::move(contents);
+  agent.baseline_->keepContents(*agent.contents_, std::move(maxDiffSize));
+  return {};
+}
+
 core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config, core::Metrics& metrics,
                                                         const core::Clock& clock) {
   switch (config.output.kind) {
@@ -122,6 +148,7 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   agent->baseline_ =
       std::make_unique<baseline::Baseline>(*agent->store_, std::move(rootInfo), metrics, clock, agent->queue_.get(),
                                            &health);
+  if (auto kept = keepContents(config, roots, *agent, metrics); !kept) return std::unexpected(kept.error());
   if (auto opened = agent->baseline_->open(); !opened) return std::unexpected(opened.error());
   agent->baseline_->setApprovals(agent->approvals_.get());
 

@@ -38,6 +38,7 @@ struct FileEvent {
   std::optional<std::string> previousPath;     // moved: where the file was before
   std::optional<ProcessInfo> process;          // who changed it, when the backend knows
   std::optional<PackageVerdict> package;       // the installed package that owns it, when verified
+  std::optional<std::string> diff;             // file_integrity.diff: unified diff of an updated text file
   bool baselineRebuilt = false;                // found by the scan that rebuilt a damaged baseline
   std::optional<ApprovalMark> approval;        // made under an approved path within its window
   std::uint64_t sequence = 0;                  // position in the durable queue (0: not queued)

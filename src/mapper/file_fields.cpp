@@ -168,6 +168,7 @@ Value fileIntegrityObject(const events::FileEvent& e, Allocator& a) {
     if (e.package->conffile) add(fi, "package_conffile", Value(true), a);
     if (e.package->verified) add(fi, "package_verified", Value(*e.package->verified), a);
   }
+  if (e.diff) addRef(fi, "diff", *e.diff, a);
   return fi;
 }
 

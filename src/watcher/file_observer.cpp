@@ -61,6 +61,7 @@ ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configur
     settings.md5Configured = std::find(settings.hashTypes.begin(), settings.hashTypes.end(), events::HashType::Md5) !=
                              settings.hashTypes.end();
     settings.limiter = std::make_unique<RateLimiter>(m.scanRatePerSec, std::max<std::uint64_t>(m.maxFileSize, 1));
+    if (m.diff.enabled) settings.content = std::make_unique<ContentPolicy>(m.diff);
     modules.push_back(std::move(settings));
   }
 }
@@ -132,7 +133,11 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
     const auto it = info.hashes.find(events::HashType::Md5);
     return it == info.hashes.end() ? nullptr : &it->second;
   };
+  // diff.enabled: a content read now replaces the kept one (none kept for a file it excludes).
+  const bool diffed = settings.content != nullptr;
+  const bool keepContent = diffed && settings.content->wants(info.path);
   if (info.size.value_or(0) > settings.maxFileSize) {  // neither hashed nor parsed, as in Auditbeat
+    observation.contentChecked = diffed;
     shared_.tooBig.add();
     readLabels();
     if (settings.mimeType) {
@@ -149,7 +154,7 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
     if (!unchanged) addElf(observation, at, settings, file, nullptr, stop);
     return;
   }
-  if (settings.hashTypes.empty() && !settings.mimeType && !owned) {
+  if (settings.hashTypes.empty() && !settings.mimeType && !owned && !keepContent) {
     readLabels();
     if (!unchanged) addElf(observation, at, settings, file, nullptr, stop);
     return;
@@ -167,7 +172,8 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
   readLabels();
   // A package-owned file gets md5 in the same read pass when the module does not hash it anyway.
   const bool extraMd5 = owned && md5Hashers_[module].has_value();
-  auto outcome = (extraMd5 ? *md5Hashers_[module] : hashers_[module]).hash(*file, stop);
+  const std::size_t keep = keepContent ? static_cast<std::size_t>(settings.content->maxFileSize()) : 0;
+  auto outcome = (extraMd5 ? *md5Hashers_[module] : hashers_[module]).hash(*file, stop, keep);
   if (!outcome) {
     shared_.errors.add();
     observation.errorMessage = outcome.error().message();
@@ -176,6 +182,8 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
   }
   shared_.bytesHashed.add(static_cast<std::int64_t>(outcome->bytesRead));
   info.hashes = std::move(outcome->hashes);
+  observation.contentChecked = diffed;
+  if (keepContent && outcome->content) observation.text = settings.content->text(std::move(*outcome->content));
   judge(recordedMd5());
   if (extraMd5) info.hashes.erase(events::HashType::Md5);  // not configured: neither recorded nor reported
   // The metadata that matches the hashed content.

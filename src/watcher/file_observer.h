@@ -15,6 +15,7 @@
 #include "baseline/classify.h"
 #include "baseline/view.h"
 #include "watcher/file_hasher.h"
+#include "watcher/content_policy.h"
 #include "watcher/elf/elf_fields.h"
 #include "watcher/file_metadata.h"
 #include "watcher/mime_detector.h"
@@ -36,6 +37,7 @@ struct ObserverShared {
     bool verifyPackages = false;  // package_verification, with an index to verify against
     bool md5Configured = false;   // md5 is one of hashTypes: no extra digest for the package check
     std::unique_ptr<RateLimiter> limiter;  // scan_rate_per_sec, burst = max_file_size
+    std::unique_ptr<ContentPolicy> content;  // diff.enabled: which contents are kept, redacted
   };
 
   // `packages`: the index package_verification checks against (null: no module verifies).

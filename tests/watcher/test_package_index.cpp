@@ -232,7 +232,7 @@ TEST_CASE("dpkg database: only the paths fimbeat can observe are kept (the watch
   CHECK(everything.contains("/anything"));
 }
 
-TEST_CASE("package snapshot: a sorted table; the first owner keeps a path unless a conffile entry claims it") {
+TEST_CASE("package snapshot: a sorted table, the first owner keeps a path unless a conffile entry claims it") {
   watcher::PackageSnapshot::Builder builder;
   const auto a = builder.addPackage({"a", "1", "all"});
   const auto b = builder.addPackage({"b", "1", "all"});
@@ -307,7 +307,7 @@ TEST_CASE("package index: rebuilt when dpkg replaces status, not while dpkg's lo
   }
 }
 
-TEST_CASE("package index: the first read runs in the background; current() waits for it, stop ends the wait") {
+TEST_CASE("package index: the first read runs in the background, current() waits for it, stop ends the wait") {
   Database db;
   // status as a FIFO: the first read blocks until the test writes it, whatever the machine's speed.
   const std::string status = db.admin.str() + "/status";
