@@ -18,6 +18,8 @@ namespace {
 constexpr std::uint8_t kBaselineRebuilt = 1;  // the flags byte of version 3
 constexpr std::uint8_t kApproved = 2;         // version 4: an approval (id, reason, expires) follows the flags
 constexpr std::uint8_t kElf = 4;              // version 4: file.elf.* follows (after the approval)
+constexpr std::uint8_t kPackage = 8;          // version 5: the package verdict follows (after file.elf.*)
+constexpr std::uint8_t kDiff = 16;            // version 5: file_integrity.diff follows (after the verdict)
 
 // Version 4: file.elf.*, each field behind one presence bit (the parser sets only what was asked).
 enum ElfBit : std::uint32_t {
@@ -166,6 +168,27 @@ void readProcess(BinaryReader& r, ProcessInfo& p) {
   p.containerRuntime = r.str();
 }
 
+// Version 5: package.* and file_integrity.package_verified/package_conffile/change_source.
+void writePackage(BinaryWriter& w, const PackageVerdict& p) {
+  w.str(p.name);
+  w.str(p.version);
+  w.str(p.architecture);
+  w.u8(p.verified ? (*p.verified ? 2 : 1) : 0);  // 0: not checked, 1: differs, 2: matches
+  w.u8((p.conffile ? 1 : 0) | (p.byPackageManager ? 2 : 0));
+}
+
+PackageVerdict readPackage(BinaryReader& r) {
+  PackageVerdict p;
+  p.name = r.str();
+  p.version = r.str();
+  p.architecture = r.str();
+  if (const std::uint8_t verified = r.u8(); verified != 0) p.verified = verified == 2;
+  const std::uint8_t flags = r.u8();
+  p.conffile = (flags & 1) != 0;
+  p.byPackageManager = (flags & 2) != 0;
+  return p;
+}
+
 }  // namespace
 
 std::string encodeEvent(const FileEvent& e) {
@@ -190,14 +213,18 @@ std::string encodeEvent(const FileEvent& e) {
   w.optStr(e.previousPath);
   w.u8(e.process ? 1 : 0);
   if (e.process) writeProcess(w, *e.process);
-  // version 3: flags; version 4: an approval, then file.elf.*, each behind its flag
-  w.u8((e.baselineRebuilt ? kBaselineRebuilt : 0) | (e.approval ? kApproved : 0) | (e.elf ? kElf : 0));
+  // version 3: flags; version 4: an approval, then file.elf.*; version 5: the package verdict, then
+  // the diff; each behind its flag
+  w.u8((e.baselineRebuilt ? kBaselineRebuilt : 0) | (e.approval ? kApproved : 0) | (e.elf ? kElf : 0) |
+       (e.package ? kPackage : 0) | (e.diff ? kDiff : 0));
   if (e.approval) {
     w.str(e.approval->id);
     w.str(e.approval->reason);
     w.time(e.approval->expires);
   }
   if (e.elf) writeElf(w, *e.elf);
+  if (e.package) writePackage(w, *e.package);
+  if (e.diff) w.str(*e.diff);
   return w.take();
 }
 
@@ -247,6 +274,8 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
     e.approval = std::move(approval);
   }
   if (version >= 4 && (flags & kElf) != 0) e.elf = readElf(r);
+  if (version >= 5 && (flags & kPackage) != 0) e.package = readPackage(r);
+  if (version >= 5 && (flags & kDiff) != 0) e.diff = r.str();
   if (!r.ok() || !r.atEnd()) return failf(ErrorCode::Parse, "queued event {} is truncated or malformed", sequence);
   return e;
 }

@@ -2,7 +2,8 @@
 // The binary encoding of a whole FileEvent (a durable queue entry). Versioned: version 2 adds when
 // the change was first read and whether it was seen live, version 3 a flags byte (found by the scan
 // that rebuilt a damaged baseline), version 4 two more flags: the approved change window that
-// covers the change (its id, reason and expiry follow) and file.elf.* (file_parsers); version 1
+// covers the change (its id, reason and expiry follow) and file.elf.* (file_parsers), version 5
+// two more: the package verdict (package_verification) and file_integrity.diff; version 1
 // entries (fimbeat 0.1) are read with both times taken from the timestamp, older entries have
 // neither. An entry of another version is an error, not garbage.
 
@@ -14,7 +15,7 @@
 
 namespace fim::queue {
 
-inline constexpr std::uint8_t kEventVersion = 4;
+inline constexpr std::uint8_t kEventVersion = 5;
 
 std::string encodeEvent(const events::FileEvent& event);
 // `sequence` is the queue position the entry was stored under.
