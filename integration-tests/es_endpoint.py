@@ -354,6 +354,12 @@ class EsEndpoint:
             index = self.indices.get(name)
             return list(index.docs.keys()) if index else []
 
+    def by_id(self, name: str) -> dict[str, dict]:
+        """The stored documents of `name` by their _id."""
+        with self.lock:
+            index = self.indices.get(name)
+            return {k: json.loads(json.dumps(d)) for k, d in index.docs.items()} if index else {}
+
     def count(self, name: str) -> int:
         with self.lock:
             index = self.indices.get(name)
@@ -505,6 +511,11 @@ class EsEndpoint:
             self.stats["rejected"] += 1
             return _item_error(name, doc_id, 400, self._parse_exception(),
                                "data stream timestamp field [@timestamp] is missing")
+        if doc_id is not None and (not isinstance(doc_id, str) or not doc_id or len(doc_id.encode()) > 512):
+            # Elasticsearch's _id: a string of 1 to 512 bytes (mapping-id-field docs).
+            self.stats["rejected"] += 1
+            return _item_error(name, None, 400, "illegal_argument_exception",
+                               f"id [{doc_id}] is not a string of 1 to 512 bytes")
         if doc_id is None:
             doc_id = uuid.uuid4().hex[:20]
         if action == "create" and doc_id in index.docs:

@@ -98,6 +98,8 @@ def json_type_ok(value: Any, es_type: str) -> bool:
             ok = isinstance(v, (int, float)) and not isinstance(v, bool)
         elif es_type == "boolean":
             ok = isinstance(v, bool)
+        elif es_type == "geo_point":  # the "lat, lon" string form (add_observer_metadata's geo.location)
+            ok = isinstance(v, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*", v) is not None
         else:
             ok = False
         if not ok:

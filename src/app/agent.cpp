@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "app/commands.h"
+#include "app/metadata_sources.h"
 #include "baseline/database_format.h"
 #include "baseline/rebuild.h"
 #include "baseline/rocksdb_store.h"
@@ -166,11 +167,12 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   // there is room.
   agent->queue_->onRoomAgain([source = agent->source_.get()] { source->requestRescan(); });
 
-  auto processors = mapper::processors::ProcessorChain::build(config, metrics);
-  if (!processors) return std::unexpected(processors.error());
-  agent->processors_ = std::move(*processors);
   auto metadata = enricher::collectMetadata(config, clock, FIMBEAT_VERSION);
   if (!metadata) return std::unexpected(metadata.error());
+  AgentMetadataSources sources(metadata->host.id, metrics);
+  auto processors = mapper::processors::ProcessorChain::build(config, metrics, &sources);
+  if (!processors) return std::unexpected(processors.error());
+  agent->processors_ = std::move(*processors);
   agent->enricher_ = std::make_unique<enricher::Enricher>(config, metrics, std::move(*metadata));
   auto output = makeOutput(config, metrics, clock);
   if (!output) return std::unexpected(output.error());

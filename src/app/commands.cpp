@@ -17,6 +17,7 @@
 #include "core/logging.h"
 #include "management/keystore.h"
 #include "management/monitoring.h"
+#include "mapper/processors/processor_chain.h"
 #include "mapper/schema.h"
 #include "mapper/template_generator.h"
 #include "output/elasticsearch/http_client.h"
@@ -233,6 +234,13 @@ int testConfig(const CliOptions& options) {
     return 1;
   }
   for (const auto& w : loaded->warnings) std::cerr << "WARNING " << w.describe() << "\n";
+  // The processors are compiled too: a dissect tokenizer or a script that does not load is found
+  // here, not only when the agent starts.
+  core::Metrics metrics;
+  if (auto chain = mapper::processors::ProcessorChain::build(loaded->config, metrics); !chain) {
+    std::cerr << "Config is not valid:\n" << chain.error().message() << "\n";
+    return 1;
+  }
   std::cout << "Config OK\n";
   return 0;
 }

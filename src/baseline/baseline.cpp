@@ -170,8 +170,11 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
     }
   }
   events::FileInfo record = now;
-  if (observation.errorMessage && old && record.hashes.empty()) {
-    record.hashes = old->hashes;  // an unreadable file keeps its last known hashes
+  if (observation.errorMessage && old && record.hashes.empty() && !old->hashes.empty()) {
+    // An unreadable file keeps its last known digests, to tell a changed content once it can be
+    // read again; when its size or mtime moved they no longer describe it and are marked stale.
+    record.hashes = old->hashes;
+    record.hashesStale = old->hashesStale || !sameContentUnread(events::stampOf(*old), events::stampOf(now));
   }
   const bool rootKnown = observation.root < rootKnown_.size() && rootKnown_[observation.root];
   Change change = diff(old ? &*old : nullptr, record, rootKnown);

@@ -46,7 +46,7 @@ void appendAttributeNames(std::uint32_t bits, std::vector<std::string>& out) {
 bool reusable(const events::FileStamp& recorded, const Comparison& comparison, const Wanted& wanted) {
   if (!comparison.sameContent) return false;
   if (recorded.type != events::FileType::File) return true;  // nothing is computed from its content
-  if (wanted.verifyAlways) return false;
+  if (wanted.verifyAlways || recorded.hashesStale) return false;  // stale digests are never the content's
   if (wanted.mimeType && !recorded.hasMimeType) return false;
   if (recorded.size.value_or(0) > wanted.maxFileSize) return true;  // too large to hash: no digest is wanted
   return (recorded.hashTypes & wanted.hashTypes) == wanted.hashTypes;
@@ -54,7 +54,12 @@ bool reusable(const events::FileStamp& recorded, const Comparison& comparison, c
 
 bool identical(const events::FileInfo& a, const events::FileInfo& b) {
   return classify(events::stampOf(a), events::stampOf(b)).unchanged() && a.targetPath == b.targetPath &&
-         a.mimeType == b.mimeType && a.selinux == b.selinux && a.acl == b.acl && a.hashes == b.hashes;
+         a.mimeType == b.mimeType && a.selinux == b.selinux && a.acl == b.acl && a.hashes == b.hashes &&
+         a.hashesStale == b.hashesStale;
+}
+
+bool sameContentUnread(const events::FileStamp& o, const events::FileStamp& n) {
+  return o.type == n.type && o.inode == n.inode && o.device == n.device && o.size == n.size && o.mtime == n.mtime;
 }
 
 }  // namespace fim::baseline

@@ -53,10 +53,14 @@ struct Wanted {
 };
 
 // Whether what is recorded can stand for what would be computed now: the same content, and for a
-// regular file every wanted digest (and the MIME type) recorded.
+// regular file every wanted digest (and the MIME type) recorded and not stale.
 bool reusable(const events::FileStamp& recorded, const Comparison& comparison, const Wanted& wanted);
 
 // Every recorded field equal, labels and digests included: writing the record again would change nothing.
 bool identical(const events::FileInfo& a, const events::FileInfo& b);
+
+// Whether a file that could not be read still holds the content its record's digests describe:
+// the same type, inode, device, size and mtime (ctime moves with the chmod that made it unreadable).
+bool sameContentUnread(const events::FileStamp& recorded, const events::FileStamp& now);
 
 }  // namespace fim::baseline

@@ -90,7 +90,12 @@ core::Status prepareDatabase(core::KvStore& store, const std::string& where) {
                        where, format, kDatabaseFormat);
   }
   std::uint64_t migrated = 0, undecodable = 0;
-  if (auto done = migrateFrom1(store, migrated, undecodable); !done) {
+  if (format >= 2) {
+    // Format 2 → 3: version 2 records stay readable as they are; only the format moves, so that an
+    // older fimbeat refuses the database instead of meeting records it cannot read.
+    core::WriteBatch batch;
+    if (auto done = writeFormat(store, batch); !done) return done;
+  } else if (auto done = migrateFrom1(store, migrated, undecodable); !done) {
     return std::unexpected(done.error().context("migrating the fimbeat database in " + where + " from format 1"));
   }
   core::logger("baseline").info("migrated the fimbeat database in {} from format {} to {}: {} records rewritten{}",

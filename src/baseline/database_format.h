@@ -1,7 +1,8 @@
 #pragma once
 // The format of fimbeat's database (<path.data>/fimbeat.db), recorded under the meta key
 // "format_version". Format 1 (fimbeat 0.1) stored records of version 1 and no format key; format
-// 2 stores records of version 2. Queued events carry their own version (queue/event_codec.h).
+// 2 records of version 2; format 3 records of versions 2 and 3 (a record is rewritten as version 3
+// when its path next changes). Queued events carry their own version (queue/event_codec.h).
 
 #include <cstdint>
 
@@ -10,7 +11,7 @@
 
 namespace fim::baseline {
 
-inline constexpr std::uint32_t kDatabaseFormat = 2;
+inline constexpr std::uint32_t kDatabaseFormat = 3;
 inline constexpr const char* kFormatKey = "format_version";
 // Set by a rebuild of a damaged database (baseline/rebuild.h), with the reason; the first full
 // scan after it removes it. Until then the scan's events carry file_integrity.baseline_rebuilt.

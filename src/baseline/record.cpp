@@ -7,6 +7,7 @@ namespace fim::baseline {
 namespace {
 
 constexpr std::size_t kVersion1Trailer = 16;  // version 1: when it was written (i64) and a scan id (u64)
+constexpr std::uint8_t kHashesStale = 1;       // version 3's flags byte
 
 // Past the version byte, and for version 1 without its trailer: what holds the FileInfo; nullopt
 // for a version this fimbeat does not know.
@@ -14,7 +15,7 @@ std::optional<std::string_view> payload(std::string_view bytes, std::uint8_t& ve
   if (bytes.empty()) return std::nullopt;
   version = static_cast<std::uint8_t>(bytes.front());
   bytes.remove_prefix(1);
-  if (version == kRecordVersion) return bytes;
+  if (version == kRecordVersion || version == 2) return bytes;
   if (version == 1 && bytes.size() >= kVersion1Trailer) return bytes.substr(0, bytes.size() - kVersion1Trailer);
   return std::nullopt;
 }
@@ -25,6 +26,7 @@ std::string encodeRecord(const events::FileInfo& info) {
   core::BinaryWriter w;
   w.u8(kRecordVersion);
   events::writeFileInfo(w, info);
+  w.u8(info.hashesStale ? kHashesStale : 0);
   return w.take();
 }
 
@@ -40,6 +42,7 @@ core::Result<events::FileInfo> decodeRecord(std::string_view path, std::string_v
   events::FileInfo info;
   info.path = std::string(path);
   events::readFileInfo(in, info);
+  if (version >= 3) info.hashesStale = (in.u8() & kHashesStale) != 0;
   if (!in.ok() || !in.atEnd()) {
     return core::failf(core::ErrorCode::Parse, "the baseline record of {} (version {}) is damaged", path, version);
   }
@@ -53,6 +56,7 @@ std::optional<events::FileStamp> stampOfRecord(std::string_view bytes) {
   core::BinaryReader in(*body);
   events::FileStamp stamp;
   events::readFileStamp(in, stamp);
+  if (version >= 3) stamp.hashesStale = (in.u8() & kHashesStale) != 0;
   if (!in.ok() || !in.atEnd()) return std::nullopt;
   return stamp;
 }

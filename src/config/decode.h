@@ -36,6 +36,14 @@ void decodeTruncateFields(MapReader& reader, const Origin& origin, TruncateField
 void decodeReplace(MapReader& reader, const Origin& origin, ReplaceConfig& out);
 void decodeAddLocale(MapReader& reader, AddLocaleConfig& out);
 void decodeFingerprint(MapReader& reader, const Origin& origin, FingerprintConfig& out);
+// convert, decode_json_fields, dissect, extract_array, rate_limit, add_id and script
+// (decode_transform_processors.cpp): false when `name` is none of them.
+bool decodeTransformProcessor(const std::string& name, MapReader& reader, const Origin& origin, ProcessorConfig& out);
+const std::vector<std::string>& transformProcessorNames();
+// The metadata processors (decode_metadata_processors.cpp): add_observer_metadata,
+// add_process_metadata, add_docker_metadata, add_kubernetes_metadata.
+bool isMetadataProcessor(std::string_view name);
+void decodeMetadataProcessor(MapReader& reader, const Origin& origin, std::string_view name, MetadataProcessorConfig& out);
 // `fields` and `fields_under_root` (top level or a module's): an add_fields processor put first
 // in `processors`, as Beats add these fields before any processor runs.
 void decodeCustomFields(MapReader& reader, std::vector<ProcessorConfig>& processors);

@@ -215,6 +215,9 @@ void decodeProcessor(const Entry& processor, const std::string& path, Context& c
     decodeAddLocale(reader, config.options.emplace<AddLocaleConfig>());
   } else if (name == "fingerprint") {
     decodeFingerprint(reader, origin, config.options.emplace<FingerprintConfig>());
+  } else if (isMetadataProcessor(name)) {
+    decodeMetadataProcessor(reader, origin, name, config.options.emplace<MetadataProcessorConfig>());
+  } else if (decodeTransformProcessor(name, reader, origin, config)) {
   } else if (name == "drop_event") {
     config.options.emplace<DropEventConfig>();
     if (!reader.has("when") && context.branchDepth == 0) {
@@ -304,18 +307,15 @@ void decodeList(const Node& node, const std::string& path, Context& context, std
     static const std::vector<std::string> kImplemented{
         "add_fields",  "add_tags",          "drop_fields",        "include_fields", "rename",     "drop_event",
         "add_host_metadata", "add_cloud_metadata", "add_labels", "copy_fields", "urldecode", "decode_base64_field",
-        "truncate_fields", "replace", "add_locale", "fingerprint"};
+        "truncate_fields", "replace", "add_locale", "fingerprint",
+        "add_observer_metadata", "add_process_metadata", "add_docker_metadata", "add_kubernetes_metadata"};
     if (const auto why = pointlessForFim(processor.key); !why.empty()) {
       context.diagnostics.warn(processor.keyOrigin, processorPath, "accepted, no effect: " + why);
       continue;
     }
-    if (processor.key == "script") {
-      context.diagnostics.error(processor.keyOrigin, processorPath,
-                                "not supported: fimbeat embeds no JavaScript engine; use the other processors, or an "
-                                "Elasticsearch ingest pipeline (output.elasticsearch.pipeline) with a painless script");
-      continue;
-    }
-    if (std::find(kImplemented.begin(), kImplemented.end(), processor.key) == kImplemented.end()) {
+    const auto& transform = transformProcessorNames();
+    if (std::find(kImplemented.begin(), kImplemented.end(), processor.key) == kImplemented.end() &&
+        std::find(transform.begin(), transform.end(), processor.key) == transform.end()) {
       context.diagnostics.warn(processor.keyOrigin, processorPath,
                                "processor accepted but not implemented, it has no effect");
       continue;

@@ -12,6 +12,7 @@
 
 #include "config/cloud_id.h"
 #include "config/decode.h"
+#include "config/script_files.h"
 
 namespace fim::config {
 namespace {
@@ -171,18 +172,22 @@ void redact(Node& node) {
 core::Status checkOwnershipAndPermissions(const std::string& file) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0) return std::unexpected(core::errnoError("config file " + file, errno));
+  return checkOwnershipAndPermissions(file, st, "config file");
+}
+
+core::Status checkOwnershipAndPermissions(const std::string& file, const struct stat& st, std::string_view what) {
   const uid_t me = ::geteuid();
   if (st.st_uid != 0 && st.st_uid != me) {
     return core::failf(core::ErrorCode::PermissionDenied,
-                       "config file \"{}\" must be owned by root or by the user running fimbeat (uid {}), but is "
+                       "{} \"{}\" must be owned by root or by the user running fimbeat (uid {}), but is "
                        "owned by uid {}: run `chown {} {}`, or start with --strict.perms=false",
-                       file, me, st.st_uid, me, file);
+                       what, file, me, st.st_uid, me, file);
   }
   if (st.st_mode & (S_IWGRP | S_IWOTH)) {
     return core::failf(core::ErrorCode::PermissionDenied,
-                       "config file \"{}\" can only be writable by its owner, but its mode is {:04o}: run "
+                       "{} \"{}\" can only be writable by its owner, but its mode is {:04o}: run "
                        "`chmod go-w {}`, or start with --strict.perms=false",
-                       file, st.st_mode & 07777, file);
+                       what, file, st.st_mode & 07777, file);
   }
   return {};
 }
@@ -207,6 +212,7 @@ core::Result<Loaded> loadText(const std::string& yaml, const std::string& source
   expandTree(root, keystore, options.environment, diagnostics);
   if (!diagnostics.hasErrors()) applyCloudSettings(root, diagnostics);
   if (!diagnostics.hasErrors()) decodeTopLevel(root, config, diagnostics, options.requireModules);
+  if (!diagnostics.hasErrors()) loadScriptFiles(config, options.strictPerms, diagnostics);
   if (diagnostics.hasErrors()) {
     return core::fail(core::ErrorCode::InvalidArgument, diagnostics.errorReport());
   }

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "config/diagnostics.h"
 #include "config/expand.h"
 #include "core/result.h"
+
+struct stat;
 
 namespace fim::config {
 
@@ -47,6 +50,9 @@ struct Loaded {
 
 // Refuses a config file writable by group/other or owned by someone other than root or us.
 [[nodiscard]] core::Status checkOwnershipAndPermissions(const std::string& file);
+// The same checks on an already stat'ed (or fstat'ed) file; `what` names it in the message.
+[[nodiscard]] core::Status checkOwnershipAndPermissions(const std::string& file, const struct stat& st,
+                                                        std::string_view what);
 
 // The effective config as YAML, with secrets (passwords, API keys, tokens, keystore values) redacted.
 std::string exportYaml(const Config& config);

@@ -10,7 +10,9 @@
 #include <variant>
 #include <vector>
 
+#include "config/metadata_processors_config.h"
 #include "config/node.h"
+#include "config/transform_processors_config.h"
 
 namespace fim::config {
 
@@ -126,7 +128,12 @@ struct ProcessorConfig {
   std::optional<ConditionConfig> when;
   std::variant<AddFieldsConfig, AddTagsConfig, DropFieldsConfig, IncludeFieldsConfig, RenameConfig, DropEventConfig,
                MetadataConfig, IfConfig, FieldCopyConfig, TruncateFieldsConfig, ReplaceConfig, AddLocaleConfig,
-               FingerprintConfig>
+               FingerprintConfig,
+               // transform_processors_config.h
+               ConvertConfig, DecodeJsonFieldsConfig, DissectConfig, ExtractArrayConfig, RateLimitConfig, AddIdConfig,
+               ScriptConfig,
+               // metadata_processors_config.h
+               MetadataProcessorConfig>
       options;
   Origin origin;
 };

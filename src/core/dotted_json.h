@@ -1,6 +1,7 @@
 #pragma once
 // Flat dotted names and their values written as nested JSON objects: "a.b.c"=3 gives
-// {"a":{"b":{"c":3}}}. The metrics registry, /stats and the metrics log lines share it.
+// {"a":{"b":{"c":3}}}. The metrics registry, /stats and the metrics log lines share it, and
+// Docker and Kubernetes labels take this shape when they are not dedotted (Beats' safemapstr).
 
 #include <cstdint>
 #include <string>

@@ -19,6 +19,7 @@ FileStamp stampOf(const FileInfo& f) {
   s.ctime = f.ctime;
   s.hasMimeType = f.mimeType.has_value();
   for (const auto& [type, hex] : f.hashes) s.hashTypes |= FileStamp::hashBit(type);
+  s.hashesStale = f.hashesStale;
   return s;
 }
 

@@ -38,6 +38,9 @@ struct FileInfo {
   std::optional<std::string> selinux;     // security.selinux label, where present
   std::optional<std::string> acl;         // POSIX access ACL text, where extended entries exist
   std::map<HashType, std::string> hashes;  // lowercase hex digests of the content
+  // The digests describe an earlier content: the file changed since and could not be read. They
+  // are kept to tell whether the content differs once it can be read, never shown as its digests.
+  bool hashesStale = false;
 };
 
 // What says whether a path's recorded state still holds: FileInfo without the path, the
@@ -59,6 +62,7 @@ struct FileStamp {
   core::TimePoint ctime;
   bool hasMimeType = false;
   std::uint32_t hashTypes = 0;  // hashBit(type) set for each digest recorded
+  bool hashesStale = false;     // FileInfo::hashesStale: the digests cannot be reused
 
   static constexpr std::uint32_t hashBit(HashType type) {
     const auto n = static_cast<unsigned>(type);

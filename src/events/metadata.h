@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
+
 namespace fim::events {
 
 // ECS agent.*
@@ -74,6 +76,9 @@ struct ProcessInfo {
   std::string userName;
   std::optional<std::uint32_t> groupId;
   std::string groupName;
+  // When it started, as Beats computes it (boot time + start ticks / 100): with the host id and
+  // the pid it makes process.entity_id. nullopt when /proc no longer told.
+  std::optional<core::TimePoint> startTime;
   std::string containerId;  // from /proc/<pid>/cgroup when it names a container
   std::string containerRuntime;  // docker, containerd, cri-o, podman, kubernetes
 };

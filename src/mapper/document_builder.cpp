@@ -86,7 +86,7 @@ void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapid
   if (meta) addIfNotEmpty(doc, "agent", agentObject(meta->agent, a), a);
   if (meta && meta->cloud) addIfNotEmpty(doc, "cloud", cloudObject(*meta->cloud, a), a);
   std::optional<ProcessObjects> who;
-  if (e.process) who.emplace(processObjects(*e.process, a));
+  if (e.process) who.emplace(processObjects(*e.process, meta ? std::string_view(meta->host.id) : std::string_view(), a));
   if (who) addIfNotEmpty(doc, "container", std::move(who->container), a);
   Value dataStream(rapidjson::kObjectType);
   addRefIfSet(dataStream, "dataset", dataStream_.dataset, a);
@@ -119,21 +119,42 @@ void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapid
 
 std::optional<events::EncodedEvent> DocumentBuilder::map(const events::EnrichedEvent& enriched) {
   if (!encode(enriched)) return std::nullopt;
-  return events::EncodedEvent{enriched.event.sequence, ids_.id(enriched), std::string(json_.GetString(), json_.GetSize()),
-                              indices_.select(enriched)};
+  return events::EncodedEvent{enriched.event.sequence, metadataId_.empty() ? ids_.id(enriched) : std::move(metadataId_),
+                              std::string(json_.GetString(), json_.GetSize()), indices_.select(enriched)};
+}
+
+// @metadata (add_id's target, decode_json_fields' document_id, a script's Put) is never part of
+// the document; a string @metadata._id is the document's _id, as Beats' Elasticsearch output
+// takes it. Other @metadata keys have no use here and are dropped.
+void DocumentBuilder::takeMetadata(rapidjson::Document& doc) {
+  metadataId_.clear();
+  auto meta = doc.FindMember("@metadata");
+  if (meta == doc.MemberEnd()) return;
+  if (meta->value.IsObject()) {
+    if (auto id = meta->value.FindMember("_id"); id != meta->value.MemberEnd() && id->value.IsString()) {
+      metadataId_.assign(id->value.GetString(), id->value.GetStringLength());
+    }
+  }
+  doc.EraseMember(meta);
 }
 
 bool DocumentBuilder::encode(const events::EnrichedEvent& enriched) {
   pool_.Clear();  // the previous document's memory; the first chunk is kept
   rapidjson::Document doc(&pool_);
   buildDocument(enriched, doc);
+  metadataId_.clear();
   if (filter_) {
-    if (!filter_->apply(doc, enriched.event.module)) {
+    const EventContext context{
+        enriched.event.sequence,
+        std::chrono::duration_cast<std::chrono::milliseconds>(enriched.event.created.time_since_epoch()).count(),
+        enriched.metadata ? std::string_view(enriched.metadata->agent.id) : std::string_view()};
+    if (!filter_->apply(doc, enriched.event.module, context)) {
       dropped_.add();
       return false;
     }
     if (doc.IsObject()) {
       expandDottedKeys(doc, doc.GetAllocator());
+      takeMetadata(doc);
       if (!doc.HasMember("@timestamp")) {  // a data stream rejects documents without it
         add(doc, "@timestamp", timestampValue(enriched.event.timestamp, doc.GetAllocator()), doc.GetAllocator());
       }

@@ -3,7 +3,8 @@
 // deterministic _id. It builds the document as a rapidjson::Document in a reused memory pool
 // (nested objects, never dotted keys; arrays where ECS normalizes to arrays), hands it to the
 // DocumentFilter (processors) if there is one, expands its dotted keys and encodes it against
-// the schema (see document_encoder.h). Not thread-safe: one builder per delivery thread.
+// the schema (see document_encoder.h). A processor's @metadata._id replaces the deterministic
+// _id; @metadata never reaches the document. Not thread-safe: one builder per delivery thread.
 
 #include <memory>
 #include <optional>
@@ -56,6 +57,8 @@ class DocumentBuilder {
   bool keepNull(std::size_t module) const { return module < keepNull_.size() && keepNull_[module]; }
   // The document's JSON in json_; false when the event was dropped or invalid (counted).
   bool encode(const events::EnrichedEvent& event);
+  // Removes @metadata from the document, keeping a string @metadata._id in metadataId_.
+  void takeMetadata(rapidjson::Document& doc);
 
   config::DataStreamConfig dataStream_;
   std::vector<bool> keepNull_;  // by module index
@@ -70,6 +73,7 @@ class DocumentBuilder {
   std::unique_ptr<char[]> poolBuffer_;  // the pool's first chunk: most documents need no malloc
   rapidjson::MemoryPoolAllocator<> pool_;
   rapidjson::StringBuffer json_;
+  std::string metadataId_;  // @metadata._id set by a processor: the document's _id instead of ids_'
 };
 
 }  // namespace fim::mapper

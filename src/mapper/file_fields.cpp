@@ -111,7 +111,7 @@ Value fileObject(const events::FileInfo& f, Allocator& a) {
   } else {
     for (const auto& at : kAttributes) addAttribute(file, f, at, false, a);
   }
-  addIfNotEmpty(file, "hash", hashObject(f.hashes, nullptr, a), a);
+  if (!f.hashesStale) addIfNotEmpty(file, "hash", hashObject(f.hashes, nullptr, a), a);  // stale: not this content's
   return file;
 }
 
@@ -134,7 +134,7 @@ Value fileIntegrityObject(const events::FileEvent& e, Allocator& a) {
     }
     if (e.file.selinux) addRef(previous, "selinux", *e.file.selinux, a);
     if (e.file.acl) addRef(previous, "acl", *e.file.acl, a);
-    addIfNotEmpty(previous, "hash", hashObject(e.file.hashes, nullptr, a), a);
+    if (!e.file.hashesStale) addIfNotEmpty(previous, "hash", hashObject(e.file.hashes, nullptr, a), a);
   } else if (e.previous) {
     const events::FileInfo& old = *e.previous;
     for (const auto& name : e.changedAttributes) {
@@ -147,7 +147,8 @@ Value fileIntegrityObject(const events::FileEvent& e, Allocator& a) {
         if (at != kAttributes.end()) addAttribute(previous, old, *at, true, a);
       }
     }
-    addIfNotEmpty(previous, "hash", hashObject(old.hashes, &e.changedAttributes, a), a);
+    // Stale digests describe no size or mtime of the record: changed_attributes still names them.
+    if (!old.hashesStale) addIfNotEmpty(previous, "hash", hashObject(old.hashes, &e.changedAttributes, a), a);
   }
   addIfNotEmpty(fi, "previous", std::move(previous), a);
   if (e.baselineRebuilt) add(fi, "baseline_rebuilt", Value(true), a);

@@ -1,5 +1,10 @@
 #include "mapper/metadata_fields.h"
 
+#include <array>
+
+#include "core/entity_id.h"
+#include "core/time_format.h"
+
 namespace fim::mapper {
 namespace {
 
@@ -70,11 +75,14 @@ Value cloudObject(const events::CloudInfo& cloud, Allocator& a) {
   return out;
 }
 
-ProcessObjects processObjects(const events::ProcessInfo& p, Allocator& a) {
+ProcessObjects processObjects(const events::ProcessInfo& p, std::string_view hostId, Allocator& a) {
   ProcessObjects out;
   if (!p.args.empty()) {
     add(out.process, "args", stringArray(p.args, a), a);
     add(out.process, "args_count", Value(static_cast<std::uint64_t>(p.args.size())), a);
+  }
+  if (p.startTime) {
+    if (auto id = core::processEntityId(hostId, p.pid, *p.startTime); !id.empty()) add(out.process, "entity_id", copyString(id, a), a);
   }
   addRefIfSet(out.process, "executable", p.executable, a);
   addRefIfSet(out.process, "name", p.name, a);
@@ -84,6 +92,10 @@ ProcessObjects processObjects(const events::ProcessInfo& p, Allocator& a) {
     add(out.process, "parent", std::move(parent), a);
   }
   add(out.process, "pid", Value(p.pid), a);
+  if (p.startTime) {
+    std::array<char, 32> buffer;
+    add(out.process, "start", copyString(core::formatTimestamp(*p.startTime, buffer), a), a);
+  }
   addRefIfSet(out.process, "working_directory", p.workingDirectory, a);
   if (p.userId) add(out.user, "id", decimalString(*p.userId, a), a);
   addRefIfSet(out.user, "name", p.userName, a);

@@ -19,6 +19,7 @@ struct ProcessObjects {
   Value group{rapidjson::kObjectType};
   Value container{rapidjson::kObjectType};
 };
-ProcessObjects processObjects(const events::ProcessInfo& process, Allocator& a);
+// `hostId` (host.id, the machine id) makes process.entity_id with the pid and the start time.
+ProcessObjects processObjects(const events::ProcessInfo& process, std::string_view hostId, Allocator& a);
 
 }  // namespace fim::mapper

@@ -18,8 +18,11 @@ namespace {
 constexpr std::uint8_t kBaselineRebuilt = 1;  // the flags byte of version 3
 constexpr std::uint8_t kApproved = 2;         // version 4: an approval (id, reason, expires) follows the flags
 constexpr std::uint8_t kElf = 4;              // version 4: file.elf.* follows (after the approval)
-constexpr std::uint8_t kPackage = 8;          // version 5: the package verdict follows (after file.elf.*)
-constexpr std::uint8_t kDiff = 16;            // version 5: file_integrity.diff follows (after the verdict)
+constexpr std::uint8_t kFileHashesStale = 8;  // version 4: the file's digests are from before a failed hash
+constexpr std::uint8_t kPreviousHashesStale = 16;  // version 4: the same for file_integrity.previous
+constexpr std::uint8_t kProcessStarted = 32;  // version 4: the acting process's start time follows
+constexpr std::uint8_t kPackage = 64;         // version 5: the package verdict follows (after the start time)
+constexpr std::uint8_t kDiff = 128;           // version 5: file_integrity.diff follows (after the verdict)
 
 // Version 4: file.elf.*, each field behind one presence bit (the parser sets only what was asked).
 enum ElfBit : std::uint32_t {
@@ -213,17 +216,20 @@ std::string encodeEvent(const FileEvent& e) {
   w.optStr(e.previousPath);
   w.u8(e.process ? 1 : 0);
   if (e.process) writeProcess(w, *e.process);
-  // version 3: flags; version 4: an approval, then file.elf.*; version 5: the package verdict, then
-  // the diff; each behind its flag
+  // version 3: flags; version 4: more flags, then an approval, file.elf.* and the process's start;
+  // version 5: the package verdict and the diff
+  const bool started = e.process && e.process->startTime;
   w.u8((e.baselineRebuilt ? kBaselineRebuilt : 0) | (e.approval ? kApproved : 0) | (e.elf ? kElf : 0) |
-       (e.package ? kPackage : 0) | (e.diff ? kDiff : 0));
+       (e.file.hashesStale ? kFileHashesStale : 0) | (e.previous && e.previous->hashesStale ? kPreviousHashesStale : 0) |
+       (started ? kProcessStarted : 0) | (e.package ? kPackage : 0) | (e.diff ? kDiff : 0));
   if (e.approval) {
     w.str(e.approval->id);
     w.str(e.approval->reason);
     w.time(e.approval->expires);
   }
   if (e.elf) writeElf(w, *e.elf);
-  if (e.package) writePackage(w, *e.package);
+  if (started) w.time(*e.process->startTime);
+  if (e.package) writePackage(w, *e.package);  // version 5
   if (e.diff) w.str(*e.diff);
   return w.take();
 }
@@ -274,6 +280,14 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
     e.approval = std::move(approval);
   }
   if (version >= 4 && (flags & kElf) != 0) e.elf = readElf(r);
+  if (version >= 4) {
+    e.file.hashesStale = (flags & kFileHashesStale) != 0;
+    if (e.previous) e.previous->hashesStale = (flags & kPreviousHashesStale) != 0;
+    if ((flags & kProcessStarted) != 0) {
+      const core::TimePoint started = r.time();
+      if (e.process) e.process->startTime = started;
+    }
+  }
   if (version >= 5 && (flags & kPackage) != 0) e.package = readPackage(r);
   if (version >= 5 && (flags & kDiff) != 0) e.diff = r.str();
   if (!r.ok() || !r.atEnd()) return failf(ErrorCode::Parse, "queued event {} is truncated or malformed", sequence);

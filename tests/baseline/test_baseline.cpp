@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "baseline/baseline.h"
+#include "baseline/classify.h"
 #include "queue/durable_queue.h"
 #include "core/paths.h"
 #include "support/memory_store.h"
@@ -143,6 +144,71 @@ TEST_CASE("baseline: an unreadable file keeps its previous hashes and carries th
   auto stored = second->lookup("/a/f");
   REQUIRE(stored.has_value());
   CHECK((*stored)->hashes.at(events::HashType::Sha256) == "aa");
+}
+
+TEST_CASE("baseline: a file changed while unreadable: its digests are kept but stale, never shown as its own") {
+  Fixture fx;
+  {
+    auto first = fx.start();
+    REQUIRE(first->apply(observe("/a/f", "aa")).has_value());
+    std::vector<events::FileEvent> deleted;
+    REQUIRE(first->sweep(deleted).has_value());
+  }
+  auto second = fx.start();
+  auto unreadable = observe("/a/f", "aa");
+  unreadable.info.hashes.clear();
+  unreadable.info.size = 7;  // written, then made unreadable
+  unreadable.info.mtime = core::TimePoint(std::chrono::seconds(100));
+  unreadable.info.mode = 0;
+  unreadable.errorMessage = "failed to hash /a/f: Permission denied";
+  auto e = second->apply(unreadable);
+  REQUIRE(e.has_value());
+  REQUIRE(e->has_value());
+  CHECK(actionsOf(**e) == "attributes_modified");
+  CHECK((*e)->file.hashesStale);  // the mapper shows no file.hash beside the new size
+  CHECK_FALSE((*e)->previous->hashesStale);
+  REQUIRE(second->flush().has_value());
+  auto stored = second->lookup("/a/f");
+  REQUIRE(stored.has_value());
+  CHECK((*stored)->hashesStale);
+  CHECK((*stored)->hashes.at(events::HashType::Sha256) == "aa");
+
+  // Still unreadable, only its mode changes: still stale.
+  auto again = unreadable;
+  again.info.mode = 0200;
+  auto chmod = second->apply(again);
+  REQUIRE(chmod.has_value());
+  REQUIRE(chmod->has_value());
+  CHECK((*chmod)->file.hashesStale);
+
+  // Readable again with a content other than the last one read: updated, and fresh digests.
+  auto readable = observe("/a/f", "bb");
+  readable.info.size = 7;
+  readable.info.mtime = unreadable.info.mtime;
+  readable.info.mode = 0200;
+  auto read = second->apply(readable);
+  REQUIRE(read.has_value());
+  REQUIRE(read->has_value());
+  CHECK(actionsOf(**read) == "updated");
+  CHECK_FALSE((*read)->file.hashesStale);
+  CHECK((*read)->changedAttributes == std::vector<std::string>{"hash.sha256"});
+  REQUIRE(second->flush().has_value());
+  auto fresh = second->lookup("/a/f");
+  REQUIRE(fresh.has_value());
+  CHECK_FALSE((*fresh)->hashesStale);
+}
+
+TEST_CASE("baseline: stale digests are never reused for an unchanged stamp, fresh ones are") {
+  events::FileInfo f;
+  f.type = events::FileType::File;
+  f.size = 7;
+  f.hashes[events::HashType::Sha256] = "aa";
+  const baseline::Wanted wanted{events::FileStamp::hashBit(events::HashType::Sha256), false, 1000, false};
+  const auto stamp = events::stampOf(f);
+  CHECK(baseline::reusable(stamp, baseline::classify(stamp, stamp), wanted));
+  f.hashesStale = true;
+  const auto stale = events::stampOf(f);
+  CHECK_FALSE(baseline::reusable(stale, baseline::classify(stale, stale), wanted));
 }
 
 TEST_CASE("baseline: store failures are errors, not crashes") {

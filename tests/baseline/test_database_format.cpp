@@ -52,7 +52,7 @@ TEST_CASE("database format: format 1 (no format key, records of version 1) is mi
   REQUIRE(store.write(old).has_value());
 
   REQUIRE(baseline::prepareDatabase(store, "/data/fimbeat.db").has_value());
-  CHECK(formatOf(store) == "2");
+  CHECK(formatOf(store) == "3");
   CHECK_FALSE(store.get(core::Family::Meta, "scan_id")->has_value());
   CHECK(store.get(core::Family::Meta, "root:/etc")->has_value());
   std::size_t version2 = 0;
@@ -74,16 +74,36 @@ TEST_CASE("database format: format 1 (no format key, records of version 1) is mi
   CHECK(store.writes == writes);  // nothing left to do
 }
 
+TEST_CASE("database format: format 2 moves to 3 without rewriting a record, and its records stay readable") {
+  testing::MemoryStore store;
+  core::WriteBatch old;
+  const auto f = file("/etc/f0001");
+  old.put(core::Family::Baseline, f.path, testing::version2Record(f));
+  old.put(core::Family::Meta, baseline::kFormatKey, "2");
+  REQUIRE(store.write(old).has_value());
+  const std::size_t writes = store.writes;
+  REQUIRE(baseline::prepareDatabase(store, "/data/fimbeat.db").has_value());
+  CHECK(formatOf(store) == "3");
+  CHECK(store.writes == writes + 1);  // the format key alone
+  auto value = store.get(core::Family::Baseline, f.path);
+  REQUIRE(value.has_value());
+  REQUIRE(value->has_value());
+  CHECK(static_cast<std::uint8_t>((**value).front()) == 2);
+  auto record = baseline::decodeRecord(f.path, **value);
+  REQUIRE(record.has_value());
+  CHECK(baseline::encodeRecord(*record) == baseline::encodeRecord(f));
+}
+
 TEST_CASE("database format: a newer format is refused with both formats named, an unreadable one too") {
   testing::MemoryStore store;
   core::WriteBatch newer;
-  newer.put(core::Family::Meta, baseline::kFormatKey, "3");
+  newer.put(core::Family::Meta, baseline::kFormatKey, "4");
   REQUIRE(store.write(newer).has_value());
   auto refused = baseline::prepareDatabase(store, "/data/fimbeat.db");
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().message() ==
-        "the fimbeat database in /data/fimbeat.db has format 3, written by a newer fimbeat; this fimbeat reads formats "
-        "1 to 2. Run the newer fimbeat, or move the database aside to start a new baseline");
+        "the fimbeat database in /data/fimbeat.db has format 4, written by a newer fimbeat; this fimbeat reads formats "
+        "1 to 3. Run the newer fimbeat, or move the database aside to start a new baseline");
   core::WriteBatch garbage;
   garbage.put(core::Family::Meta, baseline::kFormatKey, "two");
   REQUIRE(store.write(garbage).has_value());

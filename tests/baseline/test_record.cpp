@@ -70,7 +70,7 @@ TEST_CASE("record: a truncated or extended record, or an unknown version, is an 
   future[0] = static_cast<char>(baseline::kRecordVersion + 1);
   auto err = baseline::decodeRecord("/x", future);
   REQUIRE_FALSE(err.has_value());
-  CHECK(err.error().message() == "the baseline record of /x has version 3; this fimbeat reads versions 1 to 2");
+  CHECK(err.error().message() == "the baseline record of /x has version 4; this fimbeat reads versions 1 to 3");
 }
 
 namespace {
@@ -159,6 +159,30 @@ TEST_CASE("record: version 1, as databases of format 1 hold it, is read with the
   REQUIRE(stamp.has_value());
   checkSameStamp(*stamp, events::stampOf(f));
   CHECK_FALSE(baseline::decodeRecord(f.path, old.substr(0, old.size() - 1)).has_value());
+}
+
+TEST_CASE("record: version 3 keeps whether the digests are stale, version 2 records are read as fresh") {
+  events::FileInfo f = fullRecord();
+  f.hashesStale = true;
+  const std::string bytes = baseline::encodeRecord(f);
+  auto back = baseline::decodeRecord(f.path, bytes);
+  REQUIRE(back.has_value());
+  CHECK(back->hashesStale);
+  CHECK((back->hashes == f.hashes));
+  auto stamp = baseline::stampOfRecord(bytes);
+  REQUIRE(stamp.has_value());
+  CHECK(stamp->hashesStale);
+
+  const std::string old = testing::version2Record(fullRecord());
+  auto two = baseline::decodeRecord(f.path, old);
+  REQUIRE(two.has_value());
+  CHECK_FALSE(two->hashesStale);
+  CHECK(baseline::encodeRecord(*two) == baseline::encodeRecord(fullRecord()));
+  auto oldStamp = baseline::stampOfRecord(old);
+  REQUIRE(oldStamp.has_value());
+  checkSameStamp(*oldStamp, events::stampOf(fullRecord()));
+  CHECK_FALSE(oldStamp->hashesStale);
+  CHECK_FALSE(baseline::decodeRecord(f.path, old + "x").has_value());
 }
 
 TEST_CASE("record: a record cut anywhere, or of an unknown version, has no stamp") {

@@ -209,14 +209,16 @@ TEST_CASE("cloud metadata stays off without the processor") {
 
 TEST_CASE("processors fimbeat does not run get exactly one warning, the ones it runs get none") {
   auto loaded = loadYaml(kHead +
-                         "processors:\n- add_host_metadata: ~\n- add_docker_metadata: ~\n"
+                         "processors:\n- add_host_metadata: ~\n- add_nomad_metadata: ~\n"
+                         "- add_cloudfoundry_metadata:\n    api_address: https://api.example\n"
+                         "- add_tags: {tags: [a]}\n- drop_event.when.equals.a: b\n- add_docker_metadata: ~\n"
                          "- add_kubernetes_metadata:\n    host: node-1\n    namespace: x\n"
-                         "- add_tags: {tags: [a]}\n- drop_event.when.equals.a: b\n");
+                         "- add_process_metadata: ~\n- add_observer_metadata: ~\n");
   REQUIRE(loaded.has_value());
-  CHECK(countWarnings(*loaded, "test.yml:7: processors.1.add_docker_metadata: processor accepted but not implemented") == 1);
-  CHECK(countWarnings(*loaded, "test.yml:8: processors.2.add_kubernetes_metadata: processor accepted but not implemented") == 1);
+  CHECK(countWarnings(*loaded, "test.yml:7: processors.1.add_nomad_metadata: processor accepted but not implemented") == 1);
+  CHECK(countWarnings(*loaded, "test.yml:8: processors.2.add_cloudfoundry_metadata: processor accepted but not implemented") == 1);
   CHECK(loaded->warnings.size() == 2);
-  CHECK(loaded->config.processors.size() == 3);
+  CHECK(loaded->config.processors.size() == 7);
 }
 
 TEST_CASE("drop_fields never drops @timestamp or type, and says so") {
@@ -252,4 +254,81 @@ TEST_CASE("if/then/else is decoded with one processor or a list in each branch")
   CHECK((branch.condition.kind == config::ConditionKind::Contains));
   CHECK(branch.then.size() == 1);
   CHECK(branch.otherwise.size() == 2);
+}
+
+TEST_CASE("metadata processors: Beats' options and defaults are read") {
+  const auto config = loadOk(
+      "processors:\n"
+      "- add_observer_metadata: {netinfo.enabled: false, cache.ttl: 1m, overwrite: true, geo: {name: dc1, location: '1.5, -2'}}\n"
+      "- add_process_metadata: {match_pids: [p.pid], target: t, include_fields: [process.name, container.id], "
+      "overwrite_keys: true, restricted_fields: true, host_path: /hostfs, cgroup_prefixes: [/kubepods]}\n"
+      "- add_docker_metadata: {host: 'tcp://127.0.0.1:2375', match_fields: [container.id], match_short_id: true, "
+      "labels.dedot: false, cleanup_timeout: 2m, ssl: {certificate_authority: /ca.pem}}\n"
+      "- add_kubernetes_metadata: {kube_config: /k, node: n1, scope: cluster, namespace: shop, "
+      "default_indexers.enabled: false, indexers: [{pod_uid: ~}, {ip_port: ~}], matchers: [{fields: {lookup_fields: [a]}}, "
+      "{logs_path: {logs_path: /var/log/containers/}}], include_annotations: [team], labels.dedot: false, "
+      "add_resource_metadata: {node: {enabled: false}, namespace: {include_labels: [x]}}}\n"
+      "- add_process_metadata: ~\n- add_docker_metadata: ~\n");
+  using config::MetadataProcessorConfig;
+  const auto& observer = std::get<config::ObserverMetadataConfig>(std::get<MetadataProcessorConfig>(config.processors[0].options).options);
+  CHECK_FALSE(observer.netinfo);
+  CHECK(observer.cacheTtl == std::chrono::minutes(1));
+  CHECK(observer.overwrite);
+  REQUIRE(observer.geo.has_value());
+  CHECK(observer.geo->location == "1.5, -2");
+  const auto& process = std::get<config::ProcessMetadataConfig>(std::get<MetadataProcessorConfig>(config.processors[1].options).options);
+  CHECK(process.matchPids == std::vector<std::string>{"p.pid"});
+  CHECK(process.includeFields == std::vector<std::string>{"process.name", "container.id"});
+  CHECK(process.cgroupRegex.empty());  // prefixes set: no default regex
+  CHECK(process.hostPath == "/hostfs");
+  const auto& docker = std::get<config::DockerMetadataConfig>(std::get<MetadataProcessorConfig>(config.processors[2].options).options);
+  CHECK(docker.host == "tcp://127.0.0.1:2375");
+  CHECK(docker.matchShortId);
+  CHECK_FALSE(docker.labelsDedot);
+  CHECK(docker.cleanupTimeout == std::chrono::minutes(2));
+  REQUIRE(docker.ssl.has_value());
+  CHECK(docker.ssl->certificateAuthority == "/ca.pem");
+  const auto& k8s = std::get<config::KubernetesMetadataConfig>(std::get<MetadataProcessorConfig>(config.processors[3].options).options);
+  CHECK(k8s.node == "n1");
+  CHECK(k8s.scope == "cluster");
+  CHECK(k8s.indexers == std::vector<std::string>{"pod_uid", "ip_port"});
+  REQUIRE(k8s.matchers.size() == 2);
+  CHECK(k8s.matchers[1].logsPath == "/var/log/containers/");
+  CHECK_FALSE(k8s.defaultIndexers);
+  CHECK(k8s.defaultMatchers);
+  CHECK_FALSE(k8s.pod.labelsDedot);
+  CHECK_FALSE(k8s.nodeMetadata.enabled);
+  CHECK(k8s.namespaceMetadata.includeLabels == std::vector<std::string>{"x"});
+  const auto& defaults = std::get<config::ProcessMetadataConfig>(std::get<MetadataProcessorConfig>(config.processors[4].options).options);
+  CHECK(defaults.matchPids == std::vector<std::string>{"process.pid", "process.parent.pid"});
+  CHECK(defaults.cgroupRegex == config::kDefaultCgroupRegex);
+  CHECK(defaults.ignoreMissing);
+  CHECK_FALSE(defaults.overwriteKeys);
+  const auto& dockerDefaults = std::get<config::DockerMetadataConfig>(std::get<MetadataProcessorConfig>(config.processors[5].options).options);
+  CHECK(dockerDefaults.host == "unix:///var/run/docker.sock");
+  CHECK(dockerDefaults.matchPids == std::vector<std::string>{"process.pid", "process.parent.pid"});
+  CHECK(dockerDefaults.labelsDedot);
+  CHECK(dockerDefaults.cleanupTimeout == std::chrono::seconds(60));
+}
+
+TEST_CASE("metadata processors: bad options are errors naming the key") {
+  for (const auto& [yaml, wanted] : std::vector<std::pair<std::string, std::string>>{
+           {"- add_observer_metadata: {geo: {location: north}}\n",
+            "processors.0.add_observer_metadata.geo.location: \"north\" is not a latitude and longitude"},
+           {"- add_process_metadata: {include_fields: [process.nmae]}\n",
+            "processors.0.add_process_metadata.include_fields.0: field 'process.nmae' not found; did you mean \"process.name\"?"},
+           {"- add_process_metadata: {include_fields: [process.env]}\n", "process.env needs `restricted_fields: true`"},
+           {"- add_process_metadata: {cgroup_regex: 'docker-[0-9a-f]+'}\n",
+            "processors.0.add_process_metadata.cgroup_regex: must contain exactly one capturing group"},
+           {"- add_process_metadata: {match_pids: []}\n", "processors.0.add_process_metadata.match_pids: is required"},
+           {"- add_docker_metadata: {host: /var/run/docker.sock}\n", "processors.0.add_docker_metadata.host: \"/var/run/docker.sock\" is not a Docker host"},
+           {"- add_docker_metadata: {wait_for_metadata_retry_period: 0s}\n", "must be greater than zero"},
+           {"- add_kubernetes_metadata: {indexers: [{containers: ~}]}\n", "unknown indexer \"containers\""},
+           {"- add_kubernetes_metadata: {matchers: [{fields: ~}]}\n", "lookup_fields: is required"},
+           {"- add_kubernetes_metadata: {scope: region}\n", "processors.0.add_kubernetes_metadata.scope"},
+       }) {
+    CAPTURE(yaml);
+    const std::string errors = errorsOf(kHead + "processors:\n" + yaml);
+    CHECK_MESSAGE(errors.find(wanted) != std::string::npos, errors);
+  }
 }

@@ -134,13 +134,13 @@ TEST_CASE("all problems are reported at once, each on its own line") {
 TEST_CASE("options not implemented yet are accepted with one warning each") {
   auto loaded = loadYaml(kModuleHead + "  backend: kprobes\n  file_parsers: [file.pe.imphash]\n" + kFileOutput +
                          "setup.template.settings:\n  index.number_of_shards: 1\nseccomp: ~\n"
-                         "monitoring.enabled: true\nprocessors:\n- add_docker_metadata: ~\n");
+                         "monitoring.enabled: true\nprocessors:\n- add_nomad_metadata: ~\n");
   REQUIRE_MESSAGE(loaded.has_value(), (loaded ? "" : loaded.error().message()));
   const std::string warnings = warningsOf(*loaded);
   CAPTURE(warnings);
   for (const char* key : {"fimbeat.modules.0.backend", "fimbeat.modules.0.file_parsers",
                           "setup.template.settings.index.number_of_shards", "seccomp", "monitoring.enabled",
-                          "processors.0.add_docker_metadata"}) {
+                          "processors.0.add_nomad_metadata"}) {
     CAPTURE(key);
     CHECK(std::count_if(loaded->warnings.begin(), loaded->warnings.end(),
                         [&](const config::Diagnostic& d) { return d.keyPath == key; }) == 1);

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "core/entity_id.h"
+
 #include <filesystem>
 #include <map>
 #include <set>
@@ -75,6 +77,7 @@ std::vector<std::string> allDocuments() {
   full.event.previous->targetPath = "/old/target";
   full.event.previousPath = "/usr/bin/tool.old.tar.gz";
   full.event.process = testing::editorProcess();
+  full.event.process->startTime = core::TimePoint(std::chrono::nanoseconds(1'650'440'000'010'000'000LL));
   full.event.errorMessage = "failed to hash: Input/output error";
   full.event.package = events::PackageVerdict{"tool", "1.0-1", "amd64", false, true, true};
   full.event.approval = events::ApprovalMark{"7f3a9c1e", "CHG-1234", core::TimePoint(std::chrono::seconds(1'796'000'000))};
@@ -187,6 +190,49 @@ TEST_CASE("package verification: package.* and the verdict, package_conffile onl
   CHECK_FALSE(doc["file_integrity"].HasMember("package_verified"));
   CHECK(doc["file_integrity"]["package_conffile"].IsTrue());
   CHECK(std::string(doc["file_integrity"]["change_source"].GetString()) == "package_manager");
+}
+
+TEST_CASE("process.entity_id and process.start: Beats' hash of host.id, pid and start time, for live events") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(testing::testConfig(), metrics);
+  auto e = enrichedEvent({events::Action::Updated}, testing::regularFile("/etc/hosts", 1));
+  auto meta = std::make_shared<events::Metadata>(*testing::fullMetadata());
+  meta->host.id = "4a0cbe3f2e7a4c2bb1c9d3e8f0a1b2c3";
+  e.metadata = meta;
+  e.event.process = testing::editorProcess();
+  e.event.process->startTime = core::processStartTime(1'700'000'000, 201);
+  auto doc = parseJson(builder.build(e));
+  // Computed independently (see tests/core/test_entity_id.cpp).
+  CHECK(std::string(doc["process"]["entity_id"].GetString()) == "Cg2TPSFj2PLrPu7w");
+  CHECK(std::string(doc["process"]["start"].GetString()) == "2023-11-14T22:13:22.009Z");
+
+  e.event.process->startTime.reset();  // an exited process whose start /proc no longer told
+  doc = parseJson(builder.build(e));
+  CHECK_FALSE(doc["process"].HasMember("entity_id"));
+  CHECK_FALSE(doc["process"].HasMember("start"));
+}
+
+TEST_CASE("stale digests (the file changed while unreadable) are never shown as a file's digests") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(testing::testConfig(), metrics);
+  auto e = enrichedEvent({events::Action::AttributesModified}, testing::regularFile("/etc/shadow", 900));
+  e.event.file.hashesStale = true;
+  e.event.errorMessage = "failed to hash /etc/shadow: Permission denied";
+  e.event.previous = testing::regularFile("/etc/shadow", 800);
+  e.event.changedAttributes = {"size"};
+  auto doc = parseJson(builder.build(e));
+  CHECK(doc["file"]["size"].GetInt64() == 900);
+  CHECK_FALSE(doc["file"].HasMember("hash"));
+  CHECK(doc["file_integrity"]["previous"]["size"].GetInt64() == 800);
+
+  auto deleted = enrichedEvent({events::Action::Deleted}, testing::regularFile("/etc/shadow", 900));
+  deleted.event.file.hashesStale = true;
+  doc = parseJson(builder.build(deleted));
+  CHECK(doc["file_integrity"]["previous"]["size"].GetInt64() == 900);
+  CHECK_FALSE(doc["file_integrity"]["previous"].HasMember("hash"));
+  deleted.event.file.hashesStale = false;
+  doc = parseJson(builder.build(deleted));
+  CHECK(doc["file_integrity"]["previous"].HasMember("hash"));
 }
 
 TEST_CASE("several actions map to distinct event types in order") {

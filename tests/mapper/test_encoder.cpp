@@ -74,7 +74,9 @@ class CountingSink : public spdlog::sinks::base_sink<std::mutex> {
 class FunctionFilter : public mapper::DocumentFilter {
  public:
   explicit FunctionFilter(std::function<bool(rapidjson::Document&, std::size_t)> f) : f_(std::move(f)) {}
-  bool apply(rapidjson::Document& document, std::size_t module) const override { return f_(document, module); }
+  bool apply(rapidjson::Document& document, std::size_t module, const mapper::EventContext&) const override {
+    return f_(document, module);
+  }
 
  private:
   std::function<bool(rapidjson::Document&, std::size_t)> f_;

@@ -72,12 +72,21 @@ TEST_CASE("the index template: composable, data stream, ILM or lifecycle, dynami
   const auto& m = tpl["template"]["mappings"];
   CHECK(m["date_detection"].IsFalse());
   const auto& dyn = m["dynamic_templates"];
-  REQUIRE(dyn.Size() == 4);  // container.labels, fields, labels: keys free, values keywords; then strings
+  // Objects whose keys are free and whose values are keywords (container.labels, dissect, fields, the
+  // Kubernetes labels and annotations, labels, process.env), then strings.
+  std::vector<std::string> names;
+  for (const auto& entry : dyn.GetArray()) names.emplace_back(entry.MemberBegin()->name.GetString());
+  CHECK(names == std::vector<std::string>{"container.labels", "dissect", "fields", "kubernetes.annotations", "kubernetes.labels",
+                                          "kubernetes.namespace_annotations", "kubernetes.namespace_labels",
+                                          "kubernetes.node.annotations", "kubernetes.node.labels", "labels",
+                                          "process.env", "strings_as_keyword"});
+  REQUIRE(dyn.Size() == 12);
   CHECK(std::string(dyn[0]["container.labels"]["path_match"].GetString()) == "container.labels.*");
-  CHECK(std::string(dyn[1]["fields"]["path_match"].GetString()) == "fields.*");
-  CHECK(std::string(dyn[2]["labels"]["mapping"]["type"].GetString()) == "keyword");
-  CHECK(std::string(dyn[3]["strings_as_keyword"]["match_mapping_type"].GetString()) == "string");
-  CHECK(dyn[3]["strings_as_keyword"]["mapping"]["ignore_above"].GetInt() == 1024);
+  CHECK(std::string(dyn[1]["dissect"]["path_match"].GetString()) == "dissect.*");
+  CHECK(std::string(dyn[2]["fields"]["path_match"].GetString()) == "fields.*");
+  CHECK(std::string(dyn[9]["labels"]["mapping"]["type"].GetString()) == "keyword");
+  CHECK(std::string(dyn[11]["strings_as_keyword"]["match_mapping_type"].GetString()) == "string");
+  CHECK(dyn[11]["strings_as_keyword"]["mapping"]["ignore_above"].GetInt() == 1024);
   const auto& p = m["properties"];
   CHECK(std::string(p["@timestamp"]["type"].GetString()) == "date");
   CHECK(p["file"]["properties"]["path"]["ignore_above"].GetInt() == 1024);

@@ -94,10 +94,8 @@ TEST_CASE("fingerprint: Beats' |field|value| text of the sorted fields, hashed a
   CHECK(run("- fingerprint: {fields: [nope]}\n", kDoc).failures == 1);
 }
 
-TEST_CASE("script is refused, network, syslog and DNS processors are accepted with the reason") {
+TEST_CASE("network, syslog and DNS processors are accepted with the reason") {
   const std::string head = "fimbeat.modules:\n- module: file_integrity\n  paths: [/etc]\noutput.file.path: /tmp/e\nprocessors:\n";
-  CHECK(errorsOf(head + "- script: {lang: javascript, source: 'function process(e) {}'}\n")
-            .find("processors.0.script: not supported: fimbeat embeds no JavaScript engine") != std::string::npos);
   auto loaded = loadYaml(head + "- community_id: ~\n- dns: {type: reverse}\n- syslog: {field: message}\n");
   REQUIRE(loaded.has_value());
   const std::string warnings = warningsOf(*loaded);

@@ -105,8 +105,8 @@ TEST_CASE("event codec: an entry of version 1, as fimbeat 0.1 queued it, is read
   events::FileEvent e = fullEvent();
   std::string v4 = queue::encodeEvent(e);
   // Version 1 is version 4 without created (8 bytes) and live (1 byte) after the timestamp, and
-  // without the flags byte and the file.elf.* byte (none) at the end.
-  std::string v1 = v4.substr(0, 9) + v4.substr(18, v4.size() - 20);
+  // without the flags byte at the end (no version 4 part is set, so nothing follows it).
+  std::string v1 = v4.substr(0, 9) + v4.substr(18, v4.size() - 19);
   v1[0] = 1;
   auto decoded = queue::decodeEvent(5, v1);
   REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
@@ -123,7 +123,12 @@ TEST_CASE("event codec: version 2 entries (no flags byte) are read, and the rebu
   auto decoded = queue::decodeEvent(7, v4);
   REQUIRE(decoded.has_value());
   CHECK(decoded->baselineRebuilt);
-  std::string v2 = v4.substr(0, v4.size() - 2);
+  std::string v3 = v4;  // the same bytes: none of version 4's flags is set, nothing follows them
+  v3[0] = 3;
+  auto three = queue::decodeEvent(9, v3);
+  REQUIRE_MESSAGE(three.has_value(), (three ? "" : three.error().message()));
+  CHECK(three->baselineRebuilt);
+  std::string v2 = v4.substr(0, v4.size() - 1);
   v2[0] = 2;
   auto old = queue::decodeEvent(8, v2);
   REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
@@ -188,6 +193,26 @@ TEST_CASE("event codec: file.elf.* round-trips in version 4, field by field, and
     CHECK(decoded->elf == e.elf);
     CHECK(decoded->process->pid == 4242);
   }
+}
+
+TEST_CASE("event codec: version 4 keeps which digests are stale and when the process started") {
+  events::FileEvent e = fullEvent();
+  e.file.hashesStale = true;
+  e.process->startTime = core::TimePoint(std::chrono::nanoseconds(1'700'000'002'009'999'999LL));
+  auto decoded = queue::decodeEvent(3, queue::encodeEvent(e));
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->file.hashesStale);
+  CHECK_FALSE(decoded->previous->hashesStale);
+  REQUIRE(decoded->process->startTime.has_value());
+  CHECK((*decoded->process->startTime == *e.process->startTime));
+  e.file.hashesStale = false;
+  e.previous->hashesStale = true;
+  e.process->startTime.reset();
+  decoded = queue::decodeEvent(4, queue::encodeEvent(e));
+  REQUIRE(decoded.has_value());
+  CHECK_FALSE(decoded->file.hashesStale);
+  CHECK(decoded->previous->hashesStale);
+  CHECK_FALSE(decoded->process->startTime.has_value());
 }
 
 TEST_CASE("event codec: the package verdict and the diff round-trip in version 5, a version 4 entry has none") {

@@ -22,4 +22,12 @@ inline std::string version1Record(const events::FileInfo& info,
   return w.take();
 }
 
+// A baseline record as fimbeat 0.2 (database format 2) wrote it: version 2, the FileInfo encoding.
+inline std::string version2Record(const events::FileInfo& info) {
+  core::BinaryWriter w;
+  w.u8(2);
+  events::writeFileInfo(w, info);
+  return w.take();
+}
+
 }  // namespace fim::testing

@@ -7,6 +7,7 @@
 
 #include "config/processors_config.h"
 #include "core/result.h"
+#include "mapper/document_filter.h"
 
 namespace fim::mapper::processors {
 
@@ -21,6 +22,8 @@ class Processor {
   virtual ~Processor() = default;
   // Safe to call from several threads at once on different documents.
   virtual Outcome run(rapidjson::Document& document) const = 0;
+  // The same, for processors that need to know more of the event than its document (add_id).
+  virtual Outcome run(rapidjson::Document& document, const EventContext&) const { return run(document); }
 };
 
 // The field processors (add_fields, add_tags, drop_fields, include_fields, rename).
@@ -36,5 +39,13 @@ std::unique_ptr<Processor> makeTruncateFields(const config::TruncateFieldsConfig
 std::unique_ptr<Processor> makeReplace(const config::ReplaceConfig& config);
 std::unique_ptr<Processor> makeAddLocale(const config::AddLocaleConfig& config);
 std::unique_ptr<Processor> makeFingerprint(const config::FingerprintConfig& config);
+
+class MetadataSources;
+// add_observer_metadata, add_process_metadata, add_docker_metadata, add_kubernetes_metadata
+// (metadata_processors.cpp, process_metadata.cpp); `sources` null is an error.
+[[nodiscard]] core::Result<std::unique_ptr<Processor>> makeMetadataProcessor(const config::MetadataProcessorConfig& config,
+                                                                            MetadataSources* sources);
+[[nodiscard]] core::Result<std::unique_ptr<Processor>> makeAddProcessMetadata(const config::ProcessMetadataConfig& config,
+                                                                             MetadataSources& sources);
 
 }  // namespace fim::mapper::processors

@@ -3,12 +3,12 @@
 namespace fim::mapper::processors {
 
 core::Result<std::unique_ptr<ProcessorChain>> ProcessorChain::build(const config::Config& config,
-                                                                    core::Metrics& metrics) {
-  auto global = ProcessorList::build(config.processors);
+                                                                    core::Metrics& metrics, MetadataSources* sources) {
+  auto global = ProcessorList::build(config.processors, &metrics, sources);
   if (!global) return std::unexpected(global.error().context("processors"));
   std::vector<ProcessorList> modules;
   for (std::size_t i = 0; i < config.modules.size(); ++i) {
-    auto list = ProcessorList::build(config.modules[i].processors);
+    auto list = ProcessorList::build(config.modules[i].processors, &metrics, sources);
     if (!list) return std::unexpected(list.error().context("module " + std::to_string(i) + " processors"));
     modules.push_back(std::move(*list));
   }
@@ -21,11 +21,11 @@ ProcessorChain::ProcessorChain(ProcessorList global, std::vector<ProcessorList> 
       dropped_(metrics.counter("enricher.processors.dropped")),
       failures_(metrics.counter("enricher.processors.failures")) {}
 
-bool ProcessorChain::apply(rapidjson::Document& document, std::size_t module) const {
+bool ProcessorChain::apply(rapidjson::Document& document, std::size_t module, const EventContext& context) const {
   std::size_t failures = 0;
   Outcome outcome = Outcome::Keep;
-  if (module < modules_.size()) outcome = modules_[module].run(document, failures);
-  if (outcome != Outcome::Drop) outcome = global_.run(document, failures);
+  if (module < modules_.size()) outcome = modules_[module].run(document, failures, context);
+  if (outcome != Outcome::Drop) outcome = global_.run(document, failures, context);
   if (failures > 0) failures_.add(static_cast<std::int64_t>(failures));
   if (outcome == Outcome::Drop) {
     dropped_.add();

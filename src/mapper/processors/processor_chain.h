@@ -18,11 +18,14 @@ class ProcessorChain final : public mapper::DocumentFilter {
  public:
   // Counts into enricher.processors.dropped (events dropped) and enricher.processors.failures
   // (processor steps that failed; the event went on).
+  // `sources` (may be null when no metadata processor is configured) must outlive the chain.
   [[nodiscard]] static core::Result<std::unique_ptr<ProcessorChain>> build(const config::Config& config,
-                                                                           core::Metrics& metrics);
+                                                                           core::Metrics& metrics,
+                                                                           MetadataSources* sources = nullptr);
 
   // False: drop the event. A module index past the configured modules runs the global processors only.
-  bool apply(rapidjson::Document& document, std::size_t module) const override;
+  bool apply(rapidjson::Document& document, std::size_t module, const EventContext& context) const override;
+  using DocumentFilter::apply;
 
   bool empty() const;  // nothing to run for any module
 

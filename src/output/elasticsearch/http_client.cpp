@@ -162,7 +162,8 @@ void HttpClient::configure() {
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, onProgress);
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, options_.acceptEncoding.c_str());  // gzip responses welcome
-  if (options_.proxyDisable) {
+  if (!options_.unixSocket.empty()) curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, options_.unixSocket.c_str());
+  if (options_.proxyDisable || !options_.unixSocket.empty()) {
     curl_easy_setopt(curl, CURLOPT_PROXY, "");
   } else if (!options_.proxyUrl.empty()) {
     curl_easy_setopt(curl, CURLOPT_PROXY, options_.proxyUrl.c_str());

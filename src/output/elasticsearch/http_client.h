@@ -50,6 +50,7 @@ struct HttpClientOptions {
   config::ElasticsearchSslConfig ssl;  // certificate and key: PEM files or inline PEM
   std::string acceptEncoding;  // "" = every encoding curl decodes; Fleet Server needs exactly "gzip"
   std::map<std::string, std::string> proxyHeaders;  // sent to the proxy only (its CONNECT request)
+  std::string unixSocket;      // connect to this unix socket instead of the URL's host (the Docker API)
 };
 
 HttpClientOptions httpClientOptions(const config::ElasticsearchOutputConfig& output);

@@ -1,5 +1,6 @@
 #include "watcher/process/proc_parse.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace fim::watcher::process {
@@ -65,8 +66,15 @@ ProcStatus parseStatus(std::string_view text) {
       status.parentPid = toInt<std::int64_t>(trim(value));
     } else if (key == "Uid") {
       status.userId = toInt<std::uint32_t>(column(value, 1));
+      status.realUserId = toInt<std::uint32_t>(column(value, 0));
     } else if (key == "Gid") {
       status.groupId = toInt<std::uint32_t>(column(value, 1));
+      status.realGroupId = toInt<std::uint32_t>(column(value, 0));
+    } else if (key == "CapEff" || key == "CapPrm") {
+      const std::string_view hex = trim(value);
+      std::uint64_t bits = 0;
+      const auto [at, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), bits, 16);
+      if (ec == std::errc() && at == hex.data() + hex.size() && !hex.empty()) (key == "CapEff" ? status.capEffective : status.capPermitted) = bits;
     }
   }
   return status;
@@ -81,6 +89,17 @@ std::optional<ProcIdentity> parseStat(std::string_view stat) {
   const std::optional<std::uint64_t> startTime = toInt<std::uint64_t>(trim(field));
   if (!startTime) return std::nullopt;
   return ProcIdentity{*startTime, std::string(stat.substr(open + 1, close - open - 1))};
+}
+
+std::optional<std::int64_t> parseBootTime(std::string_view procStat) {
+  std::size_t at = 0;
+  while (at < procStat.size()) {
+    const std::size_t end = std::min(procStat.find('\n', at), procStat.size());
+    const std::string_view line = procStat.substr(at, end - at);
+    if (line.starts_with("btime ")) return toInt<std::int64_t>(trim(line.substr(6)));
+    at = end + 1;
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> parseCmdline(std::string_view raw, bool more, const ArgsLimits& limits) {

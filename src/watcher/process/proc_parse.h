@@ -16,6 +16,10 @@ struct ProcStatus {
   std::optional<std::int64_t> parentPid;  // PPid:
   std::optional<std::uint32_t> userId;    // Uid: second column, the effective id
   std::optional<std::uint32_t> groupId;   // Gid: second column
+  std::optional<std::uint32_t> realUserId;   // Uid: first column (add_process_metadata's owner)
+  std::optional<std::uint32_t> realGroupId;  // Gid: first column
+  std::optional<std::uint64_t> capEffective;  // CapEff: (hex)
+  std::optional<std::uint64_t> capPermitted;  // CapPrm: (hex)
 };
 
 ProcStatus parseStatus(std::string_view text);
@@ -30,6 +34,9 @@ struct ProcIdentity {
 
 // The comm may hold spaces and parentheses, so fields are counted after the last ')'.
 std::optional<ProcIdentity> parseStat(std::string_view stat);
+
+// The boot time in seconds since the epoch: the `btime` line of /proc/stat.
+std::optional<std::int64_t> parseBootTime(std::string_view procStat);
 
 struct ArgsLimits {
   std::size_t maxArgs = 64;

@@ -50,6 +50,8 @@ events::ProcessInfo ProcessCache::find(std::int64_t pid, TimePoint now) {
     // it; the history has them.
     if (auto recalled = recall(pid, &*current)) snapshot = std::move(*recalled);
   }
+  // A child recalled from its fork has no start time of its own: /proc still shows it.
+  if (!snapshot.info.startTime) snapshot.info.startTime = reader_.startTime(current->startTime);
   return store(pid, std::move(snapshot), now);
 }
 

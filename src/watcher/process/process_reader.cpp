@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstring>
 
+#include "core/entity_id.h"
 #include "watcher/process/container_id.h"
 
 namespace fim::watcher::process {
@@ -45,7 +46,14 @@ std::string readLink(const std::string& path) {
 }  // namespace
 
 ProcessReader::ProcessReader(NameCache& names, std::string procRoot, ArgsLimits limits)
-    : names_(names), procRoot_(std::move(procRoot)), limits_(limits) {}
+    : names_(names), procRoot_(std::move(procRoot)), limits_(limits) {
+  if (const auto stat = readProcFile(procRoot_ + "/stat", kMaxCgroupFile)) bootSeconds_ = parseBootTime(*stat);
+}
+
+std::optional<core::TimePoint> ProcessReader::startTime(std::uint64_t ticks) const {
+  if (!bootSeconds_ || ticks == 0) return std::nullopt;
+  return core::processStartTime(*bootSeconds_, ticks);
+}
 
 core::Status ProcessReader::proveReadable(std::int64_t pid) const {
   if (pid == ::getpid()) return {};
@@ -88,6 +96,7 @@ ProcessSnapshot ProcessReader::read(std::int64_t pid) const {
     return snapshot;
   }
   snapshot.identity = parseStat(*stat).value_or(ProcIdentity{});
+  info.startTime = startTime(snapshot.identity.startTime);
   const ProcStatus parsed = parseStatus(*status);
   info.name = parsed.name;
   info.parentPid = parsed.parentPid;

@@ -33,6 +33,9 @@ class ProcessReader {
   // parent, ids); a file that cannot be read leaves its fields empty.
   ProcessSnapshot read(std::int64_t pid) const;
 
+  // When a process that started `ticks` after boot started (nullopt when the boot time is unknown).
+  std::optional<core::TimePoint> startTime(std::uint64_t ticks) const;
+
   // The names of ids learnt elsewhere (a process's setuid), as read() names them.
   std::string userName(std::uint32_t uid) const { return names_.user(uid); }
   std::string groupName(std::uint32_t gid) const { return names_.group(gid); }
@@ -47,6 +50,7 @@ class ProcessReader {
   NameCache& names_;
   std::string procRoot_;
   ArgsLimits limits_;
+  std::optional<std::int64_t> bootSeconds_;  // /proc/stat's btime, read once
 };
 
 }  // namespace fim::watcher::process

@@ -43,6 +43,7 @@ void ProcessTable::fork(std::int64_t child, std::int64_t parent) {
   snapshot.info.parentPid = parent;
   snapshot.info.exited = false;
   snapshot.identity.startTime = 0;  // the child's own is not read: the comm still tells an exec
+  snapshot.info.startTime.reset();  // the parent's; the lookup reads the child's own while it lives
   std::lock_guard lock(mutex_);
   put(child, std::move(snapshot));
 }
