@@ -11,7 +11,7 @@ BUILD_PACKAGES := g++ cmake ninja-build pkg-config make \
   libcurl4-openssl-dev libsimdjson-dev rapidjson-dev libssl-dev librocksdb-dev \
   doctest-dev libyaml-cpp-dev libre2-dev libspdlog-dev \
   libfmt-dev libb2-dev libxxhash-dev libmagic-dev libcpp-httplib-dev zlib1g-dev \
-  libacl1-dev libselinux1-dev libelf-dev duktape-dev
+  libacl1-dev libselinux1-dev libelf-dev duktape-dev libgit2-dev
 # What the tests and the benchmarks need besides: their runner, the tools fimbeat is compared with,
 # and what the package, service, deploy, keystore and TLS tests check with (openssl makes their certificates).
 TEST_PACKAGES := python3 python3-pytest python3-yaml python3-jsonschema aide inotify-tools \
@@ -26,7 +26,7 @@ FUZZ_DIR := build-fuzz
 # dpkg-shlibdeps computes their dependencies.
 PACKAGE_PACKAGES := dpkg-dev file
 
-.PHONY: deps test-deps configure build package test unit integration fuzz run bench bench-scan bench-latency bench-output clean
+.PHONY: deps test-deps configure build package test unit integration fuzz run bench bench-scan bench-latency bench-output bench-packages clean
 
 # Installs what is missing of $(1), saying what before apt-get runs.
 define install_missing
@@ -97,10 +97,13 @@ run: build
 	$(BUILD_DIR)/fimbeat run -e -c deploy/fimbeat.yml --path.home $(HOME_DIR)
 
 # Every benchmark; each writes its section of bench/RESULTS.md.
-bench: bench-scan bench-latency bench-output
+bench: bench-scan bench-latency bench-output bench-packages
 
 bench-scan: build test-deps
 	FIMBEAT_BIN=$(abspath $(BUILD_DIR))/fimbeat $(PYTHON) bench/bench_scan.py
+
+bench-packages: build test-deps
+	FIMBEAT_BIN=$(abspath $(BUILD_DIR))/fimbeat $(PYTHON) bench/bench_packages.py
 
 bench-latency: build test-deps
 	FIMBEAT_BIN=$(abspath $(BUILD_DIR))/fimbeat $(PYTHON) bench/bench_latency.py

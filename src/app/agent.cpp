@@ -1,6 +1,9 @@
 #include "app/agent.h"
 
+#include "core/paths.h"
+
 #include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -25,6 +28,37 @@ namespace fim::app {
 namespace {
 
 constexpr std::chrono::milliseconds kStuckWait{800};  // after the grace period and a forced stop
+constexpr const char* kDpkgDatabase = "/var/lib/dpkg";
+
+// package_verification's index: when a module wants it (by default, where dpkg's database exists),
+// of the files under the roots of the modules that want it. Read in the background.
+std::unique_ptr<watcher::PackageIndex> openPackageIndex(const config::Config& config,
+                                                        const std::vector<watcher::Root>& roots,
+                                                        core::Metrics& metrics) {
+  const auto& modules = config.modules;
+  const auto wants = [](const config::ModuleConfig& m) { return m.enabled && m.packageVerification.value_or(true); };
+  if (std::none_of(modules.begin(), modules.end(), wants)) return nullptr;
+  auto& log = core::logger("agent");
+  const bool asked = std::any_of(modules.begin(), modules.end(), [](const auto& m) { return m.packageVerification == true; });
+  if (::access((std::string(kDpkgDatabase) + "/status").c_str(), F_OK) != 0) {
+    if (asked) {
+      log.warn("package_verification is on, but this system has no dpkg database ({}/status); RPM databases are "
+               "not supported: events carry no package verdicts", kDpkgDatabase);
+    }
+    return nullptr;
+  }
+  watcher::PackageScope scope;
+  for (const auto& root : roots) {
+    if (wants(modules[root.module])) scope.add(root.path, root.recursive);
+  }
+  auto index = watcher::PackageIndex::openDpkg(metrics, std::move(scope), kDpkgDatabase);
+  if (!index) {
+    log.warn("package_verification is off: {}", index.error().message());
+    return nullptr;
+  }
+  return std::move(*index);
+}
+
 constexpr int kApprovalLockAttempts = 100;             // 5 s
 constexpr std::chrono::milliseconds kApprovalLockPause{50};
 
@@ -43,6 +77,30 @@ std::function<bool(std::string_view, bool)> inScope(const config::ModuleConfig& 
 }
 
 }  // namespace
+
+// diff.enabled: the last content of each diffed file, kept beside the baseline (the largest
+// diff.max_storage of the modules that diff). Copies no module diffs any more are dropped.
+core::Status Agent::keepContents(const config::Config& config, const std::vector<watcher::Root>& roots, Agent& agent,
+                                 core::Metrics& metrics) {
+  std::uint64_t maxStorage = 0;
+  std::vector<std::uint64_t> maxDiffSize;
+  for (const auto& m : config.modules) {
+    maxDiffSize.push_back(m.diff.maxDiffSize);
+    if (m.enabled && m.diff.enabled) maxStorage = std::max(maxStorage, m.diff.maxStorage);
+  }
+  auto contents = std::make_unique<baseline::ContentStore>(*agent.store_, maxStorage, metrics);
+  const auto diffed = [&](std::string_view path) {
+    return std::any_of(roots.begin(), roots.end(), [&](const watcher::Root& root) {
+      const auto& m = config.modules[root.module];
+      return m.enabled && m.diff.enabled && core::isWithin(path, root.path);
+    });
+  };
+  if (auto opened = contents->open(diffed); !opened) return opened;
+  if (maxStorage == 0) return {};
+  agent.contents_ = std::move(contents);
+  agent.baseline_->keepContents(*agent.contents_, std::move(maxDiffSize));
+  return {};
+}
 
 core::Result<std::unique_ptr<output::Output>> makeOutput(const config::Config& config, core::Metrics& metrics,
                                                         const core::Clock& clock) {
@@ -92,6 +150,7 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   agent->baseline_ =
       std::make_unique<baseline::Baseline>(*agent->store_, std::move(rootInfo), metrics, clock, agent->queue_.get(),
                                            &health);
+  if (auto kept = keepContents(config, roots, *agent, metrics); !kept) return std::unexpected(kept.error());
   if (auto opened = agent->baseline_->open(); !opened) return std::unexpected(opened.error());
   agent->baseline_->setApprovals(agent->approvals_.get());
 
@@ -101,6 +160,8 @@ core::Result<std::unique_ptr<Agent>> Agent::create(const config::Config& config,
   scan.baselineEmpty = agent->baseline_->empty();
   agent->processes_ = std::make_unique<watcher::process::ProcessTracker>(
       "/proc", watcher::process::ArgsLimits{}, watcher::process::ProcessTrackerOptions{}, &metrics, &health);
+  agent->packages_ = openPackageIndex(config, roots, metrics);
+  scan.packages = agent->packages_.get();
   agent->source_ = watcher::makeRealtimeSource(config.modules, roots, agent->baseline_.get(), clock, metrics, scan,
                                                watcher::ownDirectories(config), {}, &health, agent->processes_.get());
   // Changes made while the queue held the watcher back (full, or the disk full) are verified once

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "baseline/baseline.h"
+#include "baseline/content_store.h"
 #include "config/config.h"
 #include "core/bounded_queue.h"
 #include "core/clock.h"
@@ -30,7 +31,9 @@
 #include "pipeline/delivery.h"
 #include "queue/durable_queue.h"
 #include "watcher/observation_source.h"
+#include "watcher/package/package_index.h"
 #include "watcher/process/process_tracker.h"
+#include "watcher/roots.h"
 
 namespace fim::app {
 
@@ -62,6 +65,8 @@ class Agent {
 
  private:
   Agent(const config::Config& config, core::Metrics& metrics);
+  [[nodiscard]] static core::Status keepContents(const config::Config& config, const std::vector<watcher::Root>& roots,
+                                                 Agent& agent, core::Metrics& metrics);
 
   // Takes the approvals' lock, reads them and opens the control socket (<path.data>/fimbeat.sock).
   [[nodiscard]] core::Status openApprovals(const core::Clock& clock);
@@ -82,7 +87,9 @@ class Agent {
   // In the order they are built; each may use those before it.
   std::unique_ptr<core::KvStore> store_;
   std::unique_ptr<queue::DurableQueue> queue_;
+  std::unique_ptr<baseline::ContentStore> contents_;  // diff.enabled; null when no module diffs
   std::unique_ptr<baseline::Baseline> baseline_;
+  std::unique_ptr<watcher::PackageIndex> packages_;  // package_verification; null when off
   std::unique_ptr<watcher::process::ProcessTracker> processes_;  // who-data; the fanotify backend starts it
   std::unique_ptr<watcher::ObservationSource> source_;
   std::unique_ptr<mapper::processors::ProcessorChain> processors_;

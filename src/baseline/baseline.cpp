@@ -1,5 +1,7 @@
 #include "baseline/baseline.h"
 
+#include <algorithm>
+
 #include "baseline/classify.h"
 #include "baseline/database_format.h"
 #include "baseline/diff.h"
@@ -182,6 +184,14 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
     pending_.put(core::Family::Baseline, now.path, encodeRecord(record));
     pendingKeys_.insert(key);
   }
+  std::optional<std::string> contentDiff;
+  if (content_ && observation.contentChecked) {
+    const bool updated = std::find(change.actions.begin(), change.actions.end(), events::Action::Updated) !=
+                         change.actions.end();
+    auto staged = stageContent(observation, updated && old.has_value());
+    if (!staged) return std::unexpected(staged.error());
+    contentDiff = std::move(*staged);
+  }
   if (change.actions.empty()) {
     unchanged_.add();
     if (observation.errorMessage) errors_.add();
@@ -206,6 +216,8 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
   event.changedAttributes = std::move(change.changedAttributes);
   if (old) event.previous = std::move(*old);
   event.process = observation.process;
+  event.package = observation.package;
+  event.diff = std::move(contentDiff);
   stage(pending_, event);
   return std::optional<events::FileEvent>(std::move(event));
 }
@@ -225,6 +237,7 @@ core::Status Baseline::flush() {
   if (queue_) queue_->seal(pending_);
   auto ok = store_.write(pending_);
   if (queue_) queue_->published(ok);
+  if (content_) content_->written();
   pending_.clear();
   pendingKeys_.clear();
   return ok;
@@ -234,6 +247,7 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
   if (auto ok = flush(); !ok) return ok;
   core::WriteBatch& batch = pending_;
   const std::size_t before = deleted.size();  // the caller's vector may already hold other events
+  std::vector<std::string> gone;  // of one root: their kept contents go too
   for (std::size_t i = 0; i < roots_.size(); ++i) {
     const auto& root = roots_[i];
     if (i < rootsMatched.size() && rootsMatched[i]) {
@@ -259,9 +273,14 @@ core::Status Baseline::sweep(std::vector<events::FileEvent>& deleted, const std:
       batch.remove(core::Family::Baseline, std::string(key));
       stage(batch, event);
       deleted.push_back(std::move(event));
+      gone.emplace_back(key);
       return true;
     });
     if (!scanned) return scanned;
+    for (const auto& path : gone) {
+      if (auto dropped = dropContents(batch, path); !dropped) return dropped;
+    }
+    gone.clear();
     batch.put(core::Family::Meta, rootKey(root.path), "1");
   }
   deleted_.add(static_cast<std::int64_t>(deleted.size() - before));

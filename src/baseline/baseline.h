@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,8 @@
 #include <mutex>
 #include <vector>
 
+#include "baseline/content_diff.h"
+#include "baseline/content_store.h"
 #include "baseline/record.h"
 #include "baseline/seen_paths.h"
 #include "core/bounded_queue.h"
@@ -41,6 +44,11 @@ class Baseline final : public View {
   // With a queue, every event is appended to it in the same write as the record it moved.
   Baseline(core::KvStore& store, std::vector<RootInfo> roots, core::Metrics& metrics, const core::Clock& clock,
            queue::Producer* queue = nullptr, core::Health* health = nullptr);
+
+  // diff.enabled: the last content of each diffed file is kept in `store`, in the same write as
+  // its record, and the event of an updated text file carries its diff, cut at
+  // maxDiffSize[module] bytes. Before open().
+  void keepContents(ContentStore& store, std::vector<std::uint64_t> maxDiffSize);
 
   // Reads which roots were scanned before and starts a new scan generation. After a rebuild of a
   // damaged database (database_format.h, kRebuiltKey) the events of the first full scan say so.
@@ -116,8 +124,16 @@ class Baseline final : public View {
   // Writes `batch` with the events from `first` on queued in it; on failure drops those events.
   [[nodiscard]] core::Status writeWithEvents(core::WriteBatch& batch, std::vector<events::FileEvent>& events,
                                              std::size_t first);
+  // baseline_content.cpp: the content the watcher read replaces the kept one in pending_; the diff
+  // against the kept one when `updated` and both are text.
+  [[nodiscard]] core::Result<std::optional<std::string>> stageContent(const events::PathSeen& seen, bool updated);
+  // The kept contents of `path` and of what is under it go with their records.
+  [[nodiscard]] core::Status dropContents(core::WriteBatch& batch, std::string_view path);
 
   core::KvStore& store_;
+  ContentStore* content_ = nullptr;  // diff.enabled in some module
+  std::vector<std::uint64_t> maxDiffSize_;  // by module
+  std::unique_ptr<ContentDiffer> differ_;
   std::vector<RootInfo> roots_;
   std::vector<bool> rootKnown_;
   const core::Clock& clock_;

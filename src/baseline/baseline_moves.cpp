@@ -30,6 +30,7 @@ core::Status Baseline::writeWithEvents(core::WriteBatch& batch, std::vector<even
   if (queue_) queue_->seal(batch);
   auto ok = store_.write(batch);
   if (queue_) queue_->published(ok);
+  if (content_) content_->written();
   if (!ok) events.resize(first);
   return ok;
 }
@@ -48,6 +49,7 @@ core::Status Baseline::applyRemoval(const events::PathDeleted& removal, std::vec
     return true;
   });
   if (!scanned) return scanned;
+  if (auto dropped = dropContents(batch, top); !dropped) return dropped;
   if (auto ok = writeWithEvents(batch, events, first); !ok) return ok;  // nothing was removed: report nothing
   deleted_.add(static_cast<std::int64_t>(events.size() - first));
   return {};
@@ -90,6 +92,7 @@ core::Status Baseline::applyMove(const events::PathMoved& move, std::vector<even
   moved.errorMessage = observation.errorMessage;
   moved.elf = observation.elf;
   moved.process = observation.process;
+  moved.package = observation.package;
   events::FileInfo record = info;
   if (observation.errorMessage && record.hashes.empty()) record.hashes = (*old)->hashes;
   batch.remove(core::Family::Baseline, from);
@@ -120,6 +123,10 @@ core::Status Baseline::applyMove(const events::PathMoved& move, std::vector<even
     return true;
   });
   if (!scanned) return scanned;
+  if (content_) {  // the kept contents move with their records; what was kept at `to` was replaced
+    if (auto dropped = dropContents(batch, to); !dropped) return dropped;
+    if (auto moved = content_->moveTree(batch, from, to); !moved) return moved;
+  }
   if (auto ok = writeWithEvents(batch, events, first); !ok) return ok;
   changes_.add(static_cast<std::int64_t>(events.size() - first));
   return {};
@@ -141,6 +148,9 @@ core::Status Baseline::sweepSubtree(const events::SubtreeDone& done, std::vector
     return true;
   });
   if (!scanned) return scanned;
+  for (std::size_t i = first; i < events.size(); ++i) {
+    if (auto dropped = dropContents(batch, events[i].file.path); !dropped) return dropped;
+  }
   if (auto ok = writeWithEvents(batch, events, first); !ok) return ok;
   deleted_.add(static_cast<std::int64_t>(events.size() - first));
   return {};

@@ -1,5 +1,7 @@
 #include "baseline/rocksdb_store.h"
 
+#include <algorithm>
+
 #include <filesystem>
 
 #include "core/logging.h"
@@ -85,8 +87,18 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
   // a scan queues tens of thousands of events.
   rocksdb::ColumnFamilyOptions queueFamily = family;
   queueFamily.write_buffer_size = 1 << 20;
-  for (auto f : {core::Family::Baseline, core::Family::Meta, core::Family::Queue}) {
+  // Read only (a damaged database being salvaged): the families it has. One written by an older
+  // fimbeat lacks the newer ones; they read as the empty default family.
+  std::vector<std::string> present;
+  if (mode == Mode::ReadOnly) (void)rocksdb::DB::ListColumnFamilies(options, directory, &present);
+  const auto has = [&](const char* name) {
+    return mode == Mode::ReadWrite || std::find(present.begin(), present.end(), name) != present.end();
+  };
+  std::vector<core::Family> opened;
+  for (auto f : {core::Family::Baseline, core::Family::Meta, core::Family::Queue, core::Family::Content}) {
+    if (!has(core::toString(f))) continue;
     descriptors.emplace_back(core::toString(f), f == core::Family::Queue ? queueFamily : family);
+    opened.push_back(f);
   }
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, family);
 
@@ -95,6 +107,10 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const std::string
   auto status = mode == Mode::ReadWrite
                     ? rocksdb::DB::Open(options, directory, descriptors, &store->handles_, &db)
                     : rocksdb::DB::OpenForReadOnly(options, directory, descriptors, &store->handles_, &db);
+  if (status.ok()) {
+    store->byFamily_.fill(store->handles_.back());
+    for (std::size_t i = 0; i < opened.size(); ++i) store->byFamily_[static_cast<std::size_t>(opened[i])] = store->handles_[i];
+  }
   if (!status.ok()) return std::unexpected(openError(directory, status));
   store->db_.reset(db);
   store->logger_ = std::move(logger);
@@ -131,7 +147,7 @@ void RocksDbStore::release() {
 RocksDbStore::~RocksDbStore() { release(); }
 
 rocksdb::ColumnFamilyHandle* RocksDbStore::handle(core::Family family) const {
-  return handles_[static_cast<std::size_t>(family)];
+  return byFamily_[static_cast<std::size_t>(family)];
 }
 
 core::Status RocksDbStore::resume() {

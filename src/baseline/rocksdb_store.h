@@ -1,6 +1,7 @@
 #pragma once
 // RocksDbStore: the KvStore on RocksDB under path.data, one column family per core::Family.
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,7 +54,8 @@ class RocksDbStore final : public core::KvStore {
 
   std::shared_ptr<RocksDbLogger> logger_;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // index = core::Family, then "default" last
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // the families opened, then "default" last
+  std::array<rocksdb::ColumnFamilyHandle*, 4> byFamily_{};  // index = core::Family
 };
 
 }  // namespace fim::baseline

@@ -48,6 +48,19 @@ const std::vector<std::string>& validHashTypes();
 // The field names Auditbeat's file_parsers option accepts (file.elf.*, file.macho.*, file.pe.*).
 const std::vector<std::string>& fileParserFields();
 
+// diff.*: the content diffs of small text files (fimbeat's own; docs/diffs.md).
+struct DiffConfig {
+  bool enabled = false;
+  std::uint64_t maxFileSize = 64 * 1024;        // larger files are neither stored nor diffed
+  std::uint64_t maxStorage = 100ull * 1024 * 1024;  // all stored copies together; the oldest go first
+  std::uint64_t maxDiffSize = 16 * 1024;          // file_integrity.diff is cut there, with a marker
+  std::vector<std::string> excludeFiles = defaultExcludes();  // RE2 on the path: never stored
+  std::vector<std::string> redact = defaultRedactions();      // RE2 on each line: replaced by [REDACTED]
+
+  static std::vector<std::string> defaultExcludes();
+  static std::vector<std::string> defaultRedactions();
+};
+
 // One `- module: file_integrity` entry, with Auditbeat's option names and defaults.
 struct ModuleConfig {
   std::string id;
@@ -68,6 +81,10 @@ struct ModuleConfig {
   Duration quietPeriod = std::chrono::seconds(1);  // realtime.quiet_period: a file written but not closed
   Duration rescanInterval{0};                      // rescan_interval: full verifying rescans; 0 = off
   std::uint64_t scanFilesPerSec = 0;               // scan_files_per_sec: files a scan reads per second; 0 = unlimited
+  // package_verification: judge package-owned files by the package's digests. Unset: on where
+  // dpkg's database exists.
+  std::optional<bool> packageVerification;
+  DiffConfig diff;
   std::vector<std::string> tags;
   std::string index;
   std::string serviceName;  // service.name, written into each event of the module

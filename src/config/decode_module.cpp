@@ -151,6 +151,23 @@ void checkFileParsers(MapReader& reader, ModuleConfig& module) {
   }
 }
 
+void decodeDiff(MapReader& module, DiffConfig& diff) {
+  MapReader reader(module.take("diff"), module.keyPath("diff"), module.diagnostics());
+  reader.boolean("enabled", diff.enabled);
+  reader.size("max_file_size", diff.maxFileSize);
+  reader.size("max_storage", diff.maxStorage);
+  reader.size("max_diff_size", diff.maxDiffSize);
+  checkPatterns(reader, "exclude_files", diff.excludeFiles);
+  checkPatterns(reader, "redact", diff.redact);
+  if (diff.maxDiffSize < 256) {
+    reader.diagnostics().error(reader.node() && reader.has("max_diff_size") ? reader.node()->get("max_diff_size")->origin
+                                                                            : Origin{},
+                               reader.keyPath("max_diff_size"), "must be at least 256 bytes, e.g. 16KiB");
+    diff.maxDiffSize = 256;
+  }
+  reader.finish();
+}
+
 }  // namespace
 
 const std::vector<std::string>& fileParserFields() {
@@ -169,6 +186,19 @@ const std::vector<std::string>& fileParserFields() {
     return out;
   }();
   return kFields;
+}
+
+// Secret stores: shadow files, private keys, .env files, Java and PKCS#12 keystores, keyrings.
+std::vector<std::string> DiffConfig::defaultExcludes() {
+  return {R"((^|/)g?shadow-?$)", R"(\.(key|pem|p12|pfx|jks|keystore|kdbx|gpg|asc)$)",
+          R"((^|/)\.env(\..*)?$)", R"((^|/)id_(rsa|dsa|ecdsa|ed25519)$)", R"((^|/)(private|secrets?)(/|$))",
+          R"((^|/)\.(netrc|pgpass|git-credentials)$)", R"(\.(keytab|kwallet)$)"};
+}
+
+// `key = value` and `key: value` lines whose key names a password, token, secret or key.
+std::vector<std::string> DiffConfig::defaultRedactions() {
+  return {R"((?i)(pass(word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth)[^=:\n]*[=:])",
+          R"((?i)-----BEGIN [A-Z ]*PRIVATE KEY-----)"};
 }
 
 const std::vector<std::string>& validHashTypes() {
@@ -228,6 +258,12 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
   decodeBackend(reader, module);
   reader.duration("rescan_interval", module.rescanInterval);
   reader.size("scan_files_per_sec", module.scanFilesPerSec);
+  if (reader.has("package_verification")) {
+    bool verify = true;
+    reader.boolean("package_verification", verify);
+    module.packageVerification = verify;
+  }
+  decodeDiff(reader, module.diff);
   MapReader realtime(reader.take("realtime"), reader.keyPath("realtime"), diagnostics);
   realtime.duration("quiet_period", module.quietPeriod);
   if (module.quietPeriod <= Duration::zero() || module.quietPeriod > std::chrono::hours(1)) {

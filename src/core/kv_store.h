@@ -15,14 +15,16 @@
 namespace fim::core {
 
 // Column families; keys sort bytewise within each.
-enum class Family { Baseline, Meta, Queue };
+// Content: the last content of each diffed file (baseline/content_store.h).
+enum class Family { Baseline, Meta, Queue, Content };
 
-// The family's name ("baseline", "meta", "queue"): RocksDB's column family, and in messages.
+// The family's name ("baseline", "meta", "queue", "content"): RocksDB's column family, and in messages.
 inline const char* toString(Family family) {
   switch (family) {
     case Family::Baseline: return "baseline";
     case Family::Meta: return "meta";
     case Family::Queue: return "queue";
+    case Family::Content: return "content";
   }
   return "?";
 }

@@ -15,6 +15,7 @@
 #include "events/elf_info.h"
 #include "events/file_info.h"
 #include "events/metadata.h"
+#include "events/package_verdict.h"
 
 namespace fim::events {
 
@@ -37,6 +38,8 @@ struct FileEvent {
   std::optional<FileInfo> previous;            // the baseline's view before this change
   std::optional<std::string> previousPath;     // moved: where the file was before
   std::optional<ProcessInfo> process;          // who changed it, when the backend knows
+  std::optional<PackageVerdict> package;       // the installed package that owns it, when verified
+  std::optional<std::string> diff;             // file_integrity.diff: unified diff of an updated text file
   bool baselineRebuilt = false;                // found by the scan that rebuilt a damaged baseline
   std::optional<ApprovalMark> approval;        // made under an approved path within its window
   std::uint64_t sequence = 0;                  // position in the durable queue (0: not queued)

@@ -13,6 +13,7 @@
 #include "events/elf_info.h"
 #include "events/file_info.h"
 #include "events/metadata.h"
+#include "events/package_verdict.h"
 
 namespace fim::events {
 
@@ -27,6 +28,12 @@ struct PathSeen {
   std::optional<FileInfo> stored;           //   this (nullopt: no record), saving the baseline a read
   std::optional<ProcessInfo> process;       // who changed it, when a realtime backend knows
   std::optional<core::TimePoint> detected;  // a live change: when its kernel event was read
+  std::optional<PackageVerdict> package;    // an installed package owns it (package_verification)
+  bool packageDeferred = false;             // a dpkg transaction runs: to be read again once it ends
+  // diff.enabled: the content was read now and its module keeps contents. `text` is what to keep
+  // (redacted); none (binary, too large, excluded) drops what was kept.
+  bool contentChecked = false;
+  std::optional<std::string> text;
 };
 
 // Paths a scan saw exactly as the baseline records them (by core::pathKey): nothing to write.

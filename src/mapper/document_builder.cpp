@@ -104,6 +104,7 @@ void DocumentBuilder::buildDocument(const events::EnrichedEvent& enriched, rapid
   addIfNotEmpty(doc, "file_integrity", fileIntegrityObject(e, a), a);
   if (who) addIfNotEmpty(doc, "group", std::move(who->group), a);
   if (meta) addIfNotEmpty(doc, "host", hostObject(meta->host, a), a);
+  if (e.package) addIfNotEmpty(doc, "package", packageObject(*e.package, a), a);
   if (who) addIfNotEmpty(doc, "process", std::move(who->process), a);
   Value service(rapidjson::kObjectType);
   if (e.module < serviceNames_.size()) addRefIfSet(service, "name", serviceNames_[e.module], a);

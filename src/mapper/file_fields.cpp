@@ -164,7 +164,21 @@ Value fileIntegrityObject(const events::FileEvent& e, Allocator& a) {
     add(process, "exited", Value(true), a);
     add(fi, "process", std::move(process), a);
   }
+  if (e.package) {
+    if (e.package->byPackageManager) addRef(fi, "change_source", "package_manager", a);
+    if (e.package->conffile) add(fi, "package_conffile", Value(true), a);
+    if (e.package->verified) add(fi, "package_verified", Value(*e.package->verified), a);
+  }
+  if (e.diff) addRef(fi, "diff", *e.diff, a);
   return fi;
+}
+
+Value packageObject(const events::PackageVerdict& p, Allocator& a) {
+  Value package(rapidjson::kObjectType);
+  addRefIfSet(package, "architecture", p.architecture, a);
+  addRefIfSet(package, "name", p.name, a);
+  addRefIfSet(package, "version", p.version, a);
+  return package;
 }
 
 }  // namespace fim::mapper

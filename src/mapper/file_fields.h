@@ -30,4 +30,7 @@ Value deletedFileObject(const events::FileInfo& f, Allocator& a);
 // an empty object when there is nothing to say.
 Value fileIntegrityObject(const events::FileEvent& e, Allocator& a);
 
+// ECS `package` (name, version, architecture) of the installed package that owns the file.
+Value packageObject(const events::PackageVerdict& p, Allocator& a);
+
 }  // namespace fim::mapper

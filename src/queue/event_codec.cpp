@@ -20,7 +20,9 @@ constexpr std::uint8_t kApproved = 2;         // version 4: an approval (id, rea
 constexpr std::uint8_t kElf = 4;              // version 4: file.elf.* follows (after the approval)
 constexpr std::uint8_t kFileHashesStale = 8;  // version 4: the file's digests are from before a failed hash
 constexpr std::uint8_t kPreviousHashesStale = 16;  // version 4: the same for file_integrity.previous
-constexpr std::uint8_t kProcessStarted = 32;  // version 4: the acting process's start time follows (last)
+constexpr std::uint8_t kProcessStarted = 32;  // version 4: the acting process's start time follows
+constexpr std::uint8_t kPackage = 64;         // version 5: the package verdict follows (after the start time)
+constexpr std::uint8_t kDiff = 128;           // version 5: file_integrity.diff follows (after the verdict)
 
 // Version 4: file.elf.*, each field behind one presence bit (the parser sets only what was asked).
 enum ElfBit : std::uint32_t {
@@ -169,6 +171,27 @@ void readProcess(BinaryReader& r, ProcessInfo& p) {
   p.containerRuntime = r.str();
 }
 
+// Version 5: package.* and file_integrity.package_verified/package_conffile/change_source.
+void writePackage(BinaryWriter& w, const PackageVerdict& p) {
+  w.str(p.name);
+  w.str(p.version);
+  w.str(p.architecture);
+  w.u8(p.verified ? (*p.verified ? 2 : 1) : 0);  // 0: not checked, 1: differs, 2: matches
+  w.u8((p.conffile ? 1 : 0) | (p.byPackageManager ? 2 : 0));
+}
+
+PackageVerdict readPackage(BinaryReader& r) {
+  PackageVerdict p;
+  p.name = r.str();
+  p.version = r.str();
+  p.architecture = r.str();
+  if (const std::uint8_t verified = r.u8(); verified != 0) p.verified = verified == 2;
+  const std::uint8_t flags = r.u8();
+  p.conffile = (flags & 1) != 0;
+  p.byPackageManager = (flags & 2) != 0;
+  return p;
+}
+
 }  // namespace
 
 std::string encodeEvent(const FileEvent& e) {
@@ -193,11 +216,12 @@ std::string encodeEvent(const FileEvent& e) {
   w.optStr(e.previousPath);
   w.u8(e.process ? 1 : 0);
   if (e.process) writeProcess(w, *e.process);
-  // version 3: flags; version 4: more flags, then an approval, file.elf.* and the process's start
+  // version 3: flags; version 4: more flags, then an approval, file.elf.* and the process's start;
+  // version 5: the package verdict and the diff
   const bool started = e.process && e.process->startTime;
   w.u8((e.baselineRebuilt ? kBaselineRebuilt : 0) | (e.approval ? kApproved : 0) | (e.elf ? kElf : 0) |
        (e.file.hashesStale ? kFileHashesStale : 0) | (e.previous && e.previous->hashesStale ? kPreviousHashesStale : 0) |
-       (started ? kProcessStarted : 0));
+       (started ? kProcessStarted : 0) | (e.package ? kPackage : 0) | (e.diff ? kDiff : 0));
   if (e.approval) {
     w.str(e.approval->id);
     w.str(e.approval->reason);
@@ -205,7 +229,9 @@ std::string encodeEvent(const FileEvent& e) {
   }
   if (e.elf) writeElf(w, *e.elf);
   if (started) w.time(*e.process->startTime);
-  w.u32(e.generation);  // version 5
+  if (e.package) writePackage(w, *e.package);  // version 5
+  if (e.diff) w.str(*e.diff);
+  w.u32(e.generation);
   return w.take();
 }
 
@@ -263,6 +289,8 @@ core::Result<FileEvent> decodeEvent(std::uint64_t sequence, std::string_view byt
       if (e.process) e.process->startTime = started;
     }
   }
+  if (version >= 5 && (flags & kPackage) != 0) e.package = readPackage(r);
+  if (version >= 5 && (flags & kDiff) != 0) e.diff = r.str();
   if (version >= 5) e.generation = r.u32();  // older entries: generation 0, the settings of the upgrade's start
   if (!r.ok() || !r.atEnd()) return failf(ErrorCode::Parse, "queued event {} is truncated or malformed", sequence);
   return e;

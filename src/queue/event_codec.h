@@ -3,8 +3,9 @@
 // the change was first read and whether it was seen live, version 3 a flags byte (found by the scan
 // that rebuilt a damaged baseline), version 4 more flags of that byte: the approved change window
 // that covers the change (its id, reason and expiry follow), file.elf.* (file_parsers), which
-// digests are stale (after a failed hash) and when the acting process started (its time follows);
-// version 5 the configuration generation that produced the event (older entries belong to
+// digests are stale (after a failed hash) and when the acting process started (its time follows),
+// version 5 the last two: the package verdict (package_verification) and file_integrity.diff,
+// then always the configuration generation that produced the event (older entries belong to
 // generation 0); version 1 entries (fimbeat 0.1) are read with both times taken from the
 // timestamp, older entries have none of version 4's. An entry of another version is an error,
 // not garbage.

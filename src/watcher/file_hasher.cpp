@@ -44,7 +44,7 @@ core::Result<HashOutcome> FileHasher::hash(const PathAt& at, std::stop_token sto
   return hash(*file, stop);
 }
 
-core::Result<HashOutcome> FileHasher::hash(SafeFile& file, std::stop_token stop) {
+core::Result<HashOutcome> FileHasher::hash(SafeFile& file, std::stop_token stop, std::size_t keep) {
   const std::string& path = file.path();
   if (!hasher_) hasher_.emplace(MultiHasher::create(types_));
   if (!*hasher_) return std::unexpected(hasher_->error().context("failed to hash " + path));
@@ -54,7 +54,7 @@ core::Result<HashOutcome> FileHasher::hash(SafeFile& file, std::stop_token stop)
     if (attempt > 1) {
       if (auto rewound = file.rewind(); !rewound) return std::unexpected(hashError(rewound.error()));
     }
-    auto pass = hashOnce(file, before, attempt, stop, out);
+    auto pass = hashOnce(file, before, attempt, stop, keep, out);
     if (!pass) return std::unexpected(pass.error());
     if (*pass == Pass::Consistent) return out;
     before = out.stat;  // the next pass must see nothing move from here
@@ -64,12 +64,14 @@ core::Result<HashOutcome> FileHasher::hash(SafeFile& file, std::stop_token stop)
 }
 
 core::Result<FileHasher::Pass> FileHasher::hashOnce(SafeFile& file, const struct stat& before, int attempt,
-                                                    std::stop_token stop, HashOutcome& out) {
+                                                    std::stop_token stop, std::size_t keep, HashOutcome& out) {
   const std::string& path = file.path();
   MultiHasher& hasher = **hasher_;
   hasher.reset();
   out.head.clear();
   out.bytesRead = 0;
+  out.content.reset();
+  if (keep > 0 && static_cast<std::uint64_t>(before.st_size) <= keep) out.content.emplace();
   while (true) {
     if (stop.stop_requested()) return std::unexpected(interrupted(path));
     auto n = file.read(buffer_);
@@ -77,6 +79,13 @@ core::Result<FileHasher::Pass> FileHasher::hashOnce(SafeFile& file, const struct
     if (*n == 0) break;
     const std::span<const std::byte> chunk(buffer_.data(), *n);
     appendHead(out.head, chunk, kHeadSize);
+    if (out.content) {  // grown past `keep` while read: none
+      if (out.content->size() + chunk.size() > keep) {
+        out.content.reset();
+      } else {
+        out.content->append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+      }
+    }
     hasher.update(chunk);
     out.bytesRead += *n;
     // Paid after the read, for the bytes actually read: small files cost only their size.

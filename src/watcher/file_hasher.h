@@ -25,6 +25,7 @@ struct HashOutcome {
   std::string head;                              // the first up to kHeadSize bytes, for MIME sniffing
   struct stat stat {};                           // fstat after hashing: the metadata these hashes match
   std::uint64_t bytesRead = 0;
+  std::optional<std::string> content;            // the whole content, when asked for and small enough
 };
 
 // One per worker thread (it owns its buffer and hasher); not thread-safe. The limiter is shared.
@@ -41,7 +42,9 @@ class FileHasher {
   // a stop request gives a retryable "hashing interrupted".
   [[nodiscard]] core::Result<HashOutcome> hash(const PathAt& at, std::stop_token stop);
   // The same for a file already open: every attempt reads this file (this inode) from its start.
-  [[nodiscard]] core::Result<HashOutcome> hash(SafeFile& file, std::stop_token stop);
+  // `keep` > 0: a file of at most that many bytes also gives its content (HashOutcome::content),
+  // from the same read pass.
+  [[nodiscard]] core::Result<HashOutcome> hash(SafeFile& file, std::stop_token stop, std::size_t keep = 0);
 
   // Tests only: called after each read pass (attempt 1, 2, ...) before the change check.
   void setAfterReadHookForTesting(std::function<void(int attempt)> hook) { afterRead_ = std::move(hook); }
@@ -50,7 +53,7 @@ class FileHasher {
   enum class Pass { Consistent, Changed };
   // `before`: the file's stat when the pass starts; `out.stat` is its stat when the pass ends.
   core::Result<Pass> hashOnce(SafeFile& file, const struct stat& before, int attempt, std::stop_token stop,
-                              HashOutcome& out);
+                              std::size_t keep, HashOutcome& out);
 
   std::vector<events::HashType> types_;
   // Made for the first file hashed: a scan that hashes nothing never initialises OpenSSL. Holds

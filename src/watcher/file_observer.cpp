@@ -1,9 +1,23 @@
 #include "watcher/file_observer.h"
 
+#include <algorithm>
+
+#include "core/logging.h"
 #include "watcher/elf/elf_parser.h"
 
 namespace fim::watcher {
 namespace {
+
+// The index, when the package check can run at all: md5 is what dpkg records, and a FIPS
+// provider may refuse it.
+PackageIndex* usableIndex(PackageIndex* packages) {
+  if (packages && !MultiHasher::create({events::HashType::Md5})) {
+    core::logger("watcher").warn("package_verification is off: OpenSSL does not provide MD5, which dpkg's "
+                                 "digests need");
+    return nullptr;
+  }
+  return packages;
+}
 
 bool sameStat(const struct stat& a, const struct stat& b) {
   return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
@@ -18,7 +32,7 @@ core::TimePoint toTimePoint(const struct timespec& ts) {
 }  // namespace
 
 ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configured, baseline::View* priorState,
-                               core::Metrics& metrics)
+                               core::Metrics& metrics, PackageIndex* packageIndex)
     : prior(priorState),
       files(metrics.counter("watcher.scan.files")),
       bytesHashed(metrics.counter("watcher.scan.bytes_hashed")),
@@ -26,6 +40,10 @@ ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configur
       tooBig(metrics.counter("watcher.scan.over_max_file_size")),
       vanished(metrics.counter("watcher.scan.vanished")),
       errors(metrics.counter("watcher.scan.errors")),
+      packages(usableIndex(packageIndex)),
+      packageVerified(metrics.counter("watcher.packages.verified")),
+      packageMismatch(metrics.counter("watcher.packages.mismatched")),
+      packageDeferred(metrics.counter("watcher.packages.deferred")),
       elfParsed(metrics.counter("watcher.scan.elf_parsed")) {
   for (const auto& m : configured) {
     Module settings;
@@ -39,13 +57,43 @@ ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configur
     settings.mimeType = settings.wanted.mimeType = m.mimeType;
     settings.elf = ElfFields::fromNames(m.fileParsers);
     settings.wanted.verifyAlways = m.verifyHashesAlways;
+    settings.verifyPackages = packages != nullptr && m.packageVerification.value_or(true);
+    settings.md5Configured = std::find(settings.hashTypes.begin(), settings.hashTypes.end(), events::HashType::Md5) !=
+                             settings.hashTypes.end();
     settings.limiter = std::make_unique<RateLimiter>(m.scanRatePerSec, std::max<std::uint64_t>(m.maxFileSize, 1));
+    if (m.diff.enabled) settings.content = std::make_unique<ContentPolicy>(m.diff);
     modules.push_back(std::move(settings));
   }
 }
 
 FileObserver::FileObserver(ObserverShared& shared) : shared_(shared), metadata_(shared.names) {
-  for (auto& m : shared_.modules) hashers_.emplace_back(m.hashTypes, m.limiter.get());
+  for (auto& m : shared_.modules) {
+    hashers_.emplace_back(m.hashTypes, m.limiter.get());
+    auto& withMd5 = md5Hashers_.emplace_back();
+    if (m.verifyPackages && !m.md5Configured) {
+      auto types = m.hashTypes;
+      types.push_back(events::HashType::Md5);
+      withMd5.emplace(std::move(types), m.limiter.get());
+    }
+  }
+}
+
+void FileObserver::judgePackage(events::PathSeen& observation, const PackageSnapshot& packages,
+                                const OwnedFile& owned, const std::string* md5) {
+  const InstalledPackage& p = packages.package(owned);
+  events::PackageVerdict& verdict = observation.package.emplace();
+  verdict.name = p.name;
+  verdict.version = p.version;
+  verdict.architecture = p.architecture;
+  verdict.conffile = owned.conffile;
+  if (!md5 || !owned.hasDigest) return;
+  if (sameMd5(owned.md5, *md5)) {
+    verdict.verified = true;
+    shared_.packageVerified.add();
+  } else if (!owned.conffile) {  // a conffile is meant to be edited: never a violation
+    verdict.verified = false;
+    shared_.packageMismatch.add();
+  }
 }
 
 bool FileObserver::reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
@@ -67,22 +115,46 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
   const auto readLabels = [&] {
     if (!labelsKnown) metadata_.readLabels(info, at, file ? file->fd() : -1);
   };
+  // The package check: the owner (if any) from the index, its verdict after the content is read.
+  std::shared_ptr<const PackageSnapshot> packages;
+  std::optional<OwnedFile> owned;
+  if (settings.verifyPackages) {
+    if (shared_.packages->transactionRunning()) {  // the files and the database are in flux
+      observation.packageDeferred = true;
+      shared_.packageDeferred.add();
+    } else if ((packages = shared_.packages->current(stop))) {  // the first read may still run: waited for
+      owned = packages->find(info.path);
+    }
+  }
+  const auto judge = [&](const std::string* md5) {
+    if (owned) judgePackage(observation, *packages, *owned, md5);
+  };
+  const auto recordedMd5 = [&]() -> const std::string* {
+    const auto it = info.hashes.find(events::HashType::Md5);
+    return it == info.hashes.end() ? nullptr : &it->second;
+  };
+  // diff.enabled: a content read now replaces the kept one (none kept for a file it excludes).
+  const bool diffed = settings.content != nullptr;
+  const bool keepContent = diffed && settings.content->wants(info.path);
   if (info.size.value_or(0) > settings.maxFileSize) {  // neither hashed nor parsed, as in Auditbeat
+    observation.contentChecked = diffed;
     shared_.tooBig.add();
     readLabels();
     if (settings.mimeType) {
       if (auto head = file ? readHead(*file) : readHead(at)) info.mimeType = shared_.mime.detect(*head);
     }
+    judge(nullptr);
     return;
   }
   if (reuseHashes(info, observation.stored, settings)) {
     shared_.reused.add();
     readLabels();
+    judge(recordedMd5());  // md5 only when configured: the content was not read again
     // Parsed only for an event: the content is the recorded one, and only a change elsewhere reports it.
     if (!unchanged) addElf(observation, at, settings, file, nullptr, stop);
     return;
   }
-  if (settings.hashTypes.empty() && !settings.mimeType) {
+  if (settings.hashTypes.empty() && !settings.mimeType && !owned && !keepContent) {
     readLabels();
     if (!unchanged) addElf(observation, at, settings, file, nullptr, stop);
     return;
@@ -98,14 +170,22 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
     file.emplace(std::move(*opened));
   }
   readLabels();
-  auto outcome = hashers_[module].hash(*file, stop);
+  // A package-owned file gets md5 in the same read pass when the module does not hash it anyway.
+  const bool extraMd5 = owned && md5Hashers_[module].has_value();
+  const std::size_t keep = keepContent ? static_cast<std::size_t>(settings.content->maxFileSize()) : 0;
+  auto outcome = (extraMd5 ? *md5Hashers_[module] : hashers_[module]).hash(*file, stop, keep);
   if (!outcome) {
     shared_.errors.add();
     observation.errorMessage = outcome.error().message();
+    judge(nullptr);
     return;
   }
   shared_.bytesHashed.add(static_cast<std::int64_t>(outcome->bytesRead));
   info.hashes = std::move(outcome->hashes);
+  observation.contentChecked = diffed;
+  if (keepContent && outcome->content) observation.text = settings.content->text(std::move(*outcome->content));
+  judge(recordedMd5());
+  if (extraMd5) info.hashes.erase(events::HashType::Md5);  // not configured: neither recorded nor reported
   // The metadata that matches the hashed content.
   info.size = static_cast<std::uint64_t>(outcome->stat.st_size);
   info.mtime = toTimePoint(outcome->stat.st_mtim);

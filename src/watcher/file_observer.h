@@ -15,10 +15,12 @@
 #include "baseline/classify.h"
 #include "baseline/view.h"
 #include "watcher/file_hasher.h"
+#include "watcher/content_policy.h"
 #include "watcher/elf/elf_fields.h"
 #include "watcher/file_metadata.h"
 #include "watcher/mime_detector.h"
 #include "watcher/name_cache.h"
+#include "watcher/package/package_index.h"
 #include "watcher/rate_limiter.h"
 #include "watcher/safe_file.h"
 
@@ -32,10 +34,15 @@ struct ObserverShared {
     bool mimeType = true;
     ElfFields elf;            // file_parsers' file.elf.* fields
     baseline::Wanted wanted;  // the same, as the baseline's classify() takes it
+    bool verifyPackages = false;  // package_verification, with an index to verify against
+    bool md5Configured = false;   // md5 is one of hashTypes: no extra digest for the package check
     std::unique_ptr<RateLimiter> limiter;  // scan_rate_per_sec, burst = max_file_size
+    std::unique_ptr<ContentPolicy> content;  // diff.enabled: which contents are kept, redacted
   };
 
-  ObserverShared(const std::vector<config::ModuleConfig>& modules, baseline::View* prior, core::Metrics& metrics);
+  // `packages`: the index package_verification checks against (null: no module verifies).
+  ObserverShared(const std::vector<config::ModuleConfig>& modules, baseline::View* prior, core::Metrics& metrics,
+                 PackageIndex* packages = nullptr);
 
   std::vector<Module> modules;
   NameCache names;
@@ -46,6 +53,10 @@ struct ObserverShared {
   core::Counter& tooBig;
   core::Counter& vanished;
   core::Counter& errors;
+  PackageIndex* packages;  // null: no module verifies packages
+  core::Counter& packageVerified;
+  core::Counter& packageMismatch;
+  core::Counter& packageDeferred;
   core::Counter& elfParsed;
   MimeDetector mime;  // shared: one copy of libmagic's database for every worker
 };
@@ -80,10 +91,15 @@ class FileObserver {
               std::optional<SafeFile>& file, const struct stat* read, std::stop_token stop);
   bool reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
                    const ObserverShared::Module& settings) const;
+  // The package that owns a file, judged by `md5` (its content's digest; null when not read).
+  void judgePackage(events::PathSeen& observation, const PackageSnapshot& packages, const OwnedFile& owned,
+                    const std::string* md5);
 
   ObserverShared& shared_;
   MetadataReader metadata_;
   std::vector<FileHasher> hashers_;  // one per module: each hashes that module's types
+  // Per verifying module without md5 configured: its types plus md5, for package-owned files only.
+  std::vector<std::optional<FileHasher>> md5Hashers_;
 };
 
 }  // namespace fim::watcher

@@ -21,7 +21,7 @@ Scanner::Scanner(std::vector<config::ModuleConfig> modules, std::vector<Root> ro
       roots_(std::move(roots)),
       clock_(clock),
       options_(options),
-      shared_(modules_, prior, metrics),
+      shared_(modules_, prior, metrics, options.packages),
       backpressure_(metrics.counter("watcher.backpressure")),
       rootUnmatched_(std::make_unique<std::atomic<bool>[]>(roots_.size())) {
   // Without a baseline to read, no record can be matched: the sweep reads them all.

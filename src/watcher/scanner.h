@@ -38,6 +38,7 @@ struct ScanOptions {
   // instead of the full scan's ScanDone. Empty: every root.
   std::vector<std::pair<std::size_t, std::string>> subtrees;
   bool logSummary = true;  // "scan done: ..." (off for the small periodic rescans of unwatched directories)
+  PackageIndex* packages = nullptr;  // package_verification's index; null: no module verifies
 };
 
 class Scanner final : public ObservationSource {

@@ -79,6 +79,7 @@ std::vector<std::string> allDocuments() {
   full.event.process = testing::editorProcess();
   full.event.process->startTime = core::TimePoint(std::chrono::nanoseconds(1'650'440'000'010'000'000LL));
   full.event.errorMessage = "failed to hash: Input/output error";
+  full.event.package = events::PackageVerdict{"tool", "1.0-1", "amd64", false, true, true};
   full.event.approval = events::ApprovalMark{"7f3a9c1e", "CHG-1234", core::TimePoint(std::chrono::seconds(1'796'000'000))};
   auto meta = std::make_shared<events::Metadata>(*testing::fullMetadata());
   meta->cloud->instanceName = "web-1";
@@ -184,6 +185,27 @@ TEST_CASE("process, user, group and container come from the process that made th
   CHECK_FALSE(doc.HasMember("user"));
 }
 
+TEST_CASE("package verification: package.* and the verdict, package_conffile only when true") {
+  core::Metrics metrics;
+  mapper::DocumentBuilder builder(testing::testConfig(), metrics);
+  auto e = enrichedEvent({events::Action::Updated}, testing::regularFile("/usr/bin/tool", 1));
+  auto doc = parseJson(builder.build(e));
+  CHECK_FALSE(doc.HasMember("package"));  // no package owns it
+  e.event.package = events::PackageVerdict{"tool", "1.0-1", "amd64", false, false, false};
+  doc = parseJson(builder.build(e));
+  CHECK(std::string(doc["package"]["name"].GetString()) == "tool");
+  CHECK(std::string(doc["package"]["version"].GetString()) == "1.0-1");
+  CHECK(std::string(doc["package"]["architecture"].GetString()) == "amd64");
+  CHECK(doc["file_integrity"]["package_verified"].IsFalse());
+  CHECK_FALSE(doc["file_integrity"].HasMember("package_conffile"));
+  CHECK_FALSE(doc["file_integrity"].HasMember("change_source"));
+  e.event.package = events::PackageVerdict{"tool", "1.0-1", "amd64", std::nullopt, true, true};
+  doc = parseJson(builder.build(e));
+  CHECK_FALSE(doc["file_integrity"].HasMember("package_verified"));
+  CHECK(doc["file_integrity"]["package_conffile"].IsTrue());
+  CHECK(std::string(doc["file_integrity"]["change_source"].GetString()) == "package_manager");
+}
+
 TEST_CASE("process.entity_id and process.start: Beats' hash of host.id, pid and start time, for live events") {
   core::Metrics metrics;
   mapper::DocumentBuilder builder(testing::testConfig(), metrics);
@@ -267,6 +289,8 @@ TEST_CASE("every emitted field is declared in fields.yml with a type that fits i
                            "file.target_path", "file_integrity.previous.hash.sha3_512", "file_integrity.previous.setgid",
                            "file_integrity.previous.target_path", "file_integrity.previous.path", "file_integrity.acl",
                            "file_integrity.changed_attributes", "file_integrity.process.exited", "process.parent.pid",
+                           "package.name", "package.version", "package.architecture", "file_integrity.package_verified",
+                           "file_integrity.package_conffile", "file_integrity.change_source",
                            "user.name", "group.id", "container.id", "cloud.instance.name", "cloud.service.name",
                            "host.os.codename", "host.containerized", "host.mac", "agent.ephemeral_id", "ecs.version",
                            "data_stream.namespace", "service.type"}) {

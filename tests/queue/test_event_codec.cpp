@@ -240,6 +240,39 @@ TEST_CASE("event codec: version 4 keeps which digests are stale and when the pro
   CHECK_FALSE(decoded->process->startTime.has_value());
 }
 
+TEST_CASE("event codec: the package verdict and the diff round-trip in version 5, a version 4 entry has none") {
+  events::FileEvent e = fullEvent();
+  e.package = events::PackageVerdict{"openssh-server", "1:9.2p1-2+deb12u3", "amd64", false, false, true};
+  e.diff = "--- /etc/x\n+++ /etc/x\n@@ -1 +1 @@\n-a\n+b\n";
+  e.generation = 7;  // after both
+  auto decoded = queue::decodeEvent(11, queue::encodeEvent(e));
+  REQUIRE_MESSAGE(decoded.has_value(), (decoded ? "" : decoded.error().message()));
+  REQUIRE(decoded->package.has_value());
+  CHECK(decoded->package->name == "openssh-server");
+  CHECK(decoded->package->version == "1:9.2p1-2+deb12u3");
+  CHECK(decoded->package->architecture == "amd64");
+  CHECK(decoded->package->verified == std::optional<bool>(false));
+  CHECK_FALSE(decoded->package->conffile);
+  CHECK(decoded->package->byPackageManager);
+  CHECK(decoded->diff == e.diff);
+  CHECK(decoded->generation == 7u);
+  e.package->verified.reset();
+  e.package->conffile = true;
+  e.diff.reset();
+  decoded = queue::decodeEvent(12, queue::encodeEvent(e));
+  REQUIRE(decoded.has_value());
+  CHECK_FALSE(decoded->package->verified.has_value());
+  CHECK(decoded->package->conffile);
+  CHECK_FALSE(decoded->diff.has_value());
+  e.package.reset();
+  std::string v4 = queue::encodeEvent(e);
+  v4.resize(v4.size() - 4);  // without the generation
+  v4[0] = 4;
+  auto old = queue::decodeEvent(13, v4);
+  REQUIRE_MESSAGE(old.has_value(), (old ? "" : old.error().message()));
+  CHECK_FALSE(old->package.has_value());
+}
+
 TEST_CASE("event codec: truncated, extended or foreign-version entries are errors") {
   const std::string bytes = queue::encodeEvent(fullEvent());
   for (std::size_t cut : {std::size_t{0}, std::size_t{1}, bytes.size() / 2, bytes.size() - 1}) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <string>
 #include <thread>
@@ -22,6 +23,7 @@ inline constexpr std::size_t kInboxCapacity = 512;  // scan observations waiting
 inline constexpr std::size_t kTakeBatch = 256;
 inline constexpr std::chrono::milliseconds kLongestWait{1000};
 inline constexpr std::chrono::seconds kUnresolvedLogEvery{60};  // one log line at most, with the count since
+inline constexpr std::chrono::milliseconds kTransactionCheck{200};  // while changes wait for a package verdict
 
 // Live changes are hashed at once: scan_rate_per_sec throttles scans only.
 inline std::vector<config::ModuleConfig> unthrottled(std::vector<config::ModuleConfig> modules) {
@@ -40,7 +42,7 @@ class RealtimeWatcher::Loop {
         stop_(stop),
         out_(out),
         coalescer_(watcher.options_.coalescing),
-        shared_(liveModules_, watcher.prior_, watcher.metrics_),
+        shared_(liveModules_, watcher.prior_, watcher.metrics_, watcher.options_.scan.packages),
         observer_(shared_),
         rescans_(watcher.metrics_.counter("watcher.realtime.rescans")),
         lost_(watcher.metrics_.counter("watcher.realtime.overflows_handled")),
@@ -79,6 +81,12 @@ class RealtimeWatcher::Loop {
   std::optional<std::size_t> rootFor(std::string_view path) const;
   bool touchedDuringScan(std::string_view path) const;
   void push(events::Observation&& observation) { (void)out_.push(std::move(observation), stop_); }
+  // A live observation: held, in order, behind one whose package verdict waits for a dpkg
+  // transaction to end; else handed on.
+  void deliver(events::Observation&& observation);
+  // Once no transaction runs: each held observation read again (now judged) and handed on.
+  void releaseHeld();
+  bool readAgain(events::PathSeen& seen);
   void health(std::string_view condition, core::HealthState state, std::string message = {}) {
     if (w_.options_.health) w_.options_.health->set(core::Health::kWatcher, condition, state, std::move(message));
   }
@@ -100,6 +108,7 @@ class RealtimeWatcher::Loop {
   std::optional<ScanKind> queuedScan_;
   std::unordered_set<std::string> touched_;  // paths changed live while a scan runs
   std::vector<events::Observation> taken_;     // from the inbox, one batch at a time
+  std::deque<events::Observation> held_;       // waiting for a package verdict, in order
   std::vector<std::pair<std::size_t, std::string>> unwatched_;
   std::optional<Steady::time_point> nextVerify_;
   std::optional<Steady::time_point> nextUnwatched_;

@@ -158,6 +158,12 @@ void RealtimeWatcher::Loop::takeInbox() {
       checkScanned(observation);
       // The scan's end, before the baseline hears of it: what changes from now on follows its sweep.
       if (std::holds_alternative<events::ScanDone>(observation)) health(kStartScanCondition, core::HealthState::Healthy);
+      if (auto* seen = std::get_if<events::PathSeen>(&observation); seen && seen->packageDeferred) {
+        // Seen by the scan (the sweep keeps it); read again, and reported, once its verdict can be given.
+        const std::uint64_t key = core::pathKey(seen->info.path);
+        deliver(std::move(observation));
+        observation = events::PathsUnchanged{{key}};
+      }
     }
     if (taken > 0) (void)out_.pushBatch(taken_, stop_);
   } while (finished && taken > 0);
@@ -210,7 +216,7 @@ void RealtimeWatcher::Loop::settle(Settled&& s, core::TimePoint read) {
         const events::ProcessInfo* later = coalescer_.pendingWriter(s.path);
         observation->process = later ? std::optional<events::ProcessInfo>(*later) : std::move(s.process);
         observation->detected = read;
-        push(std::move(*observation));
+        deliver(std::move(*observation));
       }
       return;
     case Settled::Kind::Move:
@@ -223,13 +229,13 @@ void RealtimeWatcher::Loop::settle(Settled&& s, core::TimePoint read) {
         }
         observation->process = std::move(s.process);
         observation->detected = read;
-        return push(events::PathMoved{std::move(*observation), std::move(s.oldPath)});
+        return deliver(events::PathMoved{std::move(*observation), std::move(s.oldPath)});
       }
       s.path = std::move(s.oldPath);  // moved out of sight (excluded, not included): deleted
       [[fallthrough]];
     case Settled::Kind::Delete: {
       const std::size_t root = rootFor(s.path).value_or(0);
-      return push(events::PathDeleted{std::move(s.path), root, std::move(s.process), read});
+      return deliver(events::PathDeleted{std::move(s.path), root, std::move(s.process), read});
     }
     case Settled::Kind::Rescan: return lostEvents();
     case Settled::Kind::Unwatched: return unwatched(s.path);
@@ -242,6 +248,7 @@ Steady::duration RealtimeWatcher::Loop::untilNext(Steady::time_point now) {
   if (auto due = coalescer_.nextDue()) next = std::min(next, *due);
   if (nextVerify_ && !scanning_) next = std::min(next, *nextVerify_);
   if (nextUnwatched_ && !scanning_) next = std::min(next, *nextUnwatched_);
+  if (!held_.empty()) next = std::min(next, now + loop_detail::kTransactionCheck);
   return std::max(next - now, Steady::duration::zero());
 }
 
@@ -280,6 +287,7 @@ void RealtimeWatcher::Loop::run() {
     coalescer_.due(Steady::now(), settled);
     for (auto& s : settled) settle(std::move(s), read);
     settled.clear();
+    releaseHeld();
     timers(Steady::now());
     if (w_.rescanRequested_.exchange(false)) {
       rescans_.add();
@@ -293,7 +301,7 @@ void RealtimeWatcher::Loop::run() {
     paired_.set(static_cast<std::int64_t>(coalescer_.paired()));
     unpaired_.set(static_cast<std::int64_t>(coalescer_.unpaired()));
     pending_.set(static_cast<std::int64_t>(coalescer_.pending()));
-    if (!live_ && !scanning_ && !nextVerify_ && !nextUnwatched_) return;  // scan-only: done
+    if (!live_ && !scanning_ && !nextVerify_ && !nextUnwatched_ && held_.empty()) return;  // scan-only: done
   }
 }
 
