@@ -75,7 +75,6 @@ def test_shipped_auditbeat_yml_is_accepted_with_warnings(fimbeat_bin, auditbeat_
     assert all(m.group("file") == str(auditbeat_yml) for m in warnings_of(result.stderr))
     unimplemented = {
         "setup.template.settings.index.number_of_shards": line_of(text, "index.number_of_shards:"),
-        "processors.2.add_docker_metadata": line_of(text, "- add_docker_metadata:"),
         # host.* is on every event, so the stock `when.not.contains.tags: forwarded` cannot apply
         "processors.0.add_host_metadata.when": line_of(text, "when.not.contains.tags: forwarded"),
     }
@@ -84,6 +83,7 @@ def test_shipped_auditbeat_yml_is_accepted_with_warnings(fimbeat_bin, auditbeat_
     assert not {key for key, _ in warned if key.startswith("setup.kibana")}, "setup.kibana is acted on: " + result.stderr
     keys = {key for key, _ in warned}
     assert "processors.0.add_host_metadata" not in keys and "processors.1.add_cloud_metadata" not in keys, result.stderr
+    assert "processors.2.add_docker_metadata" not in keys, "add_docker_metadata runs: " + result.stderr
     implemented = ("paths", "exclude_files", "recursive", "scan_at_start", "scan_rate_per_sec", "max_file_size",
                    "hash_types", "logging.level", "logging.selectors", "http.enabled")
     noisy = [key for key, _ in warned if key.endswith(implemented) or key.startswith("logging")]
