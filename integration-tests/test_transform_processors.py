@@ -207,3 +207,47 @@ def test_a_script_that_does_not_load_fails_test_config_naming_file_and_line(work
                      "--strict.perms=false")
     assert result.returncode == 1
     assert "lies in a watched path" in result.stderr
+
+
+def test_fields_a_user_adds_reach_documents_as_beats_puts_them(workspace, start_agent, fimbeat_bin):
+    """fields_under_root, a fingerprint target and a decode_json_fields target of the user's own
+    naming are not in fields.yml: they are sent as they are (Elasticsearch maps them dynamically).
+    Only a name Elasticsearch refuses (a root name starting with "_") is dropped, and counted."""
+    tree = workspace / "tree"
+    tree.mkdir()
+    (tree / "a.txt").write_text("a\n")
+    out = workspace / "out"
+    config = write_config(
+        workspace / "fimbeat.yml",
+        f"path.config: {yaml_str(workspace)}\n"
+        "fimbeat.modules:\n"
+        "- module: file_integrity\n"
+        f"  paths: [{yaml_str(tree)}]\n"
+        "  fields: {owner: {team: ops}}\n"
+        "  fields_under_root: true\n"
+        "fields: {site: par1, rack: 7}\n"
+        "fields_under_root: true\n"
+        f"output.file.path: {yaml_str(out)}\n"
+        "processors:\n"
+        "  - fingerprint: {fields: [file.path], target_field: sig}\n"
+        f"  - add_fields: {{target: '', fields: {{raw: {yaml_str(MESSAGE)}, _private: x}}}}\n"
+        "  - decode_json_fields: {fields: [raw], target: payload}\n"
+        "  - drop_fields: {fields: [raw]}\n",
+    )
+    result = run_cli(fimbeat_bin, "test", "config", "-c", config, "--path.home", workspace / "home")
+    assert result.returncode == 0, result.stderr
+    agent = start_agent(config)
+    wait_for(agent.scan_done, message="the first scan", agent=agent)
+    wait_for(lambda: len(read_events(out, complete_only=True)) >= 2, message="the scan's documents", agent=agent)
+    assert agent.stop() == 0
+    metrics = agent.shutdown_metrics()
+    docs = {d["file"]["path"]: d for d in read_events(out)}
+    doc = docs[str(tree / "a.txt")]
+    assert doc["site"] == "par1" and doc["rack"] == 7
+    assert doc["owner"] == {"team": "ops"}
+    assert len(doc["sig"]) == 64 and doc["sig"] != docs[str(tree)]["sig"]  # sha256 of each path
+    assert doc["payload"] == {"team": "ops", "list": ["x", "y", "z"], "nested": {"level": "2"}}
+    assert "_private" not in doc and "raw" not in doc and "fields" not in doc
+    assert metrics["mapper"]["fields"]["undeclared"] >= 5 * 2  # five names, two documents at least
+    assert metrics["mapper"]["fields"]["dropped"] >= 2
+    assert "field 'payload' is not declared in fields.yml: sent as it is" in agent.stderr_text()

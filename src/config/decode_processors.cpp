@@ -336,11 +336,6 @@ void decodeCustomFields(MapReader& reader, std::vector<ProcessorConfig>& process
                                "expected a map of field names to values, got " + describeValue(*fields));
     return;
   }
-  if (underRoot) {
-    reader.diagnostics().warn(reader.node()->get("fields_under_root")->origin, reader.keyPath("fields_under_root"),
-                              "fields at the root reach documents only where fields.yml declares them (labels.*, "
-                              "tags, ECS fields fimbeat maps); others are dropped and counted in mapper.fields.undeclared");
-  }
   ProcessorConfig config;
   config.name = "add_fields";
   config.origin = fields->origin;

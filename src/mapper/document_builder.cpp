@@ -54,7 +54,7 @@ Value oneMember(std::string_view key, Value&& value, Allocator& a) {
 
 void DocumentBuilder::declareMetrics(core::Metrics& metrics) {
   for (const char* name : {"mapper.events", "mapper.events.dropped", "mapper.events.invalid",
-                           "mapper.fields.undeclared", "mapper.fields.invalid"}) {
+                           "mapper.fields.undeclared", "mapper.fields.dropped", "mapper.fields.invalid"}) {
     (void)metrics.counter(name);
   }
 }

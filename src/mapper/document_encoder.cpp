@@ -32,6 +32,7 @@ std::string_view textOf(const rapidjson::Value& v) { return {v.GetString(), v.Ge
 DocumentEncoder::DocumentEncoder(const Schema& schema, core::Metrics& metrics)
     : schema_(schema),
       undeclared_(metrics.counter("mapper.fields.undeclared")),
+      dropped_(metrics.counter("mapper.fields.dropped")),
       invalid_(metrics.counter("mapper.fields.invalid")) {}
 
 bool DocumentEncoder::encode(const rapidjson::Value& document, bool keepNull, rapidjson::StringBuffer& out) {
@@ -55,7 +56,7 @@ bool DocumentEncoder::encode(const rapidjson::Value& document, bool keepNull, ra
 void DocumentEncoder::member(const rapidjson::Value::Member& m, const SchemaNode& group) {
   const std::string_view key = textOf(m.name);
   const SchemaNode* child = group.child(key);
-  if (!child) return undeclared(group, key);
+  if (!child) return undeclared(m, group);
   value(m.value, *child, leafTypeOf(*child), child->name(), Key::Plain);  // schema names are valid UTF-8
 }
 
@@ -150,16 +151,54 @@ void DocumentEncoder::string(std::string_view s, bool isKey) {
   else writer_.String(s.data(), size);
 }
 
-void DocumentEncoder::undeclared(const SchemaNode& parent, std::string_view key) {
-  undeclared_.add();
+// A field a processor added under a name fields.yml does not declare: sent as it is, for
+// Elasticsearch's dynamic mapping (the template maps strings as keyword), as Beats sends it.
+// A name Elasticsearch would refuse (empty, an empty segment, a root name starting with "_")
+// would get the whole document rejected: that field alone is dropped.
+void DocumentEncoder::undeclared(const rapidjson::Value::Member& m, const SchemaNode& parent) {
+  const std::string_view key = textOf(m.name);
   name_.assign(parent.path());  // a reused buffer: a field a processor adds to every event costs no allocation
   if (!name_.empty()) name_.push_back('.');
   name_.append(key);
-  if (warnedUndeclared_.size() >= kMaxWarnedNames || warnedUndeclared_.contains(name_)) return;
-  warnedUndeclared_.insert(name_);
-  core::logger("mapper").warn("dropping field '{}': fields.yml does not declare it (further occurrences are only "
-                              "counted in mapper.fields.undeclared)",
-                              core::toValidUtf8(name_));
+  const bool refused = key.empty() || key.front() == '.' || key.back() == '.' ||
+                       key.find("..") != std::string_view::npos || (parent.path().empty() && key.front() == '_');
+  if (refused) {
+    dropped_.add();
+    if (warnedUndeclared_.size() < kMaxWarnedNames && warnedUndeclared_.insert(name_).second) {
+      core::logger("mapper").warn("dropping field '{}': Elasticsearch refuses that name (further occurrences are "
+                                  "only counted in mapper.fields.dropped)",
+                                  core::toValidUtf8(name_));
+    }
+    return;
+  }
+  undeclared_.add();
+  if (warnedUndeclared_.size() < kMaxWarnedNames && warnedUndeclared_.insert(name_).second) {
+    core::logger("mapper").info("field '{}' is not declared in fields.yml: sent as it is, for Elasticsearch to map "
+                                "dynamically (further occurrences are only counted in mapper.fields.undeclared)",
+                                core::toValidUtf8(name_));
+  }
+  freeForm(m.value, key, Key::Text);
+}
+
+// A value below no declared field: objects, arrays and scalars written as they are.
+void DocumentEncoder::freeForm(const rapidjson::Value& v, std::string_view key, Key hasKey) {
+  if (v.IsObject()) {
+    open(key, hasKey, false);
+    for (const auto& m : v.GetObject()) freeForm(m.value, textOf(m.name), Key::Text);
+    return close();
+  }
+  if (v.IsArray()) {
+    open(key, hasKey, true);
+    for (const auto& item : v.GetArray()) freeForm(item, {}, Key::None);
+    return close();
+  }
+  if (v.IsNull()) {
+    if (!keepNull_) return;
+    keyOf(key, hasKey);
+    writer_.Null();
+    return;
+  }
+  scalar(v, key, hasKey);
 }
 
 void DocumentEncoder::invalid(const SchemaNode& node) {

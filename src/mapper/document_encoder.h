@@ -1,9 +1,10 @@
 #pragma once
 // DocumentEncoder: writes a document as JSON by walking it against the schema. Every leaf is
-// coerced to its declared type (see coerce.h); a field the schema does not declare is dropped
-// and counted (mapper.fields.undeclared) with one warning per distinct name for the encoder's
-// life; a value that cannot be coerced is dropped and counted (mapper.fields.invalid), also
-// warned once per name. Nulls are dropped unless keep_null is set. Under an `object` field every
+// coerced to its declared type (see coerce.h); a field the schema does not declare (a processor
+// added it) is written as it is, for Elasticsearch's dynamic mapping, and counted
+// (mapper.fields.undeclared) with one message per distinct name for the encoder's life, unless
+// Elasticsearch would refuse its name (dropped, mapper.fields.dropped); a value that cannot be
+// coerced is dropped and counted (mapper.fields.invalid), also warned once per name. Nulls are dropped unless keep_null is set. Under an `object` field every
 // key is accepted and leaves are coerced to its object_type; a `flattened` field keeps its whole
 // subtree. Objects and arrays left with nothing to write are omitted; strings that are not valid
 // UTF-8 get U+FFFD. `@timestamp` is always written first. Not thread-safe: one per mapper thread.
@@ -52,11 +53,13 @@ class DocumentEncoder {
   void writeKey(std::string_view key, Key kind);
   // Any bytes as a key or a string value: invalid UTF-8 is repaired (U+FFFD) so the JSON stays valid.
   void string(std::string_view s, bool isKey);
-  void undeclared(const SchemaNode& parent, std::string_view key);
+  void undeclared(const rapidjson::Value::Member& m, const SchemaNode& parent);
+  void freeForm(const rapidjson::Value& v, std::string_view key, Key hasKey);
   void invalid(const SchemaNode& node);
 
   const Schema& schema_;
   core::Counter& undeclared_;
+  core::Counter& dropped_;
   core::Counter& invalid_;
   rapidjson::Writer<rapidjson::StringBuffer> writer_;
   std::string repaired_;  // reused for text that is not valid UTF-8

@@ -59,14 +59,16 @@ std::string encode(const std::string& json, bool keepNull = false) {
   return encode(json, metrics, keepNull);
 }
 
-// Counts warnings the mapper logs (not their text).
+// Counts the warnings and the messages the mapper logs (not their text).
 class CountingSink : public spdlog::sinks::base_sink<std::mutex> {
  public:
   int warnings = 0;
+  int infos = 0;
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     if (msg.level == spdlog::level::warn) ++warnings;
+    if (msg.level == spdlog::level::info) ++infos;
   }
   void flush_() override {}
 };
@@ -179,7 +181,7 @@ TEST_CASE("@timestamp is written first, bad UTF-8 is repaired, emptied objects a
   CHECK(encode(R"({"kw":"a","@timestamp":"2022-04-20T09:02:19.365Z"})") ==
         R"({"@timestamp":"2022-04-20T09:02:19.365Z","kw":"a"})");
   CHECK(encode("{\"kw\":\"bad\xff\"}") == "{\"kw\":\"bad\xEF\xBF\xBD\"}");
-  CHECK(encode(R"({"g":{"nope":1},"n":[],"kw":"x","labels":{}})") == R"({"kw":"x"})");
+  CHECK(encode(R"({"g":{"x":null},"n":[],"kw":"x","labels":{}})") == R"({"kw":"x"})");
   CHECK(encode(R"({"g":{"x":null},"kw":[null]})") == R"({})");
 }
 
@@ -188,25 +190,33 @@ TEST_CASE("nulls are dropped unless keep_null is set") {
   CHECK(encode(R"({"kw":null,"g":{"x":null},"labels":{"a":null}})", true) ==
         R"({"kw":null,"g":{"x":null},"labels":{"a":null}})");
   core::Metrics metrics;
-  CHECK(encode(R"({"nope":null})", metrics, true) == "{}");  // undeclared stays undeclared
-  CHECK(metrics.counter("mapper.fields.undeclared").value() == 1);
+  CHECK(encode(R"({"nope":null})", metrics, true) == R"({"nope":null})");  // undeclared: sent as it is
+  CHECK(encode(R"({"nope":null})", metrics, false) == "{}");
+  CHECK(metrics.counter("mapper.fields.undeclared").value() == 2);
 }
 
-TEST_CASE("an undeclared field is dropped and counted every time, with one warning per distinct name") {
+TEST_CASE("an undeclared field is sent as it is and counted every time, with one message per distinct name") {
   auto sink = std::make_shared<CountingSink>();
   auto& logger = core::logger("mapper");
   logger.sinks().push_back(sink);
+  const auto level = logger.level();
+  logger.set_level(spdlog::level::info);
   core::Metrics metrics;
   mapper::DocumentEncoder encoder(typesSchema(), metrics);
   rapidjson::StringBuffer out;
   for (int i = 0; i < 100; ++i) {
-    auto doc = parseJson(R"({"kw":"x","nope":1,"g":{"x":1,"other":{"deep":true}}})");
+    // Names Elasticsearch refuses (a root "_" name, an empty segment) would reject the whole
+    // document: those alone are dropped.
+    auto doc = parseJson(R"({"kw":"x","nope":1,"g":{"x":1,"other":{"deep":true,"list":[1,"a",{"b":null}]}},"_id":"i","a..b":2})");
     REQUIRE(encoder.encode(doc, false, out));
-    CHECK(std::string(out.GetString(), out.GetSize()) == R"({"kw":"x","g":{"x":1}})");
+    CHECK(std::string(out.GetString(), out.GetSize()) == R"({"kw":"x","nope":1,"g":{"x":1,"other":{"deep":true,"list":[1,"a"]}}})");
   }
   logger.sinks().pop_back();
+  logger.set_level(level);
   CHECK(metrics.counter("mapper.fields.undeclared").value() == 200);
-  CHECK(sink->warnings == 2);  // "nope" and "g.other"
+  CHECK(metrics.counter("mapper.fields.dropped").value() == 200);
+  CHECK(sink->infos == 2);     // "nope" and "g.other"
+  CHECK(sink->warnings == 2);  // "_id" and "a..b"
 }
 
 TEST_CASE("dotted keys become nested objects, merged into what is there") {
@@ -228,7 +238,7 @@ TEST_CASE("processors: a filter may drop an event, add dotted keys, rename and r
     set(doc, "file.owner", rapidjson::Value(1000));  // a number for a keyword: coerced
     set(doc, "file.size", rapidjson::Value("12"));    // a string for a long: coerced
     set(doc, "host.ip", rapidjson::Value("not-an-ip"));  // replaces the array; invalid: dropped
-    set(doc, "custom.field", rapidjson::Value(true));    // undeclared: dropped
+    set(doc, "custom.field", rapidjson::Value(true));    // undeclared: sent as it is
     rapidjson::Value name;  // rename host.name → host.hostname
     name.CopyFrom(doc["host"]["name"], a);
     doc["host"].RemoveMember("name");
@@ -255,7 +265,7 @@ TEST_CASE("processors: a filter may drop an event, add dotted keys, rename and r
   CHECK_FALSE(doc["host"].HasMember("name"));
   CHECK(std::string(doc["host"]["hostname"].GetString()) == "docker-fleet-agent");
   CHECK_FALSE(doc.HasMember("tags"));
-  CHECK_FALSE(doc.HasMember("custom"));
+  CHECK(doc["custom"]["field"].GetBool());
   CHECK_FALSE(doc.HasMember("fields.team"));
   CHECK(metrics.counter("mapper.fields.undeclared").value() == 1);
   CHECK(metrics.counter("mapper.fields.invalid").value() == 1);
@@ -355,10 +365,14 @@ TEST_CASE("whatever a processor leaves, the output is well-formed JSON whose eve
         for (auto dot = name.find('.'); dot != std::string::npos && (!node || node->isGroup()); dot = name.find('.', dot + 1)) {
           node = schema.find(name.substr(0, dot));
         }
-        REQUIRE(node);
-        if (node->type() == FieldType::GeoPoint) continue;  // {lat, lon} kept as written: Elasticsearch checks it
-        REQUIRE((node->type() == FieldType::Object));
-        CHECK((value->IsString() || (keepNull && value->IsNull())));
+        if (node && node->type() == FieldType::GeoPoint) continue;  // {lat, lon} kept as written: Elasticsearch checks it
+        if (node && node->type() == FieldType::Object) {
+          CHECK((value->IsString() || (keepNull && value->IsNull())));
+          continue;
+        }
+        // Undeclared: sent as written, for dynamic mapping; never below a declared leaf.
+        CHECK((!node || node->isGroup()));
+        CHECK((!value->IsNull() || keepNull));
         continue;
       }
       if (value->IsNull()) {
