@@ -7,6 +7,7 @@
 #include "queue/durable_queue.h"
 #include "core/health.h"
 #include "queue/event_codec.h"
+#include "support/forwarding_store.h"
 #include "support/memory_store.h"
 #include "support/queue_events.h"
 
@@ -252,9 +253,8 @@ TEST_CASE("durable queue: drained once the producer closed and everything was re
 namespace {
 
 // A MemoryStore that records the queue deletions written to it.
-class RangeRecordingStore final : public core::KvStore {
+class RangeRecordingStore final : public testing::ForwardingStore {
  public:
-  core::Result<std::optional<std::string>> get(core::Family f, std::string_view key) override { return inner.get(f, key); }
   core::Status write(const core::WriteBatch& batch) override {
     for (const auto& op : batch.ops()) {
       if (op.family != core::Family::Queue || op.value) continue;
@@ -266,20 +266,7 @@ class RangeRecordingStore final : public core::KvStore {
     }
     return inner.write(batch);
   }
-  core::Status scan(core::Family f, std::string_view prefix,
-                    const std::function<bool(std::string_view, std::string_view)>& visit) override {
-    return inner.scan(f, prefix, visit);
-  }
-  std::unique_ptr<core::KvCursor> cursor(core::Family f) override { return inner.cursor(f); }
-  core::Status scanFrom(core::Family f, std::string_view start,
-                        const std::function<bool(std::string_view, std::string_view)>& visit) override {
-    return inner.scanFrom(f, start, visit);
-  }
-  core::Result<std::optional<std::string>> lastKey(core::Family f) override { return inner.lastKey(f); }
-  std::uint64_t approximateCount(core::Family f) override { return inner.approximateCount(f); }
-  core::Status close() override { return inner.close(); }
 
-  testing::MemoryStore inner;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // [begin, end) sequences
   std::vector<std::uint64_t> deleted;                           // point deletions
 };

@@ -1,31 +1,18 @@
 #include "enricher/docker/docker_client.h"
 
-#include <simdjson.h>
-
 #include <charconv>
 
 #include <fmt/format.h>
+
+#include "core/json_reader.h"
 
 namespace fim::enricher {
 namespace {
 
 using mapper::processors::ContainerMetadata;
+using core::stringAt;
 
 constexpr std::chrono::seconds kRequestTimeout{10};  // Beats' dockerRequestTimeout
-
-core::Result<simdjson::dom::element> parse(simdjson::dom::parser& parser, std::string_view json, std::string_view what) {
-  simdjson::dom::element doc;
-  if (auto error = parser.parse(json.data(), json.size()).get(doc); error != simdjson::SUCCESS) {
-    return core::failf(core::ErrorCode::Parse, "Docker's {} is not JSON: {}", what, simdjson::error_message(error));
-  }
-  return doc;
-}
-
-std::string text(simdjson::dom::element object, std::string_view key) {
-  std::string_view value;
-  if (object[key].get_string().get(value) != simdjson::SUCCESS) return {};
-  return std::string(value);
-}
 
 void readLabels(simdjson::dom::element object, std::map<std::string, std::string>& out) {
   simdjson::dom::object labels;
@@ -52,7 +39,7 @@ std::optional<std::pair<int, int>> versionOf(std::string_view v) {
 
 core::Result<std::vector<ContainerMetadata>> parseContainerList(std::string_view json) {
   simdjson::dom::parser parser;
-  auto doc = parse(parser, json, "container list");
+  auto doc = core::parseJson(parser, json, "Docker's container list");
   if (!doc) return std::unexpected(doc.error());
   simdjson::dom::array items;
   if (doc->get_array().get(items) != simdjson::SUCCESS) {
@@ -61,7 +48,7 @@ core::Result<std::vector<ContainerMetadata>> parseContainerList(std::string_view
   std::vector<ContainerMetadata> out;
   for (simdjson::dom::element item : items) {
     ContainerMetadata c;
-    c.id = text(item, "Id");
+    c.id = stringAt(item, "/Id");
     if (c.id.empty()) continue;
     simdjson::dom::array names;
     if (item["Names"].get_array().get(names) == simdjson::SUCCESS) {
@@ -72,7 +59,7 @@ core::Result<std::vector<ContainerMetadata>> parseContainerList(std::string_view
         break;
       }
     }
-    c.image = text(item, "Image");
+    c.image = stringAt(item, "/Image");
     readLabels(item, c.labels);
     out.push_back(std::move(c));
   }
@@ -81,16 +68,16 @@ core::Result<std::vector<ContainerMetadata>> parseContainerList(std::string_view
 
 core::Result<ContainerMetadata> parseContainerInspect(std::string_view json) {
   simdjson::dom::parser parser;
-  auto doc = parse(parser, json, "container inspection");
+  auto doc = core::parseJson(parser, json, "Docker's container inspection");
   if (!doc) return std::unexpected(doc.error());
   ContainerMetadata c;
-  c.id = text(*doc, "Id");
+  c.id = stringAt(*doc, "/Id");
   if (c.id.empty()) return core::fail(core::ErrorCode::Parse, "Docker's container inspection has no Id");
-  const std::string name = text(*doc, "Name");
+  const std::string name = stringAt(*doc, "/Name");
   c.name = name.starts_with('/') ? name.substr(1) : name;
   simdjson::dom::element config;
   if ((*doc)["Config"].get(config) == simdjson::SUCCESS && config.is_object()) {
-    c.image = text(config, "Image");  // the name it was created from; the top-level Image is the image id
+    c.image = stringAt(config, "/Image");  // the name it was created from; the top-level Image is the image id
     readLabels(config, c.labels);
   }
   return c;
@@ -98,9 +85,9 @@ core::Result<ContainerMetadata> parseContainerInspect(std::string_view json) {
 
 core::Result<std::string> parseApiVersion(std::string_view json) {
   simdjson::dom::parser parser;
-  auto doc = parse(parser, json, "version");
+  auto doc = core::parseJson(parser, json, "Docker's version");
   if (!doc) return std::unexpected(doc.error());
-  const std::string server = text(*doc, "ApiVersion");
+  const std::string server = stringAt(*doc, "/ApiVersion");
   const auto theirs = versionOf(server);
   if (!theirs) return core::failf(core::ErrorCode::Parse, "Docker's version has no ApiVersion such as \"1.43\"");
   return *theirs < *versionOf(kDockerApiVersion) ? server : std::string(kDockerApiVersion);

@@ -11,26 +11,20 @@
 #include <rapidjson/writer.h>
 
 #include "core/dotted_json.h"
+#include "core/json_reader.h"
 
 namespace fim::enricher {
 namespace {
 
 using rapidjson::Value;
 using Allocator = rapidjson::Document::AllocatorType;
+using core::stringAt;
 
+// A Kubernetes API answer: a JSON object.
 core::Result<simdjson::dom::element> parse(simdjson::dom::parser& parser, std::string_view json, std::string_view what) {
-  simdjson::dom::element doc;
-  if (auto error = parser.parse(json.data(), json.size()).get(doc); error != simdjson::SUCCESS) {
-    return core::failf(core::ErrorCode::Parse, "the Kubernetes API's {} is not JSON: {}", what, simdjson::error_message(error));
-  }
-  if (!doc.is_object()) return core::failf(core::ErrorCode::Parse, "the Kubernetes API's {} is not a JSON object", what);
+  auto doc = core::parseJson(parser, json, "the Kubernetes API's " + std::string(what));
+  if (doc && !doc->is_object()) return core::failf(core::ErrorCode::Parse, "the Kubernetes API's {} is not a JSON object", what);
   return doc;
-}
-
-std::string text(simdjson::dom::element object, std::string_view path) {  // path: JSON pointer
-  std::string_view value;
-  if (object.at_pointer(path).get_string().get(value) != simdjson::SUCCESS) return {};
-  return std::string(value);
 }
 
 std::map<std::string, std::string> stringMap(simdjson::dom::element object, std::string_view path) {
@@ -131,11 +125,11 @@ std::string generate(simdjson::dom::element pod, const config::KubernetesMetadat
   auto& a = doc.GetAllocator();
   Value k8s(rapidjson::kObjectType);
   Value podObject(rapidjson::kObjectType);
-  podObject.AddMember("name", str(text(pod, "/metadata/name"), a), a);
-  podObject.AddMember("uid", str(text(pod, "/metadata/uid"), a), a);
-  if (const auto ip = text(pod, "/status/podIP"); !ip.empty()) podObject.AddMember("ip", str(ip, a), a);
+  podObject.AddMember("name", str(stringAt(pod, "/metadata/name"), a), a);
+  podObject.AddMember("uid", str(stringAt(pod, "/metadata/uid"), a), a);
+  if (const auto ip = stringAt(pod, "/status/podIP"); !ip.empty()) podObject.AddMember("ip", str(ip, a), a);
   k8s.AddMember("pod", podObject, a);
-  const std::string namespaceName = text(pod, "/metadata/namespace");
+  const std::string namespaceName = stringAt(pod, "/metadata/namespace");
   if (!namespaceName.empty()) {
     k8s.AddMember("namespace", str(namespaceName, a), a);
     if (ns && config.namespaceMetadata.enabled) {
@@ -149,7 +143,7 @@ std::string generate(simdjson::dom::element pod, const config::KubernetesMetadat
     for (simdjson::dom::element owner : owners) {
       bool controller = false;
       if (owner["controller"].get_bool().get(controller) != simdjson::SUCCESS || !controller) continue;
-      const std::string kind = text(owner, "/kind");
+      const std::string kind = stringAt(owner, "/kind");
       if (kind != "Deployment" && kind != "ReplicaSet" && kind != "StatefulSet" && kind != "DaemonSet" && kind != "Job" &&
           kind != "CronJob") {
         continue;
@@ -157,14 +151,14 @@ std::string generate(simdjson::dom::element pod, const config::KubernetesMetadat
       std::string lower = kind;
       for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       Value named(rapidjson::kObjectType);
-      named.AddMember("name", str(text(owner, "/name"), a), a);
+      named.AddMember("name", str(stringAt(owner, "/name"), a), a);
       if (!k8s.HasMember(str(lower, a))) k8s.AddMember(str(lower, a), named, a);
     }
   }
   addIfNotEmpty(k8s, "labels", labelObject(stringMap(pod, "/metadata/labels"), config.pod, a), a);
   addIfNotEmpty(k8s, "annotations", annotationObject(stringMap(pod, "/metadata/annotations"), config.pod, a), a);
   Value nodeObject(rapidjson::kObjectType);
-  const std::string nodeName = text(pod, "/spec/nodeName");
+  const std::string nodeName = stringAt(pod, "/spec/nodeName");
   if (node && config.nodeMetadata.enabled && node->name == nodeName) {
     nodeObject.AddMember("name", str(node->name, a), a);
     if (!node->uid.empty()) nodeObject.AddMember("uid", str(node->uid, a), a);
@@ -209,14 +203,14 @@ core::Result<KubeObjectMeta> parseKubeObject(std::string_view json) {
   auto doc = parse(parser, json, "object");
   if (!doc) return std::unexpected(doc.error());
   KubeObjectMeta meta;
-  meta.name = text(*doc, "/metadata/name");
-  meta.uid = text(*doc, "/metadata/uid");
+  meta.name = stringAt(*doc, "/metadata/name");
+  meta.uid = stringAt(*doc, "/metadata/uid");
   meta.labels = stringMap(*doc, "/metadata/labels");
   meta.annotations = stringMap(*doc, "/metadata/annotations");
   simdjson::dom::array addresses;
   if (doc->at_pointer("/status/addresses").get_array().get(addresses) == simdjson::SUCCESS) {
     for (simdjson::dom::element address : addresses) {
-      if (text(address, "/type") == "Hostname") meta.hostname = text(address, "/address");
+      if (stringAt(address, "/type") == "Hostname") meta.hostname = stringAt(address, "/address");
     }
   }
   if (meta.name.empty()) return core::fail(core::ErrorCode::Parse, "the Kubernetes API's object has no metadata.name");
@@ -241,9 +235,9 @@ core::Result<PodEntry> podEntry(std::string_view podJson) {
   auto doc = parse(parser, podJson, "Pod");
   if (!doc) return std::unexpected(doc.error());
   PodEntry entry;
-  entry.ns = text(*doc, "/metadata/namespace");
-  entry.key = entry.ns + "/" + text(*doc, "/metadata/name");
-  entry.nodeName = text(*doc, "/spec/nodeName");
+  entry.ns = stringAt(*doc, "/metadata/namespace");
+  entry.key = entry.ns + "/" + stringAt(*doc, "/metadata/name");
+  entry.nodeName = stringAt(*doc, "/spec/nodeName");
   simdjson::dom::element deletion;
   entry.terminating = doc->at_pointer("/metadata/deletionTimestamp").get(deletion) == simdjson::SUCCESS && !deletion.is_null();
   return entry;
@@ -264,7 +258,7 @@ core::Result<std::string> nodeWithMachineId(std::string_view json, std::string_v
     return core::fail(core::ErrorCode::Parse, "the Kubernetes API's NodeList has no items");
   }
   for (simdjson::dom::element node : items) {
-    if (!machineId.empty() && text(node, "/status/nodeInfo/machineID") == machineId) return text(node, "/metadata/name");
+    if (!machineId.empty() && stringAt(node, "/status/nodeInfo/machineID") == machineId) return stringAt(node, "/metadata/name");
   }
   return std::string();
 }
@@ -279,28 +273,28 @@ std::vector<PodIndex> podIndexes(std::string_view podJson, const config::Kuberne
   const simdjson::dom::element pod = *doc;
   for (const auto& indexer : indexers) {
     if (indexer == "pod_name") {
-      out.push_back({text(pod, "/metadata/namespace") + "/" + text(pod, "/metadata/name"), generate(pod, config, node, ns, nullptr)});
+      out.push_back({stringAt(pod, "/metadata/namespace") + "/" + stringAt(pod, "/metadata/name"), generate(pod, config, node, ns, nullptr)});
     } else if (indexer == "pod_uid") {
-      out.push_back({text(pod, "/metadata/uid"), generate(pod, config, node, ns, nullptr)});
+      out.push_back({stringAt(pod, "/metadata/uid"), generate(pod, config, node, ns, nullptr)});
     } else if (indexer == "container") {
       for (auto status : statuses(pod)) {
-        const ContainerFields c = containerOf(text(status, "/name"), text(status, "/image"), text(status, "/containerID"));
+        const ContainerFields c = containerOf(stringAt(status, "/name"), stringAt(status, "/image"), stringAt(status, "/containerID"));
         if (c.id.empty()) continue;
         out.push_back({c.id, generate(pod, config, node, ns, &c)});
       }
     } else if (indexer == "ip_port") {
-      const std::string ip = text(pod, "/status/podIP");
+      const std::string ip = stringAt(pod, "/status/podIP");
       if (ip.empty()) continue;
       out.push_back({ip, generate(pod, config, node, ns, nullptr)});
       std::map<std::string, std::string> ids;
-      for (auto status : statuses(pod)) ids[text(status, "/name")] = text(status, "/containerID");
+      for (auto status : statuses(pod)) ids[stringAt(status, "/name")] = stringAt(status, "/containerID");
       simdjson::dom::array containers;
       if (pod.at_pointer("/spec/containers").get_array().get(containers) != simdjson::SUCCESS) continue;
       for (simdjson::dom::element container : containers) {
         simdjson::dom::array ports;
         if (container["ports"].get_array().get(ports) != simdjson::SUCCESS) continue;
-        const std::string name = text(container, "/name");
-        const ContainerFields c = containerOf(name, text(container, "/image"), ids[name]);
+        const std::string name = stringAt(container, "/name");
+        const ContainerFields c = containerOf(name, stringAt(container, "/image"), ids[name]);
         for (simdjson::dom::element port : ports) {
           std::int64_t number = 0;
           if (port["containerPort"].get_int64().get(number) != simdjson::SUCCESS || number == 0) continue;
