@@ -42,7 +42,7 @@ def kibana():
 
 
 def test_shipped_objects_are_fimbeats_own():
-    assert len(SHIPPED) >= 18
+    assert len(SHIPPED) >= 19
     assert ("dashboard", "fimbeat-file-integrity-overview") in SHIPPED and ("dashboard", "fimbeat-host-timeline") in SHIPPED
     assert ("search", "fimbeat-latest-changes") in SHIPPED and DATA_VIEW in SHIPPED
     for kind, ident in SHIPPED:
@@ -58,7 +58,7 @@ def test_shipped_objects_are_fimbeats_own():
 def test_setup_dashboards_imports_every_object_without_an_error(fimbeat_bin, workspace, kibana):
     result = run_setup(fimbeat_bin, config(workspace, kibana.url), "--dashboards")
     assert result.returncode == 0, result.stderr
-    assert "Loaded dashboards (18 saved objects)" in result.stdout, result.stdout
+    assert "Loaded dashboards (19 saved objects)" in result.stdout, result.stdout
     assert sorted(kibana.stored()) == SHIPPED
     [request] = kibana.imports
     assert request["answer"]["success"] and request["answer"]["errors"] == [], request["answer"]

@@ -18,8 +18,9 @@ from typing import Optional
 
 import pytest
 
-from conftest import read_events, wait_for, write_config, yaml_str
+from conftest import read_events, run_cli, wait_for, write_config, yaml_str
 from test_fanotify import fanotify_usable
+from test_kibana_fields import Kql, object_panels, value_of
 
 PACKAGE = "fimbeat-pv-test"
 DATA_DIR = Path("/usr/share") / PACKAGE
@@ -201,3 +202,39 @@ def test_verdict_waits_while_dpkg_is_locked(workspace, start_agent, installed):
     held = change_doc(out, DATA, DATA_CONTENT + b"during the transaction\n", agent)
     assert held["file_integrity"]["package_verified"] is False, held
     assert agent.stop() == 0, agent.describe()
+
+
+def test_unexplained_changes_panel_shows_what_nothing_explains(workspace, start_agent, fimbeat_bin, installed):
+    """The dashboard's "Unexplained changes" saved search, its KQL evaluated on the real documents:
+    the hand change of a packaged file and a change in a tree no package owns are listed; the
+    package's own reinstall, a conffile edit inside an approved change window and the start-up
+    scan are not."""
+    panel = next(p for p in object_panels() if p.where == "search fimbeat-unexplained-changes")
+    query = Kql(panel.query)
+    agent, out, unverified = start(workspace, start_agent, "inotify")
+    initial = initial_doc(out, DATA, agent)
+    approved = run_cli(fimbeat_bin, "approve", "-c", workspace / "fimbeat.yml", "--path.home", workspace / "home",
+                       "--paths", CONF_DIR, "--for", "30m", "--reason", "CHG-1234", timeout=30)
+    assert approved.returncode == 0, approved.stderr
+
+    with open(DATA, "ab") as f:
+        f.write(b"backdoor\n")
+    by_hand = change_doc(out, DATA, DATA_CONTENT + b"backdoor\n", agent)
+    CONF.write_bytes(b"setting = 2\n")
+    edited = change_doc(out, CONF, b"setting = 2\n", agent)
+    assert edited["file_integrity"]["approval"]["reason"] == "CHG-1234", edited
+    dpkg("-i", "--force-confold", str(installed))
+    reinstalled = change_doc(out, DATA, DATA_CONTENT, agent)
+    stray = unverified / "dropped.sh"
+    stray.write_text("#!/bin/sh\n")
+    created = wait_for(lambda: next(iter(docs_for(out, stray, "created")), None), timeout=30,
+                       message="the stray file's document", agent=agent)
+    assert agent.stop() == 0, agent.describe()
+
+    assert query.matches(by_hand) and query.matches(created)
+    for explained in (initial, edited, reinstalled):
+        assert not query.matches(explained), explained
+    listed = {d["file"]["path"] for d in read_events(out) if query.matches(d)}
+    assert str(CONF) not in listed, listed  # every change under the approved path is explained
+    for column in ("package.name", "file_integrity.package_verified"):
+        assert value_of(by_hand, column) is not None, column

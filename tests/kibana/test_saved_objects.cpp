@@ -145,7 +145,7 @@ TEST_CASE("the shipped kibana/ folder: every object in the import, references fi
   dashboards.directory = std::string(FIM_SOURCE_DIR) + "/kibana";
   auto plan = planImport(dashboards, "logs-fim.event-*");
   REQUIRE(plan.has_value());
-  CHECK(plan->objects.size() == 18);
+  CHECK(plan->objects.size() == 19);
   std::set<std::string> before;
   simdjson::dom::parser parser;
   for (std::size_t i = 0; i < plan->objects.size(); ++i) {
