@@ -12,6 +12,7 @@ import os
 import socket
 import stat
 import subprocess
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -389,13 +390,23 @@ def test_kill9_during_apply_restarts_on_the_last_good_policy_then_gives_up(manag
     assert fleet.ack_count(f"policy:{POLICY}:2") == 0
 
 
-def test_fleet_down_watching_goes_on_and_checkins_resume(managed, fleet, es):
+def test_fleet_down_for_60_s_watching_and_shipping_go_on_and_checkins_resume(managed, fleet, es):
     agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
     fleet.go_down()
-    (managed.tree / "during-outage.txt").write_text("z\n")
-    wait_for(lambda: str(managed.tree / "during-outage.txt") in managed.paths_in(), message="shipping goes on",
-             agent=agent)
     wait_for(lambda: managed.status()["connectivity"]["state"] == "backoff", message="backoff reported", agent=agent)
+    down_at = time.monotonic()
+    written = 0
+    while time.monotonic() - down_at < 60:  # a minute without Fleet: a change every 10 s is shipped
+        changed = managed.tree / f"during-outage-{written}.txt"
+        changed.write_text(f"{written}\n")
+        wait_for(lambda: str(changed) in managed.paths_in(), message=f"shipping goes on ({written})", agent=agent)
+        written += 1
+        time.sleep(max(0.0, min(10.0, 60 - (time.monotonic() - down_at))))
+    connectivity = managed.status()["connectivity"]
+    assert connectivity["state"] == "backoff", connectivity
+    # fleet.backoff.max is 1 s: at least one attempt every second or so, never more than two a second.
+    assert 10 <= connectivity["failures"] <= 2 * (time.monotonic() - down_at) + 5, connectivity
+    assert written >= 6 and agent.running()
     before = len(fleet.routes("checkin"))
     fleet.come_up()
     wait_for(lambda: len(fleet.routes("checkin")) > before + 1, timeout=15, message="checkins resume", agent=agent)

@@ -8,7 +8,7 @@ each test ends with none violated. Also here: Fleet's TLS and proxy settings (fr
 from the policy's `fleet` section) and the monitoring endpoint of a managed fimbeat.
 
 The faults of issue 17 and where they are tested:
-- server down: test_fleet.py::test_fleet_down_watching_goes_on_and_checkins_resume
+- server down: test_fleet.py::test_fleet_down_for_60_s_watching_and_shipping_go_on_and_checkins_resume
 - 429 / 5xx: test_fleet.py::test_429_and_5xx_back_off_then_resume; with Retry-After: below
 - revoked key: test_fleet.py::test_revoked_key_keeps_watching_and_reports_revoked
 - reset, hang, slow drip, truncated body, deleted agent, slow long polls, lost answers, policy

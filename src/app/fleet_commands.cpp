@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -23,6 +24,7 @@
 #include "core/time_format.h"
 #include "enricher/agent_id.h"
 #include "enricher/enricher.h"
+#include "management/fleet/backoff.h"
 #include "management/fleet/fleet_client.h"
 #include "management/keystore.h"
 #include "management/fleet/fleet_messages.h"
@@ -205,7 +207,11 @@ int enroll(const CliOptions& options) {
   fleet::FleetTransport transport(e, fleet::kDefaultAgentVersion);
   transport.setAgentVersion(agentVersionFor(transport, config.fleet, options.enrollmentToken));
   const auto body = fleet::enrollBody(e, fleet::localMetadataJson(e.agentId, transport.agentVersion(), ""));
-  auto wait = std::min<std::chrono::nanoseconds>(config.fleet.backoffInit, 5s);
+  // Equal jitter from at most 5 s: a fleet of hosts enrolled by one script does not retry in step.
+  const auto firstStep = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::min<std::chrono::nanoseconds>(config.fleet.backoffInit, 5s));
+  const auto maxStep = std::chrono::duration_cast<std::chrono::milliseconds>(config.fleet.backoffMax);
+  std::mt19937 random{std::random_device{}()};
   const auto requestTimeout = config.fleet.timeout > 0s ? std::min<std::chrono::nanoseconds>(60s, config.fleet.timeout)
                                                         : std::chrono::nanoseconds(60s);
   for (int attempt = 1; attempt <= kEnrollAttempts; ++attempt) {
@@ -258,11 +264,11 @@ int enroll(const CliOptions& options) {
                 << "same agent id: run the same command again\n";
       return 1;
     }
-    const auto pause = std::max(wait, retryAfter);
+    const auto pause =
+        std::max<std::chrono::nanoseconds>(fleet::equalJitter(firstStep, maxStep, attempt, random), retryAfter);
     std::cerr << "enrollment attempt " << attempt << " failed (" << problem << "); retrying in "
               << std::chrono::duration_cast<std::chrono::milliseconds>(pause).count() << " ms\n";
     std::this_thread::sleep_for(pause);
-    wait = std::min<std::chrono::nanoseconds>(wait * 2, config.fleet.backoffMax);
   }
   return 1;
 }

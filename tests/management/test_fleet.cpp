@@ -1,10 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sys/stat.h>
 
 #include "config/loader.h"
+#include "management/fleet/backoff.h"
 #include "management/fleet/fleet_client.h"
 #include "management/fleet/fleet_messages.h"
 #include "management/fleet/fleet_settings.h"
@@ -199,4 +202,20 @@ TEST_CASE("a fleet section fimbeat cannot use is refused with the key named") {
   }
   CHECK(policyFleetSection(R"({"fleet":{"hosts":"https://fleet:8220"}})")->hosts ==
         std::vector<std::string>{"https://fleet:8220"});
+}
+
+TEST_CASE("equal jitter: half the doubling step fixed, up to the other half random, capped at max") {
+  using std::chrono::milliseconds;
+  std::mt19937 random{7};
+  for (int failures = 1; failures <= 8; ++failures) {
+    const milliseconds step = std::min(milliseconds(100 << (failures - 1)), milliseconds(1000));
+    std::set<long> seen;
+    for (int draw = 0; draw < 200; ++draw) {
+      const auto wait = equalJitter(milliseconds(100), milliseconds(1000), failures, random);
+      CHECK(wait >= step / 2);
+      CHECK(wait <= step);
+      seen.insert(wait.count());
+    }
+    CHECK(seen.size() > 10);  // hosts cut off together do not come back together
+  }
 }

@@ -7,6 +7,7 @@
 
 #include "core/logging.h"
 #include "core/time_format.h"
+#include "management/fleet/backoff.h"
 #include "management/fleet/fleet_health.h"
 #include "management/fleet/fleet_settings.h"
 
@@ -51,14 +52,8 @@ std::chrono::nanoseconds FleetClient::timeout(std::chrono::nanoseconds wanted) c
 }
 
 milliseconds FleetClient::backoff() {
-  // Equal jitter (ea:pkg/backoff/equal_jitter.go): half the step fixed, half random.
-  const auto init = duration_cast<milliseconds>(config_.backoffInit);
-  const auto max = duration_cast<milliseconds>(config_.backoffMax);
-  auto step = init;
-  for (int i = 1; i < failures_ && step < max; ++i) step *= 2;
-  step = std::min(step, max);
-  std::uniform_int_distribution<long> jitter(0, std::max<long>(0, step.count() / 2));
-  return milliseconds(step.count() / 2 + jitter(random_));
+  return equalJitter(duration_cast<milliseconds>(config_.backoffInit), duration_cast<milliseconds>(config_.backoffMax),
+                     failures_, random_);
 }
 
 core::Status FleetClient::probe(const TransportSettings& settings) {
