@@ -11,11 +11,12 @@ BUILD_PACKAGES := g++ cmake ninja-build pkg-config make \
   libcurl4-openssl-dev libsimdjson-dev rapidjson-dev libssl-dev librocksdb-dev \
   doctest-dev libyaml-cpp-dev libre2-dev libspdlog-dev \
   libfmt-dev libb2-dev libxxhash-dev libmagic-dev libcpp-httplib-dev zlib1g-dev \
-  libacl1-dev libselinux1-dev libelf-dev duktape-dev libgit2-dev
+  libacl1-dev libselinux1-dev libelf-dev duktape-dev libgit2-dev librpm-dev
 # What the tests and the benchmarks need besides: their runner, the tools fimbeat is compared with,
-# and what the package, service, deploy, keystore and TLS tests check with (openssl makes their certificates).
+# and what the package, service, deploy, keystore and TLS tests check with (openssl makes their certificates;
+# rpm builds and installs the RPM package verification tests' package).
 TEST_PACKAGES := python3 python3-pytest python3-yaml python3-jsonschema aide inotify-tools \
-  dpkg-dev file lintian systemd man-db python3-cryptography openssl
+  dpkg-dev file lintian systemd man-db python3-cryptography openssl rpm
 # What `make fuzz` needs besides: clang 16 and its libFuzzer (Debian's clang 14 cannot compile fimbeat's C++23).
 FUZZ_PACKAGES := clang-16 libclang-rt-16-dev
 # Seconds each fuzz target runs; the inputs that reach new code are merged into tests/fuzz/corpus/.

@@ -20,6 +20,7 @@
 #include "output/elasticsearch/elasticsearch_output.h"
 #include "output/file_output.h"
 #include "watcher/own_directories.h"
+#include "watcher/package/rpm_database.h"
 #include "watcher/path_filter.h"
 #include "watcher/realtime/realtime_watcher.h"
 #include "watcher/roots.h"
@@ -30,8 +31,8 @@ namespace {
 constexpr std::chrono::milliseconds kStuckWait{800};  // after the grace period and a forced stop
 constexpr const char* kDpkgDatabase = "/var/lib/dpkg";
 
-// package_verification's index: when a module wants it (by default, where dpkg's database exists),
-// of the files under the roots of the modules that want it. Read in the background.
+// package_verification's index: when a module wants it (by default, where dpkg's or an RPM
+// database exists), of the files under the roots of the modules that want it. Read in the background.
 std::unique_ptr<watcher::PackageIndex> openPackageIndex(const config::Config& config,
                                                         const std::vector<watcher::Root>& roots,
                                                         core::Metrics& metrics) {
@@ -40,18 +41,30 @@ std::unique_ptr<watcher::PackageIndex> openPackageIndex(const config::Config& co
   if (std::none_of(modules.begin(), modules.end(), wants)) return nullptr;
   auto& log = core::logger("agent");
   const bool asked = std::any_of(modules.begin(), modules.end(), [](const auto& m) { return m.packageVerification == true; });
-  if (::access((std::string(kDpkgDatabase) + "/status").c_str(), F_OK) != 0) {
-    if (asked) {
-      log.warn("package_verification is on, but this system has no dpkg database ({}/status); RPM databases are "
-               "not supported: events carry no package verdicts", kDpkgDatabase);
-    }
-    return nullptr;
-  }
   watcher::PackageScope scope;
   for (const auto& root : roots) {
     if (wants(modules[root.module])) scope.add(root.path, root.recursive);
   }
-  auto index = watcher::PackageIndex::openDpkg(metrics, std::move(scope), kDpkgDatabase);
+  // dpkg where its database exists, else RPM where librpm's database exists (fimbeat.rpm_dbpath,
+  // for tests, chooses RPM and its database).
+  core::Result<std::unique_ptr<watcher::PackageIndex>> index = nullptr;
+  std::string rpmDbPath = config.rpmDbPath;
+  if (rpmDbPath.empty() && ::access((std::string(kDpkgDatabase) + "/status").c_str(), F_OK) == 0) {
+    index = watcher::PackageIndex::openDpkg(metrics, std::move(scope), kDpkgDatabase);
+  } else {
+    if (rpmDbPath.empty()) {
+      auto configured = watcher::rpm::defaultDbPath();
+      if (configured && watcher::rpm::hasDatabase(*configured)) rpmDbPath = std::move(*configured);
+    }
+    if (rpmDbPath.empty()) {
+      if (asked) {
+        log.warn("package_verification is on, but this system has neither a dpkg database ({}/status) nor an RPM "
+                 "database: events carry no package verdicts", kDpkgDatabase);
+      }
+      return nullptr;
+    }
+    index = watcher::PackageIndex::openRpm(metrics, std::move(scope), rpmDbPath);
+  }
   if (!index) {
     log.warn("package_verification is off: {}", index.error().message());
     return nullptr;

@@ -159,6 +159,9 @@ struct Config {
   std::string name;
   std::vector<std::string> tags;
   std::vector<ModuleConfig> modules;
+  // fimbeat.rpm_dbpath (internal, for tests): package_verification reads the RPM database in this
+  // directory, even where dpkg's exists. Unset: dpkg's database, else librpm's %{_dbpath}.
+  std::string rpmDbPath;
   OutputConfig output;
   DataStreamConfig dataStream;
   QueueConfig queue;

@@ -7,7 +7,9 @@
 
 namespace fim::config {
 
-void decodeModuleSection(MapReader& top, std::string_view beatName, std::vector<ModuleConfig>& out);
+// `rpmDbPath`: <beat>.rpm_dbpath (internal, for tests), left as it is when absent.
+void decodeModuleSection(MapReader& top, std::string_view beatName, std::vector<ModuleConfig>& out,
+                         std::string& rpmDbPath);
 void decodeModule(const Node& node, const std::string& path, Diagnostics& diagnostics, std::vector<ModuleConfig>& out);
 void decodeOutputs(MapReader& top, const PathsConfig& paths, OutputConfig& out, bool requireOutput = true);
 void decodeLogging(MapReader& top, const PathsConfig& paths, LoggingConfig& out);

@@ -209,8 +209,8 @@ void decodeFleet(MapReader& top, FleetConfig& out) {
 
 void decodeTopLevel(const Node& root, Config& config, Diagnostics& diagnostics, bool requireModules) {
   MapReader top(&root, "", diagnostics);
-  decodeModuleSection(top, "fimbeat", config.modules);
-  decodeModuleSection(top, "auditbeat", config.modules);
+  decodeModuleSection(top, "fimbeat", config.modules, config.rpmDbPath);
+  decodeModuleSection(top, "auditbeat", config.modules, config.rpmDbPath);
   decodeFleet(top, config.fleet);
   if (requireModules && config.modules.empty() && !diagnostics.hasErrors()) {
     diagnostics.error(Origin{config.configFile, 0}, "fimbeat.modules",

@@ -303,7 +303,8 @@ void decodeModule(const Node& node, const std::string& path, Diagnostics& diagno
   out.push_back(std::move(module));
 }
 
-void decodeModuleSection(MapReader& top, std::string_view beatName, std::vector<ModuleConfig>& out) {
+void decodeModuleSection(MapReader& top, std::string_view beatName, std::vector<ModuleConfig>& out,
+                         std::string& rpmDbPath) {
   const Node* section = top.take(beatName);
   if (!section) return;
   const std::string sectionPath(beatName);
@@ -317,6 +318,13 @@ void decodeModuleSection(MapReader& top, std::string_view beatName, std::vector<
         decodeModule(modules->items[i], reader.keyPath("modules") + "." + std::to_string(i), top.diagnostics(), out);
       }
     }
+  }
+  // Internal, for tests: package_verification against a private RPM database (rpm --dbpath).
+  reader.string("rpm_dbpath", rpmDbPath);
+  if (!rpmDbPath.empty() && rpmDbPath.front() != '/') {
+    top.diagnostics().error(reader.take("rpm_dbpath")->origin, reader.keyPath("rpm_dbpath"),
+                            "\"" + rpmDbPath + "\" must be an absolute path");
+    rpmDbPath.clear();
   }
   reader.notImplemented("config", "module config reloading is not implemented");
   reader.notImplemented("max_start_delay", "modules start at once");

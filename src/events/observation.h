@@ -29,7 +29,7 @@ struct PathSeen {
   std::optional<ProcessInfo> process;       // who changed it, when a realtime backend knows
   std::optional<core::TimePoint> detected;  // a live change: when its kernel event was read
   std::optional<PackageVerdict> package;    // an installed package owns it (package_verification)
-  bool packageDeferred = false;             // a dpkg transaction runs: to be read again once it ends
+  bool packageDeferred = false;             // a dpkg or rpm transaction runs: read again once it ends
   // diff.enabled: the content was read now and its module keeps contents. `text` is what to keep
   // (redacted); none (binary, too large, excluded) drops what was kept.
   bool contentChecked = false;

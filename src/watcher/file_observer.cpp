@@ -8,10 +8,34 @@
 namespace fim::watcher {
 namespace {
 
+// The hash type a package database's digest algorithm is computed as.
+std::optional<events::HashType> hashTypeOf(DigestAlgorithm algorithm) {
+  switch (algorithm) {
+    case DigestAlgorithm::Md5: return events::HashType::Md5;
+    case DigestAlgorithm::Sha1: return events::HashType::Sha1;
+    case DigestAlgorithm::Sha224: return events::HashType::Sha224;
+    case DigestAlgorithm::Sha256: return events::HashType::Sha256;
+    case DigestAlgorithm::Sha384: return events::HashType::Sha384;
+    case DigestAlgorithm::Sha512: return events::HashType::Sha512;
+    case DigestAlgorithm::None: break;
+  }
+  return std::nullopt;
+}
+
+// hashBit() of each package digest type the crypto library computes (a FIPS provider refuses md5).
+std::uint32_t computableDigests() {
+  std::uint32_t bits = 0;
+  for (auto type : {events::HashType::Md5, events::HashType::Sha1, events::HashType::Sha224, events::HashType::Sha256,
+                    events::HashType::Sha384, events::HashType::Sha512}) {
+    if (MultiHasher::create({type})) bits |= events::FileStamp::hashBit(type);
+  }
+  return bits;
+}
+
 // The index, when the package check can run at all: md5 is what dpkg records, and a FIPS
-// provider may refuse it.
+// provider may refuse it. (RPM's files whose digest type cannot be computed get no verdict.)
 PackageIndex* usableIndex(PackageIndex* packages) {
-  if (packages && !MultiHasher::create({events::HashType::Md5})) {
+  if (packages && packages->format() == PackageFormat::Dpkg && !MultiHasher::create({events::HashType::Md5})) {
     core::logger("watcher").warn("package_verification is off: OpenSSL does not provide MD5, which dpkg's "
                                  "digests need");
     return nullptr;
@@ -41,6 +65,7 @@ ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configur
       vanished(metrics.counter("watcher.scan.vanished")),
       errors(metrics.counter("watcher.scan.errors")),
       packages(usableIndex(packageIndex)),
+      packageDigests(packages ? computableDigests() : 0),
       packageVerified(metrics.counter("watcher.packages.verified")),
       packageMismatch(metrics.counter("watcher.packages.mismatched")),
       packageDeferred(metrics.counter("watcher.packages.deferred")),
@@ -58,8 +83,6 @@ ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configur
     settings.elf = ElfFields::fromNames(m.fileParsers);
     settings.wanted.verifyAlways = m.verifyHashesAlways;
     settings.verifyPackages = packages != nullptr && m.packageVerification.value_or(true);
-    settings.md5Configured = std::find(settings.hashTypes.begin(), settings.hashTypes.end(), events::HashType::Md5) !=
-                             settings.hashTypes.end();
     settings.limiter = std::make_unique<RateLimiter>(m.scanRatePerSec, std::max<std::uint64_t>(m.maxFileSize, 1));
     if (m.diff.enabled) settings.content = std::make_unique<ContentPolicy>(m.diff);
     modules.push_back(std::move(settings));
@@ -67,27 +90,30 @@ ObserverShared::ObserverShared(const std::vector<config::ModuleConfig>& configur
 }
 
 FileObserver::FileObserver(ObserverShared& shared) : shared_(shared), metadata_(shared.names) {
-  for (auto& m : shared_.modules) {
-    hashers_.emplace_back(m.hashTypes, m.limiter.get());
-    auto& withMd5 = md5Hashers_.emplace_back();
-    if (m.verifyPackages && !m.md5Configured) {
-      auto types = m.hashTypes;
-      types.push_back(events::HashType::Md5);
-      withMd5.emplace(std::move(types), m.limiter.get());
-    }
-  }
+  for (auto& m : shared_.modules) hashers_.emplace_back(m.hashTypes, m.limiter.get());
+  packageHashers_.resize(shared_.modules.size());
+}
+
+FileHasher& FileObserver::hasherFor(std::size_t module, std::optional<events::HashType> extra) {
+  if (!extra) return hashers_[module];
+  auto& byType = packageHashers_[module];
+  if (auto it = byType.find(*extra); it != byType.end()) return it->second;
+  const auto& settings = shared_.modules[module];
+  auto types = settings.hashTypes;
+  types.push_back(*extra);
+  return byType.try_emplace(*extra, std::move(types), settings.limiter.get()).first->second;
 }
 
 void FileObserver::judgePackage(events::PathSeen& observation, const PackageSnapshot& packages,
-                                const OwnedFile& owned, const std::string* md5) {
+                                const OwnedFile& owned, const std::string* digest) {
   const InstalledPackage& p = packages.package(owned);
   events::PackageVerdict& verdict = observation.package.emplace();
   verdict.name = p.name;
   verdict.version = p.version;
   verdict.architecture = p.architecture;
   verdict.conffile = owned.conffile;
-  if (!md5 || !owned.hasDigest) return;
-  if (sameMd5(owned.md5, *md5)) {
+  if (!digest || !owned.digest) return;
+  if (owned.digest.matches(*digest)) {
     verdict.verified = true;
     shared_.packageVerified.add();
   } else if (!owned.conffile) {  // a conffile is meant to be edited: never a violation
@@ -126,11 +152,18 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
       owned = packages->find(info.path);
     }
   }
-  const auto judge = [&](const std::string* md5) {
-    if (owned) judgePackage(observation, *packages, *owned, md5);
+  // The type the owner's digest is in, when fimbeat can compute it.
+  std::optional<events::HashType> packageHash;
+  if (owned && owned->digest) {
+    packageHash = hashTypeOf(owned->digest.algorithm());
+    if (packageHash && !(shared_.packageDigests & events::FileStamp::hashBit(*packageHash))) packageHash.reset();
+  }
+  const auto judge = [&](const std::string* digest) {
+    if (owned) judgePackage(observation, *packages, *owned, digest);
   };
-  const auto recordedMd5 = [&]() -> const std::string* {
-    const auto it = info.hashes.find(events::HashType::Md5);
+  const auto recordedDigest = [&]() -> const std::string* {
+    if (!packageHash) return nullptr;
+    const auto it = info.hashes.find(*packageHash);
     return it == info.hashes.end() ? nullptr : &it->second;
   };
   // diff.enabled: a content read now replaces the kept one (none kept for a file it excludes).
@@ -149,7 +182,7 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
   if (reuseHashes(info, observation.stored, settings)) {
     shared_.reused.add();
     readLabels();
-    judge(recordedMd5());  // md5 only when configured: the content was not read again
+    judge(recordedDigest());  // only when its type is configured: the content was not read again
     // Parsed only for an event: the content is the recorded one, and only a change elsewhere reports it.
     if (!unchanged) addElf(observation, at, settings, file, nullptr, stop);
     return;
@@ -170,10 +203,15 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
     file.emplace(std::move(*opened));
   }
   readLabels();
-  // A package-owned file gets md5 in the same read pass when the module does not hash it anyway.
-  const bool extraMd5 = owned && md5Hashers_[module].has_value();
+  // A package-owned file gets its package's digest type in the same read pass when the module
+  // does not hash it anyway.
+  std::optional<events::HashType> extra;
+  if (packageHash && std::find(settings.hashTypes.begin(), settings.hashTypes.end(), *packageHash) ==
+                         settings.hashTypes.end()) {
+    extra = packageHash;
+  }
   const std::size_t keep = keepContent ? static_cast<std::size_t>(settings.content->maxFileSize()) : 0;
-  auto outcome = (extraMd5 ? *md5Hashers_[module] : hashers_[module]).hash(*file, stop, keep);
+  auto outcome = hasherFor(module, extra).hash(*file, stop, keep);
   if (!outcome) {
     shared_.errors.add();
     observation.errorMessage = outcome.error().message();
@@ -184,8 +222,8 @@ void FileObserver::addContent(events::PathSeen& observation, const PathAt& at, O
   info.hashes = std::move(outcome->hashes);
   observation.contentChecked = diffed;
   if (keepContent && outcome->content) observation.text = settings.content->text(std::move(*outcome->content));
-  judge(recordedMd5());
-  if (extraMd5) info.hashes.erase(events::HashType::Md5);  // not configured: neither recorded nor reported
+  judge(recordedDigest());
+  if (extra) info.hashes.erase(*extra);  // not configured: neither recorded nor reported
   // The metadata that matches the hashed content.
   info.size = static_cast<std::uint64_t>(outcome->stat.st_size);
   info.mtime = toTimePoint(outcome->stat.st_mtim);

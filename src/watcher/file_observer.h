@@ -2,6 +2,7 @@
 // FileObserver: one worker's view of one path: metadata, then content hashes in one read
 // pass (or the baseline's hashes when size, times, inode and device show nothing moved).
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -35,7 +36,6 @@ struct ObserverShared {
     ElfFields elf;            // file_parsers' file.elf.* fields
     baseline::Wanted wanted;  // the same, as the baseline's classify() takes it
     bool verifyPackages = false;  // package_verification, with an index to verify against
-    bool md5Configured = false;   // md5 is one of hashTypes: no extra digest for the package check
     std::unique_ptr<RateLimiter> limiter;  // scan_rate_per_sec, burst = max_file_size
     std::unique_ptr<ContentPolicy> content;  // diff.enabled: which contents are kept, redacted
   };
@@ -54,6 +54,7 @@ struct ObserverShared {
   core::Counter& vanished;
   core::Counter& errors;
   PackageIndex* packages;  // null: no module verifies packages
+  std::uint32_t packageDigests = 0;  // hashBit() of each package digest type the crypto library provides
   core::Counter& packageVerified;
   core::Counter& packageMismatch;
   core::Counter& packageDeferred;
@@ -91,15 +92,19 @@ class FileObserver {
               std::optional<SafeFile>& file, const struct stat* read, std::stop_token stop);
   bool reuseHashes(events::FileInfo& info, const std::optional<events::FileInfo>& stored,
                    const ObserverShared::Module& settings) const;
-  // The package that owns a file, judged by `md5` (its content's digest; null when not read).
+  // The package that owns a file, judged by `digest` (its content's hex digest in the algorithm
+  // of the package's; null when not read).
   void judgePackage(events::PathSeen& observation, const PackageSnapshot& packages, const OwnedFile& owned,
-                    const std::string* md5);
+                    const std::string* digest);
+  // The module's hasher, with `extra` added to its types (for the package check) when set.
+  FileHasher& hasherFor(std::size_t module, std::optional<events::HashType> extra);
 
   ObserverShared& shared_;
   MetadataReader metadata_;
   std::vector<FileHasher> hashers_;  // one per module: each hashes that module's types
-  // Per verifying module without md5 configured: its types plus md5, for package-owned files only.
-  std::vector<std::optional<FileHasher>> md5Hashers_;
+  // Per verifying module, by package digest type it does not hash anyway: its types plus that
+  // one, for package-owned files only. Made on first use (dpkg: md5; RPM: mostly sha256).
+  std::vector<std::map<events::HashType, FileHasher>> packageHashers_;
 };
 
 }  // namespace fim::watcher

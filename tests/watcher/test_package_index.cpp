@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "core/metrics.h"
+#include "support/lock_holder.h"
 #include "support/path_at.h"
 #include "support/temp_dir.h"
 #include "watcher/file_observer.h"
@@ -23,6 +24,7 @@
 #include "watcher/package/package_manager.h"
 
 using namespace fim;
+using fim::testing::LockHolder;
 using fim::testing::TempDir;
 
 namespace {
@@ -105,49 +107,6 @@ struct Database {
   std::string path(const std::string& relative) const { return root.str() + "/" + relative; }
 };
 
-// A child process that holds dpkg's lock as dpkg does until released.
-class LockHolder {
- public:
-  explicit LockHolder(const std::string& lockPath) {
-    int ready[2], release[2];
-    REQUIRE(::pipe(ready) == 0);
-    REQUIRE(::pipe(release) == 0);
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::close(release[1]);  // else the read below never sees the parent close its end
-      ::close(ready[0]);
-      const int fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT, 0640);
-      struct flock lock {};
-      lock.l_type = F_WRLCK;
-      lock.l_whence = SEEK_SET;
-      const char ok = fd >= 0 && ::fcntl(fd, F_SETLK, &lock) == 0 ? '1' : '0';
-      (void)!::write(ready[1], &ok, 1);
-      char byte;
-      (void)!::read(release[0], &byte, 1);
-      ::_exit(0);
-    }
-    ::close(ready[1]);
-    ::close(release[0]);
-    releaseFd_ = release[1];
-    char ok = '0';
-    REQUIRE(::read(ready[0], &ok, 1) == 1);
-    ::close(ready[0]);
-    REQUIRE(ok == '1');
-  }
-  ~LockHolder() { release(); }
-  void release() {
-    if (pid_ <= 0) return;
-    ::close(releaseFd_);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int releaseFd_ = -1;
-};
 
 }  // namespace
 
@@ -190,8 +149,8 @@ TEST_CASE("dpkg database: paths as fimbeat observes them, with digests, conffile
   REQUIRE(hello.has_value());
   CHECK_FALSE(snapshot.find("/bin/hello"));
   CHECK(snapshot.package(*hello).name == "hello");
-  CHECK(hello->hasDigest);
-  CHECK(watcher::sameMd5(hello->md5, md5Of(db.hello)));
+  CHECK(hello->digest);
+  CHECK(hello->digest.matches(md5Of(db.hello)));
   CHECK_FALSE(hello->conffile);
   const auto conf = snapshot.find("/etc/hello.conf");
   REQUIRE(conf.has_value());
@@ -238,12 +197,12 @@ TEST_CASE("package snapshot: a sorted table, the first owner keeps a path unless
   const auto b = builder.addPackage({"b", "1", "all"});
   const auto c = builder.addPackage({"c", "1", "all"});
   const auto md5 = *watcher::parseMd5("0123456789ABCDEF0123456789abcdef");
-  builder.addFile("/z/last", {a, md5, true, false});
-  builder.addFile("/shared", {a, {}, false, false});
-  builder.addFile("/shared", {b, md5, true, true});  // the conffile wins
-  builder.addFile("/shared", {c, {}, false, true});
-  builder.addFile("/first", {b, {}, false, false});
-  builder.addFile("/first", {a, {}, false, false});  // the first owner keeps it
+  builder.addFile("/z/last", {a, md5, false});
+  builder.addFile("/shared", {a, {}, false});
+  builder.addFile("/shared", {b, md5, true});  // the conffile wins
+  builder.addFile("/shared", {c, {}, true});
+  builder.addFile("/first", {b, {}, false});
+  builder.addFile("/first", {a, {}, false});  // the first owner keeps it
   const auto snapshot = std::move(builder).build();
   CHECK(snapshot.fileCount() == 3);
   REQUIRE(snapshot.find("/shared"));
@@ -251,8 +210,8 @@ TEST_CASE("package snapshot: a sorted table, the first owner keeps a path unless
   CHECK(snapshot.find("/shared")->conffile);
   CHECK(snapshot.package(*snapshot.find("/first")).name == "b");
   REQUIRE(snapshot.find("/z/last"));
-  CHECK(watcher::sameMd5(snapshot.find("/z/last")->md5, "0123456789abcdef0123456789abcdef"));
-  CHECK_FALSE(watcher::sameMd5(snapshot.find("/z/last")->md5, "ffffffffffffffffffffffffffffffff"));
+  CHECK(snapshot.find("/z/last")->digest.matches("0123456789abcdef0123456789abcdef"));
+  CHECK_FALSE(snapshot.find("/z/last")->digest.matches("ffffffffffffffffffffffffffffffff"));
   CHECK_FALSE(snapshot.find("/z"));
   CHECK_FALSE(snapshot.find("/shared/x"));
   CHECK_FALSE(watcher::parseMd5("0123456789abcdef0123456789abcdeg"));

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +9,8 @@
 #include <map>
 #include <stop_token>
 #include <unordered_map>
+
+#include "watcher/package/root_aliases.h"
 
 namespace fim::watcher::dpkg {
 namespace {
@@ -73,35 +74,10 @@ void finishStanza(std::vector<StatusEntry>& out, StatusEntry& entry) {
   entry = StatusEntry{};
 }
 
-// Top-level symlinks to directories of rootDir ("/bin" → "/usr/bin" with a merged /usr).
-std::unordered_map<std::string, std::string> topLevelAliases(const std::string& rootDir) {
-  std::unordered_map<std::string, std::string> aliases;
-  DIR* dir = ::opendir(rootDir.c_str());
-  if (!dir) return aliases;
-  const std::string base = rootDir.ends_with('/') ? rootDir : rootDir + "/";
-  while (const dirent* entry = ::readdir(dir)) {
-    const std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
-    struct stat st {};
-    if (::lstat((base + name).c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
-    if (::stat((base + name).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    char target[4096];
-    const ssize_t n = ::readlink((base + name).c_str(), target, sizeof target - 1);
-    if (n <= 0) continue;
-    std::string to(target, static_cast<std::size_t>(n));
-    if (!to.starts_with('/')) to = "/" + to;
-    while (to.size() > 1 && to.ends_with('/')) to.pop_back();
-    if (to.find("/..") != std::string::npos || to.find("/./") != std::string::npos) continue;  // keep it simple
-    aliases.emplace("/" + name, std::move(to));
-  }
-  ::closedir(dir);
-  return aliases;
-}
-
 class Loader {
  public:
   Loader(std::string adminDir, const std::string& rootDir, PackageScope scope, std::stop_token stop)
-      : admin_(std::move(adminDir)), aliases_(topLevelAliases(rootDir)), stop_(stop), snapshot_(std::move(scope)) {}
+      : admin_(std::move(adminDir)), aliases_(rootDir), stop_(stop), snapshot_(std::move(scope)) {}
 
   core::Result<PackageSnapshot> load() {
     auto status = readFile(admin_ + "/status");
@@ -144,11 +120,7 @@ class Loader {
   // The path fimbeat observes for a packaged path: diverted, then through top-level symlinks.
   std::string observedPath(std::string path, const std::string& package) const {
     if (auto d = diversions_.find(path); d != diversions_.end() && d->second.by != package) path = d->second.to;
-    const auto slash = path.find('/', 1);
-    if (slash != std::string::npos) {
-      if (auto a = aliases_.find(path.substr(0, slash)); a != aliases_.end()) path = a->second + path.substr(slash);
-    }
-    return path;
+    return aliases_.resolve(std::move(path));
   }
 
   // info/<name>:<arch>.<kind> for Multi-Arch: same packages, else info/<name>.<kind>.
@@ -165,7 +137,7 @@ class Loader {
     if (entry.state != "config-files") {  // else only its conffiles are left on disk
       if (auto md5sums = infoFile(entry.package, "md5sums")) {
         parseMd5sums(*md5sums, [&](std::string path, std::string_view md5) {
-          snapshot_.addFile(observedPath(std::move(path), name), {index, *parseMd5(md5), true, false});
+          snapshot_.addFile(observedPath(std::move(path), name), {index, *parseMd5(md5), false});
         });
       } else if (auto list = infoFile(entry.package, "list")) {  // no digests shipped: ownership only
         parseList(*list, [&](std::string path) { snapshot_.addFile(observedPath(std::move(path), name), {index}); });
@@ -173,12 +145,12 @@ class Loader {
     }
     for (const auto& [path, md5] : entry.conffiles) {
       const auto digest = parseMd5(md5);  // none for a "newconffile": not yet known
-      snapshot_.addFile(observedPath(path, name), {index, digest.value_or(Md5{}), digest.has_value(), true});
+      snapshot_.addFile(observedPath(path, name), {index, digest ? Digest(*digest) : Digest(), true});
     }
   }
 
   std::string admin_;
-  std::unordered_map<std::string, std::string> aliases_;
+  RootAliases aliases_;
   std::unordered_map<std::string, Diversion> diversions_;
   std::stop_token stop_;
   PackageSnapshot::Builder snapshot_;
@@ -229,7 +201,10 @@ void parseMd5sums(std::string_view text, const std::function<void(std::string, s
     if (path.starts_with("./")) path.remove_prefix(2);
     while (path.starts_with('/')) path.remove_prefix(1);
     if (path.empty()) continue;
-    line("/" + std::string(path), l.substr(0, 32));
+    std::string absolute;  // not "/" + std::string(path): g++ 12 warns of a false -Wrestrict there
+    absolute.reserve(path.size() + 1);
+    absolute.append("/").append(path);
+    line(std::move(absolute), l.substr(0, 32));
   }
 }
 

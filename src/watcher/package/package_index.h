@@ -1,7 +1,8 @@
 #pragma once
-// PackageIndex: the current PackageSnapshot of dpkg's database, rebuilt when dpkg changes it (an
-// inotify watch on its admin directory says so), never per event, and never while a dpkg or apt
-// transaction holds the database's lock: during one, verdicts wait (see transactionRunning()).
+// PackageIndex: the current PackageSnapshot of dpkg's or RPM's database, rebuilt when the package
+// manager changes it (an inotify watch on the database's directory says so), never per event, and
+// never while a transaction holds the database's lock: during one, verdicts wait (see
+// transactionRunning()).
 // The first read runs on a thread of its own: neither the agent's start nor the walk of the first
 // scan waits for it; a verdict does (current()).
 
@@ -19,6 +20,8 @@
 
 namespace fim::watcher {
 
+enum class PackageFormat { Dpkg, Rpm };
+
 class PackageIndex {
  public:
   // Starts watching the database and reading it (in the background). Fails when `adminDir` has no
@@ -27,6 +30,10 @@ class PackageIndex {
                                                                            PackageScope scope = {},
                                                                            std::string adminDir = "/var/lib/dpkg",
                                                                            std::string rootDir = "/");
+  // The same for RPM's database in `dbPath` (inside `rootDir`), read through librpm. Fails when
+  // `dbPath` holds no RPM database or cannot be watched.
+  [[nodiscard]] static core::Result<std::unique_ptr<PackageIndex>> openRpm(core::Metrics& metrics, PackageScope scope,
+                                                                          std::string dbPath, std::string rootDir = "/");
   ~PackageIndex();
   PackageIndex(const PackageIndex&) = delete;
   PackageIndex& operator=(const PackageIndex&) = delete;
@@ -38,20 +45,29 @@ class PackageIndex {
   // The first read is done (current() does not wait).
   bool ready() const { return ready_.load(std::memory_order_acquire); }
 
-  // Whether another process holds dpkg's lock (lock-frontend, taken by apt and dpkg, or lock,
-  // dpkg's database lock): the database and the files are in flux. Thread-safe, two fcntl calls.
+  // Whether another process holds the database's lock: dpkg's lock-frontend (taken by apt and
+  // dpkg) or lock (dpkg's database lock); RPM's .rpm.lock (taken by rpm, dnf, yum for a
+  // transaction). The database and the files are in flux. Thread-safe, at most two fcntl calls.
   bool transactionRunning() const;
 
+  PackageFormat format() const { return format_; }
+  // dpkg's admin directory or RPM's database directory.
   const std::string& adminDir() const { return adminDir_; }
 
  private:
-  PackageIndex(core::Metrics& metrics, PackageScope scope, std::string adminDir, std::string rootDir);
+  PackageIndex(core::Metrics& metrics, PackageFormat format, PackageScope scope, std::string adminDir,
+               std::string rootDir);
+  static core::Result<std::unique_ptr<PackageIndex>> open(std::unique_ptr<PackageIndex> index);
   core::Status watch();
   void firstRead(std::stop_token stop);
-  bool drainChanges();  // reads the inotify queue: whether status, diversions or updates/ changed
+  core::Result<PackageSnapshot> load(std::stop_token stop = {}) const;
+  const char* databaseName() const;  // for the log: "dpkg's database"
+  bool drainChanges();  // reads the inotify queue: whether the database changed
   int lockFd(std::atomic<int>& fd, const char* name) const;
 
-  std::string adminDir_;
+  PackageFormat format_;
+  std::string adminDir_;   // dpkg's admin directory, RPM's database directory (with rootDir_ in front)
+  std::string rpmDbPath_;  // RPM's database directory as librpm names it: inside rootDir_
   std::string rootDir_;
   PackageScope scope_;
   int inotifyFd_ = -1;

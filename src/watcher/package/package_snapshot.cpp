@@ -18,6 +18,38 @@ int hexValue(char c) {
 
 }  // namespace
 
+std::size_t digestSize(DigestAlgorithm algorithm) {
+  switch (algorithm) {
+    case DigestAlgorithm::None: return 0;
+    case DigestAlgorithm::Md5: return 16;
+    case DigestAlgorithm::Sha1: return 20;
+    case DigestAlgorithm::Sha224: return 28;
+    case DigestAlgorithm::Sha256: return 32;
+    case DigestAlgorithm::Sha384: return 48;
+    case DigestAlgorithm::Sha512: return 64;
+  }
+  return 0;
+}
+
+Digest::Digest(const Md5& md5) : algorithm_(DigestAlgorithm::Md5) { std::copy(md5.begin(), md5.end(), bytes_.begin()); }
+
+Digest::Digest(DigestAlgorithm algorithm, std::span<const std::uint8_t> bytes) {
+  if (algorithm == DigestAlgorithm::None || bytes.size() != digestSize(algorithm)) return;
+  algorithm_ = algorithm;
+  std::copy(bytes.begin(), bytes.end(), bytes_.begin());
+}
+
+bool Digest::matches(std::string_view hex) const {
+  const auto value = bytes();
+  if (algorithm_ == DigestAlgorithm::None || hex.size() != 2 * value.size()) return false;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const int hi = hexValue(hex[2 * i]);
+    const int lo = hexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0 || value[i] != static_cast<std::uint8_t>(hi << 4 | lo)) return false;
+  }
+  return true;
+}
+
 void PackageScope::add(std::string root, bool recursive) { roots_.emplace_back(std::move(root), recursive); }
 
 bool PackageScope::contains(std::string_view path) const {
@@ -35,7 +67,8 @@ std::optional<OwnedFile> PackageSnapshot::find(std::string_view path) const {
   const auto it = std::lower_bound(entries_.begin(), entries_.end(), path,
                                    [&](const Entry& e, std::string_view p) { return pathOf(e) < p; });
   if (it == entries_.end() || pathOf(*it) != path) return std::nullopt;
-  return OwnedFile{it->package, it->md5, (it->flags & kHasDigest) != 0, (it->flags & kConffile) != 0};
+  const auto* digest = reinterpret_cast<const std::uint8_t*>(arena_.data() + it->offset + it->length);
+  return OwnedFile{it->package, Digest(it->algorithm, {digest, digestSize(it->algorithm)}), it->conffile};
 }
 
 std::size_t PackageSnapshot::bytes() const {
@@ -51,9 +84,13 @@ std::uint32_t PackageSnapshot::Builder::addPackage(InstalledPackage package) {
 
 void PackageSnapshot::Builder::addFile(std::string_view path, const OwnedFile& file) {
   if (path.size() > std::numeric_limits<std::uint16_t>::max() || !scope_.contains(path)) return;
-  if (arena_.size() + path.size() > std::numeric_limits<std::uint32_t>::max()) return;  // 4 GiB of paths: not a real system
-  added_.push_back({static_cast<std::uint32_t>(arena_.size()), static_cast<std::uint16_t>(path.size()), file});
+  const auto digest = file.digest.bytes();
+  // 4 GiB of paths: not a real system
+  if (arena_.size() + path.size() + digest.size() > std::numeric_limits<std::uint32_t>::max()) return;
+  added_.push_back({static_cast<std::uint32_t>(arena_.size()), file.package, static_cast<std::uint16_t>(path.size()),
+                    file.conffile, file.digest.algorithm()});
   arena_.append(path);
+  arena_.append(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
 PackageSnapshot PackageSnapshot::Builder::build() && {
@@ -71,23 +108,22 @@ PackageSnapshot PackageSnapshot::Builder::build() && {
     while (end < order.size() && pathAt(added_[order[end]]) == pathAt(added_[order[i]])) ++end;
     std::uint32_t owner = order[i];
     for (std::size_t j = i; j < end; ++j) {
-      if (added_[order[j]].file.conffile) {
+      if (added_[order[j]].conffile) {
         owner = order[j];
         break;
       }
     }
     kept.push_back(owner);
-    keptBytes += added_[owner].length;
+    keptBytes += added_[owner].length + digestSize(added_[owner].algorithm);
     i = end;
   }
   snapshot.arena_.reserve(keptBytes);
   snapshot.entries_.reserve(kept.size());
   for (const std::uint32_t k : kept) {
     const Added& a = added_[k];
-    const auto flags = static_cast<std::uint8_t>((a.file.hasDigest ? kHasDigest : 0) | (a.file.conffile ? kConffile : 0));
-    snapshot.entries_.push_back({static_cast<std::uint32_t>(snapshot.arena_.size()), a.file.package, a.file.md5,
-                                 a.length, flags});
-    snapshot.arena_.append(pathAt(a));
+    snapshot.entries_.push_back({static_cast<std::uint32_t>(snapshot.arena_.size()), a.package, a.length, a.conffile,
+                                 a.algorithm});
+    snapshot.arena_.append(arena_.data() + a.offset, a.length + digestSize(a.algorithm));
   }
   return snapshot;
 }
@@ -105,10 +141,5 @@ std::optional<Md5> parseMd5(std::string_view hex) {
 }
 
 bool isMd5Hex(std::string_view hex) { return parseMd5(hex).has_value(); }
-
-bool sameMd5(const Md5& md5, std::string_view hex) {
-  const auto parsed = parseMd5(hex);
-  return parsed && *parsed == md5;
-}
 
 }  // namespace fim::watcher

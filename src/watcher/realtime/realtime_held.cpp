@@ -1,4 +1,4 @@
-// Live observations whose package verdict cannot be given yet (a dpkg transaction runs): held in
+// Live observations whose package verdict cannot be given yet (a dpkg or rpm transaction runs): held in
 // order, with the later changes of modules that verify packages, and released once it ends.
 
 #include "watcher/package/package_manager.h"
@@ -26,8 +26,9 @@ void RealtimeWatcher::Loop::deliver(events::Observation&& observation) {
   };
   if ((seen && seen->packageDeferred) || (!held_.empty() && verifying())) {
     if (held_.empty()) {
-      core::logger("watcher").info("a dpkg transaction is running: package verdicts, and the changes after them, "
-                                   "wait until it ends");
+      core::logger("watcher").info("{} transaction is running: package verdicts, and the changes after them, "
+                                   "wait until it ends",
+                                   shared_.packages && shared_.packages->format() == PackageFormat::Rpm ? "an rpm" : "a dpkg");
     }
     held_.push_back(std::move(observation));
     return;

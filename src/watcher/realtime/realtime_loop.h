@@ -81,8 +81,8 @@ class RealtimeWatcher::Loop {
   std::optional<std::size_t> rootFor(std::string_view path) const;
   bool touchedDuringScan(std::string_view path) const;
   void push(events::Observation&& observation) { (void)out_.push(std::move(observation), stop_); }
-  // A live observation: held, in order, behind one whose package verdict waits for a dpkg
-  // transaction to end; else handed on.
+  // A live observation: held, in order, behind one whose package verdict waits for a dpkg or
+  // rpm transaction to end; else handed on.
   void deliver(events::Observation&& observation);
   // Once no transaction runs: each held observation read again (now judged) and handed on.
   void releaseHeld();
