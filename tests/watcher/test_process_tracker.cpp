@@ -141,11 +141,14 @@ TEST_CASE("process table: a forked child is its parent's program until it execs,
   CHECK(child->info.parentPid == 100);
   CHECK(child->info.executable == "/usr/bin/bash");
   CHECK(child->identity.startTime == 0);  // unknown: the comm alone tells its exec
+  CHECK(knownOnlyFromFork(*child));         // a tracker that is behind withholds this name
+  CHECK_FALSE(knownOnlyFromFork(*table.find(100)));
   table.apply(forkOf(100, 102, 100), now);
   CHECK_FALSE(table.find(102).has_value());
   proc.process(101, "touch", 1001, "/usr/bin/touch", {"touch", "f"});
   CHECK(table.apply(execOf(101), now));
   CHECK(table.find(101)->info.executable == "/usr/bin/touch");
+  CHECK_FALSE(knownOnlyFromFork(*table.find(101)));
 }
 
 TEST_CASE("process table: an exec read after the process ended is unknown, not its parent's program") {

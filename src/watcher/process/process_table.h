@@ -22,6 +22,12 @@ struct ProcessTableLimits {
   std::size_t maxLive = 65536;    // beyond this, entries whose process is gone are swept
 };
 
+// A child the table knows only from its fork: it carries its parent's snapshot (with the parent's
+// comm and no start time of its own) until its exec, if any, is taken in.
+inline bool knownOnlyFromFork(const ProcessSnapshot& snapshot) {
+  return snapshot.identity.startTime == 0 && !snapshot.identity.comm.empty();
+}
+
 class ProcessTable {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;

@@ -176,7 +176,7 @@ void ProcessTracker::budget() {
   lowered_.add();
 }
 
-void ProcessTracker::waitCaughtUp(std::uint64_t sinceNs) {
+bool ProcessTracker::waitCaughtUp(std::uint64_t sinceNs) {
   // A notification sent between a check and the wait is missed (the thread does not take the
   // lock), so the wait is in short slices that check again.
   constexpr auto kSlice = std::chrono::milliseconds(1);
@@ -184,26 +184,32 @@ void ProcessTracker::waitCaughtUp(std::uint64_t sinceNs) {
   const Ticks now = std::chrono::steady_clock::now().time_since_epoch();
   // The thread was too slow a moment ago (an exec storm, at normal priority): waiting again
   // would slow every lookup down; answer from what the table has for a while.
-  if (now - Ticks(lastTimeout_.load()) < std::chrono::seconds(1)) return;
+  if (now - Ticks(lastTimeout_.load()) < std::chrono::seconds(1)) return false;
   const auto deadline = std::chrono::steady_clock::now() + options_.maxRecallWait;
   std::unique_lock lock(progressMutex_);
   while (true) {
-    if (caughtUpNs_ >= sinceNs) return;
+    if (caughtUpNs_ >= sinceNs) return true;
     // Nothing queued and nothing in the thread's hands: everything queued before `sinceNs` is in
     // the table. The socket is checked first: an event read from it is in hand until applied.
-    if (!connector_.pending() && !busy_) return;
+    if (!connector_.pending() && !busy_) return true;
     if (std::chrono::steady_clock::now() >= deadline) {
       lastTimeout_ = std::chrono::steady_clock::now().time_since_epoch().count();
       waits_.add();
-      return;
+      return false;
     }
     progress_.wait_for(lock, kSlice);
   }
 }
 
 std::optional<ProcessSnapshot> ProcessTracker::recall(std::int64_t pid) {
-  if (running()) waitCaughtUp(monotonicNs());  // the process's exec came before its change
-  return table_.find(pid);
+  // The process's exec came before its change: once the thread has taken in everything queued
+  // until now, the table knows it.
+  const bool complete = !running() || waitCaughtUp(monotonicNs());
+  std::optional<ProcessSnapshot> found = table_.find(pid);
+  // Behind (an exec storm): a child known only from its fork may have an exec still queued, and
+  // its parent's name would be the wrong program. Unnamed beats misnamed.
+  if (found && !complete && knownOnlyFromFork(*found)) return std::nullopt;
+  return found;
 }
 
 void ProcessTracker::drained(std::chrono::steady_clock::time_point readStarted) { table_.drained(readStarted); }

@@ -67,7 +67,8 @@ class ProcessTracker final : public ProcessHistory {
  private:
   void run(std::stop_token stop);
   void takeIn();  // one turn of the thread: receives and applies what is queued, reports progress
-  void waitCaughtUp(std::uint64_t sinceNs);
+  // Whether every event queued before `sinceNs` is in the table; false when it gave up waiting.
+  bool waitCaughtUp(std::uint64_t sinceNs);
   void budget();
   [[nodiscard]] core::Status prove();
   void degrade(std::string message);
