@@ -6,25 +6,40 @@ Each round runs fimbeat twice on /usr with a fresh home (so both are first scans
 computed in the same read pass for every file dpkg owns, the verdict looked up) and once with
 it off. The page cache is warmed by a first unmeasured read of the tree. Wall is the scan's own
 duration (fimbeat's "scan done" line); CPU is user+sys of the whole process until it stopped
-after the scan. Writes the "packages" section of bench/RESULTS.md.
+after the scan.
+
+Then the cost per live event: fimbeat watches (inotify, hash_types [sha1]) a directory of files no
+package owns and the directory of a tiny package this script builds with dpkg-deb and installs
+(`fimbeat-bench-live`, 100 files of 4 KiB under /usr/share; purged at the end), once with
+package_verification on and once off. Writes alternate between an unrelated file and a packaged
+file; each latency runs from just before the write's open to the document in the output file.
+Writes the "packages" section of bench/RESULTS.md.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import time
 import shutil
 
 import stat
 
-from bench_latency import final_metrics
+from bench_latency import FileTail, fimbeat_key, final_metrics, percentile, start_watching, stop
 from bench_scan import BLOCK, median, run_fimbeat, scan_seconds
 from results import provenance, write_section
 
 TREE = "/usr"
 TARGET = 0.20  # package verification adds at most 20 % to the first scan
+LIVE_PACKAGE = "fimbeat-bench-live"
+LIVE_DIR = f"/usr/share/{LIVE_PACKAGE}"
+LIVE_FILES = 100
+LIVE_OPS = 300  # writes of each kind, per run
+# "Nothing measurable" for unrelated files: their median within this much of the run without verification.
+UNRELATED_NOISE_MS = 0.2
 
 
 def warm(tree):
@@ -66,6 +81,62 @@ def verdicts(log_dir):
     return {k: v for k, v in metrics.items() if "packages" in k}
 
 
+def dpkg(*args):
+    subprocess.run(["dpkg", *args], check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+def install_live_package(work):
+    """Builds and installs the package whose files the live phase changes (md5sums included)."""
+    root = os.path.join(work, "deb")
+    os.makedirs(os.path.join(root, "DEBIAN"))
+    os.makedirs(os.path.join(root, LIVE_DIR.lstrip("/")))
+    sums = []
+    for i in range(LIVE_FILES):
+        content = os.urandom(4096)
+        rel = f"{LIVE_DIR.lstrip('/')}/f{i}"
+        with open(os.path.join(root, rel), "wb") as f:
+            f.write(content)
+        sums.append(f"{hashlib.md5(content).hexdigest()}  {rel}\n")
+    with open(os.path.join(root, "DEBIAN", "control"), "w") as f:
+        f.write(f"Package: {LIVE_PACKAGE}\nVersion: 1.0\nArchitecture: all\n"
+                "Maintainer: fimbeat bench <bench@localhost>\nDescription: fimbeat package verification benchmark\n")
+    with open(os.path.join(root, "DEBIAN", "md5sums"), "w") as f:
+        f.writelines(sums)
+    deb = os.path.join(work, f"{LIVE_PACKAGE}.deb")
+    subprocess.run(["dpkg-deb", "--root-owner-group", "--build", root, deb], check=True, stdout=subprocess.DEVNULL)
+    dpkg("--purge", LIVE_PACKAGE)
+    dpkg("-i", deb)
+
+
+def live_latencies(binary, work, verify):
+    """(unrelated ms, packaged ms, verdicts) of LIVE_OPS writes of each kind, alternating."""
+    name = f"live-{'on' if verify else 'off'}"
+    tree = os.path.join(work, f"{name}-tree")
+    os.makedirs(tree)
+    out = os.path.join(work, f"{name}-events")
+    os.makedirs(out)
+    flag = "true" if verify else "false"
+    extra = (f"  package_verification: {flag}\n"
+             "- module: file_integrity\n"
+             f"  paths: [{json.dumps(LIVE_DIR)}]\n  hash_types: [sha1]\n  backend: inotify\n  mime_type: false\n"
+             f"  package_verification: {flag}\n")
+    tail = FileTail(out, fimbeat_key)
+    proc, log = start_watching(binary, work, tree, name, "inotify", extra=extra, out=out)
+    unrelated, packaged = [], []
+    try:
+        for i in range(LIVE_OPS):
+            for path, times in ((os.path.join(tree, f"u{i}"), unrelated), (f"{LIVE_DIR}/f{i % LIVE_FILES}", packaged)):
+                size = 1000 + i  # a new size each time: the document of this write, not of an earlier one
+                t0 = time.perf_counter()
+                with open(path, "wb") as f:
+                    f.write(b"x" * size)
+                times.append((tail.wait((path, size)) - t0) * 1000)
+    finally:
+        stop(proc)
+    return unrelated, packaged, {k: v for k, v in final_metrics(log).items() if "packages" in k}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each run; medians are reported (3)")
@@ -100,6 +171,13 @@ def main():
                     notes["verdicts"] = verdicts(log_dir)
                     deferred += notes["verdicts"].get("watcher.packages.deferred", 0)
                 shutil.rmtree(events, ignore_errors=True)
+        live_work = os.path.join(work, "live")
+        os.makedirs(live_work)
+        install_live_package(live_work)
+        try:
+            live = {key: live_latencies(binary, live_work, key == "on") for key in ("off", "on")}
+        finally:
+            dpkg("--purge", LIVE_PACKAGE)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -132,6 +210,29 @@ def main():
         f"| the same, CPU | {cpu_cost:+.1%} | {'met' if cpu_cost <= TARGET else '**missed**'} |",
         "",
         f"Verdicts in the last round with verification: {notes.get('verdicts', {})}. {notes['on']}",
+        "",
+        f"Live events: {LIVE_OPS} writes each to files no package owns and to the {LIVE_FILES} files of an "
+        f"installed package ({LIVE_DIR}, 4 KiB each), alternating; latency from the write's open to the "
+        "document in the output file (inotify, hash_types [sha1]).",
+        "",
+        "| files | verification | p50 ms | p99 ms |",
+        "|---|---|---:|---:|",
+    ]
+    for index, kind in ((0, "no package owns them"), (1, "an installed package's")):
+        for key in ("off", "on"):
+            values = live[key][index]
+            lines.append(f"| {kind} | {key} | {percentile(values, 50):.2f} | {percentile(values, 99):.2f} |")
+    unrelated_cost = percentile(live["on"][0], 50) - percentile(live["off"][0], 50)
+    packaged_cost = percentile(live["on"][1], 50) - percentile(live["off"][1], 50)
+    lines += [
+        "",
+        "| target | measured | |",
+        "|---|---|---|",
+        f"| nothing measurable added to unrelated files (p50 within {UNRELATED_NOISE_MS} ms) | "
+        f"{unrelated_cost:+.2f} ms | {'met' if unrelated_cost <= UNRELATED_NOISE_MS else '**missed**'} |",
+        f"| cost per live event of a packaged file (p50, on − off) | {packaged_cost:+.2f} ms | |",
+        "",
+        f"Verdicts of the live run with verification: {live['on'][2]}.",
     ]
     if deferred:
         lines += ["", f"**Not comparable**: {deferred:,} verdicts waited for a dpkg transaction that another process ran "
