@@ -7,6 +7,11 @@
 #include <sys/stat.h>
 
 #include "config/loader.h"
+#include "core/clock.h"
+#include "core/time_format.h"
+#include "management/approval_command.h"
+#include "management/approval_store.h"
+#include "management/fleet/action_handler.h"
 #include "management/fleet/backoff.h"
 #include "management/fleet/fleet_client.h"
 #include "management/fleet/fleet_messages.h"
@@ -305,4 +310,89 @@ TEST_CASE("an INPUT_ACTION's ack fields survive in the state file, and a file wi
   CHECK(event.actionData.empty());
   CHECK(event.actionResponse.empty());
   CHECK(ackBody("id", (*old)->outbox).find(R"("started_at":"2026-01-01T00:00:03.000Z")") != std::string::npos);
+}
+
+namespace {
+
+// The application's side of an INPUT_ACTION: a real approval store in a temporary directory.
+class ApprovalTarget final : public PolicyTarget {
+ public:
+  explicit ApprovalTarget(const std::string& dir)
+      : store_(fim::management::ApprovalStore::open(fim::management::approvalsFile(dir), clock_)) {}
+  fim::core::Status apply(const std::string&) override { return {}; }
+  void stopInputs() override {}
+  void setLogLevel(const std::string&) override {}
+  fim::core::Result<std::vector<fim::management::Approval>> approvals(
+      const fim::management::ControlRequest& request) override {
+    return fim::management::carryOut(*store_, request);
+  }
+  fim::management::ApprovalStore& store() { return *store_; }
+
+ private:
+  fim::core::SystemClock clock_;
+  std::unique_ptr<fim::management::ApprovalStore> store_;
+};
+
+std::string inputAction(const std::string& id, const std::string& inputType, const std::string& data) {
+  return R"({"id":")" + id + R"(","type":"INPUT_ACTION","agent_id":"x","created_at":"c","input_type":")" + inputType +
+         R"(","data":)" + data + "}";
+}
+
+}  // namespace
+
+TEST_CASE("INPUT_ACTION for the fim input runs an approval command, for another input it is acked with an error") {
+  fim::testing::TempDir dir;
+  ApprovalTarget target(dir.path().string());
+  FleetState state;
+  fim::config::FleetConfig config;
+  int saves = 0;
+  ActionHandler handler(state, config, target, [](const TransportSettings&) { return fim::core::Status{}; },
+                        [&] { ++saves; });
+  const std::string approve = R"({"approve":{"paths":["/etc/nginx/"],"for":"30m","reason":"CHG-1234"}})";
+  state.inbox = {inputAction("a", "audit/file_integrity", approve)};
+  REQUIRE(handler.executeDue());
+  REQUIRE(state.outbox.size() == 1);
+  const AckEvent ack = state.outbox[0];
+  CHECK(ack.error.empty());
+  CHECK(ack.inputType == "audit/file_integrity");
+  CHECK(ack.actionData == approve);
+  CHECK_FALSE(ack.startedAt.empty());
+  CHECK(ack.completedAt == ack.timestamp);
+  auto current = target.store().list();
+  REQUIRE(current.has_value());
+  REQUIRE(current->size() == 1);
+  const auto& approval = current->front();
+  CHECK(approval.paths == std::vector<std::string>{"/etc/nginx"});
+  CHECK(approval.reason == "CHG-1234");
+  CHECK(approval.expires - approval.created == std::chrono::minutes(30));
+  CHECK(jsonString(ack.actionResponse, "/approval/id") == approval.id);
+  CHECK(jsonString(ack.actionResponse, "/approval/expires") == fim::core::formatTimestamp(approval.expires));
+
+  state.inbox = {inputAction("l", "audit/file_integrity", R"({"list":{}})"),
+                 inputAction("bad", "audit/file_integrity", R"({"approve":{"paths":["etc"],"for":"30m","reason":"r"}})"),
+                 inputAction("noreason", "audit/file_integrity", R"({"approve":{"paths":["/etc"],"for":"30m"}})"),
+                 inputAction("badfor", "audit/file_integrity", R"({"approve":{"paths":["/etc"],"for":"soon","reason":"r"}})"),
+                 inputAction("what", "audit/file_integrity", R"({"delete":{}})"),
+                 inputAction("osq", "osquery", R"({"query":"select 1"})"),
+                 inputAction("r", "audit/file_integrity", R"({"revoke":{"id":")" + approval.id + R"("}})")};
+  REQUIRE(handler.executeDue());
+  REQUIRE(state.outbox.size() == 8);
+  CHECK(state.outbox[1].error.empty());
+  CHECK(jsonString(state.outbox[1].actionResponse, "/approvals/0/id") == approval.id);
+  CHECK(state.outbox[2].error.find("must be absolute") != std::string::npos);
+  CHECK(state.outbox[3].error.find("\"reason\"") != std::string::npos);
+  CHECK(state.outbox[4].error.find("positive duration") != std::string::npos);
+  CHECK(state.outbox[5].error.find("unknown approval command \"delete\"") != std::string::npos);
+  CHECK(state.outbox[6].error.find("osquery") != std::string::npos);
+  for (std::size_t i = 2; i <= 6; ++i) {
+    CHECK(jsonString(state.outbox[i].actionResponse, "/error") == state.outbox[i].error);
+    CHECK_FALSE(state.outbox[i].inputType.empty());
+    CHECK_FALSE(state.outbox[i].startedAt.empty());
+  }
+  CHECK(state.outbox[6].inputType == "osquery");
+  CHECK(state.outbox[6].actionData == R"({"query":"select 1"})");
+  CHECK(state.outbox[7].error.empty());
+  CHECK(jsonString(state.outbox[7].actionResponse, "/revoked/id") == approval.id);
+  CHECK(target.store().list()->empty());
+  CHECK(saves >= 2);
 }
