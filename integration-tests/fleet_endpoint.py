@@ -19,7 +19,8 @@ server code does where the spec and the code differ:
   parsed with ``datetime.fromisoformat``) with Debian's python3-jsonschema (Draft 4).
 - Enrollment keys, agents, access keys, per-agent output API keys (``id:key``), policy revisions,
   ``.fleet-actions`` with ack tokens, long polls, acks with per-item statuses and the max status as
-  the HTTP status, UNENROLL acks deactivating the agent, ``id``/``replace_token`` re-enrollment
+  the HTTP status (an INPUT_ACTION's ack checked against the spec's ``inputEvent``), UNENROLL acks
+  deactivating the agent, ``id``/``replace_token`` re-enrollment
   (403 AgentNotReplaceable without a matching token).
 
 The server resolves the checkin's ``ack_token`` to the sequence number of the action that issued
@@ -184,6 +185,7 @@ class ActionDoc:
     token: str
     start_time: Optional[str] = None
     expiration: Optional[str] = None
+    input_type: str = ""  # INPUT_ACTION: the input it is for (Kibana's osquery, Endpoint...)
 
 
 class HttpError(Exception):
@@ -305,14 +307,18 @@ class FleetServer:
             return revision
 
     def add_action(self, agent_id: str, type: str, data: Any, start_time: Optional[str] = None,
-                   expiration: Optional[str] = None) -> str:
+                   expiration: Optional[str] = None, input_type: str = "") -> str:
         with self.lock:
             self._seq += 1
             doc = ActionDoc(self._seq, str(uuid.uuid4()), agent_id, type, data, secrets.token_urlsafe(12),
-                            start_time, expiration)
+                            start_time, expiration, input_type)
             self.actions.append(doc)
             self.changed.notify_all()
             return doc.id
+
+    def add_input_action(self, agent_id: str, input_type: str, data: Any) -> str:
+        """An INPUT_ACTION for the agent's input of `input_type`, as Kibana's integrations write them."""
+        return self.add_action(agent_id, "INPUT_ACTION", data, input_type=input_type)
 
     def fail_next(self, route: str, status: int, name: str, count: int = 1, retry_after: Any = None,
                   honoured: Optional[float] = None) -> None:
@@ -671,7 +677,7 @@ class FleetServer:
 
     def _render(self, doc: ActionDoc) -> dict:
         action = {"id": doc.id, "type": doc.type, "agent_id": doc.agent_id, "created_at": now_iso(),
-                  "input_type": "", "data": doc.data}
+                  "input_type": doc.input_type, "data": doc.data}
         if doc.start_time:
             action["start_time"] = doc.start_time
         if doc.expiration:
@@ -711,6 +717,12 @@ class FleetServer:
                             agent.policy_revision_idx = max(agent.policy_revision_idx or 0, rev)
                     else:
                         doc = next((d for d in self.actions if d.id == action_id), None)
+                        if doc and doc.type == "INPUT_ACTION":
+                            # The spec's inputEvent: an input action's ack carries its input fields.
+                            self.check_schema("inputEvent", event, "INPUT_ACTION ack event")
+                            for key in ("started_at", "completed_at"):
+                                if not _is_datetime(event.get(key)):
+                                    self.violation(f"INPUT_ACTION ack {key} {event.get(key)!r} is not RFC 3339")
                         if doc and doc.type == "UNENROLL" and not event.get("error"):
                             agent.unenroll_acked = True
                             agent.active = False

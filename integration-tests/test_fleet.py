@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wait_for
+from conftest import TIMESTAMP_RE, wait_for
 from es_endpoint import EsEndpoint
 from fleet_endpoint import FleetServer, fim_policy
 from managed_fleet import POLICY, Managed, acked, dead_url, enrolled_and_running, secrets_of
@@ -514,3 +515,84 @@ def test_a_change_of_health_reaches_fleet_without_waiting_for_the_poll(managed, 
     wait_for(lambda: fleet.agent().last_status == "degraded", timeout=30, message="DEGRADED reported", agent=agent)
     assert "output" in fleet.agent().last_message
     assert len(fleet.routes("checkin")) >= open_polls  # the open poll was ended by the client, not answered
+
+
+# --------------------------------------------------------------------------- approvals from Fleet
+
+
+def _change_document(managed: Managed, path: Path, content: bytes, agent) -> dict:
+    """Writes `content` to `path` and returns the document of that change (matched by its size)."""
+    path.write_bytes(content)
+
+    def found():
+        for d in managed.es.documents("logs-fim.event-default"):
+            if d["file"]["path"] == str(path) and d["file"].get("size") == len(content) and \
+                    d["event"]["action"] != ["initial_scan"]:
+                return d
+        return None
+
+    return wait_for(found, timeout=30, message=f"the document of {path}", agent=agent)
+
+
+def _input_ack(fleet: FleetServer, action_id: str, agent) -> dict:
+    wait_for(acked(fleet, action_id), message=f"INPUT_ACTION {action_id} acked", agent=agent)
+    ack = fleet.ack_events(action_id)[0]
+    started = datetime.fromisoformat(ack["started_at"].replace("Z", "+00:00"))
+    completed = datetime.fromisoformat(ack["completed_at"].replace("Z", "+00:00"))
+    assert started <= completed, ack
+    return ack
+
+
+def test_an_input_action_approves_a_directory_and_one_for_another_input_is_refused(managed, fleet, es):
+    approved, other = managed.tree / "approved", managed.tree / "other"
+    approved.mkdir()
+    other.mkdir()
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+    record = fleet.agent()
+    data = {"approve": {"paths": [str(approved)], "for": "30m", "reason": "CHG-1234"}}
+    approve = fleet.add_input_action(record.id, "audit/file_integrity", data)
+    ack = _input_ack(fleet, approve, agent)
+    assert "error" not in ack, ack
+    assert ack["action_input_type"] == "audit/file_integrity"
+    assert ack["action_data"] == data
+    approval = ack["action_response"]["approval"]
+    assert re.fullmatch(r"[0-9a-f]{8}", approval["id"]), approval
+    assert approval["paths"] == [os.path.realpath(approved)] and approval["reason"] == "CHG-1234"
+    assert TIMESTAMP_RE.match(approval["expires"]), approval
+    left = datetime.fromisoformat(approval["expires"].replace("Z", "+00:00")) - datetime.now(timezone.utc)
+    assert timedelta(minutes=29) < left <= timedelta(minutes=30), approval
+
+    inside = _change_document(managed, approved / "nginx.conf", b"worker_processes 4;\n", agent)
+    elsewhere = _change_document(managed, other / "hosts", b"127.0.0.1 x\n", agent)
+    assert inside["file_integrity"]["approval"] == {"id": approval["id"], "reason": "CHG-1234",
+                                                    "expires": approval["expires"]}, inside
+    assert "approval" not in elsewhere.get("file_integrity", {}), elsewhere
+
+    listing = _input_ack(fleet, fleet.add_input_action(record.id, "audit/file_integrity", {"list": {}}), agent)
+    assert "error" not in listing, listing
+    assert [a["id"] for a in listing["action_response"]["approvals"]] == [approval["id"]]
+    if os.geteuid() == 0:  # `fimbeat approve` is root's: the same approval over the control socket
+        out = managed.cli("approve", "--list")
+        assert out.returncode == 0, out.stderr
+        assert approval["id"] in out.stdout and "CHG-1234" in out.stdout, out.stdout
+
+    # Refused with the reason, and still with the input fields the spec's inputEvent requires.
+    refusals = {
+        "osquery": ({"query": "select 1"}, "osquery"),
+        "audit/file_integrity": ({"approve": {"paths": ["relative/dir"], "for": "30m", "reason": "x"}},
+                                 "must be absolute"),
+    }
+    for input_type, (bad, reason) in refusals.items():
+        refused = _input_ack(fleet, fleet.add_input_action(record.id, input_type, bad), agent)
+        assert reason in refused["error"], refused
+        assert refused["action_input_type"] == input_type and refused["action_data"] == bad, refused
+        assert refused["action_response"] == {"error": refused["error"]}, refused
+    missing = {"approve": {"paths": [str(other)], "for": "30m"}}
+    refused = _input_ack(fleet, fleet.add_input_action(record.id, "audit/file_integrity", missing), agent)
+    assert "\"reason\"" in refused["error"], refused
+
+    revoke = {"revoke": {"id": approval["id"]}}
+    revoked = _input_ack(fleet, fleet.add_input_action(record.id, "audit/file_integrity", revoke), agent)
+    assert "error" not in revoked and revoked["action_response"]["revoked"]["id"] == approval["id"], revoked
+    after = _change_document(managed, approved / "nginx.conf", b"worker_processes 16;\n", agent)
+    assert "approval" not in after.get("file_integrity", {}), after

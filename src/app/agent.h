@@ -50,6 +50,8 @@ class Agent {
   bool stop(std::chrono::milliseconds grace);
   // Who this agent is (agent.*, host.*), as its events carry it; for the monitoring endpoint.
   std::shared_ptr<const events::Metadata> metadata() const { return enricher_->metadata(); }
+  // The approved change windows it holds (the control socket's, and Fleet's INPUT_ACTION's).
+  management::ApprovalStore& approvals() { return *approvals_; }
   // After stop(): the delivery drained the queue (nothing waits for the next start).
   bool drained() const { return delivered_.load(); }
   // The baseline met a damaged database (baseline::Baseline::damaged()): the caller stops the

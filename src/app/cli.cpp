@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "config/units.h"
+#include "management/approval_command.h"
 
 namespace fim::app {
 namespace {
@@ -285,12 +285,9 @@ core::Status readApproveOptions(const Parsed& parsed, CliOptions& options) {
                       "`fimbeat approve` needs --paths (at least one), --for (such as 30m) and --reason (such as a "
                       "change ticket)");
   }
-  auto parsedDuration = config::parseDuration(*duration);
-  if (!parsedDuration || *parsedDuration < std::chrono::milliseconds(1)) {
-    return core::failf(core::ErrorCode::InvalidArgument, "--for {}: expected a positive duration such as 30m, 2h or 90s",
-                       *duration);
-  }
-  options.approveFor = std::chrono::duration_cast<std::chrono::milliseconds>(*parsedDuration);
+  auto parsedDuration = management::parseApprovalDuration(*duration);
+  if (!parsedDuration) return core::failf(core::ErrorCode::InvalidArgument, "--for {}", parsedDuration.error().message());
+  options.approveFor = *parsedDuration;
   return {};
 }
 

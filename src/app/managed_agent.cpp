@@ -4,6 +4,7 @@
 
 #include "app/commands.h"
 #include "core/logging.h"
+#include "management/approval_command.h"
 #include "management/fleet/policy_translator.h"
 #include "output/elasticsearch/probe.h"
 #include "watcher/realtime/realtime_watcher.h"
@@ -157,6 +158,15 @@ void ManagedAgent::stopInputs() {
 }
 
 void ManagedAgent::setLogLevel(const std::string& level) { logLevel_(level); }
+
+core::Result<std::vector<management::Approval>> ManagedAgent::approvals(const management::ControlRequest& request) {
+  std::lock_guard lock(mutex_);
+  if (!agent_) {
+    return core::fail(core::ErrorCode::Unavailable,
+                      "no policy runs here (unenrolled, or its stages did not start): nothing takes approvals");
+  }
+  return management::carryOut(agent_->approvals(), request);
+}
 
 bool ManagedAgent::failed() {
   std::unique_lock lock(mutex_, std::try_to_lock);

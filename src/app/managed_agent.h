@@ -37,6 +37,9 @@ class ManagedAgent : public management::fleet::PolicyTarget {
   [[nodiscard]] core::Status resume(const std::string& policyJson);
   void stopInputs() override;
   void setLogLevel(const std::string& level) override;
+  // INPUT_ACTION: on the running stages' approvals; Unavailable when no policy runs.
+  [[nodiscard]] core::Result<std::vector<management::Approval>> approvals(
+      const management::ControlRequest& request) override;
 
   bool failed();
   bool stop(std::chrono::milliseconds grace);  // true when every close succeeded

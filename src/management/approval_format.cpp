@@ -70,24 +70,32 @@ std::string encodeApprovals(const std::vector<Approval>& approvals) {
   w.Key("approvals");
   w.StartArray();
   for (const auto& a : approvals) {
-    w.StartObject();
-    w.Key("id");
-    w.String(a.id.data(), static_cast<rapidjson::SizeType>(a.id.size()));
-    w.Key("reason");
-    w.String(a.reason.data(), static_cast<rapidjson::SizeType>(a.reason.size()));
-    w.Key("paths");
-    w.StartArray();
-    for (const auto& p : a.paths) w.String(p.data(), static_cast<rapidjson::SizeType>(p.size()));
-    w.EndArray();
-    const std::string created = core::formatTimestamp(a.created);
-    const std::string expires = core::formatTimestamp(a.expires);
-    w.Key("created");
-    w.String(created.data(), static_cast<rapidjson::SizeType>(created.size()));
-    w.Key("expires");
-    w.String(expires.data(), static_cast<rapidjson::SizeType>(expires.size()));
-    w.EndObject();
+    const std::string object = encodeApproval(a);
+    w.RawValue(object.data(), object.size(), rapidjson::kObjectType);
   }
   w.EndArray();
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string encodeApproval(const Approval& a) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  w.Key("id");
+  w.String(a.id.data(), static_cast<rapidjson::SizeType>(a.id.size()));
+  w.Key("reason");
+  w.String(a.reason.data(), static_cast<rapidjson::SizeType>(a.reason.size()));
+  w.Key("paths");
+  w.StartArray();
+  for (const auto& p : a.paths) w.String(p.data(), static_cast<rapidjson::SizeType>(p.size()));
+  w.EndArray();
+  const std::string created = core::formatTimestamp(a.created);
+  const std::string expires = core::formatTimestamp(a.expires);
+  w.Key("created");
+  w.String(created.data(), static_cast<rapidjson::SizeType>(created.size()));
+  w.Key("expires");
+  w.String(expires.data(), static_cast<rapidjson::SizeType>(expires.size()));
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }

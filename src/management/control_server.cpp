@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/logging.h"
-#include "core/time_format.h"
+#include "management/approval_command.h"
 #include "management/control_protocol.h"
 
 namespace fim::management {
@@ -82,12 +82,6 @@ std::optional<std::string> readLine(int fd) {
     }
   }
   return std::nullopt;
-}
-
-std::string describe(const Approval& a) {
-  std::string paths;
-  for (const auto& p : a.paths) paths += (paths.empty() ? "" : ", ") + p;
-  return fmt::format("{} ({}) for {} until {}", a.id, a.reason, paths, core::formatTimestamp(a.expires));
 }
 
 }  // namespace
@@ -165,26 +159,8 @@ void ControlServer::answer(int connection) {
 std::string ControlServer::handle(std::string_view text) {
   auto request = decodeRequest(text);
   if (!request) return encodeError(request.error().message());
-  auto& log = core::logger("control");
-  switch (request->kind) {
-    case ControlRequest::Kind::List: {
-      auto approvals = approvals_.list();
-      return approvals ? encodeApprovals(*approvals) : encodeError(approvals.error().message());
-    }
-    case ControlRequest::Kind::Approve: {
-      auto approval = approvals_.add(request->paths, request->duration, request->reason);
-      if (!approval) return encodeError(approval.error().message());
-      log.info("approved changes: {}", describe(*approval));
-      return encodeApprovals({*approval});
-    }
-    case ControlRequest::Kind::Revoke: {
-      auto revoked = approvals_.revoke(request->id);
-      if (!revoked) return encodeError(revoked.error().message());
-      log.info("revoked approval {}", describe(*revoked));
-      return encodeApprovals({*revoked});
-    }
-  }
-  return encodeError("unknown request");
+  auto approvals = carryOut(approvals_, *request);
+  return approvals ? encodeApprovals(*approvals) : encodeError(approvals.error().message());
 }
 
 }  // namespace fim::management

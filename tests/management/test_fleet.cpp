@@ -7,6 +7,11 @@
 #include <sys/stat.h>
 
 #include "config/loader.h"
+#include "core/clock.h"
+#include "core/time_format.h"
+#include "management/approval_command.h"
+#include "management/approval_store.h"
+#include "management/fleet/action_handler.h"
 #include "management/fleet/backoff.h"
 #include "management/fleet/fleet_client.h"
 #include "management/fleet/fleet_messages.h"
@@ -218,4 +223,176 @@ TEST_CASE("equal jitter: half the doubling step fixed, up to the other half rand
     }
     CHECK(seen.size() > 10);  // hosts cut off together do not come back together
   }
+}
+
+TEST_CASE("an INPUT_ACTION's input_type is read, and its ack carries the spec's inputEvent fields") {
+  auto action = parseAction(R"({"id":"i","type":"INPUT_ACTION","agent_id":"x","created_at":"c",)"
+                            R"("input_type":"audit/file_integrity","data":{"list":{}}})");
+  REQUIRE(action.has_value());
+  CHECK(action->inputType == "audit/file_integrity");
+  CHECK(action->data == R"({"list":{}})");
+  auto settings = parseAction(R"({"id":"s","type":"SETTINGS","input_type":"","data":{}})");
+  REQUIRE(settings.has_value());
+  CHECK(settings->inputType.empty());
+
+  AckEvent input;
+  input.actionId = "i";
+  input.type = "INPUT_ACTION";
+  input.timestamp = "2026-01-01T00:00:02.000Z";
+  input.inputType = "audit/file_integrity";
+  input.actionData = R"({"list":{}})";
+  input.actionResponse = R"({"approvals":[]})";
+  input.startedAt = "2026-01-01T00:00:01.000Z";
+  input.completedAt = "2026-01-01T00:00:02.000Z";
+  CHECK(ackBody("ag", {input}) ==
+        R"({"events":[{"type":"ACTION_RESULT","subtype":"ACKNOWLEDGED","agent_id":"ag","action_id":"i",)"
+        R"("message":"Action 'i' of type 'INPUT_ACTION' acknowledged.","timestamp":"2026-01-01T00:00:02.000Z",)"
+        R"("action_input_type":"audit/file_integrity","action_data":{"list":{}},"action_response":{"approvals":[]},)"
+        R"("started_at":"2026-01-01T00:00:01.000Z","completed_at":"2026-01-01T00:00:02.000Z"}]})");
+  // An INPUT_ACTION ack kept by an older fimbeat, without them: still every field the spec requires.
+  AckEvent old;
+  old.actionId = "o";
+  old.type = "INPUT_ACTION";
+  old.timestamp = "2026-01-01T00:00:03.000Z";
+  old.error = "fimbeat does not support INPUT_ACTION actions";
+  const std::string body = ackBody("ag", {old});
+  CHECK(body.find(R"("error":"fimbeat does not support INPUT_ACTION actions","action_input_type":"",)"
+                  R"("action_data":null,"action_response":{},"started_at":"2026-01-01T00:00:03.000Z",)"
+                  R"("completed_at":"2026-01-01T00:00:03.000Z"})") != std::string::npos);
+  // Other types carry none of them.
+  CHECK(ackBody("ag", {{"x", "SETTINGS", "t", ""}}).find("action_input_type") == std::string::npos);
+}
+
+TEST_CASE("an INPUT_ACTION's ack fields survive in the state file, and a file without them still reads") {
+  fim::testing::TempDir dir;
+  FleetState s;
+  s.lifecycle = Lifecycle::Enrolled;
+  s.enrollment.agentId = "id";
+  AckEvent input;
+  input.actionId = "i";
+  input.type = "INPUT_ACTION";
+  input.timestamp = "t2";
+  input.error = "";
+  input.inputType = "audit/file_integrity";
+  input.actionData = R"({"approve":{"paths":["/etc"],"for":"30m","reason":"CHG-1"}})";
+  input.actionResponse = R"({"approval":{"id":"0a1b2c3d"}})";
+  input.startedAt = "t1";
+  input.completedAt = "t2";
+  s.outbox = {{"a", "SETTINGS", "ts", ""}, input};
+  REQUIRE(saveState(dir.path().string(), s).has_value());
+  auto loaded = loadState(dir.path().string());
+  REQUIRE(loaded.has_value());
+  REQUIRE(loaded->has_value());
+  const auto& outbox = (*loaded)->outbox;
+  REQUIRE(outbox.size() == 2);
+  CHECK(outbox[0].inputType.empty());
+  CHECK(outbox[0].actionData.empty());
+  CHECK(outbox[1].inputType == "audit/file_integrity");
+  CHECK(outbox[1].actionData == input.actionData);
+  CHECK(outbox[1].actionResponse == input.actionResponse);
+  CHECK(outbox[1].startedAt == "t1");
+  CHECK(outbox[1].completedAt == "t2");
+  CHECK(ackBody("id", outbox) == ackBody("id", s.outbox));
+
+  // A state file written before INPUT_ACTIONs were taken: its outbox entries have four fields.
+  std::ofstream(dir.path().string() + "/fleet/state.json", std::ios::trunc)
+      << R"({"version":1,"lifecycle":"enrolled","enrollment":{"agent_id":"id"},"ack_token":"tok","done":["o"],)"
+         R"("outbox":[{"action_id":"o","type":"INPUT_ACTION","timestamp":"2026-01-01T00:00:03.000Z",)"
+         R"("error":"fimbeat does not support INPUT_ACTION actions"}]})";
+  auto old = loadState(dir.path().string());
+  REQUIRE(old.has_value());
+  REQUIRE(old->has_value());
+  REQUIRE((*old)->outbox.size() == 1);
+  const auto& event = (*old)->outbox[0];
+  CHECK(event.actionId == "o");
+  CHECK(event.error == "fimbeat does not support INPUT_ACTION actions");
+  CHECK(event.inputType.empty());
+  CHECK(event.actionData.empty());
+  CHECK(event.actionResponse.empty());
+  CHECK(ackBody("id", (*old)->outbox).find(R"("started_at":"2026-01-01T00:00:03.000Z")") != std::string::npos);
+}
+
+namespace {
+
+// The application's side of an INPUT_ACTION: a real approval store in a temporary directory.
+class ApprovalTarget final : public PolicyTarget {
+ public:
+  explicit ApprovalTarget(const std::string& dir)
+      : store_(fim::management::ApprovalStore::open(fim::management::approvalsFile(dir), clock_)) {}
+  fim::core::Status apply(const std::string&) override { return {}; }
+  void stopInputs() override {}
+  void setLogLevel(const std::string&) override {}
+  fim::core::Result<std::vector<fim::management::Approval>> approvals(
+      const fim::management::ControlRequest& request) override {
+    return fim::management::carryOut(*store_, request);
+  }
+  fim::management::ApprovalStore& store() { return *store_; }
+
+ private:
+  fim::core::SystemClock clock_;
+  std::unique_ptr<fim::management::ApprovalStore> store_;
+};
+
+std::string inputAction(const std::string& id, const std::string& inputType, const std::string& data) {
+  return R"({"id":")" + id + R"(","type":"INPUT_ACTION","agent_id":"x","created_at":"c","input_type":")" + inputType +
+         R"(","data":)" + data + "}";
+}
+
+}  // namespace
+
+TEST_CASE("INPUT_ACTION for the fim input runs an approval command, for another input it is acked with an error") {
+  fim::testing::TempDir dir;
+  ApprovalTarget target(dir.path().string());
+  FleetState state;
+  fim::config::FleetConfig config;
+  int saves = 0;
+  ActionHandler handler(state, config, target, [](const TransportSettings&) { return fim::core::Status{}; },
+                        [&] { ++saves; });
+  const std::string approve = R"({"approve":{"paths":["/etc/nginx/"],"for":"30m","reason":"CHG-1234"}})";
+  state.inbox = {inputAction("a", "audit/file_integrity", approve)};
+  REQUIRE(handler.executeDue());
+  REQUIRE(state.outbox.size() == 1);
+  const AckEvent ack = state.outbox[0];
+  CHECK(ack.error.empty());
+  CHECK(ack.inputType == "audit/file_integrity");
+  CHECK(ack.actionData == approve);
+  CHECK_FALSE(ack.startedAt.empty());
+  CHECK(ack.completedAt == ack.timestamp);
+  auto current = target.store().list();
+  REQUIRE(current.has_value());
+  REQUIRE(current->size() == 1);
+  const auto& approval = current->front();
+  CHECK(approval.paths == std::vector<std::string>{"/etc/nginx"});
+  CHECK(approval.reason == "CHG-1234");
+  CHECK(approval.expires - approval.created == std::chrono::minutes(30));
+  CHECK(jsonString(ack.actionResponse, "/approval/id") == approval.id);
+  CHECK(jsonString(ack.actionResponse, "/approval/expires") == fim::core::formatTimestamp(approval.expires));
+
+  state.inbox = {inputAction("l", "audit/file_integrity", R"({"list":{}})"),
+                 inputAction("bad", "audit/file_integrity", R"({"approve":{"paths":["etc"],"for":"30m","reason":"r"}})"),
+                 inputAction("noreason", "audit/file_integrity", R"({"approve":{"paths":["/etc"],"for":"30m"}})"),
+                 inputAction("badfor", "audit/file_integrity", R"({"approve":{"paths":["/etc"],"for":"soon","reason":"r"}})"),
+                 inputAction("what", "audit/file_integrity", R"({"delete":{}})"),
+                 inputAction("osq", "osquery", R"({"query":"select 1"})"),
+                 inputAction("r", "audit/file_integrity", R"({"revoke":{"id":")" + approval.id + R"("}})")};
+  REQUIRE(handler.executeDue());
+  REQUIRE(state.outbox.size() == 8);
+  CHECK(state.outbox[1].error.empty());
+  CHECK(jsonString(state.outbox[1].actionResponse, "/approvals/0/id") == approval.id);
+  CHECK(state.outbox[2].error.find("must be absolute") != std::string::npos);
+  CHECK(state.outbox[3].error.find("\"reason\"") != std::string::npos);
+  CHECK(state.outbox[4].error.find("positive duration") != std::string::npos);
+  CHECK(state.outbox[5].error.find("unknown approval command \"delete\"") != std::string::npos);
+  CHECK(state.outbox[6].error.find("osquery") != std::string::npos);
+  for (std::size_t i = 2; i <= 6; ++i) {
+    CHECK(jsonString(state.outbox[i].actionResponse, "/error") == state.outbox[i].error);
+    CHECK_FALSE(state.outbox[i].inputType.empty());
+    CHECK_FALSE(state.outbox[i].startedAt.empty());
+  }
+  CHECK(state.outbox[6].inputType == "osquery");
+  CHECK(state.outbox[6].actionData == R"({"query":"select 1"})");
+  CHECK(state.outbox[7].error.empty());
+  CHECK(jsonString(state.outbox[7].actionResponse, "/revoked/id") == approval.id);
+  CHECK(target.store().list()->empty());
+  CHECK(saves >= 2);
 }

@@ -11,6 +11,7 @@
 
 #include "core/logging.h"
 #include "core/time_format.h"
+#include "management/approval_command.h"
 #include "management/fleet/fleet_settings.h"
 
 namespace fim::management::fleet {
@@ -78,23 +79,35 @@ bool ActionHandler::executeDue() {
       continue;
     }
     bool ack = true;
-    std::string error;
+    AckEvent event;
+    event.actionId = due->id;
+    event.type = due->type;
+    if (due->type == "INPUT_ACTION") {
+      event.inputType = due->inputType;
+      event.actionData = due->data;
+      event.startedAt = nowIso();
+    }
     const auto expiration = parseTime(due->expiration);
     if (expiration && *expiration <= now) {
-      error = "the action expired before it could start";
+      event.error = "the action expired before it could start";
     } else {
-      error = execute(*due, ack);
+      event.error = execute(*due, ack, event.actionResponse);
+    }
+    event.timestamp = nowIso();
+    if (due->type == "INPUT_ACTION") {
+      event.completedAt = event.timestamp;
+      if (!event.error.empty()) event.actionResponse = encodeError(event.error);
     }
     if (ack) {
       state_.done.push_back(due->id);
-      state_.outbox.push_back({due->id, due->type, nowIso(), error});
+      state_.outbox.push_back(std::move(event));
     }
     save_();  // the result, its ack and (for a policy) policy/good in one write (rule 2)
     ran = true;
   }
 }
 
-std::string ActionHandler::execute(const Action& action, bool& ack) {
+std::string ActionHandler::execute(const Action& action, bool& ack, std::string& response) {
   auto& log = core::logger("fleet");
   log.info("action {} of type {} received", action.id, action.type);
   if (action.type == "POLICY_CHANGE") return applyPolicy(action, ack);
@@ -125,8 +138,22 @@ std::string ActionHandler::execute(const Action& action, bool& ack) {
     }
     return "no scheduled action " + target + " to cancel";
   }
+  if (action.type == "INPUT_ACTION") return inputAction(action, response);
   if (action.type == "UPGRADE") return "fimbeat does not self-upgrade: upgrade it with the system's package manager";
   return fmt::format("fimbeat does not support {} actions", action.type);
+}
+
+std::string ActionHandler::inputAction(const Action& action, std::string& response) {
+  if (action.inputType != kFimInputType) {
+    return fmt::format("fimbeat runs no \"{}\" input: it takes INPUT_ACTION for {} (approvals) only",
+                       action.inputType, kFimInputType);
+  }
+  auto request = decodeFleetCommand(action.data);
+  if (!request) return request.error().message();
+  auto approvals = target_.approvals(*request);
+  if (!approvals) return approvals.error().message();
+  response = encodeFleetAnswer(request->kind, *approvals);
+  return {};
 }
 
 std::string ActionHandler::checkFleetSection(const std::string& policyJson) {

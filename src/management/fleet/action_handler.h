@@ -10,6 +10,8 @@
 
 #include "config/config.h"
 #include "core/result.h"
+#include "management/approval_format.h"
+#include "management/control_protocol.h"
 #include "management/fleet/fleet_messages.h"
 #include "management/fleet/fleet_state.h"
 #include "management/fleet/fleet_transport.h"
@@ -25,6 +27,9 @@ class PolicyTarget {
   [[nodiscard]] virtual core::Status apply(const std::string& policyJson) = 0;
   virtual void stopInputs() = 0;                              // UNENROLL
   virtual void setLogLevel(const std::string& level) = 0;     // SETTINGS; "" = the config's
+  // INPUT_ACTION for the fim input: an approval command (docs/approvals.md) carried out on the
+  // running agent's approvals, as the control socket does; the approvals it concerns.
+  [[nodiscard]] virtual core::Result<std::vector<Approval>> approvals(const ControlRequest& request) = 0;
 };
 
 class ActionHandler {
@@ -44,7 +49,9 @@ class ActionHandler {
   bool executeDue();
 
  private:
-  std::string execute(const Action& action, bool& ack);  // the ack's error, "" on success
+  // The ack's error, "" on success; `response`: an INPUT_ACTION's action_response.
+  std::string execute(const Action& action, bool& ack, std::string& response);
+  std::string inputAction(const Action& action, std::string& response);
   std::string applyPolicy(const Action& action, bool& ack);
   // "" when the policy's fleet section can be used (switching to it if it changes anything).
   std::string checkFleetSection(const std::string& policyJson);

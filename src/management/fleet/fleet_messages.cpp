@@ -20,6 +20,19 @@ void str(Writer& w, const char* key, const std::string& value) {
   w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
 }
 
+// The spec's inputEvent requires all five; an ack kept by an older fimbeat lacks them.
+void inputFields(Writer& w, const AckEvent& e) {
+  str(w, "action_input_type", e.inputType);
+  const std::string& data = e.actionData.empty() ? std::string("null") : e.actionData;
+  const std::string& response = e.actionResponse.empty() ? std::string("{}") : e.actionResponse;
+  w.Key("action_data");
+  w.RawValue(data.c_str(), data.size(), rapidjson::kObjectType);
+  w.Key("action_response");
+  w.RawValue(response.c_str(), response.size(), rapidjson::kObjectType);
+  str(w, "started_at", e.startedAt.empty() ? e.timestamp : e.startedAt);
+  str(w, "completed_at", e.completedAt.empty() ? e.timestamp : e.completedAt);
+}
+
 std::map<std::string, std::string> osRelease() {
   std::map<std::string, std::string> out;
   std::ifstream in("/etc/os-release");
@@ -163,6 +176,7 @@ core::Result<Action> parseAction(const std::string& json) {
   if (a["type"].get(v) == simdjson::SUCCESS) out.type = v;
   if (a["start_time"].get(v) == simdjson::SUCCESS) out.startTime = v;
   if (a["expiration"].get(v) == simdjson::SUCCESS) out.expiration = v;
+  if (a["input_type"].get(v) == simdjson::SUCCESS) out.inputType = v;
   simdjson::dom::element data;
   out.data = a["data"].get(data) == simdjson::SUCCESS ? simdjson::minify(data) : "null";
   out.json = simdjson::minify(a);
@@ -207,6 +221,7 @@ std::string ackBody(const std::string& agentId, const std::vector<AckEvent>& eve
     str(w, "message", "Action '" + e.actionId + "' of type '" + e.type + "' acknowledged.");
     str(w, "timestamp", e.timestamp);
     if (!e.error.empty()) str(w, "error", e.error);
+    if (e.type == "INPUT_ACTION") inputFields(w, e);
     w.EndObject();
   }
   w.EndArray();

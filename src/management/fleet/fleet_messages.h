@@ -42,6 +42,7 @@ struct Action {
   std::string type;
   std::string startTime;
   std::string expiration;
+  std::string inputType;  // INPUT_ACTION: the input it is for ("" for the other types)
   std::string json;  // the whole action
   std::string data;  // its `data`, as JSON ("null" for UNENROLL)
 };

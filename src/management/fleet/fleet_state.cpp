@@ -51,6 +51,18 @@ void policy(Writer& w, const char* key, const PolicyRecord& p, bool withJson) {
   w.EndObject();
 }
 
+// A JSON value kept as text; absent when empty.
+void raw(Writer& w, const char* key, const std::string& json) {
+  if (json.empty()) return;
+  w.Key(key);
+  w.RawValue(json.c_str(), json.size(), rapidjson::kObjectType);
+}
+
+std::string rawOf(simdjson::dom::element e, const char* key) {
+  simdjson::dom::element value;
+  return e[key].get(value) == simdjson::SUCCESS ? simdjson::minify(value) : std::string();
+}
+
 std::string text(simdjson::dom::element e, const char* key) {
   std::string_view v;
   if (e[key].get(v) != simdjson::SUCCESS) return {};
@@ -161,6 +173,13 @@ std::string stateJson(const FleetState& s, bool withSecrets) {
     str(w, "type", a.type);
     str(w, "timestamp", a.timestamp);
     str(w, "error", a.error);
+    if (a.type == "INPUT_ACTION") {
+      str(w, "input_type", a.inputType);
+      raw(w, "action_data", a.actionData);
+      raw(w, "action_response", a.actionResponse);
+      str(w, "started_at", a.startedAt);
+      str(w, "completed_at", a.completedAt);
+    }
     w.EndObject();
   }
   w.EndArray();
@@ -233,7 +252,11 @@ core::Result<std::optional<FleetState>> loadState(const std::string& dataDir) {
   s.done = texts(root, "done");
   simdjson::dom::array outbox;
   if (root["outbox"].get(outbox) == simdjson::SUCCESS) {
-    for (auto a : outbox) s.outbox.push_back({text(a, "action_id"), text(a, "type"), text(a, "timestamp"), text(a, "error")});
+    for (auto a : outbox) {
+      s.outbox.push_back({text(a, "action_id"), text(a, "type"), text(a, "timestamp"), text(a, "error"),
+                          text(a, "input_type"), rawOf(a, "action_data"), rawOf(a, "action_response"),
+                          text(a, "started_at"), text(a, "completed_at")});
+    }
   }
   s.good = readPolicy(root, "policy_good");
   s.last = readPolicy(root, "policy_last");

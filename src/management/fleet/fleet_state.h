@@ -50,6 +50,12 @@ struct AckEvent {
   std::string type;
   std::string timestamp;
   std::string error;  // empty: success
+  // INPUT_ACTION only (the spec's inputEvent); optional in the state file, absent from older ones.
+  std::string inputType;       // the action's input_type
+  std::string actionData;      // the action's data, as JSON
+  std::string actionResponse;  // what it answered, as JSON
+  std::string startedAt;
+  std::string completedAt;
 };
 
 struct Connectivity {
