@@ -62,6 +62,7 @@ void DocumentEncoder::member(const rapidjson::Value::Member& m, const SchemaNode
 
 void DocumentEncoder::value(const rapidjson::Value& v, const SchemaNode& node, FieldType leafType, std::string_view key,
                             Key hasKey) {
+  if (leafType == FieldType::Flattened) return freeForm(v, key, hasKey);  // its whole subtree, as it is
   if (v.IsObject()) {
     if (!node.isGroup() && !isFreeForm(node)) return invalid(node);  // an object where a value belongs
     open(key, hasKey, false);
@@ -83,7 +84,6 @@ void DocumentEncoder::value(const rapidjson::Value& v, const SchemaNode& node, F
     return;
   }
   if (node.isGroup()) return invalid(node);  // a value where an object of fields belongs
-  if (leafType == FieldType::Flattened) return scalar(v, key, hasKey);
   coerce(v, leafType, scratch_);
   using Kind = Coerced::Kind;
   if (scratch_.kind == Kind::Invalid) return invalid(node);
@@ -180,7 +180,8 @@ void DocumentEncoder::undeclared(const rapidjson::Value::Member& m, const Schema
   freeForm(m.value, key, Key::Text);
 }
 
-// A value below no declared field: objects, arrays and scalars written as they are.
+// A value below no declared field, or below a `flattened` one: objects, arrays and scalars
+// written as they are (nulls only with keep_null).
 void DocumentEncoder::freeForm(const rapidjson::Value& v, std::string_view key, Key hasKey) {
   if (v.IsObject()) {
     open(key, hasKey, false);
