@@ -119,12 +119,8 @@ std::string encodeFleetAnswer(ControlRequest::Kind kind, const std::vector<Appro
   w.StartObject();
   if (kind == ControlRequest::Kind::List) {
     w.Key("approvals");
-    w.StartArray();
-    for (const auto& a : approvals) {
-      const std::string object = encodeApproval(a);
-      w.RawValue(object.data(), object.size(), rapidjson::kObjectType);
-    }
-    w.EndArray();
+    const std::string array = encodeApprovalArray(approvals);
+    w.RawValue(array.data(), array.size(), rapidjson::kArrayType);
   } else if (!approvals.empty()) {
     const std::string object = encodeApproval(approvals.front());
     w.Key(kind == ControlRequest::Kind::Approve ? "approval" : "revoked");

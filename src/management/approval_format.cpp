@@ -68,14 +68,19 @@ std::string encodeApprovals(const std::vector<Approval>& approvals) {
   w.Key("version");
   w.Uint(kApprovalsVersion);
   w.Key("approvals");
-  w.StartArray();
-  for (const auto& a : approvals) {
-    const std::string object = encodeApproval(a);
-    w.RawValue(object.data(), object.size(), rapidjson::kObjectType);
-  }
-  w.EndArray();
+  const std::string array = encodeApprovalArray(approvals);
+  w.RawValue(array.data(), array.size(), rapidjson::kArrayType);
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string encodeApprovalArray(const std::vector<Approval>& approvals) {
+  std::string out = "[";
+  for (const auto& a : approvals) {
+    if (out.size() > 1) out += ',';
+    out += encodeApproval(a);
+  }
+  return out + "]";
 }
 
 std::string encodeApproval(const Approval& a) {

@@ -26,6 +26,8 @@ struct Approval {
 std::string encodeApprovals(const std::vector<Approval>& approvals);
 // One approval as an object of that document: {"id","reason","paths","created","expires"}.
 std::string encodeApproval(const Approval& approval);
+// Approvals as the array of that document: [{...}, ...].
+std::string encodeApprovalArray(const std::vector<Approval>& approvals);
 // Reads a document of version 1 (the only one so far; an older one would be migrated here).
 [[nodiscard]] core::Result<std::vector<Approval>> decodeApprovals(std::string_view json);
 
