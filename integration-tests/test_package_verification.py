@@ -93,22 +93,19 @@ def docs_for(out: Path, path: Path, action: Optional[str] = None) -> list[dict]:
             if d["file"]["path"] == str(path) and (action is None or action in d["event"]["action"])]
 
 
-def sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-def change_doc(out: Path, path: Path, content: bytes, agent) -> dict:
-    """The live document of path whose content is `content` (by its sha256): dpkg's own steps
-    may report the path more than once, the content says which document is the one we made."""
-    digest = sha256(content)
+def change_doc(out: Path, path: Path, content: bytes, agent, hash_type: str = "sha256") -> dict:
+    """The live document of path whose content is `content` (by its `hash_type`, which the module
+    must report): dpkg's own steps may report the path more than once, the content says which
+    document is the one we made."""
+    digest = hashlib.new(hash_type, content).hexdigest()
 
     def found():
         for d in docs_for(out, path):
-            if "initial_scan" not in d["event"]["action"] and d["file"].get("hash", {}).get("sha256") == digest:
+            if "initial_scan" not in d["event"]["action"] and d["file"].get("hash", {}).get(hash_type) == digest:
                 return d
         return None
 
-    return wait_for(found, timeout=30, message=f"a document of {path} with sha256 {digest}", agent=agent)
+    return wait_for(found, timeout=30, message=f"a document of {path} with {hash_type} {digest}", agent=agent)
 
 
 def initial_doc(out: Path, path: Path, agent) -> dict:

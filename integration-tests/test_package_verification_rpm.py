@@ -11,7 +11,6 @@ the package is erased and the private database removed whatever the outcome.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import read_events, wait_for, write_config, yaml_str
+from test_package_verification import change_doc, docs_for, initial_doc
 
 PACKAGE = "fimbeat-pv-rpm-test"
 DATA_DIR = Path("/usr/share") / PACKAGE
@@ -107,29 +107,6 @@ output.file:
 """
 
 
-def docs_for(out: Path, path: Path, action: str | None = None) -> list[dict]:
-    return [d for d in read_events(out, complete_only=True)
-            if d["file"]["path"] == str(path) and (action is None or action in d["event"]["action"])]
-
-
-def change_doc(out: Path, path: Path, content: bytes, agent) -> dict:
-    """The live document of path whose content is `content` (by its sha1)."""
-    digest = hashlib.sha1(content).hexdigest()
-
-    def found():
-        for d in docs_for(out, path):
-            if "initial_scan" not in d["event"]["action"] and d["file"].get("hash", {}).get("sha1") == digest:
-                return d
-        return None
-
-    return wait_for(found, timeout=30, message=f"a document of {path} with sha1 {digest}", agent=agent)
-
-
-def initial_doc(out: Path, path: Path, agent) -> dict:
-    return wait_for(lambda: next(iter(docs_for(out, path, "initial_scan")), None), timeout=30,
-                    message=f"the initial_scan document of {path}", agent=agent)
-
-
 def start(workspace: Path, start_agent, db: Path):
     out = workspace / "events"
     unverified = workspace / "unverified"
@@ -155,19 +132,19 @@ def test_rpm_hand_change_reinstall_and_config_file(workspace, start_agent, insta
     # Changed by hand.
     with open(DATA, "ab") as f:
         f.write(b"backdoor\n")
-    changed = change_doc(out, DATA, DATA_CONTENT + b"backdoor\n", agent)
+    changed = change_doc(out, DATA, DATA_CONTENT + b"backdoor\n", agent, hash_type="sha1")
     assert changed["file_integrity"]["package_verified"] is False, changed
     assert changed["package"]["name"] == PACKAGE
 
     # Reinstalled: the package's content again, judged once rpm's transaction is over.
     rpm(db, "-i", "--nodeps", "--replacepkgs", str(package))
-    restored = change_doc(out, DATA, DATA_CONTENT, agent)
+    restored = change_doc(out, DATA, DATA_CONTENT, agent, hash_type="sha1")
     assert restored["file_integrity"]["package_verified"] is True, restored
     assert restored["package"]["version"] == "1.0-1"
 
     # The %config file edited: expected, never a violation.
     CONF.write_bytes(b"setting = 2\n")
-    edited = change_doc(out, CONF, b"setting = 2\n", agent)
+    edited = change_doc(out, CONF, b"setting = 2\n", agent, hash_type="sha1")
     assert edited["file_integrity"]["package_conffile"] is True, edited
     assert "package_verified" not in edited["file_integrity"], edited
     assert agent.stop() == 0, agent.describe()
@@ -193,6 +170,6 @@ def test_rpm_verdict_waits_while_rpm_is_locked(workspace, start_agent, installed
             assert docs_for(out, DATA, "updated") == [], "the verdict must wait for the transaction to end"
         finally:
             fcntl.lockf(lock, fcntl.LOCK_UN)
-    held = change_doc(out, DATA, DATA_CONTENT + b"during the transaction\n", agent)
+    held = change_doc(out, DATA, DATA_CONTENT + b"during the transaction\n", agent, hash_type="sha1")
     assert held["file_integrity"]["package_verified"] is False, held
     assert agent.stop() == 0, agent.describe()
