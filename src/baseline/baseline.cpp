@@ -176,7 +176,11 @@ core::Result<std::optional<events::FileEvent>> Baseline::apply(const events::Pat
     record.hashes = old->hashes;
     record.hashesStale = old->hashesStale || !sameContentUnread(events::stampOf(*old), events::stampOf(now));
   }
-  const bool rootKnown = observation.root < rootKnown_.size() && rootKnown_[observation.root];
+  // A path no record knows is `created` when its root was scanned before or when a live kernel
+  // event reported it (it came to be while watched, even if the first scan's end is still on its
+  // way here); only what a first scan finds is `initial_scan`.
+  const bool rootKnown =
+      observation.detected.has_value() || (observation.root < rootKnown_.size() && rootKnown_[observation.root]);
   Change change = diff(old ? &*old : nullptr, record, rootKnown);
   if (unread) change = Change{{events::Action::Updated}, {}};
   // An unchanged path costs no write: the seen set, not a stamp, protects it from the sweep.

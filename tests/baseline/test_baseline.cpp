@@ -465,12 +465,26 @@ events::PathSeen liveAt(const std::string& path, const std::string& sha, int sec
 
 }  // namespace
 
+TEST_CASE("baseline: during the first scan a path a live event reports is created, one the scan finds initial_scan") {
+  Fixture fx;
+  auto first = fx.start();
+  auto scanned = first->apply(observe("/a/old", "11"));
+  REQUIRE(scanned.has_value());
+  REQUIRE(scanned->has_value());
+  CHECK(((*scanned)->actions == std::vector<events::Action>{events::Action::InitialScan}));
+  // Made while watched, before the first scan's end reached the baseline.
+  auto live = first->apply(liveAt("/a/new", "12", 150));
+  REQUIRE(live.has_value());
+  REQUIRE(live->has_value());
+  CHECK(((*live)->actions == std::vector<events::Action>{events::Action::Created}));
+}
+
 TEST_CASE("baseline: a change under an approved path, made within the window, carries the approval, others do not") {
   Fixture fx;
   WindowLookup approvals;
   auto first = fx.start();
   first->setApprovals(&approvals);
-  auto initial = first->apply(liveAt("/a/etc/nginx.conf", "11", 150));
+  auto initial = first->apply(observe("/a/etc/nginx.conf", "11"));
   REQUIRE(initial.has_value());
   REQUIRE(initial->has_value());
   CHECK_FALSE((*initial)->approval.has_value());  // what a first scan finds is not a change
