@@ -533,5 +533,7 @@ def test_fidelity_storm_the_events_end_in_the_tree_as_it_is(workspace, start_age
     if realtime["overflows_handled"] == 0:  # a rescan after lost events reports deletions and creations
         assert realtime["renames_paired"] >= 0.99 * len(renames), realtime
         # A file renamed before fimbeat first read it is reported as created at its new name: how many
-        # depends on the machine's load (74-100 % were moves in CI runs). Half catches a broken path.
-        assert as_moves >= 0.5 * len(renames), f"only {as_moves} of {len(renames)} renames were reported as moves"
+        # depends on scheduling (39-100 % were moves in CI runs), so no share is a pass mark here;
+        # none at all is a broken path. test_rename_within_the_tree_is_one_moved_event_with_the_previous_path
+        # and the tests after it check moves one by one.
+        assert as_moves > 0, f"none of {len(renames)} renames was reported as a move"
