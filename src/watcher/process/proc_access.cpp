@@ -1,6 +1,7 @@
 #include "watcher/process/proc_access.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,10 +58,17 @@ constexpr long kNobody = 65534;
 int readOtherUsersExecutable(const std::string& procRoot) {
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) return 0;
+  const pid_t parent = ::getpid();
   const pid_t child = ::fork();
   if (child == 0) {  // only async-signal-safe calls: fimbeat runs other threads
-    ::close(ready[0]);
+    // The child holds none of fimbeat's descriptors (the data directory's locks among them): were
+    // fimbeat killed before it kills the child, the next fimbeat could not start.
+    const unsigned keep = static_cast<unsigned>(ready[1]);
+    if (keep > 3) ::syscall(SYS_close_range, 3u, keep - 1, 0u);
+    ::syscall(SYS_close_range, keep + 1, ~0u, 0u);
     if (::syscall(SYS_setgid, kNobody) != 0 || ::syscall(SYS_setuid, kNobody) != 0) ::_exit(1);
+    // And it ends with fimbeat (set after the change of user, which clears it).
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(1);
     const char one = 1;
     if (::write(ready[1], &one, 1) != 1) ::_exit(1);
     ::pause();  // until killed
