@@ -38,14 +38,19 @@ def dpkg(*args: str) -> None:
     assert result.returncode == 0, f"dpkg {' '.join(args)} failed: {result.stdout}{result.stderr}"
 
 
+def require_root_and(tools: tuple[str, ...], why: str) -> None:
+    """Skips the test unless it runs as root (it installs a package) with every one of `tools`."""
+    if os.geteuid() != 0:
+        pytest.skip("installing a package needs root")
+    for tool in tools:
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed: {why}")
+
+
 @pytest.fixture(scope="module")
 def deb(tmp_path_factory) -> Path:
     """The package, built with dpkg-deb --build: one data file (with its md5sums) and one conffile."""
-    if os.geteuid() != 0:
-        pytest.skip("installing a package needs root")
-    for tool in ("dpkg", "dpkg-deb"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed: package verification is for dpkg systems")
+    require_root_and(("dpkg", "dpkg-deb"), "package verification is for dpkg systems")
     work = tmp_path_factory.mktemp("deb")
     root = work / "root"
     (root / "DEBIAN").mkdir(parents=True)

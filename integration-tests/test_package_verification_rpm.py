@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import read_events, wait_for, write_config, yaml_str
-from test_package_verification import change_doc, docs_for, initial_doc
+from test_package_verification import change_doc, docs_for, initial_doc, require_root_and
 
 PACKAGE = "fimbeat-pv-rpm-test"
 DATA_DIR = Path("/usr/share") / PACKAGE
@@ -60,11 +60,7 @@ def rpm(db: Path, *args: str) -> None:
 @pytest.fixture(scope="module")
 def package(tmp_path_factory) -> Path:
     """The package, built with rpmbuild: one data file and one %config file."""
-    if os.geteuid() != 0:
-        pytest.skip("installing a package needs root")
-    for tool in ("rpm", "rpmbuild"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (Debian package rpm): the RPM backend cannot be tested")
+    require_root_and(("rpm", "rpmbuild"), "(Debian package rpm): the RPM backend cannot be tested")
     work = tmp_path_factory.mktemp("rpm")
     spec = work / f"{PACKAGE}.spec"
     spec.write_text(SPEC)
