@@ -34,14 +34,20 @@ included), ``ack_token`` equal to a token this server issued in an answer the ag
 ``policy_revision_idx`` never above a delivered revision, every action acked at most once (its
 retry after a lost answer aside) and only if delivered, no checkin or enroll sooner than
 ``min_retry_gap`` after an error answer or a failed connection (or than a ``Retry-After`` sent,
-or than ``deleted_gap`` after a 404 for a deleted agent), no request by an agent after its
-UNENROLL was acked.
+or than ``deleted_gap`` after a 404 for a deleted agent or a 403 ErrAgentIdentity; the one exception is the immediate
+retry of a checkin refused for its body, sent without ``components`` and ``local_metadata``,
+design §7.5), no request by an agent after its UNENROLL was acked.
+
+Request bodies are capped as fleet-server caps them (``max_body``: checkin 1 MiB, enroll 512 KiB,
+acks 2 MiB, ``config/env_defaults.go``; the wire bytes, before any gzip is undone); a body over
+the cap gets 400 ``BadRequest``, as fleet-server's MaxBytesReader error is answered (design §1.4).
 
 Faults (methods): ``fail_next`` (whole-request status with fleet-server's error names, optionally
 with a ``Retry-After``), ``hang_next`` (read the request, never answer), ``go_down``/``come_up``
-(connection refused), ``revoke`` (401 ErrUnauthorized), ``delete_agent`` (404), and, after the
+(connection refused), ``revoke`` (401 ErrUnauthorized), ``delete_agent`` (404),
+``key_to_another_agent`` (403 ErrAgentIdentity), a lower ``max_body`` (400), and, after the
 request was applied: ``lose_next_response`` (closed without an answer), ``reset_next_response``
-(half an answer, then a TCP reset), ``truncate_next_response`` (a Content-Length larger than the
+(half an answer, then a TCP reset), ``garble_next_response`` (200 with an HTML body), ``truncate_next_response`` (a Content-Length larger than the
 body sent, then closed), ``drip_next_response`` (the answer trickles in over seconds, or never
 ends). Long polls last ``poll_seconds`` (changeable at any time). TLS with ``certfile``/``keyfile``;
 ``require_client_certificate`` turns on mutual TLS for new connections.
@@ -139,6 +145,15 @@ def _is_datetime(text: Any) -> bool:
         return False
 
 
+# What a proxy in front of Fleet Server may answer instead of JSON.
+HTML_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n"
+
+
+def _full_checkin(body: Any) -> bool:
+    """A checkin body with its components or local_metadata (not the shrunk retry of design §7.5)."""
+    return isinstance(body, dict) and ("components" in body or "local_metadata" in body)
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -209,12 +224,14 @@ class FleetServer:
 
     def __init__(self, version: str = "8.15.0", poll_seconds: float = 2.0, host: str = "127.0.0.1",
                  min_retry_gap: float = 0.5, output_hosts: Optional[list[str]] = None,
-                 certfile: Optional[str] = None, keyfile: Optional[str] = None, deleted_gap: float = 0.0):
+                 certfile: Optional[str] = None, keyfile: Optional[str] = None, deleted_gap: float = 0.0,
+                 max_body: Optional[dict[str, int]] = None):
         self.version = version
         self.poll_seconds = poll_seconds
         self.min_retry_gap = min_retry_gap  # a client must wait at least this long after an error answer
         self.deleted_gap = deleted_gap  # ... and this long after a 404 for its deleted agent
         self.output_hosts = list(output_hosts or [])
+        self.max_body = {"checkin": 1 << 20, "enroll": 512 << 10, "acks": 2 << 20, **(max_body or {})}
         self.tls: Optional[ssl.SSLContext] = None
         if certfile:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -237,7 +254,8 @@ class FleetServer:
         self._bad_answers: list[list] = []  # [route regex, remaining, kind, params]
         self._lost_acks: set[str] = set()  # action ids whose ack answer the agent did not get
         self.ack_retries: dict[str, int] = {}  # action id -> acks accepted again after a lost answer
-        self._not_before: dict[str, tuple[float, str]] = {}  # "<route>:<agent id>" -> (monotonic, why)
+        # "<route>:<agent id>" -> (monotonic, why, a request allowed sooner: body -> bool, or None)
+        self._not_before: dict[str, tuple[float, str, Any]] = {}
         self._open_checkins: dict[str, list] = {}  # agent id -> per open checkin, "has its client left?"
         self._seq = 0
         self.port = 0
@@ -321,13 +339,14 @@ class FleetServer:
         return self.add_action(agent_id, "INPUT_ACTION", data, input_type=input_type)
 
     def fail_next(self, route: str, status: int, name: str, count: int = 1, retry_after: Any = None,
-                  honoured: Optional[float] = None) -> None:
+                  honoured: Optional[float] = None, html: bool = False) -> None:
         """The next `count` requests whose route matches answer `status` with fleet-server's error `name`;
         with `retry_after` (a value, or a function giving it when the answer is written), a Retry-After
         header (as a proxy or load balancer sends: Fleet Server itself sends none) that the client must
-        honour (`honoured` seconds, when it bounds a long one)."""
+        honour (`honoured` seconds, when it bounds a long one); `html`: the body is a proxy's HTML
+        error page instead of fleet-server's JSON error."""
         with self.lock:
-            self._faults.append([re.compile(route), status, name, count, retry_after, honoured])
+            self._faults.append([re.compile(route), status, name, count, retry_after, honoured, html])
 
     def hang_next(self, route: str, count: int = 1) -> None:
         """The next matching requests are read and never answered, until the client gives up."""
@@ -350,6 +369,11 @@ class FleetServer:
     def truncate_next_response(self, route: str, count: int = 1, carrying_actions: bool = False) -> None:
         """... processed, then the answer announces more bytes than it sends and the connection closes."""
         self._bad_answer(route, count, "truncate", carrying_actions)
+
+    def garble_next_response(self, route: str, count: int = 1, carrying_actions: bool = False) -> None:
+        """... processed, then answered 200 with a body that is not JSON (an HTML page, as a proxy
+        in the way may send): the client must treat it as no answer (design §7.6)."""
+        self._bad_answer(route, count, "garble", carrying_actions)
 
     def drip_next_response(self, route: str, seconds: float, count: int = 1, endless: bool = False,
                            carrying_actions: bool = False) -> None:
@@ -385,6 +409,18 @@ class FleetServer:
                 self.revoked_output_keys.add(key.split(":")[0])
                 self.output_keys.pop(key.split(":")[0], None)
             self.changed.notify_all()
+
+    def key_to_another_agent(self, agent_id: str) -> str:
+        """The agent's access key now belongs to a new agent record (the agent gets a new key it
+        never learns): its checkins get 403 ErrAgentIdentity. Returns the new record's id."""
+        with self.lock:
+            agent = self.agents[agent_id]
+            other = copy.deepcopy(agent)
+            other.id = str(uuid.uuid4())
+            self.agents[other.id] = other
+            agent.access_key_id, agent.access_key = secrets.token_hex(10), secrets.token_urlsafe(16)
+            self.changed.notify_all()
+            return other.id
 
     def delete_agent(self, agent_id: str) -> None:
         with self.lock:
@@ -425,12 +461,12 @@ class FleetServer:
             self.violation(f"{what}: {error}")
 
     def take_fault(self, route: str) -> Optional[list]:
-        """[regex, status, name, retry_after, honoured] of the next whole-request fault for this route."""
+        """[regex, status, name, retry_after, honoured, html] of the next whole-request fault for this route."""
         with self.lock:
             for fault in self._faults:
                 if fault[3] > 0 and fault[0].search(route):
                     fault[3] -= 1
-                    return [fault[0], fault[1], fault[2], fault[4], fault[5]]
+                    return [fault[0], fault[1], fault[2], fault[4], fault[5], fault[6]]
         return None
 
     def take_fault_of(self, faults: list, route: str) -> Optional[list]:
@@ -443,16 +479,17 @@ class FleetServer:
 
     # ----------------------------------------------------------------- timing invariants
 
-    def not_before(self, key: str, seconds: float, why: str) -> None:
-        """The client must not send its next `key` request sooner than `seconds` from now."""
+    def not_before(self, key: str, seconds: float, why: str, unless: Any = None) -> None:
+        """The client must not send its next `key` request sooner than `seconds` from now, unless
+        `unless(body)` says that request's body may come at once."""
         with self.lock:
-            self._not_before[key] = (time.monotonic() + seconds, why)
+            self._not_before[key] = (time.monotonic() + seconds, why, unless)
 
-    def check_not_before(self, key: str) -> None:
+    def check_not_before(self, key: str, body: Any) -> None:
         with self.lock:
-            until, why = self._not_before.pop(key, (0.0, ""))
+            until, why, unless = self._not_before.pop(key, (0.0, "", None))
             early = until - time.monotonic()
-            if early > 0:
+            if early > 0 and not (unless and unless(body)):
                 self.violation(f"{key}: {early:.2f} s before the wait after {why} allowed it")
 
     def open_checkin(self, agent_id: str, gone: Any) -> None:
@@ -812,17 +849,21 @@ def _make_handler(fleet: FleetServer) -> type:
                     return True
             return True
 
-        def _body(self, route: str) -> Any:
+        def _body(self, route: str, record: dict) -> Any:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
+            record["size"] = len(raw)
             if self.headers.get("Content-Encoding") == "gzip":
                 if route != "checkin":
                     fleet.violation(f"{route}: gzip request body (only checkin accepts one)")
                 raw = gzip.decompress(raw)
             try:
-                return json.loads(raw or b"null")
+                record["body"] = json.loads(raw or b"null")
             except json.JSONDecodeError as e:
                 raise HttpError(400, "BadRequest", f"decode failure: {e}") from None
+            if record["size"] > fleet.max_body.get(route, record["size"]):
+                raise HttpError(400, "BadRequest", "http: request body too large")
+            return record["body"]
 
         def _route(self) -> tuple[str, Optional[str]]:
             path = self.path.split("?")[0]
@@ -873,6 +914,10 @@ def _make_handler(fleet: FleetServer) -> type:
                     time.sleep(0.05)  # the half answer reaches the client before the reset
                     self._close(reset=True)
                     return False
+                if kind == "garble":
+                    self._head(status, {"Content-Type": "text/html"}, len(HTML_PAGE))
+                    self.wfile.write(HTML_PAGE)
+                    return False
                 if kind == "truncate":
                     self._head(status, headers, len(data) + 64)
                     self.wfile.write(data)
@@ -901,7 +946,6 @@ def _make_handler(fleet: FleetServer) -> type:
             if route == "status":
                 return self._text(405)
             key = f"{route}:{agent_id or ''}"
-            fleet.check_not_before(key)
             record = {"route": route, "agent_id": agent_id, "headers": dict(self.headers), "time": time.monotonic()}
             if route == "checkin":
                 fleet.open_checkin(agent_id, self._gone)
@@ -914,8 +958,10 @@ def _make_handler(fleet: FleetServer) -> type:
         def _handle(self, route: str, agent_id: Optional[str], key: str, record: dict) -> None:
             retry_after = None
             try:
-                body = self._body(route)
-                record["body"] = body
+                try:
+                    body = self._body(route, record)
+                finally:
+                    fleet.check_not_before(key, record.get("body"))
                 if fleet.take_fault_of(fleet._hangs, route):
                     record["status"] = "hang"
                     with fleet.lock:
@@ -926,6 +972,7 @@ def _make_handler(fleet: FleetServer) -> type:
                     return
                 fault = fleet.take_fault(route)
                 if fault:
+                    record["html"] = fault[5]
                     raise HttpError(fault[1], fault[2], fault[2], fault[3], fault[4])
                 fleet.check_headers(self.headers, route)
                 if route == "enroll":
@@ -956,6 +1003,13 @@ def _make_handler(fleet: FleetServer) -> type:
                         fleet.not_before(key, max(wait, fleet.min_retry_gap), f"Retry-After: {e.retry_after}")
                     elif status == 404 and route == "checkin" and fleet.deleted_gap:
                         fleet.not_before(key, fleet.deleted_gap, "a 404 for a deleted agent")
+                    elif e.name == "ErrAgentIdentity" and route == "checkin" and fleet.deleted_gap:
+                        fleet.not_before(key, fleet.deleted_gap, "a 403 for another agent's key")
+                    elif (status == 400 and route == "checkin" and e.name not in ("InvalidUserAgent", "UnsupportedVersion")
+                          and _full_checkin(record.get("body"))):
+                        # A body refused: one retry without components and local_metadata may come at once.
+                        fleet.not_before(key, fleet.min_retry_gap, f"an error answer ({status})",
+                                         unless=lambda body: not _full_checkin(body))
                     else:
                         fleet.not_before(key, fleet.min_retry_gap, f"an error answer ({status})")
             record["status"] = status
@@ -973,7 +1027,11 @@ def _make_handler(fleet: FleetServer) -> type:
                         fleet.not_before(key, fleet.min_retry_gap, f"an answer that did not arrive ({bad[2]})")
                 return
             try:
-                self._answer(status, response, route, retry_after)
+                if record.get("html"):
+                    self._head(status, {"Content-Type": "text/html"}, len(HTML_PAGE))
+                    self.wfile.write(HTML_PAGE)
+                else:
+                    self._answer(status, response, route, retry_after)
             except OSError:
                 fleet.answer_lost(route, agent_id, response, record.get("body"))
 

@@ -11,8 +11,8 @@ The faults of issue 17 and where they are tested:
 - server down: test_fleet.py::test_fleet_down_for_60_s_watching_and_shipping_go_on_and_checkins_resume
 - 429 / 5xx: test_fleet.py::test_429_and_5xx_back_off_then_resume; with Retry-After: below
 - revoked key: test_fleet.py::test_revoked_key_keeps_watching_and_reports_revoked
-- reset, hang, slow drip, truncated body, deleted agent, slow long polls, lost answers, policy
-  churn: below.
+- reset, hang, slow drip, truncated body, deleted agent, another agent's key, bodies over
+  fleet-server's limits, slow long polls, lost answers, policy churn: below.
 """
 
 from __future__ import annotations
@@ -99,13 +99,14 @@ def action_through(managed: Managed, agent, level: str = "debug") -> str:
 # --------------------------------------------------------------------------- answers that go wrong
 
 
-@pytest.mark.parametrize("fault", ["lose", "reset", "truncate"])
+@pytest.mark.parametrize("fault", ["lose", "reset", "truncate", "garble"])
 def test_an_answer_that_does_not_arrive_whole_is_delivered_again_and_acked_once(managed, fleet, fault):
     agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
     online(managed, agent)
     # The server applies the checkin, then the answer carrying the action is lost (closed without
-    # a byte), reset half-way (RST) or cut short of its Content-Length: the agent backs off, checks
-    # in again with its old ack_token and the server delivers the action again.
+    # a byte), reset half-way (RST), cut short of its Content-Length or replaced by a page that is
+    # not JSON: the agent backs off, checks in again with its old ack_token (the stand-in fails
+    # the test on any other) and the server delivers the action again.
     getattr(fleet, f"{fault}_next_response")("checkin", carrying_actions=True)
     action = action_through(managed, agent)
     spoiled = [r for r in fleet.routes("checkin") if r.get("bad_answer") == fault]
@@ -113,7 +114,7 @@ def test_an_answer_that_does_not_arrive_whole_is_delivered_again_and_acked_once(
     assert fleet.delivered(action) == 2
 
 
-@pytest.mark.parametrize("fault", ["lose", "reset", "truncate"])
+@pytest.mark.parametrize("fault", ["lose", "reset", "truncate", "garble"])
 def test_an_ack_whose_answer_does_not_arrive_is_sent_again_and_counted_once(managed, fleet, fault):
     agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
     online(managed, agent)
@@ -122,6 +123,17 @@ def test_an_ack_whose_answer_does_not_arrive_is_sent_again_and_counted_once(mana
     # Fleet Server recorded the first ack; the agent could not know and sent it again: accepted once.
     assert fleet.ack_retries.get(action) == 1
     assert fleet.delivered(action) == 1
+
+
+def test_a_proxy_error_page_is_an_error_answer_backed_off(managed, fleet):
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+    online(managed, agent)
+    fleet.fail_next("checkin", 502, "BadGateway", count=2, html=True)
+    wait_for(lambda: sum(1 for r in fleet.routes("checkin") if r.get("html")) == 2, timeout=20,
+             message="two error pages", agent=agent)
+    action_through(managed, agent)
+    assert any("checkin failed (HTTP 502: the answer is not Fleet Server's JSON" in m for m in agent.log_messages())
+    # Each retry came after the backoff (the stand-in's minimum gap fails the test otherwise).
 
 
 def test_a_slow_drip_answer_is_read_whole_and_used(managed, fleet):
@@ -239,6 +251,78 @@ def test_a_deleted_agent_keeps_watching_and_checks_in_only_every_revoked_interva
     # It keeps asking, at fleet.revoked_interval (the stand-in's deleted_gap fails the test otherwise).
     wait_for(lambda: answered_after(fleet, 0, 404) >= 3, timeout=20, message="three 404s, 3 s apart", agent=agent)
     assert agent.running()
+
+
+def test_a_key_of_another_agent_keeps_watching_and_reports_identity_mismatch(managed, fleet, es):
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+    online(managed, agent)
+    agent_id = fleet.agent().id
+    fleet.key_to_another_agent(agent_id)  # Fleet Server answers 403 ErrAgentIdentity from now on
+    wait_for(lambda: managed.status()["connectivity"]["state"] == "identity_mismatch", timeout=15,
+             message="identity mismatch seen", agent=agent)
+    assert "403 ErrAgentIdentity" in managed.status()["connectivity"]["last_error"]
+    assert "identity_mismatch" in managed.cli("status").stdout
+    assert any("belongs to another agent" in m and "enroll --force" in m for m in agent.log_messages())
+    (managed.tree / "after-403.txt").write_text("still watched\n")
+    wait_for(lambda: str(managed.tree / "after-403.txt") in managed.paths_in(), message="watching goes on",
+             agent=agent)
+    # It keeps asking, at fleet.revoked_interval (the stand-in's deleted_gap fails the test otherwise).
+    wait_for(lambda: answered_after(fleet, 0, 403) >= 3, timeout=20, message="three 403s, 3 s apart", agent=agent)
+    assert agent.running()
+
+
+# --------------------------------------------------------------------------- bodies over fleet-server's limits
+
+
+def test_a_checkin_over_the_body_limit_is_sent_again_at_once_without_components(managed, fleet):
+    """fleet-server answers a body over its cap with 400 BadRequest (design §1.4); the agent sends
+    that checkin again at once without components and local_metadata (design §7.5) and goes on."""
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+    online(managed, agent)
+    full = [r for r in fleet.routes("checkin") if r["status"] == 200 and "components" in r["body"]]
+    with fleet.lock:
+        fleet.max_body["checkin"] = full[-1]["size"] // 2
+    start = len(fleet.routes("checkin"))
+    wait_for(lambda: any(r["status"] == 400 for r in fleet.routes("checkin")[start:-1]), timeout=20,
+             message="a checkin refused, then another", agent=agent)
+    action_through(managed, agent)  # delivered by a checkin without components
+    checkins = fleet.routes("checkin")[start:]
+    refused = [i for i, r in enumerate(checkins[:-1]) if r["status"] == 400]
+    for i in refused:
+        assert "components" in checkins[i]["body"] and "local_metadata" in checkins[i]["body"]
+        retry = checkins[i + 1]
+        assert "components" not in retry["body"] and "local_metadata" not in retry["body"], retry["body"]
+        assert retry["status"] == 200
+    # The stand-in allows only that one retry sooner than the backoff (a violation fails teardown).
+    assert any("refused the checkin body" in m for m in agent.log_messages())
+
+
+def test_a_batch_of_acks_over_the_body_limit_is_sent_again_in_halves(managed, fleet):
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+    online(managed, agent)
+    action_through(managed, agent)
+    one = fleet.routes("acks")[-1]
+    assert len(one["body"]["events"]) == 1
+    with fleet.lock:
+        fleet.max_body["acks"] = one["size"] * 3 // 2  # one SETTINGS ack fits, two do not
+        record = fleet.agent()
+        # Added under the lock: delivered by one checkin, acked in one batch of four.
+        actions = [fleet.add_action(record.id, "SETTINGS", {"log_level": level})
+                   for level in ("info", "debug", "info", "debug")]
+    wait_for(lambda: all(fleet.ack_count(a) == 1 for a in actions), timeout=30, message="four acks", agent=agent)
+    sizes = [(len(r["body"]["events"]), r["status"]) for r in fleet.routes("acks")[-6:]]
+    assert sizes == [(4, 400), (2, 400), (1, 200), (1, 200), (1, 200), (1, 200)], sizes
+    wait_for(lambda: managed.status()["outbox"] == [], message="no ack pending", agent=agent)
+    assert any("sending them 2 at a time" in m for m in agent.log_messages())
+    # An ack refused on its own cannot get smaller: it is logged and dropped, not sent forever.
+    with fleet.lock:
+        fleet.max_body["acks"] = one["size"] // 2
+    lone = fleet.add_action(record.id, "SETTINGS", {"log_level": "info"})
+    wait_for(lambda: any(f"refused the ack of action {lone} on its own" in m for m in agent.log_messages()),
+             timeout=30, message="the lone ack dropped", agent=agent)
+    wait_for(lambda: managed.status()["outbox"] == [], message="no ack pending", agent=agent)
+    assert fleet.ack_count(lone) == 0
+    assert [r["status"] for r in fleet.routes("acks") if lone in json.dumps(r["body"])] == [400]
 
 
 # --------------------------------------------------------------------------- policy churn

@@ -18,6 +18,13 @@ using namespace std::chrono_literals;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
+// A request Fleet Server refused for its body: 413, or a 400 that is not about the User-Agent
+// version (fleet-server answers an over-size body with 400 BadRequest, design §1.4).
+bool bodyRefused(const FleetResponse& r) {
+  return r.status == 413 ||
+         (r.status == 400 && r.errorName != "InvalidUserAgent" && r.errorName != "UnsupportedVersion");
+}
+
 }  // namespace
 
 std::string goDuration(std::chrono::nanoseconds d) {
@@ -63,14 +70,16 @@ core::Status FleetClient::probe(const TransportSettings& settings) {
   return {};
 }
 
-core::Result<FleetResponse> FleetClient::checkin(std::stop_token stop) {
+core::Result<FleetResponse> FleetClient::checkin(std::stop_token stop, bool full) {
   const auto health = checkinHealth(health_, state_);
   CheckinRequest request;
   request.status = health.status;
   request.message = health.message;
   request.ackToken = state_.ackToken;
-  request.localMetadata = localMetadataJson(state_.enrollment.agentId, transport_.agentVersion(), state_.logLevel);
-  request.components = health.components;
+  if (full) {
+    request.localMetadata = localMetadataJson(state_.enrollment.agentId, transport_.agentVersion(), state_.logLevel);
+    request.components = health.components;
+  }
   if (state_.good) {
     request.policyId = state_.good->id;
     request.revision = state_.good->revision;
@@ -117,7 +126,7 @@ milliseconds FleetClient::onCheckinFailure(const core::Result<FleetResponse>& re
     c.lastError = response.error().message();
   } else {
     const auto& r = *response;
-    c.lastError = fmt::format("HTTP {} {}: {}", r.status, r.errorName, r.message);
+    c.lastError = fmt::format("HTTP {}{}: {}", r.status, r.errorName.empty() ? "" : " " + r.errorName, r.message);
     if (r.status == 401) {
       ++unauthorized_;
       c.state = "unauthorized";
@@ -129,6 +138,13 @@ milliseconds FleetClient::onCheckinFailure(const core::Result<FleetResponse>& re
         health_.set("fleet", "revoked", core::HealthState::Degraded, "the Fleet agent key was revoked");
         return duration_cast<milliseconds>(config_.revokedInterval);
       }
+    } else if (r.status == 403 && r.errorName == "ErrAgentIdentity") {
+      c.state = "identity_mismatch";
+      log.error("Fleet Server says this agent's key belongs to another agent ({}): the enrollment kept on this host "
+                "is corrupt. fimbeat keeps watching and queueing locally; it checks in every {} s; run `fimbeat enroll "
+                "--force` to enroll again", r.errorName, duration_cast<std::chrono::seconds>(config_.revokedInterval).count());
+      health_.set("fleet", "revoked", core::HealthState::Degraded, "the Fleet agent key belongs to another agent");
+      return duration_cast<milliseconds>(config_.revokedInterval);
     } else if (r.status == 404 || r.status == 403) {
       c.state = "revoked";
       log.error("Fleet does not know this agent any more ({} {}); fimbeat keeps watching and queueing locally; it "
@@ -180,6 +196,12 @@ void FleetClient::run(std::stop_token stop) {
       log.debug("health changed: checking in again at once");
       continue;
     }
+    if (response && bodyRefused(*response)) {
+      log.warn("Fleet Server refused the checkin body (HTTP {} {}: {}): checking in again without the components "
+               "and local_metadata", response->status, response->errorName, response->message);
+      response = checkin(stop, false);
+      if (stop.stop_requested()) break;
+    }
     core::Result<CheckinResult> parsed = core::fail(core::ErrorCode::Unavailable, "");
     if (response && response->status == 200) parsed = parseCheckinResponse(response->body);
     if (response && response->status == 200 && !parsed) {  // unreadable: the ack_token stays as it was
@@ -191,7 +213,7 @@ void FleetClient::run(std::stop_token stop) {
       waitFor(wait, stop);
       continue;
     }
-    if (state_.connectivity.state == "revoked") health_.clear("fleet", "revoked");
+    if (state_.connectivity.state == "revoked" || state_.connectivity.state == "identity_mismatch") health_.clear("fleet", "revoked");
     failures_ = unauthorized_ = 0;
     state_.connectivity = {"connected", "", core::formatTimestamp(std::chrono::system_clock::now()), 0};
     throttle_ = actions_.receive(parsed->actions);
@@ -209,30 +231,49 @@ void FleetClient::flushAcks(std::stop_token stop) {
   if (state_.outbox.empty()) return;
   auto& log = core::logger("fleet");
   const auto path = "/api/fleet/agents/" + state_.enrollment.agentId + "/acks";
-  auto response = transport_.send("POST", path, ackBody(state_.enrollment.agentId, state_.outbox),
-                                  state_.enrollment.accessApiKey, timeout(60s), false, stop);
-  if (!response) {
-    log.warn("acks not sent ({} pending): {}", state_.outbox.size(), response.error().message());
-    return;
-  }
-  auto statuses = parseAckResponse(response->body);
-  if (!statuses || statuses->size() != state_.outbox.size()) {
-    log.warn("acks not accepted ({} pending): HTTP {} {}", state_.outbox.size(), response->status, response->errorName);
-    return;
-  }
+  const auto& outbox = state_.outbox;
   std::vector<AckEvent> kept;
   bool unenrollAcked = false;
-  for (std::size_t i = 0; i < statuses->size(); ++i) {
-    const int status = (*statuses)[i];
-    const auto& event = state_.outbox[i];
-    if (status >= 200 && status < 300) {
-      unenrollAcked = unenrollAcked || event.type == "UNENROLL";
-    } else if (status == 400 || status == 404) {
-      log.warn("Fleet Server refused the ack of action {} ({}): dropped", event.actionId, status);
-    } else {
-      kept.push_back(event);
+  std::size_t next = 0;
+  std::size_t batch = outbox.size();
+  while (next < outbox.size()) {
+    const std::vector<AckEvent> events(outbox.begin() + next, outbox.begin() + next + std::min(batch, outbox.size() - next));
+    auto response = transport_.send("POST", path, ackBody(state_.enrollment.agentId, events),
+                                    state_.enrollment.accessApiKey, timeout(60s), false, stop);
+    if (!response) {
+      log.warn("acks not sent ({} pending): {}", outbox.size() - next, response.error().message());
+      break;
     }
+    auto statuses = parseAckResponse(response->body);
+    if (!statuses && bodyRefused(*response)) {
+      if (events.size() > 1) {
+        batch = (events.size() + 1) / 2;
+        log.warn("Fleet Server refused a batch of {} acks (HTTP {} {}): sending them {} at a time", events.size(),
+                 response->status, response->errorName, batch);
+      } else {
+        log.error("Fleet Server refused the ack of action {} on its own (HTTP {} {}: {}): dropped",
+                  events.front().actionId, response->status, response->errorName, response->message);
+        ++next;
+      }
+      continue;
+    }
+    if (!statuses || statuses->size() != events.size()) {
+      log.warn("acks not accepted ({} pending): HTTP {} {}", outbox.size() - next, response->status, response->errorName);
+      break;
+    }
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const int status = (*statuses)[i];
+      if (status >= 200 && status < 300) {
+        unenrollAcked = unenrollAcked || events[i].type == "UNENROLL";
+      } else if (status == 400 || status == 404) {
+        log.warn("Fleet Server refused the ack of action {} ({}): dropped", events[i].actionId, status);
+      } else {
+        kept.push_back(events[i]);
+      }
+    }
+    next += events.size();
   }
+  kept.insert(kept.end(), outbox.begin() + next, outbox.end());
   state_.outbox = std::move(kept);
   if (unenrollAcked) {
     state_.lifecycle = Lifecycle::Unenrolled;

@@ -31,10 +31,14 @@ class FleetClient {
   void run(std::stop_token stop);
 
  private:
-  [[nodiscard]] core::Result<FleetResponse> checkin(std::stop_token stop);
+  // `full`: with the components and local_metadata; without them when Fleet Server refused the
+  // body (design §7.5: retried once without them).
+  [[nodiscard]] core::Result<FleetResponse> checkin(std::stop_token stop, bool full = true);
   // Runs the due actions, then uses the Fleet Server settings of the policy they left running.
   bool executeActions();
   [[nodiscard]] core::Status probe(const TransportSettings& settings);
+  // Sends the ack outbox; a batch that Fleet Server refuses whole (HTTP 400/413, e.g. over its
+  // body limit) is split in halves, and an ack refused on its own is dropped (design §7.6).
   void flushAcks(std::stop_token stop);
   void save();
   // The wait after a failed checkin; updates the connectivity state.

@@ -59,7 +59,8 @@ struct AckEvent {
 };
 
 struct Connectivity {
-  std::string state = "never";  // never | connected | backoff | unauthorized | revoked | outdated_client
+  std::string state = "never";  // never | connected | backoff | unauthorized | revoked |
+                                // identity_mismatch | outdated_client
   std::string lastError;
   std::string lastCheckin;      // time of the last successful checkin
   int failures = 0;

@@ -132,6 +132,8 @@ core::Result<FleetResponse> FleetTransport::send(const std::string& method, cons
       if (parser.parse(out.body).get(root) == simdjson::SUCCESS) {
         if (root["error"].get(v) == simdjson::SUCCESS) out.errorName = v;
         if (root["message"].get(v) == simdjson::SUCCESS) out.message = v;
+      } else {
+        out.message = "the answer is not Fleet Server's JSON (a proxy's page?)";
       }
     }
     return out;
