@@ -19,6 +19,8 @@ namespace fim::app {
 
 // The configuration a command runs with (-c, -E, --path.*; path.home defaults to the binary's folder).
 [[nodiscard]] core::Result<config::Loaded> loadConfig(const CliOptions& options);
+// ... without requiring modules or an output: enroll, unenroll, status (a policy brings them).
+[[nodiscard]] core::Result<config::Loaded> loadConfigWithoutModules(const CliOptions& options);
 
 int runAgent(const CliOptions& options);
 int testConfig(const CliOptions& options);

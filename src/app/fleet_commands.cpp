@@ -1,15 +1,10 @@
-// fimbeat enroll / unenroll / status, and `fimbeat run` when enrolled in Fleet (docs/fleet.md).
-
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
+// fimbeat unenroll / status, and `fimbeat run` when enrolled in Fleet (docs/fleet.md); enroll is in
+// enroll_command.cpp.
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <random>
 #include <sstream>
 #include <thread>
 
@@ -22,12 +17,9 @@
 #include "app/managed_agent.h"
 #include "core/logging.h"
 #include "core/time_format.h"
-#include "enricher/agent_id.h"
 #include "enricher/enricher.h"
-#include "management/fleet/backoff.h"
 #include "management/fleet/fleet_client.h"
 #include "management/keystore.h"
-#include "management/fleet/fleet_messages.h"
 #include "management/fleet/fleet_state.h"
 #include "management/fleet/fleet_transport.h"
 #include "management/fleet/policy_translator.h"
@@ -42,45 +34,11 @@ namespace {
 namespace fleet = management::fleet;
 using namespace std::chrono_literals;
 
-constexpr int kEnrollAttempts = 10;
-
-// One fimbeat process at a time may own the Fleet state (run, enroll, unenroll).
-class StateLock {
- public:
-  explicit StateLock(const std::string& dataDir) {
-    const std::string dir = fleet::stateDirectory(dataDir);
-    std::filesystem::create_directories(dir);
-    ::chmod(dir.c_str(), 0700);
-    fd_ = ::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-    held_ = fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
-  }
-  ~StateLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool held() const { return held_; }
-
- private:
-  int fd_ = -1;
-  bool held_ = false;
-};
-
-core::Result<config::Loaded> loadLocal(const CliOptions& options) {
-  CliOptions relaxed = options;
-  relaxed.load.requireModules = false;
-  return loadConfig(relaxed);
-}
-
 std::string readFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-std::string agentVersionFor(fleet::FleetTransport& transport, const config::FleetConfig& config, const std::string& token) {
-  if (!config.agentVersion.empty()) return config.agentVersion;
-  const auto version = transport.serverVersion(token);
-  return version.empty() ? fleet::kDefaultAgentVersion : version;
 }
 
 void printHuman(const fleet::FleetState& s) {
@@ -113,13 +71,19 @@ void printHuman(const fleet::FleetState& s) {
 
 }  // namespace
 
+core::Result<config::Loaded> loadConfigWithoutModules(const CliOptions& options) {
+  CliOptions relaxed = options;
+  relaxed.load.requireModules = false;
+  return loadConfig(relaxed);
+}
+
 bool enrolledInFleet(const std::string& dataDir) {
   std::error_code ec;
   return std::filesystem::exists(fleet::stateDirectory(dataDir) + "/state.json", ec);
 }
 
 int fleetStatus(const CliOptions& options) {
-  auto loaded = loadLocal(options);
+  auto loaded = loadConfigWithoutModules(options);
   if (!loaded) {
     std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";
     return 1;
@@ -145,142 +109,14 @@ int fleetStatus(const CliOptions& options) {
   return 0;
 }
 
-int enroll(const CliOptions& options) {
-  auto loaded = loadLocal(options);
-  if (!loaded) {
-    std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";
-    return 1;
-  }
-  const auto& config = loaded->config;
-  const std::string dataDir = config.paths.data;
-  if (options.fleetUrls.empty() || options.enrollmentToken.empty()) {
-    std::cerr << "fimbeat enroll needs --url URL and --enrollment-token TOKEN (from Kibana: Fleet → Enrollment tokens)\n";
-    return 1;
-  }
-  StateLock lock(dataDir);
-  if (!lock.held()) {
-    std::cerr << "another fimbeat process uses " << fleet::stateDirectory(dataDir) << ": stop it first\n";
-    return 1;
-  }
-  auto existing = fleet::loadState(dataDir);
-  if (!existing && !options.force) {
-    std::cerr << existing.error().message() << "\n";
-    return 1;
-  }
-  std::optional<fleet::FleetState> previous = existing ? *existing : std::nullopt;
-  if (previous && previous->lifecycle == fleet::Lifecycle::Enrolled && !options.force) {
-    std::cerr << "fimbeat is already enrolled as agent " << previous->enrollment.agentId << " (policy "
-              << previous->enrollment.policyId << "); `fimbeat enroll --force ...` enrolls it again\n";
-    return 1;
-  }
-  core::SystemClock clock;
-  auto identity = enricher::loadOrCreateAgentId(dataDir, clock);
-  if (!identity) {
-    std::cerr << "cannot read the agent id: " << identity.error().message() << "\n";
-    return 1;
-  }
-  // The intent is persisted before the first request: a retry (or a rerun after a crash) sends the
-  // same id and replace_token, so Fleet Server replaces the agent instead of adding one (decision 8).
-  fleet::FleetState state;
-  state.lifecycle = fleet::Lifecycle::Enrolling;
-  auto& e = state.enrollment;
-  e.hosts = options.fleetUrls;
-  e.certificateAuthorities = options.certificateAuthorities;
-  e.insecure = options.insecure;
-  e.proxyUrl = options.proxyUrl;
-  e.tags = options.tags;
-  e.agentId = identity->id;
-  e.replaceToken = previous && !previous->enrollment.replaceToken.empty() ? previous->enrollment.replaceToken
-                                                                           : fleet::randomToken(24);
-  e.tokenFingerprint = fleet::sha256Hex(options.enrollmentToken).substr(0, 16);
-  if (auto saved = fleet::saveState(dataDir, state); !saved) {
-    std::cerr << saved.error().message() << "\n";
-    return 1;
-  }
-  const auto restore = [&] {
-    if (previous && previous->lifecycle != fleet::Lifecycle::Enrolling) {
-      (void)fleet::saveState(dataDir, *previous);
-    } else {
-      (void)fleet::removeState(dataDir);
-    }
-  };
-  fleet::FleetTransport transport(e, fleet::kDefaultAgentVersion);
-  transport.setAgentVersion(agentVersionFor(transport, config.fleet, options.enrollmentToken));
-  const auto body = fleet::enrollBody(e, fleet::localMetadataJson(e.agentId, transport.agentVersion(), ""));
-  // Equal jitter from at most 5 s: a fleet of hosts enrolled by one script does not retry in step.
-  const auto firstStep = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::min<std::chrono::nanoseconds>(config.fleet.backoffInit, 5s));
-  const auto maxStep = std::chrono::duration_cast<std::chrono::milliseconds>(config.fleet.backoffMax);
-  std::mt19937 random{std::random_device{}()};
-  const auto requestTimeout = config.fleet.timeout > 0s ? std::min<std::chrono::nanoseconds>(60s, config.fleet.timeout)
-                                                        : std::chrono::nanoseconds(60s);
-  for (int attempt = 1; attempt <= kEnrollAttempts; ++attempt) {
-    auto response = transport.send("POST", "/api/fleet/agents/enroll", body, options.enrollmentToken, requestTimeout);
-    std::string problem;
-    std::chrono::nanoseconds retryAfter{};  // a proxy's Retry-After, up to fleet.backoff.max
-    if (!response) {
-      problem = response.error().message();
-    } else if (response->status == 200) {
-      auto result = fleet::parseEnrollResponse(response->body);
-      if (!result) {
-        problem = result.error().message();
-      } else {
-        e.agentId = result->agentId;
-        e.accessApiKeyId = result->accessApiKeyId;
-        e.accessApiKey = result->accessApiKey;
-        e.policyId = result->policyId;
-        e.enrolledAt = result->enrolledAt;
-        state.lifecycle = fleet::Lifecycle::Enrolled;  // a fresh identity: no actions, acks or policy of an old one
-        if (auto saved = fleet::saveState(dataDir, state); !saved) {
-          std::cerr << "enrolled, but the state could not be saved: " << saved.error().message() << "\n";
-          return 1;
-        }
-        std::cout << "Successfully enrolled fimbeat in Fleet as agent " << e.agentId << " (policy " << e.policyId
-                  << "). Start it with `fimbeat run` (or restart the fimbeat service).\n";
-        return 0;
-      }
-    } else if (response->status == 401) {
-      std::cerr << "Fleet Server refused the enrollment token (" << response->errorName << ": " << response->message
-                << "): check --enrollment-token in Kibana under Fleet → Enrollment tokens\n";
-      restore();
-      return 1;
-    } else if (response->status == 403) {
-      std::cerr << "Fleet Server refused to enroll agent " << e.agentId << " (" << response->errorName << ": "
-                << response->message << "): an active agent with this id exists and this fimbeat's replace token "
-                << "or the token's policy does not match; unenroll that agent in Kibana, then enroll again\n";
-      restore();
-      return 1;
-    } else if (response->status == 429 || response->status == 408 || response->status >= 500) {
-      problem = fmt::format("HTTP {} {}", response->status, response->errorName);
-      if (response->retryAfter) retryAfter = std::min<std::chrono::nanoseconds>(*response->retryAfter, config.fleet.backoffMax);
-    } else {
-      std::cerr << "Fleet Server refused the enrollment: HTTP " << response->status << " " << response->errorName
-                << ": " << response->message << "\n";
-      restore();
-      return 1;
-    }
-    if (attempt == kEnrollAttempts) {
-      std::cerr << "enrollment failed after " << attempt << " attempts (" << problem << "); it stays pending with the "
-                << "same agent id: run the same command again\n";
-      return 1;
-    }
-    const auto pause =
-        std::max<std::chrono::nanoseconds>(fleet::equalJitter(firstStep, maxStep, attempt, random), retryAfter);
-    std::cerr << "enrollment attempt " << attempt << " failed (" << problem << "); retrying in "
-              << std::chrono::duration_cast<std::chrono::milliseconds>(pause).count() << " ms\n";
-    std::this_thread::sleep_for(pause);
-  }
-  return 1;
-}
-
 int unenroll(const CliOptions& options) {
-  auto loaded = loadLocal(options);
+  auto loaded = loadConfigWithoutModules(options);
   if (!loaded) {
     std::cerr << "Config is not valid:\n" << loaded.error().message() << "\n";
     return 1;
   }
   const std::string dataDir = loaded->config.paths.data;
-  StateLock lock(dataDir);
+  fleet::StateLock lock(dataDir);
   if (!lock.held()) {
     std::cerr << "fimbeat is running with " << dataDir << ": stop it first\n";
     return 1;
@@ -343,7 +179,7 @@ std::optional<int> runManagedIfEnrolled(const CliOptions& options, const config:
               << "); nothing to run: `fimbeat enroll --force ...` enrolls it again\n";
     return 1;
   }
-  StateLock lock(config.paths.data);
+  fleet::StateLock lock(config.paths.data);
   if (!lock.held()) {
     std::cerr << "another fimbeat process uses " << config.paths.data << "\n";
     return 1;

@@ -1,6 +1,7 @@
 #include "management/fleet/fleet_state.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,6 +129,19 @@ const char* toString(Lifecycle lifecycle) {
 }
 
 std::string stateDirectory(const std::string& dataDir) { return dataDir + "/fleet"; }
+
+StateLock::StateLock(const std::string& dataDir) {
+  const std::string dir = stateDirectory(dataDir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  ::chmod(dir.c_str(), 0700);
+  fd_ = ::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  held_ = fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+}
+
+StateLock::~StateLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 std::string stateJson(const FleetState& s, bool withSecrets) {
   rapidjson::StringBuffer buffer;

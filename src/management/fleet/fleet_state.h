@@ -84,6 +84,21 @@ struct FleetState {
 // <path.data>/fleet
 std::string stateDirectory(const std::string& dataDir);
 
+// One fimbeat process at a time may own the Fleet state (run, enroll, unenroll): an exclusive,
+// non-blocking flock on <path.data>/fleet/lock, held while this object lives.
+class StateLock {
+ public:
+  explicit StateLock(const std::string& dataDir);
+  ~StateLock();
+  StateLock(const StateLock&) = delete;
+  StateLock& operator=(const StateLock&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  int fd_ = -1;
+  bool held_ = false;
+};
+
 // nullopt when fimbeat was never enrolled (no state file).
 [[nodiscard]] core::Result<std::optional<FleetState>> loadState(const std::string& dataDir);
 [[nodiscard]] core::Status saveState(const std::string& dataDir, const FleetState& state);
