@@ -15,7 +15,7 @@
 
 #include "core/metrics.h"
 #include "support/lock_holder.h"
-#include "support/path_at.h"
+#include "support/package_observer.h"
 #include "support/temp_dir.h"
 #include "watcher/file_observer.h"
 #include "watcher/hasher.h"
@@ -314,18 +314,9 @@ TEST_CASE("package verdicts: verified, differing, conffile, unowned, deferred du
   auto index = watcher::PackageIndex::openDpkg(metrics, {}, admin.str(), "/");
   REQUIRE(index.has_value());
 
-  config::ModuleConfig m;
-  m.hashTypes = {"sha256"};  // md5 is not configured: computed for package-owned files only
-  m.mimeType = false;
-  m.scanRatePerSec = 0;
-  watcher::ObserverShared shared({m}, nullptr, metrics, index->get());
-  watcher::FileObserver observer(shared);
-  std::stop_source stop;
-  const auto observe = [&](const std::string& path) {
-    auto seen = observer.observe(testing::locate(path).at(), 0, 0, stop.get_token());
-    REQUIRE(seen.has_value());
-    return std::move(*seen);
-  };
+  // md5 is not configured: computed for package-owned files only.
+  testing::PackageObserver observer({"sha256"}, metrics, index->get());
+  const auto observe = [&](const std::string& path) { return observer.observe(path); };
 
   auto seen = observe(data);
   REQUIRE(seen.package.has_value());
@@ -370,12 +361,8 @@ TEST_CASE("package verdicts: verified, differing, conffile, unowned, deferred du
   CHECK(metrics.counter("watcher.packages.deferred").value() == 1);
 
   // A module that does not verify: nothing looked up, no md5.
-  m.packageVerification = false;
-  watcher::ObserverShared off({m}, nullptr, metrics, index->get());
-  watcher::FileObserver plain(off);
-  auto unverified = plain.observe(testing::locate(data).at(), 0, 0, stop.get_token());
-  REQUIRE(unverified.has_value());
-  CHECK_FALSE(unverified->package.has_value());
+  testing::PackageObserver plain({"sha256"}, metrics, index->get(), false);
+  CHECK_FALSE(plain.observe(data).package.has_value());
 }
 
 TEST_CASE("package managers are recognised by process name or executable") {

@@ -13,7 +13,7 @@
 
 #include "core/metrics.h"
 #include "support/lock_holder.h"
-#include "support/path_at.h"
+#include "support/package_observer.h"
 #include "support/skip.h"
 #include "support/temp_dir.h"
 #include "watcher/file_observer.h"
@@ -281,18 +281,9 @@ TEST_CASE("rpm package verdicts: by the database's SHA-256 in the same pass, con
   auto index = watcher::PackageIndex::openRpm(metrics, {}, db.db);
   REQUIRE(index.has_value());
 
-  config::ModuleConfig m;
-  m.hashTypes = {"sha1"};  // sha256 is not configured: computed for package-owned files only
-  m.mimeType = false;
-  m.scanRatePerSec = 0;
-  watcher::ObserverShared shared({m}, nullptr, metrics, index->get());
-  watcher::FileObserver observer(shared);
-  std::stop_source stop;
-  const auto observe = [&](const std::string& path) {
-    auto seen = observer.observe(testing::locate(path).at(), 0, 0, stop.get_token());
-    REQUIRE(seen.has_value());
-    return std::move(*seen);
-  };
+  // sha256 is not configured: computed for package-owned files only.
+  testing::PackageObserver observer({"sha1"}, metrics, index->get());
+  const auto observe = [&](const std::string& path) { return observer.observe(path); };
 
   auto seen = observe(db.data);
   REQUIRE(seen.package.has_value());
@@ -329,13 +320,10 @@ TEST_CASE("rpm package verdicts: by the database's SHA-256 in the same pass, con
   CHECK(metrics.counter("watcher.packages.deferred").value() == 1);
 
   // sha256 configured: the configured digest is the one judged, and it stays in the observation.
-  m.hashTypes = {"sha256"};
-  watcher::ObserverShared withSha256({m}, nullptr, metrics, index->get());
-  watcher::FileObserver configured(withSha256);
+  testing::PackageObserver configured({"sha256"}, metrics, index->get());
   db.tree.write("share/data.txt", db.dataContent);
-  auto restored = configured.observe(testing::locate(db.data).at(), 0, 0, stop.get_token());
-  REQUIRE(restored.has_value());
-  REQUIRE(restored->package.has_value());
-  CHECK(restored->package->verified == true);
-  CHECK(restored->info.hashes.at(events::HashType::Sha256) == digestOf(events::HashType::Sha256, db.dataContent));
+  const auto restored = configured.observe(db.data);
+  REQUIRE(restored.package.has_value());
+  CHECK(restored.package->verified == true);
+  CHECK(restored.info.hashes.at(events::HashType::Sha256) == digestOf(events::HashType::Sha256, db.dataContent));
 }
