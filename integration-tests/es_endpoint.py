@@ -624,6 +624,22 @@ def _make_handler(endpoint: EsEndpoint) -> type:
         def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read the request log
             pass
 
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except ssl.SSLError:
+                # A refused handshake (no client certificate, say): its alert is sent. Close as a
+                # lingering server does (nginx's lingering_close): stop writing, read what the client
+                # sent meanwhile, then close, so that no reset for unread data overtakes the alert.
+                try:
+                    self.connection.shutdown(socket.SHUT_WR)
+                    self.connection.settimeout(1.0)
+                    while self.connection.recv(65536):
+                        pass
+                except OSError:
+                    pass
+                raise
+
         def _read_body(self) -> Optional[bytes]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""

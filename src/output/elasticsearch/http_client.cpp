@@ -263,6 +263,12 @@ core::Result<HttpResponse> HttpClient::send(const HttpRequest& request, std::sto
       hint = " (TLS: the server requires a client certificate: set ssl.certificate and ssl.key)";
     } else if (lastFailureWasTls_) {
       hint = " (TLS: check ssl.certificate_authorities, ssl.ca_trusted_fingerprint and the server's certificate name)";
+    } else if ((rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR) && url_.scheme == "https" &&
+               options_.ssl.certificate.empty()) {
+      // A server that refuses a missing client certificate may close the connection before its
+      // alert is read: the request then meets a reset or a broken pipe instead.
+      hint = " (the server closed the TLS connection: if it requires a client certificate, set ssl.certificate and "
+             "ssl.key)";
     }
     return core::fail(core::ErrorCode::Unavailable, fmt::format("{} {}: {}{}", request.method, url_.base(), detail, hint), true);
   }
