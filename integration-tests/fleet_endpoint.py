@@ -45,7 +45,8 @@ the cap gets 400 ``BadRequest``, as fleet-server's MaxBytesReader error is answe
 Faults (methods): ``fail_next`` (whole-request status with fleet-server's error names, optionally
 with a ``Retry-After``), ``hang_next`` (read the request, never answer), ``go_down``/``come_up``
 (connection refused), ``revoke`` (401 ErrUnauthorized), ``delete_agent`` (404),
-``key_to_another_agent`` (403 ErrAgentIdentity), a lower ``max_body`` (400), and, after the
+``key_to_another_agent`` (403 ErrAgentIdentity), ``rotate_output_key`` (a new output API key in
+the next policy, the old one invalidated at that policy's ack), a lower ``max_body`` (400), and, after the
 request was applied: ``lose_next_response`` (closed without an answer), ``reset_next_response``
 (half an answer, then a TCP reset), ``garble_next_response`` (200 with an HTML body), ``truncate_next_response`` (a Content-Length larger than the
 body sent, then closed), ``drip_next_response`` (the answer trickles in over seconds, or never
@@ -187,6 +188,7 @@ class AgentRecord:
     seq: int = 0  # the action seq no resolved from the last checkin's ack_token (agent.ActionSeqNo)
     unenroll_acked: bool = False
     output_keys: dict = field(default_factory=dict)  # output name -> "id:key"
+    retired_output_keys: list = field(default_factory=list)  # "id:key", invalidated at the next policy ack
     enroll_count: int = 0
 
 
@@ -421,6 +423,13 @@ class FleetServer:
             agent.access_key_id, agent.access_key = secrets.token_hex(10), secrets.token_urlsafe(16)
             self.changed.notify_all()
             return other.id
+
+    def rotate_output_key(self, agent_id: str, output: str = "default") -> None:
+        """Output key rotation: the next policy delivered to the agent carries a new API key for
+        `output`; the old one is invalidated once the agent acks that policy (design §8.4)."""
+        with self.lock:
+            agent = self.agents[agent_id]
+            agent.retired_output_keys.append(agent.output_keys.pop(output))
 
     def delete_agent(self, agent_id: str) -> None:
         with self.lock:
@@ -752,6 +761,10 @@ class FleetServer:
                         if not event.get("error"):
                             rev = int(action_id.rsplit(":", 1)[1])
                             agent.policy_revision_idx = max(agent.policy_revision_idx or 0, rev)
+                            for key in agent.retired_output_keys:  # the agent runs with the new key now
+                                self.output_keys.pop(key.split(":")[0], None)
+                                self.revoked_output_keys.add(key.split(":")[0])
+                            agent.retired_output_keys.clear()
                     else:
                         doc = next((d for d in self.actions if d.id == action_id), None)
                         if doc and doc.type == "INPUT_ACTION":

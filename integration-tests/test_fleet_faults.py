@@ -271,6 +271,34 @@ def test_a_key_of_another_agent_keeps_watching_and_reports_identity_mismatch(man
     assert agent.running()
 
 
+def test_fleet_agent_version_is_the_user_agent_and_one_above_the_server_is_outdated_client(managed, fleet, es):
+    write_config(managed.config, FAULT_CONFIG + "fleet.agent_version: 8.14.0\n")
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+    online(managed, agent)
+    assert {r["headers"]["User-Agent"] for r in fleet.routes("enroll") + fleet.routes("checkin")} == \
+        {"Elastic Agent v8.14.0"}
+    assert agent.stop() == 0
+    # Fleet Server 8.15 refuses agents newer than itself (400 UnsupportedVersion).
+    write_config(managed.config, FAULT_CONFIG + "fleet.agent_version: 9.9.0\n")
+    mark = len(fleet.routes("checkin"))
+    newer = managed.start()
+    wait_for(lambda: managed.status()["connectivity"]["state"] == "outdated_client", timeout=20,
+             message="outdated_client", agent=newer)
+    assert all(r["status"] == 400 and r["response"]["error"] == "UnsupportedVersion"
+               for r in fleet.routes("checkin")[mark:])
+    assert any("fleet.agent_version" in m for m in newer.log_messages())
+    (managed.tree / "while-outdated.txt").write_text("x\n")  # the last-good policy runs all the same
+    wait_for(lambda: str(managed.tree / "while-outdated.txt") in managed.paths_in(), message="watching goes on",
+             agent=newer)
+    assert newer.stop() == 0
+    time.sleep(GAP)  # a new process does not know its predecessor's backoff (the stand-in's gap)
+    write_config(managed.config, FAULT_CONFIG)  # the server's own version, read from /api/status
+    mark = len(fleet.routes("checkin"))
+    fixed = managed.start()
+    wait_for(lambda: answered_after(fleet, mark) >= 1, message="checkins accepted again", agent=fixed)
+    assert fleet.routes("checkin")[-1]["headers"]["User-Agent"] == "Elastic Agent v8.15.0"
+
+
 # --------------------------------------------------------------------------- bodies over fleet-server's limits
 
 
@@ -366,6 +394,22 @@ def test_policy_churn_ends_on_the_latest_revision_each_applied_one_acked_once(ma
     assert any(r in delivered for r in range(2, last + 1) if r not in valid), "no invalid revision was delivered"
 
 
+def test_a_rotated_output_key_is_used_from_the_policy_that_brings_it(managed, fleet, es):
+    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+    online(managed, agent)
+    record = fleet.agent()
+    old_key = record.output_keys["default"]
+    fleet.rotate_output_key(record.id)
+    revision = fleet.set_policy(POLICY, fim_policy([es.url], [str(managed.tree)]))
+    wait_for(acked(fleet, f"policy:{POLICY}:{revision}"), message="the policy with the new key acked", agent=agent)
+    assert record.output_keys["default"] != old_key
+    assert old_key.split(":")[0] not in fleet.output_keys  # Elasticsearch refuses the old key from here on
+    (managed.tree / "after-rotation.txt").write_text("x\n")
+    wait_for(lambda: str(managed.tree / "after-rotation.txt") in managed.paths_in(),
+             message="shipped with the new key", agent=agent)
+    assert not any("401" in m for m in agent.log_messages()), "the old key was used after the rotation"
+
+
 # --------------------------------------------------------------------------- TLS and proxies
 
 
@@ -432,6 +476,15 @@ def test_enroll_over_tls_needs_its_ca_and_run_keeps_using_it(tls, pki):
     again = tls.start()  # the CA given to enroll is what every later run uses
     mark = len(fleet.routes("checkin"))
     wait_for(lambda: answered_after(fleet, mark) >= 1, message="checkins over TLS after a restart", agent=again)
+
+
+def test_enroll_insecure_skips_verification_and_says_so(tls, pki):
+    agent = tls_enrolled(tls, "--insecure")  # no CA: Fleet Server's certificate is not checked
+    assert tls.status()["enrollment"]["insecure"] is True
+    assert agent.stop() == 0
+    again = tls.start()  # --insecure given to enroll is what every later run uses
+    mark = len(tls.fleet.routes("checkin"))
+    wait_for(lambda: answered_after(tls.fleet, mark) >= 1, message="checkins after a restart", agent=again)
 
 
 def test_enroll_and_checkins_go_through_the_proxy_given_to_enroll(tls, pki):
