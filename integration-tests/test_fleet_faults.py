@@ -481,6 +481,7 @@ def test_enroll_over_tls_needs_its_ca_and_run_keeps_using_it(tls, pki):
 def test_enroll_insecure_skips_verification_and_says_so(tls, pki):
     agent = tls_enrolled(tls, "--insecure")  # no CA: Fleet Server's certificate is not checked
     assert tls.status()["enrollment"]["insecure"] is True
+    assert any("not verified" in m and "--insecure" in m for m in agent.log_messages())
     assert agent.stop() == 0
     again = tls.start()  # --insecure given to enroll is what every later run uses
     mark = len(tls.fleet.routes("checkin"))

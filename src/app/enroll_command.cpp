@@ -124,6 +124,9 @@ int enroll(const CliOptions& options) {
     std::cerr << "cannot read the agent id: " << identity.error().message() << "\n";
     return 1;
   }
+  if (options.insecure) {
+    std::cerr << "warning: --insecure: Fleet Server's TLS certificate is not verified, now or by `fimbeat run`\n";
+  }
   fleet::FleetState state = enrollmentIntent(options, identity->id, previous);
   auto& e = state.enrollment;
   if (auto saved = fleet::saveState(dataDir, state); !saved) {

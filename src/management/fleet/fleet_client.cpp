@@ -183,6 +183,9 @@ void FleetClient::run(std::stop_token stop) {
     if (!version.empty()) transport_.setAgentVersion(version);
   }
   log.info("managed by Fleet as agent {} (User-Agent version {})", state_.enrollment.agentId, transport_.agentVersion());
+  if (state_.enrollment.insecure) {
+    log.warn("Fleet Server's TLS certificate is not verified (enrolled with --insecure): enroll again without it");
+  }
   if (executeActions()) save();
   flushAcks(stop);
   while (!stop.stop_requested()) {
