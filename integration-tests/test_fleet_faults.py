@@ -578,6 +578,8 @@ def test_the_monitoring_endpoint_runs_when_managed(fimbeat_bin, workspace, fleet
         with urllib.request.urlopen(f"http://{address}/", timeout=5) as response:
             info = json.loads(response.read())
         assert info["uuid"] == fleet.agent().id and info["beat"] == "fimbeat"
+        with urllib.request.urlopen(f"http://{address}/state", timeout=5) as response:
+            assert json.loads(response.read())["management"] == {"enabled": True}  # as a Beat under Elastic Agent
         (managed.tree / "counted.txt").write_text("c\n")
         wait_for(lambda: str(managed.tree / "counted.txt") in managed.paths_in(), agent=agent)
 

@@ -112,6 +112,7 @@ def test_stats_and_metrics_move_when_files_change(workspace, watched, start_agen
 
     state = json.loads(get(address, "/state")[2])
     assert state["output"]["name"] == "file" and state["module"]["count"] == 1
+    assert state["management"] == {"enabled": False}  # standalone
     status, _, body = get(address, "/health")
     assert status == 200 and json.loads(body)["status"] in ("HEALTHY", "STARTING")
     for path in ENDPOINTS:

@@ -111,8 +111,9 @@ int loadElasticsearchConfig(const CliOptions& options, std::optional<config::Loa
 core::Result<std::unique_ptr<management::Monitoring>> startMonitoring(const config::Config& config,
                                                                      const events::Metadata& metadata,
                                                                      const core::Metrics& metrics,
-                                                                     const core::Health& health) {
+                                                                     const core::Health& health, bool managed) {
   management::BeatInfo info = management::beatInfoOf(config);
+  info.managed = managed;
   info.name = metadata.agent.name;
   info.hostname = metadata.host.hostname;
   info.uuid = metadata.agent.id;

@@ -48,7 +48,8 @@ std::optional<int> runManagedIfEnrolled(const CliOptions& options, const config:
 [[nodiscard]] core::Result<std::unique_ptr<management::Monitoring>> startMonitoring(const config::Config& config,
                                                                                    const events::Metadata& metadata,
                                                                                    const core::Metrics& metrics,
-                                                                                   const core::Health& health);
+                                                                                   const core::Health& health,
+                                                                                   bool managed = false);
 
 // Installs the ILM policy and the index template through output.elasticsearch; the exit code.
 int setupIndexManagement(const config::Config& config);

@@ -202,7 +202,7 @@ std::optional<int> runManagedIfEnrolled(const CliOptions& options, const config:
   config::Config shown = config;  // the policy, not the local file, brings modules and output
   shown.output.kind = config::OutputKind::Elasticsearch;
   shown.modules.clear();
-  auto monitoring = startMonitoring(shown, *metadata, metrics, health);
+  auto monitoring = startMonitoring(shown, *metadata, metrics, health, true);
   if (!monitoring) {
     log.critical("cannot start: {}", monitoring.error().message());
     std::cerr << "cannot start: " << monitoring.error().message() << "\n";

@@ -23,7 +23,8 @@ struct BeatInfo {
   std::string version;
   std::string architecture;  // uname -m
   std::string outputType;    // elasticsearch, file, console
-  std::vector<std::string> modules;  // one entry per enabled module
+  std::vector<std::string> modules;  // one entry per enabled module (the local file's; none when managed)
+  bool managed = false;              // run by a Fleet policy: /state's management.enabled
   std::int64_t queueMaxBytes = 0;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };

@@ -56,7 +56,7 @@ std::string stateDocument(const BeatInfo& info) {
   key(w, "management");
   w.StartObject();
   key(w, "enabled");
-  w.Bool(false);
+  w.Bool(info.managed);
   w.EndObject();
   key(w, "module");
   w.StartObject();
