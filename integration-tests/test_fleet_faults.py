@@ -233,41 +233,29 @@ def test_enroll_waits_for_retry_after(managed, fleet):
     assert [r["status"] for r in fleet.routes("enroll")] == [429, 200]
 
 
-# --------------------------------------------------------------------------- agent deleted in Fleet
+# --------------------------------------------------------------------------- agent deleted or refused by Fleet
 
 
-def test_a_deleted_agent_keeps_watching_and_checks_in_only_every_revoked_interval(managed, fleet, es):
+@pytest.mark.parametrize("fault, state, error, status", [
+    ("delete_agent", "revoked", "404 AgentNotFound", 404),  # Fleet Server knows the agent no more
+    ("key_to_another_agent", "identity_mismatch", "403 ErrAgentIdentity", 403),  # its key is another agent's
+])
+def test_an_agent_fleet_refuses_keeps_watching_and_checks_in_only_every_revoked_interval(managed, fleet, es, fault,
+                                                                                         state, error, status):
     agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
     online(managed, agent)
-    agent_id = fleet.agent().id
-    fleet.delete_agent(agent_id)  # Fleet Server answers 404 AgentNotFound from now on
-    wait_for(lambda: managed.status()["connectivity"]["state"] == "revoked", timeout=15, message="deleted seen",
+    getattr(fleet, fault)(fleet.agent().id)
+    wait_for(lambda: managed.status()["connectivity"]["state"] == state, timeout=15, message=f"{state} seen",
              agent=agent)
-    assert "404 AgentNotFound" in managed.status()["connectivity"]["last_error"]
-    assert "revoked" in managed.cli("status").stdout
-    (managed.tree / "after-delete.txt").write_text("still watched\n")
-    wait_for(lambda: str(managed.tree / "after-delete.txt") in managed.paths_in(), message="watching goes on",
-             agent=agent)
-    # It keeps asking, at fleet.revoked_interval (the stand-in's deleted_gap fails the test otherwise).
-    wait_for(lambda: answered_after(fleet, 0, 404) >= 3, timeout=20, message="three 404s, 3 s apart", agent=agent)
-    assert agent.running()
-
-
-def test_a_key_of_another_agent_keeps_watching_and_reports_identity_mismatch(managed, fleet, es):
-    agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
-    online(managed, agent)
-    agent_id = fleet.agent().id
-    fleet.key_to_another_agent(agent_id)  # Fleet Server answers 403 ErrAgentIdentity from now on
-    wait_for(lambda: managed.status()["connectivity"]["state"] == "identity_mismatch", timeout=15,
-             message="identity mismatch seen", agent=agent)
-    assert "403 ErrAgentIdentity" in managed.status()["connectivity"]["last_error"]
-    assert "identity_mismatch" in managed.cli("status").stdout
-    assert any("belongs to another agent" in m and "enroll --force" in m for m in agent.log_messages())
-    (managed.tree / "after-403.txt").write_text("still watched\n")
-    wait_for(lambda: str(managed.tree / "after-403.txt") in managed.paths_in(), message="watching goes on",
+    assert error in managed.status()["connectivity"]["last_error"]
+    assert state in managed.cli("status").stdout
+    assert any("enroll --force" in m for m in agent.log_messages())
+    (managed.tree / "after-refusal.txt").write_text("still watched\n")
+    wait_for(lambda: str(managed.tree / "after-refusal.txt") in managed.paths_in(), message="watching goes on",
              agent=agent)
     # It keeps asking, at fleet.revoked_interval (the stand-in's deleted_gap fails the test otherwise).
-    wait_for(lambda: answered_after(fleet, 0, 403) >= 3, timeout=20, message="three 403s, 3 s apart", agent=agent)
+    wait_for(lambda: answered_after(fleet, 0, status) >= 3, timeout=20, message=f"three {status}s, 3 s apart",
+             agent=agent)
     assert agent.running()
 
 
