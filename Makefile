@@ -92,10 +92,11 @@ fuzz: deps
 	du -sh tests/fuzz/corpus/*
 
 # Watches $(HOME_DIR)/demo (created here) and writes events under $(HOME_DIR)/data/events.
+# -c is absolute: as in Beats, a relative one is read from path.config (path.home by default).
 run: build
 	@chmod go-w deploy/fimbeat.yml
 	@deploy/make-demo-tree.sh $(HOME_DIR)/demo
-	$(BUILD_DIR)/fimbeat run -e -c deploy/fimbeat.yml --path.home $(HOME_DIR)
+	$(BUILD_DIR)/fimbeat run -e -c $(CURDIR)/deploy/fimbeat.yml --path.home $(HOME_DIR)
 
 # Every benchmark; each writes its section of bench/RESULTS.md.
 bench: bench-scan bench-latency bench-output bench-packages

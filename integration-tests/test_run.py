@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -604,14 +605,21 @@ def test_output_file_permissions_are_applied(workspace, start_agent):
 # --- the shipped default (`make run`) -----------------------------------------------------------
 
 
-def test_make_run_default_config_writes_demo_events(workspace, start_agent):
+def make_run_command(fimbeat_bin: Path, home: Path) -> list[str]:
+    """The commands `make run` runs, from the Makefile itself (`make -n` prints them, runs none):
+    the demo tree script and the fimbeat command line, for this build and `home`."""
+    printed = subprocess.run(["make", "-n", "-s", "-C", str(REPO), "run", f"BUILD_DIR={fimbeat_bin.parent}",
+                              f"HOME_DIR={home}"], capture_output=True, text=True, timeout=60, check=True).stdout
+    return [shlex.split(line) for line in printed.splitlines()
+            if "make-demo-tree.sh" in line or line.startswith(f"{fimbeat_bin.parent}/fimbeat ")]
+
+
+def test_make_run_writes_demo_events(fimbeat_bin, workspace):
+    """`make run` as README gives it: the Makefile's own command lines, run from the repository."""
     home = workspace / "home"
-    config = workspace / "fimbeat.yml"
-    shutil.copyfile(REPO / "deploy" / "fimbeat.yml", config)
-    os.chmod(config, 0o644)
+    demo_tree, run = make_run_command(fimbeat_bin, home)
+    subprocess.run(demo_tree, cwd=REPO, check=True, capture_output=True, timeout=30)
     demo = home / "demo"
-    subprocess.run(["bash", str(REPO / "deploy" / "make-demo-tree.sh"), str(demo)], check=True,
-                   capture_output=True, timeout=30)
     dirs = ["", "etc", "etc/app", "www", "www/html", "www/html/assets", "bin"]
     files = ["etc/app/app.conf", "etc/app/credentials", "www/html/index.html", "www/html/assets/site.css",
              "bin/demo-tool"]
@@ -619,10 +627,21 @@ def test_make_run_default_config_writes_demo_events(workspace, start_agent):
     expected |= {(str(demo / f), "file", (demo / f).stat().st_size) for f in files}
     expected.add((str(demo / "bin" / "app.conf"), "symlink", None))
     out = home / "data" / "events"
-    agent = start_agent(config, home=home)
+    stderr = workspace / "make-run.stderr"
+    with open(stderr, "wb") as err:
+        agent = subprocess.Popen(run, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
 
-    wait_for_count(out, len(expected), agent, timeout=5.0)
-    assert agent.stop() == 0, agent.describe()
+    def demo_events() -> bool:
+        if agent.poll() is not None:
+            pytest.fail(f"make run's fimbeat exited with {agent.returncode}: {stderr.read_text(errors='replace')}")
+        return len(read_events(out, complete_only=True)) >= len(expected)
+    try:
+        wait_for(demo_events, timeout=10, message=f"{len(expected)} demo events")
+        agent.send_signal(signal.SIGINT)  # Ctrl-C
+        assert agent.wait(10) == 0, stderr.read_text(errors="replace")
+    finally:
+        agent.kill()
+        agent.wait()
     docs = read_events(out)
     assert summary(docs) == expected
     assert not [p for p in paths_of(docs) if "/.git" in p or p.endswith(".swp")]
