@@ -216,7 +216,9 @@ void FleetClient::run(std::stop_token stop) {
       waitFor(wait, stop);
       continue;
     }
-    if (state_.connectivity.state == "revoked" || state_.connectivity.state == "identity_mismatch") health_.clear("fleet", "revoked");
+    if (state_.connectivity.state == "revoked" || state_.connectivity.state == "identity_mismatch") {
+      health_.clear("fleet", "revoked");
+    }
     failures_ = unauthorized_ = 0;
     state_.connectivity = {"connected", "", core::formatTimestamp(std::chrono::system_clock::now()), 0};
     throttle_ = actions_.receive(parsed->actions);
@@ -240,7 +242,8 @@ void FleetClient::flushAcks(std::stop_token stop) {
   std::size_t next = 0;
   std::size_t batch = outbox.size();
   while (next < outbox.size()) {
-    const std::vector<AckEvent> events(outbox.begin() + next, outbox.begin() + next + std::min(batch, outbox.size() - next));
+    const auto first = outbox.begin() + static_cast<std::ptrdiff_t>(next);
+    const std::vector<AckEvent> events(first, first + static_cast<std::ptrdiff_t>(std::min(batch, outbox.size() - next)));
     auto response = transport_.send("POST", path, ackBody(state_.enrollment.agentId, events),
                                     state_.enrollment.accessApiKey, timeout(60s), false, stop);
     if (!response) {
@@ -276,7 +279,7 @@ void FleetClient::flushAcks(std::stop_token stop) {
     }
     next += events.size();
   }
-  kept.insert(kept.end(), outbox.begin() + next, outbox.end());
+  kept.insert(kept.end(), outbox.begin() + static_cast<std::ptrdiff_t>(next), outbox.end());
   state_.outbox = std::move(kept);
   if (unenrollAcked) {
     state_.lifecycle = Lifecycle::Unenrolled;
