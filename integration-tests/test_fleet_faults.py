@@ -567,7 +567,9 @@ def test_the_monitoring_endpoint_runs_when_managed(fimbeat_bin, workspace, fleet
             info = json.loads(response.read())
         assert info["uuid"] == fleet.agent().id and info["beat"] == "fimbeat"
         with urllib.request.urlopen(f"http://{address}/state", timeout=5) as response:
-            assert json.loads(response.read())["management"] == {"enabled": True}  # as a Beat under Elastic Agent
+            state = json.loads(response.read())
+        assert state["management"] == {"enabled": True}  # as a Beat under Elastic Agent
+        assert state["module"] == {"count": 1, "names": ["file_integrity"]}  # the policy's stream
         (managed.tree / "counted.txt").write_text("c\n")
         wait_for(lambda: str(managed.tree / "counted.txt") in managed.paths_in(), agent=agent)
 

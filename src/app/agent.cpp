@@ -16,6 +16,7 @@
 #include "baseline/rebuild.h"
 #include "baseline/rocksdb_store.h"
 #include "core/logging.h"
+#include "management/beat_stats.h"
 #include "output/console_output.h"
 #include "output/elasticsearch/elasticsearch_output.h"
 #include "output/file_output.h"
@@ -267,6 +268,8 @@ void Agent::start() {
     source_->run(stop, observations_);
     observations_.close();
   });
+  metrics_.gauge(management::kModulesRunning)
+      .set(std::count_if(config_.modules.begin(), config_.modules.end(), [](const auto& m) { return m.enabled; }));
   core::logger("agent").info("fimbeat started: {} module(s), {}", config_.modules.size(), output_->describe());
 }
 
@@ -277,6 +280,7 @@ bool Agent::waitForStages(std::chrono::milliseconds timeout) {
 
 bool Agent::stop(std::chrono::milliseconds grace) {
   stopped_ = true;
+  metrics_.gauge(management::kModulesRunning).set(0);
   // The watcher first; the baseline and the delivery then drain what it handed over.
   watcherThread_.request_stop();
   observations_.close();

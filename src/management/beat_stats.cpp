@@ -68,7 +68,7 @@ void pipelineSection(std::vector<Stat>& out, const BeatInfo& info, const Values&
   const std::int64_t queued = valueOf(v, "baseline.changes") + valueOf(v, "baseline.deleted");
   const std::int64_t filtered = valueOf(v, "mapper.events.dropped");
   const std::int64_t invalid = valueOf(v, "mapper.events.invalid");
-  add(out, "libbeat.pipeline.clients", static_cast<std::int64_t>(info.modules.size()), StatKind::Gauge);
+  add(out, "libbeat.pipeline.clients", valueOf(v, kModulesRunning), StatKind::Gauge);
   add(out, "libbeat.pipeline.events.total", queued, StatKind::Counter);
   add(out, "libbeat.pipeline.events.published", queued, StatKind::Counter);
   add(out, "libbeat.pipeline.events.filtered", filtered, StatKind::Counter);
@@ -81,7 +81,7 @@ void pipelineSection(std::vector<Stat>& out, const BeatInfo& info, const Values&
   add(out, "libbeat.pipeline.queue.filled.events", valueOf(v, "queue.events"), StatKind::Gauge);
   add(out, "libbeat.pipeline.queue.filled.bytes", valueOf(v, "queue.bytes"), StatKind::Gauge);
   add(out, "libbeat.pipeline.queue.max_bytes", info.queueMaxBytes, StatKind::Gauge);
-  add(out, "libbeat.config.module.running", static_cast<std::int64_t>(info.modules.size()), StatKind::Gauge);
+  add(out, "libbeat.config.module.running", valueOf(v, kModulesRunning), StatKind::Gauge);
 }
 
 // fimbeat.*: the whole registry; a histogram as its count and sum (counters), p50, p99, max.
@@ -98,6 +98,13 @@ void registrySection(std::vector<Stat>& out, const core::MetricSamples& samples)
 }
 
 }  // namespace
+
+std::int64_t BeatStats::modulesRunning() const {
+  for (const auto& [name, value] : metrics_.samples().gauges) {
+    if (name == kModulesRunning) return value;
+  }
+  return 0;
+}
 
 std::vector<Stat> BeatStats::collect() const {
   const core::MetricSamples samples = metrics_.samples();

@@ -23,7 +23,6 @@ struct BeatInfo {
   std::string version;
   std::string architecture;  // uname -m
   std::string outputType;    // elasticsearch, file, console
-  std::vector<std::string> modules;  // one entry per enabled module (the local file's; none when managed)
   bool managed = false;              // run by a Fleet policy: /state's management.enabled
   std::int64_t queueMaxBytes = 0;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -38,12 +37,17 @@ struct Stat {
   StatKind kind;
 };
 
+// The gauge the running Agent keeps of its enabled modules (a Fleet policy changes it).
+inline constexpr const char* kModulesRunning = "agent.modules.running";
+
 class BeatStats {
  public:
   BeatStats(BeatInfo info, const core::Metrics& metrics) : info_(std::move(info)), metrics_(metrics) {}
 
   const BeatInfo& info() const { return info_; }
   const core::Metrics& metrics() const { return metrics_; }
+  // The modules the Agent runs now (kModulesRunning).
+  std::int64_t modulesRunning() const;
   // Every figure of GET /stats now, sorted by name.
   std::vector<Stat> collect() const;
 

@@ -31,9 +31,6 @@ BeatInfo beatInfoOf(const config::Config& config) {
     case config::OutputKind::File: info.outputType = "file"; break;
     case config::OutputKind::Console: info.outputType = "console"; break;
   }
-  for (const auto& module : config.modules) {
-    if (module.enabled) info.modules.push_back("file_integrity");
-  }
   info.queueMaxBytes = static_cast<std::int64_t>(config.queue.maxSize);
   if (utsname names{}; ::uname(&names) == 0) info.architecture = names.machine;
   return info;

@@ -40,7 +40,7 @@ std::string infoDocument(const BeatInfo& info) {
   return done(buffer);
 }
 
-std::string stateDocument(const BeatInfo& info) {
+std::string stateDocument(const BeatInfo& info, std::int64_t modulesRunning) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();
@@ -61,10 +61,10 @@ std::string stateDocument(const BeatInfo& info) {
   key(w, "module");
   w.StartObject();
   key(w, "count");
-  w.Int64(static_cast<std::int64_t>(info.modules.size()));
+  w.Int64(modulesRunning);
   key(w, "names");
   w.StartArray();
-  for (const auto& name : info.modules) w.String(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
+  for (std::int64_t i = 0; i < modulesRunning; ++i) w.String("file_integrity");
   w.EndArray();
   w.EndObject();
   key(w, "output");

@@ -14,7 +14,7 @@ namespace fim::management {
 std::string infoDocument(const BeatInfo& info);
 
 // GET /state: beat.name, host, management, module, output.name, queue.name, service.
-std::string stateDocument(const BeatInfo& info);
+std::string stateDocument(const BeatInfo& info, std::int64_t modulesRunning);
 
 struct HealthDocument {
   int status = 200;  // 200, or 503 when the agent is not healthy enough

@@ -174,7 +174,7 @@ void MonitoringServer::route() {
     res.set_content(statsJson(stats_.collect()), kJson);
   });
   s.Get("/state", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(stateDocument(stats_.info()), kJson);
+    res.set_content(stateDocument(stats_.info(), stats_.modulesRunning()), kJson);
   });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     const auto started = std::chrono::system_clock::now() - (std::chrono::steady_clock::now() - stats_.info().started);

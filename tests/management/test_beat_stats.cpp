@@ -27,7 +27,6 @@ management::BeatInfo testInfo() {
   info.ephemeralId = "9f8e7d6c-5b4a-4392-8172-6a5b4c3d2e1f";
   info.version = "0.2.0";
   info.outputType = "elasticsearch";
-  info.modules = {"file_integrity"};
   info.queueMaxBytes = 1 << 30;
   return info;
 }
@@ -53,6 +52,7 @@ TEST_CASE("/stats holds the fields Metricbeat's beat module reads, as numbers wh
   metrics.counter("output.events.duplicates").add(1);
   metrics.counter("baseline.changes").add(7);
   metrics.gauge("queue.events").set(2);
+  metrics.gauge(management::kModulesRunning).set(1);
   management::BeatStats stats(testInfo(), metrics);
   const std::string json = management::statsJson(stats.collect());
   rapidjson::Document doc;
@@ -80,6 +80,7 @@ TEST_CASE("/stats holds the fields Metricbeat's beat module reads, as numbers wh
   CHECK(rapidjson::Pointer("/libbeat/output/events/total").Get(doc)->GetInt64() == 6);
   CHECK(rapidjson::Pointer("/libbeat/pipeline/events/total").Get(doc)->GetInt64() == 7);
   CHECK(rapidjson::Pointer("/libbeat/pipeline/events/active").Get(doc)->GetInt64() == 2);
+  CHECK(rapidjson::Pointer("/libbeat/config/module/running").Get(doc)->GetInt64() == 1);
   CHECK(rapidjson::Pointer("/fimbeat/baseline/changes").Get(doc)->GetInt64() == 7);
   CHECK(rapidjson::Pointer("/fimbeat/queue/events").Get(doc)->GetInt64() == 2);
 }

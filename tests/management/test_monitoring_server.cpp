@@ -31,7 +31,6 @@ struct Fixture {
     info.ephemeralId = "9f8e7d6c-5b4a-4392-8172-6a5b4c3d2e1f";
     info.version = "0.2.0";
     info.outputType = "file";
-    info.modules = {"file_integrity"};
     return info;
   }(), metrics};
 };
@@ -75,6 +74,7 @@ std::string unixRequest(const std::string& path, const std::string& target) {
 TEST_CASE("GET /, /stats, /state, /metrics and /health answer on an ephemeral port") {
   Fixture f;
   f.metrics.counter("output.events.acked").add(4);
+  f.metrics.gauge(management::kModulesRunning).set(1);  // what the running Agent keeps
   auto server = management::MonitoringServer::start(onPort(0), f.stats, f.health);
   REQUIRE_MESSAGE(server.has_value(), (server ? "" : server.error().message()));
   const std::string address = (*server)->address();
@@ -99,6 +99,7 @@ TEST_CASE("GET /, /stats, /state, /metrics and /health answer on an ephemeral po
   auto stateDoc = parse(state->body);
   CHECK(std::string(stateDoc["output"]["name"].GetString()) == "file");
   CHECK(stateDoc["module"]["count"].GetInt() == 1);
+  CHECK(std::string(stateDoc["module"]["names"][0].GetString()) == "file_integrity");
 
   auto prometheus = client.Get("/metrics");
   REQUIRE(prometheus);
