@@ -45,7 +45,8 @@ the cap gets 400 ``BadRequest``, as fleet-server's MaxBytesReader error is answe
 Faults (methods): ``fail_next`` (whole-request status with fleet-server's error names, optionally
 with a ``Retry-After``), ``hang_next`` (read the request, never answer), ``go_down``/``come_up``
 (connection refused), ``revoke`` (401 ErrUnauthorized), ``delete_agent`` (404),
-``key_to_another_agent`` (403 ErrAgentIdentity), ``rotate_output_key`` (a new output API key in
+``key_to_another_agent`` (403 ErrAgentIdentity), ``graceful_force_unenroll`` (a revoked agent's
+checkins answered with a policy ``{}``, then an UNENROLL, then 401s), ``rotate_output_key`` (a new output API key in
 the next policy, the old one invalidated at that policy's ack), a lower ``max_body`` (400), and, after the
 request was applied: ``lose_next_response`` (closed without an answer), ``reset_next_response``
 (half an answer, then a TCP reset), ``garble_next_response`` (200 with an HTML body), ``truncate_next_response`` (a Content-Length larger than the
@@ -189,6 +190,7 @@ class AgentRecord:
     unenroll_acked: bool = False
     output_keys: dict = field(default_factory=dict)  # output name -> "id:key"
     retired_output_keys: list = field(default_factory=list)  # "id:key", invalidated at the next policy ack
+    graceful_answers: int = 0  # graceful_force_unenroll answers given since it was revoked
     enroll_count: int = 0
 
 
@@ -227,13 +229,16 @@ class FleetServer:
     def __init__(self, version: str = "8.15.0", poll_seconds: float = 2.0, host: str = "127.0.0.1",
                  min_retry_gap: float = 0.5, output_hosts: Optional[list[str]] = None,
                  certfile: Optional[str] = None, keyfile: Optional[str] = None, deleted_gap: float = 0.0,
-                 max_body: Optional[dict[str, int]] = None):
+                 max_body: Optional[dict[str, int]] = None, graceful_force_unenroll: bool = False):
         self.version = version
         self.poll_seconds = poll_seconds
         self.min_retry_gap = min_retry_gap  # a client must wait at least this long after an error answer
         self.deleted_gap = deleted_gap  # ... and this long after a 404 for its deleted agent
         self.output_hosts = list(output_hosts or [])
         self.max_body = {"checkin": 1 << 20, "enroll": 512 << 10, "acks": 2 << 20, **(max_body or {})}
+        # fleet-server's optional feature (handleInvalidAPIKey): a revoked agent's checkins are
+        # answered with a POLICY_CHANGE to {}, then an UNENROLL, then 401s.
+        self.graceful_force_unenroll = graceful_force_unenroll
         self.tls: Optional[ssl.SSLContext] = None
         if certfile:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -659,6 +664,23 @@ class FleetServer:
         return {"id": f"policy:{agent.policy_id}:{policy['revision']}", "type": "POLICY_CHANGE", "agent_id": agent.id,
                 "created_at": now_iso(), "input_type": "", "data": {"policy": policy}}
 
+    def _graceful_answer(self, agent_id: str, error: HttpError) -> Optional[dict]:
+        """graceful_force_unenroll: the first checkin of a revoked agent gets a POLICY_CHANGE whose
+        policy is {}, the second an UNENROLL (both with random ids, outside .fleet-actions: the
+        ack_token is ""), later ones the 401 (design §2.3 item 6)."""
+        if not self.graceful_force_unenroll or error.name != "ErrAgentInactive":
+            return None
+        with self.lock:
+            agent = self.agents[agent_id]
+            step, agent.graceful_answers = agent.graceful_answers, agent.graceful_answers + 1
+            if step > 1:
+                return None
+            kind, data = ("POLICY_CHANGE", {"policy": {}}) if step == 0 else ("UNENROLL", None)
+            action = {"id": str(uuid.uuid4()), "type": kind, "agent_id": agent_id, "created_at": now_iso(),
+                      "input_type": "", "data": data}
+            agent.delivered_actions.add(action["id"])
+            return {"action": "checkin", "ack_token": "", "actions": [action]}
+
     def _pending(self, agent: AgentRecord) -> list[ActionDoc]:
         now = datetime.now(timezone.utc)
         out = []
@@ -674,7 +696,13 @@ class FleetServer:
         self.check_schema("checkinRequest", body, "checkin request")
         if not body.get("status"):
             raise HttpError(400, "BadRequest", "checkin status missing")
-        agent = self._agent_for(headers, agent_id)
+        try:
+            agent = self._agent_for(headers, agent_id)
+        except HttpError as e:
+            graceful = self._graceful_answer(agent_id, e)
+            if graceful is None:
+                raise
+            return graceful
         with self.lock:
             if agent.unenroll_acked:
                 self.violation(f"checkin by {agent_id} after its UNENROLL was acked")

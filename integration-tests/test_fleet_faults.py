@@ -259,6 +259,41 @@ def test_an_agent_fleet_refuses_keeps_watching_and_checks_in_only_every_revoked_
     assert agent.running()
 
 
+def test_graceful_force_unenroll_stops_the_inputs_and_keeps_watching_for_fleet(fimbeat_bin, workspace):
+    """fleet-server's graceful_force_unenroll: a revoked agent is sent a policy {} and an UNENROLL
+    before the 401s; fimbeat runs both, cannot ack them (its key is refused), keeps them pending
+    and checks in only every fleet.revoked_interval."""
+    fleet = make_fleet(graceful_force_unenroll=True)
+    es = EsEndpoint().start()
+    es.api_keys = fleet.output_keys
+    managed = Managed(fimbeat_bin, workspace, fleet, es, config=FAULT_CONFIG)
+    try:
+        agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
+        online(managed, agent)
+        record = fleet.agent()
+        fleet.revoke(record.id)
+        wait_for(lambda: managed.status()["connectivity"]["state"] == "revoked", timeout=20, message="revoked",
+                 agent=agent)
+        assert record.graceful_answers >= 3  # the policy {}, the UNENROLL, then a 401 at least
+        status = managed.status()
+        assert status["unenroll_reason"].startswith("UNENROLL action ")
+        assert sorted(a["type"] for a in status["outbox"]) == ["POLICY_CHANGE", "UNENROLL"]  # refused: kept
+        assert not any(a.get("error") for a in status["outbox"]), status["outbox"]  # {} is a valid policy
+        assert any("unenrolled by Fleet: inputs stopped" in m for m in agent.log_messages())
+        assert agent.running()
+        # From here it asks only every fleet.revoked_interval.
+        mark = len(fleet.routes("checkin"))
+        wait_for(lambda: answered_after(fleet, mark, 401) >= 2, timeout=20, message="two more 401s", agent=agent)
+        times = [r["time"] for r in fleet.routes("checkin")[mark:] if r["status"] == 401]
+        assert all(later - earlier >= REVOKED_GAP for earlier, later in zip(times, times[1:])), times
+        assert agent.stop() == 0
+    finally:
+        managed.kill_all()
+        es.stop()
+        fleet.stop()
+    fleet.assert_clean()
+
+
 def test_fleet_agent_version_is_the_user_agent_and_one_above_the_server_is_outdated_client(managed, fleet, es):
     write_config(managed.config, FAULT_CONFIG + "fleet.agent_version: 8.14.0\n")
     agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
