@@ -259,7 +259,7 @@ def test_an_agent_fleet_refuses_keeps_watching_and_checks_in_only_every_revoked_
     assert agent.running()
 
 
-def test_graceful_force_unenroll_stops_the_inputs_and_keeps_watching_for_fleet(fimbeat_bin, workspace):
+def test_graceful_force_unenroll_stops_the_inputs_and_checks_in_only_every_revoked_interval(fimbeat_bin, workspace):
     """fleet-server's graceful_force_unenroll: a revoked agent is sent a policy {} and an UNENROLL
     before the 401s; fimbeat runs both, cannot ack them (its key is refused), keeps them pending
     and checks in only every fleet.revoked_interval."""
