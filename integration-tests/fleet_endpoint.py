@@ -44,7 +44,7 @@ the cap gets 400 ``BadRequest``, as fleet-server's MaxBytesReader error is answe
 
 Faults (methods): ``fail_next`` (whole-request status with fleet-server's error names, optionally
 with a ``Retry-After``), ``hang_next`` (read the request, never answer), ``go_down``/``come_up``
-(connection refused), ``revoke`` (401 ErrUnauthorized), ``delete_agent`` (404),
+(connection refused), ``revoke`` (401 ErrAgentInactive), ``disable_key`` (401 "ApiKey not enabled"), ``delete_agent`` (404),
 ``key_to_another_agent`` (403 ErrAgentIdentity), ``graceful_force_unenroll`` (a revoked agent's
 checkins answered with a policy ``{}``, then an UNENROLL, then 401s), ``rotate_output_key`` (a new output API key in
 the next policy, the old one invalidated at that policy's ack), a lower ``max_body`` (400), and, after the
@@ -191,6 +191,7 @@ class AgentRecord:
     output_keys: dict = field(default_factory=dict)  # output name -> "id:key"
     retired_output_keys: list = field(default_factory=list)  # "id:key", invalidated at the next policy ack
     graceful_answers: int = 0  # graceful_force_unenroll answers given since it was revoked
+    key_disabled: bool = False  # its access key disabled in Elasticsearch: "ApiKey not enabled"
     enroll_count: int = 0
 
 
@@ -415,6 +416,12 @@ class FleetServer:
             for key in agent.output_keys.values():
                 self.revoked_output_keys.add(key.split(":")[0])
                 self.output_keys.pop(key.split(":")[0], None)
+            self.changed.notify_all()
+
+    def disable_key(self, agent_id: str) -> None:
+        """The agent's access key is disabled (not invalidated) in Elasticsearch: 401 "ApiKey not enabled"."""
+        with self.lock:
+            self.agents[agent_id].key_disabled = True
             self.changed.notify_all()
 
     def key_to_another_agent(self, agent_id: str) -> str:
@@ -643,6 +650,8 @@ class FleetServer:
                 raise HttpError(404, "AgentNotFound", "agent could not be found")
             if owner is not agent:
                 raise HttpError(403, "ErrAgentIdentity", "agent header contains wrong identifier")
+            if agent.key_disabled:
+                raise HttpError(401, "Unauthorized", "ApiKey not enabled")
             if not agent.active:
                 raise HttpError(401, "ErrAgentInactive", "Agent inactive")
             return agent
@@ -668,7 +677,7 @@ class FleetServer:
         """graceful_force_unenroll: the first checkin of a revoked agent gets a POLICY_CHANGE whose
         policy is {}, the second an UNENROLL (both with random ids, outside .fleet-actions: the
         ack_token is ""), later ones the 401 (design §2.3 item 6)."""
-        if not self.graceful_force_unenroll or error.name != "ErrAgentInactive":
+        if not self.graceful_force_unenroll or error.status != 401:  # invalid or disabled key, inactive agent
             return None
         with self.lock:
             agent = self.agents[agent_id]

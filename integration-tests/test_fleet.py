@@ -436,12 +436,14 @@ def test_429_and_5xx_back_off_then_resume(managed, fleet):
     # The stand-in recorded a violation for any retry sooner than the backoff allows (teardown).
 
 
-def test_revoked_key_keeps_watching_and_reports_revoked(managed, fleet, es):
+@pytest.mark.parametrize("fault", ["revoke", "disable_key"])  # force unenroll; a key disabled in Elasticsearch
+def test_revoked_key_keeps_watching_and_reports_revoked(managed, fleet, es, fault):
     agent, _ = enrolled_and_running(managed, fleet, [str(managed.tree)])
-    fleet.revoke(fleet.agent().id)
+    getattr(fleet, fault)(fleet.agent().id)
     wait_for(lambda: managed.status()["connectivity"]["state"] == "revoked", timeout=20, message="revoked", agent=agent)
     assert agent.running()
     assert "revoked" in managed.cli("status").stdout
+    assert fleet.routes("checkin")[-1]["status"] == 401
 
 
 def test_several_hosts_a_dead_one_is_skipped(managed, fleet, es):
