@@ -72,7 +72,7 @@ def contents(deb: Path) -> dict[str, tuple[str, str]]:
 
 def test_package_layout_modes_and_metadata(deb):
     files = contents(deb)
-    for path in ("/usr/bin/fimbeat", "/etc/fimbeat/fimbeat.yml", "/var/lib/fimbeat", "/var/log/fimbeat",
+    for path in ("/usr/bin/fimbeat", "/usr/lib/fimbeat/fimbeat", "/etc/fimbeat/fimbeat.yml", "/var/lib/fimbeat", "/var/log/fimbeat",
                  "/usr/share/fimbeat/fields.yml", "/usr/share/fimbeat/templates/index-template.json",
                  "/usr/share/fimbeat/templates/ilm-policy.json", "/usr/share/doc/fimbeat/copyright",
                  "/usr/share/doc/fimbeat/changelog.gz", "/usr/share/man/man1/fimbeat.1.gz",
@@ -84,6 +84,7 @@ def test_package_layout_modes_and_metadata(deb):
     assert files["/etc/fimbeat/fimbeat.yml"] == ("-rw-------", "root/root")
     assert files["/var/lib/fimbeat"][0] == "drwx------"
     assert files["/usr/bin/fimbeat"][0] == "-rwxr-xr-x"
+    assert files["/usr/lib/fimbeat/fimbeat"][0] == "-rwxr-xr-x"
     assert all(owner == "root/root" for _, owner in files.values())
     control = run("dpkg-deb", "--field", str(deb)).stdout
     depends = re.search(r"^Depends: (.*)$", control, re.M).group(1)
@@ -147,6 +148,13 @@ def test_installed_files_and_the_unit_enabled_not_started(installed):
     code = [line for line in postinst.splitlines() if not line.lstrip().startswith("#")]
     assert not any(re.search(r"\b(start|restart)\b", line) for line in code), "the unit is enabled, never started"
     assert run("/usr/bin/fimbeat", "version").stdout.startswith(f"fimbeat version {VERSION}")
+    # The command users type acts on what the service uses, with no --path flag: the package's paths.
+    exported = run("/usr/bin/fimbeat", "export", "config").stdout
+    for line in ("home: /usr/share/fimbeat", "config: /etc/fimbeat", "data: /var/lib/fimbeat", "logs: /var/log/fimbeat"):
+        assert line in exported, exported
+    assert "standalone" in run("/usr/bin/fimbeat", "status").stdout
+    # ... and a path flag given on the command line wins.
+    assert "data: /tmp/elsewhere" in run("/usr/bin/fimbeat", "export", "config", "--path.data", "/tmp/elsewhere").stdout
     # The dashboards `setup --dashboards` imports are found under the unit's --path.home.
     dashboard = next((REPO / "kibana" / "dashboard").glob("*.json")).stem
     exported = run("/usr/bin/fimbeat", "export", "dashboard", "--id", dashboard, "--path.home", "/usr/share/fimbeat",

@@ -1,5 +1,6 @@
 # The installed layout and the Debian package that `make package` (cpack -G DEB) builds:
-#   /usr/bin/fimbeat, /etc/fimbeat/fimbeat.yml (0600, a conffile), /var/lib/fimbeat (0700),
+#   /usr/lib/fimbeat/fimbeat (the binary), /usr/bin/fimbeat (it, with the package's --path flags),
+#   /etc/fimbeat/fimbeat.yml (0600, a conffile), /var/lib/fimbeat (0700),
 #   /var/log/fimbeat (0750), /usr/share/fimbeat (fields.yml, templates/, kibana/),
 #   /usr/share/doc/fimbeat, fimbeat(1), bash completion, /lib/systemd/system/fimbeat.service.
 # Dependencies come from dpkg-shlibdeps; the maintainer scripts enable the unit but do not start it.
@@ -7,7 +8,8 @@
 set(fim_package_dir ${CMAKE_SOURCE_DIR}/deploy/package)
 set(fim_generated ${CMAKE_BINARY_DIR}/package)
 
-install(TARGETS fimbeat RUNTIME DESTINATION bin)
+install(TARGETS fimbeat RUNTIME DESTINATION lib/fimbeat)
+install(PROGRAMS ${fim_package_dir}/fimbeat.sh DESTINATION bin RENAME fimbeat)
 install(FILES ${fim_package_dir}/fimbeat.yml DESTINATION /etc/fimbeat PERMISSIONS OWNER_READ OWNER_WRITE)
 install(DIRECTORY DESTINATION /var/lib/fimbeat DIRECTORY_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
 install(DIRECTORY DESTINATION /var/log/fimbeat
