@@ -471,12 +471,12 @@ TEST_CASE("baseline: during the first scan a path a live event reports is create
   auto scanned = first->apply(observe("/a/old", "11"));
   REQUIRE(scanned.has_value());
   REQUIRE(scanned->has_value());
-  CHECK(((*scanned)->actions == std::vector<events::Action>{events::Action::InitialScan}));
+  CHECK(actionsOf(**scanned) == "initial_scan");
   // Made while watched, before the first scan's end reached the baseline.
   auto live = first->apply(liveAt("/a/new", "12", 150));
   REQUIRE(live.has_value());
   REQUIRE(live->has_value());
-  CHECK(((*live)->actions == std::vector<events::Action>{events::Action::Created}));
+  CHECK(actionsOf(**live) == "created");
 }
 
 TEST_CASE("baseline: a change under an approved path, made within the window, carries the approval, others do not") {
